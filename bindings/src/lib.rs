@@ -1,0 +1,16 @@
+//! The binding catalog of azfn and the rules the Azure Functions host applies to it.
+//!
+//! This crate is the single source of truth that both `azfn-macros` (at compile time) and the
+//! `azfn` runtime (at run time) read: every trigger and binding kind, its `function.json` keys,
+//! their value types, defaults and validation rules. It has no dependencies so that the
+//! proc-macro build stays fast.
+
+pub mod catalog;
+mod rules;
+pub mod validate;
+
+pub use catalog::{BindingKind, DataType, Direction, KeySpec, Role};
+pub use rules::{ValueRule, ValueShape};
+pub use validate::Problem;
+pub mod description;
+pub use description::{BindingDescription, PropertyValue, RETURN_BINDING_NAME};

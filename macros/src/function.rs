@@ -1,0 +1,172 @@
+//! `#[function]`: parse → model → check → generate.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::ItemFn;
+use syn::spanned::Spanned;
+
+use crate::codegen::{binding_description, kind_marker, private_imports};
+use crate::internals::ast::FunctionDef;
+use crate::internals::check::{self, binding_name_of_trigger};
+use crate::internals::ctxt::Ctxt;
+
+pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item: ItemFn = match syn::parse2(item.clone()) {
+        Ok(item) => item,
+        Err(error) => {
+            let message = syn::Error::new(
+                error.span(),
+                "`#[function]` goes on a function: `async fn name(...) { ... }`",
+            );
+            // Keep the item so the rest of the crate still sees it.
+            return quote!(#item).into_iter().chain(message.to_compile_error()).collect();
+        }
+    };
+    let cx = Ctxt::new();
+    let def = FunctionDef::from_ast(&cx, attr, item);
+    check::check(&cx, &def);
+    let user_fn = &def.item;
+    if cx.has_errors() {
+        // The user's function is still emitted, so one mistake does not cascade into
+        // "cannot find function" errors elsewhere.
+        let errors = cx.into_compile_errors();
+        return quote!(#user_fn #errors);
+    }
+    let generated = generate(&def);
+    quote!(#user_fn #generated)
+}
+
+fn generate(def: &FunctionDef) -> TokenStream {
+    let imports = private_imports();
+    let trigger = &def.triggers[0];
+    let trigger_kind = kind_marker(trigger);
+    let fn_ident = &def.item.sig.ident;
+    let host_name = &def.host_name;
+    let rust_name = fn_ident.to_string();
+
+    // Bindings: the trigger, the inputs in parameter order, then a function-level output.
+    let payload_ty = def.params.iter().find(|p| p.binding.is_none()).map(|p| &p.ty);
+    let mut bindings = vec![binding_description(
+        trigger,
+        &binding_name_of_trigger(trigger),
+        payload_ty,
+    )];
+    for param in &def.params {
+        if let Some(binding) = &param.binding {
+            bindings.push(binding_description(binding, &param.binding_name, Some(&param.ty)));
+        }
+    }
+    let ret_ty = &def.ret.ty;
+    let return_output = def.outputs.first();
+    if let Some(output) = return_output {
+        bindings.push(binding_description(output, "$return", Some(ret_ty)));
+    }
+    let binding_count = bindings.len();
+
+    // Arguments, each converted through the trait its role calls for, spanned at its type so
+    // a type that cannot bind is reported on the user's parameter.
+    let args = def.params.iter().enumerate().map(|(i, param)| {
+        let ty = &param.ty;
+        let var = quote::format_ident!("__arg{}", i);
+        match &param.binding {
+            None => quote_spanned! {ty.span()=>
+                let #var = <#ty as __azfn::FromInvocation<#trigger_kind>>::from_invocation(&__invocation)?;
+            },
+            Some(binding) => {
+                let marker = kind_marker(binding);
+                let name = &param.binding_name;
+                quote_spanned! {ty.span()=>
+                    let #var = <#ty as __azfn::FromInputBinding<#marker>>::from_input_binding(&__invocation, #name)?;
+                }
+            }
+        }
+    });
+    let arg_vars = (0..def.params.len()).map(|i| quote::format_ident!("__arg{}", i));
+    let call = if def.item.sig.asyncness.is_some() {
+        quote!(#fn_ident(#(#arg_vars),*).await)
+    } else {
+        quote!(#fn_ident(#(#arg_vars),*))
+    };
+    let error_span = def.ret.error_span.unwrap_or_else(Span::call_site);
+    let unwrap_result = def.ret.fallible.then(|| {
+        quote_spanned! {error_span=>
+            let __value = match __value {
+                __azfn::Ok(value) => value,
+                __azfn::Err(error) => return __azfn::Err(__azfn::function_error(error)),
+            };
+        }
+    });
+
+    let ret_span = match &def.item.sig.output {
+        syn::ReturnType::Type(_, ty) => ty.span(),
+        syn::ReturnType::Default => def.item.sig.ident.span(),
+    };
+    let (return_bindings, write_outputs, return_checks) = match return_output {
+        Some(output) => {
+            let marker = kind_marker(output);
+            let index = binding_count - 1;
+            (
+                quote!(&[]),
+                quote_spanned! {ret_span=>
+                    __azfn::write_output::<#marker, #ret_ty>(&mut __outputs, &__BINDINGS[#index], __value)?;
+                },
+                quote!(),
+            )
+        }
+        None => {
+            let is_http = trigger.kind.is_http_trigger();
+            let check = if is_http {
+                "an http_trigger function must answer with an HTTP response: give the returned struct an `#[http_output]` field"
+            } else {
+                "only an http_trigger function has an HTTP response: remove the `#[http_output]` field from the returned struct"
+            };
+            (
+                quote_spanned!(ret_span=> <#ret_ty as __azfn::ReturnOutputs<#trigger_kind>>::BINDINGS),
+                quote_spanned! {ret_span=>
+                    <#ret_ty as __azfn::ReturnOutputs<#trigger_kind>>::write_outputs(__value, &mut __outputs)?;
+                },
+                quote_spanned! {ret_span=>
+                    const _: () = ::core::assert!(
+                        <#ret_ty as __azfn::ReturnOutputs<#trigger_kind>>::HAS_HTTP == #is_http,
+                        #check
+                    );
+                    const _: () = ::core::assert!(
+                        __azfn::distinct_binding_names(&__BINDINGS, <#ret_ty as __azfn::ReturnOutputs<#trigger_kind>>::BINDINGS),
+                        "a field of the returned struct has the same binding name as a parameter's binding (names are compared case-insensitively)"
+                    );
+                },
+            )
+        }
+    };
+    let args: Vec<TokenStream> = args.collect();
+
+    quote_spanned! {Span::call_site()=>
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, clippy::all)]
+        const _: () = {
+            #imports
+            static __BINDINGS: [__azfn::BindingDescription; #binding_count] = [#(#bindings),*];
+            #return_checks
+            static __FUNCTION: __azfn::FunctionDescription = __azfn::FunctionDescription {
+                name: #host_name,
+                rust_path: ::core::concat!(::core::module_path!(), "::", #rust_name),
+                location: (::core::file!(), ::core::line!()),
+                bindings: &__BINDINGS,
+                return_bindings: #return_bindings,
+                retry: ::core::option::Option::None,
+                invoke: __invoke,
+            };
+            fn __invoke(__invocation: __azfn::Invocation) -> __azfn::InvokeFuture {
+                __azfn::Box::pin(async move {
+                    #(#args)*
+                    let __value = #call;
+                    #unwrap_result
+                    let mut __outputs = __azfn::Outputs::default();
+                    #write_outputs
+                    __azfn::Ok(__outputs)
+                })
+            }
+            __azfn::inventory::submit!(__azfn::Registration(&__FUNCTION));
+        };
+    }
+}

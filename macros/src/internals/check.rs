@@ -1,0 +1,173 @@
+//! Rules that involve more than one attribute: the function's shape, one trigger, unique
+//! names, outputs that fit the trigger.
+
+use azfn_bindings::{Role, validate};
+use quote::ToTokens;
+use syn::{FnArg, GenericParam};
+
+use super::ast::FunctionDef;
+use super::attr::expected_list;
+use super::ctxt::Ctxt;
+use super::lit;
+
+pub fn check(cx: &Ctxt, def: &FunctionDef) {
+    check_shape(cx, def);
+    check_name(cx, def);
+    check_trigger(cx, def);
+    check_outputs(cx, def);
+    check_binding_names(cx, def);
+}
+
+fn check_shape(cx: &Ctxt, def: &FunctionDef) {
+    let sig = &def.item.sig;
+    if let syn::Safety::Unsafe(token) = &sig.safety {
+        cx.error_spanned_by(
+            token,
+            "an Azure Function cannot be `unsafe`: the host calls it with no way to uphold a safety contract",
+        );
+    }
+    if let Some(token) = &sig.constness {
+        cx.error_spanned_by(token, "an Azure Function cannot be a `const fn`");
+    }
+    if let Some(abi) = &sig.abi {
+        cx.error_spanned_by(abi, "an Azure Function cannot have an `extern` ABI");
+    }
+    if let Some(variadic) = &sig.variadic {
+        cx.error_spanned_by(variadic, "an Azure Function cannot be variadic");
+    }
+    for param in &sig.generics.params {
+        let what = match param {
+            GenericParam::Type(_) => "type parameters",
+            GenericParam::Lifetime(_) => "lifetime parameters",
+            GenericParam::Const(_) => "const parameters",
+        };
+        cx.error_spanned_by(
+            param,
+            format!("an Azure Function cannot have {what}: the host calls it with concrete types"),
+        );
+    }
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(receiver) => cx.error_spanned_by(
+                receiver,
+                "an Azure Function cannot take `self`: write a free function (shared state goes in the app)",
+            ),
+            FnArg::Typed(pat_type) => {
+                if let syn::Type::ImplTrait(t) = &*pat_type.ty {
+                    cx.error_spanned_by(t, "an Azure Function needs concrete parameter types, not `impl Trait`");
+                }
+            }
+        }
+    }
+}
+
+fn check_name(cx: &Ctxt, def: &FunctionDef) {
+    if let Err(problem) = validate::check_function_name(&def.host_name) {
+        match &def.host_name_lit {
+            Some(lit) => lit::report(cx, lit, &problem),
+            None => cx.error_spanned_by(
+                &def.item.sig.ident,
+                format!(
+                    "{}; choose a valid one with `#[function(name = \"...\", ...)]`",
+                    problem.message
+                ),
+            ),
+        }
+    }
+}
+
+fn check_trigger(cx: &Ctxt, def: &FunctionDef) {
+    match def.triggers.as_slice() {
+        [] if def.has_unknown_args => {}
+        [] => cx.error_at(
+            def.attr_span,
+            format!(
+                "this function has no trigger: add one of {} to `#[function(...)]`",
+                expected_list(Role::Trigger)
+            ),
+        ),
+        [_] => {}
+        [first, rest @ ..] => {
+            for extra in rest {
+                cx.error_spanned_by(
+                    &extra.ident,
+                    format!(
+                        "a function has exactly one trigger; this one already has `{}`",
+                        first.kind.attr
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn check_outputs(cx: &Ctxt, def: &FunctionDef) {
+    for extra in def.outputs.iter().skip(1) {
+        cx.error_spanned_by(
+            &extra.ident,
+            "the return value goes to one output; to write several, return a `#[derive(FunctionOutput)]` struct",
+        );
+    }
+    let (Some(trigger), Some(output)) = (def.triggers.first(), def.outputs.first()) else {
+        return;
+    };
+    let http_trigger = trigger.kind.is_http_trigger();
+    let http_output = output.kind.is_http_output();
+    if http_output && !http_trigger {
+        cx.error_spanned_by(
+            &output.ident,
+            format!(
+                "`http_output` is the response of an `http_trigger` function; this one has `{}`",
+                trigger.kind.attr
+            ),
+        );
+    }
+    if http_trigger && !http_output {
+        cx.error_spanned_by(
+            &output.ident,
+            format!("the return value of an `http_trigger` function is its HTTP response; to also write `{}`, return a `#[derive(FunctionOutput)]` struct with an `#[http_output]` field", output.kind.attr),
+        );
+    }
+}
+
+fn check_binding_names(cx: &Ctxt, def: &FunctionDef) {
+    let mut seen: Vec<String> = def
+        .triggers
+        .first()
+        .map(|t| binding_name_of_trigger(t).to_ascii_lowercase())
+        .into_iter()
+        .collect();
+    for param in &def.params {
+        let Some(binding) = &param.binding else { continue };
+        if let Err(problem) = validate::check_binding_name(&param.binding_name) {
+            cx.error_spanned_by(
+                param.ty.to_token_stream(),
+                format!(
+                    "{}; name the binding with `#[{}(name = \"...\", ...)]`",
+                    problem.message, binding.kind.attr
+                ),
+            );
+            continue;
+        }
+        let lower = param.binding_name.to_ascii_lowercase();
+        if seen.contains(&lower) {
+            let at = binding
+                .name
+                .as_ref()
+                .map_or_else(|| binding.ident.to_token_stream(), |n| n.to_token_stream());
+            cx.error_spanned_by(
+                at,
+                format!("two bindings of this function are named `{}` (binding names are compared case-insensitively); rename one with `name = \"...\"`", param.binding_name),
+            );
+        }
+        seen.push(lower);
+    }
+}
+
+/// The trigger's binding name: chosen with `name = "..."` or the kind's default.
+pub fn binding_name_of_trigger(trigger: &super::attr::BindingAttr) -> String {
+    trigger
+        .name
+        .as_ref()
+        .map_or_else(|| trigger.kind.default_name.to_owned(), syn::LitStr::value)
+}

@@ -1,0 +1,8 @@
+//! The model of azfn's attributes: parsing, checking and error collection.
+
+pub mod args;
+pub mod ast;
+pub mod attr;
+pub mod check;
+pub mod ctxt;
+pub mod lit;

@@ -1,0 +1,193 @@
+//! The app: what `main` starts.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::custom_handler;
+use crate::function::Registry;
+use crate::manifest;
+
+/// A function app: every `#[function]` linked into the binary.
+///
+/// `run` looks at how the process was started:
+/// - `--write-app <dir>`: writes the function app folder (host.json, function.json files,
+///   local.settings.json, this executable) and exits;
+/// - `--list`: prints the functions and their bindings and exits;
+/// - otherwise: serves the custom-handler protocol on `127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT`,
+///   as the Functions host expects, until SIGTERM or Ctrl-C.
+///
+/// ```no_run
+/// fn main() {
+///     azfn::App::new().run();
+/// }
+/// ```
+#[derive(Debug, Default)]
+pub struct App {
+    _private: (),
+}
+
+/// What the command line asked for.
+#[derive(Debug, PartialEq, Eq)]
+enum Mode {
+    Serve,
+    WriteApp(PathBuf),
+    List,
+    Help,
+}
+
+fn parse_mode(args: impl IntoIterator<Item = String>) -> Result<Mode, String> {
+    let mut args = args.into_iter();
+    let mut mode = Mode::Serve;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--write-app" => match args.next() {
+                Some(dir) => mode = Mode::WriteApp(dir.into()),
+                None => return Err("`--write-app` needs a folder: `--write-app <dir>`".into()),
+            },
+            "--list" => mode = Mode::List,
+            "--help" | "-h" => mode = Mode::Help,
+            // The host passes arguments from host.json; unknown ones are not ours to refuse.
+            _ => {}
+        }
+    }
+    Ok(mode)
+}
+
+const HELP: &str = "\
+An Azure Functions app built with azfn.
+
+USAGE:
+    <app> --write-app <dir>   write the function app folder (host.json, function.json files,
+                              local.settings.json, this executable) into <dir>
+    <app> --list              list the functions and their bindings
+    <app>                     serve the host on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT
+";
+
+impl App {
+    /// The app of every function in this binary.
+    pub fn new() -> Self {
+        App::default()
+    }
+
+    /// Runs the app (see [`App`]) and exits the process with its status.
+    pub fn run(self) {
+        let code = self.run_with_args(std::env::args().skip(1));
+        std::process::exit(if code == ExitCode::SUCCESS { 0 } else { 1 });
+    }
+
+    /// Runs the app with explicit arguments and returns its exit status.
+    pub fn run_with_args(self, args: impl IntoIterator<Item = String>) -> ExitCode {
+        match self.try_run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("azfn: {message}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    fn try_run(self, args: impl IntoIterator<Item = String>) -> Result<(), String> {
+        let mode = parse_mode(args)?;
+        if mode == Mode::Help {
+            print!("{HELP}");
+            return Ok(());
+        }
+        // Duplicate names are refused before anything else, whatever the mode.
+        let registry = Registry::global().map_err(|e| e.to_string())?;
+        match mode {
+            Mode::WriteApp(dir) => write_app(registry, &dir),
+            Mode::List => {
+                for function in registry.functions() {
+                    println!("{} ({})", function.name, function.rust_path);
+                    println!("  {}", crate::manifest::function_json(function));
+                }
+                Ok(())
+            }
+            Mode::Serve | Mode::Help => serve(registry),
+        }
+    }
+}
+
+fn write_app(registry: &'static Registry, dir: &std::path::Path) -> Result<(), String> {
+    if registry.is_empty() {
+        return Err("this binary has no functions: mark at least one fn with `#[azfn::function(...)]`".into());
+    }
+    let executable = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+    let written = manifest::write_app(dir, registry, &executable)
+        .map_err(|e| format!("cannot write the function app folder {}: {e}", dir.display()))?;
+    println!(
+        "azfn: wrote {} function{} to {}",
+        registry.len(),
+        if registry.len() == 1 { "" } else { "s" },
+        dir.display()
+    );
+    for removed in &written.removed {
+        println!("azfn: removed `{removed}`, which this app no longer has");
+    }
+    Ok(())
+}
+
+fn serve(registry: &'static Registry) -> Result<(), String> {
+    let port = custom_handler::port_from_env().map_err(|e| {
+        format!("{e}\n  (the Functions host sets it when it starts the app; to run locally, write the app folder with `--write-app <dir>` and start the host there)")
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async move {
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+        custom_handler::serve(listener, registry, shutdown_signal())
+            .await
+            .map_err(|e| format!("the server stopped: {e}"))
+    })
+}
+
+/// Resolves on SIGTERM (how the host stops a worker) or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn modes_come_from_the_command_line() {
+        assert_eq!(parse_mode(args(&[])), Ok(Mode::Serve));
+        assert_eq!(
+            parse_mode(args(&["--write-app", "out"])),
+            Ok(Mode::WriteApp("out".into()))
+        );
+        assert_eq!(parse_mode(args(&["--list"])), Ok(Mode::List));
+        assert!(parse_mode(args(&["--write-app"])).is_err());
+        // Arguments the host passes from host.json are not refused.
+        assert_eq!(parse_mode(args(&["--port", "7071"])), Ok(Mode::Serve));
+    }
+}

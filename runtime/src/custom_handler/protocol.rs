@@ -1,0 +1,852 @@
+//! The JSON envelopes of the custom-handler protocol: the invocation request the host sends and
+//! the response it expects. Pure functions, no I/O.
+//!
+//! The host's request is `{"Data": {...}, "Metadata": {...}}`: `Data` holds one value per input
+//! binding (the trigger first), `Metadata` the trigger's binding data. [`decode_request`] turns it
+//! into an [`Invocation`], undoing the host's encodings. The response is
+//! `{"Outputs": {...}, "Logs": [...], "ReturnValue": ...}`; [`encode_response`] builds it from
+//! [`Outputs`], working around the host's conversions.
+
+use azfn_bindings::{BindingDescription, DataType, RETURN_BINDING_NAME};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use http::{HeaderMap, Method};
+use serde_json::{Map, Value, json};
+
+use crate::data::BindingData;
+use crate::error::InvocationError;
+use crate::function::FunctionDescription;
+use crate::http::{ClaimsIdentity, HttpRequest, HttpResponse};
+use crate::invocation::{Invocation, OutputValue, Outputs};
+
+/// Reads the body of the host's invocation request for `function`.
+///
+/// Every value is decoded the way the host encoded it: the HTTP trigger's request object becomes
+/// [`BindingData::Http`]; any other value arrives double JSON-encoded (a queue message `aaaaa`
+/// as `"\"aaaaa\""`) and becomes [`BindingData::Text`] for text, [`BindingData::Json`] for
+/// numbers, arrays and objects (objects such as `TimerInfo` arrive inline), and
+/// [`BindingData::Bytes`] for a base64 value of a binding declared `dataType: binary`. Values
+/// that are not JSON at all (ISO dates, base64 blobs) are kept as text. Metadata values are
+/// unwrapped the same way into plain JSON (`"1"` → `1`, `"\"abc\""` → `"abc"`).
+///
+/// Binding names are matched case-insensitively and stored under the function's own spelling;
+/// names the function does not declare are kept as the host sent them.
+///
+/// # Errors
+///
+/// [`InvocationError::MalformedRequest`] when the body is not a JSON object, `Data` is not an
+/// object, or `Metadata` is neither an object nor absent; [`InvocationError::Binding`] when the
+/// HTTP request object is not one (a `Method` that is not a method, a `Body` that should be
+/// base64 and is not, …).
+///
+/// ```
+/// use azfn::bindings::{BindingDescription, catalog};
+/// use azfn::custom_handler::protocol::decode_request;
+/// use azfn::{BindingData, FunctionDescription, Invocation, Outputs};
+///
+/// static BINDINGS: [BindingDescription; 1] = [BindingDescription {
+///     kind: &catalog::QUEUE_TRIGGER,
+///     name: "order",
+///     data_type: None,
+///     properties: &[],
+/// }];
+/// # use std::{future::Future, pin::Pin};
+/// # type InvokeFuture = Pin<Box<dyn Future<Output = Result<Outputs, azfn::InvocationError>> + Send>>;
+/// # fn never_called(_: Invocation) -> InvokeFuture {
+/// #     Box::pin(async { Ok(Outputs::default()) })
+/// # }
+/// static AUDIT: FunctionDescription = FunctionDescription {
+///     name: "audit",
+///     rust_path: "app::audit",
+///     location: ("src/main.rs", 1),
+///     bindings: &BINDINGS,
+///     return_bindings: &[],
+///     retry: None,
+///     invoke: never_called,
+/// };
+///
+/// let body = br#"{"Data": {"order": "\"tea\""}, "Metadata": {"DequeueCount": "1"}}"#;
+/// let invocation = decode_request(&AUDIT, "id-1".into(), body).unwrap();
+/// assert_eq!(invocation.binding("order"), &BindingData::Text("tea".into()));
+/// assert_eq!(invocation.metadata["DequeueCount"], 1);
+/// ```
+pub fn decode_request(
+    function: &'static FunctionDescription,
+    invocation_id: String,
+    body: &[u8],
+) -> Result<Invocation, InvocationError> {
+    let envelope = parse_envelope(body)?;
+    let mut invocation = Invocation::new(function, invocation_id);
+    for (name, value) in envelope.data {
+        let binding = function.binding(&name);
+        // Invokers look values up by the declared name, whatever casing the host used.
+        let key = binding.map_or(name, |b| b.name.to_owned());
+        let data = decode_binding(binding, &key, value)?;
+        invocation.data.insert(key, data);
+    }
+    invocation.metadata = envelope
+        .metadata
+        .into_iter()
+        .map(|(key, value)| (key, decode_metadata_value(value)))
+        .collect();
+    Ok(invocation)
+}
+
+/// Builds the body of the response to the host: `{"Outputs": {...}, "Logs": [...],
+/// "ReturnValue": ...}`, always a JSON object.
+///
+/// Each value is shaped so that the host's conversions hand the binding exactly what the
+/// function wrote:
+///
+/// - an HTTP response becomes `{"statusCode": 201, "headers": {"name": "value"}, "body": "..."}`:
+///   header values as strings (repeated headers joined with `, `), the body as text, and `body`
+///   always present (a `$return` response is only recognised with one);
+/// - text and bytes are sent as base64 strings, which the host decodes back to bytes. Text is
+///   not sent as it is because the host base64-decodes *every* string output that happens to be
+///   valid base64 (`"test"` would arrive as three unrelated bytes); the base64 of the text's
+///   UTF-8 bytes always decodes to exactly those bytes;
+/// - JSON numbers, booleans, objects and arrays pass through unchanged; an array writes one
+///   message per element to collector bindings such as queues. Strings *inside* an array are
+///   sent as they are, because the host only base64-decodes a top-level string.
+///
+/// Outputs are keyed by the function's own spelling of the binding name, since the host looks
+/// them up case-sensitively. `ReturnValue` is `null` when there is no return value.
+///
+/// # Errors
+///
+/// [`InvocationError::Output`] when an HTTP response cannot be carried by the protocol: its body
+/// or a header value is not UTF-8 text (the host writes the body string as it is, so there is no
+/// way to send binary bodies).
+///
+/// ```
+/// use azfn::custom_handler::protocol::encode_response;
+/// use azfn::{FunctionDescription, Invocation, OutputValue, Outputs};
+///
+/// # use std::{future::Future, pin::Pin};
+/// # type InvokeFuture = Pin<Box<dyn Future<Output = Result<Outputs, azfn::InvocationError>> + Send>>;
+/// # fn never_called(_: Invocation) -> InvokeFuture {
+/// #     Box::pin(async { Ok(Outputs::default()) })
+/// # }
+/// static COPY: FunctionDescription = FunctionDescription {
+///     name: "copy",
+///     rust_path: "app::copy",
+///     location: ("src/main.rs", 1),
+///     bindings: &[],
+///     return_bindings: &[],
+///     retry: None,
+///     invoke: never_called,
+/// };
+///
+/// let mut outputs = Outputs::default();
+/// outputs.set("message", Some(OutputValue::Text("test".into())));
+/// let body = encode_response(&COPY, &outputs, &["copied".into()]).unwrap();
+/// let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+/// assert_eq!(
+///     json,
+///     serde_json::json!({"Outputs": {"message": "dGVzdA=="}, "Logs": ["copied"], "ReturnValue": null})
+/// );
+/// ```
+pub fn encode_response(
+    function: &FunctionDescription,
+    outputs: &Outputs,
+    logs: &[String],
+) -> Result<Vec<u8>, InvocationError> {
+    let mut named = Map::new();
+    for (name, value) in &outputs.named {
+        // The host finds each output under the exact `function.json` spelling.
+        let key = function.binding(name).map_or(*name, |b| b.name);
+        named.insert(key.to_owned(), encode_output(key, value)?);
+    }
+    let return_value = match &outputs.return_value {
+        Some(value) => encode_output(RETURN_BINDING_NAME, value)?,
+        None => Value::Null,
+    };
+    let body = json!({ "Outputs": named, "Logs": logs, "ReturnValue": return_value });
+    serde_json::to_vec(&body).map_err(|e| output_error("(response)", format!("cannot serialize the response ({e})")))
+}
+
+/// The two parts of the host's request body.
+struct Envelope {
+    data: Map<String, Value>,
+    metadata: Map<String, Value>,
+}
+
+fn parse_envelope(body: &[u8]) -> Result<Envelope, InvocationError> {
+    // .NET writers may start UTF-8 with a byte-order mark, which JSON parsers refuse.
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| malformed(format!("the body is not valid JSON ({e})")))?;
+    let Value::Object(mut top) = value else {
+        return Err(malformed(format!(
+            "the body must be a JSON object with `Data` and `Metadata`, found {}",
+            describe(&value)
+        )));
+    };
+    let data = match take_field(&mut top, "Data") {
+        Some(Value::Object(data)) => data,
+        None => return Err(malformed("the body has no `Data` object".to_owned())),
+        Some(other) => {
+            return Err(malformed(format!(
+                "`Data` must be a JSON object, found {}",
+                describe(&other)
+            )));
+        }
+    };
+    let metadata = match take_field(&mut top, "Metadata") {
+        Some(Value::Object(metadata)) => metadata,
+        Some(Value::Null) | None => Map::new(),
+        Some(other) => {
+            return Err(malformed(format!(
+                "`Metadata` must be a JSON object, found {}",
+                describe(&other)
+            )));
+        }
+    };
+    Ok(Envelope { data, metadata })
+}
+
+/// Removes the field `name` from `object`: the exact spelling if present, else the first key
+/// equal to it ignoring ASCII case (the host's serializer is case-insensitive too).
+fn take_field(object: &mut Map<String, Value>, name: &str) -> Option<Value> {
+    if let Some(value) = object.remove(name) {
+        return Some(value);
+    }
+    let key = object.keys().find(|key| key.eq_ignore_ascii_case(name))?.clone();
+    object.remove(&key)
+}
+
+fn decode_binding(
+    binding: Option<&BindingDescription>,
+    name: &str,
+    value: Value,
+) -> Result<BindingData, InvocationError> {
+    match binding {
+        Some(binding) if binding.kind.is_http_trigger() => decode_http_request(value)
+            .map(|request| BindingData::Http(Box::new(request)))
+            .map_err(|message| InvocationError::Binding {
+                binding: name.to_owned(),
+                message,
+            }),
+        _ => Ok(decode_value(value, binding.and_then(|b| b.data_type))),
+    }
+}
+
+/// Undoes the host's encoding of one `Data` value (every value but the HTTP request).
+fn decode_value(value: Value, data_type: Option<DataType>) -> BindingData {
+    match value {
+        Value::Null => BindingData::Null,
+        Value::String(raw) => {
+            // The host sends the bytes of a `dataType: binary` binding as base64.
+            if data_type == Some(DataType::Binary)
+                && let Ok(bytes) = BASE64.decode(&raw)
+            {
+                return BindingData::Bytes(bytes);
+            }
+            decode_double_encoded(raw)
+        }
+        // Objects (`TimerInfo`, blob properties) are the one thing the host sends inline.
+        other => BindingData::Json(other),
+    }
+}
+
+/// Undoes the host's `JsonConvert.SerializeObject` of a string, number or array.
+fn decode_double_encoded(raw: String) -> BindingData {
+    match serde_json::from_str::<Value>(&raw) {
+        Ok(Value::String(text)) => BindingData::Text(text),
+        Ok(Value::Null) => BindingData::Null,
+        Ok(value) => BindingData::Json(value),
+        // Dates and base64 blobs are sent as plain strings.
+        Err(_) => BindingData::Text(raw),
+    }
+}
+
+/// Undoes the host's encoding of one `Metadata` value: double-encoded strings and numbers are
+/// unwrapped, plain strings (ISO dates) and inline objects (`sys`, `RetryContext`) stay.
+fn decode_metadata_value(value: Value) -> Value {
+    match value {
+        Value::String(raw) => match serde_json::from_str(&raw) {
+            Ok(decoded) => decoded,
+            Err(_) => Value::String(raw),
+        },
+        other => other,
+    }
+}
+
+/// Reads the host's PascalCase HTTP request object. Errors are messages for
+/// [`InvocationError::Binding`].
+fn decode_http_request(value: Value) -> Result<HttpRequest, String> {
+    let Value::Object(mut fields) = value else {
+        return Err(format!("expected the HTTP request object, found {}", describe(&value)));
+    };
+    let method = match take_field(&mut fields, "Method") {
+        Some(Value::String(method)) => {
+            Method::from_bytes(method.as_bytes()).map_err(|_| format!("`Method` {method:?} is not an HTTP method"))?
+        }
+        Some(other) => return Err(format!("`Method` must be a string, found {}", describe(&other))),
+        None => return Err("the HTTP request object has no `Method`".to_owned()),
+    };
+    let url = match take_field(&mut fields, "Url") {
+        Some(Value::String(url)) => url,
+        Some(Value::Null) | None => String::new(),
+        Some(other) => return Err(format!("`Url` must be a string, found {}", describe(&other))),
+    };
+    let headers = header_pairs(take_field(&mut fields, "Headers"))?;
+    let content_type = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        .map(|(_, value)| value.as_str());
+    let body = request_body(take_field(&mut fields, "Body"), content_type)?;
+
+    let mut builder = HttpRequest::builder().method(method).url(url).body(body);
+    for (name, value) in &headers {
+        builder = builder.header(name, value);
+    }
+    for (name, value) in string_map("Query", take_field(&mut fields, "Query"))? {
+        builder = builder.query(name, value);
+    }
+    for (name, value) in string_map("Params", take_field(&mut fields, "Params"))? {
+        builder = builder.param(name, value);
+    }
+    for identity in identities(take_field(&mut fields, "Identities"))? {
+        builder = builder.identity(identity);
+    }
+    Ok(builder.build())
+}
+
+/// `Headers`: an object of name → array of strings (a plain string is accepted too).
+fn header_pairs(value: Option<Value>) -> Result<Vec<(String, String)>, String> {
+    let headers = match value {
+        Some(Value::Object(headers)) => headers,
+        Some(Value::Null) | None => return Ok(Vec::new()),
+        Some(other) => return Err(format!("`Headers` must be an object, found {}", describe(&other))),
+    };
+    let mut pairs = Vec::new();
+    for (name, values) in headers {
+        let values = match values {
+            Value::Array(values) => values,
+            single => vec![single],
+        };
+        for value in values {
+            if let Some(text) = scalar_text(value, || format!("header `{name}`"))? {
+                pairs.push((name.clone(), text));
+            }
+        }
+    }
+    Ok(pairs)
+}
+
+/// `Query` and `Params`: an object of name → value, or (old hosts) the JSON text of one. Values
+/// that are not strings (route parameters typed `int`) are given as their JSON text.
+fn string_map(field: &str, value: Option<Value>) -> Result<Vec<(String, String)>, String> {
+    let entries = match value {
+        Some(Value::Object(entries)) => entries,
+        Some(Value::Null) | None => return Ok(Vec::new()),
+        Some(Value::String(text)) => match serde_json::from_str(&text) {
+            Ok(Value::Object(entries)) => entries,
+            _ => {
+                return Err(format!(
+                    "`{field}` must be an object or the JSON text of one, found {text:?}"
+                ));
+            }
+        },
+        Some(other) => return Err(format!("`{field}` must be an object, found {}", describe(&other))),
+    };
+    let mut pairs = Vec::new();
+    for (name, value) in entries {
+        if let Some(text) = scalar_text(value, || format!("`{field}` entry `{name}`"))? {
+            pairs.push((name, text));
+        }
+    }
+    Ok(pairs)
+}
+
+/// The text of a string, number or boolean; `None` for null; an error for arrays and objects.
+fn scalar_text(value: Value, what: impl FnOnce() -> String) -> Result<Option<String>, String> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(text) => Ok(Some(text)),
+        Value::Number(_) | Value::Bool(_) => Ok(Some(value.to_string())),
+        Value::Array(_) | Value::Object(_) => Err(format!("{} must be text, found {}", what(), describe(&value))),
+    }
+}
+
+/// `Identities`: an array of `ClaimsIdentity` objects, or (old hosts) the JSON text of one.
+fn identities(value: Option<Value>) -> Result<Vec<ClaimsIdentity>, String> {
+    let value = match value {
+        Some(Value::Null) | None => return Ok(Vec::new()),
+        Some(Value::String(text)) => serde_json::from_str(&text)
+            .map_err(|e| format!("`Identities` is a string that is not the JSON text of a list ({e})"))?,
+        Some(value) => value,
+    };
+    serde_json::from_value(value).map_err(|e| format!("`Identities` is not a list of identities ({e})"))
+}
+
+/// `Body`: text, except for `application/octet-stream` and `multipart/*` requests, whose raw
+/// bytes the host sends as base64.
+fn request_body(value: Option<Value>, content_type: Option<&str>) -> Result<Vec<u8>, String> {
+    match value {
+        Some(Value::Null) | None => Ok(Vec::new()),
+        Some(Value::String(text)) if is_base64_body(content_type) => BASE64.decode(&text).map_err(|e| {
+            format!(
+                "`Body` of a `{}` request must be base64, as the host sends it ({e})",
+                content_type.unwrap_or_default()
+            )
+        }),
+        Some(Value::String(text)) => Ok(text.into_bytes()),
+        // No host sends this, but a structured body has one faithful text form.
+        Some(other) => Ok(other.to_string().into_bytes()),
+    }
+}
+
+fn is_base64_body(content_type: Option<&str>) -> bool {
+    let Some(content_type) = content_type else {
+        return false;
+    };
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    media_type == "application/octet-stream" || media_type.starts_with("multipart/")
+}
+
+fn encode_output(binding: &str, value: &OutputValue) -> Result<Value, InvocationError> {
+    match value {
+        OutputValue::Http(response) => encode_http_response(binding, response),
+        // Why text goes as base64: for every string output of a binding without
+        // `dataType: binary`, the host tries `Convert.FromBase64String` and, if that succeeds,
+        // writes the decoded bytes instead of the string. Text that happens to be valid base64
+        // ("test", "abcd", "Hello123") would silently arrive as garbage. Sending the base64 of
+        // the text's UTF-8 bytes makes that decoding always succeed and always yield exactly
+        // the text's bytes, whatever the text is.
+        OutputValue::Text(text) => Ok(base64_string(text.as_bytes())),
+        // The same decoding turns these into the bytes (outputs never declare
+        // `dataType: binary`, which would make the host pass the string through instead).
+        OutputValue::Bytes(bytes) => Ok(base64_string(bytes)),
+        // Not produced by azfn (a JSON string is `Text`), but it would meet the same quirk.
+        OutputValue::Json(Value::String(text)) => Ok(base64_string(text.as_bytes())),
+        // Numbers, booleans and objects are not strings, so the host passes them through. An
+        // array writes one message per element to collector bindings; strings inside it are
+        // left as they are, since the host does not base64-decode array elements.
+        OutputValue::Json(value) => Ok(value.clone()),
+    }
+}
+
+fn base64_string(bytes: &[u8]) -> Value {
+    Value::String(BASE64.encode(bytes))
+}
+
+/// The response object the host's HTTP binding reads: `statusCode`, string `headers`, text
+/// `body` (always present: a `$return` object without `body` would be sent as a JSON body).
+fn encode_http_response(binding: &str, response: &HttpResponse) -> Result<Value, InvocationError> {
+    let headers = encode_headers(binding, response.headers())?;
+    let body = std::str::from_utf8(response.body()).map_err(|_| {
+        output_error(
+            binding,
+            "the HTTP response body is not UTF-8 text; the custom-handler protocol carries response \
+             bodies as JSON strings that the host writes as they are, so it cannot send binary bodies"
+                .to_owned(),
+        )
+    })?;
+    Ok(json!({ "statusCode": response.status().as_u16(), "headers": headers, "body": body }))
+}
+
+/// Header values as single strings: the host writes each with `ToString()`, so an array would
+/// arrive as its JSON text. Repeated headers are joined with `, `, as HTTP allows.
+fn encode_headers(binding: &str, headers: &HeaderMap) -> Result<Map<String, Value>, InvocationError> {
+    let mut encoded = Map::new();
+    for name in headers.keys() {
+        let mut values = Vec::new();
+        for value in headers.get_all(name) {
+            let text = std::str::from_utf8(value.as_bytes())
+                .map_err(|_| output_error(binding, format!("the value of header `{name}` is not UTF-8 text")))?;
+            values.push(text);
+        }
+        encoded.insert(name.as_str().to_owned(), Value::String(values.join(", ")));
+    }
+    Ok(encoded)
+}
+
+fn malformed(message: String) -> InvocationError {
+    InvocationError::MalformedRequest(message)
+}
+
+fn output_error(binding: &str, message: String) -> InvocationError {
+    InvocationError::Output {
+        binding: binding.to_owned(),
+        message,
+    }
+}
+
+/// How messages name the kind of a JSON value.
+fn describe(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use azfn_bindings::PropertyValue;
+    use azfn_bindings::catalog;
+    use http::StatusCode;
+
+    use crate::function::InvokeFuture;
+
+    fn never_called(_: Invocation) -> InvokeFuture {
+        Box::pin(async { Ok(Outputs::default()) })
+    }
+
+    static BINDINGS: [BindingDescription; 4] = [
+        BindingDescription {
+            kind: &catalog::HTTP_TRIGGER,
+            name: "req",
+            data_type: None,
+            properties: &[("methods", PropertyValue::List(&["post"]))],
+        },
+        BindingDescription {
+            kind: &catalog::BLOB_INPUT,
+            name: "photo",
+            data_type: Some(DataType::Binary),
+            properties: &[("path", PropertyValue::Str("photos/{name}"))],
+        },
+        BindingDescription {
+            kind: &catalog::BLOB_INPUT,
+            name: "notes",
+            data_type: Some(DataType::String),
+            properties: &[("path", PropertyValue::Str("notes/{name}"))],
+        },
+        BindingDescription {
+            kind: &catalog::QUEUE_OUTPUT,
+            name: "outMsg",
+            data_type: None,
+            properties: &[("queueName", PropertyValue::Str("out"))],
+        },
+    ];
+
+    static FUNCTION: FunctionDescription = FunctionDescription {
+        name: "upload",
+        rust_path: "tests::upload",
+        location: (file!(), line!()),
+        bindings: &BINDINGS,
+        return_bindings: &[],
+        retry: None,
+        invoke: never_called,
+    };
+
+    fn decode(body: Value) -> Result<Invocation, InvocationError> {
+        decode_request(&FUNCTION, "id".to_owned(), body.to_string().as_bytes())
+    }
+
+    fn decode_http(request: Value) -> Result<HttpRequest, InvocationError> {
+        let invocation = decode(json!({ "Data": { "req": request } }))?;
+        match invocation.binding("req") {
+            BindingData::Http(request) => Ok((**request).clone()),
+            other => panic!("expected an HTTP request, got {other:?}"),
+        }
+    }
+
+    fn encode(outputs: &Outputs) -> Value {
+        let body = encode_response(&FUNCTION, outputs, &[]).expect("encodes");
+        serde_json::from_slice(&body).expect("the response is JSON")
+    }
+
+    fn data(value: Value, data_type: Option<DataType>) -> BindingData {
+        decode_value(value, data_type)
+    }
+
+    #[test]
+    fn data_values_are_unwrapped_once() {
+        assert_eq!(data(json!("\"aaaaa\""), None), BindingData::Text("aaaaa".into()));
+        assert_eq!(data(json!("1"), None), BindingData::Json(json!(1)));
+        assert_eq!(
+            data(json!("[{\"id\":1}]"), None),
+            BindingData::Json(json!([{ "id": 1 }]))
+        );
+        assert_eq!(
+            data(json!("2022-06-20T06:00:06+00:00"), None),
+            BindingData::Text("2022-06-20T06:00:06+00:00".into())
+        );
+        assert_eq!(data(json!(""), None), BindingData::Text(String::new()));
+        assert_eq!(data(json!("null"), None), BindingData::Null);
+        assert_eq!(data(Value::Null, None), BindingData::Null);
+        assert_eq!(
+            data(json!({ "IsPastDue": true }), None),
+            BindingData::Json(json!({ "IsPastDue": true }))
+        );
+        assert_eq!(data(json!(true), None), BindingData::Json(json!(true)));
+    }
+
+    #[test]
+    fn binary_bindings_decode_base64_and_fall_back_to_text() {
+        assert_eq!(
+            data(json!("aGVsbG8="), Some(DataType::Binary)),
+            BindingData::Bytes(b"hello".to_vec())
+        );
+        assert_eq!(data(json!(""), Some(DataType::Binary)), BindingData::Bytes(Vec::new()));
+        assert_eq!(
+            data(json!("\"not base64\""), Some(DataType::Binary)),
+            BindingData::Text("not base64".into())
+        );
+        // Without `dataType: binary` base64 stays text: the function asked for a string.
+        assert_eq!(
+            data(json!("aGVsbG8="), Some(DataType::String)),
+            BindingData::Text("aGVsbG8=".into())
+        );
+    }
+
+    #[test]
+    fn metadata_values_are_unwrapped_once() {
+        let invocation = decode(json!({
+            "Data": {},
+            "Metadata": {
+                "DequeueCount": "1", "Id": "\"abc\"", "When": "2022-06-13T06:00:18.1974545Z",
+                "Flag": "true", "Obj": { "inner": "\"kept\"" }, "Nothing": null
+            }
+        }))
+        .expect("decodes");
+        assert_eq!(
+            Value::Object(invocation.metadata),
+            json!({
+                "DequeueCount": 1, "Id": "abc", "When": "2022-06-13T06:00:18.1974545Z",
+                "Flag": true, "Obj": { "inner": "\"kept\"" }, "Nothing": null
+            })
+        );
+    }
+
+    #[test]
+    fn envelope_keys_and_binding_names_match_case_insensitively() {
+        let invocation = decode(json!({ "data": { "NOTES": "\"hi\"", "extra": "\"x\"" }, "metadata": { "k": "2" } }))
+            .expect("decodes");
+        assert_eq!(invocation.binding("notes"), &BindingData::Text("hi".into()));
+        assert_eq!(invocation.binding("extra"), &BindingData::Text("x".into()));
+        assert_eq!(invocation.metadata["k"], 2);
+        assert_eq!(invocation.invocation_id, "id");
+    }
+
+    #[test]
+    fn a_utf8_byte_order_mark_is_skipped() {
+        let body = b"\xEF\xBB\xBF{\"Data\": {\"notes\": \"\\\"hi\\\"\"}}";
+        let invocation = decode_request(&FUNCTION, "id".into(), body).expect("decodes");
+        assert_eq!(invocation.binding("notes"), &BindingData::Text("hi".into()));
+    }
+
+    #[test]
+    fn metadata_may_be_null_or_absent() {
+        assert!(
+            decode(json!({ "Data": {}, "Metadata": null }))
+                .expect("decodes")
+                .metadata
+                .is_empty()
+        );
+        assert!(decode(json!({ "Data": {} })).expect("decodes").metadata.is_empty());
+    }
+
+    #[test]
+    fn malformed_envelopes_are_rejected_with_a_reason() {
+        let cases: [(&[u8], &str); 6] = [
+            (b"{not json", "not valid JSON"),
+            (
+                b"[1, 2]",
+                "must be a JSON object with `Data` and `Metadata`, found an array",
+            ),
+            (b"{\"Metadata\": {}}", "no `Data` object"),
+            (b"{\"Data\": null}", "`Data` must be a JSON object, found null"),
+            (b"{\"Data\": \"x\"}", "`Data` must be a JSON object, found a string"),
+            (
+                b"{\"Data\": {}, \"Metadata\": [1]}",
+                "`Metadata` must be a JSON object, found an array",
+            ),
+        ];
+        for (body, expected) in cases {
+            match decode_request(&FUNCTION, "id".into(), body) {
+                Err(InvocationError::MalformedRequest(message)) => {
+                    assert!(message.contains(expected), "{message:?} should contain {expected:?}")
+                }
+                other => panic!("expected a malformed request for {body:?}, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn http_request_accepts_old_and_new_host_shapes() {
+        let request = decode_http(json!({
+            "url": "http://localhost:7071/api/upload/7?x=1",
+            "method": "PUT",
+            "query": "{\"x\":\"1\"}",
+            "headers": { "X-One": "single", "X-Many": ["a", "b"], "X-Null": null },
+            "params": { "id": 7, "flag": true, "name": "n", "gone": null },
+            "identities": "[{\"AuthenticationType\":\"aad\",\"IsAuthenticated\":true,\"Claims\":[{\"Type\":\"name\",\"Value\":\"Ann\",\"Issuer\":\"x\"}]}]",
+            "body": "hello"
+        }))
+        .expect("decodes");
+        assert_eq!(request.method(), Method::PUT);
+        assert_eq!(request.url(), "http://localhost:7071/api/upload/7?x=1");
+        assert_eq!(request.query("x"), Some("1"));
+        assert_eq!(request.header("x-one"), Some("single"));
+        let many: Vec<_> = request.headers().get_all("x-many").iter().collect();
+        assert_eq!(many, ["a", "b"]);
+        assert!(request.headers().get("x-null").is_none());
+        assert_eq!(request.param("id"), Some("7"));
+        assert_eq!(request.param("flag"), Some("true"));
+        assert_eq!(request.param("name"), Some("n"));
+        assert_eq!(request.param("gone"), None);
+        assert_eq!(request.identities().len(), 1);
+        assert_eq!(request.identities()[0].authentication_type.as_deref(), Some("aad"));
+        assert_eq!(request.identities()[0].claims[0].value, "Ann");
+        assert_eq!(request.body(), b"hello");
+    }
+
+    #[test]
+    fn http_body_is_base64_for_octet_stream_and_multipart_only() {
+        let body_of = |content_type: &str, body: &str| {
+            decode_http(json!({ "Method": "POST", "Headers": { "Content-Type": [content_type] }, "Body": body }))
+                .map(|request| request.body().to_vec())
+        };
+        assert_eq!(body_of("application/octet-stream", "AP8=").expect("decodes"), [0, 255]);
+        assert_eq!(
+            body_of("Multipart/Form-Data; boundary=x", "aGk=").expect("decodes"),
+            b"hi"
+        );
+        assert_eq!(body_of("application/json", "{\"a\":1}").expect("decodes"), b"{\"a\":1}");
+        assert_eq!(body_of("text/plain", "aGk=").expect("decodes"), b"aGk=");
+        let error = body_of("application/octet-stream", "not base64!").expect_err("rejected");
+        assert!(error.to_string().contains("must be base64"), "{error}");
+    }
+
+    #[test]
+    fn http_request_without_optional_fields_is_empty() {
+        let request = decode_http(json!({ "Method": "GET" })).expect("decodes");
+        assert_eq!(request, HttpRequest::builder().method(Method::GET).build());
+    }
+
+    #[test]
+    fn malformed_http_requests_are_binding_errors() {
+        let cases = [
+            (json!("GET /"), "expected the HTTP request object, found a string"),
+            (json!({ "Url": "/" }), "has no `Method`"),
+            (json!({ "Method": 1 }), "`Method` must be a string, found a number"),
+            (json!({ "Method": "NOT A METHOD" }), "is not an HTTP method"),
+            (json!({ "Method": "GET", "Url": 5 }), "`Url` must be a string"),
+            (
+                json!({ "Method": "GET", "Headers": ["a"] }),
+                "`Headers` must be an object",
+            ),
+            (
+                json!({ "Method": "GET", "Headers": { "A": [{}] } }),
+                "header `A` must be text, found an object",
+            ),
+            (
+                json!({ "Method": "GET", "Query": "nope" }),
+                "`Query` must be an object or the JSON text of one",
+            ),
+            (
+                json!({ "Method": "GET", "Params": [1] }),
+                "`Params` must be an object, found an array",
+            ),
+            (
+                json!({ "Method": "GET", "Identities": [1] }),
+                "`Identities` is not a list of identities",
+            ),
+            (
+                json!({ "Method": "GET", "Identities": "[" }),
+                "`Identities` is a string that is not",
+            ),
+        ];
+        for (request, expected) in cases {
+            match decode_http(request.clone()) {
+                Err(InvocationError::Binding { binding, message }) => {
+                    assert_eq!(binding, "req");
+                    assert!(message.contains(expected), "{message:?} should contain {expected:?}");
+                }
+                other => panic!("expected a binding error for {request}, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn text_outputs_are_base64_of_their_utf8_bytes() {
+        let mut outputs = Outputs::default();
+        outputs.set("outMsg", Some(OutputValue::Text("héllo ✓".into())));
+        let expected = BASE64.encode("héllo ✓".as_bytes());
+        assert_eq!(encode(&outputs)["Outputs"]["outMsg"], json!(expected));
+    }
+
+    #[test]
+    fn output_keys_take_the_declared_spelling() {
+        let mut outputs = Outputs::default();
+        outputs.set("OUTMSG", Some(OutputValue::Json(json!(1))));
+        outputs.set("undeclared", Some(OutputValue::Json(json!(2))));
+        assert_eq!(encode(&outputs)["Outputs"], json!({ "outMsg": 1, "undeclared": 2 }));
+    }
+
+    #[test]
+    fn a_json_string_output_is_protected_like_text() {
+        let mut outputs = Outputs::default();
+        outputs.set("outMsg", Some(OutputValue::Json(json!("test"))));
+        assert_eq!(encode(&outputs)["Outputs"]["outMsg"], json!("dGVzdA=="));
+    }
+
+    #[test]
+    fn http_responses_carry_status_string_headers_and_a_text_body() {
+        let response = HttpResponse::new(StatusCode::ACCEPTED).header("X-One", "1").text("ok");
+        let mut outputs = Outputs::default();
+        outputs.set("res", Some(OutputValue::Http(response)));
+        assert_eq!(
+            encode(&outputs)["Outputs"]["res"],
+            json!({
+                "statusCode": 202,
+                "headers": { "x-one": "1", "content-type": "text/plain; charset=utf-8" },
+                "body": "ok"
+            })
+        );
+    }
+
+    #[test]
+    fn repeated_headers_are_joined_and_non_utf8_values_refused() {
+        let mut headers = http::HeaderMap::new();
+        headers.append("set-cookie", http::HeaderValue::from_static("a=1"));
+        headers.append("set-cookie", http::HeaderValue::from_static("b=2"));
+        headers.append(
+            "x-utf8",
+            http::HeaderValue::from_bytes("café".as_bytes()).expect("obs-text is allowed"),
+        );
+        assert_eq!(
+            Value::Object(encode_headers("res", &headers).expect("encodes")),
+            json!({ "set-cookie": "a=1, b=2", "x-utf8": "café" })
+        );
+        headers.append(
+            "x-latin1",
+            http::HeaderValue::from_bytes(&[0x63, 0xe9]).expect("obs-text is allowed"),
+        );
+        match encode_headers("res", &headers) {
+            Err(InvocationError::Output { binding, message }) => {
+                assert_eq!(binding, "res");
+                assert!(message.contains("`x-latin1` is not UTF-8"), "{message}");
+            }
+            other => panic!("expected an output error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn non_utf8_http_bodies_cannot_be_sent() {
+        let outputs = Outputs {
+            named: Vec::new(),
+            return_value: Some(OutputValue::Http(HttpResponse::ok().bytes(vec![0xff, 0xfe]))),
+        };
+        match encode_response(&FUNCTION, &outputs, &[]) {
+            Err(InvocationError::Output { binding, message }) => {
+                assert_eq!(binding, "$return");
+                assert!(message.contains("not UTF-8"), "{message}");
+            }
+            other => panic!("expected an output error, got {other:?}"),
+        }
+    }
+}

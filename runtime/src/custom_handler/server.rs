@@ -1,0 +1,447 @@
+//! The HTTP/1.1 server the host talks to: readiness on `GET /`, invocations on
+//! `POST /{FunctionName}`.
+
+use std::convert::Infallible;
+use std::ffi::OsString;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::header::{ALLOW, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::protocol;
+use crate::dispatch;
+use crate::error::InvocationError;
+use crate::function::{FunctionDescription, Registry};
+
+/// The variables holding the port, in the order they are read: the current name, then the
+/// legacy one (both are set by every host).
+const PORT_VARIABLES: [&str; 2] = ["FUNCTIONS_CUSTOMHANDLER_PORT", "FUNCTIONS_HTTPWORKER_PORT"];
+
+/// The header carrying the host's invocation id.
+const INVOCATION_ID_HEADER: &str = "x-azure-functions-invocationid";
+
+type Body = Full<Bytes>;
+
+/// The port the host could not hand over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortError {
+    /// Neither `FUNCTIONS_CUSTOMHANDLER_PORT` nor `FUNCTIONS_HTTPWORKER_PORT` is set: the app
+    /// was not started by the Functions host.
+    NotSet,
+    /// A variable is set, but not to a TCP port number.
+    Invalid {
+        /// The variable read.
+        variable: &'static str,
+        /// Its value.
+        value: String,
+    },
+}
+
+impl fmt::Display for PortError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PortError::NotSet => write!(f, "neither {} nor {} is set", PORT_VARIABLES[0], PORT_VARIABLES[1]),
+            PortError::Invalid { variable, value } => {
+                write!(
+                    f,
+                    "{variable} is {value:?}, which is not a TCP port number (1 to 65535)"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for PortError {}
+
+/// The port the host assigned: `FUNCTIONS_CUSTOMHANDLER_PORT`, else `FUNCTIONS_HTTPWORKER_PORT`.
+///
+/// An empty variable counts as unset. When the first variable is set, its value decides: an
+/// invalid value is an error even if the second one is fine.
+///
+/// # Errors
+///
+/// [`PortError::NotSet`] when neither variable is set, [`PortError::Invalid`] when the one read
+/// is not a number from 1 to 65535.
+///
+/// ```
+/// match azfn::custom_handler::port_from_env() {
+///     Ok(port) => println!("the host expects us on 127.0.0.1:{port}"),
+///     Err(error) => eprintln!("{error}"),
+/// }
+/// ```
+pub fn port_from_env() -> Result<u16, PortError> {
+    port_from(|variable| std::env::var_os(variable))
+}
+
+/// [`port_from_env`] with the environment passed in, so it can be tested.
+fn port_from(lookup: impl Fn(&str) -> Option<OsString>) -> Result<u16, PortError> {
+    for variable in PORT_VARIABLES {
+        let Some(raw) = lookup(variable) else { continue };
+        let value = raw.to_string_lossy();
+        if value.trim().is_empty() {
+            continue;
+        }
+        return match value.trim().parse::<u16>() {
+            Ok(port) if port != 0 => Ok(port),
+            _ => Err(PortError::Invalid {
+                variable,
+                value: value.into_owned(),
+            }),
+        };
+    }
+    Err(PortError::NotSet)
+}
+
+/// Serves the custom-handler protocol on `listener` until `shutdown` resolves.
+///
+/// - `GET /` (and `HEAD /`) answers `200` at once: the host's readiness probe and ping.
+/// - `POST /{function}` runs one invocation of the function of `registry` with that name
+///   (compared case-insensitively) and answers `200` with the JSON response envelope.
+/// - Failures answer with a JSON body `{"error": "..."}` and a line on stderr: `404` for an
+///   unknown function or path, `405` for a wrong method, `400` for a request or binding that
+///   cannot be read, `500` when the function returns `Err`, panics, or writes an output that
+///   cannot be encoded. The server keeps serving after every failure.
+///
+/// Connections are HTTP/1.1 with keep-alive, each on its own task, so invocations run
+/// concurrently. When `shutdown` resolves the listener is closed, every connection finishes the
+/// request it is serving, and then `serve` returns `Ok(())`.
+///
+/// The caller chooses the address; the host connects to `127.0.0.1`.
+///
+/// # Errors
+///
+/// None at present: failing accepts are reported on stderr and retried. The `Result` leaves room
+/// for failures that should stop the worker.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// let registry = azfn::Registry::global().expect("function names are unique");
+/// let port = azfn::custom_handler::port_from_env().expect("started by the host");
+/// let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+/// let ctrl_c = async {
+///     let _ = tokio::signal::ctrl_c().await;
+/// };
+/// azfn::custom_handler::serve(listener, registry, ctrl_c).await
+/// # }
+/// ```
+pub async fn serve(
+    listener: TcpListener,
+    registry: &'static Registry,
+    shutdown: impl Future<Output = ()> + Send,
+) -> io::Result<()> {
+    let (stop_connections, stopping) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    connections.spawn(serve_connection(stream, registry, stopping.clone()));
+                }
+                Err(error) => pause_after_accept_error(error).await,
+            },
+            // Reaps finished connections so the set only holds live ones.
+            Some(finished) = connections.join_next(), if !connections.is_empty() => {
+                report_connection_panic(finished);
+            }
+        }
+    }
+    drop(listener);
+    stop_connections.send_replace(true);
+    while let Some(finished) = connections.join_next().await {
+        report_connection_panic(finished);
+    }
+    Ok(())
+}
+
+/// Keeps the accept loop from spinning on errors that persist (too many open files); a client
+/// that gave up before being accepted needs no pause.
+async fn pause_after_accept_error(error: io::Error) {
+    use io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset, Interrupted};
+    if matches!(
+        error.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset | Interrupted
+    ) {
+        return;
+    }
+    eprintln!("azfn: could not accept a connection from the host: {error}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+fn report_connection_panic(finished: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = finished
+        && error.is_panic()
+    {
+        eprintln!("azfn: a connection task panicked: {error}");
+    }
+}
+
+/// Serves one connection until the host closes it, or until `stopping` turns true; then the
+/// request in flight, if any, is answered before the connection closes.
+async fn serve_connection(stream: TcpStream, registry: &'static Registry, mut stopping: watch::Receiver<bool>) {
+    // Responses are written in one go; waiting to coalesce packets only adds latency.
+    let _ = stream.set_nodelay(true);
+    let service = service_fn(move |request| async move { Ok::<_, Infallible>(route(request, registry).await) });
+    let connection = http1::Builder::new()
+        .keep_alive(true)
+        // The only client is the host, on loopback. A header timeout would also close idle
+        // keep-alive connections, racing the host's connection pool into failed invocations.
+        .header_read_timeout(None)
+        .serve_connection(TokioIo::new(stream), service);
+    let mut connection = std::pin::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        () = stop_requested(&mut stopping) => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(error) = result {
+        eprintln!("azfn: a connection from the host ended with an error: {error}");
+    }
+}
+
+/// Resolves once the server is shutting down.
+async fn stop_requested(stopping: &mut watch::Receiver<bool>) {
+    // An error means the server is gone, which is a reason to stop too.
+    let _ = stopping.wait_for(|&stop| stop).await;
+}
+
+async fn route(request: Request<Incoming>, registry: &'static Registry) -> Response<Body> {
+    let path = request.uri().path().trim_matches('/').to_owned();
+    if path.is_empty() {
+        return if matches!(*request.method(), Method::GET | Method::HEAD) {
+            ready()
+        } else {
+            method_not_allowed(request.method(), "/", "GET, HEAD")
+        };
+    }
+    if path.contains('/') {
+        return report(
+            StatusCode::NOT_FOUND,
+            &format!("no route for /{path}: invocations are sent as POST /{{FunctionName}}"),
+        );
+    }
+    let Some(function) = registry.get(&path) else {
+        return report(
+            StatusCode::NOT_FOUND,
+            &InvocationError::UnknownFunction(path).to_string(),
+        );
+    };
+    if request.method() != Method::POST {
+        return method_not_allowed(request.method(), &format!("/{path}"), "POST");
+    }
+    invoke(function, request).await
+}
+
+/// Runs one invocation: body → [`Invocation`](crate::Invocation) → the function → response.
+async fn invoke(function: &'static FunctionDescription, request: Request<Incoming>) -> Response<Body> {
+    let invocation_id = invocation_id(request.headers());
+    let body = match request.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => {
+            let message = format!("could not read the request body: {error}");
+            return report_failure(function, &invocation_id, &InvocationError::MalformedRequest(message));
+        }
+    };
+    let invocation = match protocol::decode_request(function, invocation_id.clone(), &body) {
+        Ok(invocation) => invocation,
+        Err(error) => return report_failure(function, &invocation_id, &error),
+    };
+    let outputs = match dispatch::invoke(invocation).await {
+        Ok(outputs) => outputs,
+        // `dispatch::invoke` has written the stderr line already.
+        Err(error) => return error_response(status_for(&error), &error.to_string()),
+    };
+    // No log lines are collected yet: functions write to stdout/stderr, which the host logs.
+    match protocol::encode_response(function, &outputs, &[]) {
+        Ok(envelope) => json_response(StatusCode::OK, envelope),
+        Err(error) => report_failure(function, &invocation_id, &error),
+    }
+}
+
+/// The host's invocation id, or a fresh one for callers that send none.
+fn invocation_id(headers: &HeaderMap) -> String {
+    headers
+        .get(INVOCATION_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map_or_else(generated_invocation_id, str::to_owned)
+}
+
+/// Unique across the process (a counter) and across restarts (the process start time and id).
+fn generated_invocation_id() -> String {
+    static STARTED: OnceLock<u128> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let started = STARTED.get_or_init(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    let sequence = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("azfn-{started:x}-{:x}-{sequence}", std::process::id())
+}
+
+fn status_for(error: &InvocationError) -> StatusCode {
+    match error {
+        InvocationError::UnknownFunction(_) => StatusCode::NOT_FOUND,
+        error if error.is_bad_input() => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn ready() -> Response<Body> {
+    let mut response = Response::new(Body::from("azfn custom handler ready\n"));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
+}
+
+fn method_not_allowed(method: &Method, path: &str, allowed: &'static str) -> Response<Body> {
+    let mut response = report(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("{method} is not served on {path}; use {allowed}"),
+    );
+    response.headers_mut().insert(ALLOW, HeaderValue::from_static(allowed));
+    response
+}
+
+/// Writes the stderr line for a failed invocation, which the host logs as an error, and the
+/// response for it.
+fn report_failure(function: &FunctionDescription, invocation_id: &str, error: &InvocationError) -> Response<Body> {
+    eprintln!(
+        "azfn: function `{}` invocation {invocation_id} failed: {error}",
+        function.name
+    );
+    error_response(status_for(error), &error.to_string())
+}
+
+/// Writes the stderr line and the response for a request that is not an invocation.
+fn report(status: StatusCode, message: &str) -> Response<Body> {
+    eprintln!("azfn: {message}");
+    error_response(status, message)
+}
+
+fn error_response(status: StatusCode, message: &str) -> Response<Body> {
+    json_response(status, serde_json::json!({ "error": message }).to_string().into_bytes())
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Body> {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn port_with(variables: &[(&str, &str)]) -> Result<u16, PortError> {
+        port_from(|name| {
+            variables
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| OsString::from(v))
+        })
+    }
+
+    #[test]
+    fn the_custom_handler_port_wins_and_the_legacy_one_is_the_fallback() {
+        assert_eq!(
+            port_with(&[
+                ("FUNCTIONS_CUSTOMHANDLER_PORT", "4001"),
+                ("FUNCTIONS_HTTPWORKER_PORT", "4002")
+            ]),
+            Ok(4001)
+        );
+        assert_eq!(port_with(&[("FUNCTIONS_HTTPWORKER_PORT", "4002")]), Ok(4002));
+        assert_eq!(
+            port_with(&[
+                ("FUNCTIONS_CUSTOMHANDLER_PORT", " "),
+                ("FUNCTIONS_HTTPWORKER_PORT", "4002")
+            ]),
+            Ok(4002)
+        );
+    }
+
+    #[test]
+    fn missing_and_invalid_ports_say_which_variable_and_why() {
+        let not_set = port_with(&[]).expect_err("no port");
+        assert_eq!(not_set, PortError::NotSet);
+        assert_eq!(
+            not_set.to_string(),
+            "neither FUNCTIONS_CUSTOMHANDLER_PORT nor FUNCTIONS_HTTPWORKER_PORT is set"
+        );
+        for bad in ["abc", "0", "65536", "-1"] {
+            let error = port_with(&[
+                ("FUNCTIONS_CUSTOMHANDLER_PORT", bad),
+                ("FUNCTIONS_HTTPWORKER_PORT", "4002"),
+            ])
+            .expect_err("invalid port");
+            assert_eq!(
+                error,
+                PortError::Invalid {
+                    variable: "FUNCTIONS_CUSTOMHANDLER_PORT",
+                    value: bad.to_owned()
+                }
+            );
+            assert_eq!(
+                error.to_string(),
+                format!("FUNCTIONS_CUSTOMHANDLER_PORT is {bad:?}, which is not a TCP port number (1 to 65535)")
+            );
+        }
+    }
+
+    #[test]
+    fn invocation_ids_come_from_the_header_or_are_generated_uniquely() {
+        let mut headers = HeaderMap::new();
+        headers.insert("X-Azure-Functions-InvocationId", HeaderValue::from_static("abc-123"));
+        assert_eq!(invocation_id(&headers), "abc-123");
+        let first = invocation_id(&HeaderMap::new());
+        let second = invocation_id(&HeaderMap::new());
+        assert!(first.starts_with("azfn-"), "{first}");
+        assert_ne!(first, second);
+    }
+
+    #[test]
+    fn statuses_follow_the_kind_of_failure() {
+        assert_eq!(
+            status_for(&InvocationError::UnknownFunction("f".into())),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            status_for(&InvocationError::MalformedRequest("x".into())),
+            StatusCode::BAD_REQUEST
+        );
+        let binding = InvocationError::Binding {
+            binding: "b".into(),
+            message: "m".into(),
+        };
+        assert_eq!(status_for(&binding), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status_for(&InvocationError::Panic("p".into())),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let output = InvocationError::Output {
+            binding: "b".into(),
+            message: "m".into(),
+        };
+        assert_eq!(status_for(&output), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

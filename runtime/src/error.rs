@@ -1,0 +1,144 @@
+//! Errors: the one a function returns, and the ones an invocation can end with.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+/// An error a function returns. Any `std::error::Error` converts into it with `?`.
+///
+/// Returning `Err` fails the invocation: the host sees a failure (so its retry policy applies)
+/// and the message goes to the worker's log.
+///
+/// ```
+/// fn parse(s: &str) -> Result<u32, azfn::Error> {
+///     let n: u32 = s.parse()?;
+///     if n == 0 {
+///         return Err(azfn::Error::msg("zero is not an order number"));
+///     }
+///     Ok(n)
+/// }
+/// assert_eq!(parse("0").unwrap_err().to_string(), "zero is not an order number");
+/// assert!(parse("x").is_err());
+/// ```
+pub struct Error {
+    message: String,
+    source: Option<Box<dyn StdError + Send + Sync + 'static>>,
+}
+
+impl Error {
+    /// An error with this message.
+    pub fn msg(message: impl fmt::Display) -> Self {
+        Error {
+            message: message.to_string(),
+            source: None,
+        }
+    }
+
+    /// The error this one wraps, if any.
+    pub fn source(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
+        self.source.as_deref()
+    }
+}
+
+impl<E: StdError + Send + Sync + 'static> From<E> for Error {
+    fn from(error: E) -> Self {
+        // Keep the whole chain in the message: the log is where it is read.
+        let mut message = error.to_string();
+        let mut next = error.source();
+        while let Some(cause) = next {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            next = cause.source();
+        }
+        Error {
+            message,
+            source: Some(Box::new(error)),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error").field("message", &self.message).finish()
+    }
+}
+
+/// Error types a function may return in `Result<T, E>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned as a function's error",
+    label = "not an error type azfn can report",
+    note = "use `azfn::Error` (`azfn::Error::msg(\"...\")` for a message) or any type implementing `std::error::Error + Send + Sync`"
+)]
+pub trait IntoFunctionError {
+    /// The error, as azfn reports it.
+    fn into_function_error(self) -> Error;
+}
+
+impl<E: Into<Error>> IntoFunctionError for E {
+    fn into_function_error(self) -> Error {
+        self.into()
+    }
+}
+
+/// Why an invocation failed.
+#[derive(Debug)]
+pub enum InvocationError {
+    /// The host asked for a function this app does not have.
+    UnknownFunction(String),
+    /// The invocation request itself could not be read.
+    MalformedRequest(String),
+    /// A binding's value does not convert to the parameter's type.
+    Binding {
+        /// The binding name.
+        binding: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The function returned `Err`.
+    Function(Error),
+    /// The function panicked.
+    Panic(String),
+    /// An output could not be encoded.
+    Output {
+        /// The binding name.
+        binding: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl InvocationError {
+    /// Whether the host (or its caller) sent something wrong, rather than the function failing.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            InvocationError::UnknownFunction(_)
+                | InvocationError::MalformedRequest(_)
+                | InvocationError::Binding { .. }
+        )
+    }
+}
+
+impl fmt::Display for InvocationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InvocationError::UnknownFunction(name) => write!(f, "this app has no function named `{name}`"),
+            InvocationError::MalformedRequest(why) => write!(f, "malformed invocation request: {why}"),
+            InvocationError::Binding { binding, message } => {
+                write!(f, "binding `{binding}` could not be converted: {message}")
+            }
+            InvocationError::Function(error) => write!(f, "the function returned an error: {error}"),
+            InvocationError::Panic(message) => write!(f, "the function panicked: {message}"),
+            InvocationError::Output { binding, message } => {
+                write!(f, "output `{binding}` could not be written: {message}")
+            }
+        }
+    }
+}
+
+impl StdError for InvocationError {}

@@ -1,0 +1,405 @@
+//! The HTTP request a function receives and the response it returns.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::data::DecodeError;
+
+/// An HTTP request, as the HTTP trigger delivers it.
+///
+/// ```
+/// use azfn::HttpRequest;
+/// let req = HttpRequest::builder()
+///     .method(http::Method::POST)
+///     .url("https://app.azurewebsites.net/api/orders/7?verbose=1")
+///     .query("verbose", "1")
+///     .param("id", "7")
+///     .body(r#"{"item":"tea"}"#)
+///     .build();
+/// assert_eq!(req.param("id"), Some("7"));
+/// assert_eq!(req.query("verbose"), Some("1"));
+/// assert_eq!(req.json::<serde_json::Value>().unwrap()["item"], "tea");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpRequest {
+    method: Method,
+    url: String,
+    headers: HeaderMap,
+    query: BTreeMap<String, String>,
+    params: BTreeMap<String, String>,
+    identities: Vec<ClaimsIdentity>,
+    body: Bytes,
+}
+
+/// One identity of the caller, as App Service authentication reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ClaimsIdentity {
+    /// How the caller authenticated (`aad`, `WebJobsAuthLevel`, …), if they did.
+    pub authentication_type: Option<String>,
+    /// Whether the identity is authenticated.
+    pub is_authenticated: bool,
+    /// The identity's name, if any.
+    pub name: Option<String>,
+    /// The claim type holding the name.
+    pub name_claim_type: Option<String>,
+    /// The claim type holding roles.
+    pub role_claim_type: Option<String>,
+    /// The identity's claims.
+    pub claims: Vec<Claim>,
+}
+
+/// One claim of an identity.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Claim {
+    /// The claim type (a URI or a short name).
+    #[serde(rename = "Type")]
+    pub claim_type: String,
+    /// The claim's value.
+    pub value: String,
+}
+
+impl HttpRequest {
+    /// A builder, for tests and for transports.
+    pub fn builder() -> HttpRequestBuilder {
+        HttpRequestBuilder::default()
+    }
+
+    /// The method (`GET`, `POST`, …).
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The full URL the client called, route prefix and query included.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// All headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// One header's value as text, if present and valid text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// A query parameter (repeated parameters are joined with `,`, as the host does).
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query.get(name).map(String::as_str)
+    }
+
+    /// All query parameters.
+    pub fn query_pairs(&self) -> &BTreeMap<String, String> {
+        &self.query
+    }
+
+    /// A route parameter (`{id}` in the route template).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params.get(name).map(String::as_str)
+    }
+
+    /// All route parameters.
+    pub fn params(&self) -> &BTreeMap<String, String> {
+        &self.params
+    }
+
+    /// The caller's identities.
+    pub fn identities(&self) -> &[ClaimsIdentity] {
+        &self.identities
+    }
+
+    /// The body, as bytes.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The body, as text.
+    pub fn text(&self) -> Result<&str, DecodeError> {
+        std::str::from_utf8(&self.body)
+            .map_err(|e| DecodeError::new(format!("the request body is not UTF-8 text ({e})")))
+    }
+
+    /// The body, parsed as JSON into `T`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, DecodeError> {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| DecodeError::new(format!("the request body is not the expected JSON ({e})")))
+    }
+}
+
+/// Builds an [`HttpRequest`].
+#[derive(Debug, Default)]
+pub struct HttpRequestBuilder {
+    request: Option<HttpRequest>,
+}
+
+impl HttpRequestBuilder {
+    fn get(&mut self) -> &mut HttpRequest {
+        self.request.get_or_insert_with(|| HttpRequest {
+            method: Method::GET,
+            url: String::new(),
+            headers: HeaderMap::new(),
+            query: BTreeMap::new(),
+            params: BTreeMap::new(),
+            identities: Vec::new(),
+            body: Bytes::new(),
+        })
+    }
+
+    /// Sets the method.
+    pub fn method(mut self, method: Method) -> Self {
+        self.get().method = method;
+        self
+    }
+
+    /// Sets the URL.
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.get().url = url.into();
+        self
+    }
+
+    /// Adds a header; names or values that HTTP does not allow are skipped.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            self.get().headers.append(n, v);
+        }
+        self
+    }
+
+    /// Sets a query parameter.
+    pub fn query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.get().query.insert(name.into(), value.into());
+        self
+    }
+
+    /// Sets a route parameter.
+    pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.get().params.insert(name.into(), value.into());
+        self
+    }
+
+    /// Adds an identity.
+    pub fn identity(mut self, identity: ClaimsIdentity) -> Self {
+        self.get().identities.push(identity);
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.get().body = body.into();
+        self
+    }
+
+    /// The request.
+    pub fn build(mut self) -> HttpRequest {
+        self.get();
+        self.request
+            .take()
+            .unwrap_or_else(|| HttpRequestBuilder::default().get().clone())
+    }
+}
+
+/// An HTTP response.
+///
+/// ```
+/// use azfn::HttpResponse;
+/// use http::StatusCode;
+/// let res = HttpResponse::new(StatusCode::CREATED)
+///     .header("Location", "/api/orders/7")
+///     .json(&serde_json::json!({"id": 7}));
+/// assert_eq!(res.status(), StatusCode::CREATED);
+/// assert_eq!(res.header_value("content-type"), Some("application/json"));
+/// assert_eq!(res.body(), br#"{"id":7}"#);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Default for HttpResponse {
+    fn default() -> Self {
+        HttpResponse::ok()
+    }
+}
+
+impl HttpResponse {
+    /// An empty response with this status.
+    pub fn new(status: StatusCode) -> Self {
+        HttpResponse {
+            status,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    /// An empty `200 OK`.
+    pub fn ok() -> Self {
+        HttpResponse::new(StatusCode::OK)
+    }
+
+    /// An empty `404 Not Found`.
+    pub fn not_found() -> Self {
+        HttpResponse::new(StatusCode::NOT_FOUND)
+    }
+
+    /// An empty `400 Bad Request`.
+    pub fn bad_request() -> Self {
+        HttpResponse::new(StatusCode::BAD_REQUEST)
+    }
+
+    /// Replaces the status.
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// Sets a header, replacing earlier values; names or values HTTP does not allow are skipped.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            self.headers.insert(n, v);
+        }
+        self
+    }
+
+    /// Adds a header value, keeping earlier ones (several `Set-Cookie`s, say).
+    pub fn append_header(mut self, name: &str, value: &str) -> Self {
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            self.headers.append(n, v);
+        }
+        self
+    }
+
+    /// Sets a text body and `Content-Type: text/plain; charset=utf-8` unless one is set.
+    pub fn text(self, body: impl Into<String>) -> Self {
+        self.default_content_type("text/plain; charset=utf-8")
+            .bytes(body.into())
+    }
+
+    /// Sets a JSON body and `Content-Type: application/json` unless one is set.
+    pub fn json<T: Serialize + ?Sized>(self, body: &T) -> Self {
+        // Serializing into memory fails only for maps with non-string keys; say so in the body.
+        let bytes = serde_json::to_vec(body).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}").into_bytes());
+        self.default_content_type("application/json").bytes(bytes)
+    }
+
+    /// Sets a raw body.
+    pub fn bytes(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    fn default_content_type(mut self, value: &'static str) -> Self {
+        self.headers
+            .entry(http::header::CONTENT_TYPE)
+            .or_insert(HeaderValue::from_static(value));
+        self
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// All headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// One header's value as text.
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+}
+
+/// A JSON body or payload: `Json<T>` reads or writes `T` as JSON.
+///
+/// As a parameter of an HTTP function it parses the request body; as a return value it writes a
+/// `200` JSON response; anywhere else it reads or writes the binding's value as JSON.
+///
+/// ```
+/// use azfn::Json;
+/// #[derive(serde::Deserialize)]
+/// struct Order { id: u32 }
+/// let Json(order): Json<Order> = serde_json::from_str(r#"{"id":3}"#).unwrap();
+/// assert_eq!(order.id, 3);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Json<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Json<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(Json)
+    }
+}
+
+impl<T: Serialize> Serialize for Json<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+/// Types an HTTP-triggered function can return as its response.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned as an HTTP response",
+    label = "not an HTTP response",
+    note = "return `azfn::HttpResponse`, `Json<T>`, `String`, `&'static str` or `()`, or a `#[derive(FunctionOutput)]` struct with an `#[http_output]` field"
+)]
+pub trait IntoHttpResponse {
+    /// The response.
+    fn into_http_response(self) -> HttpResponse;
+}
+
+impl IntoHttpResponse for HttpResponse {
+    fn into_http_response(self) -> HttpResponse {
+        self
+    }
+}
+
+impl IntoHttpResponse for () {
+    fn into_http_response(self) -> HttpResponse {
+        HttpResponse::ok()
+    }
+}
+
+impl IntoHttpResponse for String {
+    fn into_http_response(self) -> HttpResponse {
+        HttpResponse::ok().text(self)
+    }
+}
+
+impl IntoHttpResponse for &'static str {
+    fn into_http_response(self) -> HttpResponse {
+        HttpResponse::ok().text(self)
+    }
+}
+
+impl<T: Serialize> IntoHttpResponse for Json<T> {
+    fn into_http_response(self) -> HttpResponse {
+        HttpResponse::ok().json(&self.0)
+    }
+}
+
+impl IntoHttpResponse for StatusCode {
+    fn into_http_response(self) -> HttpResponse {
+        HttpResponse::new(self)
+    }
+}
+
+impl<T: IntoHttpResponse> IntoHttpResponse for (StatusCode, T) {
+    fn into_http_response(self) -> HttpResponse {
+        self.1.into_http_response().with_status(self.0)
+    }
+}

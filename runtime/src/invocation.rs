@@ -1,0 +1,85 @@
+//! One invocation, independent of the transport that carried it: what comes in and what goes out.
+//!
+//! Transports build an [`Invocation`] from their envelope and turn [`Outputs`] back into theirs;
+//! dispatch (the generated invokers) sees nothing else. This is what lets the custom-handler
+//! transport and the gRPC transport share every line between "bytes arrived" and "bytes leave".
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::data::BindingData;
+use crate::function::FunctionDescription;
+use crate::http::HttpResponse;
+
+/// Everything a function invocation receives.
+#[derive(Debug)]
+pub struct Invocation {
+    /// The host's invocation id.
+    pub invocation_id: String,
+    /// The function being invoked.
+    pub function: &'static FunctionDescription,
+    /// Input values by binding name: the trigger's and each input binding's.
+    pub data: BTreeMap<String, BindingData>,
+    /// Trigger metadata, decoded (no double encoding left), by key.
+    pub metadata: Map<String, Value>,
+}
+
+impl Invocation {
+    /// An invocation of `function` with no data yet.
+    pub fn new(function: &'static FunctionDescription, invocation_id: impl Into<String>) -> Self {
+        Invocation {
+            invocation_id: invocation_id.into(),
+            function,
+            data: BTreeMap::new(),
+            metadata: Map::new(),
+        }
+    }
+
+    /// The value of the binding called `name`, or [`BindingData::Null`] when the host sent none.
+    pub fn binding(&self, name: &str) -> &BindingData {
+        static NULL: BindingData = BindingData::Null;
+        self.data.get(name).unwrap_or(&NULL)
+    }
+
+    /// The trigger's value.
+    pub fn trigger(&self) -> &BindingData {
+        self.binding(self.function.trigger().name)
+    }
+}
+
+/// A value to write to an output binding.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutputValue {
+    /// Text.
+    Text(String),
+    /// Raw bytes.
+    Bytes(Vec<u8>),
+    /// A structured value; an array writes one item per element to collector bindings (queues).
+    Json(Value),
+    /// An HTTP response.
+    Http(HttpResponse),
+}
+
+/// What a function invocation produced.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Outputs {
+    /// Values of named output bindings, in the order they were set.
+    pub named: Vec<(&'static str, OutputValue)>,
+    /// The value of the `$return` binding, if the function has one and it produced a value.
+    pub return_value: Option<OutputValue>,
+}
+
+impl Outputs {
+    /// Sets the named output `name`; `None` writes nothing.
+    pub fn set(&mut self, name: &'static str, value: Option<OutputValue>) {
+        if let Some(value) = value {
+            self.named.push((name, value));
+        }
+    }
+
+    /// The value written to the named output `name`.
+    pub fn get(&self, name: &str) -> Option<&OutputValue> {
+        self.named.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+}

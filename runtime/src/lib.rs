@@ -1,0 +1,88 @@
+//! # azfn: Azure Functions in Rust
+//!
+//! Write ordinary functions, mark them with `#[function(...)]`, and azfn generates the function
+//! manifest, checks every binding at compile time, and serves the invocations the Azure
+//! Functions host sends.
+//!
+//! ```no_run
+//! use azfn::prelude::*;
+//!
+//! #[function(http_trigger(route = "hello/{name}", methods = "get", auth_level = "anonymous"))]
+//! async fn hello(req: HttpRequest) -> String {
+//!     format!("Hello, {}!", req.param("name").unwrap_or("world"))
+//! }
+//!
+//! fn main() {
+//!     azfn::App::new().run();
+//! }
+//! ```
+//!
+//! The app binary does two jobs. Run with `--write-app <dir>` it writes the function app
+//! folder (`host.json`, one `function.json` per function, `local.settings.json` and a copy of
+//! itself); started by the host it serves invocations over the custom-handler protocol.
+#![forbid(unsafe_code)]
+// Examples show `fn main` on purpose: it is where an app calls `App::run`.
+#![allow(clippy::needless_doctest_main)]
+
+// Lets the crate's own tests and doctests use the macros, which name `::azfn`.
+extern crate self as azfn;
+
+mod app;
+mod context;
+pub mod custom_handler;
+mod data;
+mod dispatch;
+mod error;
+mod extract;
+mod function;
+mod http;
+mod invocation;
+pub mod manifest;
+mod triggers;
+
+pub use app::App;
+pub use azfn_bindings as bindings;
+pub use azfn_macros::{FunctionOutput, function};
+pub use context::FunctionContext;
+pub use data::{BindingData, DecodeError};
+pub use dispatch::invoke;
+pub use error::{Error, IntoFunctionError, InvocationError};
+pub use extract::{FromInputBinding, FromInvocation, IntoOutputValue, ReturnOutputs, TriggerKind, kind};
+pub use function::{DuplicateFunctionName, FunctionDescription, InvokeFuture, Invoker, Registry, RetryPolicy};
+pub use http::{Claim, ClaimsIdentity, HttpRequest, HttpRequestBuilder, HttpResponse, IntoHttpResponse, Json};
+pub use invocation::{Invocation, OutputValue, Outputs};
+pub use triggers::{BlobTriggerMetadata, QueueTriggerMetadata, ScheduleStatus, TimerInfo};
+
+/// `Result` with [`Error`] as its default error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything a function file usually needs.
+pub mod prelude {
+    pub use crate::{
+        BlobTriggerMetadata, FunctionContext, FunctionOutput, HttpRequest, HttpResponse, Json, QueueTriggerMetadata,
+        TimerInfo, function,
+    };
+    pub use http::StatusCode;
+}
+
+/// What generated code uses. Not part of the API: users never name it.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::error::{IntoFunctionError, InvocationError};
+    pub use crate::extract::{
+        DataTypeOf, FromInputBinding, FromInvocation, HTTP_RETURN, IntoOutputValue, NoDataTypePreference,
+        ReturnOutputs, data_type_or, distinct_binding_names, write_output,
+    };
+    pub use crate::function::{FunctionDescription, InvokeFuture, Registration, RetryPolicy};
+    pub use crate::invocation::{Invocation, Outputs};
+    pub use azfn_bindings::catalog;
+    pub use azfn_bindings::{BindingDescription, DataType, PropertyValue};
+    pub use inventory;
+    pub use std::boxed::Box;
+    pub use std::result::Result::{self, Err, Ok};
+
+    /// Turns a user function's `Err` into a failed invocation.
+    pub fn function_error<E: IntoFunctionError>(error: E) -> InvocationError {
+        InvocationError::Function(error.into_function_error())
+    }
+}

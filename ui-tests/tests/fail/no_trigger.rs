@@ -1,0 +1,6 @@
+use azfn::prelude::*;
+
+#[function(name = "lonely")]
+async fn lonely() {}
+
+fn main() {}
