@@ -24,7 +24,7 @@ use crate::data::DecodeError;
 /// assert_eq!(req.query("verbose"), Some("1"));
 /// assert_eq!(req.json::<serde_json::Value>().unwrap()["item"], "tea");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct HttpRequest {
     method: Method,
     url: String,
@@ -136,72 +136,57 @@ impl HttpRequest {
 /// Builds an [`HttpRequest`].
 #[derive(Debug, Default)]
 pub struct HttpRequestBuilder {
-    request: Option<HttpRequest>,
+    request: HttpRequest,
 }
 
 impl HttpRequestBuilder {
-    fn get(&mut self) -> &mut HttpRequest {
-        self.request.get_or_insert_with(|| HttpRequest {
-            method: Method::GET,
-            url: String::new(),
-            headers: HeaderMap::new(),
-            query: BTreeMap::new(),
-            params: BTreeMap::new(),
-            identities: Vec::new(),
-            body: Bytes::new(),
-        })
-    }
-
     /// Sets the method.
     pub fn method(mut self, method: Method) -> Self {
-        self.get().method = method;
+        self.request.method = method;
         self
     }
 
     /// Sets the URL.
     pub fn url(mut self, url: impl Into<String>) -> Self {
-        self.get().url = url.into();
+        self.request.url = url.into();
         self
     }
 
     /// Adds a header; names or values that HTTP does not allow are skipped.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-            self.get().headers.append(n, v);
+            self.request.headers.append(n, v);
         }
         self
     }
 
     /// Sets a query parameter.
     pub fn query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.get().query.insert(name.into(), value.into());
+        self.request.query.insert(name.into(), value.into());
         self
     }
 
     /// Sets a route parameter.
     pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.get().params.insert(name.into(), value.into());
+        self.request.params.insert(name.into(), value.into());
         self
     }
 
     /// Adds an identity.
     pub fn identity(mut self, identity: ClaimsIdentity) -> Self {
-        self.get().identities.push(identity);
+        self.request.identities.push(identity);
         self
     }
 
     /// Sets the body.
     pub fn body(mut self, body: impl Into<Bytes>) -> Self {
-        self.get().body = body.into();
+        self.request.body = body.into();
         self
     }
 
     /// The request.
-    pub fn build(mut self) -> HttpRequest {
-        self.get();
+    pub fn build(self) -> HttpRequest {
         self.request
-            .take()
-            .unwrap_or_else(|| HttpRequestBuilder::default().get().clone())
     }
 }
 

@@ -1,0 +1,253 @@
+//! `#[function]`s served over a real socket: the real-host captures of the reference replayed
+//! through the macro-generated code, and the exact JSON the host gets back.
+
+use std::net::SocketAddr;
+
+use azfn::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The function of the HTTP-with-blob-input capture.
+#[function(
+    name = "post-hello-blobInput",
+    http_trigger(
+        name = "httpPayload",
+        route = "hello/blobInput",
+        methods = "post",
+        auth_level = "anonymous"
+    )
+)]
+async fn hello_blob(req: HttpRequest, #[blob_input(path = "hello/{name}", name = "blobIn")] blob: String) -> String {
+    format!("{} says {}", req.text().unwrap_or_default(), blob.trim_end())
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct Shipment {
+    message: String,
+    attempt: u64,
+}
+
+/// The function of the queue capture: its message and metadata go to another queue.
+#[function(
+    name = "queue",
+    queue_trigger(name = "inMsg", queue_name = "in-q"),
+    queue_output(queue_name = "out-q")
+)]
+async fn queue_capture(message: String, meta: QueueTriggerMetadata) -> Shipment {
+    Shipment {
+        message: format!("{message} ({})", meta.id),
+        attempt: meta.dequeue_count,
+    }
+}
+
+#[function(name = "timer", timer_trigger(schedule = "0 */5 * * * *"))]
+async fn timer_capture(timer: TimerInfo, ctx: FunctionContext) -> Result<(), azfn::Error> {
+    if timer.is_past_due {
+        return Err(azfn::Error::msg(format!("{} ran late", ctx.function_name())));
+    }
+    Ok(())
+}
+
+#[function(queue_trigger(queue_name = "boom"))]
+async fn panics(message: String) {
+    panic!("user code panicked on {message}");
+}
+
+#[function(queue_trigger(queue_name = "strict"))]
+async fn strict(shipment: Shipment) {
+    let _ = shipment;
+}
+
+#[derive(FunctionOutput)]
+struct Accepted {
+    #[http_output]
+    response: HttpResponse,
+    #[queue_output(queue_name = "orders")]
+    orders: Vec<Shipment>,
+    #[blob_output(path = "audit/{rand-guid}")]
+    audit: Option<String>,
+}
+
+#[function(http_trigger(methods = "post"))]
+fn accept(Json(orders): Json<Vec<Shipment>>) -> Accepted {
+    Accepted {
+        response: HttpResponse::new(StatusCode::ACCEPTED).text("queued"),
+        orders,
+        audit: None,
+    }
+}
+
+async fn start() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let registry = azfn::Registry::global().unwrap();
+    tokio::spawn(azfn::custom_handler::serve(listener, registry, std::future::pending()));
+    address
+}
+
+/// Posts `body` as the host does (chunked, with its headers) and returns status and JSON.
+async fn invoke(address: SocketAddr, function: &str, body: &str) -> (u16, Value) {
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /{function} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json; charset=utf-8\r\n\
+         X-Azure-Functions-InvocationId: 7b3f0c1e-0000-4000-8000-000000000001\r\n\
+         User-Agent: Azure-Functions-Host/4.1037.0\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    let chunked = format!("{:x}\r\n{body}\r\n0\r\n\r\n", body.len());
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(chunked.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let status: u16 = text[9..12].parse().unwrap();
+    let (headers, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(
+        headers.to_ascii_lowercase().contains("content-type: application/json"),
+        "{headers}"
+    );
+    let body = if headers.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}")),
+    )
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap();
+        if size == 0 {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = &rest[size + 2..];
+    }
+    out
+}
+
+const HTTP_CAPTURE: &str = r#"{
+  "Data": {
+    "httpPayload": {
+      "Url": "https://bal-dev.azurewebsites.net/hello/blobInput?name=hello.txt",
+      "Method": "POST",
+      "Query": { "name": "hello.txt" },
+      "Headers": { "Content-Type": ["text/plain"], "Content-Length": ["4"], "Host": ["bal-dev.azurewebsites.net"] },
+      "Params": {},
+      "Identities": [ { "AuthenticationType": null, "IsAuthenticated": false, "Actor": null, "BootstrapContext": null,
+        "Claims": [], "Label": null, "Name": null,
+        "NameClaimType": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
+        "RoleClaimType": "http://schemas.microsoft.com/ws/2008/06/identity/claims/role" } ],
+      "Body": "Jack"
+    },
+    "blobIn": "\"hello from byte\\n\""
+  },
+  "Metadata": {
+    "name": "\"hello.txt\"",
+    "Query": { "name": "hello.txt" },
+    "Headers": { "Content-Type": "text/plain", "Content-Length": "4", "Host": "bal-dev.azurewebsites.net" },
+    "sys": { "MethodName": "post-hello-blobInput", "UtcNow": "2022-08-15T07:52:01.8861913Z",
+             "RandGuid": "fa58f25f-74af-40e7-83a0-029a4331e9a7" }
+  }
+}"#;
+
+const QUEUE_CAPTURE: &str = r#"{ "Data": { "inMsg": "\"aaaaa\"" },
+  "Metadata": { "DequeueCount": "1", "ExpirationTime": "2022-06-20T06:00:06+00:00",
+    "Id": "\"a0004923-f050-417a-9742-6d7c7b984134\"", "InsertionTime": "2022-06-13T06:00:06+00:00",
+    "NextVisibleTime": "2022-06-13T06:10:18+00:00", "PopReceipt": "\"AgAAAAMAAAAAAAAA8d5gQex+2AE=\"",
+    "sys": { "MethodName": "queue", "UtcNow": "2022-06-13T06:00:18.1974545Z", "RandGuid": "d9ba2785-0000-0000-0000-000000000000" } } }"#;
+
+#[tokio::test]
+async fn the_http_capture_with_a_blob_input_answers_exactly() {
+    let address = start().await;
+    let (status, body) = invoke(address, "post-hello-blobInput", HTTP_CAPTURE).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!({
+            "Outputs": {},
+            "Logs": [],
+            "ReturnValue": {
+                "statusCode": 200,
+                "headers": {"content-type": "text/plain; charset=utf-8"},
+                "body": "Jack says hello from byte"
+            }
+        })
+    );
+}
+
+#[tokio::test]
+async fn the_queue_capture_writes_its_output_message() {
+    let address = start().await;
+    let (status, body) = invoke(address, "queue", QUEUE_CAPTURE).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!({
+            "Outputs": {},
+            "Logs": [],
+            "ReturnValue": {"message": "aaaaa (a0004923-f050-417a-9742-6d7c7b984134)", "attempt": 1}
+        })
+    );
+}
+
+#[tokio::test]
+async fn the_timer_capture_runs_and_a_late_run_fails_the_invocation() {
+    let address = start().await;
+    let on_time = r#"{"Data":{"timer":{"Schedule":{"AdjustForDST":true},"ScheduleStatus":null,"IsPastDue":false}},
+        "Metadata":{"sys":{"MethodName":"timer","UtcNow":"2022-07-25T10:26:43.0352723Z","RandGuid":"x"}}}"#;
+    assert_eq!(
+        invoke(address, "timer", on_time).await,
+        (200, json!({"Outputs": {}, "Logs": [], "ReturnValue": null}))
+    );
+    let late = on_time.replace("\"IsPastDue\":false", "\"IsPastDue\":true");
+    let (status, body) = invoke(address, "timer", &late).await;
+    assert_eq!(status, 500);
+    assert_eq!(body["error"], "the function returned an error: timer ran late");
+}
+
+#[tokio::test]
+async fn a_function_output_struct_writes_named_outputs() {
+    let address = start().await;
+    let request = json!({"Data": {"req": {"Url": "http://localhost/api/accept", "Method": "POST", "Query": {},
+        "Headers": {}, "Body": r#"[{"message":"a","attempt":1},{"message":"b","attempt":2}]"#}}, "Metadata": {}});
+    let (status, body) = invoke(address, "accept", &request.to_string()).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!({
+            "Outputs": {
+                "response": {"statusCode": 202, "headers": {"content-type": "text/plain; charset=utf-8"}, "body": "queued"},
+                "orders": [{"message": "a", "attempt": 1}, {"message": "b", "attempt": 2}]
+            },
+            "Logs": [],
+            "ReturnValue": null
+        })
+    );
+}
+
+#[tokio::test]
+async fn bad_input_and_panics_fail_one_invocation_and_the_worker_keeps_serving() {
+    let address = start().await;
+    let (status, body) = invoke(
+        address,
+        "strict",
+        r#"{"Data":{"message":"\"not json\""},"Metadata":{}}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().contains("binding `message`"), "{body}");
+    let (status, body) = invoke(address, "panics", r#"{"Data":{"message":"\"x\""},"Metadata":{}}"#).await;
+    assert_eq!(status, 500);
+    assert_eq!(body["error"], "the function panicked: user code panicked on x");
+    let (status, _) = invoke(address, "nope", "{}").await;
+    assert_eq!(status, 404);
+    let (status, _) = invoke(address, "queue", "{\"Data\": [").await;
+    assert_eq!(status, 400);
+    assert_eq!(invoke(address, "queue", QUEUE_CAPTURE).await.0, 200);
+}
