@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use crate::cancel::CancellationToken;
 use crate::data::BindingData;
 use crate::function::FunctionDescription;
 use crate::http::HttpResponse;
@@ -23,6 +24,34 @@ pub struct Invocation {
     pub data: BTreeMap<String, BindingData>,
     /// Trigger metadata, decoded (no double encoding left), by key.
     pub metadata: Map<String, Value>,
+    /// The host's retry state, when a retry policy applies.
+    pub retry: Option<RetryContext>,
+    /// The W3C trace context the host propagates.
+    pub trace: Option<TraceContext>,
+    /// Cancelled when the host cancels this invocation or the worker shuts down.
+    pub cancellation: CancellationToken,
+}
+
+/// Where an invocation stands in its function's retry policy.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RetryContext {
+    /// How many times this invocation has been retried (0 on the first attempt).
+    pub retry_count: i64,
+    /// The most retries the policy allows (-1: no limit).
+    pub max_retry_count: i64,
+    /// The previous attempt's failure, as the host describes it.
+    pub exception: Option<String>,
+}
+
+/// The W3C trace context of an invocation.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TraceContext {
+    /// The `traceparent` header value.
+    pub trace_parent: String,
+    /// The `tracestate` header value.
+    pub trace_state: String,
+    /// Extra attributes the host attaches.
+    pub attributes: BTreeMap<String, String>,
 }
 
 impl Invocation {
@@ -33,6 +62,9 @@ impl Invocation {
             function,
             data: BTreeMap::new(),
             metadata: Map::new(),
+            retry: None,
+            trace: None,
+            cancellation: CancellationToken::new(),
         }
     }
 
@@ -68,6 +100,8 @@ pub struct Outputs {
     pub named: Vec<(&'static str, OutputValue)>,
     /// The value of the `$return` binding, if the function has one and it produced a value.
     pub return_value: Option<OutputValue>,
+    /// Log lines of the invocation, for transports that return logs with the response.
+    pub logs: Vec<String>,
 }
 
 impl Outputs {

@@ -28,6 +28,7 @@
 extern crate self as azfn;
 
 mod app;
+mod cancel;
 mod context;
 pub mod custom_handler;
 mod data;
@@ -43,6 +44,7 @@ mod triggers;
 pub use app::App;
 pub use azfn_bindings as bindings;
 pub use azfn_macros::{FunctionOutput, function};
+pub use cancel::CancellationToken;
 pub use context::FunctionContext;
 pub use data::{BindingData, DecodeError};
 pub use dispatch::invoke;
@@ -50,7 +52,7 @@ pub use error::{Error, IntoFunctionError, InvocationError};
 pub use extract::{FromInputBinding, FromInvocation, IntoOutputValue, ReturnOutputs, TriggerKind, kind};
 pub use function::{DuplicateFunctionName, FunctionDescription, InvokeFuture, Invoker, Registry, RetryPolicy};
 pub use http::{Claim, ClaimsIdentity, HttpRequest, HttpRequestBuilder, HttpResponse, IntoHttpResponse, Json};
-pub use invocation::{Invocation, OutputValue, Outputs};
+pub use invocation::{Invocation, OutputValue, Outputs, RetryContext, TraceContext};
 pub use triggers::{BlobTriggerMetadata, QueueTriggerMetadata, ScheduleStatus, TimerInfo};
 
 /// `Result` with [`Error`] as its default error.

@@ -83,6 +83,7 @@ fn hello(invocation: Invocation) -> InvokeFuture {
         Ok(Outputs {
             named: Vec::new(),
             return_value: Some(OutputValue::Http(response)),
+            logs: Vec::new(),
         })
     })
 }
@@ -240,6 +241,7 @@ fn rendezvous(invocation: Invocation) -> InvokeFuture {
         Ok(Outputs {
             named: Vec::new(),
             return_value: Some(OutputValue::Http(response)),
+            logs: Vec::new(),
         })
     })
 }
@@ -253,6 +255,7 @@ fn slow(_: Invocation) -> InvokeFuture {
         Ok(Outputs {
             named: Vec::new(),
             return_value: Some(OutputValue::Http(HttpResponse::ok().text("done"))),
+            logs: Vec::new(),
         })
     })
 }
@@ -439,6 +442,7 @@ fn encodes_a_return_http_response_with_its_body_even_when_empty() {
     let outputs = Outputs {
         named: Vec::new(),
         return_value: Some(OutputValue::Http(HttpResponse::new(StatusCode::NO_CONTENT))),
+        logs: Vec::new(),
     };
     assert_eq!(
         encoded(&outputs, &[]),
@@ -464,6 +468,7 @@ fn encodes_text_to_a_queue_as_the_base64_of_its_utf8_bytes() {
     let to_return = Outputs {
         named: Vec::new(),
         return_value: Some(OutputValue::Text("abcd".into())),
+        logs: Vec::new(),
     };
     assert_eq!(encoded(&to_return, &[])["ReturnValue"], json!("YWJjZA=="));
 }

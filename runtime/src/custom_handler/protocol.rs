@@ -17,7 +17,7 @@ use crate::data::BindingData;
 use crate::error::InvocationError;
 use crate::function::FunctionDescription;
 use crate::http::{ClaimsIdentity, HttpRequest, HttpResponse};
-use crate::invocation::{Invocation, OutputValue, Outputs};
+use crate::invocation::{Invocation, OutputValue, Outputs, RetryContext};
 
 /// Reads the body of the host's invocation request for `function`.
 ///
@@ -89,7 +89,29 @@ pub fn decode_request(
         .into_iter()
         .map(|(key, value)| (key, decode_metadata_value(value)))
         .collect();
+    invocation.retry = invocation.metadata.get("RetryContext").and_then(retry_context);
     Ok(invocation)
+}
+
+/// `Metadata.RetryContext` (`RetryCount`, `MaxRetryCount`, `Exception`), sent when a retry
+/// policy applies.
+fn retry_context(value: &Value) -> Option<RetryContext> {
+    let object = value.as_object()?;
+    let field = |name: &str| {
+        object
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    };
+    let number = |name: &str| field(name).and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()));
+    Some(RetryContext {
+        retry_count: number("RetryCount").unwrap_or(0),
+        max_retry_count: number("MaxRetryCount").unwrap_or(0),
+        exception: field("Exception").filter(|v| !v.is_null()).map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }),
+    })
 }
 
 /// Builds the body of the response to the host: `{"Outputs": {...}, "Logs": [...],
@@ -840,6 +862,7 @@ mod tests {
         let outputs = Outputs {
             named: Vec::new(),
             return_value: Some(OutputValue::Http(HttpResponse::ok().bytes(vec![0xff, 0xfe]))),
+            logs: Vec::new(),
         };
         match encode_response(&FUNCTION, &outputs, &[]) {
             Err(InvocationError::Output { binding, message }) => {
@@ -848,5 +871,24 @@ mod tests {
             }
             other => panic!("expected an output error, got {other:?}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use super::*;
+
+    #[test]
+    fn the_retry_context_is_read_from_metadata() {
+        let value = json!({"RetryCount": 2, "MaxRetryCount": "5", "Exception": null});
+        assert_eq!(
+            retry_context(&value),
+            Some(RetryContext {
+                retry_count: 2,
+                max_retry_count: 5,
+                exception: None
+            })
+        );
+        assert_eq!(retry_context(&json!("nope")), None);
     }
 }

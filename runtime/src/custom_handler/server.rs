@@ -268,8 +268,7 @@ async fn invoke(function: &'static FunctionDescription, request: Request<Incomin
         // `dispatch::invoke` has written the stderr line already.
         Err(error) => return error_response(status_for(&error), &error.to_string()),
     };
-    // No log lines are collected yet: functions write to stdout/stderr, which the host logs.
-    match protocol::encode_response(function, &outputs, &[]) {
+    match protocol::encode_response(function, &outputs, &outputs.logs) {
         Ok(envelope) => json_response(StatusCode::OK, envelope),
         Err(error) => report_failure(function, &invocation_id, &error),
     }
