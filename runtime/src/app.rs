@@ -4,9 +4,16 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use crate::custom_handler;
-use crate::function::Registry;
+use crate::dispatch::{self, Pipeline};
+use crate::extensions::Extensions;
+use crate::function::{FunctionDescription, Registry};
+use crate::logging;
 use crate::manifest;
+use crate::middleware::{Layer, Middleware, Predicate};
 
 /// A function app: every `#[function]` linked into the binary.
 ///
@@ -22,9 +29,17 @@ use crate::manifest;
 ///     azfn::App::new().run();
 /// }
 /// ```
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct App {
-    _private: (),
+    state: Extensions,
+    chain: Vec<Layer>,
+    shutdown_grace: Option<Duration>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("state", &self.state).field("middleware", &self.chain.len()).finish()
+    }
 }
 
 /// What the command line asked for.
@@ -70,6 +85,61 @@ impl App {
         App::default()
     }
 
+    /// Registers a shared value (a database pool, an SDK client), built before the first
+    /// invocation; functions take it as a `State<T>` parameter. One value per type.
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state.insert(value);
+        self
+    }
+
+    /// Adds a middleware that runs around every function, after those added before it.
+    pub fn middleware(self, middleware: impl Middleware) -> Self {
+        self.push_layer(None, middleware)
+    }
+
+    /// Adds a middleware that runs around the functions `applies_to` accepts (by name,
+    /// trigger, bindings: anything in the description).
+    ///
+    /// ```
+    /// use azfn::{App, Invocation, Next};
+    /// let app = App::new().middleware_for(
+    ///     |f| f.trigger().kind.is_http_trigger(),
+    ///     |invocation: Invocation, next: Next| async move {
+    ///         let mut result = next.run(invocation).await;
+    ///         if let Ok(outputs) = &mut result {
+    ///             if let Some(response) = outputs.http_response_mut() {
+    ///                 *response = response.clone().header("x-served-by", "azfn");
+    ///             }
+    ///         }
+    ///         result
+    ///     },
+    /// );
+    /// # let _ = app;
+    /// ```
+    pub fn middleware_for(
+        self,
+        applies_to: impl Fn(&FunctionDescription) -> bool + Send + Sync + 'static,
+        middleware: impl Middleware,
+    ) -> Self {
+        self.push_layer(Some(Arc::new(applies_to)), middleware)
+    }
+
+    fn push_layer(mut self, applies_to: Option<Predicate>, middleware: impl Middleware) -> Self {
+        self.chain.push(Layer { applies_to, middleware: Arc::new(middleware) });
+        self
+    }
+
+    /// How long in-flight invocations may take to finish after SIGTERM (default 10 s; the
+    /// host's own grace period is longer).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = Some(grace);
+        self
+    }
+
+    pub(crate) fn into_pipeline(self) -> Pipeline {
+        Pipeline { state: Arc::new(self.state), chain: self.chain.into() }
+    }
+
     /// Runs the app (see [`App`]) and exits the process with its status.
     pub fn run(self) {
         let code = self.run_with_args(std::env::args().skip(1));
@@ -104,7 +174,12 @@ impl App {
                 }
                 Ok(())
             }
-            Mode::Serve | Mode::Help => serve(registry),
+            Mode::Serve | Mode::Help => {
+                let grace = self.shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE);
+                logging::init_default();
+                dispatch::install(self.into_pipeline());
+                serve(registry, grace)
+            }
         }
     }
 }
@@ -128,7 +203,9 @@ fn write_app(registry: &'static Registry, dir: &std::path::Path) -> Result<(), S
     Ok(())
 }
 
-fn serve(registry: &'static Registry) -> Result<(), String> {
+const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+fn serve(registry: &'static Registry, grace: Duration) -> Result<(), String> {
     let port = custom_handler::port_from_env().map_err(|e| {
         format!("{e}\n  (the Functions host sets it when it starts the app; to run locally, write the app folder with `--write-app <dir>` and start the host there)")
     })?;
@@ -141,9 +218,30 @@ fn serve(registry: &'static Registry) -> Result<(), String> {
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .map_err(|e| format!("cannot listen on {address}: {e}"))?;
-        custom_handler::serve(listener, registry, shutdown_signal())
-            .await
-            .map_err(|e| format!("the server stopped: {e}"))
+        let stopping = Arc::new(tokio::sync::Notify::new());
+        let signal = {
+            let stopping = Arc::clone(&stopping);
+            async move {
+                shutdown_signal().await;
+                // Stop taking invocations (the server stops accepting), and tell the running
+                // ones to finish: their cancellation tokens fire.
+                eprintln!("azfn: shutting down; {} invocation(s) in flight", dispatch::in_flight_count());
+                dispatch::cancel_in_flight();
+                stopping.notify_one();
+            }
+        };
+        let server = custom_handler::serve(listener, registry, signal);
+        let deadline = async {
+            stopping.notified().await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            served = server => served.map_err(|e| format!("the server stopped: {e}")),
+            () = deadline => {
+                eprintln!("azfn: {} invocation(s) still running after {grace:?}; exiting", dispatch::in_flight_count());
+                Ok(())
+            }
+        }
     })
 }
 

@@ -1,8 +1,14 @@
 //! What a function can know about its own invocation.
 
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::invocation::Invocation;
+use crate::cancel::CancellationToken;
+use crate::data::DecodeError;
+use crate::extensions::Extensions;
+use crate::invocation::{Invocation, RetryContext, TraceContext};
 
 /// The invocation's context: take it as a parameter of any function.
 ///
@@ -11,7 +17,8 @@ use crate::invocation::Invocation;
 ///
 /// #[function(queue_trigger(queue_name = "orders"))]
 /// async fn audit(message: String, ctx: FunctionContext) {
-///     println!("{} ran as {} for {message}", ctx.function_name(), ctx.invocation_id());
+///     let attempt = ctx.retry().map_or(0, |r| r.retry_count);
+///     tracing::info!("{} ({}) attempt {attempt}: {message}", ctx.function_name(), ctx.invocation_id());
 /// }
 /// # fn main() {}
 /// ```
@@ -20,6 +27,11 @@ pub struct FunctionContext {
     invocation_id: String,
     function_name: &'static str,
     metadata: Map<String, Value>,
+    retry: Option<RetryContext>,
+    trace: Option<TraceContext>,
+    cancellation: CancellationToken,
+    extensions: Extensions,
+    state: Arc<Extensions>,
 }
 
 impl FunctionContext {
@@ -28,6 +40,11 @@ impl FunctionContext {
             invocation_id: invocation.invocation_id.clone(),
             function_name: invocation.function.name,
             metadata: invocation.metadata.clone(),
+            retry: invocation.retry.clone(),
+            trace: invocation.trace.clone(),
+            cancellation: invocation.cancellation.clone(),
+            extensions: invocation.extensions.clone(),
+            state: Arc::clone(&invocation.state),
         }
     }
 
@@ -45,5 +62,36 @@ impl FunctionContext {
     /// blob path parameters, `sys`, …
     pub fn trigger_metadata(&self) -> &Map<String, Value> {
         &self.metadata
+    }
+
+    /// The trigger's metadata read into a type of yours (`#[derive(Deserialize)]`, with the
+    /// host's key names).
+    pub fn trigger_metadata_as<T: DeserializeOwned>(&self) -> Result<T, DecodeError> {
+        T::deserialize(&Value::Object(self.metadata.clone())).map_err(|e| DecodeError::new(format!("trigger metadata: {e}")))
+    }
+
+    /// Where this invocation stands in the function's retry policy, when one applies.
+    pub fn retry(&self) -> Option<&RetryContext> {
+        self.retry.as_ref()
+    }
+
+    /// The W3C trace context the host propagated.
+    pub fn trace_context(&self) -> Option<&TraceContext> {
+        self.trace.as_ref()
+    }
+
+    /// Cancelled when the host cancels the invocation or the worker shuts down.
+    pub fn cancellation(&self) -> &CancellationToken {
+        &self.cancellation
+    }
+
+    /// A value a middleware attached to this invocation.
+    pub fn extension<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.extensions.get::<T>()
+    }
+
+    /// A value of the app's shared state (see `App::state`).
+    pub fn state<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        self.state.get_arc::<T>()
     }
 }

@@ -1,32 +1,146 @@
 //! Runs invocations: the one place that calls user code, whatever transport brought the request.
+//!
+//! An invocation runs on its own task (a panic fails that invocation only), inside a `tracing`
+//! span naming it, with its log lines captured, through the app's middleware, with the app's
+//! state attached and its cancellation token registered so shutdown can cancel it.
 
 use std::any::Any;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
+use http::StatusCode;
+use tracing::Instrument;
+
+use crate::cancel::CancellationToken;
 use crate::error::InvocationError;
-use crate::invocation::{Invocation, Outputs};
+use crate::extensions::Extensions;
+use crate::http::HttpResponse;
+use crate::invocation::{Invocation, OutputValue, Outputs};
+use crate::logging;
+use crate::middleware::{Layer, Next};
 
-/// Runs one invocation to completion on its own task, so that a panic in user code fails this
-/// invocation only and never the worker.
+/// What every invocation of an app goes through: its state and its middleware.
+#[derive(Clone, Default)]
+pub(crate) struct Pipeline {
+    pub(crate) state: Arc<Extensions>,
+    pub(crate) chain: Arc<[Layer]>,
+}
+
+static GLOBAL: OnceLock<Pipeline> = OnceLock::new();
+
+/// Makes `pipeline` the one [`invoke`] uses. The first call wins; `App::run` makes it.
+pub(crate) fn install(pipeline: Pipeline) {
+    let _ = GLOBAL.set(pipeline);
+}
+
+/// Runs one invocation through the app's middleware and function.
+///
+/// Transports call this; so can tests. A failed HTTP function still answers: with the
+/// error's status for bad input, or a bare `500` (details stay in the log).
 pub async fn invoke(invocation: Invocation) -> Result<Outputs, InvocationError> {
-    let function = invocation.function;
-    let invocation_id = invocation.invocation_id.clone();
-    // The invoker is called inside the task, so a panic even before its first await is caught.
-    let result = match tokio::spawn(async move { (function.invoke)(invocation).await }).await {
-        Ok(result) => result,
-        Err(join_error) => Err(InvocationError::Panic(match join_error.try_into_panic() {
-            Ok(payload) => panic_message(&*payload),
-            Err(_) => "the invocation was cancelled".to_owned(),
-        })),
-    };
-    if let Err(error) = &result {
-        // The host reads stderr lines as errors: the message survives even though the failed
-        // response's logs are dropped.
-        eprintln!(
-            "azfn: function `{}` invocation {invocation_id} failed: {error}",
-            function.name
-        );
+    match GLOBAL.get() {
+        Some(pipeline) => pipeline.invoke(invocation).await,
+        None => Pipeline::default().invoke(invocation).await,
     }
-    result
+}
+
+/// Cancels the token of every invocation in flight (the worker is shutting down).
+pub(crate) fn cancel_in_flight() {
+    for token in in_flight().lock().unwrap_or_else(|e| e.into_inner()).values() {
+        token.cancel();
+    }
+}
+
+/// How many invocations are running.
+pub(crate) fn in_flight_count() -> usize {
+    in_flight().lock().unwrap_or_else(|e| e.into_inner()).len()
+}
+
+fn in_flight() -> &'static Mutex<HashMap<u64, CancellationToken>> {
+    static IN_FLIGHT: OnceLock<Mutex<HashMap<u64, CancellationToken>>> = OnceLock::new();
+    IN_FLIGHT.get_or_init(Default::default)
+}
+
+/// Removes an invocation from the in-flight set however its task ends.
+struct InFlightGuard(u64);
+
+impl InFlightGuard {
+    fn register(token: CancellationToken) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let key = NEXT.fetch_add(1, Ordering::Relaxed);
+        in_flight().lock().unwrap_or_else(|e| e.into_inner()).insert(key, token);
+        InFlightGuard(key)
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        in_flight().lock().unwrap_or_else(|e| e.into_inner()).remove(&self.0);
+    }
+}
+
+impl Pipeline {
+    pub(crate) async fn invoke(&self, mut invocation: Invocation) -> Result<Outputs, InvocationError> {
+        let function = invocation.function;
+        let invocation_id = invocation.invocation_id.clone();
+        invocation.state = Arc::clone(&self.state);
+        let _in_flight = InFlightGuard::register(invocation.cancellation.clone());
+        let span = tracing::info_span!("invocation", invocation_id = %invocation_id, function = function.name);
+        let next = Next::start(Arc::clone(&self.chain));
+        let logs = logging::LogBuffer::default();
+        let task_logs = logs.clone();
+        // The chain runs inside the task, so a panic even before its first await is caught.
+        let task = tokio::spawn(logging::capture(task_logs, next.run(invocation).instrument(span)));
+        let mut result = match task.await {
+            Ok(result) => result,
+            Err(join_error) => Err(InvocationError::Panic(match join_error.try_into_panic() {
+                Ok(payload) => panic_message(&*payload),
+                Err(_) => "the invocation was cancelled".to_owned(),
+            })),
+        };
+        let lines = logs.take();
+        match &mut result {
+            Ok(outputs) => outputs.logs.extend(logging::lines_text(lines)),
+            Err(error) => {
+                // The host drops the logs of a failed response; its console lines are kept.
+                logging::replay_to_console(function.name, &invocation_id, &lines);
+                eprintln!("azfn: function `{}` invocation {invocation_id} failed: {error}", function.name);
+            }
+        }
+        match result {
+            Err(error) if function.trigger().kind.is_http_trigger() => Ok(http_error_outputs(function, error)),
+            other => other,
+        }
+    }
+}
+
+/// The response an HTTP function gives when it fails: the error's own status and message when
+/// it is about the request (bad input, `Error::with_status`), else a bare `500` so internal
+/// details never reach the client.
+fn http_error_outputs(function: &'static crate::FunctionDescription, error: InvocationError) -> Outputs {
+    let trigger = function.trigger().name;
+    let response = match &error {
+        InvocationError::Binding { binding, message } if binding == trigger => {
+            HttpResponse::bad_request().text(format!("bad request: {message}"))
+        }
+        InvocationError::Function(e) => match e.status() {
+            Some(status) => HttpResponse::new(status).text(e.to_string()),
+            None => internal_error(),
+        },
+        _ => internal_error(),
+    };
+    let mut outputs = Outputs::default();
+    let http_output = function.all_bindings().find(|b| b.kind.is_http_output());
+    match http_output {
+        Some(binding) if !binding.is_return() => outputs.set(binding.name, Some(OutputValue::Http(response))),
+        _ => outputs.return_value = Some(OutputValue::Http(response)),
+    }
+    outputs
+}
+
+fn internal_error() -> HttpResponse {
+    HttpResponse::new(StatusCode::INTERNAL_SERVER_ERROR).text("internal server error")
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> String {

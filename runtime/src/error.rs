@@ -22,15 +22,40 @@ use std::fmt;
 pub struct Error {
     message: String,
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
+    status: Option<http::StatusCode>,
 }
 
 impl Error {
     /// An error with this message.
     pub fn msg(message: impl fmt::Display) -> Self {
-        Error {
-            message: message.to_string(),
-            source: None,
-        }
+        Error { message: message.to_string(), source: None, status: None }
+    }
+
+    /// An error an HTTP function answers with `status` and this message, meant for the caller
+    /// (`404`, `409`, `422`, …). Without a status, an HTTP function answers a bare `500` and
+    /// the message goes only to the log.
+    ///
+    /// ```
+    /// let e = azfn::Error::with_status(http::StatusCode::NOT_FOUND, "no order 7");
+    /// assert_eq!(e.status(), Some(http::StatusCode::NOT_FOUND));
+    /// ```
+    pub fn with_status(status: http::StatusCode, message: impl fmt::Display) -> Self {
+        Error { status: Some(status), ..Error::msg(message) }
+    }
+
+    /// A `400 Bad Request` error, for input the caller got wrong.
+    pub fn bad_request(message: impl fmt::Display) -> Self {
+        Error::with_status(http::StatusCode::BAD_REQUEST, message)
+    }
+
+    /// A `404 Not Found` error.
+    pub fn not_found(message: impl fmt::Display) -> Self {
+        Error::with_status(http::StatusCode::NOT_FOUND, message)
+    }
+
+    /// The HTTP status this error answers with, if it is meant for the caller.
+    pub fn status(&self) -> Option<http::StatusCode> {
+        self.status
     }
 
     /// The error this one wraps, if any.
@@ -49,10 +74,7 @@ impl<E: StdError + Send + Sync + 'static> From<E> for Error {
             message.push_str(&cause.to_string());
             next = cause.source();
         }
-        Error {
-            message,
-            source: Some(Box::new(error)),
-        }
+        Error { message, source: Some(Box::new(error)), status: None }
     }
 }
 

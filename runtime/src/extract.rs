@@ -6,6 +6,7 @@
 //! at the user's parameter.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use azfn_bindings::{BindingDescription, DataType, catalog};
 use serde::Serialize;
@@ -124,6 +125,48 @@ impl FromInvocation<kind::blob_trigger> for BlobTriggerMetadata {
 impl<K: TriggerKind> FromInvocation<K> for FunctionContext {
     fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
         Ok(FunctionContext::of(invocation))
+    }
+}
+
+/// Shared state of the app, registered with `App::state`: a database pool, an SDK client.
+///
+/// ```no_run
+/// use azfn::prelude::*;
+///
+/// struct Pricing { vat: f64 }
+///
+/// #[function(http_trigger(methods = "get"))]
+/// async fn price(req: HttpRequest, pricing: State<Pricing>) -> String {
+///     let net: f64 = req.query("net").and_then(|n| n.parse().ok()).unwrap_or(0.0);
+///     format!("{:.2}", net * (1.0 + pricing.vat))
+/// }
+///
+/// fn main() {
+///     azfn::App::new().state(Pricing { vat: 0.2 }).run();
+/// }
+/// ```
+#[derive(Debug)]
+pub struct State<T>(pub Arc<T>);
+
+impl<T> Clone for State<T> {
+    fn clone(&self) -> Self {
+        State(Arc::clone(&self.0))
+    }
+}
+
+impl<T> std::ops::Deref for State<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<K: TriggerKind, T: Send + Sync + 'static> FromInvocation<K> for State<T> {
+    fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
+        invocation.state.get_arc::<T>().map(State).ok_or_else(|| InvocationError::Binding {
+            binding: "state".to_owned(),
+            message: format!("no state of type `{}` was registered: add it with `App::new().state(...)`", std::any::type_name::<T>()),
+        })
     }
 }
 

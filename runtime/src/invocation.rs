@@ -8,7 +8,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use std::sync::Arc;
+
 use crate::cancel::CancellationToken;
+use crate::extensions::Extensions;
 use crate::data::BindingData;
 use crate::function::FunctionDescription;
 use crate::http::HttpResponse;
@@ -30,6 +33,10 @@ pub struct Invocation {
     pub trace: Option<TraceContext>,
     /// Cancelled when the host cancels this invocation or the worker shuts down.
     pub cancellation: CancellationToken,
+    /// Values middleware attaches for the function (read with `FunctionContext::extension`).
+    pub extensions: Extensions,
+    /// The app's shared state, attached by dispatch.
+    pub state: Arc<Extensions>,
 }
 
 /// Where an invocation stands in its function's retry policy.
@@ -65,6 +72,8 @@ impl Invocation {
             retry: None,
             trace: None,
             cancellation: CancellationToken::new(),
+            extensions: Extensions::new(),
+            state: Arc::default(),
         }
     }
 
@@ -102,6 +111,26 @@ pub struct Outputs {
     pub return_value: Option<OutputValue>,
     /// Log lines of the invocation, for transports that return logs with the response.
     pub logs: Vec<String>,
+}
+
+impl Outputs {
+    /// The HTTP response, wherever the function put it (`$return` or a named output).
+    pub fn http_response(&self) -> Option<&HttpResponse> {
+        let named = self.named.iter().map(|(_, v)| v);
+        self.return_value.iter().chain(named).find_map(|v| match v {
+            OutputValue::Http(response) => Some(response),
+            _ => None,
+        })
+    }
+
+    /// The HTTP response, to change it (a middleware adding headers, say).
+    pub fn http_response_mut(&mut self) -> Option<&mut HttpResponse> {
+        let named = self.named.iter_mut().map(|(_, v)| v);
+        self.return_value.iter_mut().chain(named).find_map(|v| match v {
+            OutputValue::Http(response) => Some(response),
+            _ => None,
+        })
+    }
 }
 
 impl Outputs {

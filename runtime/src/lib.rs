@@ -29,6 +29,10 @@ extern crate self as azfn;
 
 mod app;
 mod cancel;
+mod extensions;
+pub mod logging;
+mod middleware;
+pub mod testing;
 mod context;
 pub mod custom_handler;
 mod data;
@@ -39,17 +43,22 @@ mod function;
 mod http;
 mod invocation;
 pub mod manifest;
+#[cfg(feature = "native")]
+pub mod native;
 mod triggers;
 
 pub use app::App;
 pub use azfn_bindings as bindings;
 pub use azfn_macros::{FunctionOutput, function};
 pub use cancel::CancellationToken;
+pub use extensions::Extensions;
+pub use logging::LogFilter;
+pub use middleware::{Middleware, MiddlewareFuture, Next};
 pub use context::FunctionContext;
 pub use data::{BindingData, DecodeError};
 pub use dispatch::invoke;
 pub use error::{Error, IntoFunctionError, InvocationError};
-pub use extract::{FromInputBinding, FromInvocation, IntoOutputValue, ReturnOutputs, TriggerKind, kind};
+pub use extract::{FromInputBinding, FromInvocation, IntoOutputValue, ReturnOutputs, State, TriggerKind, kind};
 pub use function::{DuplicateFunctionName, FunctionDescription, InvokeFuture, Invoker, Registry, RetryPolicy};
 pub use http::{Claim, ClaimsIdentity, HttpRequest, HttpRequestBuilder, HttpResponse, IntoHttpResponse, Json};
 pub use invocation::{Invocation, OutputValue, Outputs, RetryContext, TraceContext};
@@ -62,7 +71,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub mod prelude {
     pub use crate::{
         BlobTriggerMetadata, FunctionContext, FunctionOutput, HttpRequest, HttpResponse, Json, QueueTriggerMetadata,
-        TimerInfo, function,
+        State, TimerInfo, function,
     };
     pub use http::StatusCode;
 }

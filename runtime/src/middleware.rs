@@ -1,0 +1,90 @@
+//! Middleware: code that runs around every function (or a chosen subset), in order.
+//!
+//! A middleware receives the invocation and a [`Next`] that runs the rest of the chain (the
+//! later middleware, then the function). It can act before, after, or instead of calling it,
+//! and it sees and may change the result: the outputs, including the HTTP response.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::error::InvocationError;
+use crate::function::FunctionDescription;
+use crate::invocation::{Invocation, Outputs};
+
+/// The future a middleware returns.
+pub type MiddlewareFuture = Pin<Box<dyn Future<Output = Result<Outputs, InvocationError>> + Send>>;
+
+/// Code that runs around functions. Any `Fn(Invocation, Next) -> impl Future` is one.
+///
+/// ```
+/// use azfn::{App, Invocation, Next};
+///
+/// let app = App::new().middleware(|invocation: Invocation, next: Next| async move {
+///     let started = std::time::Instant::now();
+///     let name = invocation.function.name;
+///     let result = next.run(invocation).await;
+///     tracing::info!("{name} took {:?}", started.elapsed());
+///     result
+/// });
+/// # let _ = app;
+/// ```
+pub trait Middleware: Send + Sync + 'static {
+    /// Handles one invocation; call `next.run(invocation)` to go on.
+    fn handle(&self, invocation: Invocation, next: Next) -> MiddlewareFuture;
+}
+
+impl<F, Fut> Middleware for F
+where
+    F: Fn(Invocation, Next) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Outputs, InvocationError>> + Send + 'static,
+{
+    fn handle(&self, invocation: Invocation, next: Next) -> MiddlewareFuture {
+        Box::pin(self(invocation, next))
+    }
+}
+
+/// Which functions a middleware applies to.
+pub(crate) type Predicate = Arc<dyn Fn(&FunctionDescription) -> bool + Send + Sync>;
+
+/// One registered middleware.
+#[derive(Clone)]
+pub(crate) struct Layer {
+    pub(crate) applies_to: Option<Predicate>,
+    pub(crate) middleware: Arc<dyn Middleware>,
+}
+
+/// The rest of the chain: the later middleware, then the function.
+#[derive(Clone)]
+pub struct Next {
+    chain: Arc<[Layer]>,
+    index: usize,
+}
+
+impl std::fmt::Debug for Next {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Next").field("remaining", &(self.chain.len() - self.index)).finish()
+    }
+}
+
+impl Next {
+    pub(crate) fn start(chain: Arc<[Layer]>) -> Self {
+        Next { chain, index: 0 }
+    }
+
+    /// Runs the rest of the chain on `invocation`.
+    pub async fn run(self, invocation: Invocation) -> Result<Outputs, InvocationError> {
+        let function = invocation.function;
+        let next = self.chain[self.index..]
+            .iter()
+            .position(|layer| layer.applies_to.as_ref().is_none_or(|applies| applies(function)));
+        match next {
+            Some(offset) => {
+                let index = self.index + offset;
+                let middleware = Arc::clone(&self.chain[index].middleware);
+                middleware.handle(invocation, Next { chain: self.chain, index: index + 1 }).await
+            }
+            None => (function.invoke)(invocation).await,
+        }
+    }
+}
