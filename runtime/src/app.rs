@@ -38,7 +38,10 @@ pub struct App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("state", &self.state).field("middleware", &self.chain.len()).finish()
+        f.debug_struct("App")
+            .field("state", &self.state)
+            .field("middleware", &self.chain.len())
+            .finish()
     }
 }
 
@@ -106,10 +109,8 @@ impl App {
     ///     |f| f.trigger().kind.is_http_trigger(),
     ///     |invocation: Invocation, next: Next| async move {
     ///         let mut result = next.run(invocation).await;
-    ///         if let Ok(outputs) = &mut result {
-    ///             if let Some(response) = outputs.http_response_mut() {
-    ///                 *response = response.clone().header("x-served-by", "azfn");
-    ///             }
+    ///         if let Some(response) = result.as_mut().ok().and_then(|o| o.http_response_mut()) {
+    ///             *response = response.clone().header("x-served-by", "azfn");
     ///         }
     ///         result
     ///     },
@@ -125,7 +126,10 @@ impl App {
     }
 
     fn push_layer(mut self, applies_to: Option<Predicate>, middleware: impl Middleware) -> Self {
-        self.chain.push(Layer { applies_to, middleware: Arc::new(middleware) });
+        self.chain.push(Layer {
+            applies_to,
+            middleware: Arc::new(middleware),
+        });
         self
     }
 
@@ -137,7 +141,10 @@ impl App {
     }
 
     pub(crate) fn into_pipeline(self) -> Pipeline {
-        Pipeline { state: Arc::new(self.state), chain: self.chain.into() }
+        Pipeline {
+            state: Arc::new(self.state),
+            chain: self.chain.into(),
+        }
     }
 
     /// Runs the app (see [`App`]) and exits the process with its status.
@@ -225,7 +232,10 @@ fn serve(registry: &'static Registry, grace: Duration) -> Result<(), String> {
                 shutdown_signal().await;
                 // Stop taking invocations (the server stops accepting), and tell the running
                 // ones to finish: their cancellation tokens fire.
-                eprintln!("azfn: shutting down; {} invocation(s) in flight", dispatch::in_flight_count());
+                eprintln!(
+                    "azfn: shutting down; {} invocation(s) in flight",
+                    dispatch::in_flight_count()
+                );
                 dispatch::cancel_in_flight();
                 stopping.notify_one();
             }

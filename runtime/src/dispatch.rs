@@ -16,7 +16,7 @@ use crate::cancel::CancellationToken;
 use crate::error::InvocationError;
 use crate::extensions::Extensions;
 use crate::http::HttpResponse;
-use crate::invocation::{Invocation, OutputValue, Outputs};
+use crate::invocation::{Invocation, Outputs};
 use crate::logging;
 use crate::middleware::{Layer, Next};
 
@@ -105,22 +105,40 @@ impl Pipeline {
             Err(error) => {
                 // The host drops the logs of a failed response; its console lines are kept.
                 logging::replay_to_console(function.name, &invocation_id, &lines);
-                eprintln!("azfn: function `{}` invocation {invocation_id} failed: {error}", function.name);
+                eprintln!(
+                    "azfn: function `{}` invocation {invocation_id} failed: {error}",
+                    function.name
+                );
             }
         }
         match result {
-            Err(error) if function.trigger().kind.is_http_trigger() => Ok(http_error_outputs(function, error)),
+            Err(error) if function.trigger().kind.is_http_trigger() => Ok(http_error_outputs(function, &error)),
             other => other,
         }
+    }
+}
+
+/// Turns a failed HTTP function into its answer right where it fails, so the middleware around
+/// it sees (and may dress) the response; the error itself goes to the invocation's log.
+pub(crate) fn answer_http_errors(
+    function: &'static crate::FunctionDescription,
+    result: Result<Outputs, InvocationError>,
+) -> Result<Outputs, InvocationError> {
+    match result {
+        Err(error) if function.trigger().kind.is_http_trigger() => {
+            tracing::error!("function `{}` failed: {error}", function.name);
+            Ok(http_error_outputs(function, &error))
+        }
+        other => other,
     }
 }
 
 /// The response an HTTP function gives when it fails: the error's own status and message when
 /// it is about the request (bad input, `Error::with_status`), else a bare `500` so internal
 /// details never reach the client.
-fn http_error_outputs(function: &'static crate::FunctionDescription, error: InvocationError) -> Outputs {
+fn http_error_outputs(function: &'static crate::FunctionDescription, error: &InvocationError) -> Outputs {
     let trigger = function.trigger().name;
-    let response = match &error {
+    let response = match error {
         InvocationError::Binding { binding, message } if binding == trigger => {
             HttpResponse::bad_request().text(format!("bad request: {message}"))
         }
@@ -130,13 +148,7 @@ fn http_error_outputs(function: &'static crate::FunctionDescription, error: Invo
         },
         _ => internal_error(),
     };
-    let mut outputs = Outputs::default();
-    let http_output = function.all_bindings().find(|b| b.kind.is_http_output());
-    match http_output {
-        Some(binding) if !binding.is_return() => outputs.set(binding.name, Some(OutputValue::Http(response))),
-        _ => outputs.return_value = Some(OutputValue::Http(response)),
-    }
-    outputs
+    Outputs::http_response_for(function, response)
 }
 
 fn internal_error() -> HttpResponse {

@@ -28,7 +28,11 @@ pub struct Error {
 impl Error {
     /// An error with this message.
     pub fn msg(message: impl fmt::Display) -> Self {
-        Error { message: message.to_string(), source: None, status: None }
+        Error {
+            message: message.to_string(),
+            source: None,
+            status: None,
+        }
     }
 
     /// An error an HTTP function answers with `status` and this message, meant for the caller
@@ -40,7 +44,10 @@ impl Error {
     /// assert_eq!(e.status(), Some(http::StatusCode::NOT_FOUND));
     /// ```
     pub fn with_status(status: http::StatusCode, message: impl fmt::Display) -> Self {
-        Error { status: Some(status), ..Error::msg(message) }
+        Error {
+            status: Some(status),
+            ..Error::msg(message)
+        }
     }
 
     /// A `400 Bad Request` error, for input the caller got wrong.
@@ -74,7 +81,11 @@ impl<E: StdError + Send + Sync + 'static> From<E> for Error {
             message.push_str(&cause.to_string());
             next = cause.source();
         }
-        Error { message, source: Some(Box::new(error)), status: None }
+        Error {
+            message,
+            source: Some(Box::new(error)),
+            status: None,
+        }
     }
 }
 

@@ -38,7 +38,10 @@ impl Extensions {
 
     /// A shared handle to the value of type `T`, if set.
     pub fn get_arc<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
-        self.values.get(&TypeId::of::<T>()).cloned().and_then(|v| v.downcast().ok())
+        self.values
+            .get(&TypeId::of::<T>())
+            .cloned()
+            .and_then(|v| v.downcast().ok())
     }
 
     /// How many values there are.

@@ -163,10 +163,17 @@ impl<T> std::ops::Deref for State<T> {
 
 impl<K: TriggerKind, T: Send + Sync + 'static> FromInvocation<K> for State<T> {
     fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
-        invocation.state.get_arc::<T>().map(State).ok_or_else(|| InvocationError::Binding {
-            binding: "state".to_owned(),
-            message: format!("no state of type `{}` was registered: add it with `App::new().state(...)`", std::any::type_name::<T>()),
-        })
+        invocation
+            .state
+            .get_arc::<T>()
+            .map(State)
+            .ok_or_else(|| InvocationError::Binding {
+                binding: "state".to_owned(),
+                message: format!(
+                    "no state of type `{}` was registered: add it with `App::new().state(...)`",
+                    std::any::type_name::<T>()
+                ),
+            })
     }
 }
 

@@ -11,8 +11,8 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 
 use crate::cancel::CancellationToken;
-use crate::extensions::Extensions;
 use crate::data::BindingData;
+use crate::extensions::Extensions;
 use crate::function::FunctionDescription;
 use crate::http::HttpResponse;
 
@@ -114,6 +114,17 @@ pub struct Outputs {
 }
 
 impl Outputs {
+    /// Outputs holding only `response`, in the HTTP output `function` declares: what a
+    /// middleware returns to answer in the function's place.
+    pub fn http_response_for(function: &FunctionDescription, response: HttpResponse) -> Self {
+        let mut outputs = Outputs::default();
+        match function.all_bindings().find(|b| b.kind.is_http_output()) {
+            Some(binding) if !binding.is_return() => outputs.set(binding.name, Some(OutputValue::Http(response))),
+            _ => outputs.return_value = Some(OutputValue::Http(response)),
+        }
+        outputs
+    }
+
     /// The HTTP response, wherever the function put it (`$return` or a named output).
     pub fn http_response(&self) -> Option<&HttpResponse> {
         let named = self.named.iter().map(|(_, v)| v);

@@ -96,24 +96,41 @@ impl LogFilter {
             .map(str::trim)
             .filter(|d| !d.is_empty())
             .filter_map(|d| match d.split_once('=') {
-                Some((target, level)) => Some(Directive { target: target.trim().to_owned(), level: level.trim().parse().ok()? }),
+                Some((target, level)) => Some(Directive {
+                    target: target.trim().to_owned(),
+                    level: level.trim().parse().ok()?,
+                }),
                 None => match d.parse::<LevelFilter>() {
-                    Ok(level) => Some(Directive { target: String::new(), level }),
-                    Err(_) => Some(Directive { target: d.to_owned(), level: LevelFilter::TRACE }),
+                    Ok(level) => Some(Directive {
+                        target: String::new(),
+                        level,
+                    }),
+                    Err(_) => Some(Directive {
+                        target: d.to_owned(),
+                        level: LevelFilter::TRACE,
+                    }),
                 },
             })
             .collect();
         if !directives.iter().any(|d| d.target.is_empty()) {
-            directives.push(Directive { target: String::new(), level: LevelFilter::INFO });
+            directives.push(Directive {
+                target: String::new(),
+                level: LevelFilter::INFO,
+            });
         }
         // Longest target first: the most specific directive decides.
-        directives.sort_by(|a, b| b.target.len().cmp(&a.target.len()));
+        directives.sort_by_key(|d| std::cmp::Reverse(d.target.len()));
         LogFilter { directives }
     }
 
     /// The filter for `level` everywhere.
     pub fn level(level: LevelFilter) -> Self {
-        LogFilter { directives: vec![Directive { target: String::new(), level }] }
+        LogFilter {
+            directives: vec![Directive {
+                target: String::new(),
+                level,
+            }],
+        }
     }
 
     /// From `RUST_LOG`, else host.json in the working directory (where the host starts the
@@ -138,14 +155,22 @@ impl LogFilter {
     }
 
     fn max_level(&self) -> LevelFilter {
-        self.directives.iter().map(|d| d.level).max().unwrap_or(LevelFilter::OFF)
+        self.directives
+            .iter()
+            .map(|d| d.level)
+            .max()
+            .unwrap_or(LevelFilter::OFF)
     }
 }
 
 /// `logging.logLevel.default` of host.json, in .NET's level names.
 fn host_json_level(host: &serde_json::Value) -> Option<LevelFilter> {
     let levels = host.get("logging")?.get("logLevel")?.as_object()?;
-    let default = levels.iter().find(|(k, _)| k.eq_ignore_ascii_case("default"))?.1.as_str()?;
+    let default = levels
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("default"))?
+        .1
+        .as_str()?;
     Some(match default.to_ascii_lowercase().as_str() {
         "trace" => LevelFilter::TRACE,
         "debug" => LevelFilter::DEBUG,
@@ -167,7 +192,10 @@ pub struct AzfnSubscriber {
 impl AzfnSubscriber {
     /// A subscriber with this filter.
     pub fn new(filter: LogFilter) -> Self {
-        AzfnSubscriber { filter, next_span: AtomicU64::new(1) }
+        AzfnSubscriber {
+            filter,
+            next_span: AtomicU64::new(1),
+        }
     }
 }
 
@@ -207,7 +235,13 @@ fn format_event(event: &Event<'_>) -> String {
     let mut visitor = LineVisitor::default();
     event.record(&mut visitor);
     let meta = event.metadata();
-    format!("{:>5} {}: {}{}", meta.level(), meta.target(), visitor.message, visitor.fields)
+    format!(
+        "{:>5} {}: {}{}",
+        meta.level(),
+        meta.target(),
+        visitor.message,
+        visitor.fields
+    )
 }
 
 impl Subscriber for AzfnSubscriber {

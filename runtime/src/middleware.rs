@@ -63,7 +63,9 @@ pub struct Next {
 
 impl std::fmt::Debug for Next {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Next").field("remaining", &(self.chain.len() - self.index)).finish()
+        f.debug_struct("Next")
+            .field("remaining", &(self.chain.len() - self.index))
+            .finish()
     }
 }
 
@@ -82,9 +84,17 @@ impl Next {
             Some(offset) => {
                 let index = self.index + offset;
                 let middleware = Arc::clone(&self.chain[index].middleware);
-                middleware.handle(invocation, Next { chain: self.chain, index: index + 1 }).await
+                middleware
+                    .handle(
+                        invocation,
+                        Next {
+                            chain: self.chain,
+                            index: index + 1,
+                        },
+                    )
+                    .await
             }
-            None => (function.invoke)(invocation).await,
+            None => crate::dispatch::answer_http_errors(function, (function.invoke)(invocation).await),
         }
     }
 }

@@ -63,7 +63,12 @@ fn json_of<T: Serialize>(value: &T) -> BindingData {
 
 impl Trigger {
     fn of(value: BindingData) -> Self {
-        Trigger { value, inputs: Vec::new(), metadata: Map::new(), retry: None }
+        Trigger {
+            value,
+            inputs: Vec::new(),
+            metadata: Map::new(),
+            retry: None,
+        }
     }
 
     /// An HTTP request.
@@ -140,7 +145,9 @@ impl Trigger {
 impl TestApp {
     /// The app under test, with its state and middleware.
     pub fn new(app: App) -> Self {
-        TestApp { pipeline: app.into_pipeline() }
+        TestApp {
+            pipeline: app.into_pipeline(),
+        }
     }
 
     /// Invokes the function called `function` (case-insensitive) as the host would.
@@ -150,7 +157,9 @@ impl TestApp {
             .get(function)
             .ok_or_else(|| InvocationError::UnknownFunction(function.to_owned()))?;
         let mut invocation = Invocation::new(description, format!("test-{function}"));
-        invocation.data.insert(description.trigger().name.to_owned(), trigger.value);
+        invocation
+            .data
+            .insert(description.trigger().name.to_owned(), trigger.value);
         for (name, value) in trigger.inputs {
             let key = description.binding(&name).map_or(name, |b| b.name.to_owned());
             invocation.data.insert(key, value);

@@ -57,9 +57,10 @@ struct ScheduleWire {
 impl TimerInfo {
     /// The value as the host sends it (`{"Schedule": …, "ScheduleStatus": …, "IsPastDue": …}`).
     pub fn to_json(&self) -> Value {
-        let status = self.schedule_status.as_ref().map(|s| {
-            serde_json::json!({"Last": s.last, "Next": s.next, "LastUpdated": s.last_updated})
-        });
+        let status = self
+            .schedule_status
+            .as_ref()
+            .map(|s| serde_json::json!({"Last": s.last, "Next": s.next, "LastUpdated": s.last_updated}));
         serde_json::json!({
             "Schedule": {"AdjustForDST": self.adjust_for_dst},
             "ScheduleStatus": status,

@@ -1,0 +1,162 @@
+//! gRPC's message framing over an HTTP/2 body: each message is a 1-byte compression flag, a
+//! 4-byte big-endian length, and the protobuf bytes.
+//!
+//! azfn never asks for compression (it sends no `grpc-accept-encoding`), so a compressed frame
+//! is a protocol error, as is a frame longer than the negotiated limit.
+
+use std::fmt;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use prost::Message;
+
+/// The length of the frame header.
+const HEADER_LENGTH: usize = 5;
+
+/// One message, framed.
+pub(crate) fn encode<M: Message>(message: &M) -> Bytes {
+    let length = message.encoded_len();
+    let mut frame = BytesMut::with_capacity(HEADER_LENGTH + length);
+    frame.put_u8(0);
+    // A message over 4 GiB cannot be framed; prost cannot build one that large in memory anyway.
+    frame.put_u32(u32::try_from(length).unwrap_or(u32::MAX));
+    message.encode_raw(&mut frame);
+    frame.freeze()
+}
+
+/// What makes a byte stream not a sequence of gRPC frames.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FrameError {
+    /// The frame is compressed, which azfn never negotiates.
+    Compressed,
+    /// The frame is longer than the limit.
+    TooLong {
+        /// The frame's length.
+        length: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The stream ended inside a frame.
+    Truncated,
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrameError::Compressed => f.write_str("the host sent a compressed gRPC message, which was not negotiated"),
+            FrameError::TooLong { length, limit } => write!(
+                f,
+                "the host sent a gRPC message of {length} bytes, over the limit of {limit}"
+            ),
+            FrameError::Truncated => f.write_str("the stream ended in the middle of a gRPC message"),
+        }
+    }
+}
+
+/// Splits body chunks, cut anywhere, into whole messages.
+#[derive(Debug)]
+pub(crate) struct FrameDecoder {
+    buffer: BytesMut,
+    limit: usize,
+}
+
+impl FrameDecoder {
+    /// A decoder refusing messages longer than `limit` bytes.
+    pub(crate) fn new(limit: usize) -> Self {
+        FrameDecoder {
+            buffer: BytesMut::new(),
+            limit,
+        }
+    }
+
+    /// Adds a chunk of the body.
+    pub(crate) fn push(&mut self, chunk: &[u8]) {
+        self.buffer.extend_from_slice(chunk);
+    }
+
+    /// The next whole message's bytes, if the buffer holds one.
+    pub(crate) fn next_message(&mut self) -> Result<Option<Bytes>, FrameError> {
+        let Some(header) = self.buffer.get(..HEADER_LENGTH) else {
+            return Ok(None);
+        };
+        if header[0] != 0 {
+            return Err(FrameError::Compressed);
+        }
+        let length = usize::try_from(u32::from_be_bytes([header[1], header[2], header[3], header[4]]))
+            .unwrap_or(usize::MAX);
+        if length > self.limit {
+            return Err(FrameError::TooLong {
+                length,
+                limit: self.limit,
+            });
+        }
+        if self.buffer.len() < HEADER_LENGTH + length {
+            // Room for the rest, so a large message is not copied over and over as it arrives.
+            self.buffer.reserve(HEADER_LENGTH + length - self.buffer.len());
+            return Ok(None);
+        }
+        self.buffer.advance(HEADER_LENGTH);
+        Ok(Some(self.buffer.split_to(length).freeze()))
+    }
+
+    /// Checks that the body ended between messages.
+    pub(crate) fn finish(&self) -> Result<(), FrameError> {
+        if self.buffer.is_empty() {
+            Ok(())
+        } else {
+            Err(FrameError::Truncated)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::native::proto::StartStream;
+
+    fn start(worker_id: &str) -> StartStream {
+        StartStream {
+            worker_id: worker_id.into(),
+        }
+    }
+
+    #[test]
+    fn frames_have_a_flag_a_big_endian_length_and_the_message() {
+        assert_eq!(&encode(&start("w"))[..], [0, 0, 0, 0, 3, 0x12, 1, b'w']);
+    }
+
+    #[test]
+    fn messages_cut_anywhere_are_reassembled() {
+        let mut stream = Vec::new();
+        for id in ["a", "", "ccc"] {
+            stream.extend_from_slice(&encode(&start(id)));
+        }
+        for cut in 1..stream.len() {
+            let mut decoder = FrameDecoder::new(1024);
+            let mut ids = Vec::new();
+            for chunk in stream.chunks(cut) {
+                decoder.push(chunk);
+                while let Some(bytes) = decoder.next_message().expect("valid frames") {
+                    ids.push(StartStream::decode(bytes).expect("a message").worker_id);
+                }
+            }
+            assert_eq!(ids, ["a", "", "ccc"], "cut every {cut} bytes");
+            assert_eq!(decoder.finish(), Ok(()));
+        }
+    }
+
+    #[test]
+    fn compressed_long_and_truncated_frames_are_refused() {
+        let mut decoder = FrameDecoder::new(4);
+        decoder.push(&[1, 0, 0, 0, 1, 0]);
+        assert_eq!(decoder.next_message(), Err(FrameError::Compressed));
+
+        let mut decoder = FrameDecoder::new(4);
+        decoder.push(&[0, 0, 0, 0, 5]);
+        assert_eq!(decoder.next_message(), Err(FrameError::TooLong { length: 5, limit: 4 }));
+
+        let mut decoder = FrameDecoder::new(4);
+        decoder.push(&[0, 0, 0, 0, 2, 1]);
+        assert_eq!(decoder.next_message(), Ok(None));
+        assert_eq!(decoder.finish(), Err(FrameError::Truncated));
+    }
+}
