@@ -34,6 +34,7 @@ pub struct App {
     state: Extensions,
     chain: Vec<Layer>,
     shutdown_grace: Option<Duration>,
+    services: Vec<(String, String, crate::http_service::BoxedService)>,
 }
 
 impl std::fmt::Debug for App {
@@ -133,6 +134,43 @@ impl App {
         self
     }
 
+    /// Mounts an HTTP service (an `axum::Router`, any tower `Service`) as the function `name`,
+    /// serving every request under `<routePrefix>/<prefix>/`; the service sees paths without
+    /// those prefixes. Any number of services may be mounted, under different prefixes.
+    ///
+    /// ```no_run
+    /// # async fn list() -> &'static str { "[]" }
+    /// let router = axum::Router::new().route("/items", axum::routing::get(list));
+    /// azfn::App::new().http_service("shop-api", "shop", router).run();
+    /// ```
+    pub fn http_service<S, B>(mut self, name: &str, prefix: &str, service: S) -> Self
+    where
+        S: tower_service::Service<http::Request<crate::http_service::ServiceBody>, Response = http::Response<B>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+        S::Error: std::fmt::Display + Send + 'static,
+        B: hyper::body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: std::fmt::Display,
+    {
+        self.services
+            .push((name.to_owned(), prefix.to_owned(), crate::http_service::boxed(service)));
+        self
+    }
+
+    /// Adds the app's own functions (mounted services) to the registry. Idempotent per app.
+    pub(crate) fn register_functions(&mut self) -> Result<(), String> {
+        for (name, prefix, service) in self.services.drain(..) {
+            crate::bindings::validate::check_function_name(&name)
+                .map_err(|p| format!("`http_service`: {}", p.message))?;
+            crate::function::add_app_function(crate::http_service::mount(&name, &prefix, service));
+        }
+        Ok(())
+    }
+
     /// How long in-flight invocations may take to finish after SIGTERM (default 10 s; the
     /// host's own grace period is longer).
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
@@ -164,12 +202,13 @@ impl App {
         }
     }
 
-    fn try_run(self, args: impl IntoIterator<Item = String>) -> Result<(), String> {
+    fn try_run(mut self, args: impl IntoIterator<Item = String>) -> Result<(), String> {
         let mode = parse_mode(args)?;
         if mode == Mode::Help {
             print!("{HELP}");
             return Ok(());
         }
+        self.register_functions()?;
         // Duplicate names are refused before anything else, whatever the mode.
         let registry = Registry::global().map_err(|e| e.to_string())?;
         match mode {

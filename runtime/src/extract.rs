@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::context::FunctionContext;
 use crate::data::BindingData;
 use crate::error::{Error, InvocationError};
-use crate::http::{HttpRequest, IntoHttpResponse};
+use crate::http::{Headers, HttpRequest, Identities, IntoHttpResponse, Path, Query};
 use crate::invocation::{Invocation, OutputValue, Outputs};
 use crate::triggers::{BlobTriggerMetadata, QueueTriggerMetadata, TimerInfo};
 
@@ -100,6 +100,44 @@ impl FromInvocation<kind::http_trigger> for HttpRequest {
                 format!("expected an HTTP request, found {:?}", other.to_json()),
             )),
         }
+    }
+}
+
+/// The HTTP request of an HTTP function, or a binding error naming the trigger.
+fn http_request(invocation: &Invocation) -> Result<&HttpRequest, InvocationError> {
+    match invocation.trigger() {
+        BindingData::Http(request) => Ok(request),
+        other => Err(binding_error(
+            invocation,
+            invocation.function.trigger().name,
+            format!("expected an HTTP request, found {}", other.to_json()),
+        )),
+    }
+}
+
+impl<T: DeserializeOwned> FromInvocation<kind::http_trigger> for Query<T> {
+    fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
+        Query::from_request(http_request(invocation)?)
+            .map_err(|e| binding_error(invocation, invocation.function.trigger().name, e))
+    }
+}
+
+impl<T: DeserializeOwned> FromInvocation<kind::http_trigger> for Path<T> {
+    fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
+        Path::from_request(http_request(invocation)?)
+            .map_err(|e| binding_error(invocation, invocation.function.trigger().name, e))
+    }
+}
+
+impl FromInvocation<kind::http_trigger> for Headers {
+    fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
+        Ok(Headers(http_request(invocation)?.headers().clone()))
+    }
+}
+
+impl FromInvocation<kind::http_trigger> for Identities {
+    fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
+        Ok(Identities(http_request(invocation)?.identities().to_vec()))
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use azfn_bindings::{BindingDescription, Role};
 
@@ -142,7 +142,11 @@ impl Registry {
     pub fn global() -> Result<&'static Registry, DuplicateFunctionName> {
         static GLOBAL: OnceLock<Result<Registry, DuplicateFunctionName>> = OnceLock::new();
         GLOBAL
-            .get_or_init(|| Registry::from_descriptions(inventory::iter::<Registration>.into_iter().map(|r| r.0)))
+            .get_or_init(|| {
+                let linked = inventory::iter::<Registration>.into_iter().map(|r| r.0);
+                let added = app_functions().lock().unwrap_or_else(|e| e.into_inner()).clone();
+                Registry::from_descriptions(linked.chain(added))
+            })
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -166,6 +170,18 @@ impl Registry {
     pub fn is_empty(&self) -> bool {
         self.by_lowercase_name.is_empty()
     }
+}
+
+/// Functions the app adds at start-up (a mounted HTTP service), before the registry is built.
+fn app_functions() -> &'static Mutex<Vec<&'static FunctionDescription>> {
+    static ADDED: OnceLock<Mutex<Vec<&'static FunctionDescription>>> = OnceLock::new();
+    ADDED.get_or_init(Default::default)
+}
+
+/// Adds a function described at run time. Only functions added before the first
+/// [`Registry::global`] call are served; `App::run` adds them first thing.
+pub(crate) fn add_app_function(function: &'static FunctionDescription) {
+    app_functions().lock().unwrap_or_else(|e| e.into_inner()).push(function);
 }
 
 fn describe_location(f: &FunctionDescription) -> String {

@@ -388,3 +388,160 @@ impl<T: IntoHttpResponse> IntoHttpResponse for (StatusCode, T) {
         self.1.into_http_response().with_status(self.0)
     }
 }
+
+/// Query parameters read into `T`: `Query(params): Query<Search>` in an HTTP function.
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct Search { q: String, page: Option<u32> }
+/// let req = azfn::HttpRequest::builder().query("q", "tea").query("page", "2").build();
+/// let azfn::Query(search) = azfn::Query::<Search>::from_request(&req).unwrap();
+/// assert_eq!((search.q.as_str(), search.page), ("tea", Some(2)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Query<T>(pub T);
+
+/// Route parameters read into `T` (a struct with their names, or a single value for one
+/// parameter): `Path(id): Path<u32>` for the route `orders/{id:int}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Path<T>(pub T);
+
+/// The request headers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Headers(pub HeaderMap);
+
+/// The caller's identities (App Service authentication), as the host reports them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Identities(pub Vec<ClaimsIdentity>);
+
+/// Reads string pairs into `T`, numbers and booleans parsed from their text.
+fn from_pairs<T: DeserializeOwned>(pairs: &BTreeMap<String, String>) -> Result<T, DecodeError> {
+    let object: serde_json::Map<String, serde_json::Value> = pairs
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                serde_json::from_str::<serde_json::Value>(v)
+                    .ok()
+                    .filter(|j| !j.is_object() && !j.is_array())
+                    .unwrap_or_else(|| v.clone().into()),
+            )
+        })
+        .collect();
+    let value = serde_json::Value::Object(object);
+    match T::deserialize(&value) {
+        Ok(t) => Ok(t),
+        // A single parameter may be asked for as a plain value: `Path<u32>`.
+        Err(e) if pairs.len() == 1 => pairs
+            .values()
+            .next()
+            .map(|only| crate::data::BindingData::Text(only.clone()).decode::<T>())
+            .unwrap_or_else(|| Err(DecodeError::new(e.to_string()))),
+        Err(e) => Err(DecodeError::new(e.to_string())),
+    }
+}
+
+impl<T: DeserializeOwned> Query<T> {
+    /// Reads the query of `request`.
+    pub fn from_request(request: &HttpRequest) -> Result<Self, DecodeError> {
+        from_pairs(&request.query)
+            .map(Query)
+            .map_err(|e| DecodeError::new(format!("query: {e}")))
+    }
+}
+
+impl<T: DeserializeOwned> Path<T> {
+    /// Reads the route parameters of `request`.
+    pub fn from_request(request: &HttpRequest) -> Result<Self, DecodeError> {
+        from_pairs(&request.params)
+            .map(Path)
+            .map_err(|e| DecodeError::new(format!("route parameters: {e}")))
+    }
+}
+
+impl HttpRequest {
+    /// The request as an `http::Request`, with `path_and_query` as its URI (the part of the
+    /// URL a mounted router routes on).
+    pub fn to_http(&self, path_and_query: &str) -> http::Request<Bytes> {
+        let mut request = http::Request::new(self.body.clone());
+        *request.method_mut() = self.method.clone();
+        *request.headers_mut() = self.headers.clone();
+        if let Ok(uri) = path_and_query.parse() {
+            *request.uri_mut() = uri;
+        }
+        request
+    }
+
+    /// The query string of the URL (without `?`), as the client sent it.
+    pub fn raw_query(&self) -> Option<&str> {
+        self.url.split_once('?').map(|(_, q)| q.split('#').next().unwrap_or(q))
+    }
+}
+
+impl<B: Into<Bytes>> From<http::Request<B>> for HttpRequest {
+    fn from(request: http::Request<B>) -> Self {
+        let (parts, body) = request.into_parts();
+        let query = parts
+            .uri
+            .query()
+            .map(|q| {
+                q.split('&')
+                    .filter(|p| !p.is_empty())
+                    .map(|p| {
+                        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                        (k.to_owned(), v.to_owned())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        HttpRequest {
+            method: parts.method,
+            url: parts.uri.to_string(),
+            headers: parts.headers,
+            query,
+            params: BTreeMap::new(),
+            identities: Vec::new(),
+            body: body.into(),
+        }
+    }
+}
+
+impl<B: Into<Bytes>> From<http::Response<B>> for HttpResponse {
+    fn from(response: http::Response<B>) -> Self {
+        let (parts, body) = response.into_parts();
+        HttpResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body: body.into(),
+        }
+    }
+}
+
+impl From<HttpResponse> for http::Response<Bytes> {
+    fn from(response: HttpResponse) -> Self {
+        let mut out = http::Response::new(response.body);
+        *out.status_mut() = response.status;
+        *out.headers_mut() = response.headers;
+        out
+    }
+}
+
+impl<B: Into<Bytes>> IntoHttpResponse for http::Response<B> {
+    fn into_http_response(self) -> HttpResponse {
+        self.into()
+    }
+}
+
+impl IntoHttpResponse for serde_json::Value {
+    fn into_http_response(self) -> HttpResponse {
+        HttpResponse::ok().json(&self)
+    }
+}
+
+impl IntoHttpResponse for Vec<u8> {
+    fn into_http_response(self) -> HttpResponse {
+        HttpResponse::ok()
+            .header("content-type", "application/octet-stream")
+            .bytes(self)
+    }
+}

@@ -41,6 +41,7 @@ mod error;
 mod extract;
 mod function;
 mod http;
+mod http_service;
 mod invocation;
 pub mod manifest;
 #[cfg(feature = "native")]
@@ -60,7 +61,10 @@ pub use dispatch::invoke;
 pub use error::{Error, IntoFunctionError, InvocationError};
 pub use extract::{FromInputBinding, FromInvocation, IntoOutputValue, ReturnOutputs, State, TriggerKind, kind};
 pub use function::{DuplicateFunctionName, FunctionDescription, InvokeFuture, Invoker, Registry, RetryPolicy};
-pub use http::{Claim, ClaimsIdentity, HttpRequest, HttpRequestBuilder, HttpResponse, IntoHttpResponse, Json};
+pub use http::{
+    Claim, ClaimsIdentity, Headers, HttpRequest, HttpRequestBuilder, HttpResponse, Identities, IntoHttpResponse, Json, Path,
+    Query,
+};
 pub use invocation::{Invocation, OutputValue, Outputs, RetryContext, TraceContext};
 pub use triggers::{BlobTriggerMetadata, QueueTriggerMetadata, ScheduleStatus, TimerInfo};
 
@@ -70,8 +74,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Everything a function file usually needs.
 pub mod prelude {
     pub use crate::{
-        BlobTriggerMetadata, FunctionContext, FunctionOutput, HttpRequest, HttpResponse, Json, QueueTriggerMetadata,
-        State, TimerInfo, function,
+        BlobTriggerMetadata, FunctionContext, FunctionOutput, Headers, HttpRequest, HttpResponse, Json, Path, Query,
+        QueueTriggerMetadata, State, TimerInfo, function,
     };
     pub use http::StatusCode;
 }

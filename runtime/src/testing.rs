@@ -144,7 +144,13 @@ impl Trigger {
 
 impl TestApp {
     /// The app under test, with its state and middleware.
-    pub fn new(app: App) -> Self {
+    ///
+    /// Mounted HTTP services join the registry here, as they do when the app runs: create the
+    /// `TestApp` before anything reads the registry.
+    pub fn new(mut app: App) -> Self {
+        if let Err(message) = app.register_functions() {
+            eprintln!("azfn: {message}");
+        }
         TestApp {
             pipeline: app.into_pipeline(),
         }
