@@ -35,6 +35,7 @@ pub struct App {
     chain: Vec<Layer>,
     shutdown_grace: Option<Duration>,
     services: Vec<(String, String, crate::http_service::BoxedService)>,
+    host: manifest::HostOptions,
 }
 
 impl std::fmt::Debug for App {
@@ -171,6 +172,14 @@ impl App {
         Ok(())
     }
 
+    /// Asks the host to forward the requests of HTTP-only functions as they are
+    /// (`enableForwardingHttpRequest` in the host.json `--write-app` writes): raw bodies of any
+    /// type and size, no JSON envelope. Functions with other bindings still get the envelope.
+    pub fn forward_http_requests(mut self) -> Self {
+        self.host.forward_http_requests = true;
+        self
+    }
+
     /// How long in-flight invocations may take to finish after SIGTERM (default 10 s; the
     /// host's own grace period is longer).
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
@@ -212,7 +221,7 @@ impl App {
         // Duplicate names are refused before anything else, whatever the mode.
         let registry = Registry::global().map_err(|e| e.to_string())?;
         match mode {
-            Mode::WriteApp(dir) => write_app(registry, &dir),
+            Mode::WriteApp(dir) => write_app(registry, &dir, self.host),
             Mode::List => {
                 for function in registry.functions() {
                     println!("{} ({})", function.name, function.rust_path);
@@ -230,12 +239,12 @@ impl App {
     }
 }
 
-fn write_app(registry: &'static Registry, dir: &std::path::Path) -> Result<(), String> {
+fn write_app(registry: &'static Registry, dir: &std::path::Path, host: manifest::HostOptions) -> Result<(), String> {
     if registry.is_empty() {
         return Err("this binary has no functions: mark at least one fn with `#[azfn::function(...)]`".into());
     }
     let executable = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
-    let written = manifest::write_app(dir, registry, &executable)
+    let written = manifest::write_app(dir, registry, &executable, host)
         .map_err(|e| format!("cannot write the function app folder {}: {e}", dir.display()))?;
     println!(
         "azfn: wrote {} function{} to {}",

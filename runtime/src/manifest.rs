@@ -87,8 +87,16 @@ pub fn function_json(function: &FunctionDescription) -> Value {
     Value::Object(object)
 }
 
+/// How the app asks the host to run it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostOptions {
+    /// `customHandler.enableForwardingHttpRequest`: the host forwards the raw requests of
+    /// HTTP-only functions instead of wrapping them in the JSON envelope.
+    pub forward_http_requests: bool,
+}
+
 /// The app's `host.json`: version 2.0, the custom handler starting `executable`, the bundle.
-pub fn host_json(executable: &str) -> Value {
+pub fn host_json(executable: &str, options: HostOptions) -> Value {
     json!({
         "version": "2.0",
         "customHandler": {
@@ -97,7 +105,7 @@ pub fn host_json(executable: &str) -> Value {
                 "workingDirectory": "",
                 "arguments": []
             },
-            "enableForwardingHttpRequest": false
+            "enableForwardingHttpRequest": options.forward_http_requests
         },
         "extensionBundle": { "id": EXTENSION_BUNDLE_ID, "version": EXTENSION_BUNDLE_VERSION }
     })
@@ -136,7 +144,7 @@ fn pretty(value: &Value) -> Vec<u8> {
 /// `local.settings.json` is written only if absent, since users keep their own settings there.
 /// Function folders of an earlier build (folders holding a `function.json`) whose function is
 /// gone are removed, so the folder always describes exactly this binary.
-pub fn write_app(dir: &Path, registry: &Registry, executable: &Path) -> io::Result<WrittenApp> {
+pub fn write_app(dir: &Path, registry: &Registry, executable: &Path, options: HostOptions) -> io::Result<WrittenApp> {
     fs::create_dir_all(dir)?;
     let exe_name = executable
         .file_name()
@@ -158,7 +166,7 @@ pub fn write_app(dir: &Path, registry: &Registry, executable: &Path) -> io::Resu
         written.files.push(relative);
         Ok(())
     };
-    write("host.json".into(), &pretty(&host_json(&exe_name)))?;
+    write("host.json".into(), &pretty(&host_json(&exe_name, options)))?;
     for function in registry.functions() {
         write(
             Path::new(function.name).join("function.json"),

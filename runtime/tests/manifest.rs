@@ -96,7 +96,7 @@ fn every_written_file_is_valid_against_the_published_schemas() {
     let host = schema("host.schema.json");
     let dir = fresh_dir("schemas");
     let exe = fake_executable(&dir.join("bin"));
-    let written = azfn::manifest::write_app(&dir.join("app"), registry(), &exe).unwrap();
+    let written = azfn::manifest::write_app(&dir.join("app"), registry(), &exe, Default::default()).unwrap();
     let mut checked = 0;
     for file in &written.files {
         let path = written.dir.join(file);
@@ -197,8 +197,8 @@ fn host_rules_hold_for_every_function() {
 fn the_app_folder_is_deterministic_and_complete() {
     let dir = fresh_dir("determinism");
     let exe = fake_executable(&dir.join("bin"));
-    let first = azfn::manifest::write_app(&dir.join("one"), registry(), &exe).unwrap();
-    let second = azfn::manifest::write_app(&dir.join("two"), registry(), &exe).unwrap();
+    let first = azfn::manifest::write_app(&dir.join("one"), registry(), &exe, Default::default()).unwrap();
+    let second = azfn::manifest::write_app(&dir.join("two"), registry(), &exe, Default::default()).unwrap();
     assert_eq!(first.files, second.files);
     for file in &first.files {
         assert_eq!(
@@ -233,7 +233,7 @@ fn the_app_folder_is_deterministic_and_complete() {
     std::fs::create_dir_all(first.dir.join("gone")).unwrap();
     std::fs::write(first.dir.join("gone/function.json"), b"{}").unwrap();
     std::fs::write(first.dir.join("local.settings.json"), b"{\"mine\": true}").unwrap();
-    let again = azfn::manifest::write_app(&first.dir, registry(), &exe).unwrap();
+    let again = azfn::manifest::write_app(&first.dir, registry(), &exe, Default::default()).unwrap();
     assert_eq!(again.removed, vec!["gone".to_owned()]);
     assert!(!first.dir.join("gone").exists());
     assert_eq!(

@@ -30,7 +30,13 @@
 //!   the host logs as an error: `404` for an unknown function, `400` for a request or binding
 //!   that cannot be read, `500` when the function fails, panics, or writes an output that
 //!   cannot be encoded.
+//!
+//! With `enableForwardingHttpRequest` (`App::forward_http_requests`), the host sends the
+//! requests of HTTP-only functions as they came from the client, at their original path; the
+//! server routes them by the functions' route templates and answers with the function's HTTP
+//! response as it is (see `forwarding.rs`).
 
+mod forwarding;
 pub mod protocol;
 mod server;
 

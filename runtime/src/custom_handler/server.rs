@@ -6,8 +6,8 @@ use std::ffi::OsString;
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -22,6 +22,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::forwarding::{self, ForwardRoutes, route_prefix_from_host_json};
 use super::protocol;
 use crate::dispatch;
 use crate::error::InvocationError;
@@ -144,6 +145,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> io::Result<()> {
     let (stop_connections, stopping) = watch::channel(false);
+    let forwarded = Arc::new(ForwardRoutes::new(registry, &route_prefix_from_host_json()));
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -151,7 +153,7 @@ pub async fn serve(
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
-                    connections.spawn(serve_connection(stream, registry, stopping.clone()));
+                    connections.spawn(serve_connection(stream, registry, Arc::clone(&forwarded), stopping.clone()));
                 }
                 Err(error) => pause_after_accept_error(error).await,
             },
@@ -193,10 +195,18 @@ fn report_connection_panic(finished: Result<(), tokio::task::JoinError>) {
 
 /// Serves one connection until the host closes it, or until `stopping` turns true; then the
 /// request in flight, if any, is answered before the connection closes.
-async fn serve_connection(stream: TcpStream, registry: &'static Registry, mut stopping: watch::Receiver<bool>) {
+async fn serve_connection(
+    stream: TcpStream,
+    registry: &'static Registry,
+    forwarded: Arc<ForwardRoutes>,
+    mut stopping: watch::Receiver<bool>,
+) {
     // Responses are written in one go; waiting to coalesce packets only adds latency.
     let _ = stream.set_nodelay(true);
-    let service = service_fn(move |request| async move { Ok::<_, Infallible>(route(request, registry).await) });
+    let service = service_fn(move |request| {
+        let forwarded = Arc::clone(&forwarded);
+        async move { Ok::<_, Infallible>(route(request, registry, &forwarded).await) }
+    });
     let connection = http1::Builder::new()
         .keep_alive(true)
         // The only client is the host, on loopback. A header timeout would also close idle
@@ -222,8 +232,15 @@ async fn stop_requested(stopping: &mut watch::Receiver<bool>) {
     let _ = stopping.wait_for(|&stop| stop).await;
 }
 
-async fn route(request: Request<Incoming>, registry: &'static Registry) -> Response<Body> {
+async fn route(request: Request<Incoming>, registry: &'static Registry, forwarded: &ForwardRoutes) -> Response<Body> {
     let path = request.uri().path().trim_matches('/').to_owned();
+    // Invocations are `POST /{function}`; anything else a function route claims is a request
+    // the host forwarded as it came from the client.
+    let is_invocation = request.method() == Method::POST && !path.contains('/') && registry.get(&path).is_some();
+    let claimed = if is_invocation { None } else { forwarded.find(request.method(), request.uri().path()) };
+    if let Some((function, values)) = claimed {
+        return forward(function, values, request).await;
+    }
     if path.is_empty() {
         return if matches!(*request.method(), Method::GET | Method::HEAD) {
             ready()
@@ -247,6 +264,37 @@ async fn route(request: Request<Incoming>, registry: &'static Registry) -> Respo
         return method_not_allowed(request.method(), &format!("/{path}"), "POST");
     }
     invoke(function, request).await
+}
+
+/// Runs a forwarded request through the function and answers with its HTTP response as it is.
+async fn forward(
+    function: &'static FunctionDescription,
+    values: Vec<(String, String)>,
+    request: Request<Incoming>,
+) -> Response<Body> {
+    let invocation_id = invocation_id(request.headers());
+    let (parts, body) = request.into_parts();
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                &format!("could not read the request body: {error}"),
+            );
+        }
+    };
+    let invocation = forwarding::invocation(function, invocation_id, &parts, values, body);
+    match dispatch::invoke(invocation)
+        .await
+        .map(|outputs| outputs.http_response().cloned())
+    {
+        Ok(Some(response)) => {
+            let response: http::Response<Bytes> = response.into();
+            response.map(Full::new)
+        }
+        Ok(None) => Response::new(Full::new(Bytes::new())),
+        Err(error) => error_response(status_for(&error), &error.to_string()),
+    }
 }
 
 /// Runs one invocation: body → [`Invocation`](crate::Invocation) → the function → response.

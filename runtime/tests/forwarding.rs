@@ -1,0 +1,142 @@
+//! Forwarding mode: the host sends HTTP-only functions' requests as they came from the client,
+//! at `/api/<route>`, and relays the raw response. The worker routes them by route template and
+//! method, serves any body (binary included), and still takes JSON invocations beside them.
+
+use std::net::SocketAddr;
+
+use azfn::prelude::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+#[function(http_trigger(route = "hello/{name:alpha}", methods = "get", auth_level = "anonymous"))]
+async fn hello(req: HttpRequest) -> HttpResponse {
+    let greeting = req.query("greeting").unwrap_or("Hello");
+    HttpResponse::ok()
+        .header("x-route", "hello")
+        .text(format!("{greeting}, {}!", req.param("name").unwrap_or("?")))
+}
+
+#[function(http_trigger(route = "echo", methods = "post"))]
+async fn echo(req: HttpRequest) -> HttpResponse {
+    HttpResponse::ok()
+        .header("content-type", "application/octet-stream")
+        .bytes(req.body().to_vec())
+}
+
+/// Has a blob input, so the host never forwards it: it keeps the JSON envelope.
+#[function(http_trigger(route = "doc", methods = "get"))]
+async fn doc(#[blob_input(path = "docs/readme.txt")] text: Option<String>) -> String {
+    text.unwrap_or_default()
+}
+
+async fn item(axum::extract::Path(id): axum::extract::Path<u32>) -> String {
+    format!("item {id}")
+}
+
+async fn start() -> SocketAddr {
+    let router = axum::Router::new().route("/items/{id}", axum::routing::get(item));
+    // Mounted services join the registry when the app starts; TestApp does the same here.
+    let _app = azfn::testing::TestApp::new(azfn::App::new().http_service("shop-api", "shop", router));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(azfn::custom_handler::serve(
+        listener,
+        azfn::Registry::global().unwrap(),
+        std::future::pending(),
+    ));
+    address
+}
+
+async fn send(address: SocketAddr, head: &str, body: &[u8]) -> (String, Vec<u8>) {
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "{head}\r\nHost: myapp.azurewebsites.net\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    (
+        String::from_utf8(raw[..split].to_vec()).unwrap(),
+        raw[split + 4..].to_vec(),
+    )
+}
+
+#[tokio::test]
+async fn forwarded_requests_reach_their_function_and_answer_raw() {
+    let address = start().await;
+
+    let (head, body) = send(address, "GET /api/hello/Ferris?greeting=Hi HTTP/1.1", b"").await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("x-route: hello"), "{head}");
+    assert_eq!(body, b"Hi, Ferris!");
+
+    // Bodies of any kind pass both ways untouched, which the JSON protocol cannot do.
+    let binary = [0u8, 159, 146, 150, 255];
+    let (head, body) = send(
+        address,
+        "POST /api/echo HTTP/1.1\r\nContent-Type: application/octet-stream",
+        &binary,
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(body, binary);
+
+    // A mounted router gets paths without the prefixes.
+    let (_, body) = send(address, "GET /api/shop/items/3 HTTP/1.1", b"").await;
+    assert_eq!(body, b"item 3");
+
+    // Route constraints, methods and unknown paths: no function claims them.
+    assert!(
+        send(address, "GET /api/hello/123 HTTP/1.1", b"")
+            .await
+            .0
+            .starts_with("HTTP/1.1 404")
+    );
+    assert!(
+        send(address, "POST /api/hello/Ferris HTTP/1.1", b"")
+            .await
+            .0
+            .starts_with("HTTP/1.1 404")
+    );
+    assert!(
+        send(address, "GET /api/nowhere HTTP/1.1", b"")
+            .await
+            .0
+            .starts_with("HTTP/1.1 404")
+    );
+    // A function with other bindings is not forwarded by the host, so its route is not served.
+    assert!(
+        send(address, "GET /api/doc HTTP/1.1", b"")
+            .await
+            .0
+            .starts_with("HTTP/1.1 404")
+    );
+
+    // JSON invocations keep working beside forwarded requests.
+    let envelope = br#"{"Data":{"req":{"Url":"http://x/api/doc","Method":"GET"},"text":"\"read me\""},"Metadata":{}}"#;
+    let (head, body) = send(
+        address,
+        "POST /doc HTTP/1.1\r\nContent-Type: application/json",
+        envelope,
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["ReturnValue"]["body"], "read me");
+}
+
+#[test]
+fn the_host_json_asks_for_forwarding_when_the_app_does() {
+    let host = azfn::manifest::host_json(
+        "app",
+        azfn::manifest::HostOptions {
+            forward_http_requests: true,
+        },
+    );
+    assert_eq!(host["customHandler"]["enableForwardingHttpRequest"], true);
+    let default = azfn::manifest::host_json("app", Default::default());
+    assert_eq!(default["customHandler"]["enableForwardingHttpRequest"], false);
+}
