@@ -36,6 +36,8 @@ pub struct App {
     shutdown_grace: Option<Duration>,
     services: Vec<(String, String, crate::http_service::BoxedService)>,
     host: manifest::HostOptions,
+    deadline: Option<Duration>,
+    max_body_bytes: Option<usize>,
 }
 
 impl std::fmt::Debug for App {
@@ -180,6 +182,21 @@ impl App {
         self
     }
 
+    /// Fails an invocation that runs longer than `deadline`: its cancellation token fires, its
+    /// task is stopped, and the host gets a failure (an HTTP function answers `504`). Without
+    /// it, only the host's `functionTimeout` applies, which restarts the whole worker.
+    pub fn invocation_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The largest request body the worker reads (default 100 MiB); larger ones are answered
+    /// `413 Payload Too Large`.
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body_bytes = Some(limit);
+        self
+    }
+
     /// How long in-flight invocations may take to finish after SIGTERM (default 10 s; the
     /// host's own grace period is longer).
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
@@ -191,6 +208,7 @@ impl App {
         Pipeline {
             state: Arc::new(self.state),
             chain: self.chain.into(),
+            deadline: self.deadline,
         }
     }
 
@@ -231,9 +249,14 @@ impl App {
             }
             Mode::Serve | Mode::Help => {
                 let grace = self.shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE);
+                let options = custom_handler::ServerOptions {
+                    max_body_bytes: self
+                        .max_body_bytes
+                        .unwrap_or(custom_handler::ServerOptions::default().max_body_bytes),
+                };
                 logging::init_default();
                 dispatch::install(self.into_pipeline());
-                serve(registry, grace)
+                serve(registry, grace, options)
             }
         }
     }
@@ -260,7 +283,7 @@ fn write_app(registry: &'static Registry, dir: &std::path::Path, host: manifest:
 
 const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-fn serve(registry: &'static Registry, grace: Duration) -> Result<(), String> {
+fn serve(registry: &'static Registry, grace: Duration, options: custom_handler::ServerOptions) -> Result<(), String> {
     let port = custom_handler::port_from_env().map_err(|e| {
         format!("{e}\n  (the Functions host sets it when it starts the app; to run locally, write the app folder with `--write-app <dir>` and start the host there)")
     })?;
@@ -288,7 +311,7 @@ fn serve(registry: &'static Registry, grace: Duration) -> Result<(), String> {
                 stopping.notify_one();
             }
         };
-        let server = custom_handler::serve(listener, registry, signal);
+        let server = custom_handler::serve_with(listener, registry, options, signal);
         let deadline = async {
             stopping.notified().await;
             tokio::time::sleep(grace).await;

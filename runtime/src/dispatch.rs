@@ -8,6 +8,7 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use http::StatusCode;
 use tracing::Instrument;
@@ -25,6 +26,8 @@ use crate::middleware::{Layer, Next};
 pub(crate) struct Pipeline {
     pub(crate) state: Arc<Extensions>,
     pub(crate) chain: Arc<[Layer]>,
+    /// How long an invocation may run before it is cancelled and fails.
+    pub(crate) deadline: Option<Duration>,
 }
 
 static GLOBAL: OnceLock<Pipeline> = OnceLock::new();
@@ -90,14 +93,25 @@ impl Pipeline {
         let next = Next::start(Arc::clone(&self.chain));
         let logs = logging::LogBuffer::default();
         let task_logs = logs.clone();
+        let token = invocation.cancellation.clone();
         // The chain runs inside the task, so a panic even before its first await is caught.
-        let task = tokio::spawn(logging::capture(task_logs, next.run(invocation).instrument(span)));
-        let mut result = match task.await {
-            Ok(result) => result,
-            Err(join_error) => Err(InvocationError::Panic(match join_error.try_into_panic() {
+        let mut task = tokio::spawn(logging::capture(task_logs, next.run(invocation).instrument(span)));
+        let joined = match self.deadline {
+            None => Ok((&mut task).await),
+            Some(deadline) => tokio::time::timeout(deadline, &mut task).await.map_err(|_| deadline),
+        };
+        let mut result = match joined {
+            Ok(Ok(result)) => result,
+            Ok(Err(join_error)) => Err(InvocationError::Panic(match join_error.try_into_panic() {
                 Ok(payload) => panic_message(&*payload),
                 Err(_) => "the invocation was cancelled".to_owned(),
             })),
+            Err(deadline) => {
+                // Tell the function, then stop it: a hung invocation must not hold the worker.
+                token.cancel();
+                task.abort();
+                Err(InvocationError::Timeout(deadline))
+            }
         };
         let lines = logs.take();
         match &mut result {
@@ -142,6 +156,7 @@ fn http_error_outputs(function: &'static crate::FunctionDescription, error: &Inv
         InvocationError::Binding { binding, message } if binding == trigger => {
             HttpResponse::bad_request().text(format!("bad request: {message}"))
         }
+        InvocationError::Timeout(_) => HttpResponse::new(StatusCode::GATEWAY_TIMEOUT).text("the function timed out"),
         InvocationError::Function(e) => match e.status() {
             Some(status) => HttpResponse::new(status).text(e.to_string()),
             None => internal_error(),

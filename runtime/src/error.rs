@@ -136,6 +136,13 @@ pub enum InvocationError {
     Function(Error),
     /// The function panicked.
     Panic(String),
+    /// The function ran past the app's invocation deadline and was cancelled.
+    Timeout(std::time::Duration),
+    /// The request body is larger than the worker accepts.
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// An output could not be encoded.
     Output {
         /// The binding name.
@@ -167,6 +174,10 @@ impl fmt::Display for InvocationError {
             }
             InvocationError::Function(error) => write!(f, "the function returned an error: {error}"),
             InvocationError::Panic(message) => write!(f, "the function panicked: {message}"),
+            InvocationError::Timeout(deadline) => {
+                write!(f, "the function did not finish within {deadline:?} and was cancelled")
+            }
+            InvocationError::TooLarge { limit } => write!(f, "the request body is larger than {limit} bytes"),
             InvocationError::Output { binding, message } => {
                 write!(f, "output `{binding}` could not be written: {message}")
             }

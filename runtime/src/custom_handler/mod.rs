@@ -40,4 +40,4 @@ mod forwarding;
 pub mod protocol;
 mod server;
 
-pub use server::{PortError, port_from_env, serve};
+pub use server::{PortError, ServerOptions, port_from_env, serve, serve_with};

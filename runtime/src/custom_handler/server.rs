@@ -14,7 +14,7 @@ use bytes::Bytes;
 use http::header::{ALLOW, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -144,6 +144,32 @@ pub async fn serve(
     registry: &'static Registry,
     shutdown: impl Future<Output = ()> + Send,
 ) -> io::Result<()> {
+    serve_with(listener, registry, ServerOptions::default(), shutdown).await
+}
+
+/// Limits of the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerOptions {
+    /// The largest request body read; a larger one is answered `413 Payload Too Large`.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        // The host's own HTTP limit is 100 MB; a larger invocation body cannot be legitimate.
+        ServerOptions {
+            max_body_bytes: 100 * 1024 * 1024,
+        }
+    }
+}
+
+/// [`serve`] with explicit [`ServerOptions`].
+pub async fn serve_with(
+    listener: TcpListener,
+    registry: &'static Registry,
+    options: ServerOptions,
+    shutdown: impl Future<Output = ()> + Send,
+) -> io::Result<()> {
     let (stop_connections, stopping) = watch::channel(false);
     let forwarded = Arc::new(ForwardRoutes::new(registry, &route_prefix_from_host_json()));
     let mut connections = JoinSet::new();
@@ -153,7 +179,7 @@ pub async fn serve(
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
-                    connections.spawn(serve_connection(stream, registry, Arc::clone(&forwarded), stopping.clone()));
+                    connections.spawn(serve_connection(stream, registry, Arc::clone(&forwarded), options, stopping.clone()));
                 }
                 Err(error) => pause_after_accept_error(error).await,
             },
@@ -199,13 +225,14 @@ async fn serve_connection(
     stream: TcpStream,
     registry: &'static Registry,
     forwarded: Arc<ForwardRoutes>,
+    options: ServerOptions,
     mut stopping: watch::Receiver<bool>,
 ) {
     // Responses are written in one go; waiting to coalesce packets only adds latency.
     let _ = stream.set_nodelay(true);
     let service = service_fn(move |request| {
         let forwarded = Arc::clone(&forwarded);
-        async move { Ok::<_, Infallible>(route(request, registry, &forwarded).await) }
+        async move { Ok::<_, Infallible>(route(request, registry, &forwarded, options).await) }
     });
     let connection = http1::Builder::new()
         .keep_alive(true)
@@ -232,14 +259,23 @@ async fn stop_requested(stopping: &mut watch::Receiver<bool>) {
     let _ = stopping.wait_for(|&stop| stop).await;
 }
 
-async fn route(request: Request<Incoming>, registry: &'static Registry, forwarded: &ForwardRoutes) -> Response<Body> {
+async fn route(
+    request: Request<Incoming>,
+    registry: &'static Registry,
+    forwarded: &ForwardRoutes,
+    options: ServerOptions,
+) -> Response<Body> {
     let path = request.uri().path().trim_matches('/').to_owned();
     // Invocations are `POST /{function}`; anything else a function route claims is a request
     // the host forwarded as it came from the client.
     let is_invocation = request.method() == Method::POST && !path.contains('/') && registry.get(&path).is_some();
-    let claimed = if is_invocation { None } else { forwarded.find(request.method(), request.uri().path()) };
+    let claimed = if is_invocation {
+        None
+    } else {
+        forwarded.find(request.method(), request.uri().path())
+    };
     if let Some((function, values)) = claimed {
-        return forward(function, values, request).await;
+        return forward(function, values, request, options).await;
     }
     if path.is_empty() {
         return if matches!(*request.method(), Method::GET | Method::HEAD) {
@@ -263,7 +299,7 @@ async fn route(request: Request<Incoming>, registry: &'static Registry, forwarde
     if request.method() != Method::POST {
         return method_not_allowed(request.method(), &format!("/{path}"), "POST");
     }
-    invoke(function, request).await
+    invoke(function, request, options).await
 }
 
 /// Runs a forwarded request through the function and answers with its HTTP response as it is.
@@ -271,17 +307,13 @@ async fn forward(
     function: &'static FunctionDescription,
     values: Vec<(String, String)>,
     request: Request<Incoming>,
+    options: ServerOptions,
 ) -> Response<Body> {
     let invocation_id = invocation_id(request.headers());
     let (parts, body) = request.into_parts();
-    let body = match body.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                &format!("could not read the request body: {error}"),
-            );
-        }
+    let body = match read_body(body, options).await {
+        Ok(body) => body,
+        Err(error) => return error_response(status_for(&error), &error.to_string()),
     };
     let invocation = forwarding::invocation(function, invocation_id, &parts, values, body);
     match dispatch::invoke(invocation)
@@ -298,14 +330,15 @@ async fn forward(
 }
 
 /// Runs one invocation: body → [`Invocation`](crate::Invocation) → the function → response.
-async fn invoke(function: &'static FunctionDescription, request: Request<Incoming>) -> Response<Body> {
+async fn invoke(
+    function: &'static FunctionDescription,
+    request: Request<Incoming>,
+    options: ServerOptions,
+) -> Response<Body> {
     let invocation_id = invocation_id(request.headers());
-    let body = match request.into_body().collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) => {
-            let message = format!("could not read the request body: {error}");
-            return report_failure(function, &invocation_id, &InvocationError::MalformedRequest(message));
-        }
+    let body = match read_body(request.into_body(), options).await {
+        Ok(body) => body,
+        Err(error) => return report_failure(function, &invocation_id, &error),
     };
     let invocation = match protocol::decode_request(function, invocation_id.clone(), &body) {
         Ok(invocation) => invocation,
@@ -319,6 +352,26 @@ async fn invoke(function: &'static FunctionDescription, request: Request<Incomin
     match protocol::encode_response(function, &outputs, &outputs.logs) {
         Ok(envelope) => json_response(StatusCode::OK, envelope),
         Err(error) => report_failure(function, &invocation_id, &error),
+    }
+}
+
+/// Reads a whole body (sized or chunked), refusing more than the limit without reading it all.
+async fn read_body(body: Incoming, options: ServerOptions) -> Result<Bytes, InvocationError> {
+    let too_large = InvocationError::TooLarge {
+        limit: options.max_body_bytes,
+    };
+    if body.size_hint().lower() > options.max_body_bytes as u64 {
+        return Err(too_large);
+    }
+    match http_body_util::Limited::new(body, options.max_body_bytes)
+        .collect()
+        .await
+    {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(too_large),
+        Err(error) => Err(InvocationError::MalformedRequest(format!(
+            "could not read the request body: {error}"
+        ))),
     }
 }
 
@@ -344,6 +397,7 @@ fn generated_invocation_id() -> String {
 fn status_for(error: &InvocationError) -> StatusCode {
     match error {
         InvocationError::UnknownFunction(_) => StatusCode::NOT_FOUND,
+        InvocationError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         error if error.is_bad_input() => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
