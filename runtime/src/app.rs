@@ -230,7 +230,8 @@ impl App {
     }
 
     fn try_run(mut self, args: impl IntoIterator<Item = String>) -> Result<(), String> {
-        let mode = parse_mode(args)?;
+        let args: Vec<String> = args.into_iter().collect();
+        let mode = parse_mode(args.iter().cloned())?;
         if mode == Mode::Help {
             print!("{HELP}");
             return Ok(());
@@ -256,6 +257,18 @@ impl App {
                 };
                 logging::init_default();
                 dispatch::install(self.into_pipeline());
+                // The native runtime starts the worker with its gRPC arguments; the custom
+                // handler host with none.
+                #[cfg(feature = "native")]
+                if let Some(native_args) = crate::native::parse_args(&args) {
+                    let mut native_args = native_args?;
+                    native_args.shutdown_grace = grace;
+                    return serve_native(registry, native_args);
+                }
+                #[cfg(not(feature = "native"))]
+                if args.iter().any(|a| a.starts_with("--functions-worker-id") || a.starts_with("--workerId")) {
+                    return Err("the host started this app as a gRPC (native runtime) worker; enable azfn's `native` feature".into());
+                }
                 serve(registry, grace, options)
             }
         }
@@ -279,6 +292,16 @@ fn write_app(registry: &'static Registry, dir: &std::path::Path, host: manifest:
         println!("azfn: removed `{removed}`, which this app no longer has");
     }
     Ok(())
+}
+
+/// Serves the host's gRPC language-worker protocol (the native runtime) until it ends.
+#[cfg(feature = "native")]
+fn serve_native(registry: &'static Registry, args: crate::native::NativeArgs) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(crate::native::run(args, registry, shutdown_signal()))
 }
 
 const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -368,5 +391,16 @@ mod tests {
         assert!(parse_mode(args(&["--write-app"])).is_err());
         // Arguments the host passes from host.json are not refused.
         assert_eq!(parse_mode(args(&["--port", "7071"])), Ok(Mode::Serve));
+    }
+}
+
+#[cfg(all(test, not(feature = "native")))]
+mod native_tests {
+    use super::*;
+
+    #[test]
+    fn a_grpc_launch_without_the_native_feature_says_which_feature_to_enable() {
+        let args = ["--functions-uri", "http://127.0.0.1:5000", "--functions-worker-id", "w1"].map(String::from);
+        assert_eq!(App::new().run_with_args(args), ExitCode::FAILURE);
     }
 }

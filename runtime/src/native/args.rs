@@ -12,10 +12,16 @@
 //! placeholder proxy passes only the `--functions-` ones). Unknown flags are ignored, since the
 //! worker configuration may add its own.
 
+use std::time::Duration;
+
 use http::Uri;
 
 /// The largest message accepted when the host names no limit (what other workers assume).
 pub const DEFAULT_MAX_MESSAGE_LENGTH: usize = 128 * 1024 * 1024;
+
+/// How long in-flight invocations may run on after the process is told to stop (SIGTERM), as
+/// long as the host gives with `WorkerTerminate`.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Set to a non-empty value to keep the worker from serving HTTP triggers through `HttpUri`.
 pub const DISABLE_HTTP_URI_VARIABLE: &str = "AZFN_DISABLE_HTTP_URI";
@@ -34,6 +40,9 @@ pub struct NativeArgs {
     /// Whether to serve HTTP triggers from a loopback HTTP server (the `HttpUri` capability)
     /// when the app has any; otherwise they arrive as `RpcHttp` messages.
     pub http_uri: bool,
+    /// How long in-flight invocations may finish when the `shutdown` future of
+    /// [`run`](super::run) resolves (`WorkerTerminate` brings its own grace period).
+    pub shutdown_grace: Duration,
 }
 
 /// The flags, newest spelling first.
@@ -60,7 +69,8 @@ const GRPC_MARKERS: &[&str] = &[
 /// `--workerId`, `--functions-request-id`, `--requestId`): the app then serves the custom-handler
 /// protocol. `Some(Err(..))` when they are present but incomplete or invalid. Both `--flag value`
 /// and `--flag=value` are read; unknown flags are ignored. `http_uri` is `true` unless the
-/// environment variable `AZFN_DISABLE_HTTP_URI` is set to a non-empty value.
+/// environment variable `AZFN_DISABLE_HTTP_URI` is set to a non-empty value; `shutdown_grace` is
+/// [`DEFAULT_SHUTDOWN_GRACE`].
 ///
 /// ```
 /// let args: Vec<String> = ["--functions-uri", "http://127.0.0.1:5000/", "--functions-worker-id=w-1"]
@@ -101,6 +111,7 @@ fn native_args(flags: &Flags<'_>, http_uri: bool) -> Result<NativeArgs, String> 
         request_id,
         max_message_length,
         http_uri,
+        shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
     })
 }
 
@@ -228,6 +239,7 @@ mod tests {
                 request_id: "r".into(),
                 max_message_length: 2_147_483_647,
                 http_uri: true,
+                shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             }
         );
     }
@@ -236,7 +248,10 @@ mod tests {
     fn the_legacy_flags_alone_are_enough() {
         let args = parse(&HOST_ARGS[..10]).expect("gRPC").expect("valid");
         assert_eq!(args.uri, "http://127.0.0.1:50051/");
-        assert_eq!((args.worker_id.as_str(), args.request_id.as_str()), ("legacy-w", "legacy-r"));
+        assert_eq!(
+            (args.worker_id.as_str(), args.request_id.as_str()),
+            ("legacy-w", "legacy-r")
+        );
         let ipv6 = parse(&["--host", "::1", "--port", "1", "--workerId", "w"]).expect("gRPC");
         assert_eq!(ipv6.expect("valid").uri, "http://[::1]:1/");
     }
@@ -271,18 +286,37 @@ mod tests {
         let cases: &[(&[&str], &str)] = &[
             (&["--functions-worker-id", "w"], "do not say where the host is"),
             (&["--functions-uri", "http://127.0.0.1:1/"], "no worker id"),
-            (&["--functions-uri", "https://h:1/", "--workerId", "w"], "must be an `http://` URI"),
-            (&["--functions-uri", "/path", "--workerId", "w"], "must be an `http://` URI"),
-            (&["--functions-uri", "--workerId", "w"], "`--functions-uri` needs a value"),
+            (
+                &["--functions-uri", "https://h:1/", "--workerId", "w"],
+                "must be an `http://` URI",
+            ),
+            (
+                &["--functions-uri", "/path", "--workerId", "w"],
+                "must be an `http://` URI",
+            ),
+            (
+                &["--functions-uri", "--workerId", "w"],
+                "`--functions-uri` needs a value",
+            ),
             (&["--host", "h", "--port", "x", "--workerId", "w"], "not a TCP port"),
             (
-                &["--functions-uri", "http://h:1/", "--workerId", "w", "--grpcMaxMessageLength", "-1"],
+                &[
+                    "--functions-uri",
+                    "http://h:1/",
+                    "--workerId",
+                    "w",
+                    "--grpcMaxMessageLength",
+                    "-1",
+                ],
                 "not a positive number",
             ),
         ];
         for (args, expected) in cases {
             let error = parse(args).expect("gRPC").expect_err("invalid");
-            assert!(error.contains(expected), "{args:?}: {error:?} should contain {expected:?}");
+            assert!(
+                error.contains(expected),
+                "{args:?}: {error:?} should contain {expected:?}"
+            );
         }
     }
 }

@@ -81,8 +81,8 @@ impl FrameDecoder {
         if header[0] != 0 {
             return Err(FrameError::Compressed);
         }
-        let length = usize::try_from(u32::from_be_bytes([header[1], header[2], header[3], header[4]]))
-            .unwrap_or(usize::MAX);
+        let length =
+            usize::try_from(u32::from_be_bytes([header[1], header[2], header[3], header[4]])).unwrap_or(usize::MAX);
         if length > self.limit {
             return Err(FrameError::TooLong {
                 length,

@@ -297,7 +297,7 @@ pub struct RpcLog {
     #[prost(enumeration = "rpc_log::RpcLogCategory", tag = "8")]
     pub log_category: i32,
     /// Properties as values (metrics).
-    #[prost(btree_map = "string, message(TypedData)", tag = "9")]
+    #[prost(btree_map = "string, message", tag = "9")]
     pub properties_map: BTreeMap<String, TypedData>,
 }
 
@@ -374,7 +374,7 @@ pub struct RpcFunctionMetadata {
     #[prost(string, tag = "4")]
     pub name: String,
     /// Binding name → binding (host → worker on load).
-    #[prost(btree_map = "string, message(BindingInfo)", tag = "6")]
+    #[prost(btree_map = "string, message", tag = "6")]
     pub bindings: BTreeMap<String, BindingInfo>,
     /// Whether this is a proxy.
     #[prost(bool, tag = "7")]
@@ -538,7 +538,7 @@ pub struct InvocationRequest {
     #[prost(message, repeated, tag = "3")]
     pub input_data: Vec<ParameterBinding>,
     /// The trigger's binding data.
-    #[prost(btree_map = "string, message(TypedData)", tag = "4")]
+    #[prost(btree_map = "string, message", tag = "4")]
     pub trigger_metadata: BTreeMap<String, TypedData>,
     /// The W3C trace context.
     #[prost(message, optional, tag = "5")]
@@ -693,13 +693,13 @@ pub struct RpcHttp {
     #[prost(message, repeated, tag = "19")]
     pub cookies: Vec<RpcHttpCookie>,
     /// Headers with `UseNullableValueDictionaryForHttp` (replaces `headers`).
-    #[prost(btree_map = "string, message(NullableString)", tag = "20")]
+    #[prost(btree_map = "string, message", tag = "20")]
     pub nullable_headers: BTreeMap<String, NullableString>,
     /// Route parameters with `UseNullableValueDictionaryForHttp` (replaces `params`).
-    #[prost(btree_map = "string, message(NullableString)", tag = "21")]
+    #[prost(btree_map = "string, message", tag = "21")]
     pub nullable_params: BTreeMap<String, NullableString>,
     /// Query parameters with `UseNullableValueDictionaryForHttp` (replaces `query`).
-    #[prost(btree_map = "string, message(NullableString)", tag = "22")]
+    #[prost(btree_map = "string, message", tag = "22")]
     pub nullable_query: BTreeMap<String, NullableString>,
 }
 
@@ -1111,13 +1111,12 @@ mod tests {
     fn field_numbers_match_the_wire_format() {
         let message = StreamingMessage {
             request_id: "r".into(),
-            content: Some(streaming_message::Content::StartStream(StartStream { worker_id: "w".into() })),
+            content: Some(streaming_message::Content::StartStream(StartStream {
+                worker_id: "w".into(),
+            })),
         };
         // field 1 (string) "r"; field 20 (message) { field 2 (string) "w" }.
-        assert_eq!(
-            message.encode_to_vec(),
-            [0x0a, 1, b'r', 0xa2, 0x01, 3, 0x12, 1, b'w']
-        );
+        assert_eq!(message.encode_to_vec(), [0x0a, 1, b'r', 0xa2, 0x01, 3, 0x12, 1, b'w']);
 
         let int = TypedData {
             data: Some(typed_data::Data::Int(-2)),
@@ -1140,7 +1139,13 @@ mod tests {
             body: Some(Box::new(TypedData {
                 data: Some(typed_data::Data::Bytes(b"ok".to_vec())),
             })),
-            nullable_query: [("q".to_owned(), NullableString { value: Some(String::new()) })].into(),
+            nullable_query: [(
+                "q".to_owned(),
+                NullableString {
+                    value: Some(String::new()),
+                },
+            )]
+            .into(),
             ..Default::default()
         };
         let data = TypedData {
@@ -1154,9 +1159,6 @@ mod tests {
     fn durations_convert_to_std_and_back() {
         let five = std::time::Duration::from_millis(5_250);
         assert_eq!(Duration::from_std(five).to_std(), five);
-        assert_eq!(
-            Duration { seconds: -1, nanos: 0 }.to_std(),
-            std::time::Duration::ZERO
-        );
+        assert_eq!(Duration { seconds: -1, nanos: 0 }.to_std(), std::time::Duration::ZERO);
     }
 }

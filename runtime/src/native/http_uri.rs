@@ -1,0 +1,435 @@
+//! The `HttpUri` capability: a loopback HTTP server the host forwards HTTP-triggered requests
+//! to, as they came from the client.
+//!
+//! The host (through YARP) forwards the request with an `x-ms-invocation-id` header and sends
+//! the `InvocationRequest` over gRPC with an empty `RpcHttp` (route parameters only, with
+//! `RequiresRouteParameters`). The two arrive in either order; [`Pairing`] joins them by
+//! invocation id. The function's HTTP response is written on the forwarded request's connection,
+//! and the gRPC response carries only the status and the other outputs.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, watch};
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::http::{HttpRequest, HttpResponse};
+
+/// The header carrying the invocation id on forwarded requests.
+pub(crate) const INVOCATION_ID_HEADER: &str = "x-ms-invocation-id";
+
+/// How long either half waits for the other (the host's proxy gives up after 240 s too).
+pub(crate) const PAIRING_TIMEOUT: Duration = Duration::from_secs(240);
+
+/// A forwarded request, as it arrived (route parameters come from the gRPC half).
+#[derive(Debug)]
+pub(crate) struct RawRequest {
+    method: Method,
+    url: String,
+    headers: HeaderMap,
+    query: Vec<(String, String)>,
+    body: Bytes,
+}
+
+impl RawRequest {
+    /// The request a function sees, with the route parameters of the gRPC half.
+    pub(crate) fn into_http_request(self, params: Vec<(String, String)>) -> HttpRequest {
+        let mut builder = HttpRequest::builder().method(self.method).url(self.url);
+        for (name, value) in &self.headers {
+            builder = builder.header(name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
+        }
+        for (name, value) in self.query {
+            builder = builder.query(name, value);
+        }
+        for (name, value) in params {
+            builder = builder.param(name, value);
+        }
+        builder.body(self.body).build()
+    }
+}
+
+/// A forwarded request and the way to answer it.
+#[derive(Debug)]
+pub(crate) struct RawExchange {
+    /// The request.
+    pub(crate) request: RawRequest,
+    /// Where the response goes; dropping it answers `500`.
+    pub(crate) respond: oneshot::Sender<HttpResponse>,
+}
+
+/// Whichever half of an invocation arrived first.
+#[derive(Debug)]
+enum Slot {
+    /// The forwarded request, waiting for its invocation.
+    Request(RawExchange),
+    /// The invocation, waiting for its forwarded request.
+    Invocation(oneshot::Sender<RawExchange>),
+}
+
+/// Joins forwarded requests and invocations by invocation id.
+#[derive(Debug, Default)]
+pub(crate) struct Pairing {
+    slots: Mutex<HashMap<String, Slot>>,
+}
+
+impl Pairing {
+    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
+        // A panic while holding the lock leaves the map consistent: every operation is one call.
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The HTTP half arrived: hand it to its waiting invocation or keep it.
+    pub(crate) fn request_arrived(&self, invocation_id: &str, exchange: RawExchange) {
+        let mut slots = self.slots();
+        match slots.remove(invocation_id) {
+            Some(Slot::Invocation(waiting)) => {
+                // If the invocation gave up meanwhile, the exchange is dropped: `500`.
+                let _ = waiting.send(exchange);
+            }
+            // A second request with the same id replaces the first, which is answered `500`.
+            Some(Slot::Request(_)) | None => {
+                slots.insert(invocation_id.to_owned(), Slot::Request(exchange));
+            }
+        }
+    }
+
+    /// The gRPC half arrived: the forwarded request, once it is there, or `None` after
+    /// `timeout`.
+    pub(crate) async fn take_request(&self, invocation_id: &str, timeout: Duration) -> Option<RawExchange> {
+        let arrival = {
+            let mut slots = self.slots();
+            if let Some(Slot::Request(exchange)) = slots.remove(invocation_id) {
+                return Some(exchange);
+            }
+            let (waiting, arrival) = oneshot::channel();
+            slots.insert(invocation_id.to_owned(), Slot::Invocation(waiting));
+            arrival
+        };
+        match tokio::time::timeout(timeout, arrival).await {
+            Ok(Ok(exchange)) => Some(exchange),
+            _ => {
+                self.forget_invocation(invocation_id);
+                None
+            }
+        }
+    }
+
+    /// Drops a forwarded request whose invocation never came.
+    fn forget_request(&self, invocation_id: &str) {
+        let mut slots = self.slots();
+        if matches!(slots.get(invocation_id), Some(Slot::Request(_))) {
+            slots.remove(invocation_id);
+        }
+    }
+
+    fn forget_invocation(&self, invocation_id: &str) {
+        let mut slots = self.slots();
+        if matches!(slots.get(invocation_id), Some(Slot::Invocation(_))) {
+            slots.remove(invocation_id);
+        }
+    }
+}
+
+/// The loopback server.
+#[derive(Debug)]
+pub(crate) struct HttpUriServer {
+    address: SocketAddr,
+    pairing: Arc<Pairing>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl HttpUriServer {
+    /// Listens on `127.0.0.1` on a free port; request bodies over `body_limit` bytes get `413`.
+    pub(crate) async fn start(body_limit: usize) -> io::Result<Self> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let address = listener.local_addr()?;
+        let pairing = Arc::new(Pairing::default());
+        let (stop, stopping) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(listener, pairing.clone(), body_limit, stopping));
+        Ok(HttpUriServer {
+            address,
+            pairing,
+            stop,
+            task,
+        })
+    }
+
+    /// The value of the `HttpUri` capability.
+    pub(crate) fn uri(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Where invocations find their forwarded requests.
+    pub(crate) fn pairing(&self) -> Arc<Pairing> {
+        self.pairing.clone()
+    }
+
+    /// Stops accepting; connections get a moment to finish the request they serve (one still
+    /// waiting for its invocation would otherwise hold the worker for minutes).
+    pub(crate) async fn stop(mut self) {
+        self.stop.send_replace(true);
+        if tokio::time::timeout(Duration::from_secs(1), &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, pairing: Arc<Pairing>, body_limit: usize, stopping: watch::Receiver<bool>) {
+    let mut connections = JoinSet::new();
+    let mut stop = stopping.clone();
+    loop {
+        tokio::select! {
+            () = stop_requested(&mut stop) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    connections.spawn(serve_connection(stream, pairing.clone(), body_limit, stopping.clone()));
+                }
+                Err(error) => {
+                    eprintln!("azfn: the HttpUri server could not accept a connection: {error}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    pairing: Arc<Pairing>,
+    body_limit: usize,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let service = service_fn(move |request| {
+        let pairing = pairing.clone();
+        async move { Ok::<_, Infallible>(forwarded(request, &pairing, body_limit).await) }
+    });
+    let connection = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
+    let mut connection = std::pin::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        () = stop_requested(&mut stopping) => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(error) = result {
+        eprintln!("azfn: a forwarded HTTP connection ended with an error: {error}");
+    }
+}
+
+/// Resolves once the server is stopping (or gone).
+async fn stop_requested(stopping: &mut watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|&stop| stop).await;
+}
+
+/// One forwarded request: wait for its invocation's response.
+async fn forwarded(request: Request<Incoming>, pairing: &Pairing, body_limit: usize) -> Response<Full<Bytes>> {
+    let Some(invocation_id) = request
+        .headers()
+        .get(INVOCATION_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+    else {
+        return plain(StatusCode::BAD_REQUEST, "missing the x-ms-invocation-id header");
+    };
+    let (parts, body) = request.into_parts();
+    let body = match Limited::new(body, body_limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => return plain(StatusCode::PAYLOAD_TOO_LARGE, &format!("cannot read the body: {error}")),
+    };
+    let (respond, response) = oneshot::channel();
+    let exchange = RawExchange {
+        request: raw_request(parts, body),
+        respond,
+    };
+    pairing.request_arrived(&invocation_id, exchange);
+    match tokio::time::timeout(PAIRING_TIMEOUT, response).await {
+        Ok(Ok(response)) => hyper_response(response),
+        Ok(Err(_)) => plain(StatusCode::INTERNAL_SERVER_ERROR, "the invocation failed"),
+        Err(_) => {
+            pairing.forget_request(&invocation_id);
+            plain(StatusCode::GATEWAY_TIMEOUT, "no invocation came for this request")
+        }
+    }
+}
+
+/// The request as the client sent it: the URL rebuilt from the forwarding headers.
+fn raw_request(parts: Parts, body: Bytes) -> RawRequest {
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(',').next().unwrap_or_default().trim().to_owned())
+    };
+    let scheme = header("x-forwarded-proto").unwrap_or_else(|| "http".to_owned());
+    let host = header("x-forwarded-host")
+        .or_else(|| header("host"))
+        .unwrap_or_default();
+    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    RawRequest {
+        url: format!("{scheme}://{host}{path_and_query}"),
+        query: parts.uri.query().map(query_pairs).unwrap_or_default(),
+        method: parts.method,
+        headers: parts.headers,
+        body,
+    }
+}
+
+/// `a=1&b=x%20y&a=2` as `[(a, "1,2"), (b, "x y")]`: decoded, repeated names joined with `,` as
+/// the host does.
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for part in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = part.split_once('=').unwrap_or((part, ""));
+        let (name, value) = (percent_decode(name), percent_decode(value));
+        match pairs.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, existing)) => {
+                existing.push(',');
+                existing.push_str(&value);
+            }
+            None => pairs.push((name, value)),
+        }
+    }
+    pairs
+}
+
+/// Form decoding: `+` is a space, `%XX` a byte; malformed escapes stay as they are.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match bytes[i] {
+            b'+' => decoded.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(high), Some(low)) => {
+                    decoded.push(u8::try_from(high * 16 + low).unwrap_or(b'?'));
+                    i += 2;
+                }
+                _ => decoded.push(b'%'),
+            },
+            other => decoded.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+fn hyper_response(response: HttpResponse) -> Response<Full<Bytes>> {
+    let mut out = Response::new(Full::new(Bytes::copy_from_slice(response.body())));
+    *out.status_mut() = response.status();
+    *out.headers_mut() = response.headers().clone();
+    out
+}
+
+fn plain(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(format!("{message}\n"))));
+    *response.status_mut() = status;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange() -> (RawExchange, oneshot::Receiver<HttpResponse>) {
+        let (respond, response) = oneshot::channel();
+        let request = RawRequest {
+            method: Method::GET,
+            url: "http://h/api/x".into(),
+            headers: HeaderMap::new(),
+            query: Vec::new(),
+            body: Bytes::new(),
+        };
+        (RawExchange { request, respond }, response)
+    }
+
+    #[tokio::test]
+    async fn either_half_may_arrive_first() {
+        let pairing = Arc::new(Pairing::default());
+        let (first, _) = exchange();
+        pairing.request_arrived("a", first);
+        let taken = pairing.take_request("a", Duration::from_secs(1)).await;
+        assert_eq!(taken.map(|e| e.request.url), Some("http://h/api/x".to_owned()));
+
+        let waiter = {
+            let pairing = pairing.clone();
+            tokio::spawn(async move { pairing.take_request("b", Duration::from_secs(5)).await.is_some() })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let (second, _) = exchange();
+        pairing.request_arrived("b", second);
+        assert!(waiter.await.expect("joins"));
+        assert!(pairing.slots().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_half_that_waits_too_long_is_forgotten() {
+        let pairing = Pairing::default();
+        assert!(pairing.take_request("late", Duration::from_millis(10)).await.is_none());
+        assert!(pairing.slots().is_empty());
+        let (request, mut response) = exchange();
+        pairing.request_arrived("orphan", request);
+        pairing.forget_request("orphan");
+        assert!(pairing.slots().is_empty());
+        // Dropping the exchange tells the HTTP half the invocation failed.
+        assert!(response.try_recv().is_err());
+    }
+
+    #[test]
+    fn queries_are_decoded_and_repeated_names_joined() {
+        assert_eq!(
+            query_pairs("a=1&b=x%20y+z&a=2&flag&bad=%zz%4"),
+            [
+                ("a".to_owned(), "1,2".to_owned()),
+                ("b".to_owned(), "x y z".to_owned()),
+                ("flag".to_owned(), String::new()),
+                ("bad".to_owned(), "%zz%4".to_owned()),
+            ]
+        );
+        assert_eq!(percent_decode("caf%C3%A9"), "café");
+    }
+
+    #[test]
+    fn the_url_is_rebuilt_from_the_forwarding_headers() {
+        let request = Request::get("/api/hello?name=x")
+            .header("host", "127.0.0.1:5555")
+            .header("x-forwarded-host", "app.azurewebsites.net")
+            .header("x-forwarded-proto", "https")
+            .body(())
+            .expect("request");
+        let (parts, ()) = request.into_parts();
+        let raw = raw_request(parts, Bytes::from_static(b"hi"));
+        assert_eq!(raw.url, "https://app.azurewebsites.net/api/hello?name=x");
+        let http = raw.into_http_request(vec![("id".into(), "7".into())]);
+        assert_eq!(http.query("name"), Some("x"));
+        assert_eq!(http.param("id"), Some("7"));
+        assert_eq!(http.body(), b"hi");
+        assert_eq!(http.header("host"), Some("127.0.0.1:5555"));
+    }
+}

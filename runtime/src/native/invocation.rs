@@ -1,0 +1,401 @@
+//! One invocation over gRPC: `InvocationRequest` → [`Invocation`] → the function →
+//! `InvocationResponse`.
+
+use std::sync::Arc;
+
+use super::http_uri::{PAIRING_TIMEOUT, Pairing};
+use super::proto::{
+    InvocationRequest, InvocationResponse, ParameterBinding, RpcHttp, RpcLog, parameter_binding::RpcData, rpc_log,
+    typed_data::Data,
+};
+use super::responses::{cancelled, failure, invocation_exception, invocation_log, success};
+use super::typed_data::{self, either_map};
+use crate::cancel::CancellationToken;
+use crate::data::BindingData;
+use crate::error::InvocationError;
+use crate::function::FunctionDescription;
+use crate::http::HttpResponse;
+use crate::invocation::{Invocation, OutputValue, Outputs, RetryContext, TraceContext};
+
+/// Where the response of an HTTP trigger served through `HttpUri` goes.
+pub(crate) type HttpResponder = tokio::sync::oneshot::Sender<HttpResponse>;
+
+/// The invocation, and where its HTTP response goes if the request came through `HttpUri`.
+pub(crate) struct Prepared {
+    /// The invocation.
+    pub(crate) invocation: Invocation,
+    /// The forwarded request's responder.
+    pub(crate) responder: Option<HttpResponder>,
+}
+
+/// Builds the invocation; with `HttpUri`, waits for the forwarded HTTP request to arrive.
+pub(crate) async fn prepare(
+    function: &'static FunctionDescription,
+    request: InvocationRequest,
+    cancellation: CancellationToken,
+    pairing: Option<&Arc<Pairing>>,
+) -> Result<Prepared, InvocationError> {
+    let mut invocation = Invocation::new(function, request.invocation_id);
+    invocation.cancellation = cancellation;
+    invocation.metadata = request
+        .trigger_metadata
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, typed_data::metadata_json(value)?)))
+        .collect();
+    invocation.retry = request.retry_context.map(|retry| RetryContext {
+        retry_count: i64::from(retry.retry_count),
+        max_retry_count: i64::from(retry.max_retry_count),
+        exception: retry.exception.map(|e| e.message),
+    });
+    invocation.trace = request.trace_context.map(|trace| TraceContext {
+        trace_parent: trace.trace_parent,
+        trace_state: trace.trace_state,
+        attributes: trace.attributes,
+    });
+    let mut forwarded = None;
+    for input in request.input_data {
+        let binding = function.binding(&input.name);
+        // Invokers look values up by the declared name, whatever casing the host used.
+        let key = binding.map_or(input.name, |b| b.name.to_owned());
+        let data = match input.rpc_data {
+            None => BindingData::Null,
+            Some(RpcData::RpcSharedMemory(_)) => {
+                return Err(InvocationError::MalformedRequest(format!(
+                    "binding `{key}` arrived in shared memory, which this worker did not ask for"
+                )));
+            }
+            Some(RpcData::Data(data)) => match (pairing, data.data) {
+                // With `HttpUri`, the request itself comes over HTTP; this is only its route.
+                (Some(_), Some(Data::Http(http))) if http.url.is_empty() => {
+                    forwarded = Some((key, *http));
+                    continue;
+                }
+                (_, data) => typed_data::binding_data(super::proto::TypedData { data }).map_err(|message| {
+                    InvocationError::Binding {
+                        binding: key.clone(),
+                        message,
+                    }
+                })?,
+            },
+        };
+        invocation.data.insert(key, data);
+    }
+    let responder = match (forwarded, pairing) {
+        (Some((key, route)), Some(pairing)) => {
+            Some(attach_forwarded_request(&mut invocation, key, route, pairing).await?)
+        }
+        _ => None,
+    };
+    Ok(Prepared { invocation, responder })
+}
+
+/// Waits for the HTTP request the host forwarded for this invocation and makes it the trigger's
+/// value, with the route parameters of the gRPC half.
+async fn attach_forwarded_request(
+    invocation: &mut Invocation,
+    key: String,
+    route: RpcHttp,
+    pairing: &Pairing,
+) -> Result<HttpResponder, InvocationError> {
+    let arrival = pairing.take_request(&invocation.invocation_id, PAIRING_TIMEOUT);
+    let exchange = tokio::select! {
+        exchange = arrival => exchange,
+        () = invocation.cancellation.cancelled() => None,
+    };
+    let Some(exchange) = exchange else {
+        return Err(InvocationError::MalformedRequest(
+            "the host's forwarded HTTP request for this invocation did not arrive".to_owned(),
+        ));
+    };
+    let params = either_map(route.nullable_params, route.params);
+    let request = exchange.request.into_http_request(params);
+    invocation.data.insert(key, BindingData::Http(Box::new(request)));
+    Ok(exchange.respond)
+}
+
+/// The messages that end an invocation: its log lines, then its response.
+pub(crate) fn conclude(
+    function: &'static FunctionDescription,
+    invocation_id: &str,
+    result: Result<Outputs, InvocationError>,
+    cancelled_by_host: bool,
+    responder: Option<HttpResponder>,
+) -> (Vec<RpcLog>, InvocationResponse) {
+    match result {
+        Ok(outputs) => succeeded(function, invocation_id, outputs, responder),
+        Err(error) => {
+            if let Some(responder) = responder {
+                // The details go to the logs, not to the caller.
+                let _ = responder.send(HttpResponse::new(http::StatusCode::INTERNAL_SERVER_ERROR));
+            }
+            failed(function, invocation_id, &error, cancelled_by_host)
+        }
+    }
+}
+
+fn succeeded(
+    function: &'static FunctionDescription,
+    invocation_id: &str,
+    outputs: Outputs,
+    mut responder: Option<HttpResponder>,
+) -> (Vec<RpcLog>, InvocationResponse) {
+    let logs = outputs
+        .logs
+        .into_iter()
+        .map(|line| invocation_log(invocation_id, function, rpc_log::Level::Information, line, None))
+        .collect();
+    let mut output_data = Vec::with_capacity(outputs.named.len());
+    for (name, value) in outputs.named {
+        let Some(value) = answer_forwarded(&mut responder, value) else {
+            continue;
+        };
+        // The host finds each output under the exact `function.json` spelling.
+        let name = function.binding(name).map_or(name, |b| b.name);
+        output_data.push(ParameterBinding {
+            name: name.to_owned(),
+            rpc_data: Some(RpcData::Data(typed_data::output(value))),
+        });
+    }
+    let return_value = outputs
+        .return_value
+        .and_then(|value| answer_forwarded(&mut responder, value))
+        .map(typed_data::output);
+    if let Some(responder) = responder {
+        // A function that wrote no HTTP response still answers the caller.
+        let _ = responder.send(HttpResponse::ok());
+    }
+    let response = InvocationResponse {
+        invocation_id: invocation_id.to_owned(),
+        output_data,
+        result: Some(success()),
+        return_value,
+    };
+    (logs, response)
+}
+
+/// Writes an HTTP response to the forwarded request, if there is one still unanswered; returns
+/// the value if it is still to be sent over gRPC.
+fn answer_forwarded(responder: &mut Option<HttpResponder>, value: OutputValue) -> Option<OutputValue> {
+    match value {
+        OutputValue::Http(response) if responder.is_some() => {
+            if let Some(responder) = responder.take() {
+                let _ = responder.send(response);
+            }
+            None
+        }
+        other => Some(other),
+    }
+}
+
+fn failed(
+    function: &'static FunctionDescription,
+    invocation_id: &str,
+    error: &InvocationError,
+    cancelled_by_host: bool,
+) -> (Vec<RpcLog>, InvocationResponse) {
+    let exception = invocation_exception(function, error);
+    let log = invocation_log(
+        invocation_id,
+        function,
+        rpc_log::Level::Error,
+        format!(
+            "function `{}` invocation {invocation_id} failed: {error}",
+            function.name
+        ),
+        Some(exception.clone()),
+    );
+    let result = if cancelled_by_host {
+        cancelled(exception)
+    } else {
+        failure(exception)
+    };
+    let response = InvocationResponse {
+        invocation_id: invocation_id.to_owned(),
+        result: Some(result),
+        ..InvocationResponse::default()
+    };
+    (vec![log], response)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use azfn_bindings::{BindingDescription, PropertyValue, catalog};
+    use serde_json::json;
+
+    use super::*;
+    use crate::function::InvokeFuture;
+    use crate::native::proto::{RetryContext as RpcRetryContext, RpcException, RpcTraceContext, TypedData};
+
+    fn never_called(_: Invocation) -> InvokeFuture {
+        Box::pin(async { Ok(Outputs::default()) })
+    }
+
+    static BINDINGS: [BindingDescription; 3] = [
+        BindingDescription {
+            kind: &catalog::QUEUE_TRIGGER,
+            name: "inMsg",
+            data_type: None,
+            properties: &[("queueName", PropertyValue::Str("in"))],
+        },
+        BindingDescription {
+            kind: &catalog::BLOB_INPUT,
+            name: "blobIn",
+            data_type: None,
+            properties: &[("path", PropertyValue::Str("b/{x}"))],
+        },
+        BindingDescription {
+            kind: &catalog::QUEUE_OUTPUT,
+            name: "outMsg",
+            data_type: None,
+            properties: &[("queueName", PropertyValue::Str("out"))],
+        },
+    ];
+
+    static FUNCTION: FunctionDescription = FunctionDescription {
+        name: "copy",
+        rust_path: "tests::copy",
+        location: ("src/x.rs", 1),
+        bindings: &BINDINGS,
+        return_bindings: &[],
+        retry: None,
+        invoke: never_called,
+    };
+
+    fn input(name: &str, data: Data) -> ParameterBinding {
+        ParameterBinding {
+            name: name.into(),
+            rpc_data: Some(RpcData::Data(TypedData { data: Some(data) })),
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_become_invocations() {
+        let request = InvocationRequest {
+            invocation_id: "i-1".into(),
+            function_id: "copy".into(),
+            input_data: vec![
+                input("INMSG", Data::String("hello".into())),
+                input("blobIn", Data::Bytes(vec![1, 2])),
+            ],
+            trigger_metadata: BTreeMap::from([
+                (
+                    "DequeueCount".to_owned(),
+                    TypedData {
+                        data: Some(Data::Json("2".into())),
+                    },
+                ),
+                (
+                    "Id".to_owned(),
+                    TypedData {
+                        data: Some(Data::String("abc".into())),
+                    },
+                ),
+            ]),
+            trace_context: Some(RpcTraceContext {
+                trace_parent: "00-abc-def-01".into(),
+                trace_state: String::new(),
+                attributes: BTreeMap::from([("k".to_owned(), "v".to_owned())]),
+            }),
+            retry_context: Some(RpcRetryContext {
+                retry_count: 1,
+                max_retry_count: 3,
+                exception: Some(RpcException {
+                    message: "earlier".into(),
+                    ..RpcException::default()
+                }),
+            }),
+        };
+        let token = CancellationToken::new();
+        let prepared = prepare(&FUNCTION, request, token.clone(), None).await.expect("decodes");
+        let invocation = prepared.invocation;
+        assert_eq!(invocation.invocation_id, "i-1");
+        assert_eq!(invocation.binding("inMsg"), &BindingData::Text("hello".into()));
+        assert_eq!(invocation.binding("blobIn"), &BindingData::Bytes(vec![1, 2]));
+        assert_eq!(
+            serde_json::Value::Object(invocation.metadata),
+            json!({"DequeueCount": 2, "Id": "abc"})
+        );
+        let retry = invocation.retry.expect("retry");
+        assert_eq!((retry.retry_count, retry.max_retry_count), (1, 3));
+        assert_eq!(retry.exception.as_deref(), Some("earlier"));
+        assert_eq!(invocation.trace.expect("trace").attributes["k"], "v");
+        token.cancel();
+        assert!(invocation.cancellation.is_cancelled());
+        assert!(prepared.responder.is_none());
+    }
+
+    #[tokio::test]
+    async fn shared_memory_and_bad_http_requests_are_refused() {
+        let shared = InvocationRequest {
+            input_data: vec![ParameterBinding {
+                name: "inMsg".into(),
+                rpc_data: Some(RpcData::RpcSharedMemory(Default::default())),
+            }],
+            ..InvocationRequest::default()
+        };
+        let error = prepare(&FUNCTION, shared, CancellationToken::new(), None).await.err();
+        assert!(matches!(error, Some(InvocationError::MalformedRequest(_))), "{error:?}");
+        let bad_http = InvocationRequest {
+            input_data: vec![input("inMsg", Data::Http(Box::default()))],
+            ..InvocationRequest::default()
+        };
+        let error = prepare(&FUNCTION, bad_http, CancellationToken::new(), None).await.err();
+        assert!(matches!(error, Some(InvocationError::Binding { .. })), "{error:?}");
+    }
+
+    #[test]
+    fn outputs_go_to_output_data_and_return_value() {
+        let outputs = Outputs {
+            named: vec![("OUTMSG", OutputValue::Json(json!({"a": 1})))],
+            return_value: Some(OutputValue::Text("r".into())),
+            logs: vec!["hello".into()],
+        };
+        let (logs, response) = conclude(&FUNCTION, "i", Ok(outputs), false, None);
+        assert_eq!(logs.len(), 1);
+        assert_eq!(logs[0].invocation_id, "i");
+        assert_eq!(logs[0].category, "Function.copy");
+        assert_eq!(logs[0].level, rpc_log::Level::Information as i32);
+        assert_eq!(response.output_data.len(), 1);
+        assert_eq!(response.output_data[0].name, "outMsg");
+        assert_eq!(
+            response.return_value,
+            Some(TypedData {
+                data: Some(Data::String("r".into()))
+            })
+        );
+        assert_eq!(response.result, Some(success()));
+    }
+
+    #[test]
+    fn failures_log_and_report_and_cancellation_is_told_apart() {
+        let (logs, response) = conclude(&FUNCTION, "i", Err(InvocationError::Panic("p".into())), false, None);
+        assert_eq!(logs[0].level, rpc_log::Level::Error as i32);
+        let result = response.result.expect("result");
+        assert_eq!(
+            result.status,
+            crate::native::proto::status_result::Status::Failure as i32
+        );
+        assert!(result.exception.expect("exception").is_user_exception);
+        let (_, response) = conclude(&FUNCTION, "i", Err(InvocationError::Panic("p".into())), true, None);
+        assert_eq!(
+            response.result.expect("result").status,
+            crate::native::proto::status_result::Status::Cancelled as i32
+        );
+    }
+
+    #[tokio::test]
+    async fn forwarded_requests_get_the_http_output() {
+        let (responder, mut answer) = tokio::sync::oneshot::channel();
+        let outputs = Outputs {
+            named: vec![("outMsg", OutputValue::Text("q".into()))],
+            return_value: Some(OutputValue::Http(HttpResponse::new(http::StatusCode::CREATED))),
+            logs: Vec::new(),
+        };
+        let (_, response) = conclude(&FUNCTION, "i", Ok(outputs), false, Some(responder));
+        assert_eq!(response.return_value, None);
+        assert_eq!(response.output_data.len(), 1);
+        assert_eq!(answer.try_recv().expect("answered").status(), http::StatusCode::CREATED);
+    }
+}

@@ -1,0 +1,221 @@
+//! The gRPC transport: the host's language-worker protocol, as the Azure Functions *native*
+//! runtime speaks it (feature `native`).
+//!
+//! The host launches the app with `--functions-uri http://127.0.0.1:<port>/`,
+//! `--functions-worker-id <id>` and friends ([`parse_args`]). The app is the gRPC *client*: it
+//! connects over plaintext HTTP/2, calls `AzureFunctionsRpcMessages.FunctionRpc/EventStream`,
+//! sends `StartStream` first, and then answers what the host sends on that one bidirectional
+//! stream ([`run`]):
+//!
+//! | host sends | worker answers |
+//! |---|---|
+//! | `WorkerInitRequest` | `WorkerInitResponse`: the capabilities it honours, worker metadata |
+//! | `FunctionsMetadataRequest` | every function: its `function.json` objects, `bindings`, retry options |
+//! | `FunctionLoadRequest` / `…Collection` | `FunctionLoadResponse` / `…Collection` |
+//! | `InvocationRequest` | `RpcLog`s, then `InvocationResponse` (outputs, `$return`, or an `RpcException`) |
+//! | `InvocationCancel` | cancels that invocation's [`CancellationToken`](crate::CancellationToken) |
+//! | `WorkerStatusRequest` | `WorkerStatusResponse` |
+//! | `FunctionEnvironmentReloadRequest` | applies it ([`env_var`]), `FunctionEnvironmentReloadResponse` |
+//! | `WorkerTerminate` | refuses new invocations, drains within the grace period, ends the stream |
+//!
+//! Invocations go through the same [`invoke`](crate::invoke) as the custom handler, so user code,
+//! bindings and results are identical; only the envelope differs (`TypedData` instead of JSON).
+//! HTTP triggers arrive either as `RpcHttp` messages or, when the app has HTTP functions and
+//! [`NativeArgs::http_uri`] is on, through a loopback HTTP server advertised as `HttpUri`: the
+//! host then forwards each request as it came and the response is written straight back.
+//!
+//! Messages the worker cannot decode, or does not expect, are logged (an `RpcLog` for the host's
+//! worker logger, and stderr) and the stream goes on.
+//!
+//! The message types are in [`proto`], written by hand: building an app needs no `protoc`.
+
+mod args;
+mod codec;
+mod environment;
+mod http_uri;
+mod invocation;
+mod metadata;
+pub mod proto;
+mod responses;
+mod stream;
+mod typed_data;
+mod worker;
+
+use std::future::Future;
+use std::time::Duration;
+
+pub use args::{DEFAULT_MAX_MESSAGE_LENGTH, DEFAULT_SHUTDOWN_GRACE, DISABLE_HTTP_URI_VARIABLE, NativeArgs, parse_args};
+pub use environment::env_var;
+pub use stream::EVENT_STREAM_PATH;
+
+use http_uri::HttpUriServer;
+use stream::{EventStream, Inbound, Inbox};
+use worker::{Next, Worker};
+
+use crate::function::Registry;
+
+/// How long the end of the stream may take once the worker is done: its last messages to
+/// leave, the host's half to close.
+const CLOSING_PATIENCE: Duration = Duration::from_secs(1);
+
+/// Why the read loop stopped.
+enum Ending {
+    /// The host asked the worker to stop, or the process was told to: drain for this long.
+    Drain(Duration),
+    /// The host's half of the stream ended (cleanly, or with this error).
+    HostGone(Result<(), String>),
+}
+
+/// Serves the host over gRPC until `WorkerTerminate`, the end of the stream, or `shutdown`.
+///
+/// Connects to `args.uri`, opens `EventStream`, sends `StartStream` and answers every message
+/// (see the [module documentation](self)). On `WorkerTerminate` (with its grace period) or when
+/// `shutdown` resolves (with [`NativeArgs::shutdown_grace`]), new invocations are refused and
+/// those in flight get the grace period to finish; any still running then have their
+/// cancellation token cancelled. The worker's half of the stream is then ended and `run`
+/// returns `Ok(())`. When the host ends the stream, running invocations are cancelled at once.
+///
+/// # Errors
+///
+/// When the host cannot be reached or refuses the call, and when the stream breaks or the host
+/// ends it with a gRPC error status.
+///
+/// ```no_run
+/// # async fn serve() -> Result<(), String> {
+/// let args: Vec<String> = std::env::args().skip(1).collect();
+/// if let Some(parsed) = azfn::native::parse_args(&args) {
+///     let registry = azfn::Registry::global().map_err(|e| e.to_string())?;
+///     let ctrl_c = async {
+///         let _ = tokio::signal::ctrl_c().await;
+///     };
+///     azfn::native::run(parsed?, registry, ctrl_c).await?;
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub async fn run(
+    args: NativeArgs,
+    registry: &'static Registry,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), String> {
+    let http_server = start_http_uri_server(&args, registry).await;
+    let opened = stream::open(&args).await;
+    let EventStream {
+        outbox,
+        mut inbox,
+        sent_everything,
+        connection,
+    } = match opened {
+        Ok(stream) => stream,
+        Err(error) => {
+            if let Some(server) = http_server {
+                server.stop().await;
+            }
+            return Err(error);
+        }
+    };
+    let http_uri = http_server.as_ref().map(|server| (server.uri(), server.pairing()));
+    let mut worker = Worker::new(registry, outbox, http_uri);
+
+    let ending = serve(&mut worker, &mut inbox, shutdown, args.shutdown_grace).await;
+    let result = match ending {
+        Ending::Drain(grace) => {
+            drain(&mut worker, &mut inbox, grace).await;
+            Ok(())
+        }
+        Ending::HostGone(result) => {
+            // Nobody is left to answer: stop the functions at once.
+            worker.in_flight().cancel_all();
+            result
+        }
+    };
+
+    worker.close();
+    let _ = tokio::time::timeout(CLOSING_PATIENCE, sent_everything).await;
+    let _ = tokio::time::timeout(CLOSING_PATIENCE, read_to_end(&mut inbox)).await;
+    if let Some(server) = http_server {
+        server.stop().await;
+    }
+    drop(inbox);
+    connection.abort();
+    result
+}
+
+/// Starts the loopback server for `HttpUri` when it is wanted and there is an HTTP function.
+async fn start_http_uri_server(args: &NativeArgs, registry: &Registry) -> Option<HttpUriServer> {
+    let has_http = registry.functions().any(|f| f.trigger().kind.is_http_trigger());
+    if !args.http_uri || !has_http {
+        return None;
+    }
+    match HttpUriServer::start(args.max_message_length).await {
+        Ok(server) => Some(server),
+        Err(error) => {
+            // Without it, HTTP requests come as `RpcHttp` messages: nothing is lost but streaming.
+            eprintln!("azfn: cannot start the HttpUri server, HTTP comes over gRPC instead: {error}");
+            None
+        }
+    }
+}
+
+/// Reads and answers messages until the worker is asked to stop or the host goes.
+async fn serve(
+    worker: &mut Worker,
+    inbox: &mut Inbox,
+    shutdown: impl Future<Output = ()> + Send,
+    shutdown_grace: Duration,
+) -> Ending {
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => return Ending::Drain(shutdown_grace),
+            next = inbox.next() => match next {
+                Ok(Some(Inbound::Message(message))) => {
+                    if let Next::Terminate(grace) = worker.handle(*message).await {
+                        return Ending::Drain(grace);
+                    }
+                }
+                Ok(Some(Inbound::Malformed(why))) => worker.malformed(&why).await,
+                Ok(None) => return Ending::HostGone(Ok(())),
+                Err(error) => return Ending::HostGone(Err(error)),
+            },
+        }
+    }
+}
+
+/// Lets in-flight invocations finish within `grace`, still answering the host (new invocations
+/// are refused); cancels whatever is left at the deadline.
+async fn drain(worker: &mut Worker, inbox: &mut Inbox, grace: Duration) {
+    worker.stop_accepting();
+    let in_flight = worker.in_flight().clone();
+    let deadline = tokio::time::sleep(grace);
+    let mut deadline = std::pin::pin!(deadline);
+    loop {
+        tokio::select! {
+            () = in_flight.idle() => return,
+            () = &mut deadline => break,
+            next = inbox.next() => match next {
+                Ok(Some(Inbound::Message(message))) => {
+                    // A second terminate changes nothing: the first deadline stands.
+                    let _ = worker.handle(*message).await;
+                }
+                Ok(Some(Inbound::Malformed(why))) => worker.malformed(&why).await,
+                // The host is gone; its answers cannot be delivered.
+                Ok(None) | Err(_) => break,
+            },
+        }
+    }
+    in_flight.cancel_all();
+    // Cancelled functions that stop promptly still get their answer out.
+    let _ = tokio::time::timeout(CLOSING_PATIENCE / 4, in_flight.idle()).await;
+    if in_flight.len() > 0 {
+        eprintln!(
+            "azfn: {} invocation(s) did not finish within the grace period of {grace:?}",
+            in_flight.len()
+        );
+    }
+}
+
+/// Reads the host's half to its end, discarding what comes.
+async fn read_to_end(inbox: &mut Inbox) {
+    while let Ok(Some(_)) = inbox.next().await {}
+}

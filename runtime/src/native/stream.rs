@@ -1,0 +1,300 @@
+//! The `EventStream` call: one HTTP/2 connection to the host, one bidirectional gRPC stream.
+//!
+//! The request body is the worker's half of the stream. It is fed by an [`Outbox`], a channel
+//! every task may send into; the body encodes messages as hyper's connection task polls it, so
+//! that one task writes every frame, in the order the messages were queued. The response body
+//! is the host's half, read by [`Inbox`].
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, TE, USER_AGENT};
+use http::{HeaderMap, Request, Response, StatusCode, Uri};
+use http_body::Frame;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::client::conn::http2::{Builder, SendRequest};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use prost::Message;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::args::NativeArgs;
+use super::codec::{self, FrameDecoder};
+use super::proto::{StartStream, StreamingMessage, streaming_message::Content};
+
+/// The method's path: package `AzureFunctionsRpcMessages`, service `FunctionRpc`.
+pub const EVENT_STREAM_PATH: &str = "/AzureFunctionsRpcMessages.FunctionRpc/EventStream";
+
+/// Messages waiting to be written; senders wait when it is full.
+const OUTBOX_CAPACITY: usize = 1024;
+/// HTTP/2 flow-control windows: large, so that many invocations' payloads flow at once.
+const STREAM_WINDOW: u32 = 8 * 1024 * 1024;
+const CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
+/// How long to keep trying to reach the host, which listens before it starts the worker.
+const CONNECT_PATIENCE: Duration = Duration::from_secs(10);
+
+/// Where the worker queues messages for the host. Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct Outbox {
+    messages: mpsc::Sender<StreamingMessage>,
+}
+
+impl Outbox {
+    /// Queues `message`; `false` if the stream is gone.
+    pub(crate) async fn send(&self, message: StreamingMessage) -> bool {
+        self.messages.send(message).await.is_ok()
+    }
+
+    /// Queues a message with `content` and `request_id`.
+    pub(crate) async fn send_content(&self, request_id: &str, content: Content) -> bool {
+        self.send(StreamingMessage {
+            request_id: request_id.to_owned(),
+            content: Some(content),
+        })
+        .await
+    }
+}
+
+/// What arrived from the host.
+#[derive(Debug)]
+pub(crate) enum Inbound {
+    /// A message.
+    Message(Box<StreamingMessage>),
+    /// A whole frame whose bytes are not a `StreamingMessage`.
+    Malformed(String),
+}
+
+/// The host's half of the stream.
+#[derive(Debug)]
+pub(crate) struct Inbox {
+    body: Incoming,
+    decoder: FrameDecoder,
+    // Held so the connection stays up for as long as the stream is read.
+    _sender: SendRequest<OutgoingBody>,
+}
+
+impl Inbox {
+    /// The next message; `Ok(None)` when the host ended the stream cleanly; `Err` when the stream
+    /// broke. Cancel-safe: bytes already read stay buffered.
+    pub(crate) async fn next(&mut self) -> Result<Option<Inbound>, String> {
+        loop {
+            match self.decoder.next_message() {
+                Ok(Some(bytes)) => {
+                    return Ok(Some(match StreamingMessage::decode(bytes) {
+                        Ok(message) => Inbound::Message(Box::new(message)),
+                        Err(error) => Inbound::Malformed(error.to_string()),
+                    }));
+                }
+                Ok(None) => {}
+                Err(error) => return Err(error.to_string()),
+            }
+            match self.body.frame().await {
+                None => return self.decoder.finish().map(|()| None).map_err(|e| e.to_string()),
+                Some(Err(error)) => return Err(format!("the stream from the host broke: {error}")),
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => self.decoder.push(&data),
+                    Err(frame) => {
+                        if let Some(trailers) = frame.trailers_ref() {
+                            grpc_status(trailers)?;
+                        }
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// The open stream.
+#[derive(Debug)]
+pub(crate) struct EventStream {
+    /// The worker's half.
+    pub(crate) outbox: Outbox,
+    /// The host's half.
+    pub(crate) inbox: Inbox,
+    /// Fires when the worker's half has ended (every [`Outbox`] dropped, every message handed
+    /// to HTTP/2).
+    pub(crate) sent_everything: oneshot::Receiver<()>,
+    /// The connection's task.
+    pub(crate) connection: JoinHandle<()>,
+}
+
+/// Connects to the host, starts `EventStream` and sends `StartStream` as its first message.
+pub(crate) async fn open(args: &NativeArgs) -> Result<EventStream, String> {
+    let authority = args
+        .uri
+        .authority()
+        .ok_or_else(|| format!("the host URI {} has no host and port", args.uri))?
+        .as_str()
+        .to_owned();
+    let tcp = connect(&authority).await?;
+    // Messages are written whole; waiting to coalesce packets only adds latency.
+    let _ = tcp.set_nodelay(true);
+    let (mut sender, connection) = Builder::new(TokioExecutor::new())
+        .initial_stream_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW)
+        .max_send_buf_size(1024 * 1024)
+        .handshake(TokioIo::new(tcp))
+        .await
+        .map_err(|e| format!("HTTP/2 with the host at {authority} failed: {e}"))?;
+    let connection = tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            eprintln!("azfn: the HTTP/2 connection to the host failed: {error}");
+        }
+    });
+
+    let (messages, outgoing) = mpsc::channel(OUTBOX_CAPACITY);
+    let (ended, sent_everything) = oneshot::channel();
+    let outbox = Outbox { messages };
+    // Queued before the call starts, so it is the stream's first message.
+    let start = Content::StartStream(StartStream {
+        worker_id: args.worker_id.clone(),
+    });
+    outbox.send_content(&args.request_id, start).await;
+
+    let request = Request::post(event_stream_uri(&args.uri)?)
+        .header(CONTENT_TYPE, "application/grpc")
+        .header(TE, "trailers")
+        .header(USER_AGENT, concat!("azfn/", env!("CARGO_PKG_VERSION")))
+        .body(OutgoingBody {
+            messages: outgoing,
+            ended: Some(ended),
+        })
+        .map_err(|e| format!("cannot build the EventStream request: {e}"))?;
+    sender
+        .ready()
+        .await
+        .map_err(|e| format!("the host's HTTP/2 connection is not ready: {e}"))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| format!("the host refused the EventStream call: {e}"))?;
+    check_response_head(&response)?;
+    Ok(EventStream {
+        outbox,
+        inbox: Inbox {
+            body: response.into_body(),
+            decoder: FrameDecoder::new(args.max_message_length),
+            _sender: sender,
+        },
+        sent_everything,
+        connection,
+    })
+}
+
+/// Connects, retrying briefly: the host listens before starting the worker, but a restarted
+/// worker may race a restarting host.
+async fn connect(authority: &str) -> Result<TcpStream, String> {
+    let deadline = tokio::time::Instant::now() + CONNECT_PATIENCE;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        match TcpStream::connect(authority).await {
+            Ok(tcp) => return Ok(tcp),
+            Err(error) if tokio::time::Instant::now() + pause >= deadline => {
+                return Err(format!("cannot connect to the host at {authority}: {error}"));
+            }
+            Err(_) => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// `http://host:port/AzureFunctionsRpcMessages.FunctionRpc/EventStream`, keeping any path
+/// prefix of the host's URI.
+fn event_stream_uri(host: &Uri) -> Result<Uri, String> {
+    let prefix = host.path().trim_end_matches('/');
+    let authority = host.authority().map(|a| a.as_str()).unwrap_or_default();
+    format!("http://{authority}{prefix}{EVENT_STREAM_PATH}")
+        .parse()
+        .map_err(|e| format!("cannot build the EventStream URI from {host}: {e}"))
+}
+
+/// Refuses a response that is not a gRPC stream, or a trailers-only error.
+fn check_response_head(response: &Response<Incoming>) -> Result<(), String> {
+    if response.status() != StatusCode::OK {
+        return Err(format!("the host answered EventStream with HTTP {}", response.status()));
+    }
+    grpc_status(response.headers())
+}
+
+/// `Err` when `grpc-status` is present and not 0 (OK).
+fn grpc_status(headers: &HeaderMap) -> Result<(), String> {
+    let Some(status) = headers.get("grpc-status") else {
+        return Ok(());
+    };
+    if status.as_bytes() == b"0" {
+        return Ok(());
+    }
+    let message = headers
+        .get("grpc-message")
+        .and_then(|m| m.to_str().ok())
+        .unwrap_or_default();
+    Err(format!(
+        "the host ended the stream with gRPC status {}: {message}",
+        String::from_utf8_lossy(status.as_bytes())
+    ))
+}
+
+/// The worker's half of the stream, as an HTTP/2 request body.
+#[derive(Debug)]
+pub(crate) struct OutgoingBody {
+    messages: mpsc::Receiver<StreamingMessage>,
+    ended: Option<oneshot::Sender<()>>,
+}
+
+impl http_body::Body for OutgoingBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        match this.messages.poll_recv(cx) {
+            Poll::Ready(Some(message)) => Poll::Ready(Some(Ok(Frame::data(codec::encode(&message))))),
+            Poll::Ready(None) => {
+                if let Some(ended) = this.ended.take() {
+                    let _ = ended.send(());
+                }
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_event_stream_uri_keeps_the_authority_and_any_prefix() {
+        let uri = |s: &str| event_stream_uri(&s.parse().expect("uri")).expect("builds").to_string();
+        assert_eq!(
+            uri("http://127.0.0.1:5000/"),
+            "http://127.0.0.1:5000/AzureFunctionsRpcMessages.FunctionRpc/EventStream"
+        );
+        assert_eq!(
+            uri("http://127.0.0.1:5000/base/"),
+            "http://127.0.0.1:5000/base/AzureFunctionsRpcMessages.FunctionRpc/EventStream"
+        );
+    }
+
+    #[test]
+    fn grpc_status_zero_or_absent_is_fine_and_anything_else_an_error() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(grpc_status(&headers), Ok(()));
+        headers.insert("grpc-status", http::HeaderValue::from_static("0"));
+        assert_eq!(grpc_status(&headers), Ok(()));
+        headers.insert("grpc-status", http::HeaderValue::from_static("13"));
+        headers.insert("grpc-message", http::HeaderValue::from_static("boom"));
+        assert_eq!(
+            grpc_status(&headers),
+            Err("the host ended the stream with gRPC status 13: boom".to_owned())
+        );
+    }
+}

@@ -1,0 +1,476 @@
+//! The worker's side of the conversation: one handler per host message, the loaded functions,
+//! and the invocations in flight.
+//!
+//! Messages are handled in the order they arrive. Control messages are answered at once;
+//! each invocation runs on its own task, so many run at a time and a slow one holds up nothing.
+//! Every reply echoes the `request_id` of the message it answers.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use super::environment;
+use super::http_uri::Pairing;
+use super::invocation::{self, Prepared};
+use super::metadata;
+use super::proto::{
+    FunctionEnvironmentReloadRequest, FunctionEnvironmentReloadResponse, FunctionLoadRequest, FunctionLoadResponse,
+    FunctionLoadResponseCollection, InvocationCancel, InvocationRequest, InvocationResponse, StreamingMessage,
+    WorkerInitResponse, WorkerStatusResponse, WorkerWarmupResponse,
+    function_environment_reload_response::CapabilitiesUpdateStrategy, rpc_log, streaming_message::Content,
+};
+use super::responses::{failure, success, worker_exception, worker_log, worker_metadata};
+use super::stream::Outbox;
+use crate::cancel::CancellationToken;
+use crate::dispatch;
+use crate::error::InvocationError;
+use crate::function::{FunctionDescription, Registry};
+
+/// How long the host lets a worker finish when `WorkerTerminate` names no grace period.
+pub(crate) const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(5);
+
+/// What the read loop does after a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Keep reading.
+    Continue,
+    /// The host asked the worker to stop, allowing this long for in-flight work.
+    Terminate(Duration),
+}
+
+/// The capabilities this worker honours, and no others: the host switches a capability on for
+/// any non-empty value.
+///
+/// - `RpcHttpBodyOnly`, `RawHttpBodyBytes`: the body is read from `RpcHttp.body`, as bytes;
+/// - `RpcHttpTriggerMetadataRemoved`: the request is the trigger's value, not metadata;
+/// - `UseNullableValueDictionaryForHttp`: the `nullable_*` maps are read, empty values kept;
+/// - `TypedDataCollection`, `IncludeEmptyEntriesInMessagePayload`: `collection_*` values are read;
+/// - `WorkerStatus`, `HandlesWorkerTerminateMessage`, `HandlesInvocationCancelMessage`,
+///   `SupportsLoadResponseCollection`: those messages are answered;
+/// - `EnableUserCodeException`: failures say whether user code failed;
+/// - `HttpUri`, `RequiresRouteParameters`: only when the loopback HTTP server runs.
+pub(crate) fn capabilities(http_uri: Option<&str>) -> BTreeMap<String, String> {
+    let mut capabilities: BTreeMap<String, String> = [
+        "RpcHttpBodyOnly",
+        "RawHttpBodyBytes",
+        "RpcHttpTriggerMetadataRemoved",
+        "UseNullableValueDictionaryForHttp",
+        "TypedDataCollection",
+        "IncludeEmptyEntriesInMessagePayload",
+        "WorkerStatus",
+        "HandlesWorkerTerminateMessage",
+        "HandlesInvocationCancelMessage",
+        "SupportsLoadResponseCollection",
+        "EnableUserCodeException",
+    ]
+    .into_iter()
+    .map(|name| (name.to_owned(), "true".to_owned()))
+    .collect();
+    if let Some(uri) = http_uri {
+        capabilities.insert("HttpUri".to_owned(), uri.to_owned());
+        // Forwarded requests do not carry the route's values; the gRPC half does.
+        capabilities.insert("RequiresRouteParameters".to_owned(), "true".to_owned());
+    }
+    capabilities
+}
+
+/// The invocations running, by id, with their cancellation tokens.
+#[derive(Debug, Default)]
+pub(crate) struct InFlight {
+    tokens: Mutex<HashMap<String, CancellationToken>>,
+    changed: Notify,
+}
+
+impl InFlight {
+    fn tokens(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers an invocation; `false` if one with that id is already running.
+    fn start(&self, invocation_id: &str, token: CancellationToken) -> bool {
+        let mut tokens = self.tokens();
+        if tokens.contains_key(invocation_id) {
+            return false;
+        }
+        tokens.insert(invocation_id.to_owned(), token);
+        true
+    }
+
+    fn finish(&self, invocation_id: &str) {
+        self.tokens().remove(invocation_id);
+        self.changed.notify_waiters();
+    }
+
+    /// Cancels one invocation; `false` if it is not running.
+    fn cancel(&self, invocation_id: &str) -> bool {
+        match self.tokens().get(invocation_id) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Cancels every invocation.
+    pub(crate) fn cancel_all(&self) {
+        for token in self.tokens().values() {
+            token.cancel();
+        }
+    }
+
+    /// How many are running.
+    pub(crate) fn len(&self) -> usize {
+        self.tokens().len()
+    }
+
+    /// Resolves when none is running.
+    pub(crate) async fn idle(&self) {
+        loop {
+            let changed = self.changed.notified();
+            if self.tokens().is_empty() {
+                return;
+            }
+            changed.await;
+        }
+    }
+}
+
+/// Removes an invocation from [`InFlight`] when its task ends, however it ends.
+struct Finished {
+    in_flight: Arc<InFlight>,
+    invocation_id: String,
+}
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        self.in_flight.finish(&self.invocation_id);
+    }
+}
+
+/// The worker's state.
+#[derive(Debug)]
+pub(crate) struct Worker {
+    registry: &'static Registry,
+    outbox: Outbox,
+    loaded: HashMap<String, &'static FunctionDescription>,
+    in_flight: Arc<InFlight>,
+    pairing: Option<Arc<Pairing>>,
+    capabilities: BTreeMap<String, String>,
+    accepting: bool,
+}
+
+impl Worker {
+    /// A worker answering through `outbox`; `http_uri` is the loopback server's URI and pairing,
+    /// when it runs.
+    pub(crate) fn new(registry: &'static Registry, outbox: Outbox, http_uri: Option<(String, Arc<Pairing>)>) -> Self {
+        let (uri, pairing) = http_uri.unzip();
+        Worker {
+            registry,
+            outbox,
+            loaded: HashMap::new(),
+            in_flight: Arc::new(InFlight::default()),
+            pairing,
+            capabilities: capabilities(uri.as_deref()),
+            accepting: true,
+        }
+    }
+
+    /// The invocations in flight.
+    pub(crate) fn in_flight(&self) -> &Arc<InFlight> {
+        &self.in_flight
+    }
+
+    /// Refuses invocations from now on (the worker is draining).
+    pub(crate) fn stop_accepting(&mut self) {
+        self.accepting = false;
+    }
+
+    /// Drops the worker's own handle on the stream: once every invocation task has dropped its
+    /// handle too, the worker's half of the stream ends.
+    pub(crate) fn close(self) {}
+
+    /// Handles one message from the host.
+    pub(crate) async fn handle(&mut self, message: StreamingMessage) -> Next {
+        let request_id = message.request_id;
+        let Some(content) = message.content else {
+            self.warn(format!(
+                "the host sent a message with no content (request id {request_id:?}); ignored"
+            ))
+            .await;
+            return Next::Continue;
+        };
+        match content {
+            // The host's capabilities (`MultiStream`) ask nothing of a one-stream worker.
+            Content::WorkerInitRequest(_) => self.init(&request_id).await,
+            Content::FunctionsMetadataRequest(request) => {
+                let response = metadata::metadata_response(self.registry, &request.function_app_directory);
+                self.reply(&request_id, Content::FunctionMetadataResponse(response))
+                    .await;
+            }
+            Content::FunctionLoadRequest(request) => {
+                let response = self.load(request);
+                self.reply(&request_id, Content::FunctionLoadResponse(response)).await;
+            }
+            Content::FunctionLoadRequestCollection(collection) => {
+                let responses = collection
+                    .function_load_requests
+                    .into_iter()
+                    .map(|request| self.load(request))
+                    .collect();
+                let response = FunctionLoadResponseCollection {
+                    function_load_responses: responses,
+                };
+                self.reply(&request_id, Content::FunctionLoadResponseCollection(response))
+                    .await;
+            }
+            Content::InvocationRequest(request) => self.invoke(&request_id, request).await,
+            Content::InvocationCancel(cancel) => self.cancel(&cancel),
+            Content::WorkerStatusRequest(_) => {
+                self.reply(&request_id, Content::WorkerStatusResponse(WorkerStatusResponse {}))
+                    .await;
+            }
+            Content::WorkerTerminate(terminate) => {
+                let grace = terminate
+                    .grace_period
+                    .map_or(DEFAULT_GRACE_PERIOD, |grace| grace.to_std());
+                return Next::Terminate(grace);
+            }
+            Content::FunctionEnvironmentReloadRequest(request) => self.reload(&request_id, &request).await,
+            Content::WorkerWarmupRequest(_) => {
+                let response = WorkerWarmupResponse {
+                    result: Some(success()),
+                };
+                self.reply(&request_id, Content::WorkerWarmupResponse(response)).await;
+            }
+            Content::WorkerHeartbeat(_) => {}
+            other => {
+                self.warn(format!(
+                    "the host sent {}, which a worker does not expect; ignored",
+                    content_name(&other)
+                ))
+                .await;
+            }
+        }
+        Next::Continue
+    }
+
+    /// Reports a frame that is not a `StreamingMessage`; the stream goes on.
+    pub(crate) async fn malformed(&self, why: &str) {
+        self.warn(format!(
+            "the host sent a message that cannot be decoded ({why}); ignored"
+        ))
+        .await;
+    }
+
+    async fn init(&self, request_id: &str) {
+        let response = WorkerInitResponse {
+            worker_version: env!("CARGO_PKG_VERSION").to_owned(),
+            capabilities: self.capabilities.clone(),
+            result: Some(success()),
+            worker_metadata: Some(worker_metadata()),
+        };
+        self.reply(request_id, Content::WorkerInitResponse(response)).await;
+    }
+
+    /// Loads a function by its name in the metadata, else by id (azfn's ids are the names).
+    fn load(&mut self, request: FunctionLoadRequest) -> FunctionLoadResponse {
+        let name = request
+            .metadata
+            .as_ref()
+            .map(|m| m.name.as_str())
+            .filter(|name| !name.is_empty())
+            .unwrap_or(&request.function_id);
+        let result = match self.registry.get(name) {
+            Some(function) => {
+                self.loaded.insert(request.function_id.clone(), function);
+                success()
+            }
+            None => failure(worker_exception(
+                "UnknownFunction",
+                InvocationError::UnknownFunction(name.to_owned()).to_string(),
+            )),
+        };
+        FunctionLoadResponse {
+            function_id: request.function_id,
+            result: Some(result),
+            is_dependency_downloaded: false,
+        }
+    }
+
+    async fn invoke(&mut self, request_id: &str, request: InvocationRequest) {
+        let function = match (self.accepting, self.loaded.get(&request.function_id)) {
+            (false, _) => {
+                let message = "the worker is shutting down".to_owned();
+                return self.refuse(request_id, &request.invocation_id, message).await;
+            }
+            (true, None) => {
+                let message = format!("no function with id {:?} was loaded", request.function_id);
+                return self.refuse(request_id, &request.invocation_id, message).await;
+            }
+            (true, Some(&function)) => function,
+        };
+        let token = CancellationToken::new();
+        // Registered before the next message is read, so a cancel that follows finds it.
+        if !self.in_flight.start(&request.invocation_id, token.clone()) {
+            let message = format!("invocation {} is already running", request.invocation_id);
+            self.refuse(request_id, &request.invocation_id, message).await;
+            return;
+        }
+        let finished = Finished {
+            in_flight: self.in_flight.clone(),
+            invocation_id: request.invocation_id.clone(),
+        };
+        tokio::spawn(run_invocation(
+            function,
+            request,
+            token,
+            self.outbox.clone(),
+            self.pairing.clone(),
+            request_id.to_owned(),
+            finished,
+        ));
+    }
+
+    async fn refuse(&self, request_id: &str, invocation_id: &str, message: String) {
+        let response = InvocationResponse {
+            invocation_id: invocation_id.to_owned(),
+            result: Some(failure(worker_exception("InvocationRefused", message))),
+            ..InvocationResponse::default()
+        };
+        self.reply(request_id, Content::InvocationResponse(response)).await;
+    }
+
+    fn cancel(&self, cancel: &InvocationCancel) {
+        // An unknown id has finished already: nothing to cancel.
+        self.in_flight.cancel(&cancel.invocation_id);
+    }
+
+    async fn reload(&mut self, request_id: &str, request: &FunctionEnvironmentReloadRequest) {
+        let result = match environment::apply(request) {
+            Ok(()) => success(),
+            Err(message) => failure(worker_exception("EnvironmentReloadFailed", message)),
+        };
+        let response = FunctionEnvironmentReloadResponse {
+            worker_metadata: Some(worker_metadata()),
+            capabilities: self.capabilities.clone(),
+            result: Some(result),
+            capabilities_update_strategy: CapabilitiesUpdateStrategy::Merge as i32,
+        };
+        self.reply(request_id, Content::FunctionEnvironmentReloadResponse(response))
+            .await;
+    }
+
+    async fn reply(&self, request_id: &str, content: Content) {
+        // A send fails only when the stream is gone, which the read loop notices.
+        let _ = self.outbox.send_content(request_id, content).await;
+    }
+
+    /// A warning of the worker's own, for the host's worker logger and the console.
+    pub(crate) async fn warn(&self, message: String) {
+        eprintln!("azfn: {message}");
+        self.reply("", Content::RpcLog(worker_log(rpc_log::Level::Warning, message)))
+            .await;
+    }
+}
+
+/// Runs one invocation and sends its logs and response.
+async fn run_invocation(
+    function: &'static FunctionDescription,
+    request: InvocationRequest,
+    token: CancellationToken,
+    outbox: Outbox,
+    pairing: Option<Arc<Pairing>>,
+    request_id: String,
+    finished: Finished,
+) {
+    let invocation_id = request.invocation_id.clone();
+    let (result, responder) = match invocation::prepare(function, request, token.clone(), pairing.as_ref()).await {
+        Ok(Prepared { invocation, responder }) => (dispatch::invoke(invocation).await, responder),
+        Err(error) => (Err(error), None),
+    };
+    let (logs, response) = invocation::conclude(function, &invocation_id, result, token.is_cancelled(), responder);
+    // Logs first: the host drops the lines of an invocation that has completed.
+    for log in logs {
+        outbox.send_content(&request_id, Content::RpcLog(log)).await;
+    }
+    outbox
+        .send_content(&request_id, Content::InvocationResponse(response))
+        .await;
+    drop(finished);
+}
+
+/// The field name of a message, for log lines.
+fn content_name(content: &Content) -> &'static str {
+    match content {
+        Content::RpcLog(_) => "RpcLog",
+        Content::InvocationRequest(_) => "InvocationRequest",
+        Content::InvocationResponse(_) => "InvocationResponse",
+        Content::FileChangeEventRequest(_) => "FileChangeEventRequest",
+        Content::WorkerActionResponse(_) => "WorkerActionResponse",
+        Content::FunctionLoadRequest(_) => "FunctionLoadRequest",
+        Content::FunctionLoadResponse(_) => "FunctionLoadResponse",
+        Content::WorkerStatusRequest(_) => "WorkerStatusRequest",
+        Content::WorkerStatusResponse(_) => "WorkerStatusResponse",
+        Content::WorkerTerminate(_) => "WorkerTerminate",
+        Content::WorkerHeartbeat(_) => "WorkerHeartbeat",
+        Content::WorkerInitResponse(_) => "WorkerInitResponse",
+        Content::WorkerInitRequest(_) => "WorkerInitRequest",
+        Content::StartStream(_) => "StartStream",
+        Content::InvocationCancel(_) => "InvocationCancel",
+        Content::FunctionEnvironmentReloadRequest(_) => "FunctionEnvironmentReloadRequest",
+        Content::FunctionEnvironmentReloadResponse(_) => "FunctionEnvironmentReloadResponse",
+        Content::CloseSharedMemoryResourcesRequest(_) => "CloseSharedMemoryResourcesRequest",
+        Content::CloseSharedMemoryResourcesResponse(_) => "CloseSharedMemoryResourcesResponse",
+        Content::FunctionsMetadataRequest(_) => "FunctionsMetadataRequest",
+        Content::FunctionMetadataResponse(_) => "FunctionMetadataResponse",
+        Content::FunctionLoadRequestCollection(_) => "FunctionLoadRequestCollection",
+        Content::FunctionLoadResponseCollection(_) => "FunctionLoadResponseCollection",
+        Content::WorkerWarmupRequest(_) => "WorkerWarmupRequest",
+        Content::WorkerWarmupResponse(_) => "WorkerWarmupResponse",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_uri_is_advertised_only_with_a_server() {
+        let without = capabilities(None);
+        assert!(!without.contains_key("HttpUri"));
+        assert!(!without.contains_key("RequiresRouteParameters"));
+        assert!(without.values().all(|v| v == "true"));
+        let with = capabilities(Some("http://127.0.0.1:1234"));
+        assert_eq!(with["HttpUri"], "http://127.0.0.1:1234");
+        assert_eq!(with["RequiresRouteParameters"], "true");
+    }
+
+    #[tokio::test]
+    async fn in_flight_tracks_cancels_and_reports_idle() {
+        let in_flight = Arc::new(InFlight::default());
+        let token = CancellationToken::new();
+        assert!(in_flight.start("a", token.clone()));
+        assert!(!in_flight.start("a", CancellationToken::new()));
+        assert!(in_flight.cancel("a"));
+        assert!(token.is_cancelled());
+        assert!(!in_flight.cancel("b"));
+        let waiter = {
+            let in_flight = in_flight.clone();
+            tokio::spawn(async move { in_flight.idle().await })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert!(!waiter.is_finished());
+        drop(Finished {
+            in_flight: in_flight.clone(),
+            invocation_id: "a".into(),
+        });
+        tokio::time::timeout(Duration::from_secs(1), waiter)
+            .await
+            .expect("idle")
+            .expect("joins");
+        assert_eq!(in_flight.len(), 0);
+    }
+}
