@@ -1,0 +1,109 @@
+//! The bodies of the fuzz targets, shared by `cargo fuzz` (fuzz/fuzz_targets/) and by the
+//! stable smoke test of the suite (runtime/tests/fuzz_smoke.rs), so both exercise the same code.
+//!
+//! Each target takes arbitrary bytes and must never panic; where a parse succeeds, what it
+//! produced is used further (encoded, matched, stepped) to reach deeper code.
+
+use azfn::bindings::validate::ncrontab::{CivilTime, TimerSchedule, parse_timer_schedule};
+use azfn::bindings::validate::route::parse_route;
+use azfn::bindings::{BindingDescription, DataType, PropertyValue, catalog};
+use azfn::{BindingData, FunctionDescription, Invocation, InvocationError, InvokeFuture, Outputs};
+
+fn never_invoked(_: Invocation) -> InvokeFuture {
+    Box::pin(async { Err(InvocationError::MalformedRequest("not invoked by fuzzing".into())) })
+}
+
+static HTTP_WITH_INPUTS: [BindingDescription; 4] = [
+    BindingDescription {
+        kind: &catalog::HTTP_TRIGGER,
+        name: "req",
+        data_type: None,
+        properties: &[("route", PropertyValue::Str("items/{id}"))],
+    },
+    BindingDescription { kind: &catalog::BLOB_INPUT, name: "text", data_type: Some(DataType::String), properties: &[] },
+    BindingDescription { kind: &catalog::BLOB_INPUT, name: "raw", data_type: Some(DataType::Binary), properties: &[] },
+    BindingDescription { kind: &catalog::QUEUE_OUTPUT, name: "out", data_type: None, properties: &[] },
+];
+
+static HTTP_FUNCTION: FunctionDescription = FunctionDescription {
+    name: "fuzzed",
+    rust_path: "fuzz::fuzzed",
+    location: (file!(), line!()),
+    bindings: &HTTP_WITH_INPUTS,
+    return_bindings: &[],
+    retry: None,
+    invoke: never_invoked,
+};
+
+static QUEUE_BINDINGS: [BindingDescription; 1] = [BindingDescription {
+    kind: &catalog::QUEUE_TRIGGER,
+    name: "message",
+    data_type: Some(DataType::String),
+    properties: &[],
+}];
+
+static QUEUE_FUNCTION: FunctionDescription = FunctionDescription {
+    name: "queued",
+    rust_path: "fuzz::queued",
+    location: (file!(), line!()),
+    bindings: &QUEUE_BINDINGS,
+    return_bindings: &[],
+    retry: None,
+    invoke: never_invoked,
+};
+
+/// Decodes an invocation request body, then reads every value as the common parameter types
+/// and sends the values back through the response encoder.
+pub fn invocation_payload(data: &[u8]) {
+    for function in [&HTTP_FUNCTION, &QUEUE_FUNCTION] {
+        let Ok(invocation) = azfn::custom_handler::protocol::decode_request(function, "fuzz".into(), data) else {
+            continue;
+        };
+        let mut outputs = Outputs::default();
+        for value in invocation.data.values() {
+            let _ = value.decode::<String>();
+            let _ = value.decode::<Vec<u8>>();
+            let _ = value.decode::<serde_json::Value>();
+            let _ = value.decode::<Option<u64>>();
+            let _ = value.decode::<Vec<String>>();
+            if let BindingData::Http(request) = value {
+                let _ = request.json::<serde_json::Value>();
+                outputs.return_value = Some(azfn::OutputValue::Http(azfn::HttpResponse::ok().bytes(request.body().to_vec())));
+            }
+            outputs.set("out", Some(azfn::OutputValue::Json(value.to_json())));
+        }
+        let _ = azfn::QueueTriggerMetadata::from_metadata(&invocation.metadata);
+        let _ = azfn::BlobTriggerMetadata::from_metadata(&invocation.metadata);
+        let _ = azfn::custom_handler::protocol::encode_response(function, &outputs, &[]);
+    }
+}
+
+/// Parses a route template; the first line of the input is the template, the rest a path to
+/// match against it.
+pub fn route_template(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let (template, path) = text.split_once('\n').unwrap_or((&text, "a/b/1"));
+    if let Ok(route) = parse_route(template) {
+        let _ = route.parameters().count();
+        let _ = route.match_path(path);
+    }
+}
+
+/// Parses a timer schedule and, for NCRONTAB ones, steps to the next occurrences.
+pub fn timer_schedule(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(TimerSchedule::Cron(schedule)) = parse_timer_schedule(&text) {
+        let seed = data.iter().fold(0i64, |acc, &b| acc.wrapping_mul(31).wrapping_add(i64::from(b)));
+        let mut time = CivilTime::from_unix(seed.rem_euclid(4_000_000_000));
+        for _ in 0..3 {
+            match schedule.next_after(&time) {
+                Some(next) => {
+                    assert!(next > time, "next_after must move forward");
+                    assert!(schedule.matches(&next), "next_after must land on a match");
+                    time = next;
+                }
+                None => break,
+            }
+        }
+    }
+}
