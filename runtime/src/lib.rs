@@ -31,6 +31,7 @@ mod app;
 mod cancel;
 mod extensions;
 pub mod logging;
+mod loopback;
 mod middleware;
 pub mod testing;
 mod context;
@@ -66,7 +67,25 @@ pub use http::{
     Query,
 };
 pub use invocation::{Invocation, OutputValue, Outputs, RetryContext, TraceContext};
-pub use triggers::{BlobTriggerMetadata, QueueTriggerMetadata, ScheduleStatus, TimerInfo};
+pub use triggers::{BlobTriggerMetadata, QueueTriggerMetadata, ScheduleStatus, TimerInfo, WarmupContext};
+#[cfg(any(feature = "sql", feature = "mysql"))]
+pub use triggers::changes::{SqlChange, SqlChangeOperation};
+#[cfg(feature = "cosmosdb")]
+pub use triggers::cosmosdb::{ChangeFeedItem, ChangeFeedMetadata};
+#[cfg(feature = "eventgrid")]
+pub use triggers::eventgrid::{CloudEvent, EventGridEvent};
+#[cfg(feature = "eventhubs")]
+pub use triggers::eventhubs::{EventHubBatchMetadata, EventHubEventMetadata, PartitionContext};
+#[cfg(feature = "kafka")]
+pub use triggers::kafka::{KafkaEvent, KafkaHeader};
+#[cfg(feature = "rabbitmq")]
+pub use triggers::rabbitmq::{RabbitMqMessageMetadata, RabbitMqProperties};
+#[cfg(feature = "servicebus")]
+pub use triggers::servicebus::{ServiceBusBatchMetadata, ServiceBusMessageMetadata};
+#[cfg(feature = "signalr")]
+pub use triggers::signalr::{SignalRConnectionInfo, SignalRInvocationContext, SignalRMessage};
+#[cfg(feature = "tables")]
+pub use triggers::tables::TableEntity;
 
 /// `Result` with [`Error`] as its default error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -88,6 +107,7 @@ pub mod __private {
         DataTypeOf, FromInputBinding, FromInvocation, HTTP_RETURN, IntoOutputValue, NoDataTypePreference,
         ReturnOutputs, data_type_or, distinct_binding_names, write_output,
     };
+    pub use crate::extract::{CardinalityOf, NoCardinalityPreference, cardinality, is_batch, payload_is_batch};
     pub use crate::function::{FunctionDescription, InvokeFuture, Registration, RetryPolicy};
     pub use crate::invocation::{Invocation, Outputs};
     pub use azfn_bindings::catalog;

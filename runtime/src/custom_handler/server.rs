@@ -1,32 +1,26 @@
 //! The HTTP/1.1 server the host talks to: readiness on `GET /`, invocations on
 //! `POST /{FunctionName}`.
 
-use std::convert::Infallible;
 use std::ffi::OsString;
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::header::{ALLOW, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body as _, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::net::TcpListener;
 
 use super::forwarding::{self, ForwardRoutes, route_prefix_from_host_json};
 use super::protocol;
-use crate::dispatch;
 use crate::error::InvocationError;
 use crate::function::{FunctionDescription, Registry};
+use crate::{dispatch, loopback};
 
 /// The variables holding the port, in the order they are read: the current name, then the
 /// legacy one (both are set by every host).
@@ -170,93 +164,13 @@ pub async fn serve_with(
     options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send,
 ) -> io::Result<()> {
-    let (stop_connections, stopping) = watch::channel(false);
     let forwarded = Arc::new(ForwardRoutes::new(registry, &route_prefix_from_host_json()));
-    let mut connections = JoinSet::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    connections.spawn(serve_connection(stream, registry, Arc::clone(&forwarded), options, stopping.clone()));
-                }
-                Err(error) => pause_after_accept_error(error).await,
-            },
-            // Reaps finished connections so the set only holds live ones.
-            Some(finished) = connections.join_next(), if !connections.is_empty() => {
-                report_connection_panic(finished);
-            }
-        }
-    }
-    drop(listener);
-    stop_connections.send_replace(true);
-    while let Some(finished) = connections.join_next().await {
-        report_connection_panic(finished);
-    }
-    Ok(())
-}
-
-/// Keeps the accept loop from spinning on errors that persist (too many open files); a client
-/// that gave up before being accepted needs no pause.
-async fn pause_after_accept_error(error: io::Error) {
-    use io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset, Interrupted};
-    if matches!(
-        error.kind(),
-        ConnectionAborted | ConnectionRefused | ConnectionReset | Interrupted
-    ) {
-        return;
-    }
-    eprintln!("azfn: could not accept a connection from the host: {error}");
-    tokio::time::sleep(Duration::from_millis(100)).await;
-}
-
-fn report_connection_panic(finished: Result<(), tokio::task::JoinError>) {
-    if let Err(error) = finished
-        && error.is_panic()
-    {
-        eprintln!("azfn: a connection task panicked: {error}");
-    }
-}
-
-/// Serves one connection until the host closes it, or until `stopping` turns true; then the
-/// request in flight, if any, is answered before the connection closes.
-async fn serve_connection(
-    stream: TcpStream,
-    registry: &'static Registry,
-    forwarded: Arc<ForwardRoutes>,
-    options: ServerOptions,
-    mut stopping: watch::Receiver<bool>,
-) {
-    // Responses are written in one go; waiting to coalesce packets only adds latency.
-    let _ = stream.set_nodelay(true);
-    let service = service_fn(move |request| {
+    let handler = move |request| {
         let forwarded = Arc::clone(&forwarded);
-        async move { Ok::<_, Infallible>(route(request, registry, &forwarded, options).await) }
-    });
-    let connection = http1::Builder::new()
-        .keep_alive(true)
-        // The only client is the host, on loopback. A header timeout would also close idle
-        // keep-alive connections, racing the host's connection pool into failed invocations.
-        .header_read_timeout(None)
-        .serve_connection(TokioIo::new(stream), service);
-    let mut connection = std::pin::pin!(connection);
-    let result = tokio::select! {
-        result = connection.as_mut() => result,
-        () = stop_requested(&mut stopping) => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
-        }
+        async move { route(request, registry, &forwarded, options).await }
     };
-    if let Err(error) = result {
-        eprintln!("azfn: a connection from the host ended with an error: {error}");
-    }
-}
-
-/// Resolves once the server is shutting down.
-async fn stop_requested(stopping: &mut watch::Receiver<bool>) {
-    // An error means the server is gone, which is a reason to stop too.
-    let _ = stopping.wait_for(|&stop| stop).await;
+    loopback::serve(listener, handler, shutdown, "the host").await;
+    Ok(())
 }
 
 async fn route(

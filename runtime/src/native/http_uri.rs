@@ -8,7 +8,6 @@
 //! and the gRPC response carries only the status and the other outputs.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -19,14 +18,12 @@ use http::request::Parts;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use crate::http::{HttpRequest, HttpResponse};
+use crate::loopback;
 
 /// The header carrying the invocation id on forwarded requests.
 pub(crate) const INVOCATION_ID_HEADER: &str = "x-ms-invocation-id";
@@ -191,58 +188,18 @@ impl HttpUriServer {
     }
 }
 
-async fn accept_loop(listener: TcpListener, pairing: Arc<Pairing>, body_limit: usize, stopping: watch::Receiver<bool>) {
-    let mut connections = JoinSet::new();
-    let mut stop = stopping.clone();
-    loop {
-        tokio::select! {
-            () = stop_requested(&mut stop) => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    connections.spawn(serve_connection(stream, pairing.clone(), body_limit, stopping.clone()));
-                }
-                Err(error) => {
-                    eprintln!("azfn: the HttpUri server could not accept a connection: {error}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    drop(listener);
-    while connections.join_next().await.is_some() {}
-}
-
-async fn serve_connection(
-    stream: TcpStream,
+async fn accept_loop(
+    listener: TcpListener,
     pairing: Arc<Pairing>,
     body_limit: usize,
     mut stopping: watch::Receiver<bool>,
 ) {
-    let _ = stream.set_nodelay(true);
-    let service = service_fn(move |request| {
+    let handler = move |request| {
         let pairing = pairing.clone();
-        async move { Ok::<_, Infallible>(forwarded(request, &pairing, body_limit).await) }
-    });
-    let connection = http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(TokioIo::new(stream), service);
-    let mut connection = std::pin::pin!(connection);
-    let result = tokio::select! {
-        result = connection.as_mut() => result,
-        () = stop_requested(&mut stopping) => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
-        }
+        async move { forwarded(request, &pairing, body_limit).await }
     };
-    if let Err(error) = result {
-        eprintln!("azfn: a forwarded HTTP connection ended with an error: {error}");
-    }
-}
-
-/// Resolves once the server is stopping (or gone).
-async fn stop_requested(stopping: &mut watch::Receiver<bool>) {
-    let _ = stopping.wait_for(|&stop| stop).await;
+    let stop = async move { loopback::stop_requested(&mut stopping).await };
+    loopback::serve(listener, handler, stop, "the host (HttpUri)").await;
 }
 
 /// One forwarded request: wait for its invocation's response.
