@@ -3,81 +3,12 @@
 
 use std::net::SocketAddr;
 
-use azfn::prelude::*;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// The function of the HTTP-with-blob-input capture.
-#[function(
-    name = "post-hello-blobInput",
-    http_trigger(
-        name = "httpPayload",
-        route = "hello/blobInput",
-        methods = "post",
-        auth_level = "anonymous"
-    )
-)]
-async fn hello_blob(req: HttpRequest, #[blob_input(path = "hello/{name}", name = "blobIn")] blob: String) -> String {
-    format!("{} says {}", req.text().unwrap_or_default(), blob.trim_end())
-}
-
-#[derive(Serialize, Deserialize, Debug, PartialEq)]
-struct Shipment {
-    message: String,
-    attempt: u64,
-}
-
-/// The function of the queue capture: its message and metadata go to another queue.
-#[function(
-    name = "queue",
-    queue_trigger(name = "inMsg", queue_name = "in-q"),
-    queue_output(queue_name = "out-q")
-)]
-async fn queue_capture(message: String, meta: QueueTriggerMetadata) -> Shipment {
-    Shipment {
-        message: format!("{message} ({})", meta.id),
-        attempt: meta.dequeue_count,
-    }
-}
-
-#[function(name = "timer", timer_trigger(schedule = "0 */5 * * * *"))]
-async fn timer_capture(timer: TimerInfo, ctx: FunctionContext) -> Result<(), azfn::Error> {
-    if timer.is_past_due {
-        return Err(azfn::Error::msg(format!("{} ran late", ctx.function_name())));
-    }
-    Ok(())
-}
-
-#[function(queue_trigger(queue_name = "boom"))]
-async fn panics(message: String) {
-    panic!("user code panicked on {message}");
-}
-
-#[function(queue_trigger(queue_name = "strict"))]
-async fn strict(shipment: Shipment) {
-    let _ = shipment;
-}
-
-#[derive(FunctionOutput)]
-struct Accepted {
-    #[http_output]
-    response: HttpResponse,
-    #[queue_output(queue_name = "orders")]
-    orders: Vec<Shipment>,
-    #[blob_output(path = "audit/{rand-guid}")]
-    audit: Option<String>,
-}
-
-#[function(http_trigger(methods = "post"))]
-fn accept(Json(orders): Json<Vec<Shipment>>) -> Accepted {
-    Accepted {
-        response: HttpResponse::new(StatusCode::ACCEPTED).text("queued"),
-        orders,
-        audit: None,
-    }
-}
+#[path = "support/functions.rs"]
+mod functions;
 
 async fn start() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
