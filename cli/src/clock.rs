@@ -1,0 +1,94 @@
+//! Wall-clock time in UTC and random identifiers, without extra dependencies.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use azfn_bindings::validate::CivilTime;
+
+/// The time since the Unix epoch (zero if the clock is before it).
+pub fn since_epoch() -> Duration {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
+}
+
+/// The current UTC time as the host writes `sys.UtcNow`: `2022-08-15T07:52:01.8861913Z`
+/// (seven fractional digits, .NET's tick resolution).
+pub fn utc_now_iso() -> String {
+    iso_with_ticks(since_epoch())
+}
+
+/// `since_epoch` as ISO-8601 with seven fractional digits and `Z`.
+pub fn iso_with_ticks(since_epoch: Duration) -> String {
+    let civil = CivilTime::from_unix(i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX));
+    let ticks = since_epoch.subsec_nanos() / 100;
+    format!("{}.{ticks:07}Z", iso_seconds(&civil))
+}
+
+/// `2022-06-13T06:00:06+00:00`, the way the host writes a `DateTimeOffset` in queue metadata.
+pub fn iso_offset(unix_seconds: i64) -> String {
+    format!("{}+00:00", iso_seconds(&CivilTime::from_unix(unix_seconds)))
+}
+
+/// A short local-console timestamp: `2024-05-01T12:00:00.123Z`.
+pub fn console_timestamp() -> String {
+    let now = since_epoch();
+    let civil = CivilTime::from_unix(i64::try_from(now.as_secs()).unwrap_or(i64::MAX));
+    format!("{}.{:03}Z", iso_seconds(&civil), now.subsec_millis())
+}
+
+fn iso_seconds(t: &CivilTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
+}
+
+/// 64 unpredictable bits: std's per-process random hash keys mixed with a counter and the time.
+fn random_u64() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    hasher.write_u128(since_epoch().as_nanos());
+    hasher.finish()
+}
+
+/// A random (version 4) GUID in the lowercase hyphenated form the host uses.
+pub fn new_guid() -> String {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&random_u64().to_le_bytes());
+    bytes[8..].copy_from_slice(&random_u64().to_le_bytes());
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_have_the_hosts_shape() {
+        let t = Duration::new(1_660_549_921, 886_191_300);
+        assert_eq!(iso_with_ticks(t), "2022-08-15T07:52:01.8861913Z");
+        assert_eq!(iso_offset(1_655_100_006), "2022-06-13T06:00:06+00:00");
+    }
+
+    #[test]
+    fn guids_are_version_4_and_differ() {
+        let a = new_guid();
+        let b = new_guid();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+        assert!(a.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
+    }
+}

@@ -1,0 +1,505 @@
+//! The public HTTP server: HTTP triggers under the route prefix, with route templates and
+//! constraints, method filters and auth levels, plus the admin API.
+//!
+//! - A path no route matches → 404.
+//! - A path a route matches, with a method none of its functions accepts → 404, as the real
+//!   host answers, and a console line naming the methods that would work.
+//! - A function (or admin) level route without the right key → 401. Keys come from the
+//!   `x-functions-key` header or the `code` query parameter. When no key is set in
+//!   local.settings.json every request is let through, as `func start` does.
+//! - A failed invocation → 500 with an empty body.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use super::payload::{self, IncomingRequest};
+use super::response::HttpReply;
+use super::{Host, admin, console};
+use crate::app::{AuthLevel, Function, FunctionApp, HttpTrigger, Trigger};
+
+/// The largest request body accepted (the host's default `maxRequestBodySize` is 100 MB).
+const MAX_BODY: usize = 100 * 1024 * 1024;
+
+/// The response type of the server.
+pub type Reply = Response<Full<Bytes>>;
+
+/// Accepts connections until the task is dropped.
+pub async fn serve(listener: TcpListener, host: Arc<Host>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let host = host.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let host = host.clone();
+                async move { Ok::<_, Infallible>(handle(&host, request).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn handle(host: &Host, request: Request<Incoming>) -> Reply {
+    let (parts, body) = request.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => return status_reply(StatusCode::BAD_REQUEST, &format!("cannot read the request body: {e}")),
+    };
+    let request = IncomingRequest {
+        method: parts.method.as_str().to_owned(),
+        host: parts
+            .headers
+            .get(hyper::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map_or_else(|| format!("localhost:{}", host.port()), str::to_owned),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or("").to_owned(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body,
+    };
+    if let Some(reply) = admin::handle(host, &request).await {
+        return reply;
+    }
+    trigger(host, &request).await
+}
+
+/// Routes a request to an HTTP-triggered function and answers with its response.
+async fn trigger(host: &Host, request: &IncomingRequest) -> Reply {
+    let app = host.app();
+    let path = payload::decode_path(&request.path);
+    match match_route(&app, &request.method, &path) {
+        RouteMatch::NotFound => {
+            if path == "/" {
+                return status_reply(StatusCode::OK, "The azfn local Functions host is running.");
+            }
+            console::line(format!("404: no function matches {} {}", request.method, request.path));
+            empty_reply(StatusCode::NOT_FOUND)
+        }
+        RouteMatch::WrongMethod { functions, allowed } => {
+            console::line(format!(
+                "404: {} {} matches {} but the method is not allowed; allowed: {}",
+                request.method,
+                request.path,
+                functions
+                    .iter()
+                    .map(|f| format!("'{f}'"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                allowed.join(", ")
+            ));
+            empty_reply(StatusCode::NOT_FOUND)
+        }
+        RouteMatch::Found {
+            function,
+            trigger,
+            values,
+        } => {
+            if !authorized(&app, trigger.auth_level, request) {
+                console::line(format!(
+                    "401: {} {} needs a {} key (x-functions-key header or code query parameter)",
+                    request.method,
+                    request.path,
+                    if trigger.auth_level == AuthLevel::Admin {
+                        "master"
+                    } else {
+                        "function"
+                    }
+                ));
+                return empty_reply(StatusCode::UNAUTHORIZED);
+            }
+            if !request.body.is_empty() && request.header("content-length").is_none() {
+                console::line(format!(
+                    "warning: {} {} has a body without Content-Length (chunked); like the real host, \
+                     the local host does not pass it to the function",
+                    request.method, request.path
+                ));
+            }
+            let payload = payload::http_invocation(function, request, &values);
+            let invocation = host
+                .invoke(
+                    &function.name,
+                    payload,
+                    "This function was programmatically called via the host APIs.",
+                )
+                .await;
+            match invocation.outcome {
+                Ok(result) => result
+                    .http
+                    .map_or_else(|| empty_reply(StatusCode::NO_CONTENT), reply_from),
+                Err(_) => empty_reply(StatusCode::INTERNAL_SERVER_ERROR),
+            }
+        }
+    }
+}
+
+/// What a request path and method lead to.
+#[derive(Debug)]
+pub enum RouteMatch<'a> {
+    /// The function to invoke, with the route values.
+    Found {
+        /// The function.
+        function: &'a Function,
+        /// Its HTTP trigger.
+        trigger: &'a HttpTrigger,
+        /// The route values, defaults applied.
+        values: Vec<(String, String)>,
+    },
+    /// Routes match the path but none accepts the method.
+    WrongMethod {
+        /// The functions whose routes match.
+        functions: Vec<&'a str>,
+        /// The methods they accept.
+        allowed: Vec<String>,
+    },
+    /// No route matches the path.
+    NotFound,
+}
+
+/// Finds the function for `method` and the decoded `path`. Among several matching routes the
+/// most specific wins, as ASP.NET's route precedence decides.
+pub fn match_route<'a>(app: &'a FunctionApp, method: &str, path: &str) -> RouteMatch<'a> {
+    let Some(relative) = strip_route_prefix(&app.route_prefix, path) else {
+        return RouteMatch::NotFound;
+    };
+    let mut candidates: Vec<RouteMatchCandidate> = app
+        .functions
+        .iter()
+        .filter_map(|function| match &function.trigger {
+            Trigger::Http(trigger) => trigger.route.match_path(relative).map(|values| RouteMatchCandidate {
+                function,
+                trigger,
+                values,
+            }),
+            _ => None,
+        })
+        .collect();
+    if candidates.is_empty() {
+        return RouteMatch::NotFound;
+    }
+    candidates.sort_by_key(|candidate| route_precedence(&candidate.trigger.route_text));
+    let accepting = candidates.iter().position(|candidate| {
+        candidate
+            .trigger
+            .methods
+            .as_ref()
+            .is_none_or(|methods| methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
+    });
+    match accepting {
+        Some(index) => {
+            let RouteMatchCandidate {
+                function,
+                trigger,
+                values,
+            } = candidates.swap_remove(index);
+            RouteMatch::Found {
+                function,
+                trigger,
+                values,
+            }
+        }
+        None => {
+            let mut allowed: Vec<String> = candidates
+                .iter()
+                .flat_map(|candidate| candidate.trigger.methods.clone().unwrap_or_default())
+                .collect();
+            allowed.sort();
+            allowed.dedup();
+            RouteMatch::WrongMethod {
+                functions: candidates.iter().map(|c| c.function.name.as_str()).collect(),
+                allowed,
+            }
+        }
+    }
+}
+
+/// A function whose route matches the path, before methods are looked at.
+struct RouteMatchCandidate<'a> {
+    function: &'a Function,
+    trigger: &'a HttpTrigger,
+    values: Vec<(String, String)>,
+}
+
+/// The path under the route prefix, without its leading `/`; `None` if the path is not under
+/// the prefix. The prefix compares ignoring case, like route literals.
+pub fn strip_route_prefix<'p>(prefix: &str, path: &'p str) -> Option<&'p str> {
+    let path = path.strip_prefix('/').unwrap_or(path);
+    if prefix.is_empty() {
+        return Some(path);
+    }
+    let head = path.get(..prefix.len())?;
+    if !head.eq_ignore_ascii_case(prefix) {
+        return None;
+    }
+    let rest = &path[prefix.len()..];
+    if rest.is_empty() {
+        Some(rest)
+    } else {
+        rest.strip_prefix('/')
+    }
+}
+
+/// A sort key approximating ASP.NET's inbound route precedence, segment by segment: literal
+/// (1), segment mixing text and parameters (2), constrained parameter (3), parameter (4),
+/// catch-all (5). Smaller sorts first.
+pub fn route_precedence(template: &str) -> Vec<u8> {
+    template
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .map(|segment| {
+            let unescaped = segment.replace("{{", "").replace("}}", "");
+            let parameters = unescaped.matches('{').count();
+            if parameters == 0 {
+                1
+            } else if parameters > 1 || !(unescaped.starts_with('{') && unescaped.ends_with('}')) {
+                2
+            } else if unescaped.starts_with("{*") {
+                5
+            } else if unescaped.contains(':') {
+                3
+            } else {
+                4
+            }
+        })
+        .collect()
+}
+
+/// The key a request presents: the `x-functions-key` header, else the `code` query parameter.
+pub fn presented_key(request: &IncomingRequest) -> Option<String> {
+    request
+        .header("x-functions-key")
+        .map(str::to_owned)
+        .or_else(|| request.query_value("code"))
+}
+
+/// Whether the request may call a route of `level`. Without any key configured every request
+/// may, as with `func start`.
+pub fn authorized(app: &FunctionApp, level: AuthLevel, request: &IncomingRequest) -> bool {
+    let (function_key, master_key) = (app.function_key(), app.master_key());
+    if level == AuthLevel::Anonymous || (function_key.is_none() && master_key.is_none()) {
+        return true;
+    }
+    let Some(key) = presented_key(request) else {
+        return false;
+    };
+    let is_master = master_key == Some(key.as_str());
+    match level {
+        AuthLevel::Anonymous => true,
+        AuthLevel::Function => is_master || function_key == Some(key.as_str()),
+        AuthLevel::Admin => is_master,
+    }
+}
+
+/// Turns a function's HTTP response into the server's; framing headers, and header names or
+/// values HTTP cannot carry, are left out (the latter with a console line).
+pub fn reply_from(reply: HttpReply) -> Reply {
+    let mut response = Response::new(Full::new(Bytes::from(reply.body)));
+    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in reply.headers {
+        // The server frames the body itself; a length or encoding from the function would
+        // contradict it.
+        if ["content-length", "transfer-encoding", "connection"]
+            .iter()
+            .any(|hop| name.eq_ignore_ascii_case(hop))
+        {
+            continue;
+        }
+        match (
+            hyper::header::HeaderName::from_bytes(name.as_bytes()),
+            hyper::header::HeaderValue::from_str(&value),
+        ) {
+            (Ok(name), Ok(value)) => {
+                response.headers_mut().append(name, value);
+            }
+            _ => console::line(format!(
+                "warning: response header `{name}: {value}` is not valid HTTP; left out"
+            )),
+        }
+    }
+    response
+}
+
+/// A response with no body.
+pub fn empty_reply(status: StatusCode) -> Reply {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = status;
+    response
+}
+
+/// A plain-text response.
+pub fn status_reply(status: StatusCode, text: &str) -> Reply {
+    json_or_text(status, Bytes::from(text.to_owned()), "text/plain; charset=utf-8")
+}
+
+/// A response with a body and content type.
+pub fn json_or_text(status: StatusCode, body: Bytes, content_type: &'static str) -> Reply {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(content_type),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::{HandlerDescription, parse_function};
+    use serde_json::json;
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    fn http_function(name: &str, route: Option<&str>, methods: &[&str], auth: &str) -> Function {
+        let mut trigger = json!({"type": "httpTrigger", "direction": "in", "name": "req", "authLevel": auth});
+        if let Some(route) = route {
+            trigger["route"] = route.into();
+        }
+        if !methods.is_empty() {
+            trigger["methods"] = json!(methods);
+        }
+        let bindings = json!({"bindings": [trigger, {"type": "http", "direction": "out", "name": "$return"}]});
+        parse_function(name, &bindings, &BTreeMap::new()).unwrap()
+    }
+
+    fn app(settings: &[(&str, &str)]) -> FunctionApp {
+        FunctionApp {
+            root: PathBuf::new(),
+            handler: HandlerDescription {
+                executable: "x".into(),
+                arguments: vec![],
+                worker_path: None,
+                worker_arguments: vec![],
+                working_directory: String::new(),
+                worker_directory: String::new(),
+            },
+            route_prefix: "api".into(),
+            settings: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            functions: vec![
+                http_function("hello", None, &["get"], "anonymous"),
+                http_function("greet", Some("greet/{name:alpha}"), &["get"], "anonymous"),
+                http_function("accept", Some("orders"), &["post"], "function"),
+                http_function("list", Some("orders"), &["get"], "anonymous"),
+                http_function("order", Some("orders/{id}"), &[], "admin"),
+                http_function("special", Some("orders/special"), &[], "anonymous"),
+            ],
+            problems: vec![],
+        }
+    }
+
+    fn found(app: &FunctionApp, method: &str, path: &str) -> Option<(String, Vec<(String, String)>)> {
+        match match_route(app, method, path) {
+            RouteMatch::Found { function, values, .. } => Some((function.name.clone(), values)),
+            _ => None,
+        }
+    }
+
+    fn request(query: &str, headers: &[(&str, &str)]) -> IncomingRequest {
+        IncomingRequest {
+            method: "GET".into(),
+            host: "localhost".into(),
+            path: "/api/x".into(),
+            query: query.into(),
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            body: Bytes::new(),
+        }
+    }
+
+    #[test]
+    fn routes_methods_and_prefix() {
+        let app = app(&[]);
+        assert_eq!(found(&app, "GET", "/api/hello").unwrap().0, "hello");
+        assert_eq!(found(&app, "GET", "/API/Hello/").unwrap().0, "hello");
+        assert_eq!(
+            found(&app, "GET", "/api/greet/Bob").unwrap().1,
+            [("name".to_owned(), "Bob".to_owned())]
+        );
+        assert!(matches!(
+            match_route(&app, "GET", "/api/greet/123"),
+            RouteMatch::NotFound
+        ));
+        assert!(matches!(match_route(&app, "GET", "/hello"), RouteMatch::NotFound));
+        assert!(matches!(match_route(&app, "GET", "/apix/hello"), RouteMatch::NotFound));
+        assert_eq!(found(&app, "POST", "/api/orders").unwrap().0, "accept");
+        assert_eq!(found(&app, "GET", "/api/orders").unwrap().0, "list");
+        match match_route(&app, "POST", "/api/hello") {
+            RouteMatch::WrongMethod { functions, allowed } => {
+                assert_eq!(functions, ["hello"]);
+                assert_eq!(allowed, ["GET"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        match match_route(&app, "DELETE", "/api/orders") {
+            RouteMatch::WrongMethod { allowed, .. } => assert_eq!(allowed, ["GET", "POST"]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn literal_routes_win_over_parameters() {
+        let app = app(&[]);
+        assert_eq!(found(&app, "GET", "/api/orders/special").unwrap().0, "special");
+        assert_eq!(found(&app, "GET", "/api/orders/7").unwrap().0, "order");
+        assert!(route_precedence("a/b") < route_precedence("a/{x:int}"));
+        assert!(route_precedence("a/{x:int}") < route_precedence("a/{x}"));
+        assert!(route_precedence("a/{x}") < route_precedence("a/{*rest}"));
+        assert!(route_precedence("a/{x}.txt") < route_precedence("a/{x}"));
+    }
+
+    #[test]
+    fn an_empty_prefix_serves_from_the_root() {
+        let mut app = app(&[]);
+        app.route_prefix = String::new();
+        assert_eq!(found(&app, "GET", "/hello").unwrap().0, "hello");
+        assert_eq!(strip_route_prefix("api", "/api"), Some(""));
+        assert_eq!(strip_route_prefix("api", "/apis"), None);
+        assert_eq!(strip_route_prefix("v1/api", "/v1/api/x"), Some("x"));
+    }
+
+    #[test]
+    fn keys() {
+        let open = app(&[]);
+        assert!(
+            authorized(&open, AuthLevel::Admin, &request("", &[])),
+            "no keys set: open"
+        );
+        let keyed = app(&[("AzureWebJobs.FunctionKey", "fk"), ("AzureWebJobs.MasterKey", "mk")]);
+        assert!(authorized(&keyed, AuthLevel::Anonymous, &request("", &[])));
+        assert!(!authorized(&keyed, AuthLevel::Function, &request("", &[])));
+        assert!(!authorized(&keyed, AuthLevel::Function, &request("code=nope", &[])));
+        assert!(authorized(&keyed, AuthLevel::Function, &request("code=fk", &[])));
+        assert!(authorized(
+            &keyed,
+            AuthLevel::Function,
+            &request("", &[("x-functions-key", "fk")])
+        ));
+        assert!(authorized(&keyed, AuthLevel::Function, &request("code=mk", &[])));
+        assert!(!authorized(&keyed, AuthLevel::Admin, &request("code=fk", &[])));
+        assert!(authorized(
+            &keyed,
+            AuthLevel::Admin,
+            &request("", &[("X-Functions-Key", "mk")])
+        ));
+        let function_only = app(&[("AzureWebJobs.FunctionKey", "fk")]);
+        assert!(!authorized(&function_only, AuthLevel::Admin, &request("code=fk", &[])));
+    }
+}

@@ -1,0 +1,27 @@
+//! `cargo azfn`: create, build, run locally, invoke and package function apps written with
+//! azfn, with no .NET and no Azure Functions Core Tools installed.
+//!
+//! | module | command or concern |
+//! |---|---|
+//! | [`build`] | `cargo azfn build`: compile and write the function app folder |
+//! | [`host`] | `cargo azfn start`: the local Functions host |
+//! | [`invoke`] | `cargo azfn invoke`: send a trigger payload to a running local host |
+//! | [`new`] | `cargo azfn new`: a new app from the template |
+//! | [`pack`] | `cargo azfn pack`: a zip for zip deployment, and a Dockerfile |
+//! | [`app`] | reading an app folder (host.json, function.json, local.settings.json) |
+//! | [`watch`] | `--watch`: noticing source changes |
+//! | [`client`] | the small HTTP client used to reach the worker and the host |
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod build;
+pub mod client;
+pub mod clock;
+pub mod error;
+pub mod host;
+pub mod invoke;
+pub mod new;
+pub mod pack;
+pub mod watch;
+
+pub use error::{Error, Result};

@@ -1,0 +1,179 @@
+//! `cargo azfn pack`: a zip for zip deployment (the app folder's content at the zip's root, the
+//! Linux x86-64 executable recorded with Unix mode 0755), and with `--dockerfile` a Dockerfile
+//! on the official Functions base image for container and Kubernetes (KEDA) deployments.
+//!
+//! `local.settings.json` stays out of the zip and the image: it is for local runs and may hold
+//! secrets (the same rule as `func azure functionapp publish`). Entries are sorted and carry a
+//! fixed timestamp, so the same app folder always gives the same zip.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, ZipWriter};
+
+use crate::app::FunctionApp;
+use crate::error::{Context, Error, Result};
+
+/// The base image of the Dockerfile: the Functions host without a language worker.
+pub const BASE_IMAGE: &str = "mcr.microsoft.com/azure-functions/base:4";
+
+/// Files of the app folder that are never deployed.
+const LOCAL_ONLY: &[&str] = &["local.settings.json", "Dockerfile", ".dockerignore"];
+
+/// What `pack` wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packed {
+    /// The zip.
+    pub zip: PathBuf,
+    /// The entries, in order.
+    pub entries: Vec<String>,
+    /// The Dockerfile, if asked for.
+    pub dockerfile: Option<PathBuf>,
+}
+
+/// Packs the app folder `app_dir` into `zip_path` (default: `<app_dir>.zip`).
+pub fn pack(app_dir: &Path, zip_path: Option<&Path>, dockerfile: bool) -> Result<Packed> {
+    let app = FunctionApp::load(app_dir)?;
+    let executable_name = app.handler.executable.clone();
+    let executable = app_dir.join(&executable_name);
+    check_linux_x86_64(&executable)?;
+    let zip = zip_path.map_or_else(|| app_dir.with_extension("zip"), Path::to_path_buf);
+    let files = deployable_files(app_dir)?;
+    write_zip(app_dir, &files, &executable_name, &zip)?;
+    let dockerfile = if dockerfile {
+        Some(write_dockerfile(app_dir, &executable_name)?)
+    } else {
+        None
+    };
+    Ok(Packed {
+        zip,
+        entries: files,
+        dockerfile,
+    })
+}
+
+/// Refuses anything but a Linux x86-64 ELF executable: the Functions host runs on one.
+pub fn check_linux_x86_64(executable: &Path) -> Result<()> {
+    let bytes = std::fs::read(executable).context(|| format!("cannot read {}", executable.display()))?;
+    let is_elf = bytes.starts_with(b"\x7fELF");
+    let is_64_bit = bytes.get(4) == Some(&2);
+    let is_little_endian = bytes.get(5) == Some(&1);
+    // e_machine, at offset 18: 0x3E is x86-64.
+    let machine = bytes.get(18..20).map(|m| u16::from_le_bytes([m[0], m[1]]));
+    if is_elf && is_64_bit && is_little_endian && machine == Some(0x3e) {
+        return Ok(());
+    }
+    Err(Error::new(format!(
+        "{} is not a Linux x86-64 executable, which Azure Functions runs: build on Linux x86-64 \
+         or pass --target x86_64-unknown-linux-gnu (or x86_64-unknown-linux-musl) with that target installed",
+        executable.display()
+    )))
+}
+
+/// The app folder's files to deploy, relative, with `/` separators, sorted.
+fn deployable_files(app_dir: &Path) -> Result<Vec<String>> {
+    let mut files = Vec::new();
+    collect(app_dir, "", &mut files)?;
+    files.retain(|f| !LOCAL_ONLY.contains(&f.as_str()));
+    files.sort();
+    Ok(files)
+}
+
+fn collect(dir: &Path, prefix: &str, files: &mut Vec<String>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).context(|| format!("cannot list {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.context(|| format!("cannot list {}", dir.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let relative = format!("{prefix}{name}");
+        let kind = entry.file_type().context(|| format!("cannot read {relative}"))?;
+        if kind.is_dir() {
+            collect(&entry.path(), &format!("{relative}/"), files)?;
+        } else if kind.is_file() {
+            files.push(relative);
+        }
+    }
+    Ok(())
+}
+
+fn write_zip(app_dir: &Path, files: &[String], executable: &str, zip_path: &Path) -> Result<()> {
+    if let Some(parent) = zip_path.parent() {
+        std::fs::create_dir_all(parent).context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let file = std::fs::File::create(zip_path).context(|| format!("cannot create {}", zip_path.display()))?;
+    let mut zip = ZipWriter::new(file);
+    for name in files {
+        let mode = if name == executable { 0o755 } else { 0o644 };
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Deflated)
+            .last_modified_time(DateTime::default())
+            .unix_permissions(mode);
+        let bytes = std::fs::read(app_dir.join(name)).context(|| format!("cannot read {name}"))?;
+        zip.start_file(name.as_str(), options)
+            .context(|| format!("cannot add {name} to the zip"))?;
+        zip.write_all(&bytes)
+            .context(|| format!("cannot add {name} to the zip"))?;
+    }
+    zip.finish()
+        .context(|| format!("cannot finish {}", zip_path.display()))?;
+    Ok(())
+}
+
+/// The Dockerfile for the app folder.
+pub fn dockerfile_text(executable: &str) -> String {
+    format!(
+        r#"# Written by `cargo azfn pack --dockerfile`. Build the image from this folder:
+#   docker build -t my-function-app .
+# The Functions host in the image starts `{executable}` as its custom handler. The executable must
+# run on the image's Debian: build it on an older glibc than the image's, or for
+# x86_64-unknown-linux-musl.
+FROM {BASE_IMAGE}
+ENV AzureWebJobsScriptRoot=/home/site/wwwroot \
+    AzureFunctionsJobHost__Logging__Console__IsEnabled=true \
+    FUNCTIONS_WORKER_RUNTIME=custom
+COPY . /home/site/wwwroot
+RUN chmod 0755 /home/site/wwwroot/{executable}
+"#
+    )
+}
+
+fn write_dockerfile(app_dir: &Path, executable: &str) -> Result<PathBuf> {
+    let path = app_dir.join("Dockerfile");
+    std::fs::write(&path, dockerfile_text(executable)).context(|| format!("cannot write {}", path.display()))?;
+    let ignore = app_dir.join(".dockerignore");
+    std::fs::write(&ignore, LOCAL_ONLY.join("\n") + "\n").context(|| format!("cannot write {}", ignore.display()))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_linux_x86_64_executables_pass() {
+        let dir = std::env::temp_dir().join(format!("azfn-pack-{}", crate::clock::new_guid()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut elf = vec![0u8; 64];
+        elf[..4].copy_from_slice(b"\x7fELF");
+        elf[4] = 2;
+        elf[5] = 1;
+        elf[18] = 0x3e;
+        std::fs::write(dir.join("x86"), &elf).unwrap();
+        assert!(check_linux_x86_64(&dir.join("x86")).is_ok());
+        elf[18] = 0xb7; // aarch64
+        std::fs::write(dir.join("arm"), &elf).unwrap();
+        assert!(check_linux_x86_64(&dir.join("arm")).is_err());
+        std::fs::write(dir.join("script"), b"#!/bin/sh\n").unwrap();
+        assert!(check_linux_x86_64(&dir.join("script")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_dockerfile_uses_the_base_image() {
+        let text = dockerfile_text("quickstart");
+        assert!(text.contains("FROM mcr.microsoft.com/azure-functions/base:4\n"));
+        assert!(text.contains("AzureWebJobsScriptRoot=/home/site/wwwroot"));
+        assert!(text.contains("COPY . /home/site/wwwroot"));
+        assert!(text.contains("chmod 0755 /home/site/wwwroot/quickstart"));
+    }
+}
