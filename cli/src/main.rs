@@ -153,6 +153,10 @@ struct PackArgs {
     /// Also write a Dockerfile (and .dockerignore) into the app folder.
     #[arg(long)]
     dockerfile: bool,
+    /// Pack for the native runtime (Flex Consumption, gRPC): only `app` and host.json. The app
+    /// must enable azfn's `native` feature.
+    #[arg(long, conflicts_with = "dockerfile")]
+    native: bool,
     /// Cross-compile for this target triple (it must be Linux x86-64).
     #[arg(long, value_name = "TRIPLE")]
     target: Option<String>,
@@ -256,7 +260,11 @@ fn run_pack(args: PackArgs) -> Result<()> {
         options.target = args.target;
         build::build(&options)?.app_dir
     };
-    let packed = pack::pack(&app_dir, args.output.as_deref(), args.dockerfile)?;
+    let packed = if args.native {
+        pack::pack_native(&app_dir, args.output.as_deref())?
+    } else {
+        pack::pack(&app_dir, args.output.as_deref(), args.dockerfile)?
+    };
     build::status(
         "Packed",
         format!("{} ({} files)", packed.zip.display(), packed.entries.len()),

@@ -53,6 +53,44 @@ pub fn pack(app_dir: &Path, zip_path: Option<&Path>, dockerfile: bool) -> Result
     })
 }
 
+/// Packs the app folder for Azure Functions' native runtime (Flex Consumption): a zip of
+/// exactly `app` (the executable, mode 0755) and `host.json`, at the root. The native runtime
+/// indexes functions over gRPC, so no function.json is shipped, and host.json loses its
+/// `customHandler` section, which would make the host treat the app as a custom handler.
+/// The app must be built with azfn's `native` feature.
+pub fn pack_native(app_dir: &Path, zip_path: Option<&Path>) -> Result<Packed> {
+    let app = FunctionApp::load(app_dir)?;
+    let executable = app_dir.join(&app.handler.executable);
+    check_linux_x86_64(&executable)?;
+    let host_path = app_dir.join("host.json");
+    let host = std::fs::read(&host_path).context(|| format!("cannot read {}", host_path.display()))?;
+    let host = native_host_json(&host)?;
+    let app_bytes = std::fs::read(&executable).context(|| format!("cannot read {}", executable.display()))?;
+    let zip = zip_path.map_or_else(|| app_dir.with_extension("native.zip"), Path::to_path_buf);
+    let entries = vec![
+        ("app".to_owned(), app_bytes, 0o755),
+        ("host.json".to_owned(), host, 0o644),
+    ];
+    write_entries(&entries, &zip)?;
+    Ok(Packed {
+        zip,
+        entries: entries.into_iter().map(|(name, _, _)| name).collect(),
+        dockerfile: None,
+    })
+}
+
+/// host.json for the native runtime: the app's, without `customHandler`.
+fn native_host_json(host: &[u8]) -> Result<Vec<u8>> {
+    let mut host: serde_json::Value =
+        serde_json::from_slice(host).map_err(|e| Error::new(format!("host.json is not JSON: {e}")))?;
+    if let Some(object) = host.as_object_mut() {
+        object.remove("customHandler");
+    }
+    let mut bytes = serde_json::to_vec_pretty(&host).map_err(|e| Error::new(format!("cannot write host.json: {e}")))?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
 /// Refuses anything but a Linux x86-64 ELF executable: the Functions host runs on one.
 pub fn check_linux_x86_64(executable: &Path) -> Result<()> {
     let bytes = std::fs::read(executable).context(|| format!("cannot read {}", executable.display()))?;
@@ -97,18 +135,27 @@ fn collect(dir: &Path, prefix: &str, files: &mut Vec<String>) -> Result<()> {
 }
 
 fn write_zip(app_dir: &Path, files: &[String], executable: &str, zip_path: &Path) -> Result<()> {
+    let mut entries = Vec::with_capacity(files.len());
+    for name in files {
+        let mode = if name == executable { 0o755 } else { 0o644 };
+        let bytes = std::fs::read(app_dir.join(name)).context(|| format!("cannot read {name}"))?;
+        entries.push((name.clone(), bytes, mode));
+    }
+    write_entries(&entries, zip_path)
+}
+
+/// Writes `(name, content, Unix mode)` entries, in order, with a fixed timestamp.
+fn write_entries(entries: &[(String, Vec<u8>, u32)], zip_path: &Path) -> Result<()> {
     if let Some(parent) = zip_path.parent() {
         std::fs::create_dir_all(parent).context(|| format!("cannot create {}", parent.display()))?;
     }
     let file = std::fs::File::create(zip_path).context(|| format!("cannot create {}", zip_path.display()))?;
     let mut zip = ZipWriter::new(file);
-    for name in files {
-        let mode = if name == executable { 0o755 } else { 0o644 };
+    for (name, bytes, mode) in entries {
         let options = SimpleFileOptions::default()
             .compression_method(CompressionMethod::Deflated)
             .last_modified_time(DateTime::default())
-            .unix_permissions(mode);
-        let bytes = std::fs::read(app_dir.join(name)).context(|| format!("cannot read {name}"))?;
+            .unix_permissions(*mode);
         zip.start_file(name.as_str(), options)
             .context(|| format!("cannot add {name} to the zip"))?;
         zip.write_all(&bytes)

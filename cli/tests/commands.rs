@@ -136,6 +136,46 @@ fn pack_writes_a_deployable_zip_and_a_dockerfile() {
 }
 
 #[test]
+fn pack_native_writes_app_and_a_host_json_without_custom_handler() {
+    let app = support::app_copy(timers_app(), "pack-native-app", &[]);
+    let zip_path = scratch("pack-native-out").join("timers-native.zip");
+    let output = cli(
+        &workspace_root(),
+        &[
+            "pack",
+            "--native",
+            "--no-build",
+            "--dir",
+            path_str(&app),
+            "--output",
+            path_str(&zip_path),
+        ],
+    );
+    assert_success(&output, "cargo azfn pack --native");
+
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip_path).expect("open the zip")).expect("a zip");
+    let names: Vec<String> = archive.file_names().map(str::to_owned).collect();
+    assert_eq!(names, ["app", "host.json"]);
+    let mut executable = archive.by_name("app").expect("app");
+    assert_eq!(executable.unix_mode().map(|m| m & 0o777), Some(0o755));
+    let mut head = [0u8; 20];
+    executable.read_exact(&mut head).expect("read app");
+    assert_eq!(&head[..4], b"\x7fELF");
+    assert_eq!(u16::from_le_bytes([head[18], head[19]]), 0x3e, "x86-64");
+    drop(executable);
+    let mut host = String::new();
+    archive
+        .by_name("host.json")
+        .expect("host.json")
+        .read_to_string(&mut host)
+        .expect("read host.json");
+    let host: serde_json::Value = serde_json::from_str(&host).expect("JSON");
+    assert_eq!(host["version"], "2.0");
+    assert!(host.get("customHandler").is_none(), "{host}");
+    assert!(host.get("extensionBundle").is_some(), "{host}");
+}
+
+#[test]
 fn new_creates_an_app_that_builds_and_passes_its_test() {
     let parent = support::source_scratch("new-app");
     let runtime = workspace_root().join("runtime");
