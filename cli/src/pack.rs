@@ -158,7 +158,7 @@ fn write_entries(entries: &[(String, Vec<u8>, u32)], zip_path: &Path) -> Result<
             .unix_permissions(*mode);
         zip.start_file(name.as_str(), options)
             .context(|| format!("cannot add {name} to the zip"))?;
-        zip.write_all(&bytes)
+        zip.write_all(bytes)
             .context(|| format!("cannot add {name} to the zip"))?;
     }
     zip.finish()
