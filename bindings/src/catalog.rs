@@ -71,7 +71,7 @@ impl DataType {
 }
 
 /// One key a binding attribute accepts.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct KeySpec {
     /// The name the user writes in the attribute, snake_case (`queue_name`).
     pub attr: &'static str,
@@ -84,6 +84,68 @@ pub struct KeySpec {
     /// One line for error messages and docs.
     pub doc: &'static str,
 }
+
+impl KeySpec {
+    /// An optional key.
+    pub const fn new(attr: &'static str, json: &'static str, rule: ValueRule, doc: &'static str) -> KeySpec {
+        KeySpec {
+            attr,
+            json,
+            rule,
+            required: false,
+            doc,
+        }
+    }
+
+    /// The same key, required.
+    pub const fn required(self) -> KeySpec {
+        KeySpec { required: true, ..self }
+    }
+}
+
+/// Whether a trigger hands over one event or a batch per invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Batch {
+    /// One event per invocation, always.
+    No,
+    /// `cardinality` decides; the macro derives it from the payload type (`Vec<T>` means
+    /// `many`). `many_by_default` is what is declared when the function takes no payload.
+    Optional {
+        /// The cardinality the .NET worker declares by default (Event Hubs: many).
+        many_by_default: bool,
+    },
+    /// Always a list (Cosmos DB, SQL change feeds); no `cardinality` key.
+    Always,
+}
+
+/// A rule across several keys of one attribute, checked generically by the macro.
+///
+/// Keys are named by their attribute spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRule {
+    /// Exactly one of these keys must be set.
+    ExactlyOne(&'static [&'static str]),
+    /// At most one of these keys may be set.
+    AtMostOne(&'static [&'static str]),
+    /// Either all of these keys are set or none.
+    Together(&'static [&'static str]),
+}
+
+/// What `{expression}`s the other bindings of a function may use, as far as the trigger's
+/// binding data is known at compile time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerData {
+    /// Not knowable: the payload's own JSON properties become binding data too (and for HTTP
+    /// every query parameter, as the host's captures show).
+    Open,
+    /// Exactly these names, plus the `{parameters}` of the trigger's `path` pattern.
+    PathPattern(&'static [&'static str]),
+    /// Exactly these names.
+    Fixed(&'static [&'static str]),
+}
+
+/// Expressions every trigger's binding data offers (case-insensitive).
+pub const BUILTIN_EXPRESSIONS: &[&str] = &["rand-guid", "datetime", "sys"];
 
 /// One trigger or binding kind.
 #[derive(Debug)]
@@ -105,9 +167,118 @@ pub struct BindingKind {
     pub default_data_type: Option<DataType>,
     /// One line for error messages and docs.
     pub doc: &'static str,
+    /// The cargo feature of the `azfn` crate that compiles this kind's runtime types, or `None`
+    /// for kinds that are always available (HTTP, timer, warmup, storage queues and blobs).
+    pub feature: Option<&'static str>,
+    /// One event or a batch per invocation (triggers only).
+    pub batch: Batch,
+    /// Rules across keys.
+    pub key_rules: &'static [KeyRule],
+    /// The generic bindings: a `type` key and any other key, passed through camelCased.
+    pub open_keys: bool,
+    /// What other bindings may refer to with `{expression}`s (triggers only).
+    pub trigger_data: TriggerData,
 }
 
 impl BindingKind {
+    /// A kind with no retry, no feature, one event per invocation, no cross-key rules.
+    pub const fn new(
+        attr: &'static str,
+        json_type: &'static str,
+        role: Role,
+        default_name: &'static str,
+        doc: &'static str,
+        keys: &'static [KeySpec],
+    ) -> BindingKind {
+        BindingKind {
+            attr,
+            json_type,
+            role,
+            keys,
+            default_name,
+            supports_retry: false,
+            default_data_type: None,
+            doc,
+            feature: None,
+            batch: Batch::No,
+            key_rules: &[],
+            open_keys: false,
+            trigger_data: TriggerData::Open,
+        }
+    }
+
+    /// The same kind, with function-level retry (the .NET `FunctionLevelRetry` capability).
+    pub const fn retry(self) -> BindingKind {
+        BindingKind {
+            supports_retry: true,
+            ..self
+        }
+    }
+
+    /// The same kind, compiled only with the `azfn` feature `feature`.
+    pub const fn feature(self, feature: &'static str) -> BindingKind {
+        BindingKind {
+            feature: Some(feature),
+            ..self
+        }
+    }
+
+    /// The same kind, with this batch behaviour.
+    pub const fn batch(self, batch: Batch) -> BindingKind {
+        BindingKind { batch, ..self }
+    }
+
+    /// The same kind, with these cross-key rules.
+    pub const fn key_rules(self, key_rules: &'static [KeyRule]) -> BindingKind {
+        BindingKind { key_rules, ..self }
+    }
+
+    /// The same kind, declaring `data_type` by default.
+    pub const fn data_type(self, data_type: DataType) -> BindingKind {
+        BindingKind {
+            default_data_type: Some(data_type),
+            ..self
+        }
+    }
+
+    /// The same kind, with known binding data for expressions.
+    pub const fn trigger_data(self, trigger_data: TriggerData) -> BindingKind {
+        BindingKind { trigger_data, ..self }
+    }
+
+    /// The same kind, accepting arbitrary keys (the generic bindings).
+    pub const fn open_keys(self) -> BindingKind {
+        BindingKind {
+            open_keys: true,
+            ..self
+        }
+    }
+
+    /// The kind a generic binding stands for: the template with the user's `type`.
+    ///
+    /// ```
+    /// use azfn_bindings::catalog::GENERIC_TRIGGER;
+    /// static CUSTOM: azfn_bindings::BindingKind = GENERIC_TRIGGER.with_json_type("customTrigger");
+    /// assert_eq!(CUSTOM.json_type, "customTrigger");
+    /// ```
+    pub const fn with_json_type(&self, json_type: &'static str) -> BindingKind {
+        BindingKind {
+            json_type,
+            attr: self.attr,
+            role: self.role,
+            keys: self.keys,
+            default_name: self.default_name,
+            supports_retry: self.supports_retry,
+            default_data_type: self.default_data_type,
+            doc: self.doc,
+            feature: self.feature,
+            batch: self.batch,
+            key_rules: self.key_rules,
+            open_keys: self.open_keys,
+            trigger_data: self.trigger_data,
+        }
+    }
+
     /// The key the user spells `attr`, if this kind has one.
     ///
     /// ```
@@ -134,29 +305,225 @@ impl BindingKind {
     }
 }
 
-const CONNECTION: KeySpec = KeySpec {
-    attr: "connection",
-    json: "connection",
-    rule: ValueRule::AppSettingName,
-    required: false,
-    doc: "name of the app setting (or setting prefix) holding the connection; default `AzureWebJobsStorage`",
-};
+/// The `cardinality` key of batch-capable triggers. The macro writes it from the payload type.
+pub const CARDINALITY: KeySpec = KeySpec::new(
+    "cardinality",
+    "cardinality",
+    ValueRule::OneOf(&["one", "many"]),
+    "`one` event or `many` per invocation; must agree with the payload type (`Vec<T>` is many)",
+);
 
-const QUEUE_NAME: KeySpec = KeySpec {
-    attr: "queue_name",
-    json: "queueName",
-    rule: ValueRule::QueueName,
-    required: true,
-    doc: "the storage queue's name",
-};
+/// The `type` key of the generic bindings.
+pub const GENERIC_TYPE: KeySpec = KeySpec::new(
+    "type",
+    "type",
+    ValueRule::BindingType,
+    "the binding's `type` in function.json, e.g. `customTrigger`",
+)
+.required();
 
-const BLOB_PATH: KeySpec = KeySpec {
-    attr: "path",
-    json: "path",
-    rule: ValueRule::BlobPath,
-    required: true,
-    doc: "`container/blob` path, which may use binding expressions like `{name}`",
-};
+const CONNECTION: KeySpec = KeySpec::new(
+    "connection",
+    "connection",
+    ValueRule::AppSettingName,
+    "name of the app setting (or setting prefix) holding the connection; default `AzureWebJobsStorage`",
+);
+
+const SERVICE_CONNECTION: KeySpec = KeySpec::new(
+    "connection",
+    "connection",
+    ValueRule::AppSettingName,
+    "name of the app setting (or setting prefix) holding the connection",
+);
+
+const CONNECTION_STRING_SETTING: KeySpec = KeySpec::new(
+    "connection_string_setting",
+    "connectionStringSetting",
+    ValueRule::AppSettingName,
+    "name of the app setting holding the connection string",
+);
+
+const QUEUE_NAME: KeySpec = KeySpec::new(
+    "queue_name",
+    "queueName",
+    ValueRule::QueueName,
+    "the storage queue's name",
+)
+.required();
+
+const BLOB_PATH: KeySpec = KeySpec::new(
+    "path",
+    "path",
+    ValueRule::BlobPath,
+    "`container/blob` path, which may use binding expressions like `{name}`",
+)
+.required();
+
+const fn text(attr: &'static str, json: &'static str, doc: &'static str) -> KeySpec {
+    KeySpec::new(attr, json, ValueRule::Text, doc)
+}
+
+const fn flag(attr: &'static str, json: &'static str, doc: &'static str) -> KeySpec {
+    KeySpec::new(attr, json, ValueRule::Bool, doc)
+}
+
+const fn int(attr: &'static str, json: &'static str, min: i64, max: i64, doc: &'static str) -> KeySpec {
+    KeySpec::new(attr, json, ValueRule::IntRange { min, max }, doc)
+}
+
+const fn setting(attr: &'static str, json: &'static str, doc: &'static str) -> KeySpec {
+    KeySpec::new(attr, json, ValueRule::AppSettingName, doc)
+}
+
+// Keys shared by several kinds of one family.
+
+const TABLE_NAME: KeySpec = text("table_name", "tableName", "the storage table's name").required();
+const PARTITION_KEY: KeySpec = text("partition_key", "partitionKey", "the partition key");
+const ROW_KEY: KeySpec = text("row_key", "rowKey", "the row key");
+
+const ACCESS_RIGHTS: KeySpec = KeySpec::new(
+    "access_rights",
+    "accessRights",
+    ValueRule::OneOf(&["manage", "listen", "send"]),
+    "the permission level of the connection",
+);
+
+const EVENT_HUB_NAME: KeySpec = text("event_hub_name", "eventHubName", "the event hub's name").required();
+
+const DATABASE_NAME: KeySpec = text("database_name", "databaseName", "the Cosmos DB database").required();
+const CONTAINER_NAME: KeySpec = text("container_name", "containerName", "the Cosmos DB container").required();
+const PREFERRED_LOCATIONS: KeySpec = text(
+    "preferred_locations",
+    "preferredLocations",
+    "comma-separated preferred regions, e.g. `East US,West Europe`",
+);
+const COSMOS_PARTITION_KEY: KeySpec = text("partition_key", "partitionKey", "the partition key value or path");
+
+const HUB_NAME: KeySpec = text("hub_name", "hubName", "the SignalR hub").required();
+const USER_ID: KeySpec = text(
+    "user_id",
+    "userId",
+    "the user id claim, e.g. `{headers.x-ms-client-principal-id}`",
+);
+const ID_TOKEN: KeySpec = text("id_token", "idToken", "the JWT whose claims go into the access token");
+const CLAIM_TYPE_LIST: KeySpec = KeySpec::new(
+    "claim_type_list",
+    "claimTypeList",
+    ValueRule::List,
+    "claim types copied from `id_token` into the access token",
+);
+
+const COMMAND_TEXT: KeySpec = text(
+    "command_text",
+    "commandText",
+    "the query, or the stored procedure's name",
+)
+.required();
+const COMMAND_TYPE: KeySpec = KeySpec::new(
+    "command_type",
+    "commandType",
+    ValueRule::OneOf(&["text", "storedProcedure"]),
+    "whether `command_text` is a query or a stored procedure",
+);
+const PARAMETERS: KeySpec = text(
+    "parameters",
+    "parameters",
+    "`@name=value,@other={expression}` parameters",
+);
+const TABLE_COMMAND: KeySpec = text("command_text", "commandText", "the table to write to").required();
+const SQL_CONNECTION: KeySpec = CONNECTION_STRING_SETTING.required();
+
+const BROKER_LIST: KeySpec = text("broker_list", "brokerList", "the brokers, or `%Setting%`").required();
+const TOPIC: KeySpec = text("topic", "topic", "the Kafka topic").required();
+const AVRO_SCHEMA: KeySpec = KeySpec::new("avro_schema", "avroSchema", ValueRule::Str, "the Avro schema of values");
+const KEY_AVRO_SCHEMA: KeySpec = KeySpec::new(
+    "key_avro_schema",
+    "keyAvroSchema",
+    ValueRule::Str,
+    "the Avro schema of keys",
+);
+const KEY_DATA_TYPE: KeySpec = KeySpec::new(
+    "key_data_type",
+    "keyDataType",
+    ValueRule::OneOf(&["Int", "Long", "String", "Binary"]),
+    "the type of message keys",
+);
+const KAFKA_AUTH: [KeySpec; 19] = [
+    KeySpec::new(
+        "authentication_mode",
+        "authenticationMode",
+        ValueRule::OneOf(&["NotSet", "Gssapi", "Plain", "ScramSha256", "ScramSha512", "OAuthBearer"]),
+        "the SASL mechanism",
+    ),
+    text("username", "username", "SASL user name, usually `%Setting%`"),
+    text("password", "password", "SASL password, usually `%Setting%`"),
+    KeySpec::new(
+        "protocol",
+        "protocol",
+        ValueRule::OneOf(&["NotSet", "Plaintext", "Ssl", "SaslPlaintext", "SaslSsl"]),
+        "the security protocol",
+    ),
+    text(
+        "ssl_key_location",
+        "sslKeyLocation",
+        "path of the client's private key (PEM)",
+    ),
+    text("ssl_ca_location", "sslCaLocation", "path of the CA certificate"),
+    text(
+        "ssl_certificate_location",
+        "sslCertificateLocation",
+        "path of the client's certificate",
+    ),
+    text("ssl_key_password", "sslKeyPassword", "password of the client's key"),
+    text(
+        "ssl_certificate_pem",
+        "sslCertificatePEM",
+        "the client's certificate, PEM",
+    ),
+    text("ssl_key_pem", "sslKeyPEM", "the client's private key, PEM"),
+    text("ssl_ca_pem", "sslCaPEM", "the CA certificate, PEM"),
+    text(
+        "ssl_certificate_and_key_pem",
+        "sslCertificateandKeyPEM",
+        "certificate and key, PEM",
+    ),
+    text("schema_registry_url", "schemaRegistryUrl", "the schema registry's URL"),
+    text(
+        "schema_registry_username",
+        "schemaRegistryUsername",
+        "the schema registry's user name",
+    ),
+    text(
+        "schema_registry_password",
+        "schemaRegistryPassword",
+        "the schema registry's password",
+    ),
+    KeySpec::new(
+        "oauth_bearer_method",
+        "oAuthBearerMethod",
+        ValueRule::OneOf(&["Default", "Oidc"]),
+        "how OAuth bearer tokens are obtained",
+    ),
+    text("oauth_bearer_client_id", "oAuthBearerClientId", "OIDC client id"),
+    text(
+        "oauth_bearer_client_secret",
+        "oAuthBearerClientSecret",
+        "OIDC client secret",
+    ),
+    text(
+        "oauth_bearer_token_endpoint_url",
+        "oAuthBearerTokenEndpointUrl",
+        "OIDC token endpoint",
+    ),
+];
+const KAFKA_OAUTH_MORE: [KeySpec; 2] = [
+    text("oauth_bearer_scope", "oAuthBearerScope", "OIDC scope"),
+    text(
+        "oauth_bearer_extensions",
+        "oAuthBearerExtensions",
+        "OIDC extensions, `key=value,...`",
+    ),
+];
 
 /// Defines each kind as a `pub static` and lists them all in [`ALL`], from one table, so the two
 /// can never disagree.
@@ -168,139 +535,400 @@ macro_rules! catalog {
     };
 }
 
+/// Concatenates key tables at compile time (for families that share long key lists).
+macro_rules! keys {
+    ($($part:expr),* $(,)?) => {{
+        const LEN: usize = 0 $(+ $part.len())*;
+        const KEYS: [KeySpec; LEN] = {
+            let mut out = [CARDINALITY; LEN];
+            let mut n = 0;
+            $(
+                let part: &[KeySpec] = &$part;
+                let mut i = 0;
+                while i < part.len() {
+                    out[n] = part[i];
+                    n += 1;
+                    i += 1;
+                }
+            )*
+            out
+        };
+        &KEYS
+    }};
+}
+
 catalog! {
     /// `http_trigger(route = "...", methods = [...], auth_level = "...")`
-    HTTP_TRIGGER = BindingKind {
-        attr: "http_trigger",
-        json_type: "httpTrigger",
-        role: Role::Trigger,
-        default_name: "req",
-        supports_retry: false,
-        default_data_type: None,
-        doc: "runs the function for an HTTP request",
-        keys: &[
-            KeySpec {
-                attr: "route",
-                json: "route",
-                rule: ValueRule::RouteTemplate,
-                required: false,
-                doc: "route template such as `orders/{id:int}`; default: the function name",
-            },
-            KeySpec {
-                attr: "methods",
-                json: "methods",
-                rule: ValueRule::OneOrMore(&["get", "post", "put", "delete", "patch", "head", "options", "trace"]),
-                required: false,
-                doc: "HTTP methods the function answers; default: all",
-            },
-            KeySpec {
-                attr: "auth_level",
-                json: "authLevel",
-                rule: ValueRule::OneOf(&["anonymous", "function", "admin"]),
-                required: false,
-                doc: "which key a caller needs; default `function`",
-            },
-        ],
-    };
+    HTTP_TRIGGER = BindingKind::new("http_trigger", "httpTrigger", Role::Trigger, "req",
+        "runs the function for an HTTP request",
+        &[
+            KeySpec::new("route", "route", ValueRule::RouteTemplate,
+                "route template such as `orders/{id:int}`; default: the function name"),
+            KeySpec::new("methods", "methods",
+                ValueRule::OneOrMore(&["get", "post", "put", "delete", "patch", "head", "options", "trace"]),
+                "HTTP methods the function answers; default: all"),
+            KeySpec::new("auth_level", "authLevel", ValueRule::OneOf(&["anonymous", "function", "admin"]),
+                "which key a caller needs; default `function`"),
+        ]);
     /// `timer_trigger(schedule = "...", run_on_startup = bool, use_monitor = bool)`
-    TIMER_TRIGGER = BindingKind {
-        attr: "timer_trigger",
-        json_type: "timerTrigger",
-        role: Role::Trigger,
-        default_name: "timer",
-        supports_retry: true,
-        default_data_type: None,
-        doc: "runs the function on a schedule",
-        keys: &[
-            KeySpec {
-                attr: "schedule",
-                json: "schedule",
-                rule: ValueRule::TimerSchedule,
-                required: true,
-                doc: "six-field NCRONTAB expression, a TimeSpan such as `00:05:00`, or `%AppSetting%`",
-            },
-            KeySpec {
-                attr: "run_on_startup",
-                json: "runOnStartup",
-                rule: ValueRule::Bool,
-                required: false,
-                doc: "also run when the host starts",
-            },
-            KeySpec {
-                attr: "use_monitor",
-                json: "useMonitor",
-                rule: ValueRule::Bool,
-                required: false,
-                doc: "persist schedule status so missed runs are caught up",
-            },
-        ],
-    };
+    TIMER_TRIGGER = BindingKind::new("timer_trigger", "timerTrigger", Role::Trigger, "timer",
+        "runs the function on a schedule",
+        &[
+            KeySpec::new("schedule", "schedule", ValueRule::TimerSchedule,
+                "six-field NCRONTAB expression, a TimeSpan such as `00:05:00`, or `%AppSetting%`").required(),
+            flag("run_on_startup", "runOnStartup", "also run when the host starts"),
+            flag("use_monitor", "useMonitor", "persist schedule status so missed runs are caught up"),
+        ])
+        .retry()
+        .trigger_data(TriggerData::Fixed(&[]));
+    /// `warmup_trigger`: runs when an instance is added (Premium and Dedicated plans)
+    WARMUP_TRIGGER = BindingKind::new("warmup_trigger", "warmupTrigger", Role::Trigger, "warmupContext",
+        "runs the function when the platform adds an instance, before it takes traffic", &[])
+        .trigger_data(TriggerData::Fixed(&[]));
     /// `queue_trigger(queue_name = "...", connection = "...")`
-    QUEUE_TRIGGER = BindingKind {
-        attr: "queue_trigger",
-        json_type: "queueTrigger",
-        role: Role::Trigger,
-        default_name: "message",
-        supports_retry: false,
-        default_data_type: Some(DataType::String),
-        doc: "runs the function for each message of an Azure Storage queue",
-        keys: &[QUEUE_NAME, CONNECTION],
-    };
-    /// `blob_trigger(path = "...", connection = "...")`
-    BLOB_TRIGGER = BindingKind {
-        attr: "blob_trigger",
-        json_type: "blobTrigger",
-        role: Role::Trigger,
-        default_name: "blob",
-        supports_retry: false,
-        default_data_type: Some(DataType::String),
-        doc: "runs the function when a blob is created or updated",
-        keys: &[BLOB_PATH, CONNECTION],
-    };
+    QUEUE_TRIGGER = BindingKind::new("queue_trigger", "queueTrigger", Role::Trigger, "message",
+        "runs the function for each message of an Azure Storage queue", &[QUEUE_NAME, CONNECTION])
+        .data_type(DataType::String);
+    /// `blob_trigger(path = "...", connection = "...", source = "EventGrid")`
+    BLOB_TRIGGER = BindingKind::new("blob_trigger", "blobTrigger", Role::Trigger, "blob",
+        "runs the function when a blob is created or updated",
+        &[
+            BLOB_PATH,
+            CONNECTION,
+            KeySpec::new("source", "source", ValueRule::OneOf(&["LogsAndContainerScan", "EventGrid"]),
+                "how new blobs are detected; `EventGrid` needs an Event Grid subscription"),
+        ])
+        .data_type(DataType::String)
+        .trigger_data(TriggerData::PathPattern(&["Uri", "Properties", "Metadata", "BlobTrigger"]));
     /// `#[blob_input(path = "...", connection = "...")]` on a parameter
-    BLOB_INPUT = BindingKind {
-        attr: "blob_input",
-        json_type: "blob",
-        role: Role::Input,
-        default_name: "blob",
-        supports_retry: false,
-        default_data_type: Some(DataType::String),
-        doc: "reads a blob before the function runs",
-        keys: &[BLOB_PATH, CONNECTION],
-    };
+    BLOB_INPUT = BindingKind::new("blob_input", "blob", Role::Input, "blob",
+        "reads a blob before the function runs", &[BLOB_PATH, CONNECTION])
+        .data_type(DataType::String);
     /// `http_output`: the HTTP response
-    HTTP_OUTPUT = BindingKind {
-        attr: "http_output",
-        json_type: "http",
-        role: Role::Output,
-        default_name: "res",
-        supports_retry: false,
-        default_data_type: None,
-        doc: "the HTTP response of an HTTP-triggered function",
-        keys: &[],
-    };
+    HTTP_OUTPUT = BindingKind::new("http_output", "http", Role::Output, "res",
+        "the HTTP response of an HTTP-triggered function", &[]);
     /// `queue_output(queue_name = "...", connection = "...")`
-    QUEUE_OUTPUT = BindingKind {
-        attr: "queue_output",
-        json_type: "queue",
-        role: Role::Output,
-        default_name: "message",
-        supports_retry: false,
-        default_data_type: None,
-        doc: "writes messages to an Azure Storage queue",
-        keys: &[QUEUE_NAME, CONNECTION],
-    };
+    QUEUE_OUTPUT = BindingKind::new("queue_output", "queue", Role::Output, "message",
+        "writes messages to an Azure Storage queue", &[QUEUE_NAME, CONNECTION]);
     /// `blob_output(path = "...", connection = "...")`
-    BLOB_OUTPUT = BindingKind {
-        attr: "blob_output",
-        json_type: "blob",
-        role: Role::Output,
-        default_name: "blob",
-        supports_retry: false,
-        default_data_type: None,
-        doc: "writes a blob",
-        keys: &[BLOB_PATH, CONNECTION],
-    };
+    BLOB_OUTPUT = BindingKind::new("blob_output", "blob", Role::Output, "blob",
+        "writes a blob", &[BLOB_PATH, CONNECTION]);
+
+    /// `#[table_input(table_name = "...", partition_key = "...", row_key = "...", filter = "...", take = n)]`
+    TABLE_INPUT = BindingKind::new("table_input", "table", Role::Input, "entity",
+        "reads one entity (with `row_key`) or a list of entities of an Azure Table",
+        &[
+            TABLE_NAME,
+            PARTITION_KEY,
+            ROW_KEY,
+            text("filter", "filter", "an OData filter, e.g. `Status eq 'open'`"),
+            KeySpec::new("take", "take", ValueRule::IntText { min: 1, max: 1000 }, "how many entities to read at most"),
+            CONNECTION,
+        ])
+        .feature("tables")
+        .key_rules(&[KeyRule::AtMostOne(&["row_key", "filter"]), KeyRule::AtMostOne(&["row_key", "take"])]);
+    /// `table_output(table_name = "...", partition_key = "...", row_key = "...")`
+    TABLE_OUTPUT = BindingKind::new("table_output", "table", Role::Output, "entity",
+        "inserts entities into an Azure Table", &[TABLE_NAME, PARTITION_KEY, ROW_KEY, CONNECTION])
+        .feature("tables");
+
+    /// `service_bus_trigger(queue_name = "..." | topic_name = "...", subscription_name = "...", ...)`
+    SERVICE_BUS_TRIGGER = BindingKind::new("service_bus_trigger", "serviceBusTrigger", Role::Trigger, "message",
+        "runs the function for messages of a Service Bus queue or topic subscription",
+        &[
+            text("queue_name", "queueName", "the queue to read (or `topic_name` and `subscription_name`)"),
+            text("topic_name", "topicName", "the topic to read, with `subscription_name`"),
+            text("subscription_name", "subscriptionName", "the topic's subscription"),
+            SERVICE_CONNECTION,
+            flag("is_sessions_enabled", "isSessionsEnabled", "read a session-enabled queue or subscription"),
+            flag("auto_complete_messages", "autoCompleteMessages", "complete messages when the function succeeds (default true)"),
+            ACCESS_RIGHTS,
+            CARDINALITY,
+        ])
+        .feature("servicebus")
+        .data_type(DataType::String)
+        .batch(Batch::Optional { many_by_default: false })
+        .key_rules(&[
+            KeyRule::ExactlyOne(&["queue_name", "topic_name"]),
+            KeyRule::Together(&["topic_name", "subscription_name"]),
+        ]);
+    /// `service_bus_output(queue_or_topic_name = "...", entity_type = "Queue" | "Topic")`
+    SERVICE_BUS_OUTPUT = BindingKind::new("service_bus_output", "serviceBus", Role::Output, "message",
+        "sends messages to a Service Bus queue or topic",
+        &[
+            text("queue_or_topic_name", "queueOrTopicName", "the queue or topic to send to").required(),
+            KeySpec::new("entity_type", "entityType", ValueRule::OneOf(&["Queue", "Topic"]),
+                "whether `queue_or_topic_name` is a queue (default) or a topic"),
+            SERVICE_CONNECTION,
+            ACCESS_RIGHTS,
+        ])
+        .feature("servicebus");
+
+    /// `event_hub_trigger(event_hub_name = "...", consumer_group = "...", connection = "...")`
+    EVENT_HUB_TRIGGER = BindingKind::new("event_hub_trigger", "eventHubTrigger", Role::Trigger, "events",
+        "runs the function for events of an event hub, in batches by default",
+        &[
+            EVENT_HUB_NAME,
+            text("consumer_group", "consumerGroup", "the consumer group; default `$Default`"),
+            SERVICE_CONNECTION,
+            CARDINALITY,
+        ])
+        .feature("eventhubs")
+        .retry()
+        .data_type(DataType::String)
+        .batch(Batch::Optional { many_by_default: true });
+    /// `event_hub_output(event_hub_name = "...", connection = "...")`
+    EVENT_HUB_OUTPUT = BindingKind::new("event_hub_output", "eventHub", Role::Output, "event",
+        "sends events to an event hub", &[EVENT_HUB_NAME, SERVICE_CONNECTION])
+        .feature("eventhubs");
+
+    /// `event_grid_trigger`
+    EVENT_GRID_TRIGGER = BindingKind::new("event_grid_trigger", "eventGridTrigger", Role::Trigger, "event",
+        "runs the function for Event Grid events (Event Grid or CloudEvents schema)", &[CARDINALITY])
+        .feature("eventgrid")
+        .batch(Batch::Optional { many_by_default: false });
+    /// `event_grid_output(topic_endpoint_uri = "...", topic_key_setting = "...")` or `(connection = "...")`
+    EVENT_GRID_OUTPUT = BindingKind::new("event_grid_output", "eventGrid", Role::Output, "event",
+        "publishes events to an Event Grid topic",
+        &[
+            text("topic_endpoint_uri", "topicEndpointUri", "the topic's endpoint, usually `%Setting%`"),
+            setting("topic_key_setting", "topicKeySetting", "the app setting holding the topic's access key"),
+            SERVICE_CONNECTION,
+        ])
+        .feature("eventgrid")
+        .key_rules(&[
+            KeyRule::Together(&["topic_endpoint_uri", "topic_key_setting"]),
+            KeyRule::ExactlyOne(&["topic_endpoint_uri", "connection"]),
+        ]);
+
+    /// `cosmos_db_trigger(database_name = "...", container_name = "...", connection = "...", ...)`
+    COSMOS_DB_TRIGGER = BindingKind::new("cosmos_db_trigger", "cosmosDBTrigger", Role::Trigger, "documents",
+        "runs the function for changes to a Cosmos DB container (a list of documents)",
+        &[
+            DATABASE_NAME,
+            CONTAINER_NAME,
+            SERVICE_CONNECTION,
+            text("lease_container_name", "leaseContainerName", "the container of leases; default `leases`"),
+            text("lease_database_name", "leaseDatabaseName", "the database of the leases container"),
+            setting("lease_connection", "leaseConnection", "the connection of the leases container"),
+            flag("create_lease_container_if_not_exists", "createLeaseContainerIfNotExists", "create the leases container"),
+            int("leases_container_throughput", "leasesContainerThroughput", 400, 1_000_000, "RU/s of a created leases container"),
+            text("lease_container_prefix", "leaseContainerPrefix", "prefix of leases, to share a leases container"),
+            int("feed_poll_delay", "feedPollDelay", 0, i32::MAX as i64, "milliseconds between polls once drained"),
+            int("lease_renew_interval", "leaseRenewInterval", 1, i32::MAX as i64, "milliseconds between lease renewals"),
+            int("lease_acquire_interval", "leaseAcquireInterval", 1, i32::MAX as i64, "milliseconds between lease rebalances"),
+            int("lease_expiration_interval", "leaseExpirationInterval", 1, i32::MAX as i64, "milliseconds a lease lives"),
+            int("max_items_per_invocation", "maxItemsPerInvocation", 1, i32::MAX as i64, "the most documents per invocation"),
+            flag("start_from_beginning", "startFromBeginning", "read the container's history first"),
+            text("start_from_time", "startFromTime", "read changes since this ISO-8601 time"),
+            PREFERRED_LOCATIONS,
+            KeySpec::new("change_feed_mode", "changeFeedMode", ValueRule::OneOf(&["LatestVersion", "AllVersionsAndDeletes"]),
+                "which changes arrive"),
+        ])
+        .feature("cosmosdb")
+        .retry()
+        .data_type(DataType::String)
+        .batch(Batch::Always)
+        .key_rules(&[KeyRule::AtMostOne(&["start_from_beginning", "start_from_time"])]);
+    /// `#[cosmos_db_input(database_name = "...", container_name = "...", id = "...", partition_key = "...")]`
+    COSMOS_DB_INPUT = BindingKind::new("cosmos_db_input", "cosmosDB", Role::Input, "document",
+        "reads a document by id, or the documents a SQL query returns",
+        &[
+            DATABASE_NAME,
+            CONTAINER_NAME,
+            SERVICE_CONNECTION,
+            text("id", "id", "the document's id, e.g. `{id}`"),
+            COSMOS_PARTITION_KEY,
+            text("sql_query", "sqlQuery", "a query, e.g. `SELECT * FROM c WHERE c.status = {status}`"),
+            PREFERRED_LOCATIONS,
+        ])
+        .feature("cosmosdb")
+        .data_type(DataType::String)
+        .key_rules(&[KeyRule::AtMostOne(&["id", "sql_query"])]);
+    /// `cosmos_db_output(database_name = "...", container_name = "...", create_if_not_exists = bool)`
+    COSMOS_DB_OUTPUT = BindingKind::new("cosmos_db_output", "cosmosDB", Role::Output, "document",
+        "creates or replaces documents",
+        &[
+            DATABASE_NAME,
+            CONTAINER_NAME,
+            SERVICE_CONNECTION,
+            flag("create_if_not_exists", "createIfNotExists", "create the database and container if missing"),
+            COSMOS_PARTITION_KEY,
+            int("container_throughput", "containerThroughput", 400, 1_000_000, "RU/s of a created container"),
+            PREFERRED_LOCATIONS,
+        ])
+        .feature("cosmosdb");
+
+    /// `signalr_trigger(hub_name = "...", category = "messages", event = "...")`
+    SIGNALR_TRIGGER = BindingKind::new("signalr_trigger", "signalRTrigger", Role::Trigger, "invocation",
+        "runs the function for messages or connection events of a SignalR Service hub",
+        &[
+            HUB_NAME,
+            KeySpec::new("category", "category", ValueRule::OneOf(&["connections", "messages"]),
+                "`connections` (connected/disconnected) or `messages`").required(),
+            text("event", "event", "the event: `connected`, `disconnected`, or a message target").required(),
+            KeySpec::new("parameter_names", "parameterNames", ValueRule::List, "names for the message's arguments"),
+            CONNECTION_STRING_SETTING,
+        ])
+        .feature("signalr");
+    /// `#[signalr_connection_info_input(hub_name = "...", user_id = "...")]`
+    SIGNALR_CONNECTION_INFO_INPUT = BindingKind::new("signalr_connection_info_input", "signalRConnectionInfo",
+        Role::Input, "connectionInfo", "a client's URL and access token for a SignalR hub",
+        &[HUB_NAME, CONNECTION_STRING_SETTING, USER_ID, ID_TOKEN, CLAIM_TYPE_LIST])
+        .feature("signalr");
+    /// `#[signalr_negotiation_input(hub_name = "...")]`
+    SIGNALR_NEGOTIATION_INPUT = BindingKind::new("signalr_negotiation_input", "signalRNegotiation",
+        Role::Input, "negotiation", "the negotiation answer across several SignalR endpoints",
+        &[HUB_NAME, CONNECTION_STRING_SETTING, USER_ID, ID_TOKEN, CLAIM_TYPE_LIST])
+        .feature("signalr");
+    /// `#[signalr_endpoints_input(hub_name = "...")]`
+    SIGNALR_ENDPOINTS_INPUT = BindingKind::new("signalr_endpoints_input", "signalREndpoints",
+        Role::Input, "endpoints", "the SignalR Service endpoints of a hub", &[HUB_NAME, CONNECTION_STRING_SETTING])
+        .feature("signalr");
+    /// `signalr_output(hub_name = "...")`
+    SIGNALR_OUTPUT = BindingKind::new("signalr_output", "signalR", Role::Output, "signalRMessages",
+        "sends messages or group actions to a SignalR hub", &[HUB_NAME, CONNECTION_STRING_SETTING])
+        .feature("signalr");
+
+    /// `sql_trigger(table_name = "...", connection_string_setting = "...")`
+    SQL_TRIGGER = BindingKind::new("sql_trigger", "sqlTrigger", Role::Trigger, "changes",
+        "runs the function for changes to an Azure SQL table (a list of changes)",
+        &[
+            text("table_name", "tableName", "the table to watch, e.g. `dbo.Orders`").required(),
+            SQL_CONNECTION,
+            text("leases_table_name", "leasesTableName", "the table of leases"),
+        ])
+        .feature("sql")
+        .batch(Batch::Always);
+    /// `#[sql_input(command_text = "...", command_type = "text", parameters = "...", connection_string_setting = "...")]`
+    SQL_INPUT = BindingKind::new("sql_input", "sql", Role::Input, "rows", "the rows of a query or stored procedure",
+        &[COMMAND_TEXT, COMMAND_TYPE, PARAMETERS, SQL_CONNECTION])
+        .feature("sql");
+    /// `sql_output(command_text = "dbo.Table", connection_string_setting = "...")`
+    SQL_OUTPUT = BindingKind::new("sql_output", "sql", Role::Output, "rows", "upserts rows into a table",
+        &[TABLE_COMMAND, SQL_CONNECTION])
+        .feature("sql");
+
+    /// `mysql_trigger(table_name = "...", connection_string_setting = "...")`
+    MYSQL_TRIGGER = BindingKind::new("mysql_trigger", "mysqlTrigger", Role::Trigger, "changes",
+        "runs the function for changes to a MySQL table (a list of changes)",
+        &[text("table_name", "tableName", "the table to watch").required(), SQL_CONNECTION])
+        .feature("mysql")
+        .batch(Batch::Always);
+    /// `#[mysql_input(command_text = "...", command_type = "text", parameters = "...", connection_string_setting = "...")]`
+    MYSQL_INPUT = BindingKind::new("mysql_input", "mysql", Role::Input, "rows", "the rows of a MySQL query",
+        &[COMMAND_TEXT, COMMAND_TYPE, PARAMETERS, SQL_CONNECTION])
+        .feature("mysql");
+    /// `mysql_output(command_text = "table", connection_string_setting = "...")`
+    MYSQL_OUTPUT = BindingKind::new("mysql_output", "mysql", Role::Output, "rows", "upserts rows into a MySQL table",
+        &[TABLE_COMMAND, SQL_CONNECTION])
+        .feature("mysql");
+
+    /// `kafka_trigger(broker_list = "...", topic = "...", consumer_group = "...", ...)`
+    KAFKA_TRIGGER = BindingKind::new("kafka_trigger", "kafkaTrigger", Role::Trigger, "event",
+        "runs the function for events of a Kafka topic",
+        keys![
+            [BROKER_LIST, TOPIC, text("consumer_group", "consumerGroup", "the consumer group"), AVRO_SCHEMA,
+                KEY_AVRO_SCHEMA, KEY_DATA_TYPE,
+                int("lag_threshold", "lagThreshold", 0, i64::MAX, "lag above which the scale controller adds instances")],
+            KAFKA_AUTH,
+            KAFKA_OAUTH_MORE,
+            [CARDINALITY],
+        ])
+        .feature("kafka")
+        .retry()
+        .data_type(DataType::String)
+        .batch(Batch::Optional { many_by_default: false })
+        .key_rules(&[KeyRule::Together(&["username", "password"])]);
+    /// `kafka_output(broker_list = "...", topic = "...", ...)`
+    KAFKA_OUTPUT = BindingKind::new("kafka_output", "kafka", Role::Output, "event", "produces events to a Kafka topic",
+        keys![
+            [BROKER_LIST, TOPIC, AVRO_SCHEMA, KEY_AVRO_SCHEMA, KEY_DATA_TYPE,
+                int("max_message_bytes", "maxMessageBytes", 1, i32::MAX as i64, "the largest message"),
+                int("batch_size", "batchSize", 1, i32::MAX as i64, "messages per batch"),
+                flag("enable_idempotence", "enableIdempotence", "exactly-once, in-order production"),
+                int("message_timeout_ms", "messageTimeoutMs", 0, i32::MAX as i64, "delivery timeout"),
+                int("request_timeout_ms", "requestTimeoutMs", 0, i32::MAX as i64, "acknowledgement timeout"),
+                int("max_retries", "maxRetries", 0, i32::MAX as i64, "retries of a failed send"),
+                int("linger_ms", "lingerMs", 0, i32::MAX as i64, "wait to fill a batch")],
+            KAFKA_AUTH,
+            KAFKA_OAUTH_MORE,
+        ])
+        .feature("kafka")
+        .key_rules(&[KeyRule::Together(&["username", "password"])]);
+
+    /// `rabbitmq_trigger(queue_name = "...", connection_string_setting = "...")`
+    RABBITMQ_TRIGGER = BindingKind::new("rabbitmq_trigger", "rabbitMQTrigger", Role::Trigger, "message",
+        "runs the function for messages of a RabbitMQ queue",
+        &[
+            text("queue_name", "queueName", "the queue to read").required(),
+            text("host_name", "hostName", "the broker's host (instead of a connection string)"),
+            setting("user_name_setting", "userNameSetting", "the app setting holding the user name"),
+            setting("password_setting", "passwordSetting", "the app setting holding the password"),
+            int("port", "port", 1, 65535, "the broker's port"),
+            CONNECTION_STRING_SETTING,
+            flag("disable_certificate_validation", "disableCertificateValidation", "accept any server certificate"),
+        ])
+        .feature("rabbitmq")
+        .data_type(DataType::String)
+        .key_rules(&[KeyRule::AtMostOne(&["connection_string_setting", "host_name"])]);
+    /// `rabbitmq_output(queue_name = "...", connection_string_setting = "...")`
+    RABBITMQ_OUTPUT = BindingKind::new("rabbitmq_output", "rabbitMQ", Role::Output, "message",
+        "publishes messages to a RabbitMQ queue",
+        &[
+            text("queue_name", "queueName", "the queue to publish to").required(),
+            text("host_name", "hostName", "the broker's host (instead of a connection string)"),
+            text("user_name", "userName", "the user name, usually `%Setting%`"),
+            text("password", "password", "the password, usually `%Setting%`"),
+            int("port", "port", 1, 65535, "the broker's port"),
+            CONNECTION_STRING_SETTING,
+            flag("disable_certificate_validation", "disableCertificateValidation", "accept any server certificate"),
+        ])
+        .feature("rabbitmq")
+        .key_rules(&[KeyRule::AtMostOne(&["connection_string_setting", "host_name"])]);
+
+    /// `sendgrid_output(api_key = "...", to = "...", from = "...", subject = "...", text = "...")`
+    SENDGRID_OUTPUT = BindingKind::new("sendgrid_output", "sendGrid", Role::Output, "message",
+        "sends e-mail through SendGrid",
+        &[
+            setting("api_key", "apiKey", "the app setting holding the SendGrid API key; default `AzureWebJobsSendGridApiKey`"),
+            text("to", "to", "the recipient"),
+            text("from", "from", "the sender"),
+            text("subject", "subject", "the subject"),
+            text("text", "text", "the body"),
+        ])
+        .feature("sendgrid");
+
+    /// `generic_trigger(type = "customTrigger", any_key = value, ...)`: any trigger azfn has no kind for
+    GENERIC_TRIGGER = BindingKind::new("generic_trigger", "genericTrigger", Role::Trigger, "trigger",
+        "a trigger of any extension: `type` and keys are passed through", &[GENERIC_TYPE])
+        .retry()
+        .open_keys();
+    /// `#[generic_input(type = "...", any_key = value, ...)]`: any input binding
+    GENERIC_INPUT = BindingKind::new("generic_input", "generic", Role::Input, "input",
+        "an input binding of any extension: `type` and keys are passed through", &[GENERIC_TYPE])
+        .open_keys();
+    /// `generic_output(type = "...", any_key = value, ...)`: any output binding
+    GENERIC_OUTPUT = BindingKind::new("generic_output", "generic", Role::Output, "output",
+        "an output binding of any extension: `type` and keys are passed through", &[GENERIC_TYPE])
+        .open_keys();
+}
+
+/// Every cargo feature of `azfn` that gates a family of kinds, in catalog order.
+///
+/// ```
+/// assert!(azfn_bindings::catalog::features().any(|f| f == "servicebus"));
+/// ```
+pub fn features() -> impl Iterator<Item = &'static str> {
+    let mut seen: Vec<&'static str> = Vec::new();
+    for kind in ALL {
+        if let Some(f) = kind.feature
+            && !seen.contains(&f)
+        {
+            seen.push(f);
+        }
+    }
+    seen.into_iter()
 }
 
 /// The kind the user spells `attr` (`"queue_trigger"`), if azfn knows it.
@@ -351,6 +979,50 @@ mod tests {
         for kind in ALL {
             let ends = kind.json_type.to_ascii_lowercase().ends_with("trigger");
             assert_eq!(ends, kind.role == Role::Trigger, "{}", kind.json_type);
+        }
+    }
+
+    #[test]
+    fn key_rules_name_keys_of_their_kind() {
+        for kind in ALL {
+            for rule in kind.key_rules {
+                let (KeyRule::ExactlyOne(keys) | KeyRule::AtMostOne(keys) | KeyRule::Together(keys)) = rule;
+                for key in *keys {
+                    assert!(kind.key(key).is_some(), "{} has no key {key}", kind.attr);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn retry_and_batches_follow_the_dotnet_worker() {
+        let retry: Vec<_> = ALL
+            .iter()
+            .filter(|k| k.supports_retry && !k.open_keys)
+            .map(|k| k.attr)
+            .collect();
+        assert_eq!(
+            retry,
+            [
+                "timer_trigger",
+                "event_hub_trigger",
+                "cosmos_db_trigger",
+                "kafka_trigger"
+            ]
+        );
+        for kind in ALL {
+            let optional = matches!(kind.batch, Batch::Optional { .. });
+            assert_eq!(optional, kind.key("cardinality").is_some(), "{}", kind.attr);
+            assert!(kind.batch == Batch::No || kind.role == Role::Trigger, "{}", kind.attr);
+        }
+    }
+
+    #[test]
+    fn features_are_lowercase_words() {
+        let features: Vec<_> = features().collect();
+        assert!(features.len() >= 11, "{features:?}");
+        for f in features {
+            assert!(f.bytes().all(|b| b.is_ascii_lowercase()), "{f}");
         }
     }
 

@@ -9,7 +9,7 @@ pub mod catalog;
 mod rules;
 pub mod validate;
 
-pub use catalog::{BindingKind, DataType, Direction, KeySpec, Role};
+pub use catalog::{Batch, BindingKind, DataType, Direction, KeyRule, KeySpec, Role, TriggerData};
 pub use rules::{ValueRule, ValueShape};
 pub use validate::Problem;
 pub mod description;

@@ -25,6 +25,33 @@ pub enum ValueRule {
     BlobPath,
     /// The name of an app setting.
     AppSettingName,
+    /// Text resolved by the host: a literal, `%AppSetting%` references or `{expressions}`,
+    /// whose syntax is checked.
+    Text,
+    /// A list of strings, written as a JSON array.
+    List,
+    /// An integer in `min..=max`.
+    IntRange {
+        /// Smallest allowed value.
+        min: i64,
+        /// Largest allowed value.
+        max: i64,
+    },
+    /// An integer in `min..=max`, written into `function.json` as a string (the published
+    /// schema types Azure Tables' `take` as a string).
+    IntText {
+        /// Smallest allowed value.
+        min: i64,
+        /// Largest allowed value.
+        max: i64,
+    },
+    /// A .NET `TimeSpan`, `[d.]hh:mm:ss[.fffffff]`, or `%AppSetting%`.
+    TimeSpan,
+    /// A binding `type` for the generic bindings: an identifier-like name.
+    BindingType,
+    /// A retry interval: exactly `hh:mm:ss` (what the host and the published schema accept;
+    /// no days, fractions or app settings).
+    RetryInterval,
 }
 
 /// The shape of value a rule wants, so the macro can say "expected a string".
@@ -57,8 +84,8 @@ impl ValueRule {
     pub const fn shape(self) -> ValueShape {
         match self {
             ValueRule::Bool => ValueShape::Bool,
-            ValueRule::Int => ValueShape::Int,
-            ValueRule::OneOrMore(_) => ValueShape::StrList,
+            ValueRule::Int | ValueRule::IntRange { .. } | ValueRule::IntText { .. } => ValueShape::Int,
+            ValueRule::OneOrMore(_) | ValueRule::List => ValueShape::StrList,
             _ => ValueShape::Str,
         }
     }
@@ -74,15 +101,154 @@ impl ValueRule {
     pub fn check_str(self, value: &str) -> Result<String, Problem> {
         match self {
             ValueRule::Str => Ok(value.to_owned()),
-            ValueRule::Bool | ValueRule::Int => Ok(value.to_owned()),
+            ValueRule::Bool
+            | ValueRule::Int
+            | ValueRule::IntRange { .. }
+            | ValueRule::IntText { .. }
+            | ValueRule::List => Ok(value.to_owned()),
             ValueRule::OneOf(allowed) | ValueRule::OneOrMore(allowed) => one_of(value, allowed),
             ValueRule::RouteTemplate => validate::route::parse_route(value).map(|_| value.to_owned()),
             ValueRule::TimerSchedule => validate::ncrontab::parse_timer_schedule(value).map(|_| value.to_owned()),
             ValueRule::QueueName => queue_name(value).map(|()| value.to_owned()),
             ValueRule::BlobPath => blob_path(value).map(|()| value.to_owned()),
             ValueRule::AppSettingName => app_setting_name(value).map(|()| value.to_owned()),
+            ValueRule::Text => check_expressions(value).map(|_| value.to_owned()),
+            ValueRule::TimeSpan => time_span(value).map(|()| value.to_owned()),
+            ValueRule::BindingType => binding_type(value).map(|()| value.to_owned()),
+            ValueRule::RetryInterval => retry_interval(value).map(|()| value.to_owned()),
         }
     }
+
+    /// Checks an integer value.
+    ///
+    /// ```
+    /// use azfn_bindings::ValueRule;
+    /// assert!(ValueRule::IntRange { min: 1, max: 10 }.check_int(10).is_ok());
+    /// assert_eq!(
+    ///     ValueRule::IntRange { min: 1, max: 10 }.check_int(0).unwrap_err(),
+    ///     "`0` is out of range: expected 1 to 10"
+    /// );
+    /// ```
+    pub fn check_int(self, value: i64) -> Result<(), String> {
+        match self {
+            ValueRule::IntRange { min, max } | ValueRule::IntText { min, max } if !(min..=max).contains(&value) => {
+                Err(format!("`{value}` is out of range: expected {min} to {max}"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the value goes into `function.json` as a string although written as an integer.
+    pub const fn int_as_text(self) -> bool {
+        matches!(self, ValueRule::IntText { .. })
+    }
+
+    /// Whether the host resolves `{expressions}` in values of this rule from the trigger's
+    /// binding data (so the macro may check the names against the trigger).
+    pub const fn has_expressions(self) -> bool {
+        matches!(self, ValueRule::Text | ValueRule::BlobPath | ValueRule::QueueName)
+    }
+}
+
+/// A .NET `TimeSpan` in the invariant format the host parses: `[-][d.]hh:mm:ss[.fffffff]`,
+/// or an `%AppSetting%` reference.
+///
+/// ```
+/// use azfn_bindings::validate::time_span;
+/// assert!(time_span("00:00:10").is_ok());
+/// assert!(time_span("1.02:00:00.5").is_ok());
+/// assert!(time_span("%RetryDelay%").is_ok());
+/// assert_eq!(time_span("00:61:00").unwrap_err().range, 3..5);
+/// ```
+pub fn time_span(value: &str) -> Result<(), Problem> {
+    if !validate::names::app_setting_refs(value)?.is_empty() {
+        return Ok(());
+    }
+    let help = "a TimeSpan is `hh:mm:ss`, optionally with days `d.hh:mm:ss` and fractions `hh:mm:ss.fff`";
+    let body = value.strip_prefix('-').unwrap_or(value);
+    let offset = value.len() - body.len();
+    let parts: Vec<&str> = body.split(':').collect();
+    let [head, minutes, seconds] = parts.as_slice() else {
+        return Err(whole(value, format!("`{value}` is not a TimeSpan"), Some(help.into())));
+    };
+    let hours_at = head.rfind('.').map_or(0, |dot| dot + 1);
+    let (days, hours) = (head.get(..hours_at.saturating_sub(1)), &head[hours_at..]);
+    let (seconds, fraction) = seconds.split_once('.').map_or((*seconds, None), |(s, f)| (s, Some(f)));
+    let minutes_at = offset + head.len() + 1;
+    let seconds_at = minutes_at + minutes.len() + 1;
+    let fields = [
+        (days.filter(|d| !d.is_empty()), offset, u64::MAX, "days"),
+        (Some(hours), offset + hours_at, 23, "hours"),
+        (Some(*minutes), minutes_at, 59, "minutes"),
+        (Some(seconds), seconds_at, 59, "seconds"),
+        (
+            fraction,
+            seconds_at + seconds.len() + 1,
+            u64::MAX,
+            "fractions of a second",
+        ),
+    ];
+    for (text, at, max, what) in fields {
+        let Some(text) = text else { continue };
+        let range = at..at + text.len();
+        let number = (!text.is_empty() && text.len() <= 10 && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse::<u64>().ok())
+            .flatten();
+        match number {
+            None => {
+                return Err(Problem {
+                    range,
+                    message: format!("{what} of `{value}` must be digits"),
+                    help: Some(help.into()),
+                });
+            }
+            Some(n) if n > max => {
+                return Err(Problem {
+                    range,
+                    message: format!("{what} `{text}` is out of range: {what} are 0-{max}"),
+                    help: Some(help.into()),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// `hh:mm:ss` with two digits each, hours 00-23.
+fn retry_interval(value: &str) -> Result<(), Problem> {
+    let shaped = value.len() == 8
+        && value.bytes().enumerate().all(|(i, b)| {
+            if i == 2 || i == 5 {
+                b == b':'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if !shaped {
+        return Err(whole(
+            value,
+            format!("retry interval `{value}` must be written `hh:mm:ss`"),
+            Some(
+                "for example `00:00:10` for ten seconds; the host reads no days, fractions or app settings here".into(),
+            ),
+        ));
+    }
+    time_span(value).map_err(|p| p.with_help("retry intervals are `hh:mm:ss`, hours 00-23"))
+}
+
+/// A generic binding's `type`: letters and digits, starting with a letter (`customTrigger`).
+fn binding_type(value: &str) -> Result<(), Problem> {
+    let ok = value.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    if ok {
+        return Ok(());
+    }
+    Err(whole(
+        value,
+        format!("`{value}` is not a binding type: types are names such as `customTrigger` or `webPubSub`"),
+        None,
+    ))
 }
 
 fn whole(value: &str, message: String, help: Option<String>) -> Problem {
@@ -93,17 +259,13 @@ fn whole(value: &str, message: String, help: Option<String>) -> Problem {
     }
 }
 
+/// Matches `value` case-insensitively and returns the catalog's own spelling of it.
 fn one_of(value: &str, allowed: &[&str]) -> Result<String, Problem> {
-    let lower = value.to_ascii_lowercase();
-    if allowed.contains(&lower.as_str()) {
-        return Ok(lower);
+    if let Some(found) = allowed.iter().find(|a| a.eq_ignore_ascii_case(value)) {
+        return Ok((*found).to_owned());
     }
     let list = allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
-    Err(whole(
-        value,
-        format!("`{value}` is not allowed here: expected one of {list}"),
-        None,
-    ))
+    Err(whole(value, format!("`{value}` is not one of {list}"), None))
 }
 
 /// Whether the value is resolved by the host at run time (`%Setting%` or `{expression}`), in
@@ -218,6 +380,54 @@ mod tests {
         assert!(blob_path("samples").is_err());
         assert_eq!(blob_path("Samples/x").unwrap_err().range, 0..1);
         assert!(blob_path("samples/{name").is_err());
+    }
+
+    #[test]
+    fn enum_values_keep_the_catalogs_spelling() {
+        let rule = ValueRule::OneOf(&["Queue", "Topic"]);
+        assert_eq!(rule.check_str("topic").unwrap(), "Topic");
+    }
+
+    #[test]
+    fn time_spans() {
+        for ok in [
+            "00:00:10",
+            "23:59:59",
+            "1.00:00:00",
+            "00:00:01.250",
+            "-00:01:00",
+            "%Delay%",
+        ] {
+            assert_eq!(time_span(ok), Ok(()), "{ok}");
+        }
+        assert_eq!(time_span("24:00:00").unwrap_err().range, 0..2);
+        assert_eq!(time_span("00:00:60").unwrap_err().range, 6..8);
+        assert_eq!(time_span("1.25:00:00").unwrap_err().range, 2..4);
+        assert_eq!(time_span("00:0x:00").unwrap_err().range, 3..5);
+        assert!(time_span("10 seconds").is_err());
+        assert!(time_span("").is_err());
+        assert!(time_span("%Delay").is_err());
+        for s in crate::validate::fuzz::strings(2000) {
+            if let Err(p) = time_span(&s) {
+                crate::validate::fuzz::assert_range_ok(&s, &p.range);
+            }
+        }
+    }
+
+    #[test]
+    fn retry_intervals_are_strict() {
+        assert!(retry_interval("00:00:10").is_ok());
+        assert!(retry_interval("1.00:00:00").is_err());
+        assert!(retry_interval("%Delay%").is_err());
+        assert!(retry_interval("0:00:10").is_err());
+        assert_eq!(retry_interval("00:60:00").unwrap_err().range, 3..5);
+    }
+
+    #[test]
+    fn text_checks_setting_and_expression_syntax() {
+        assert!(ValueRule::Text.check_str("%Queue%-{id}").is_ok());
+        assert!(ValueRule::Text.check_str("%Queue").is_err());
+        assert!(ValueRule::Text.check_str("{id").is_err());
     }
 
     #[test]

@@ -3,6 +3,9 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::Type;
+use syn::spanned::Spanned;
+
+use azfn_bindings::catalog::{self, Batch};
 
 use crate::internals::attr::{BindingAttr, PropValue};
 
@@ -18,10 +21,92 @@ fn kind_static(attr: &BindingAttr) -> TokenStream {
     quote!(__azfn::catalog::#ident)
 }
 
+/// The `&'static BindingKind` of a binding: the catalog's, or for a generic binding the
+/// catalog's template with the user's `type`.
+fn kind_ref(attr: &BindingAttr) -> TokenStream {
+    let kind = kind_static(attr);
+    match &attr.json_type {
+        Some(json_type) => quote! {{
+            static __KIND: __azfn::catalog::BindingKind = #kind.with_json_type(#json_type);
+            &__KIND
+        }},
+        None => quote!(&#kind),
+    }
+}
+
+/// Whether the trigger's payload is a batch, as a constant expression: from the payload type
+/// (`Vec<T>` is many) when the first parameter without a binding is the payload, else `default`.
+fn batch_expr(trigger: &BindingAttr, payload: &Type, default: bool) -> TokenStream {
+    let kind = kind_marker(trigger);
+    quote_spanned! {payload.span()=>
+        __azfn::payload_is_batch(
+            <#payload as __azfn::FromInvocation<#kind>>::IS_PAYLOAD,
+            <__azfn::CardinalityOf<#payload>>::MANY,
+            <__azfn::DataTypeOf<#payload>>::DATA_TYPE,
+            #default,
+        )
+    }
+}
+
+/// The `cardinality` property of a batch-capable trigger, computed at compile time.
+fn cardinality_prop(attr: &BindingAttr, payload: Option<&Type>) -> Option<TokenStream> {
+    let Batch::Optional { many_by_default } = attr.kind.batch else {
+        return None;
+    };
+    let key = catalog::CARDINALITY.json;
+    let many = match payload {
+        Some(ty) => batch_expr(attr, ty, many_by_default),
+        None => quote!(#many_by_default),
+    };
+    Some(quote!((#key, __azfn::cardinality(#many))))
+}
+
+/// Compile-time checks that the payload type agrees with the trigger's batch behaviour and with
+/// an explicit `cardinality` (AZFW0008). Empty when there is nothing to check.
+pub fn cardinality_checks(trigger: &BindingAttr, payload: Option<&Type>) -> TokenStream {
+    let Some(ty) = payload else { return TokenStream::new() };
+    let attr = trigger.kind.attr;
+    let (expected, message, span) = match (trigger.kind.batch, trigger.cardinality) {
+        (Batch::No, _) => (
+            false,
+            format!(
+                "a `{attr}` function gets one message per invocation, so its payload cannot be a `Vec`: for a JSON array in one message take `Json<Vec<T>>`"
+            ),
+            ty.span(),
+        ),
+        (Batch::Optional { .. }, Some((true, span))) => (
+            true,
+            format!("`cardinality = \"many\"` hands the `{attr}` function a batch: take it as `Vec<T>`"),
+            span,
+        ),
+        (Batch::Optional { .. }, Some((false, span))) => (
+            false,
+            format!(
+                "`cardinality = \"one\"` hands the `{attr}` function one event, but the payload is a `Vec`: remove `cardinality` to receive batches"
+            ),
+            span,
+        ),
+        (Batch::Optional { .. } | Batch::Always, _) => return TokenStream::new(),
+    };
+    // Non-batch triggers check the type alone, so an unbindable parameter is reported once
+    // (by the extraction trait), not twice.
+    let many = match trigger.kind.batch {
+        Batch::No => quote_spanned! {ty.span()=>
+            __azfn::is_batch(<__azfn::CardinalityOf<#ty>>::MANY, <__azfn::DataTypeOf<#ty>>::DATA_TYPE)
+        },
+        _ => batch_expr(trigger, ty, expected),
+    };
+    quote_spanned! {span=>
+        const _: () = ::core::assert!(#many == #expected, #message);
+    }
+}
+
 /// A `BindingDescription` expression. `value_ty` is the Rust type whose byte-ness decides
-/// `dataType`; `None` leaves it to the kind.
+/// `dataType` (and, for a trigger, whether it receives batches); `None` leaves both to the kind.
 pub fn binding_description(attr: &BindingAttr, name: &str, value_ty: Option<&Type>) -> TokenStream {
     let kind = kind_static(attr);
+    let kind_ref = kind_ref(attr);
+    let cardinality = cardinality_prop(attr, value_ty);
     let props = attr.props.iter().map(|(key, value)| {
         let value = match value {
             PropValue::Str(s) => quote!(__azfn::PropertyValue::Str(#s)),
@@ -31,6 +116,7 @@ pub fn binding_description(attr: &BindingAttr, name: &str, value_ty: Option<&Typ
         };
         quote!((#key, #value))
     });
+    let props = props.chain(cardinality);
     let data_type = match value_ty {
         Some(ty) => quote_spanned! {Span::call_site()=>
             __azfn::data_type_or(<__azfn::DataTypeOf<#ty>>::DATA_TYPE, #kind.default_data_type)
@@ -39,7 +125,7 @@ pub fn binding_description(attr: &BindingAttr, name: &str, value_ty: Option<&Typ
     };
     quote! {
         __azfn::BindingDescription {
-            kind: &#kind,
+            kind: #kind_ref,
             name: #name,
             data_type: #data_type,
             properties: &[#(#props),*],
@@ -53,5 +139,7 @@ pub fn private_imports() -> TokenStream {
         use ::azfn::__private as __azfn;
         #[allow(unused_imports)]
         use __azfn::NoDataTypePreference as _;
+        #[allow(unused_imports)]
+        use __azfn::NoCardinalityPreference as _;
     }
 }

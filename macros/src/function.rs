@@ -5,10 +5,11 @@ use quote::{quote, quote_spanned};
 use syn::ItemFn;
 use syn::spanned::Spanned;
 
-use crate::codegen::{binding_description, kind_marker, private_imports};
+use crate::codegen::{binding_description, cardinality_checks, kind_marker, private_imports};
 use crate::internals::ast::FunctionDef;
 use crate::internals::check::{self, binding_name_of_trigger};
 use crate::internals::ctxt::Ctxt;
+use crate::internals::retry::{RetryDef, Strategy};
 
 pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item: ItemFn = match syn::parse2(item.clone()) {
@@ -62,6 +63,8 @@ fn generate(def: &FunctionDef) -> TokenStream {
         bindings.push(binding_description(output, "$return", Some(ret_ty)));
     }
     let binding_count = bindings.len();
+    let batch_checks = cardinality_checks(trigger, payload_ty);
+    let retry = retry_policy(def.retry.as_ref());
 
     // Arguments, each converted through the trait its role calls for, spanned at its type so
     // a type that cannot bind is reported on the user's parameter.
@@ -147,13 +150,14 @@ fn generate(def: &FunctionDef) -> TokenStream {
             #imports
             static __BINDINGS: [__azfn::BindingDescription; #binding_count] = [#(#bindings),*];
             #return_checks
+            #batch_checks
             static __FUNCTION: __azfn::FunctionDescription = __azfn::FunctionDescription {
                 name: #host_name,
                 rust_path: ::core::concat!(::core::module_path!(), "::", #rust_name),
                 location: (::core::file!(), ::core::line!()),
                 bindings: &__BINDINGS,
                 return_bindings: #return_bindings,
-                retry: ::core::option::Option::None,
+                retry: #retry,
                 invoke: __invoke,
             };
             fn __invoke(__invocation: __azfn::Invocation) -> __azfn::InvokeFuture {
@@ -169,4 +173,28 @@ fn generate(def: &FunctionDef) -> TokenStream {
             __azfn::inventory::submit!(__azfn::Registration(&__FUNCTION));
         };
     }
+}
+
+/// The `retry` field of the description.
+fn retry_policy(retry: Option<&RetryDef>) -> TokenStream {
+    let Some(retry) = retry else {
+        return quote!(::core::option::Option::None);
+    };
+    let count = retry.max_retry_count;
+    let policy = match &retry.strategy {
+        Strategy::FixedDelay { delay_interval } => quote! {
+            __azfn::RetryPolicy::FixedDelay { max_retry_count: #count, delay_interval: #delay_interval }
+        },
+        Strategy::ExponentialBackoff {
+            minimum_interval,
+            maximum_interval,
+        } => quote! {
+            __azfn::RetryPolicy::ExponentialBackoff {
+                max_retry_count: #count,
+                minimum_interval: #minimum_interval,
+                maximum_interval: #maximum_interval,
+            }
+        },
+    };
+    quote!(::core::option::Option::Some(#policy))
 }

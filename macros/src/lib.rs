@@ -9,6 +9,7 @@
 use proc_macro::TokenStream;
 
 mod codegen;
+mod features;
 mod function;
 mod internals;
 mod output;
@@ -20,7 +21,28 @@ pub fn function(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Makes a struct's fields the output bindings of the functions that return it.
-#[proc_macro_derive(FunctionOutput, attributes(http_output, queue_output, blob_output))]
+///
+/// The helper attributes are every output kind of the catalog (a test checks the list).
+#[proc_macro_derive(
+    FunctionOutput,
+    attributes(
+        http_output,
+        queue_output,
+        blob_output,
+        table_output,
+        service_bus_output,
+        event_hub_output,
+        event_grid_output,
+        cosmos_db_output,
+        signalr_output,
+        sql_output,
+        mysql_output,
+        kafka_output,
+        rabbitmq_output,
+        sendgrid_output,
+        generic_output
+    )
+)]
 pub fn function_output(input: TokenStream) -> TokenStream {
     debug_expansion("FunctionOutput", output::expand(input.into())).into()
 }
@@ -31,4 +53,21 @@ fn debug_expansion(name: &str, tokens: proc_macro2::TokenStream) -> proc_macro2:
         eprintln!("azfn-macros: #[{name}] expanded to:\n{tokens}");
     }
     tokens
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn function_output_accepts_every_output_kind() {
+        let source = include_str!("lib.rs");
+        let start = source.find("attributes(").unwrap_or(0);
+        let list = &source[start..start + source[start..].find(')').unwrap_or(0)];
+        let declared: Vec<&str> = list["attributes(".len()..]
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        let outputs: Vec<&str> = azfn_bindings::catalog::attrs_with_role(azfn_bindings::Role::Output).collect();
+        assert_eq!(declared, outputs);
+    }
 }

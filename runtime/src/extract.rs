@@ -18,38 +18,127 @@ use crate::data::BindingData;
 use crate::error::{Error, InvocationError};
 use crate::http::{Headers, HttpRequest, Identities, IntoHttpResponse, Path, Query};
 use crate::invocation::{Invocation, OutputValue, Outputs};
-use crate::triggers::{BlobTriggerMetadata, QueueTriggerMetadata, TimerInfo};
+use crate::triggers::{BlobTriggerMetadata, QueueTriggerMetadata, TimerInfo, WarmupContext};
 
 /// The binding kinds, as types: the type parameter of the traits in this module, named exactly
 /// as the attribute is spelled so that compiler messages read in the same words
 /// (`a azfn::kind::queue_trigger function`).
+///
+/// The kinds of a service family exist only with its cargo feature (`servicebus`, `cosmosdb`,
+/// …); `#[function]` names the feature when a user writes a kind whose feature is off.
 #[allow(non_camel_case_types, missing_debug_implementations)]
 pub mod kind {
+    use super::{BindingDescription, Error, IntoOutputValue, InvocationError, OutputValue, Outputs, ReturnOutputs};
+
     macro_rules! markers {
-        (triggers: $($trigger:ident = $static:ident)*; others: $($other:ident)*) => {
+        (
+            always { $($always:tt)* }
+            $( $feature:literal { $($gated:tt)* } )*
+        ) => {
+            markers!(@items [cfg(all())] $($always)*);
+            $( markers!(@items [cfg(feature = $feature)] $($gated)*); )*
+            /// The attribute names of every marker compiled in, to check against the catalog.
+            #[cfg(test)]
+            pub(crate) fn names() -> Vec<&'static str> {
+                let mut names = vec!["http_trigger", "http_output"];
+                names.extend(markers!(@names $($always)*));
+                $( if cfg!(feature = $feature) { names.extend(markers!(@names $($gated)*)); } )*
+                names
+            }
+        };
+        (@names triggers [$($t:ident = $s:ident),*] inputs [$($i:ident),*] outputs [$($o:ident),*]) => {
+            [$(stringify!($t),)* $(stringify!($i),)* $(stringify!($o),)*]
+        };
+        (@items [$cfg:meta] triggers [$($t:ident = $s:ident),*] inputs [$($i:ident),*] outputs [$($o:ident),*]) => {
             $(
-                #[doc = concat!("The `", stringify!($trigger), "` binding kind.")]
-                pub struct $trigger;
-                impl super::TriggerKind for $trigger {
-                    const KIND: &'static azfn_bindings::BindingKind = &azfn_bindings::catalog::$static;
+                #[$cfg]
+                #[doc = concat!("The `", stringify!($t), "` binding kind.")]
+                pub struct $t;
+                #[$cfg]
+                impl super::TriggerKind for $t {
+                    const KIND: &'static azfn_bindings::BindingKind = &azfn_bindings::catalog::$s;
+                }
+                #[$cfg]
+                impl ReturnOutputs<$t> for () {
+                    const BINDINGS: &'static [BindingDescription] = &[];
+                    const HAS_HTTP: bool = false;
+                    fn write_outputs(self, _outputs: &mut Outputs) -> Result<(), InvocationError> {
+                        Ok(())
+                    }
                 }
             )*
             $(
-                #[doc = concat!("The `", stringify!($other), "` binding kind.")]
-                pub struct $other;
+                #[$cfg]
+                #[doc = concat!("The `", stringify!($i), "` binding kind.")]
+                pub struct $i;
             )*
-            /// The attribute names of every marker, to check against the catalog.
-            #[cfg(test)]
-            pub const NAMES: &[&str] = &[$(stringify!($trigger),)* $(stringify!($other),)*];
+            $(
+                #[$cfg]
+                #[doc = concat!("The `", stringify!($o), "` binding kind.")]
+                pub struct $o;
+                #[$cfg]
+                impl<T: serde::Serialize> IntoOutputValue<$o> for T {
+                    fn into_output_value(self, binding: &BindingDescription) -> Result<Option<OutputValue>, Error> {
+                        super::serialized_output(self, binding)
+                    }
+                }
+            )*
         };
     }
+
+    /// The `http_trigger` binding kind.
+    pub struct http_trigger;
+    impl super::TriggerKind for http_trigger {
+        const KIND: &'static azfn_bindings::BindingKind = &azfn_bindings::catalog::HTTP_TRIGGER;
+    }
+    /// The `http_output` binding kind.
+    pub struct http_output;
+
     markers! {
-        triggers:
-            http_trigger = HTTP_TRIGGER
-            timer_trigger = TIMER_TRIGGER
-            queue_trigger = QUEUE_TRIGGER
-            blob_trigger = BLOB_TRIGGER;
-        others: blob_input http_output queue_output blob_output
+        always {
+            triggers [
+                timer_trigger = TIMER_TRIGGER, warmup_trigger = WARMUP_TRIGGER, queue_trigger = QUEUE_TRIGGER,
+                blob_trigger = BLOB_TRIGGER, generic_trigger = GENERIC_TRIGGER
+            ]
+            inputs [blob_input, generic_input]
+            outputs [queue_output, blob_output, generic_output]
+        }
+        "tables" { triggers [] inputs [table_input] outputs [table_output] }
+        "servicebus" { triggers [service_bus_trigger = SERVICE_BUS_TRIGGER] inputs [] outputs [service_bus_output] }
+        "eventhubs" { triggers [event_hub_trigger = EVENT_HUB_TRIGGER] inputs [] outputs [event_hub_output] }
+        "eventgrid" { triggers [event_grid_trigger = EVENT_GRID_TRIGGER] inputs [] outputs [event_grid_output] }
+        "cosmosdb" {
+            triggers [cosmos_db_trigger = COSMOS_DB_TRIGGER] inputs [cosmos_db_input] outputs [cosmos_db_output]
+        }
+        "signalr" {
+            triggers [signalr_trigger = SIGNALR_TRIGGER]
+            inputs [signalr_connection_info_input, signalr_negotiation_input, signalr_endpoints_input]
+            outputs [signalr_output]
+        }
+        "sql" { triggers [sql_trigger = SQL_TRIGGER] inputs [sql_input] outputs [sql_output] }
+        "mysql" { triggers [mysql_trigger = MYSQL_TRIGGER] inputs [mysql_input] outputs [mysql_output] }
+        "kafka" { triggers [kafka_trigger = KAFKA_TRIGGER] inputs [] outputs [kafka_output] }
+        "rabbitmq" { triggers [rabbitmq_trigger = RABBITMQ_TRIGGER] inputs [] outputs [rabbitmq_output] }
+        "sendgrid" { triggers [] inputs [] outputs [sendgrid_output] }
+    }
+
+    /// Whether the cargo feature `name` of this crate is on, for the catalog test.
+    #[cfg(test)]
+    pub(crate) fn feature_enabled(name: &str) -> bool {
+        match name {
+            "tables" => cfg!(feature = "tables"),
+            "servicebus" => cfg!(feature = "servicebus"),
+            "eventhubs" => cfg!(feature = "eventhubs"),
+            "eventgrid" => cfg!(feature = "eventgrid"),
+            "cosmosdb" => cfg!(feature = "cosmosdb"),
+            "signalr" => cfg!(feature = "signalr"),
+            "sql" => cfg!(feature = "sql"),
+            "mysql" => cfg!(feature = "mysql"),
+            "kafka" => cfg!(feature = "kafka"),
+            "rabbitmq" => cfg!(feature = "rabbitmq"),
+            "sendgrid" => cfg!(feature = "sendgrid"),
+            _ => panic!("feature `{name}` of the catalog is not a feature of azfn"),
+        }
     }
 }
 
@@ -64,9 +153,14 @@ pub trait TriggerKind {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a parameter of a `{K}` function",
     label = "this parameter cannot be bound",
-    note = "a parameter without a binding attribute receives the trigger's payload (`String`, `Vec<u8>`, `Json<T>` or any `T: serde::Deserialize`), the trigger's own types (`HttpRequest` for http_trigger, `TimerInfo` for timer_trigger, `QueueTriggerMetadata` for queue_trigger, `BlobTriggerMetadata` for blob_trigger), or `FunctionContext`"
+    note = "a parameter without a binding attribute receives the trigger's payload (`String`, `Vec<u8>`, `Json<T>` or any `T: serde::Deserialize`), the trigger's own types (`HttpRequest` for http_trigger, `TimerInfo` for timer_trigger, `QueueTriggerMetadata` for queue_trigger, `BlobTriggerMetadata` for blob_trigger, `ServiceBusMessageMetadata` for service_bus_trigger, `EventHubBatchMetadata` for event_hub_trigger, …), or `FunctionContext`"
 )]
 pub trait FromInvocation<K>: Sized {
+    /// Whether this is the trigger's payload (as opposed to metadata or context), whose type
+    /// decides a batch-capable trigger's `cardinality`.
+    #[doc(hidden)]
+    const IS_PAYLOAD: bool = false;
+
     /// Extracts the value.
     fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError>;
 }
@@ -80,6 +174,8 @@ fn binding_error(invocation: &Invocation, binding: &str, message: impl ToString)
 }
 
 impl<K: TriggerKind, T: DeserializeOwned> FromInvocation<K> for T {
+    const IS_PAYLOAD: bool = true;
+
     fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
         let trigger = invocation.function.trigger();
         invocation
@@ -158,6 +254,37 @@ impl FromInvocation<kind::blob_trigger> for BlobTriggerMetadata {
     fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
         BlobTriggerMetadata::from_metadata(&invocation.metadata).map_err(|e| binding_error(invocation, "metadata", e))
     }
+}
+
+impl FromInvocation<kind::warmup_trigger> for WarmupContext {
+    fn from_invocation(_invocation: &Invocation) -> Result<Self, InvocationError> {
+        Ok(WarmupContext)
+    }
+}
+
+/// Trigger metadata types read from the invocation's metadata with their `from_metadata`.
+macro_rules! metadata_parameters {
+    ($($(#[$cfg:meta])? $kind:ident => $ty:ty,)*) => {$(
+        $(#[$cfg])?
+        impl FromInvocation<kind::$kind> for $ty {
+            fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
+                <$ty>::from_metadata(&invocation.metadata).map_err(|e| binding_error(invocation, "metadata", e))
+            }
+        }
+    )*};
+}
+
+metadata_parameters! {
+    #[cfg(feature = "servicebus")]
+    service_bus_trigger => crate::triggers::servicebus::ServiceBusMessageMetadata,
+    #[cfg(feature = "servicebus")]
+    service_bus_trigger => crate::triggers::servicebus::ServiceBusBatchMetadata,
+    #[cfg(feature = "eventhubs")]
+    event_hub_trigger => crate::triggers::eventhubs::EventHubEventMetadata,
+    #[cfg(feature = "eventhubs")]
+    event_hub_trigger => crate::triggers::eventhubs::EventHubBatchMetadata,
+    #[cfg(feature = "rabbitmq")]
+    rabbitmq_trigger => crate::triggers::rabbitmq::RabbitMqMessageMetadata,
 }
 
 impl<K: TriggerKind> FromInvocation<K> for FunctionContext {
@@ -270,17 +397,6 @@ fn serialized_output<T: Serialize>(value: T, binding: &BindingDescription) -> Re
     })
 }
 
-macro_rules! data_outputs {
-    ($($kind:ident)*) => {$(
-        impl<T: Serialize> IntoOutputValue<kind::$kind> for T {
-            fn into_output_value(self, binding: &BindingDescription) -> Result<Option<OutputValue>, Error> {
-                serialized_output(self, binding)
-            }
-        }
-    )*};
-}
-data_outputs!(queue_output blob_output);
-
 /// Return types of functions whose outputs come from the return type itself: a
 /// `#[derive(FunctionOutput)]` struct, `()`, or, for HTTP functions, any HTTP response.
 #[diagnostic::on_unimplemented(
@@ -313,19 +429,6 @@ impl<T: IntoHttpResponse> ReturnOutputs<kind::http_trigger> for T {
         Ok(())
     }
 }
-
-macro_rules! unit_returns {
-    ($($kind:ident)*) => {$(
-        impl ReturnOutputs<kind::$kind> for () {
-            const BINDINGS: &'static [BindingDescription] = &[];
-            const HAS_HTTP: bool = false;
-            fn write_outputs(self, _outputs: &mut Outputs) -> Result<(), InvocationError> {
-                Ok(())
-            }
-        }
-    )*};
-}
-unit_returns!(timer_trigger queue_trigger blob_trigger);
 
 /// Writes one output value through [`IntoOutputValue`], naming the binding on failure.
 pub fn write_output<K, T: IntoOutputValue<K>>(
@@ -408,14 +511,70 @@ const fn same_name(a: &[u8], b: &[u8]) -> bool {
     true
 }
 
+/// Picks the cardinality a Rust payload type asks for: `Vec<T>` asks for a batch. Resolved at
+/// compile time like [`DataTypeOf`]; whether bytes (`Vec<u8>`) are a batch is settled by
+/// [`is_batch`].
+#[derive(Debug)]
+pub struct CardinalityOf<T: ?Sized>(PhantomData<T>);
+
+/// The fallback of [`CardinalityOf`]: one value.
+pub trait NoCardinalityPreference {
+    /// Whether the type is a batch.
+    const MANY: bool = false;
+}
+
+impl<T: ?Sized> NoCardinalityPreference for CardinalityOf<T> {}
+
+impl<T> CardinalityOf<Vec<T>> {
+    /// A `Vec` is a batch (unless it is bytes, see [`is_batch`]).
+    pub const MANY: bool = true;
+}
+
+/// Whether a payload type receives a batch: a `Vec` that is not bytes.
+pub const fn is_batch(many: bool, data_type: Option<DataType>) -> bool {
+    many && !matches!(data_type, Some(DataType::Binary))
+}
+
+/// A batch-capable trigger's cardinality: the payload's, or `default` when the first parameter
+/// is not a payload (metadata, context, state) and so says nothing.
+pub const fn payload_is_batch(is_payload: bool, many: bool, data_type: Option<DataType>, default: bool) -> bool {
+    if is_payload { is_batch(many, data_type) } else { default }
+}
+
+/// The `cardinality` value for `function.json`.
+pub const fn cardinality(many: bool) -> azfn_bindings::PropertyValue {
+    azfn_bindings::PropertyValue::Str(if many { "many" } else { "one" })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn every_catalog_kind_has_a_marker() {
-        let mut markers: Vec<_> = super::kind::NAMES.to_vec();
-        let mut catalog: Vec<_> = azfn_bindings::catalog::ALL.iter().map(|k| k.attr).collect();
+        let mut markers: Vec<_> = super::kind::names();
+        let mut catalog: Vec<_> = azfn_bindings::catalog::ALL
+            .iter()
+            .filter(|k| k.feature.is_none_or(super::kind::feature_enabled))
+            .map(|k| k.attr)
+            .collect();
         markers.sort();
         catalog.sort();
         assert_eq!(markers, catalog);
+    }
+
+    #[test]
+    fn vec_payloads_are_batches_but_bytes_are_not() {
+        use super::{CardinalityOf, DataTypeOf, NoCardinalityPreference as _, NoDataTypePreference as _, is_batch};
+        assert!(is_batch(
+            <CardinalityOf<Vec<String>>>::MANY,
+            <DataTypeOf<Vec<String>>>::DATA_TYPE
+        ));
+        assert!(!is_batch(
+            <CardinalityOf<Vec<u8>>>::MANY,
+            <DataTypeOf<Vec<u8>>>::DATA_TYPE
+        ));
+        assert!(!is_batch(
+            <CardinalityOf<String>>::MANY,
+            <DataTypeOf<String>>::DATA_TYPE
+        ));
     }
 }

@@ -67,7 +67,6 @@ pub use http::{
     Query,
 };
 pub use invocation::{Invocation, OutputValue, Outputs, RetryContext, TraceContext};
-pub use triggers::{BlobTriggerMetadata, QueueTriggerMetadata, ScheduleStatus, TimerInfo, WarmupContext};
 #[cfg(any(feature = "sql", feature = "mysql"))]
 pub use triggers::changes::{SqlChange, SqlChangeOperation};
 #[cfg(feature = "cosmosdb")]
@@ -86,6 +85,7 @@ pub use triggers::servicebus::{ServiceBusBatchMetadata, ServiceBusMessageMetadat
 pub use triggers::signalr::{SignalRConnectionInfo, SignalRInvocationContext, SignalRMessage};
 #[cfg(feature = "tables")]
 pub use triggers::tables::TableEntity;
+pub use triggers::{BlobTriggerMetadata, QueueTriggerMetadata, ScheduleStatus, TimerInfo, WarmupContext};
 
 /// `Result` with [`Error`] as its default error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -103,11 +103,11 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::error::{IntoFunctionError, InvocationError};
+    pub use crate::extract::{CardinalityOf, NoCardinalityPreference, cardinality, is_batch, payload_is_batch};
     pub use crate::extract::{
         DataTypeOf, FromInputBinding, FromInvocation, HTTP_RETURN, IntoOutputValue, NoDataTypePreference,
         ReturnOutputs, data_type_or, distinct_binding_names, write_output,
     };
-    pub use crate::extract::{CardinalityOf, NoCardinalityPreference, cardinality, is_batch, payload_is_batch};
     pub use crate::function::{FunctionDescription, InvokeFuture, Registration, RetryPolicy};
     pub use crate::invocation::{Invocation, Outputs};
     pub use azfn_bindings::catalog;

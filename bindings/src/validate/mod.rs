@@ -15,6 +15,7 @@ pub mod names;
 pub mod ncrontab;
 pub mod route;
 
+pub use crate::rules::time_span;
 pub use names::{
     app_setting_refs, binding_expressions, binding_name_from_ident, check_binding_name, check_function_name,
 };

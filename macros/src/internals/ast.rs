@@ -6,6 +6,7 @@ use syn::{FnArg, GenericArgument, Ident, ItemFn, LitStr, PathArguments, ReturnTy
 use super::args::{self, Arg};
 use super::attr::{self, BindingAttr};
 use super::ctxt::Ctxt;
+use super::retry::{self, RetryDef};
 use azfn_bindings::Role;
 
 /// One parameter of the user's function.
@@ -41,6 +42,10 @@ pub struct FunctionDef {
     pub attr_span: Span,
     /// Whether an argument was not understood (then "no trigger" would only repeat it).
     pub has_unknown_args: bool,
+    /// `retry(...)`: the function-level retry policy.
+    pub retry: Option<RetryDef>,
+    /// Whether `retry(...)` was written (even if it did not parse).
+    pub retry_written: Option<Ident>,
 }
 
 impl FunctionDef {
@@ -59,6 +64,8 @@ impl FunctionDef {
             ret: return_def(&item.sig.output),
             attr_span,
             has_unknown_args: false,
+            retry: None,
+            retry_written: None,
             item: item.clone(),
         };
         for arg in args::parse_args(cx, attr_args) {
@@ -98,12 +105,32 @@ impl FunctionDef {
             return;
         }
         let ident = arg.name().clone();
+        if ident == "retry" {
+            match &arg {
+                Arg::Call { args, .. } => self.retry = retry::parse_retry(cx, &ident, args),
+                _ => cx.error_spanned_by(
+                    &ident,
+                    "write `retry(fixed_delay, max_retry_count = 5, delay_interval = \"00:00:10\")` or `retry(exponential_backoff, max_retry_count = 5, minimum_interval = \"00:00:04\", maximum_interval = \"00:15:00\")`",
+                ),
+            }
+            self.retry_written = Some(ident);
+            return;
+        }
         let Some(kind) = attr::lookup_kind(&ident) else {
             self.has_unknown_args = true;
+            let places = azfn_bindings::catalog::ALL
+                .iter()
+                .filter(|k| k.role != Role::Input)
+                .map(|k| k.attr)
+                .chain(["retry", "name"]);
+            if let Some(close) = attr::closest(&ident.to_string(), places) {
+                cx.error_spanned_by(&ident, format!("unknown argument `{ident}`; did you mean `{close}`?"));
+                return;
+            }
             cx.error_spanned_by(
                 &ident,
                 format!(
-                    "unknown argument `{ident}`: expected a trigger ({}), an output for the return value ({}), or `name = \"...\"`",
+                    "unknown argument `{ident}`: expected a trigger ({}), an output for the return value ({}), `retry(...)`, or `name = \"...\"`",
                     attr::expected_list(Role::Trigger),
                     attr::expected_list(Role::Output)
                 ),

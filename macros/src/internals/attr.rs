@@ -3,8 +3,11 @@
 //! Nothing here returns early on a user error: each bad key or value is reported at its own
 //! span and skipped, so one expansion shows every mistake.
 
-use azfn_bindings::catalog::{self, BindingKind};
-use azfn_bindings::{Role, ValueShape};
+use std::ops::Range;
+
+use azfn_bindings::catalog::{self, BindingKind, KeyRule};
+use azfn_bindings::{Role, ValueRule, ValueShape};
+use proc_macro2::Span;
 use syn::{Ident, Lit, LitStr};
 
 use super::args::{Arg, Value};
@@ -27,7 +30,24 @@ pub struct BindingAttr {
     /// `name = "..."`: the binding name chosen by the user.
     pub name: Option<LitStr>,
     /// `(json key, value)` in the order written.
-    pub props: Vec<(&'static str, PropValue)>,
+    pub props: Vec<(String, PropValue)>,
+    /// A generic binding's `type`.
+    pub json_type: Option<String>,
+    /// `cardinality = "one" | "many"` as written: whether it says many, and where.
+    pub cardinality: Option<(bool, Span)>,
+    /// `{expressions}` in values the host resolves from the trigger's binding data: the literal,
+    /// the expression's range inside it, and its text.
+    pub expressions: Vec<(LitStr, Range<usize>, String)>,
+}
+
+impl BindingAttr {
+    /// The value of the `function.json` key `json`, if set to a string.
+    pub fn str_prop(&self, json: &str) -> Option<&str> {
+        self.props.iter().find_map(|(k, v)| match v {
+            PropValue::Str(s) if k == json => Some(s.as_str()),
+            _ => None,
+        })
+    }
 }
 
 /// The roles a place accepts, for "expected one of" messages.
@@ -50,45 +70,30 @@ pub fn parse_binding(cx: &Ctxt, kind: &'static BindingKind, ident: &Ident, args:
         ident: ident.clone(),
         name: None,
         props: Vec::new(),
+        json_type: None,
+        cardinality: None,
+        expressions: Vec::new(),
     };
-    let mut seen: Vec<String> = Vec::new();
+    check_feature(cx, kind, ident);
+    let mut seen: Vec<&Ident> = Vec::new();
     for arg in args {
         let key = arg.name();
         let key_str = key.to_string();
-        if seen.contains(&key_str) {
+        if seen.iter().any(|k| **k == key_str) {
             cx.error_spanned_by(key, format!("`{key_str}` is set twice in `{}`", kind.attr));
             continue;
         }
-        seen.push(key_str.clone());
+        seen.push(key);
         if key_str == "name" {
-            match arg {
-                Arg::KeyValue {
-                    value: Value::Lit(Lit::Str(s)),
-                    ..
-                } => {
-                    if let Err(problem) = azfn_bindings::validate::check_binding_name(&s.value()) {
-                        lit::report(cx, s, &problem);
-                    }
-                    attr.name = Some(s.clone());
-                }
-                _ => cx.error_spanned_by(
-                    key,
-                    "`name` takes a string literal: the binding name, e.g. `name = \"order\"`",
-                ),
-            }
+            read_name(cx, &mut attr, arg);
             continue;
         }
         let Some(spec) = kind.key(&key_str) else {
-            let keys: Vec<String> = kind
-                .keys
-                .iter()
-                .map(|k| format!("`{}`", k.attr))
-                .chain(["`name`".into()])
-                .collect();
-            cx.error_spanned_by(
-                key,
-                format!("`{}` has no key `{key_str}`; it takes {}", kind.attr, keys.join(", ")),
-            );
+            if kind.open_keys {
+                read_open_key(cx, &mut attr, arg);
+            } else {
+                unknown_key(cx, kind, key);
+            }
             continue;
         };
         let shape = spec.rule.shape();
@@ -96,7 +101,7 @@ pub fn parse_binding(cx: &Ctxt, kind: &'static BindingKind, ident: &Ident, args:
             Arg::KeyValue { value, .. } => value,
             // A bare boolean key means `true`: `run_on_startup`.
             Arg::Flag(_) if shape == ValueShape::Bool => {
-                attr.props.push((spec.json, PropValue::Bool(true)));
+                attr.props.push((spec.json.to_owned(), PropValue::Bool(true)));
                 continue;
             }
             Arg::Flag(_) | Arg::Call { .. } => {
@@ -107,16 +112,225 @@ pub fn parse_binding(cx: &Ctxt, kind: &'static BindingKind, ident: &Ident, args:
                 continue;
             }
         };
-        if let Some(prop) = check_value(cx, kind, spec, value) {
-            attr.props.push((spec.json, prop));
-        }
+        let Some(prop) = check_value(cx, kind, spec, value) else {
+            continue;
+        };
+        store(cx, &mut attr, spec, value, prop);
     }
     for spec in kind.keys.iter().filter(|k| k.required) {
-        if !seen.iter().any(|s| s == spec.attr) {
+        if !seen.iter().any(|s| *s == spec.attr) {
             cx.error_spanned_by(ident, format!("`{}` needs `{}`: {}", kind.attr, spec.attr, spec.doc));
         }
     }
+    check_key_rules(cx, kind, ident, &seen);
     attr
+}
+
+/// Files a checked value where it belongs: the generic `type`, the `cardinality` (which the
+/// macro writes itself, from the payload type), or the properties.
+fn store(cx: &Ctxt, attr: &mut BindingAttr, spec: &azfn_bindings::KeySpec, value: &Value, prop: PropValue) {
+    match (spec.json, prop) {
+        (json, PropValue::Str(s)) if json == catalog::GENERIC_TYPE.json && attr.kind.open_keys => {
+            check_generic_type(cx, attr.kind, value, &s);
+            attr.json_type = Some(s);
+        }
+        (json, PropValue::Str(s)) if json == catalog::CARDINALITY.json => {
+            attr.cardinality = Some((s == "many", value.span()));
+        }
+        (json, prop) => {
+            if let (PropValue::Str(_), Value::Lit(Lit::Str(lit))) = (&prop, value)
+                && spec.rule.has_expressions()
+            {
+                let text = lit.value();
+                for (range, expression) in azfn_bindings::validate::binding_expressions(&text).unwrap_or_default() {
+                    attr.expressions.push((lit.clone(), range, expression));
+                }
+            }
+            attr.props.push((json.to_owned(), prop));
+        }
+    }
+}
+
+// `name = "order"`: the binding name.
+fn read_name(cx: &Ctxt, attr: &mut BindingAttr, arg: &Arg) {
+    match arg {
+        Arg::KeyValue {
+            value: Value::Lit(Lit::Str(s)),
+            ..
+        } => {
+            if let Err(problem) = azfn_bindings::validate::check_binding_name(&s.value()) {
+                lit::report(cx, s, &problem);
+            }
+            attr.name = Some(s.clone());
+        }
+        _ => cx.error_spanned_by(
+            arg.name(),
+            "`name` takes a string literal: the binding name, e.g. `name = \"order\"`",
+        ),
+    }
+}
+
+fn unknown_key(cx: &Ctxt, kind: &BindingKind, key: &Ident) {
+    if let Some(close) = closest(&key.to_string(), kind.keys.iter().map(|k| k.attr)) {
+        cx.error_spanned_by(
+            key,
+            format!("`{}` has no key `{key}`; did you mean `{close}`?", kind.attr),
+        );
+        return;
+    }
+    let keys: Vec<String> = kind
+        .keys
+        .iter()
+        .map(|k| format!("`{}`", k.attr))
+        .chain(["`name`".into()])
+        .collect();
+    cx.error_spanned_by(
+        key,
+        format!("`{}` has no key `{key}`; it takes {}", kind.attr, keys.join(", ")),
+    );
+}
+
+/// The host reads a trigger by its `type` ending in `Trigger`; a generic binding must agree
+/// with the place it is written in.
+fn check_generic_type(cx: &Ctxt, kind: &BindingKind, value: &Value, json_type: &str) {
+    let is_trigger = json_type.to_ascii_lowercase().ends_with("trigger");
+    let wanted = kind.role == Role::Trigger;
+    if is_trigger != wanted {
+        let message = if wanted {
+            format!(
+                "a trigger's `type` ends in `Trigger` (the host tells triggers by it): `{json_type}` would be an input or output"
+            )
+        } else {
+            format!(
+                "`{json_type}` ends in `Trigger`, which makes it a trigger for the host: use `generic_trigger(type = \"{json_type}\", ...)` in `#[function(...)]`"
+            )
+        };
+        cx.error_at(value.span(), message);
+    }
+}
+
+/// `any_key = value` of a generic binding, written into `function.json` camelCased
+/// (`event_hub_name` → `eventHubName`; a key without `_` stays as written).
+fn read_open_key(cx: &Ctxt, attr: &mut BindingAttr, arg: &Arg) {
+    let key = arg.name();
+    let json = camel_case(&crate::internals::ast::unraw(key));
+    let prop = match arg {
+        Arg::Flag(_) => Some(PropValue::Bool(true)),
+        Arg::Call { .. } => None,
+        Arg::KeyValue { value, .. } => match value {
+            Value::Lit(Lit::Str(s)) => Some(PropValue::Str(s.value())),
+            Value::Lit(Lit::Bool(b)) => Some(PropValue::Bool(b.value)),
+            Value::Lit(Lit::Int(i)) => i.base10_parse::<i64>().ok().map(PropValue::Int),
+            Value::List { items, .. } => items
+                .iter()
+                .map(|item| match item {
+                    Lit::Str(s) => Some(s.value()),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()
+                .map(PropValue::List),
+            _ => None,
+        },
+    };
+    match prop {
+        Some(prop) => attr.props.push((json, prop)),
+        None => cx.error_spanned_by(
+            key,
+            format!(
+                "`{key}` of `{}` takes a string, integer or boolean literal, or a list of strings",
+                attr.kind.attr
+            ),
+        ),
+    }
+}
+
+/// The candidate closest to `word` (a typo away), for "did you mean" hints.
+pub fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|&(d, c)| d > 0 && d <= 2.max(c.len() / 5))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance, on bytes (names here are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = previous + usize::from(ca != cb);
+            previous = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+/// `snake_case` → `camelCase`.
+pub fn camel_case(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for c in key.chars() {
+        match c {
+            '_' => upper = !out.is_empty(),
+            c if upper => {
+                out.push(c.to_ascii_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Each family of kinds is compiled into `azfn` only with its cargo feature; say which one
+/// instead of letting the generated code fail on a missing type.
+fn check_feature(cx: &Ctxt, kind: &BindingKind, ident: &Ident) {
+    let Some(feature) = kind.feature else { return };
+    if !crate::features::enabled(feature) {
+        cx.error_spanned_by(
+            ident,
+            format!(
+                "`{}` needs the `{feature}` feature of azfn: in Cargo.toml write `azfn = {{ version = \"{}\", features = [\"{feature}\"] }}`",
+                kind.attr,
+                env!("CARGO_PKG_VERSION"),
+            ),
+        );
+    }
+}
+
+/// The catalog's rules across keys: exactly one of, at most one of, all or none of.
+fn check_key_rules(cx: &Ctxt, kind: &BindingKind, ident: &Ident, seen: &[&Ident]) {
+    let list = |keys: &[&str]| keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+    for rule in kind.key_rules {
+        let (KeyRule::ExactlyOne(keys) | KeyRule::AtMostOne(keys) | KeyRule::Together(keys)) = *rule;
+        let set: Vec<&Ident> = seen.iter().copied().filter(|s| keys.iter().any(|k| *s == k)).collect();
+        match rule {
+            KeyRule::ExactlyOne(_) if set.is_empty() => {
+                cx.error_spanned_by(ident, format!("`{}` needs one of {}", kind.attr, list(keys)))
+            }
+            KeyRule::ExactlyOne(_) | KeyRule::AtMostOne(_) if set.len() > 1 => cx.error_spanned_by(
+                set[1],
+                format!(
+                    "`{}` takes only one of {}: `{}` is set already",
+                    kind.attr,
+                    list(keys),
+                    set[0]
+                ),
+            ),
+            KeyRule::Together(_) if !set.is_empty() && set.len() < keys.len() => {
+                let missing: Vec<&str> = keys.iter().copied().filter(|k| !set.iter().any(|s| *s == k)).collect();
+                cx.error_spanned_by(
+                    set[0],
+                    format!("`{}` goes with {} in `{}`", set[0], list(&missing), kind.attr),
+                );
+            }
+            _ => {}
+        }
+    }
 }
 
 fn example(shape: ValueShape) -> &'static str {
@@ -143,7 +357,11 @@ fn check_value(
     };
     let checked = |s: &LitStr, text: &str| match spec.rule.check_str(text) {
         Ok(v) => Some(v),
-        Err(problem) => {
+        Err(mut problem) => {
+            // Enum problems do not know which key they are about.
+            if matches!(spec.rule, ValueRule::OneOf(_)) {
+                problem.message = format!("`{}` of `{}`: {}", spec.attr, kind.attr, problem.message);
+            }
             lit::report(cx, s, &problem);
             None
         }
@@ -152,7 +370,14 @@ fn check_value(
         (ValueShape::Str, Value::Lit(Lit::Str(s))) => checked(s, &s.value()).map(PropValue::Str),
         (ValueShape::Bool, Value::Lit(Lit::Bool(b))) => Some(PropValue::Bool(b.value)),
         (ValueShape::Int, Value::Lit(Lit::Int(i))) => match i.base10_parse::<i64>() {
-            Ok(n) => Some(PropValue::Int(n)),
+            Ok(n) => match spec.rule.check_int(n) {
+                Ok(()) if spec.rule.int_as_text() => Some(PropValue::Str(n.to_string())),
+                Ok(()) => Some(PropValue::Int(n)),
+                Err(message) => {
+                    cx.error_spanned_by(i, format!("`{}` of `{}`: {message}", spec.attr, kind.attr));
+                    None
+                }
+            },
             Err(e) => {
                 cx.error_spanned_by(i, e);
                 None
@@ -226,6 +451,20 @@ fn split_list(text: &str) -> Vec<(usize, &str)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn typos_find_their_word() {
+        let words = ["http_trigger", "timer_trigger", "queue_trigger"];
+        assert_eq!(super::closest("htp_trigger", words.into_iter()), Some("http_trigger"));
+        assert_eq!(super::closest("cron", words.into_iter()), None);
+    }
+
+    #[test]
+    fn open_keys_are_camel_cased() {
+        assert_eq!(super::camel_case("event_hub_name"), "eventHubName");
+        assert_eq!(super::camel_case("eventHubName"), "eventHubName");
+        assert_eq!(super::camel_case("hub"), "hub");
+    }
+
     #[test]
     fn lists_split_on_commas_pipes_and_spaces() {
         assert_eq!(

@@ -1,7 +1,8 @@
 //! Rules that involve more than one attribute: the function's shape, one trigger, unique
 //! names, outputs that fit the trigger.
 
-use azfn_bindings::{Role, validate};
+use azfn_bindings::catalog::{self, BUILTIN_EXPRESSIONS, TriggerData};
+use azfn_bindings::{Problem, Role, validate};
 use quote::ToTokens;
 use syn::{FnArg, GenericParam};
 
@@ -16,6 +17,85 @@ pub fn check(cx: &Ctxt, def: &FunctionDef) {
     check_trigger(cx, def);
     check_outputs(cx, def);
     check_binding_names(cx, def);
+    check_retry(cx, def);
+    check_expressions(cx, def);
+}
+
+/// Function-level retry applies only to triggers with the capability (AZFW0012).
+fn check_retry(cx: &Ctxt, def: &FunctionDef) {
+    let (Some(retry), Some(trigger)) = (&def.retry_written, def.triggers.first()) else {
+        return;
+    };
+    if trigger.kind.supports_retry {
+        return;
+    }
+    let capable: Vec<String> = catalog::ALL
+        .iter()
+        .filter(|k| k.supports_retry)
+        .map(|k| format!("`{}`", k.attr))
+        .collect();
+    cx.error_spanned_by(
+        retry,
+        format!(
+            "`{}` does not support function-level retry; only {} do. Its own retry settings live in host.json",
+            trigger.kind.attr,
+            capable.join(", ")
+        ),
+    );
+}
+
+/// `{expressions}` in the other bindings must name something in the trigger's binding data,
+/// where the catalog says what that is.
+fn check_expressions(cx: &Ctxt, def: &FunctionDef) {
+    let Some(trigger) = def.triggers.first() else { return };
+    let (fixed, from_trigger, what): (&[&str], Vec<String>, &str) = match trigger.kind.trigger_data {
+        TriggerData::Open => return,
+        TriggerData::Fixed(names) => (names, Vec::new(), "names"),
+        TriggerData::PathPattern(names) => (names, path_parameters(trigger), "path parameters"),
+    };
+    let bindings = def.params.iter().filter_map(|p| p.binding.as_ref()).chain(&def.outputs);
+    for binding in bindings {
+        for (literal, range, expression) in &binding.expressions {
+            let head = expression.split(['.', ':']).next().unwrap_or_default().trim();
+            let known = fixed
+                .iter()
+                .chain(BUILTIN_EXPRESSIONS)
+                .map(|s| s.to_string())
+                .chain(from_trigger.iter().cloned())
+                .any(|name| name.eq_ignore_ascii_case(head));
+            if known {
+                continue;
+            }
+            let mut offered: Vec<String> = from_trigger.iter().map(|n| format!("`{n}`")).collect();
+            if offered.is_empty() {
+                offered.push(format!("no {what}"));
+            }
+            let extra: Vec<String> = fixed.iter().map(|n| format!("`{n}`")).collect();
+            let help = format!(
+                "the `{}` trigger offers {}{}{}, and `{{rand-guid}}`, `{{DateTime}}`, `{{sys.UtcNow}}`",
+                trigger.kind.attr,
+                offered.join(", "),
+                if extra.is_empty() { "" } else { "; also " },
+                extra.join(", ")
+            );
+            let problem = Problem::new(
+                range.clone(),
+                format!(
+                    "binding expression `{{{expression}}}` names nothing the `{}` trigger provides",
+                    trigger.kind.attr
+                ),
+            )
+            .with_help(help);
+            lit::report(cx, literal, &problem);
+        }
+    }
+}
+
+fn path_parameters(trigger: &super::attr::BindingAttr) -> Vec<String> {
+    let path = trigger.str_prop("path").unwrap_or_default();
+    validate::binding_expressions(path)
+        .map(|found| found.into_iter().map(|(_, name)| name).collect())
+        .unwrap_or_default()
 }
 
 fn check_shape(cx: &Ctxt, def: &FunctionDef) {

@@ -6,3 +6,4 @@ pub mod attr;
 pub mod check;
 pub mod ctxt;
 pub mod lit;
+pub mod retry;

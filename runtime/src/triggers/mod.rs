@@ -1,4 +1,31 @@
-//! Payload and metadata types of the triggers: timer, queue and blob.
+//! Payload and metadata types of the triggers, decoded from what the host sends.
+//!
+//! Timer, warmup, queue and blob are always compiled; every other service family lives in a
+//! module of its own behind its cargo feature.
+//!
+//! How the host encodes values (custom-handler protocol): the trigger's value arrives as JSON
+//! text or an inline object; `Metadata` values have their second JSON encoding undone by the
+//! transport, so numbers are numbers, objects are objects and arrays (the `…Array` keys of
+//! batches) are arrays. The decoders below accept both a number and a number written as text.
+
+#[cfg(any(feature = "sql", feature = "mysql"))]
+pub mod changes;
+#[cfg(feature = "cosmosdb")]
+pub mod cosmosdb;
+#[cfg(feature = "eventgrid")]
+pub mod eventgrid;
+#[cfg(feature = "eventhubs")]
+pub mod eventhubs;
+#[cfg(feature = "kafka")]
+pub mod kafka;
+#[cfg(feature = "rabbitmq")]
+pub mod rabbitmq;
+#[cfg(feature = "servicebus")]
+pub mod servicebus;
+#[cfg(feature = "signalr")]
+pub mod signalr;
+#[cfg(feature = "tables")]
+pub mod tables;
 
 use std::collections::BTreeMap;
 
@@ -83,7 +110,7 @@ impl TimerInfo {
 }
 
 /// Accepts a number or a number written as text, as hosts send both.
-fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+pub(crate) fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     match Value::deserialize(d)? {
         Value::Number(n) => n.as_u64().ok_or_else(|| serde::de::Error::custom("expected a count")),
         Value::String(s) => s.trim().parse().map_err(serde::de::Error::custom),
@@ -133,7 +160,7 @@ struct QueueWire {
     pop_receipt: String,
 }
 
-fn from_map<T: serde::de::DeserializeOwned>(metadata: &Map<String, Value>) -> Result<T, DecodeError> {
+pub(crate) fn from_map<T: serde::de::DeserializeOwned>(metadata: &Map<String, Value>) -> Result<T, DecodeError> {
     T::deserialize(&Value::Object(metadata.clone())).map_err(|e| DecodeError::new(format!("trigger metadata: {e}")))
 }
 
@@ -218,5 +245,81 @@ impl BlobTriggerMetadata {
             metadata: user_metadata,
             path_parameters,
         })
+    }
+}
+
+/// Accepts a signed number, a number written as text, or nothing (0).
+#[cfg_attr(not(any(feature = "servicebus", feature = "eventhubs")), allow(dead_code))]
+pub(crate) fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Number(n) => n
+            .as_i64()
+            .ok_or_else(|| serde::de::Error::custom("expected an integer")),
+        Value::String(s) => s.trim().parse().map_err(serde::de::Error::custom),
+        Value::Null => Ok(0),
+        other => Err(serde::de::Error::custom(format!("expected an integer, found {other}"))),
+    }
+}
+
+/// Splits the metadata of a batch into one map per event: each key `K` of `keys` is read from
+/// the array `KArray` (how the host sends batch metadata); keys without an array (shared by the
+/// batch, such as Event Hubs' `PartitionContext`) are copied into every map.
+#[cfg_attr(not(any(feature = "servicebus", feature = "eventhubs")), allow(dead_code))]
+pub(crate) fn batch_maps(metadata: &Map<String, Value>, keys: &[&str]) -> Vec<Map<String, Value>> {
+    let array = |key: &str| match metadata.get(&format!("{key}Array")) {
+        Some(Value::Array(items)) => Some(items.as_slice()),
+        _ => None,
+    };
+    let len = keys
+        .iter()
+        .filter_map(|k| array(k))
+        .map(<[Value]>::len)
+        .max()
+        .unwrap_or(0);
+    (0..len)
+        .map(|i| {
+            let mut map = Map::new();
+            for key in keys {
+                let value = match array(key) {
+                    Some(items) => items.get(i).cloned(),
+                    None => metadata.get(*key).cloned(),
+                };
+                if let Some(value) = value {
+                    map.insert((*key).to_owned(), value);
+                }
+            }
+            map
+        })
+        .collect()
+}
+
+/// What a warmup-triggered function receives: nothing but the fact that the instance is new.
+///
+/// ```
+/// use azfn::prelude::*;
+///
+/// #[function(warmup_trigger)]
+/// async fn warmup(_context: azfn::WarmupContext) {
+///     // open connections, fill caches
+/// }
+/// # fn main() {}
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WarmupContext;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_metadata_splits_per_event() {
+        let metadata: Map<String, Value> = serde_json::from_value(serde_json::json!({
+            "MessageIdArray": ["a", "b"], "DeliveryCountArray": [1, 2], "Shared": {"x": 1}
+        }))
+        .unwrap();
+        let maps = batch_maps(&metadata, &["MessageId", "DeliveryCount", "Shared"]);
+        assert_eq!(maps.len(), 2);
+        assert_eq!(maps[1]["MessageId"], "b");
+        assert_eq!(maps[1]["Shared"]["x"], 1);
     }
 }
