@@ -9,6 +9,13 @@ use azfn_bindings::catalog::{self, Batch};
 
 use crate::internals::attr::{BindingAttr, PropValue};
 
+/// A span that points at the user's tokens but resolves names where the macro was called, so
+/// generated locals (`__outputs`, `__invocation`) stay visible to each other even when the
+/// user's tokens come from a `macro_rules!` with its own hygiene.
+pub fn at(span: Span) -> Span {
+    Span::call_site().located_at(span)
+}
+
 /// `::azfn::kind::<attr>`: the public path, since compiler messages print it.
 pub fn kind_marker(attr: &BindingAttr) -> TokenStream {
     let marker = Ident::new(attr.kind.attr, attr.ident.span());

@@ -5,7 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::ItemFn;
 use syn::spanned::Spanned;
 
-use crate::codegen::{binding_description, cardinality_checks, kind_marker, private_imports};
+use crate::codegen::{at, binding_description, cardinality_checks, kind_marker, private_imports};
 use crate::internals::ast::FunctionDef;
 use crate::internals::check::{self, binding_name_of_trigger};
 use crate::internals::ctxt::Ctxt;
@@ -72,13 +72,13 @@ fn generate(def: &FunctionDef) -> TokenStream {
         let ty = &param.ty;
         let var = quote::format_ident!("__arg{}", i);
         match &param.binding {
-            None => quote_spanned! {ty.span()=>
+            None => quote_spanned! {at(ty.span())=>
                 let #var = <#ty as __azfn::FromInvocation<#trigger_kind>>::from_invocation(&__invocation)?;
             },
             Some(binding) => {
                 let marker = kind_marker(binding);
                 let name = &param.binding_name;
-                quote_spanned! {ty.span()=>
+                quote_spanned! {at(ty.span())=>
                     let #var = <#ty as __azfn::FromInputBinding<#marker>>::from_input_binding(&__invocation, #name)?;
                 }
             }
@@ -90,7 +90,7 @@ fn generate(def: &FunctionDef) -> TokenStream {
     } else {
         quote!(#fn_ident(#(#arg_vars),*))
     };
-    let error_span = def.ret.error_span.unwrap_or_else(Span::call_site);
+    let error_span = at(def.ret.error_span.unwrap_or_else(Span::call_site));
     let unwrap_result = def.ret.fallible.then(|| {
         quote_spanned! {error_span=>
             let __value = match __value {
@@ -100,10 +100,10 @@ fn generate(def: &FunctionDef) -> TokenStream {
         }
     });
 
-    let ret_span = match &def.item.sig.output {
+    let ret_span = at(match &def.item.sig.output {
         syn::ReturnType::Type(_, ty) => ty.span(),
         syn::ReturnType::Default => def.item.sig.ident.span(),
-    };
+    });
     let (return_bindings, write_outputs, return_checks) = match return_output {
         Some(output) => {
             let marker = kind_marker(output);

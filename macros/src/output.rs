@@ -5,7 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields};
 
-use crate::codegen::{binding_description, kind_marker, private_imports};
+use crate::codegen::{at, binding_description, kind_marker, private_imports};
 use crate::internals::args;
 use crate::internals::ast::unraw;
 use crate::internals::attr::{self, BindingAttr};
@@ -159,7 +159,7 @@ fn generate(input: &DeriveInput, fields: &[OutputField]) -> TokenStream {
     let writes = fields.iter().enumerate().map(|(i, f)| {
         let (member, ty) = (&f.member, &f.ty);
         let marker = kind_marker(&f.binding);
-        quote_spanned! {ty.span()=>
+        quote_spanned! {at(ty.span())=>
             __azfn::write_output::<#marker, #ty>(__outputs, &__BINDINGS[#i], self.#member)?;
         }
     });
