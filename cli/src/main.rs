@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use cargo_azfn::build::{self, BuildOptions};
 use cargo_azfn::error::{Context, Error, Result};
+use cargo_azfn::host::transport::Transport;
 use cargo_azfn::host::{self, StartOptions, WatchPlan};
 use cargo_azfn::invoke::{self, Example, Input, InvokeOptions};
 use cargo_azfn::new::{self, NewOptions};
@@ -84,6 +85,10 @@ struct StartArgs {
     /// Rebuild and restart the worker when the package's sources change.
     #[arg(long)]
     watch: bool,
+    /// How the host talks to the worker: the custom handler's HTTP, or the native runtime's
+    /// gRPC protocol (the app must enable azfn's `native` feature).
+    #[arg(long, value_enum, default_value_t = Transport::CustomHandler)]
+    transport: Transport,
 }
 
 #[derive(Debug, Args)]
@@ -213,6 +218,7 @@ fn start(args: StartArgs) -> Result<()> {
     runtime()?.block_on(host::run(StartOptions {
         app_dir,
         port: args.port,
+        transport: args.transport,
         watch,
     }))
 }

@@ -175,7 +175,14 @@ fn watch_rebuilds_and_restarts_on_source_changes() {
     // A private copy of the fixture workspace, since this test edits its sources; the package
     // is renamed so that its build does not replace the other tests' `timers`.
     let workspace = support::source_scratch("watch-workspace");
-    for entry in ["Cargo.toml", "Cargo.lock", "timers", "empty"] {
+    for entry in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "timers",
+        "empty",
+        "native-quickstart",
+        "native-timers",
+    ] {
         let from = support::fixture_workspace().join(entry);
         if from.is_dir() {
             support::copy_dir(&from, &workspace.join(entry));

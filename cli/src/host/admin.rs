@@ -43,12 +43,12 @@ pub async fn handle(host: &Host, request: &IncomingRequest) -> Option<Reply> {
             &Value::from(
                 app.functions
                     .iter()
-                    .map(|f| function_json(&app, f, host.port()))
+                    .map(|f| function_json(&app, f, host))
                     .collect::<Vec<_>>(),
             ),
         ),
         ("GET", ["functions", name]) => match app.function(name) {
-            Some(function) => json_reply(StatusCode::OK, &function_json(&app, function, host.port())),
+            Some(function) => json_reply(StatusCode::OK, &function_json(&app, function, host)),
             None => empty_reply(StatusCode::NOT_FOUND),
         },
         ("POST", ["functions", name]) => invoke(host, &app, name, request).await,
@@ -82,7 +82,8 @@ fn host_status(host: &Host) -> Reply {
 }
 
 /// A function as the admin API describes it.
-fn function_json(app: &FunctionApp, function: &Function, port: u16) -> Value {
+fn function_json(app: &FunctionApp, function: &Function, host: &Host) -> Value {
+    let port = host.port();
     let bindings: Vec<Value> = function
         .bindings
         .iter()
@@ -96,7 +97,7 @@ fn function_json(app: &FunctionApp, function: &Function, port: u16) -> Value {
         "name": function.name,
         "config": { "bindings": bindings },
         "invoke_url_template": url,
-        "language": "custom",
+        "language": host.transport().language(),
         "isDisabled": false,
     })
 }

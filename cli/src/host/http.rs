@@ -77,6 +77,8 @@ async fn handle(host: &Host, request: Request<Incoming>) -> Reply {
             .collect(),
         body,
     };
+    // A gRPC worker that is still starting has not said which functions it has yet.
+    host.wait_for_functions().await;
     if let Some(reply) = admin::handle(host, &request).await {
         return reply;
     }

@@ -5,6 +5,8 @@
 //! | module | concern |
 //! |---|---|
 //! | [`worker`] | starting, probing and restarting the worker process |
+//! | [`transport`] | custom handler or gRPC: how invocations reach the worker |
+//! | [`grpc`] | the gRPC transport: the host's side of `EventStream` |
 //! | [`payload`] | the invocation request body (§4) |
 //! | [`response`] | reading the worker's answer (§5) |
 //! | [`http`] | the public HTTP server: routes, methods, keys |
@@ -13,28 +15,29 @@
 
 pub mod admin;
 pub mod console;
+pub mod grpc;
 pub mod http;
 pub mod payload;
 pub mod response;
 pub mod timers;
+pub mod transport;
 pub mod worker;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use ::http::Request;
-use ::http::header::{CONTENT_TYPE, HOST, USER_AGENT};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::app::{FunctionApp, Trigger};
+use crate::app::{Function, FunctionApp, Trigger};
 use crate::build::{self, BuildOptions};
-use crate::client::{self, ChunkedBody};
 use crate::clock;
 use crate::error::{Context, Error, Result};
-use payload::{HOST_VERSION, InvocationPayload};
+use payload::InvocationPayload;
 use response::InvocationResult;
+use transport::{Connection, Transport};
 use worker::{Worker, WorkerState};
 
 /// How long an invocation waits for a worker that is (re)starting.
@@ -47,6 +50,10 @@ pub struct Host {
     worker: Worker,
     port: u16,
     timers: Mutex<Vec<JoinHandle<()>>>,
+    transport: Transport,
+    /// Whether the app's function list is the current worker's: always for a custom handler,
+    /// once the worker has described its functions for a gRPC worker (worker indexing).
+    functions_known: watch::Sender<bool>,
 }
 
 /// One finished invocation.
@@ -80,6 +87,27 @@ impl Host {
     /// The worker.
     pub fn worker(&self) -> &Worker {
         &self.worker
+    }
+
+    /// The transport to the worker.
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// Waits (up to the time a worker start may take) until the function list is the current
+    /// worker's, so that a request during a gRPC worker's start is routed by its functions.
+    pub async fn wait_for_functions(&self) {
+        let mut known = self.functions_known.subscribe();
+        let mut state = self.worker.watch_state();
+        // A worker that has stopped for good will not describe anything.
+        let stopped = state.wait_for(|s| matches!(s, WorkerState::Stopped { .. }));
+        let _ = tokio::time::timeout(READY_WAIT, async {
+            tokio::select! {
+                _ = known.wait_for(|known| *known) => {}
+                _ = stopped => {}
+            }
+        })
+        .await;
     }
 
     /// Sends one invocation of the function `name` to the worker, printing what happens: the
@@ -117,8 +145,7 @@ impl Host {
         Invocation { id, outcome }
     }
 
-    /// POSTs the payload to `/{name}` on the worker as the host does (§4.1) and reads the
-    /// answer (§5).
+    /// Sends the invocation over the worker's transport, once it is ready.
     async fn exchange(
         &self,
         name: &str,
@@ -129,37 +156,53 @@ impl Host {
         let function = app
             .function(name)
             .ok_or_else(|| format!("the app has no function '{name}'"))?;
-        let port = self.worker.ready_port(READY_WAIT).await?;
-        let body = serde_json::to_vec(&payload.to_json()).map_err(|e| format!("cannot encode the payload: {e}"))?;
-        let request = Request::post(format!("/{}", function.name))
-            .header(HOST, format!("127.0.0.1:{port}"))
-            .header(CONTENT_TYPE, "application/json; charset=utf-8")
-            .header("X-Azure-Functions-HostVersion", HOST_VERSION)
-            .header("X-Azure-Functions-InvocationId", id)
-            .header(USER_AGENT, format!("Azure-Functions-Host/{HOST_VERSION}"))
-            .body(ChunkedBody::new(body))
-            .map_err(|e| format!("cannot build the request to the worker: {e}"))?;
-        let response = client::send(port, request, None)
-            .await
-            .map_err(|e| format!("the worker could not be reached: {e}"))?;
-        response::read_response(
-            function,
-            response.status(),
-            response.header("content-type"),
-            &response.body,
-        )
-        .map_err(|e| e.0)
+        let connection = self.worker.ready(READY_WAIT).await?;
+        connection.invoke(function, payload, id).await
     }
 
     /// Serves `app` from now on: restarts the worker with it and reschedules the timers.
     pub fn reload(self: &Arc<Self>, app: FunctionApp) {
         let app = Arc::new(app);
-        if let Ok(mut current) = self.app.write() {
-            *current = app.clone();
+        if self.transport == Transport::Grpc {
+            // The new worker describes its functions: requests wait for its list, and the old
+            // one stays for the admin API's answers meanwhile.
+            self.functions_known.send_replace(false);
+            let mut next = (*app).clone();
+            next.functions = self.app().functions.clone();
+            next.problems.clear();
+            self.set_app(Arc::new(next));
+            self.worker.restart(app);
+            return;
         }
+        self.set_app(app.clone());
         print_app(&app, self.port);
         self.worker.restart(app.clone());
         self.start_timers(&app);
+    }
+
+    fn set_app(&self, app: Arc<FunctionApp>) {
+        if let Ok(mut current) = self.app.write() {
+            *current = app;
+        }
+    }
+
+    /// Takes the functions a gRPC worker described. A list that differs from the current one
+    /// (always, the first time) is printed and its timers are started; a worker restarted after
+    /// a crash describing the same functions changes nothing, so `runOnStartup` timers do not
+    /// fire again.
+    fn apply_indexed(self: &Arc<Self>, indexed: &grpc::Indexed) {
+        let current = self.app();
+        let known = *self.functions_known.borrow();
+        if !known || !same_functions(&current.functions, &indexed.functions) {
+            let mut app = (*current).clone();
+            app.functions = indexed.functions.clone();
+            app.problems = indexed.problems.clone();
+            let app = Arc::new(app);
+            self.set_app(app.clone());
+            print_app(&app, self.port);
+            self.start_timers(&app);
+        }
+        self.functions_known.send_replace(true);
     }
 
     fn start_timers(self: &Arc<Self>, app: &FunctionApp) {
@@ -172,6 +215,35 @@ impl Host {
     }
 }
 
+/// Whether two function lists are the same functions with the same bindings.
+fn same_functions(a: &[Function], b: &[Function]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(a, b)| a.name == b.name && a.bindings == b.bindings)
+}
+
+/// Applies the functions of every gRPC worker that becomes ready.
+async fn follow_indexing(host: Arc<Host>) {
+    let mut state = host.worker.watch_state();
+    let mut last: Option<grpc::Channel> = None;
+    loop {
+        let current = state.borrow_and_update().clone();
+        if let WorkerState::Ready {
+            connection: Connection::Grpc(channel),
+            ..
+        } = current
+            && last.as_ref() != Some(&channel)
+        {
+            host.apply_indexed(channel.indexed());
+            last = Some(channel);
+        }
+        if state.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
 /// What `start` serves and how.
 #[derive(Debug)]
 pub struct StartOptions {
@@ -179,6 +251,8 @@ pub struct StartOptions {
     pub app_dir: PathBuf,
     /// The public port on 127.0.0.1.
     pub port: u16,
+    /// How the host talks to the worker.
+    pub transport: Transport,
     /// With `--watch`: how to rebuild, and which folders to watch.
     pub watch: Option<WatchPlan>,
 }
@@ -200,16 +274,33 @@ pub async fn run(options: StartOptions) -> Result<()> {
         .await
         .context(|| format!("cannot listen on 127.0.0.1:{} (pass another --port)", options.port))?;
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(options.port);
-    print_app(&app, port);
-    let app = Arc::new(app);
+    let grpc = options.transport == Transport::Grpc;
+    // A gRPC worker describes its functions itself (worker indexing); the folder still gives
+    // host.json, the settings and the executable.
+    let served = if grpc {
+        let mut served = app.clone();
+        served.functions.clear();
+        served.problems.clear();
+        served
+    } else {
+        print_app(&app, port);
+        app.clone()
+    };
+    let served = Arc::new(served);
     let host = Arc::new(Host {
-        app: RwLock::new(app.clone()),
-        worker: Worker::start(app.clone()),
+        app: RwLock::new(served.clone()),
+        worker: Worker::start(Arc::new(app), options.transport),
         port,
         timers: Mutex::new(Vec::new()),
+        transport: options.transport,
+        functions_known: watch::Sender::new(!grpc),
     });
     tokio::spawn(http::serve(listener, host.clone()));
-    host.start_timers(&app);
+    if grpc {
+        tokio::spawn(follow_indexing(host.clone()));
+    } else {
+        host.start_timers(&served);
+    }
     console::line(format!("Host started on {}", host.base_url()));
 
     let watching = options.watch.is_some();

@@ -20,8 +20,9 @@ use crate::clock;
 /// The host version this local host reports in `X-Azure-Functions-HostVersion`.
 pub const HOST_VERSION: &str = "4.1037.0";
 
-/// Content types whose request body the host sends as base64 instead of text.
-fn is_binary_content_type(content_type: &str) -> bool {
+/// Content types whose request body the host sends as base64 instead of text (and as bytes over
+/// gRPC).
+pub fn is_binary_content_type(content_type: &str) -> bool {
     let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     media == "application/octet-stream" || media.starts_with("multipart/")
 }
@@ -33,6 +34,18 @@ pub struct InvocationPayload {
     pub data: Map<String, Value>,
     /// The trigger's binding data, with `sys`.
     pub metadata: Map<String, Value>,
+    /// For an HTTP trigger, the request itself: the gRPC transport sends it as an `RpcHttp`
+    /// rather than as the custom handler's JSON object.
+    pub http: Option<HttpSource>,
+}
+
+/// The request behind an HTTP trigger's value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSource {
+    /// The request as received (or synthesized by the admin API).
+    pub request: IncomingRequest,
+    /// The route values, defaults applied.
+    pub route_values: Vec<(String, String)>,
 }
 
 impl InvocationPayload {
@@ -105,7 +118,7 @@ impl IncomingRequest {
     }
 
     /// `Content-Length` as a number, if given.
-    fn content_length(&self) -> Option<u64> {
+    pub fn content_length(&self) -> Option<u64> {
         self.header("content-length").and_then(|v| v.trim().parse().ok())
     }
 }
@@ -306,7 +319,11 @@ fn assemble(function: &Function, trigger_value: Value, metadata: Map<String, Val
         .filter(|(key, value)| keep_metadata_entry(key, value))
         .collect();
     metadata.insert("sys".into(), system_data(&function.name));
-    InvocationPayload { data, metadata }
+    InvocationPayload {
+        data,
+        metadata,
+        http: None,
+    }
 }
 
 /// The payload for an HTTP-triggered invocation.
@@ -315,11 +332,16 @@ pub fn http_invocation(
     request: &IncomingRequest,
     route_values: &[(String, String)],
 ) -> InvocationPayload {
-    assemble(
+    let mut payload = assemble(
         function,
         http_request_object(request, route_values),
         http_metadata(request, route_values),
-    )
+    );
+    payload.http = Some(HttpSource {
+        request: request.clone(),
+        route_values: route_values.to_vec(),
+    });
+    payload
 }
 
 /// The `TimerInfo` a timer trigger receives: not past due, no monitor status.

@@ -234,17 +234,26 @@ fn output_values(function: &Function, envelope: &Map<String, Value>) -> Result<M
 
 /// The messages one output binding receives from `value`.
 fn messages(binding: &Binding, value: &Value) -> Vec<OutputMessage> {
+    if value.is_null() {
+        return Vec::new();
+    }
+    output_messages(binding, binding_value(value, binding.is_binary()))
+}
+
+/// The messages one output binding receives from a converted value: one per non-null element
+/// of an array for the binding types that collect (queue, Service Bus, ...), else the value.
+pub fn output_messages(binding: &Binding, value: OutputValue) -> Vec<OutputMessage> {
     let message = |value: OutputValue| OutputMessage {
         binding: binding.name.clone(),
         kind: binding.kind.clone(),
         target: binding.target().map(str::to_owned),
         value,
     };
-    if value.is_null() {
+    if value == OutputValue::Json(Value::Null) {
         return Vec::new();
     }
     let collector = COLLECTOR_TYPES.iter().any(|kind| binding.is(kind));
-    match binding_value(value, binding.is_binary()) {
+    match value {
         OutputValue::Json(Value::Array(items)) if collector => items
             .into_iter()
             .filter(|item| !item.is_null())
@@ -273,7 +282,18 @@ fn named_http_reply(name: &str, value: Option<&Value>) -> Result<HttpReply, Resp
 
 /// A `$return` http output, after the base64 quirk.
 fn return_http_reply(value: &Value) -> Result<HttpReply, ResponseError> {
-    match binding_value(value, false) {
+    http_reply_from_value(binding_value(value, false))
+}
+
+/// The HTTP response a converted `$return` value stands for: bytes as an octet stream, nothing
+/// as 204, a JSON object with `body` as a response object, any other JSON as a JSON body, text
+/// (unless it is JSON text) as plain text.
+///
+/// # Errors
+///
+/// A response object whose status or headers are not valid.
+pub fn http_reply_from_value(value: OutputValue) -> Result<HttpReply, ResponseError> {
+    match value {
         OutputValue::Bytes(body) => Ok(HttpReply {
             status: 200,
             headers: vec![("Content-Type".into(), "application/octet-stream".into())],

@@ -1,12 +1,15 @@
 //! Starting, watching and restarting the worker process exactly as the host does (§1.2, §1.3,
-//! §3 of the protocol notes).
+//! §3 of the protocol notes), over either [`Transport`].
 //!
 //! - The command line is the executable, the `arguments`, the quoted `defaultWorkerPath` and
 //!   the `workerArguments`, with `%VAR%` expanded; the working directory is
-//!   `workingDirectory` (default: the app root).
+//!   `workingDirectory` (default: the app root). A gRPC worker also gets the host's gRPC
+//!   arguments (`--functions-uri` and the rest, see [`Launch::grpc`]).
 //! - The child inherits this process's environment plus the `local.settings.json` values and
-//!   the five host variables; its port comes from binding `127.0.0.1:0`.
-//! - It is ready when `GET /` answers anything; probes run every 25 ms for up to 30 s.
+//!   the five host variables (custom handler: its port comes from binding `127.0.0.1:0`) or
+//!   the native runtime's (gRPC).
+//! - A custom handler is ready when `GET /` answers anything; probes run every 25 ms for up to
+//!   30 s. A gRPC worker is ready once it has opened its stream and loaded its functions.
 //! - When it exits it is started again; after 3 failures within 30 minutes the host gives up,
 //!   as the real one does.
 
@@ -21,6 +24,8 @@ use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, watch};
 
 use super::console;
+use super::grpc;
+use super::transport::{Connection, Transport};
 use crate::app::FunctionApp;
 use crate::client;
 use crate::clock;
@@ -40,12 +45,14 @@ const STDERR_TAIL: usize = 10;
 pub enum WorkerState {
     /// Being started or restarted; invocations wait.
     Starting,
-    /// Answering on `127.0.0.1:port`.
+    /// Answering.
     Ready {
-        /// The port the worker listens on.
+        /// The port the worker listens on (custom handler), or the host's gRPC port.
         port: u16,
         /// Its process id.
         pid: u32,
+        /// How to reach it.
+        connection: Connection,
     },
     /// Not running and not coming back until a restart is asked for.
     Stopped {
@@ -73,11 +80,11 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts supervising the worker of `app`.
-    pub fn start(app: Arc<FunctionApp>) -> Worker {
+    /// Starts supervising the worker of `app`, reached over `transport`.
+    pub fn start(app: Arc<FunctionApp>, transport: Transport) -> Worker {
         let (state_tx, state) = watch::channel(WorkerState::Starting);
         let (requests, requests_rx) = mpsc::unbounded_channel();
-        tokio::spawn(supervise(app, state_tx, requests_rx));
+        tokio::spawn(supervise(app, transport, state_tx, requests_rx));
         Worker { state, requests }
     }
 
@@ -86,14 +93,19 @@ impl Worker {
         self.state.borrow().clone()
     }
 
-    /// Waits until the worker is ready and returns its port; fails if it is stopped or does not
-    /// become ready within `limit`.
-    pub async fn ready_port(&self, limit: Duration) -> Result<u16, String> {
+    /// The state, to be watched for changes.
+    pub fn watch_state(&self) -> watch::Receiver<WorkerState> {
+        self.state.clone()
+    }
+
+    /// Waits until the worker is ready and returns how to reach it; fails if it is stopped or
+    /// does not become ready within `limit`.
+    pub async fn ready(&self, limit: Duration) -> Result<Connection, String> {
         let mut state = self.state.clone();
         let wait = state.wait_for(|s| !matches!(s, WorkerState::Starting));
         match tokio::time::timeout(limit, wait).await {
             Ok(Ok(current)) => match &*current {
-                WorkerState::Ready { port, .. } => Ok(*port),
+                WorkerState::Ready { connection, .. } => Ok(connection.clone()),
                 WorkerState::Stopped { reason } => Err(format!("the worker is not running: {reason}")),
                 WorkerState::Starting => Err("the worker is still starting".into()),
             },
@@ -129,13 +141,14 @@ impl Worker {
 /// again.
 async fn supervise(
     mut app: Arc<FunctionApp>,
+    transport: Transport,
     state: watch::Sender<WorkerState>,
     mut requests: mpsc::UnboundedReceiver<Request>,
 ) {
     let mut failures: VecDeque<Instant> = VecDeque::new();
     loop {
         state.send_replace(WorkerState::Starting);
-        let outcome = run_once(&app, &state, &mut requests).await;
+        let outcome = run_once(&app, transport, &state, &mut requests).await;
         let reason = match outcome {
             Outcome::Restart(next) => {
                 app = next;
@@ -214,17 +227,75 @@ enum Outcome {
     Failed(String),
 }
 
+/// What a worker run needs before the process starts.
+enum Prepared {
+    /// A custom handler, to listen on this port.
+    Http { port: u16 },
+    /// A gRPC worker, to connect to this server with this id.
+    Grpc {
+        server: grpc::server::Server,
+        worker_id: String,
+    },
+}
+
+impl Prepared {
+    async fn new(transport: Transport) -> Result<Prepared, String> {
+        match transport {
+            Transport::CustomHandler => free_port()
+                .map(|port| Prepared::Http { port })
+                .map_err(|e| format!("cannot find a free port for the worker: {e}")),
+            Transport::Grpc => grpc::server::Server::start()
+                .await
+                .map(|server| Prepared::Grpc {
+                    server,
+                    worker_id: clock::new_guid(),
+                })
+                .map_err(|e| format!("cannot start the gRPC server on 127.0.0.1: {e}")),
+        }
+    }
+
+    /// The port shown in the console: the worker's, or the host's gRPC port.
+    fn port(&self) -> u16 {
+        match self {
+            Prepared::Http { port } => *port,
+            Prepared::Grpc { server, .. } => server.port,
+        }
+    }
+
+    fn launch(&self, app: &FunctionApp) -> Launch {
+        match self {
+            Prepared::Http { port } => Launch::new(app, *port),
+            Prepared::Grpc { server, worker_id } => Launch::grpc(app, server.port, worker_id, &clock::new_guid()),
+        }
+    }
+
+    /// Waits until the worker can take invocations.
+    async fn ready(&mut self, child: &mut Child, app: &FunctionApp) -> Result<Connection, String> {
+        match self {
+            Prepared::Http { port } => wait_until_ready(*port, child)
+                .await
+                .map(|()| Connection::Http { port: *port }),
+            Prepared::Grpc { server, worker_id } => {
+                grpc::start(server, child, app, worker_id).await.map(Connection::Grpc)
+            }
+        }
+    }
+}
+
 /// Starts the worker once, waits for readiness, then for its exit or a request.
 async fn run_once(
     app: &FunctionApp,
+    transport: Transport,
     state: &watch::Sender<WorkerState>,
     requests: &mut mpsc::UnboundedReceiver<Request>,
 ) -> Outcome {
-    let port = match free_port() {
-        Ok(port) => port,
-        Err(e) => return Outcome::Failed(format!("cannot find a free port for the worker: {e}")),
+    // Kept to the end of the run: the gRPC server lives as long as this worker.
+    let mut prepared = match Prepared::new(transport).await {
+        Ok(prepared) => prepared,
+        Err(reason) => return Outcome::Failed(reason),
     };
-    let launch = Launch::new(app, port);
+    let port = prepared.port();
+    let launch = prepared.launch(app);
     let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
     let mut child = match launch.spawn(&stderr_tail) {
         Ok(child) => child,
@@ -241,48 +312,75 @@ async fn run_once(
     let started = Instant::now();
 
     let ready = tokio::select! {
-        ready = wait_until_ready(port, &mut child) => Ok(ready),
+        ready = prepared.ready(&mut child, app) => Ok(ready),
         request = requests.recv() => Err(request),
     };
     let ready = match ready {
         Ok(ready) => ready,
-        Err(request) => return stop_for(request, &mut child).await,
+        Err(request) => return stop_for(request, &mut child, None).await,
     };
-    if let Err(reason) = ready {
-        stop(&mut child).await;
-        let reason = with_stderr(reason, &stderr_tail);
-        console::line(format!("error: {reason}"));
-        return Outcome::Failed(reason);
-    }
+    let connection = match ready {
+        Ok(connection) => connection,
+        Err(reason) => {
+            stop(&mut child, None).await;
+            let reason = with_stderr(reason, &stderr_tail);
+            console::line(format!("error: {reason}"));
+            return Outcome::Failed(reason);
+        }
+    };
     console::line(format!(
         "Worker process is ready (pid {pid}, port {port}) after {} ms",
         started.elapsed().as_millis()
     ));
-    state.send_replace(WorkerState::Ready { port, pid });
+    state.send_replace(WorkerState::Ready {
+        port,
+        pid,
+        connection: connection.clone(),
+    });
 
     let exited = tokio::select! {
-        status = child.wait() => Ok(status),
+        status = child.wait() => Ok(status.map_err(|e| format!("cannot wait for the worker process: {e}"))),
+        why = connection.closed() => Ok(stream_ended(&mut child, why).await),
         request = requests.recv() => Err(request),
     };
     match exited {
         Ok(status) => {
             let reason = match status {
                 Ok(status) => exit_reason(status),
-                Err(e) => format!("cannot wait for the worker process: {e}"),
+                Err(reason) => reason,
             };
+            state.send_replace(WorkerState::Starting);
             // Let the output readers print the last lines before the exit is reported.
             tokio::time::sleep(Duration::from_millis(50)).await;
             let reason = with_stderr(reason, &stderr_tail);
             console::line(format!("error: {reason}"));
-            state.send_replace(WorkerState::Starting);
             Outcome::Failed(reason)
         }
-        Err(request) => stop_for(request, &mut child).await,
+        Err(request) => stop_for(request, &mut child, Some(&connection)).await,
     }
 }
 
-async fn stop_for(request: Option<Request>, child: &mut Child) -> Outcome {
-    stop(child).await;
+/// How long a worker whose stream ended has to exit on its own: a stream usually ends because
+/// the process is dying, and its exit says more.
+const EXIT_AFTER_STREAM: Duration = Duration::from_millis(500);
+
+/// The exit of a worker whose gRPC stream ended: its own, or else an error saying the stream
+/// ended (after stopping it, since the host counts that as a worker error and replaces it).
+async fn stream_ended(child: &mut Child, why: String) -> Result<ExitStatus, String> {
+    if let Ok(status) = tokio::time::timeout(EXIT_AFTER_STREAM, child.wait()).await {
+        return status.map_err(|e| format!("cannot wait for the worker process: {e}"));
+    }
+    stop(child, None).await;
+    let why = if why.is_empty() {
+        String::new()
+    } else {
+        format!(" ({why})")
+    };
+    Err(format!("the worker ended its gRPC stream{why}; the host stopped it"))
+}
+
+async fn stop_for(request: Option<Request>, child: &mut Child, connection: Option<&Connection>) -> Outcome {
+    stop(child, connection).await;
     match request {
         Some(Request::Restart(app)) => Outcome::Restart(app),
         Some(Request::Pause(done)) => Outcome::Pause(done),
@@ -294,13 +392,21 @@ async fn stop_for(request: Option<Request>, child: &mut Child) -> Outcome {
     }
 }
 
-async fn stop(child: &mut Child) {
+/// Stops the worker: a gRPC worker that handles `WorkerTerminate` gets it and its grace period
+/// to exit, as from the real host; anything else is killed.
+async fn stop(child: &mut Child, connection: Option<&Connection>) {
+    if let Some(Connection::Grpc(channel)) = connection
+        && channel.terminate()
+        && tokio::time::timeout(grpc::TERMINATE_GRACE, child.wait()).await.is_ok()
+    {
+        return;
+    }
     let _ = child.start_kill();
     let _ = child.wait().await;
 }
 
 /// Why the worker exited, in words.
-fn exit_reason(status: ExitStatus) -> String {
+pub fn exit_reason(status: ExitStatus) -> String {
     match status.code() {
         Some(0) => "the worker process exited with code 0 (the real host would not restart it)".to_owned(),
         Some(code) => format!("the worker process exited with code {code}"),
@@ -392,29 +498,55 @@ impl Launch {
         ] {
             environment.insert(name.to_owned(), value);
         }
-        let handler = &app.handler;
-        let expand = |text: &str| expand_variables(text, &environment);
-        let worker_directory = resolve(&app.root, &handler.worker_directory);
-        let executable = expand(&handler.executable);
-        let candidate = worker_directory.join(&executable);
-        // A relative path that exists under the worker directory is used from there; anything
-        // else is a command looked up on PATH.
-        let program = if candidate.is_file() {
-            candidate
-        } else {
-            PathBuf::from(executable)
-        };
-        let mut line: Vec<String> = handler.arguments.clone();
-        if let Some(worker_path) = &handler.worker_path {
-            line.push(format!("\"{worker_path}\""));
-        }
-        line.extend(handler.worker_arguments.iter().cloned());
-        // .NET joins the arguments into one string and splits it again.
-        let arguments = split_command_line(&expand(&line.join(" ")));
+        let (program, arguments) = command(app, &environment);
         Launch {
             program,
             arguments,
-            directory: resolve(&app.root, &handler.working_directory),
+            directory: resolve(&app.root, &app.handler.working_directory),
+            environment,
+        }
+    }
+
+    /// How the host starts a gRPC worker of `app` (§2.2 of the protocol reference): the same
+    /// executable and arguments, then the host's gRPC arguments in both spellings, in the app
+    /// folder, with the native runtime's variables.
+    ///
+    /// azfn workers are also told not to offer `HttpUri`, since the local host sends HTTP
+    /// requests as `RpcHttp` rather than forwarding them; a setting of that name in
+    /// local.settings.json wins.
+    pub fn grpc(app: &FunctionApp, port: u16, worker_id: &str, request_id: &str) -> Launch {
+        let mut environment = BTreeMap::from([(azfn::native::DISABLE_HTTP_URI_VARIABLE.to_owned(), "1".to_owned())]);
+        environment.extend(app.settings.clone());
+        let root = app.root.display().to_string();
+        for (name, value) in [
+            ("FUNCTIONS_WORKER_RUNTIME", "native".to_owned()),
+            ("FUNCTIONS_WORKER_DIRECTORY", root.clone()),
+            ("FUNCTIONS_APPLICATION_DIRECTORY", root.clone()),
+            ("AzureWebJobsScriptRoot", root),
+        ] {
+            environment.insert(name.to_owned(), value);
+        }
+        let (program, mut arguments) = command(app, &environment);
+        let max = grpc::server::MAX_MESSAGE_LENGTH.to_string();
+        let uri = format!("http://127.0.0.1:{port}/");
+        for (flag, value) in [
+            ("--host", "127.0.0.1"),
+            ("--port", &port.to_string()),
+            ("--workerId", worker_id),
+            ("--requestId", request_id),
+            ("--grpcMaxMessageLength", &max),
+            ("--functions-uri", &uri),
+            ("--functions-worker-id", worker_id),
+            ("--functions-request-id", request_id),
+            ("--functions-grpc-max-message-length", &max),
+        ] {
+            arguments.push(flag.to_owned());
+            arguments.push(value.to_owned());
+        }
+        Launch {
+            program,
+            arguments,
+            directory: app.root.clone(),
             environment,
         }
     }
@@ -471,6 +603,30 @@ async fn forward_lines(stream: impl AsyncRead + Unpin, from_stderr: bool, tail: 
             tail.push_back(text);
         }
     }
+}
+
+/// The program and arguments of host.json `customHandler.description`, with `%VAR%` expanded
+/// from `environment`.
+fn command(app: &FunctionApp, environment: &BTreeMap<String, String>) -> (PathBuf, Vec<String>) {
+    let handler = &app.handler;
+    let expand = |text: &str| expand_variables(text, environment);
+    let worker_directory = resolve(&app.root, &handler.worker_directory);
+    let executable = expand(&handler.executable);
+    let candidate = worker_directory.join(&executable);
+    // A relative path that exists under the worker directory is used from there; anything
+    // else is a command looked up on PATH.
+    let program = if candidate.is_file() {
+        candidate
+    } else {
+        PathBuf::from(executable)
+    };
+    let mut line: Vec<String> = handler.arguments.clone();
+    if let Some(worker_path) = &handler.worker_path {
+        line.push(format!("\"{worker_path}\""));
+    }
+    line.extend(handler.worker_arguments.iter().cloned());
+    // .NET joins the arguments into one string and splits it again.
+    (program, split_command_line(&expand(&line.join(" "))))
 }
 
 /// `relative` resolved against `root`; empty means `root`.
@@ -585,6 +741,44 @@ mod tests {
         assert!(launch.arguments.is_empty(), "no flags are added");
         // Not a file under the app root here, so it is a command on PATH.
         assert_eq!(launch.program, PathBuf::from("quickstart"));
+    }
+
+    #[test]
+    fn grpc_workers_get_the_hosts_arguments() {
+        let launch = Launch::grpc(&app(handler("quickstart", &["--verbose"])), 5000, "w-1", "r-1");
+        let expected = [
+            "--verbose",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "5000",
+            "--workerId",
+            "w-1",
+            "--requestId",
+            "r-1",
+            "--grpcMaxMessageLength",
+            "2147483647",
+            "--functions-uri",
+            "http://127.0.0.1:5000/",
+            "--functions-worker-id",
+            "w-1",
+            "--functions-request-id",
+            "r-1",
+            "--functions-grpc-max-message-length",
+            "2147483647",
+        ];
+        assert_eq!(launch.arguments, expected);
+        let env = &launch.environment;
+        assert_eq!(env["FUNCTIONS_WORKER_RUNTIME"], "native");
+        assert_eq!(env["FUNCTIONS_APPLICATION_DIRECTORY"], "/srv/app");
+        assert_eq!(env["AZFN_DISABLE_HTTP_URI"], "1");
+        assert_eq!(env["MY_SETTING"], "on");
+        assert!(!env.contains_key("FUNCTIONS_CUSTOMHANDLER_PORT"));
+        assert_eq!(launch.directory, PathBuf::from("/srv/app"));
+        // The parser of the runtime reads these arguments back.
+        let parsed = azfn::native::parse_args(&launch.arguments).unwrap().unwrap();
+        assert_eq!(parsed.worker_id, "w-1");
+        assert_eq!(parsed.uri, "http://127.0.0.1:5000/");
     }
 
     #[test]

@@ -106,11 +106,12 @@ pub fn fixture_workspace() -> &'static Path {
         let dir = source_scratch("fixture-apps");
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/apps");
         copy_dir(&source, &dir);
-        let runtime = workspace_root().join("runtime");
-        for member in ["timers", "empty"] {
+        // Paths into this repository (the runtime, the quickstart's sources) become absolute.
+        let root = format!("{}/", path_str(&workspace_root()));
+        for member in ["timers", "empty", "native-quickstart", "native-timers"] {
             let manifest = dir.join(member).join("Cargo.toml");
             let text = std::fs::read_to_string(&manifest).expect("read a fixture manifest");
-            let text = text.replace("../../../../../runtime", path_str(&runtime));
+            let text = text.replace("../../../../../", &root);
             std::fs::write(&manifest, text).expect("write a fixture manifest");
         }
         std::fs::copy(workspace_root().join("Cargo.lock"), dir.join("Cargo.lock")).expect("copy Cargo.lock");
@@ -130,6 +131,34 @@ pub fn timers_app() -> &'static Path {
         assert_success(&output, "cargo azfn build --package timers");
         out
     })
+}
+
+/// The app folder of a fixture package, built once per package with `cargo azfn build --debug`.
+fn fixture_app(package: &'static str) -> &'static Path {
+    static APPS: Mutex<Vec<(&'static str, &'static Path)>> = Mutex::new(Vec::new());
+    let mut apps = APPS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, dir)) = apps.iter().find(|(name, _)| *name == package) {
+        return dir;
+    }
+    let out = scratch(&format!("{package}-app"));
+    let output = cli(
+        fixture_workspace(),
+        &["build", "--debug", "--package", package, "--out", path_str(&out)],
+    );
+    assert_success(&output, &format!("cargo azfn build --package {package}"));
+    let dir: &'static Path = Box::leak(out.into_boxed_path());
+    apps.push((package, dir));
+    dir
+}
+
+/// The quickstart built with azfn's `native` feature, for `start --transport grpc`.
+pub fn native_quickstart_app() -> &'static Path {
+    fixture_app("native-quickstart")
+}
+
+/// The timer fixture built with azfn's `native` feature.
+pub fn native_timers_app() -> &'static Path {
+    fixture_app("native-timers")
 }
 
 /// `path` as text (test paths are UTF-8).
@@ -194,6 +223,16 @@ impl LocalHost {
     pub fn start(app: &Path) -> LocalHost {
         LocalHost::start_with(
             &["--no-build", "--dir", path_str(app)],
+            &workspace_root(),
+            Duration::from_secs(30),
+        )
+    }
+
+    /// Starts the host on the app folder `app` over the gRPC transport and waits until its
+    /// worker is ready.
+    pub fn start_grpc(app: &Path) -> LocalHost {
+        LocalHost::start_with(
+            &["--no-build", "--dir", path_str(app), "--transport", "grpc"],
             &workspace_root(),
             Duration::from_secs(30),
         )

@@ -1,0 +1,298 @@
+//! The host's gRPC server: plaintext HTTP/2 on `127.0.0.1:0`, one method,
+//! `AzureFunctionsRpcMessages.FunctionRpc/EventStream`, as the real host's Kestrel server.
+//!
+//! gRPC over HTTP/2 is little more than framing: each message in either direction is a 1-byte
+//! compression flag (always 0 here: the host never negotiates compression), a 4-byte big-endian
+//! length and the protobuf bytes; the response ends with a `grpc-status` trailer. That is all
+//! this module does, so the CLI needs no gRPC library.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use azfn::native::EVENT_STREAM_PATH;
+use azfn::native::proto::StreamingMessage;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use http::{HeaderMap, HeaderValue, Request, Response};
+use http_body::Frame;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use prost::Message;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// The largest message either side accepts: the host's limit, `int.MaxValue`.
+pub const MAX_MESSAGE_LENGTH: usize = i32::MAX as usize;
+
+/// The length of a gRPC frame header.
+const HEADER_LENGTH: usize = 5;
+
+/// gRPC status `UNIMPLEMENTED`, for calls to any other method.
+const UNIMPLEMENTED: &str = "12";
+
+/// One `EventStream` call: the worker's messages in, the host's messages out.
+#[derive(Debug)]
+pub struct Stream {
+    /// What the worker sends; `Err` once for a stream that breaks or cannot be decoded, then
+    /// the end.
+    pub inbound: mpsc::UnboundedReceiver<Result<StreamingMessage, String>>,
+    /// What the host sends; dropping every sender ends the call with `grpc-status: 0`.
+    pub outbound: mpsc::UnboundedSender<StreamingMessage>,
+}
+
+/// A listening server; stops accepting when dropped.
+#[derive(Debug)]
+pub struct Server {
+    /// The port on 127.0.0.1.
+    pub port: u16,
+    /// Each `EventStream` call, as it opens.
+    pub calls: mpsc::UnboundedReceiver<Stream>,
+    accept: JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+impl Server {
+    /// Listens on a free port of 127.0.0.1, as the host does for each worker.
+    pub async fn start() -> std::io::Result<Server> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let port = listener.local_addr()?.port();
+        let (calls_tx, calls) = mpsc::unbounded_channel();
+        let accept = tokio::spawn(accept_loop(listener, calls_tx));
+        Ok(Server { port, calls, accept })
+    }
+}
+
+async fn accept_loop(listener: TcpListener, calls: mpsc::UnboundedSender<Stream>) {
+    let mut connections = Vec::new();
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let calls = calls.clone();
+        let service = service_fn(move |request| {
+            let calls = calls.clone();
+            async move { Ok::<_, Infallible>(event_stream(request, &calls)) }
+        });
+        // Kept so that aborting this task (the server's drop) also closes its connections:
+        // a worker from an earlier run must not keep a stream to a host that forgot it.
+        connections.push(AbortOnDrop(tokio::spawn(async move {
+            let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(tcp), service)
+                .await;
+        })));
+        connections.retain(|c| !c.0.is_finished());
+    }
+}
+
+/// Aborts the task when dropped.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Answers one HTTP/2 request: `EventStream` opens a [`Stream`], anything else is refused.
+fn event_stream(request: Request<Incoming>, calls: &mpsc::UnboundedSender<Stream>) -> Response<OutboundBody> {
+    let (outbound, outbound_rx) = mpsc::unbounded_channel();
+    let body = OutboundBody {
+        messages: outbound_rx,
+        status: "0",
+        done: false,
+    };
+    if request.uri().path() != EVENT_STREAM_PATH {
+        // Trailers-only would do; an empty stream with the status is just as valid.
+        drop(outbound);
+        return grpc_response(OutboundBody {
+            status: UNIMPLEMENTED,
+            ..body
+        });
+    }
+    let (inbound_tx, inbound) = mpsc::unbounded_channel();
+    tokio::spawn(read_messages(request.into_body(), inbound_tx));
+    // Nobody waiting for calls means the host is going away: the call just ends.
+    let _ = calls.send(Stream { inbound, outbound });
+    grpc_response(body)
+}
+
+fn grpc_response(body: OutboundBody) -> Response<OutboundBody> {
+    let mut response = Response::new(body);
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    response
+}
+
+/// Splits the worker's half of the call into messages.
+async fn read_messages(mut body: Incoming, inbound: mpsc::UnboundedSender<Result<StreamingMessage, String>>) {
+    let mut decoder = FrameDecoder::default();
+    loop {
+        let frame = match body.frame().await {
+            None => break,
+            Some(Ok(frame)) => frame,
+            Some(Err(e)) => {
+                let _ = inbound.send(Err(format!("the worker's stream broke: {e}")));
+                return;
+            }
+        };
+        let Ok(data) = frame.into_data() else { continue };
+        decoder.push(&data);
+        loop {
+            match decoder.next_message() {
+                Ok(Some(bytes)) => {
+                    let message = StreamingMessage::decode(bytes)
+                        .map_err(|e| format!("the worker sent a message that is not a StreamingMessage: {e}"));
+                    if inbound.send(message).is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let _ = inbound.send(Err(e));
+                    return;
+                }
+            }
+        }
+    }
+    if !decoder.is_empty() {
+        let _ = inbound.send(Err("the worker's stream ended in the middle of a message".into()));
+    }
+}
+
+/// The host's half of the call: each queued message framed, then the `grpc-status` trailer.
+#[derive(Debug)]
+pub struct OutboundBody {
+    messages: mpsc::UnboundedReceiver<StreamingMessage>,
+    status: &'static str,
+    done: bool,
+}
+
+impl http_body::Body for OutboundBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        match this.messages.poll_recv(cx) {
+            Poll::Ready(Some(message)) => Poll::Ready(Some(Ok(Frame::data(encode(&message))))),
+            Poll::Ready(None) => {
+                this.done = true;
+                let mut trailers = HeaderMap::new();
+                trailers.insert("grpc-status", HeaderValue::from_static(this.status));
+                Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// One message, framed.
+pub fn encode(message: &StreamingMessage) -> Bytes {
+    let length = message.encoded_len();
+    let mut frame = BytesMut::with_capacity(HEADER_LENGTH + length);
+    frame.put_u8(0);
+    // Messages the host builds stay far below 4 GiB.
+    frame.put_u32(u32::try_from(length).unwrap_or(u32::MAX));
+    message.encode_raw(&mut frame);
+    frame.freeze()
+}
+
+/// Reassembles frames from body chunks cut anywhere.
+#[derive(Debug, Default)]
+pub struct FrameDecoder {
+    buffer: BytesMut,
+}
+
+impl FrameDecoder {
+    /// Adds a chunk.
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.buffer.extend_from_slice(chunk);
+    }
+
+    /// Whether no partial frame is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.buffer.is_empty()
+    }
+
+    /// The next whole message, if buffered.
+    pub fn next_message(&mut self) -> Result<Option<Bytes>, String> {
+        let Some(header) = self.buffer.get(..HEADER_LENGTH) else {
+            return Ok(None);
+        };
+        if header[0] != 0 {
+            return Err("the worker sent a compressed gRPC message, which the host never negotiates".into());
+        }
+        let length =
+            usize::try_from(u32::from_be_bytes([header[1], header[2], header[3], header[4]])).unwrap_or(usize::MAX);
+        if length > MAX_MESSAGE_LENGTH {
+            return Err(format!(
+                "the worker sent a gRPC message of {length} bytes, over the limit"
+            ));
+        }
+        if self.buffer.len() < HEADER_LENGTH + length {
+            return Ok(None);
+        }
+        self.buffer.advance(HEADER_LENGTH);
+        Ok(Some(self.buffer.split_to(length).freeze()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use azfn::native::proto::StartStream;
+    use azfn::native::proto::streaming_message::Content;
+
+    fn start(worker_id: &str) -> StreamingMessage {
+        StreamingMessage {
+            request_id: String::new(),
+            content: Some(Content::StartStream(StartStream {
+                worker_id: worker_id.into(),
+            })),
+        }
+    }
+
+    #[test]
+    fn frames_round_trip_whatever_the_cuts() {
+        let mut wire = Vec::new();
+        for id in ["a", "", "ccc"] {
+            wire.extend_from_slice(&encode(&start(id)));
+        }
+        // StartStream "a": the oneof's 2-byte tag, a length, then the id field's 3 bytes.
+        assert_eq!(&wire[..5], [0, 0, 0, 0, 6], "flag, big-endian length");
+        for cut in 1..wire.len() {
+            let mut decoder = FrameDecoder::default();
+            let mut ids = Vec::new();
+            for chunk in wire.chunks(cut) {
+                decoder.push(chunk);
+                while let Some(bytes) = decoder.next_message().unwrap() {
+                    match StreamingMessage::decode(bytes).unwrap().content {
+                        Some(Content::StartStream(s)) => ids.push(s.worker_id),
+                        other => panic!("{other:?}"),
+                    }
+                }
+            }
+            assert_eq!(ids, ["a", "", "ccc"]);
+            assert!(decoder.is_empty());
+        }
+    }
+
+    #[test]
+    fn compressed_frames_are_refused() {
+        let mut decoder = FrameDecoder::default();
+        decoder.push(&[1, 0, 0, 0, 0]);
+        assert!(decoder.next_message().is_err());
+    }
+}
