@@ -5,6 +5,10 @@
 //! state attached and its cancellation token registered so shutdown can cancel it.
 
 use std::any::Any;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -94,22 +98,19 @@ impl Pipeline {
         let logs = logging::LogBuffer::default();
         let task_logs = logs.clone();
         let token = invocation.cancellation.clone();
-        // The chain runs inside the task, so a panic even before its first await is caught.
-        let mut task = tokio::spawn(logging::capture(task_logs, next.run(invocation).instrument(span)));
-        let joined = match self.deadline {
-            None => Ok((&mut task).await),
-            Some(deadline) => tokio::time::timeout(deadline, &mut task).await.map_err(|_| deadline),
+        // Panics are caught where they happen, on the caller's task: no task per invocation.
+        let run = CatchUnwind(Box::pin(logging::capture(task_logs, next.run(invocation).instrument(span))));
+        let finished = match self.deadline {
+            None => Ok(run.await),
+            Some(deadline) => tokio::time::timeout(deadline, run).await.map_err(|_| deadline),
         };
-        let mut result = match joined {
+        let mut result = match finished {
             Ok(Ok(result)) => result,
-            Ok(Err(join_error)) => Err(InvocationError::Panic(match join_error.try_into_panic() {
-                Ok(payload) => panic_message(&*payload),
-                Err(_) => "the invocation was cancelled".to_owned(),
-            })),
+            Ok(Err(payload)) => Err(InvocationError::Panic(panic_message(&*payload))),
             Err(deadline) => {
-                // Tell the function, then stop it: a hung invocation must not hold the worker.
+                // The timeout has dropped the invocation's future, which stops it; the token
+                // tells anything it spawned.
                 token.cancel();
-                task.abort();
                 Err(InvocationError::Timeout(deadline))
             }
         };
@@ -168,6 +169,22 @@ fn http_error_outputs(function: &'static crate::FunctionDescription, error: &Inv
 
 fn internal_error() -> HttpResponse {
     HttpResponse::new(StatusCode::INTERNAL_SERVER_ERROR).text("internal server error")
+}
+
+/// Polls a future, turning a panic inside it into an `Err` with the panic's payload.
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // A panicking future is never polled again: it is dropped with the invocation.
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
+    }
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> String {

@@ -70,6 +70,18 @@ impl HttpRequest {
         HttpRequestBuilder::default()
     }
 
+    /// A request from parts a transport already holds, moved in without re-parsing.
+    pub(crate) fn from_parts(
+        method: Method,
+        url: String,
+        headers: HeaderMap,
+        query: BTreeMap<String, String>,
+        params: BTreeMap<String, String>,
+        body: Bytes,
+    ) -> Self {
+        HttpRequest { method, url, headers, query, params, identities: Vec::new(), body }
+    }
+
     /// The method (`GET`, `POST`, …).
     pub fn method(&self) -> &Method {
         &self.method

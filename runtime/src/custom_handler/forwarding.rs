@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use azfn_bindings::validate::route::{RouteTemplate, parse_route};
 use azfn_bindings::{Direction, PropertyValue};
 use bytes::Bytes;
-use http::{HeaderMap, Method};
+use http::Method;
 
 use crate::data::BindingData;
 use crate::function::{FunctionDescription, Registry};
@@ -160,47 +160,27 @@ fn query_pairs(query: &str) -> BTreeMap<String, String> {
     pairs
 }
 
-/// The invocation of `function` for a forwarded request.
+/// The invocation of `function` for a forwarded request: the request's parts are moved into
+/// the [`HttpRequest`] as they are.
 pub(crate) fn invocation(
     function: &'static FunctionDescription,
     invocation_id: String,
-    parts: &http::request::Parts,
+    parts: http::request::Parts,
     route_values: Vec<(String, String)>,
     body: Bytes,
 ) -> Invocation {
-    let host = parts
-        .headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
+    let host = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let mut builder = HttpRequest::builder()
-        .method(parts.method.clone())
-        .url(format!("http://{host}{path_and_query}"));
-    for (name, value) in headers_as_text(&parts.headers) {
-        builder = builder.header(&name, &value);
-    }
+    let url = format!("http://{host}{path_and_query}");
     let query = parts.uri.query().map(query_pairs).unwrap_or_default();
     let mut invocation = Invocation::new(function, invocation_id);
-    for (name, value) in &query {
-        builder = builder.query(name.clone(), value.clone());
+    for (name, value) in query.iter().chain(route_values.iter().map(|(k, v)| (k, v))) {
         invocation.metadata.insert(name.clone(), value.clone().into());
     }
-    for (name, value) in route_values {
-        invocation.metadata.insert(name.clone(), value.clone().into());
-        builder = builder.param(name, value);
-    }
-    let request = builder.body(body).build();
+    let params = route_values.into_iter().collect();
+    let request = HttpRequest::from_parts(parts.method, url, parts.headers, query, params, body);
+    invocation.data.insert(function.trigger().name.to_owned(), BindingData::Http(Box::new(request)));
     invocation
-        .data
-        .insert(function.trigger().name.to_owned(), BindingData::Http(Box::new(request)));
-    invocation
-}
-
-fn headers_as_text(headers: &HeaderMap) -> impl Iterator<Item = (String, String)> + '_ {
-    headers
-        .iter()
-        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
 }
 
 #[cfg(test)]

@@ -229,7 +229,7 @@ async fn forward(
         Ok(body) => body,
         Err(error) => return error_response(status_for(&error), &error.to_string()),
     };
-    let invocation = forwarding::invocation(function, invocation_id, &parts, values, body);
+    let invocation = forwarding::invocation(function, invocation_id, parts, values, body);
     match dispatch::invoke(invocation)
         .await
         .map(|outputs| outputs.http_response().cloned())
