@@ -182,6 +182,14 @@ impl App {
         self
     }
 
+    /// Asks newer hosts to proxy the requests of HTTP-only functions to the worker
+    /// (`enableProxyingHttpRequest`): like forwarding, the request arrives as it came from the
+    /// client, at its original path, and is served the same way.
+    pub fn proxy_http_requests(mut self) -> Self {
+        self.host.proxy_http_requests = true;
+        self
+    }
+
     /// Fails an invocation that runs longer than `deadline`: its cancellation token fires, its
     /// task is stopped, and the host gets a failure (an HTTP function answers `504`). Without
     /// it, only the host's `functionTimeout` applies, which restarts the whole worker.
@@ -266,8 +274,14 @@ impl App {
                     return serve_native(registry, native_args);
                 }
                 #[cfg(not(feature = "native"))]
-                if args.iter().any(|a| a.starts_with("--functions-worker-id") || a.starts_with("--workerId")) {
-                    return Err("the host started this app as a gRPC (native runtime) worker; enable azfn's `native` feature".into());
+                if args
+                    .iter()
+                    .any(|a| a.starts_with("--functions-worker-id") || a.starts_with("--workerId"))
+                {
+                    return Err(
+                        "the host started this app as a gRPC (native runtime) worker; enable azfn's `native` feature"
+                            .into(),
+                    );
                 }
                 serve(registry, grace, options)
             }
@@ -400,7 +414,13 @@ mod native_tests {
 
     #[test]
     fn a_grpc_launch_without_the_native_feature_says_which_feature_to_enable() {
-        let args = ["--functions-uri", "http://127.0.0.1:5000", "--functions-worker-id", "w1"].map(String::from);
+        let args = [
+            "--functions-uri",
+            "http://127.0.0.1:5000",
+            "--functions-worker-id",
+            "w1",
+        ]
+        .map(String::from);
         assert_eq!(App::new().run_with_args(args), ExitCode::FAILURE);
     }
 }

@@ -5,13 +5,13 @@
 //! state attached and its cancellation token registered so shutdown can cancel it.
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::StatusCode;
@@ -99,7 +99,10 @@ impl Pipeline {
         let task_logs = logs.clone();
         let token = invocation.cancellation.clone();
         // Panics are caught where they happen, on the caller's task: no task per invocation.
-        let run = CatchUnwind(Box::pin(logging::capture(task_logs, next.run(invocation).instrument(span))));
+        let run = CatchUnwind(Box::pin(logging::capture(
+            task_logs,
+            next.run(invocation).instrument(span),
+        )));
         let finished = match self.deadline {
             None => Ok(run.await),
             Some(deadline) => tokio::time::timeout(deadline, run).await.map_err(|_| deadline),

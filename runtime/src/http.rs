@@ -79,7 +79,15 @@ impl HttpRequest {
         params: BTreeMap<String, String>,
         body: Bytes,
     ) -> Self {
-        HttpRequest { method, url, headers, query, params, identities: Vec::new(), body }
+        HttpRequest {
+            method,
+            url,
+            headers,
+            query,
+            params,
+            identities: Vec::new(),
+            body,
+        }
     }
 
     /// The method (`GET`, `POST`, …).

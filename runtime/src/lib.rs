@@ -29,44 +29,44 @@ extern crate self as azfn;
 
 mod app;
 mod cancel;
-mod extensions;
-pub mod logging;
-mod loopback;
-mod middleware;
-pub mod testing;
 mod context;
 pub mod custom_handler;
 mod data;
 mod dispatch;
 mod error;
+mod extensions;
 mod extract;
 mod function;
 mod http;
 mod http_service;
 mod invocation;
+pub mod logging;
+mod loopback;
 pub mod manifest;
+mod middleware;
 #[cfg(feature = "native")]
 pub mod native;
+pub mod testing;
 mod triggers;
 
 pub use app::App;
 pub use azfn_bindings as bindings;
 pub use azfn_macros::{FunctionOutput, function};
 pub use cancel::CancellationToken;
-pub use extensions::Extensions;
-pub use logging::LogFilter;
-pub use middleware::{Middleware, MiddlewareFuture, Next};
 pub use context::FunctionContext;
 pub use data::{BindingData, DecodeError};
 pub use dispatch::invoke;
 pub use error::{Error, IntoFunctionError, InvocationError};
+pub use extensions::Extensions;
 pub use extract::{FromInputBinding, FromInvocation, IntoOutputValue, ReturnOutputs, State, TriggerKind, kind};
 pub use function::{DuplicateFunctionName, FunctionDescription, InvokeFuture, Invoker, Registry, RetryPolicy};
 pub use http::{
-    Claim, ClaimsIdentity, Headers, HttpRequest, HttpRequestBuilder, HttpResponse, Identities, IntoHttpResponse, Json, Path,
-    Query,
+    Claim, ClaimsIdentity, Headers, HttpRequest, HttpRequestBuilder, HttpResponse, Identities, IntoHttpResponse, Json,
+    Path, Query,
 };
 pub use invocation::{Invocation, OutputValue, Outputs, RetryContext, TraceContext};
+pub use logging::LogFilter;
+pub use middleware::{Middleware, MiddlewareFuture, Next};
 #[cfg(any(feature = "sql", feature = "mysql"))]
 pub use triggers::changes::{SqlChange, SqlChangeOperation};
 #[cfg(feature = "cosmosdb")]

@@ -93,6 +93,9 @@ pub struct HostOptions {
     /// `customHandler.enableForwardingHttpRequest`: the host forwards the raw requests of
     /// HTTP-only functions instead of wrapping them in the JSON envelope.
     pub forward_http_requests: bool,
+    /// `customHandler.enableProxyingHttpRequest` (newer hosts): the host proxies the requests of
+    /// HTTP-only functions to the worker and streams the response back.
+    pub proxy_http_requests: bool,
 }
 
 /// The app's `host.json`: version 2.0, the custom handler starting `executable`, the bundle.
@@ -105,7 +108,8 @@ pub fn host_json(executable: &str, options: HostOptions) -> Value {
                 "workingDirectory": "",
                 "arguments": []
             },
-            "enableForwardingHttpRequest": options.forward_http_requests
+            "enableForwardingHttpRequest": options.forward_http_requests,
+            "enableProxyingHttpRequest": options.proxy_http_requests
         },
         "extensionBundle": { "id": EXTENSION_BUNDLE_ID, "version": EXTENSION_BUNDLE_VERSION }
     })

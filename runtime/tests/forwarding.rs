@@ -129,14 +129,21 @@ async fn forwarded_requests_reach_their_function_and_answer_raw() {
 }
 
 #[test]
-fn the_host_json_asks_for_forwarding_when_the_app_does() {
-    let host = azfn::manifest::host_json(
-        "app",
-        azfn::manifest::HostOptions {
-            forward_http_requests: true,
-        },
-    );
+fn the_host_json_asks_for_forwarding_or_proxying_when_the_app_does() {
+    let forwarding = azfn::manifest::HostOptions {
+        forward_http_requests: true,
+        ..Default::default()
+    };
+    let host = azfn::manifest::host_json("app", forwarding);
     assert_eq!(host["customHandler"]["enableForwardingHttpRequest"], true);
+    assert_eq!(host["customHandler"]["enableProxyingHttpRequest"], false);
+    let proxying = azfn::manifest::HostOptions {
+        proxy_http_requests: true,
+        ..Default::default()
+    };
+    let host = azfn::manifest::host_json("app", proxying);
+    assert_eq!(host["customHandler"]["enableProxyingHttpRequest"], true);
     let default = azfn::manifest::host_json("app", Default::default());
     assert_eq!(default["customHandler"]["enableForwardingHttpRequest"], false);
+    assert_eq!(default["customHandler"]["enableProxyingHttpRequest"], false);
 }

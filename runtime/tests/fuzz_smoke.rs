@@ -26,8 +26,32 @@ impl Rng {
 
 /// Bytes that steer mutations towards each format's syntax.
 const INTERESTING: &[&[u8]] = &[
-    b"{", b"}", b"[", b"]", b"\"", b"\\", b":", b",", b"/", b"{*", b"?", b"=", b"(", b")", b"%", b"*", b"-", b"\n",
-    b"\\u0000", b"null", b"\"Data\"", b"\"Metadata\"", b"\"Body\"", b"99999999999999999999", b"\xff\xfe", b"\xc3\xa9",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"\"",
+    b"\\",
+    b":",
+    b",",
+    b"/",
+    b"{*",
+    b"?",
+    b"=",
+    b"(",
+    b")",
+    b"%",
+    b"*",
+    b"-",
+    b"\n",
+    b"\\u0000",
+    b"null",
+    b"\"Data\"",
+    b"\"Metadata\"",
+    b"\"Body\"",
+    b"99999999999999999999",
+    b"\xff\xfe",
+    b"\xc3\xa9",
 ];
 
 fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
@@ -59,7 +83,9 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
 }
 
 fn seeds(target: &str) -> Vec<Vec<u8>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.unwrap().path())

@@ -169,7 +169,11 @@ pub(crate) fn invocation(
     route_values: Vec<(String, String)>,
     body: Bytes,
 ) -> Invocation {
-    let host = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
     let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
     let url = format!("http://{host}{path_and_query}");
     let query = parts.uri.query().map(query_pairs).unwrap_or_default();
@@ -179,7 +183,9 @@ pub(crate) fn invocation(
     }
     let params = route_values.into_iter().collect();
     let request = HttpRequest::from_parts(parts.method, url, parts.headers, query, params, body);
-    invocation.data.insert(function.trigger().name.to_owned(), BindingData::Http(Box::new(request)));
+    invocation
+        .data
+        .insert(function.trigger().name.to_owned(), BindingData::Http(Box::new(request)));
     invocation
 }
 
