@@ -20,9 +20,24 @@ static HTTP_WITH_INPUTS: [BindingDescription; 4] = [
         data_type: None,
         properties: &[("route", PropertyValue::Str("items/{id}"))],
     },
-    BindingDescription { kind: &catalog::BLOB_INPUT, name: "text", data_type: Some(DataType::String), properties: &[] },
-    BindingDescription { kind: &catalog::BLOB_INPUT, name: "raw", data_type: Some(DataType::Binary), properties: &[] },
-    BindingDescription { kind: &catalog::QUEUE_OUTPUT, name: "out", data_type: None, properties: &[] },
+    BindingDescription {
+        kind: &catalog::BLOB_INPUT,
+        name: "text",
+        data_type: Some(DataType::String),
+        properties: &[],
+    },
+    BindingDescription {
+        kind: &catalog::BLOB_INPUT,
+        name: "raw",
+        data_type: Some(DataType::Binary),
+        properties: &[],
+    },
+    BindingDescription {
+        kind: &catalog::QUEUE_OUTPUT,
+        name: "out",
+        data_type: None,
+        properties: &[],
+    },
 ];
 
 static HTTP_FUNCTION: FunctionDescription = FunctionDescription {
@@ -68,7 +83,9 @@ pub fn invocation_payload(data: &[u8]) {
             let _ = value.decode::<Vec<String>>();
             if let BindingData::Http(request) = value {
                 let _ = request.json::<serde_json::Value>();
-                outputs.return_value = Some(azfn::OutputValue::Http(azfn::HttpResponse::ok().bytes(request.body().to_vec())));
+                outputs.return_value = Some(azfn::OutputValue::Http(
+                    azfn::HttpResponse::ok().bytes(request.body().to_vec()),
+                ));
             }
             outputs.set("out", Some(azfn::OutputValue::Json(value.to_json())));
         }
@@ -93,7 +110,9 @@ pub fn route_template(data: &[u8]) {
 pub fn timer_schedule(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     if let Ok(TimerSchedule::Cron(schedule)) = parse_timer_schedule(&text) {
-        let seed = data.iter().fold(0i64, |acc, &b| acc.wrapping_mul(31).wrapping_add(i64::from(b)));
+        let seed = data
+            .iter()
+            .fold(0i64, |acc, &b| acc.wrapping_mul(31).wrapping_add(i64::from(b)));
         let mut time = CivilTime::from_unix(seed.rem_euclid(4_000_000_000));
         for _ in 0..3 {
             match schedule.next_after(&time) {
