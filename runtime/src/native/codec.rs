@@ -1,4 +1,5 @@
-//! gRPC's message framing over an HTTP/2 body: each message is a 1-byte compression flag, a
+//! gRPC's message framing over an HTTP/2 body, for both sides of the stream (the worker here,
+//! and the local host of `cargo azfn start --transport grpc`): each message is a 1-byte compression flag, a
 //! 4-byte big-endian length, and the protobuf bytes.
 //!
 //! azfn never asks for compression (it sends no `grpc-accept-encoding`), so a compressed frame
@@ -13,7 +14,7 @@ use prost::Message;
 const HEADER_LENGTH: usize = 5;
 
 /// One message, framed.
-pub(crate) fn encode<M: Message>(message: &M) -> Bytes {
+pub fn encode<M: Message>(message: &M) -> Bytes {
     let length = message.encoded_len();
     let mut frame = BytesMut::with_capacity(HEADER_LENGTH + length);
     frame.put_u8(0);
@@ -25,7 +26,7 @@ pub(crate) fn encode<M: Message>(message: &M) -> Bytes {
 
 /// What makes a byte stream not a sequence of gRPC frames.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum FrameError {
+pub enum FrameError {
     /// The frame is compressed, which azfn never negotiates.
     Compressed,
     /// The frame is longer than the limit.
@@ -42,11 +43,10 @@ pub(crate) enum FrameError {
 impl fmt::Display for FrameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FrameError::Compressed => f.write_str("the host sent a compressed gRPC message, which was not negotiated"),
-            FrameError::TooLong { length, limit } => write!(
-                f,
-                "the host sent a gRPC message of {length} bytes, over the limit of {limit}"
-            ),
+            FrameError::Compressed => f.write_str("a compressed gRPC message arrived, which was not negotiated"),
+            FrameError::TooLong { length, limit } => {
+                write!(f, "a gRPC message of {length} bytes arrived, over the limit of {limit}")
+            }
             FrameError::Truncated => f.write_str("the stream ended in the middle of a gRPC message"),
         }
     }
@@ -54,14 +54,14 @@ impl fmt::Display for FrameError {
 
 /// Splits body chunks, cut anywhere, into whole messages.
 #[derive(Debug)]
-pub(crate) struct FrameDecoder {
+pub struct FrameDecoder {
     buffer: BytesMut,
     limit: usize,
 }
 
 impl FrameDecoder {
     /// A decoder refusing messages longer than `limit` bytes.
-    pub(crate) fn new(limit: usize) -> Self {
+    pub fn new(limit: usize) -> Self {
         FrameDecoder {
             buffer: BytesMut::new(),
             limit,
@@ -69,12 +69,12 @@ impl FrameDecoder {
     }
 
     /// Adds a chunk of the body.
-    pub(crate) fn push(&mut self, chunk: &[u8]) {
+    pub fn push(&mut self, chunk: &[u8]) {
         self.buffer.extend_from_slice(chunk);
     }
 
     /// The next whole message's bytes, if the buffer holds one.
-    pub(crate) fn next_message(&mut self) -> Result<Option<Bytes>, FrameError> {
+    pub fn next_message(&mut self) -> Result<Option<Bytes>, FrameError> {
         let Some(header) = self.buffer.get(..HEADER_LENGTH) else {
             return Ok(None);
         };
@@ -99,7 +99,7 @@ impl FrameDecoder {
     }
 
     /// Checks that the body ended between messages.
-    pub(crate) fn finish(&self) -> Result<(), FrameError> {
+    pub fn finish(&self) -> Result<(), FrameError> {
         if self.buffer.is_empty() {
             Ok(())
         } else {

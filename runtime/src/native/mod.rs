@@ -30,7 +30,7 @@
 //! The message types are in [`proto`], written by hand: building an app needs no `protoc`.
 
 mod args;
-mod codec;
+pub mod codec;
 mod environment;
 mod http_uri;
 mod invocation;

@@ -150,6 +150,39 @@ pub mod streaming_message {
         #[prost(message, tag = "34")]
         WorkerWarmupResponse(super::WorkerWarmupResponse),
     }
+
+    impl Content {
+        /// The message's field name in the protocol (`InvocationRequest`), for log lines.
+        pub fn name(&self) -> &'static str {
+            match self {
+                Content::RpcLog(_) => "RpcLog",
+                Content::InvocationRequest(_) => "InvocationRequest",
+                Content::InvocationResponse(_) => "InvocationResponse",
+                Content::FileChangeEventRequest(_) => "FileChangeEventRequest",
+                Content::WorkerActionResponse(_) => "WorkerActionResponse",
+                Content::FunctionLoadRequest(_) => "FunctionLoadRequest",
+                Content::FunctionLoadResponse(_) => "FunctionLoadResponse",
+                Content::WorkerStatusRequest(_) => "WorkerStatusRequest",
+                Content::WorkerStatusResponse(_) => "WorkerStatusResponse",
+                Content::WorkerTerminate(_) => "WorkerTerminate",
+                Content::WorkerHeartbeat(_) => "WorkerHeartbeat",
+                Content::WorkerInitResponse(_) => "WorkerInitResponse",
+                Content::WorkerInitRequest(_) => "WorkerInitRequest",
+                Content::StartStream(_) => "StartStream",
+                Content::InvocationCancel(_) => "InvocationCancel",
+                Content::FunctionEnvironmentReloadRequest(_) => "FunctionEnvironmentReloadRequest",
+                Content::FunctionEnvironmentReloadResponse(_) => "FunctionEnvironmentReloadResponse",
+                Content::CloseSharedMemoryResourcesRequest(_) => "CloseSharedMemoryResourcesRequest",
+                Content::CloseSharedMemoryResourcesResponse(_) => "CloseSharedMemoryResourcesResponse",
+                Content::FunctionsMetadataRequest(_) => "FunctionsMetadataRequest",
+                Content::FunctionMetadataResponse(_) => "FunctionMetadataResponse",
+                Content::FunctionLoadRequestCollection(_) => "FunctionLoadRequestCollection",
+                Content::FunctionLoadResponseCollection(_) => "FunctionLoadResponseCollection",
+                Content::WorkerWarmupRequest(_) => "WorkerWarmupRequest",
+                Content::WorkerWarmupResponse(_) => "WorkerWarmupResponse",
+            }
+        }
+    }
 }
 
 /// The worker's first message: which worker this stream belongs to.

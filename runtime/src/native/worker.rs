@@ -249,7 +249,7 @@ impl Worker {
             other => {
                 self.warn(format!(
                     "the host sent {}, which a worker does not expect; ignored",
-                    content_name(&other)
+                    other.name()
                 ))
                 .await;
             }
@@ -400,37 +400,6 @@ async fn run_invocation(
         .send_content(&request_id, Content::InvocationResponse(response))
         .await;
     drop(finished);
-}
-
-/// The field name of a message, for log lines.
-fn content_name(content: &Content) -> &'static str {
-    match content {
-        Content::RpcLog(_) => "RpcLog",
-        Content::InvocationRequest(_) => "InvocationRequest",
-        Content::InvocationResponse(_) => "InvocationResponse",
-        Content::FileChangeEventRequest(_) => "FileChangeEventRequest",
-        Content::WorkerActionResponse(_) => "WorkerActionResponse",
-        Content::FunctionLoadRequest(_) => "FunctionLoadRequest",
-        Content::FunctionLoadResponse(_) => "FunctionLoadResponse",
-        Content::WorkerStatusRequest(_) => "WorkerStatusRequest",
-        Content::WorkerStatusResponse(_) => "WorkerStatusResponse",
-        Content::WorkerTerminate(_) => "WorkerTerminate",
-        Content::WorkerHeartbeat(_) => "WorkerHeartbeat",
-        Content::WorkerInitResponse(_) => "WorkerInitResponse",
-        Content::WorkerInitRequest(_) => "WorkerInitRequest",
-        Content::StartStream(_) => "StartStream",
-        Content::InvocationCancel(_) => "InvocationCancel",
-        Content::FunctionEnvironmentReloadRequest(_) => "FunctionEnvironmentReloadRequest",
-        Content::FunctionEnvironmentReloadResponse(_) => "FunctionEnvironmentReloadResponse",
-        Content::CloseSharedMemoryResourcesRequest(_) => "CloseSharedMemoryResourcesRequest",
-        Content::CloseSharedMemoryResourcesResponse(_) => "CloseSharedMemoryResourcesResponse",
-        Content::FunctionsMetadataRequest(_) => "FunctionsMetadataRequest",
-        Content::FunctionMetadataResponse(_) => "FunctionMetadataResponse",
-        Content::FunctionLoadRequestCollection(_) => "FunctionLoadRequestCollection",
-        Content::FunctionLoadResponseCollection(_) => "FunctionLoadResponseCollection",
-        Content::WorkerWarmupRequest(_) => "WorkerWarmupRequest",
-        Content::WorkerWarmupResponse(_) => "WorkerWarmupResponse",
-    }
 }
 
 #[cfg(test)]

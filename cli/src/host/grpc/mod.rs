@@ -436,7 +436,7 @@ async fn expect<T>(
                 Content::RpcLog(log) => print_log(&log),
                 other => console::line(format!(
                     "warning: the worker sent {} while the host waited for {what}; ignored",
-                    kind(&other)
+                    other.name()
                 )),
             },
             None => console::line(format!(
@@ -541,7 +541,7 @@ async fn read_after_start(
             Some(Content::WorkerStatusResponse(_)) => {}
             Some(other) => console::line(format!(
                 "warning: the worker sent an unexpected {}; ignored",
-                kind(&other)
+                other.name()
             )),
             None => console::line("warning: the worker sent an empty message; ignored"),
         }
@@ -572,35 +572,4 @@ fn log_text(log: &RpcLog) -> String {
 
 fn print_log(log: &RpcLog) {
     console::line(log_text(log));
-}
-
-/// A message's kind, for console lines.
-fn kind(content: &Content) -> &'static str {
-    match content {
-        Content::RpcLog(_) => "RpcLog",
-        Content::InvocationRequest(_) => "InvocationRequest",
-        Content::InvocationResponse(_) => "InvocationResponse",
-        Content::FileChangeEventRequest(_) => "FileChangeEventRequest",
-        Content::WorkerActionResponse(_) => "WorkerActionResponse",
-        Content::FunctionLoadRequest(_) => "FunctionLoadRequest",
-        Content::FunctionLoadResponse(_) => "FunctionLoadResponse",
-        Content::WorkerStatusRequest(_) => "WorkerStatusRequest",
-        Content::WorkerStatusResponse(_) => "WorkerStatusResponse",
-        Content::WorkerTerminate(_) => "WorkerTerminate",
-        Content::WorkerHeartbeat(_) => "WorkerHeartbeat",
-        Content::WorkerInitResponse(_) => "WorkerInitResponse",
-        Content::WorkerInitRequest(_) => "WorkerInitRequest",
-        Content::StartStream(_) => "StartStream",
-        Content::InvocationCancel(_) => "InvocationCancel",
-        Content::FunctionEnvironmentReloadRequest(_) => "FunctionEnvironmentReloadRequest",
-        Content::FunctionEnvironmentReloadResponse(_) => "FunctionEnvironmentReloadResponse",
-        Content::CloseSharedMemoryResourcesRequest(_) => "CloseSharedMemoryResourcesRequest",
-        Content::CloseSharedMemoryResourcesResponse(_) => "CloseSharedMemoryResourcesResponse",
-        Content::FunctionsMetadataRequest(_) => "FunctionsMetadataRequest",
-        Content::FunctionMetadataResponse(_) => "FunctionMetadataResponse",
-        Content::FunctionLoadRequestCollection(_) => "FunctionLoadRequestCollection",
-        Content::FunctionLoadResponseCollection(_) => "FunctionLoadResponseCollection",
-        Content::WorkerWarmupRequest(_) => "WorkerWarmupRequest",
-        Content::WorkerWarmupResponse(_) => "WorkerWarmupResponse",
-    }
 }

@@ -11,8 +11,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use azfn::native::EVENT_STREAM_PATH;
+use azfn::native::codec::{FrameDecoder, encode};
 use azfn::native::proto::StreamingMessage;
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::Frame;
 use http_body_util::BodyExt;
@@ -26,9 +27,6 @@ use tokio::task::JoinHandle;
 
 /// The largest message either side accepts: the host's limit, `int.MaxValue`.
 pub const MAX_MESSAGE_LENGTH: usize = i32::MAX as usize;
-
-/// The length of a gRPC frame header.
-const HEADER_LENGTH: usize = 5;
 
 /// gRPC status `UNIMPLEMENTED`, for calls to any other method.
 const UNIMPLEMENTED: &str = "12";
@@ -134,7 +132,7 @@ fn grpc_response(body: OutboundBody) -> Response<OutboundBody> {
 
 /// Splits the worker's half of the call into messages.
 async fn read_messages(mut body: Incoming, inbound: mpsc::UnboundedSender<Result<StreamingMessage, String>>) {
-    let mut decoder = FrameDecoder::default();
+    let mut decoder = FrameDecoder::new(MAX_MESSAGE_LENGTH);
     loop {
         let frame = match body.frame().await {
             None => break,
@@ -157,14 +155,14 @@ async fn read_messages(mut body: Incoming, inbound: mpsc::UnboundedSender<Result
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    let _ = inbound.send(Err(e));
+                    let _ = inbound.send(Err(format!("the worker's stream: {e}")));
                     return;
                 }
             }
         }
     }
-    if !decoder.is_empty() {
-        let _ = inbound.send(Err("the worker's stream ended in the middle of a message".into()));
+    if let Err(e) = decoder.finish() {
+        let _ = inbound.send(Err(format!("the worker's stream: {e}")));
     }
 }
 
@@ -198,57 +196,6 @@ impl http_body::Body for OutboundBody {
     }
 }
 
-/// One message, framed.
-pub fn encode(message: &StreamingMessage) -> Bytes {
-    let length = message.encoded_len();
-    let mut frame = BytesMut::with_capacity(HEADER_LENGTH + length);
-    frame.put_u8(0);
-    // Messages the host builds stay far below 4 GiB.
-    frame.put_u32(u32::try_from(length).unwrap_or(u32::MAX));
-    message.encode_raw(&mut frame);
-    frame.freeze()
-}
-
-/// Reassembles frames from body chunks cut anywhere.
-#[derive(Debug, Default)]
-pub struct FrameDecoder {
-    buffer: BytesMut,
-}
-
-impl FrameDecoder {
-    /// Adds a chunk.
-    pub fn push(&mut self, chunk: &[u8]) {
-        self.buffer.extend_from_slice(chunk);
-    }
-
-    /// Whether no partial frame is buffered.
-    pub fn is_empty(&self) -> bool {
-        self.buffer.is_empty()
-    }
-
-    /// The next whole message, if buffered.
-    pub fn next_message(&mut self) -> Result<Option<Bytes>, String> {
-        let Some(header) = self.buffer.get(..HEADER_LENGTH) else {
-            return Ok(None);
-        };
-        if header[0] != 0 {
-            return Err("the worker sent a compressed gRPC message, which the host never negotiates".into());
-        }
-        let length =
-            usize::try_from(u32::from_be_bytes([header[1], header[2], header[3], header[4]])).unwrap_or(usize::MAX);
-        if length > MAX_MESSAGE_LENGTH {
-            return Err(format!(
-                "the worker sent a gRPC message of {length} bytes, over the limit"
-            ));
-        }
-        if self.buffer.len() < HEADER_LENGTH + length {
-            return Ok(None);
-        }
-        self.buffer.advance(HEADER_LENGTH);
-        Ok(Some(self.buffer.split_to(length).freeze()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,7 +220,7 @@ mod tests {
         // StartStream "a": the oneof's 2-byte tag, a length, then the id field's 3 bytes.
         assert_eq!(&wire[..5], [0, 0, 0, 0, 6], "flag, big-endian length");
         for cut in 1..wire.len() {
-            let mut decoder = FrameDecoder::default();
+            let mut decoder = FrameDecoder::new(MAX_MESSAGE_LENGTH);
             let mut ids = Vec::new();
             for chunk in wire.chunks(cut) {
                 decoder.push(chunk);
@@ -285,13 +232,13 @@ mod tests {
                 }
             }
             assert_eq!(ids, ["a", "", "ccc"]);
-            assert!(decoder.is_empty());
+            assert!(decoder.finish().is_ok());
         }
     }
 
     #[test]
     fn compressed_frames_are_refused() {
-        let mut decoder = FrameDecoder::default();
+        let mut decoder = FrameDecoder::new(MAX_MESSAGE_LENGTH);
         decoder.push(&[1, 0, 0, 0, 0]);
         assert!(decoder.next_message().is_err());
     }
