@@ -272,36 +272,9 @@ fn registry() -> &'static Registry {
 // The host's payloads, as recorded from real hosts (reference §4.5, §4.6).
 // ---------------------------------------------------------------------------------------------
 
-const HTTP_CAPTURE: &str = r#"{
-  "Data": {
-    "httpPayload": {
-      "Url": "https://bal-dev.azurewebsites.net/hello/blobInput?name=hello.txt",
-      "Method": "POST",
-      "Query": { "name": "hello.txt" },
-      "Headers": { "Content-Type": ["text/plain"], "Content-Length": ["4"], "Host": ["bal-dev.azurewebsites.net"] },
-      "Params": {},
-      "Identities": [ { "AuthenticationType": null, "IsAuthenticated": false, "Actor": null, "BootstrapContext": null,
-        "Claims": [], "Label": null, "Name": null,
-        "NameClaimType": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
-        "RoleClaimType": "http://schemas.microsoft.com/ws/2008/06/identity/claims/role" } ],
-      "Body": "Jack"
-    },
-    "blobIn": "\"hello from byte\\n\""
-  },
-  "Metadata": {
-    "name": "\"hello.txt\"",
-    "Query": { "name": "hello.txt" },
-    "Headers": { "Content-Type": "text/plain", "Content-Length": "4", "Host": "bal-dev.azurewebsites.net" },
-    "sys": { "MethodName": "post-hello-blobInput", "UtcNow": "2022-08-15T07:52:01.8861913Z",
-             "RandGuid": "fa58f25f-74af-40e7-83a0-029a4331e9a7" }
-  }
-}"#;
+const HTTP_CAPTURE: &str = include_str!("captures/http-with-blob-input.json");
 
-const QUEUE_CAPTURE: &str = r#"{ "Data": { "inMsg": "\"aaaaa\"" },
-  "Metadata": { "DequeueCount": "1", "ExpirationTime": "2022-06-20T06:00:06+00:00",
-    "Id": "\"a0004923-f050-417a-9742-6d7c7b984134\"", "InsertionTime": "2022-06-13T06:00:06+00:00",
-    "NextVisibleTime": "2022-06-13T06:10:18+00:00", "PopReceipt": "\"AgAAAAMAAAAAAAAA8d5gQex+2AE=\"",
-    "sys": { "MethodName": "queue", "UtcNow": "2022-06-13T06:00:18.1974545Z", "RandGuid": "d9ba2785-..." } } }"#;
+const QUEUE_CAPTURE: &str = include_str!("captures/queue.json");
 
 const TIMER_PAYLOAD: &str = r#"{ "Data": { "myTimer": {"Schedule":{"AdjustForDST":true},"ScheduleStatus":null,"IsPastDue":false} },
   "Metadata": { "sys": { "MethodName": "tick", "UtcNow": "2024-01-01T00:05:00.0012345Z", "RandGuid": "0b0b0b0b-0000-4000-8000-000000000000" } } }"#;
