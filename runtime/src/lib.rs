@@ -33,10 +33,14 @@ mod context;
 pub mod custom_handler;
 mod data;
 mod dispatch;
+#[cfg(feature = "durable")]
+pub mod durable;
 mod error;
 mod extensions;
 mod extract;
 mod function;
+#[cfg(any(feature = "native", feature = "durable"))]
+pub mod grpc;
 mod http;
 mod http_service;
 mod invocation;

@@ -30,7 +30,6 @@
 //! The message types are in [`proto`], written by hand: building an app needs no `protoc`.
 
 mod args;
-pub mod codec;
 mod environment;
 mod http_uri;
 mod invocation;
@@ -40,6 +39,8 @@ mod responses;
 mod stream;
 mod typed_data;
 mod worker;
+
+pub use crate::grpc::codec;
 
 use std::future::Future;
 use std::time::Duration;

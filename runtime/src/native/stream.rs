@@ -24,7 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::args::NativeArgs;
-use super::codec::{self, FrameDecoder};
+use crate::grpc::codec::{self, FrameDecoder};
 use super::proto::{StartStream, StreamingMessage, streaming_message::Content};
 
 /// The method's path: package `AzureFunctionsRpcMessages`, service `FunctionRpc`.

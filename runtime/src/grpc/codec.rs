@@ -111,7 +111,13 @@ impl FrameDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::native::proto::StartStream;
+
+    /// A message shaped like the worker's `StartStream` (one string, field 2).
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct StartStream {
+        #[prost(string, tag = "2")]
+        worker_id: String,
+    }
 
     fn start(worker_id: &str) -> StartStream {
         StartStream {
