@@ -91,7 +91,7 @@ pub fn invocation_payload(data: &[u8]) {
         }
         let _ = azfn::QueueTriggerMetadata::from_metadata(&invocation.metadata);
         let _ = azfn::BlobTriggerMetadata::from_metadata(&invocation.metadata);
-        let _ = azfn::custom_handler::protocol::encode_response(function, &outputs, &[]);
+        let _ = azfn::custom_handler::protocol::encode_response(function, &outputs);
     }
 }
 

@@ -119,7 +119,7 @@ impl Pipeline {
         };
         let lines = logs.take();
         match &mut result {
-            Ok(outputs) => outputs.logs.extend(logging::lines_text(lines)),
+            Ok(outputs) => outputs.logs.extend(lines),
             Err(error) => {
                 // The host drops the logs of a failed response; its console lines are kept.
                 logging::replay_to_console(function.name, &invocation_id, &lines);

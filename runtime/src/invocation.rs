@@ -110,7 +110,60 @@ pub struct Outputs {
     /// The value of the `$return` binding, if the function has one and it produced a value.
     pub return_value: Option<OutputValue>,
     /// Log lines of the invocation, for transports that return logs with the response.
-    pub logs: Vec<String>,
+    pub logs: Vec<LogLine>,
+}
+
+/// One event an invocation logged through `tracing`, kept with its level so that each transport
+/// can report it its own way (a text line in the custom handler's `Logs`, an `RpcLog` of that
+/// level over gRPC).
+///
+/// ```
+/// use azfn::LogLine;
+/// use tracing::Level;
+///
+/// let line = LogLine::new(Level::WARN, "shop", "restocking id=2");
+/// assert_eq!(line.level(), Level::WARN);
+/// assert_eq!(line.to_string(), " WARN shop: restocking id=2");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    level: tracing::Level,
+    target: &'static str,
+    message: String,
+}
+
+impl LogLine {
+    /// A line of `level`, logged from `target` (a module path), saying `message` (the event's
+    /// message, then its fields as `name=value`).
+    pub fn new(level: tracing::Level, target: &'static str, message: impl Into<String>) -> Self {
+        LogLine {
+            level,
+            target,
+            message: message.into(),
+        }
+    }
+
+    /// The event's level.
+    pub fn level(&self) -> tracing::Level {
+        self.level
+    }
+
+    /// Where the event was logged from.
+    pub fn target(&self) -> &'static str {
+        self.target
+    }
+
+    /// The event's message and fields.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+/// The line as the console and the custom handler's `Logs` show it: level, target, message.
+impl std::fmt::Display for LogLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:>5} {}: {}", self.level, self.target, self.message)
+    }
 }
 
 impl Outputs {

@@ -21,6 +21,8 @@ use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
+use crate::invocation::LogLine;
+
 tokio::task_local! {
     static CAPTURE: LogBuffer;
 }
@@ -28,16 +30,16 @@ tokio::task_local! {
 /// The lines one invocation logged.
 #[derive(Clone, Default, Debug)]
 pub(crate) struct LogBuffer {
-    lines: Arc<Mutex<Vec<(Level, String)>>>,
+    lines: Arc<Mutex<Vec<LogLine>>>,
 }
 
 impl LogBuffer {
-    fn push(&self, level: Level, line: String) {
-        self.lines.lock().unwrap_or_else(|e| e.into_inner()).push((level, line));
+    fn push(&self, line: LogLine) {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner()).push(line);
     }
 
     /// The captured lines, leaving the buffer empty.
-    pub(crate) fn take(&self) -> Vec<(Level, String)> {
+    pub(crate) fn take(&self) -> Vec<LogLine> {
         std::mem::take(&mut *self.lines.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
@@ -47,10 +49,17 @@ pub(crate) async fn capture<F: Future>(buffer: LogBuffer, future: F) -> F::Outpu
     CAPTURE.scope(buffer, future).await
 }
 
+/// Puts `line` in the current invocation's buffer, or hands it back outside any invocation.
+fn capture_line(line: LogLine) -> Result<(), LogLine> {
+    let mut line = Some(line);
+    let _ = CAPTURE.try_with(|buffer| buffer.push(line.take().expect("taken once")));
+    line.map_or(Ok(()), Err)
+}
+
 /// Writes the captured lines of a failed invocation to the console, where the host keeps them.
-pub(crate) fn replay_to_console(function: &str, invocation_id: &str, lines: &[(Level, String)]) {
-    for (level, line) in lines {
-        write_console(*level, &format!("[{function} {invocation_id}] {line}"));
+pub(crate) fn replay_to_console(function: &str, invocation_id: &str, lines: &[LogLine]) {
+    for line in lines {
+        write_console(line.level(), &format!("[{function} {invocation_id}] {line}"));
     }
 }
 
@@ -60,11 +69,6 @@ fn write_console(level: Level, line: &str) {
     } else {
         println!("{line}");
     }
-}
-
-/// The `Logs` lines of a response: the text of each captured line.
-pub(crate) fn lines_text(lines: Vec<(Level, String)>) -> impl Iterator<Item = String> {
-    lines.into_iter().map(|(_, line)| line)
 }
 
 /// One `target=level` directive, or a bare level (empty target).
@@ -231,17 +235,12 @@ impl Visit for LineVisitor {
     }
 }
 
-fn format_event(event: &Event<'_>) -> String {
+fn event_line(event: &Event<'_>) -> LogLine {
     let mut visitor = LineVisitor::default();
     event.record(&mut visitor);
     let meta = event.metadata();
-    format!(
-        "{:>5} {}: {}{}",
-        meta.level(),
-        meta.target(),
-        visitor.message,
-        visitor.fields
-    )
+    visitor.message.push_str(&visitor.fields);
+    LogLine::new(*meta.level(), meta.target(), visitor.message)
 }
 
 impl Subscriber for AzfnSubscriber {
@@ -262,11 +261,9 @@ impl Subscriber for AzfnSubscriber {
     fn record_follows_from(&self, _span: &Id, _follows: &Id) {}
 
     fn event(&self, event: &Event<'_>) {
-        let level = *event.metadata().level();
-        let line = format_event(event);
-        let captured = CAPTURE.try_with(|buffer| buffer.push(level, line.clone())).is_ok();
-        if !captured {
-            write_console(level, &line);
+        let line = event_line(event);
+        if let Err(line) = capture_line(line) {
+            write_console(line.level(), &line.to_string());
         }
     }
 
@@ -309,6 +306,6 @@ mod tests {
         .await;
         let lines = buffer.take();
         assert_eq!(lines.len(), 1);
-        assert_eq!(lines[0].1, " INFO azfn::logging::tests: shipped order=7");
+        assert_eq!(lines[0].to_string(), " INFO azfn::logging::tests: shipped order=7");
     }
 }

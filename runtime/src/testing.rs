@@ -29,7 +29,7 @@ use crate::dispatch::Pipeline;
 use crate::error::InvocationError;
 use crate::function::Registry;
 use crate::http::{HttpRequest, HttpResponse};
-use crate::invocation::{Invocation, OutputValue, Outputs, RetryContext};
+use crate::invocation::{Invocation, LogLine, OutputValue, Outputs, RetryContext};
 use crate::triggers::{QueueTriggerMetadata, TimerInfo};
 
 /// An app under test: its state and middleware, and every function linked into the test binary.
@@ -207,8 +207,13 @@ impl TestOutputs {
         self.0.return_value.as_ref().map(decode_output)
     }
 
-    /// The invocation's log lines.
-    pub fn logs(&self) -> &[String] {
+    /// The invocation's log lines, as the custom handler's `Logs` carries them.
+    pub fn logs(&self) -> Vec<String> {
+        self.0.logs.iter().map(ToString::to_string).collect()
+    }
+
+    /// The invocation's log lines, with their levels.
+    pub fn log_lines(&self) -> &[LogLine] {
         &self.0.logs
     }
 }

@@ -13,7 +13,7 @@ use azfn::bindings::{BindingDescription, DataType, PropertyValue, catalog};
 use azfn::custom_handler::protocol::{decode_request, encode_response};
 use azfn::custom_handler::serve;
 use azfn::{
-    BindingData, ClaimsIdentity, FunctionDescription, HttpRequest, HttpResponse, Invocation, InvocationError,
+    BindingData, ClaimsIdentity, FunctionDescription, HttpRequest, HttpResponse, Invocation, InvocationError, LogLine,
     OutputValue, Outputs, Registry,
 };
 use http::{Method, StatusCode};
@@ -378,8 +378,8 @@ fn decodes_a_binary_blob_trigger_from_base64() {
 // Responses, checked as the exact JSON the host receives.
 // ---------------------------------------------------------------------------------------------
 
-fn encoded(outputs: &Outputs, logs: &[String]) -> Value {
-    let body = encode_response(&RESIZE, outputs, logs).expect("the outputs encode");
+fn encoded(outputs: &Outputs) -> Value {
+    let body = encode_response(&RESIZE, outputs).expect("the outputs encode");
     serde_json::from_slice(&body).expect("the response body is JSON")
 }
 
@@ -395,7 +395,7 @@ fn encodes_a_named_http_output() {
         .header("Location", "/orders/1")
         .json(&json!({ "id": 1 }));
     assert_eq!(
-        encoded(&with_output("res", OutputValue::Http(response)), &[]),
+        encoded(&with_output("res", OutputValue::Http(response))),
         json!({
             "Outputs": {
                 "res": {
@@ -418,7 +418,7 @@ fn encodes_a_return_http_response_with_its_body_even_when_empty() {
         logs: Vec::new(),
     };
     assert_eq!(
-        encoded(&outputs, &[]),
+        encoded(&outputs),
         json!({
             "Outputs": {},
             "Logs": [],
@@ -431,11 +431,11 @@ fn encodes_a_return_http_response_with_its_body_even_when_empty() {
 fn encodes_text_to_a_queue_as_the_base64_of_its_utf8_bytes() {
     // "test" is itself valid base64: sent as it is, the host would write the bytes b5 eb 2d.
     assert_eq!(
-        encoded(&with_output("outMsg", OutputValue::Text("test".into())), &[]),
+        encoded(&with_output("outMsg", OutputValue::Text("test".into()))),
         json!({ "Outputs": { "outMsg": "dGVzdA==" }, "Logs": [], "ReturnValue": null })
     );
     assert_eq!(
-        encoded(&with_output("outMsg", OutputValue::Text("naïve ☕".into())), &[])["Outputs"]["outMsg"],
+        encoded(&with_output("outMsg", OutputValue::Text("naïve ☕".into())))["Outputs"]["outMsg"],
         json!("bmHDr3ZlIOKYlQ==")
     );
     let to_return = Outputs {
@@ -443,20 +443,20 @@ fn encodes_text_to_a_queue_as_the_base64_of_its_utf8_bytes() {
         return_value: Some(OutputValue::Text("abcd".into())),
         logs: Vec::new(),
     };
-    assert_eq!(encoded(&to_return, &[])["ReturnValue"], json!("YWJjZA=="));
+    assert_eq!(encoded(&to_return)["ReturnValue"], json!("YWJjZA=="));
 }
 
 #[test]
 fn encodes_bytes_as_base64() {
     assert_eq!(
-        encoded(
-            &with_output("outBlob", OutputValue::Bytes(vec![0x00, 0xff, 0x10, 0x80])),
-            &[]
-        ),
+        encoded(&with_output(
+            "outBlob",
+            OutputValue::Bytes(vec![0x00, 0xff, 0x10, 0x80])
+        )),
         json!({ "Outputs": { "outBlob": "AP8QgA==" }, "Logs": [], "ReturnValue": null })
     );
     assert_eq!(
-        encoded(&with_output("outBlob", OutputValue::Bytes(Vec::new())), &[])["Outputs"]["outBlob"],
+        encoded(&with_output("outBlob", OutputValue::Bytes(Vec::new())))["Outputs"]["outBlob"],
         json!("")
     );
 }
@@ -471,14 +471,17 @@ fn encodes_json_objects_numbers_and_arrays_unchanged() {
     // One queue message per element; the strings inside are not base64-decoded by the host.
     outputs.set("outMsg", Some(OutputValue::Json(json!(["first", { "second": 2 }, 3]))));
     outputs.return_value = Some(OutputValue::Json(json!(42)));
+    outputs
+        .logs
+        .push(LogLine::new(tracing::Level::DEBUG, "resize", "wrote 2 outputs"));
     assert_eq!(
-        encoded(&outputs, &["wrote 2 outputs".into()]),
+        encoded(&outputs),
         json!({
             "Outputs": {
                 "outBlob": { "id": 1, "tags": ["a"], "note": "test" },
                 "outMsg": ["first", { "second": 2 }, 3]
             },
-            "Logs": ["wrote 2 outputs"],
+            "Logs": ["DEBUG resize: wrote 2 outputs"],
             "ReturnValue": 42
         })
     );
@@ -489,7 +492,7 @@ fn encodes_absent_outputs_as_an_empty_envelope() {
     let mut outputs = Outputs::default();
     outputs.set("outMsg", None);
     assert_eq!(
-        encoded(&outputs, &[]),
+        encoded(&outputs),
         json!({ "Outputs": {}, "Logs": [], "ReturnValue": null })
     );
 }

@@ -61,6 +61,13 @@ async fn slow(message: String) -> String {
     format!("done with {message}")
 }
 
+/// Logs at two levels, which reach the host as `RpcLog`s of those levels.
+#[function(queue_trigger(queue_name = "chatty"))]
+async fn chatty(message: String) {
+    tracing::info!(text = %message, "received");
+    tracing::warn!("running low");
+}
+
 /// How many invocations [`rendezvous`] waits for: it answers only once all run at once.
 const IN_FLIGHT_AT_ONCE: usize = 1000;
 static ALL_ARRIVED: LazyLock<Barrier> = LazyLock::new(|| Barrier::new(IN_FLIGHT_AT_ONCE));
@@ -949,6 +956,32 @@ async fn cancel_cancels_the_invocation_token() {
     );
     let (_, response) = host.invoke(queue_message("c-2", "slow", "after")).await;
     assert_eq!(status(&response.result), Status::Success);
+}
+
+#[tokio::test]
+async fn invocation_logs_keep_their_tracing_levels() {
+    // What the app's `main` installs (RUST_LOG, else info).
+    azfn::logging::init_default();
+    let mut harness = Harness::start(false).await;
+    harness.host.ready().await;
+    let (logs, response) = harness.host.invoke(queue_message("l-1", "chatty", "hi")).await;
+    assert_eq!(status(&response.result), Status::Success);
+    let seen: Vec<(&str, &str, i32)> = logs
+        .iter()
+        .map(|log| (log.invocation_id.as_str(), log.message.as_str(), log.level))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "l-1",
+                "native_mock_host: received text=hi",
+                rpc_log::Level::Information as i32
+            ),
+            ("l-1", "native_mock_host: running low", rpc_log::Level::Warning as i32),
+        ]
+    );
+    assert!(logs.iter().all(|log| log.category == "Function.chatty"));
 }
 
 #[tokio::test]

@@ -142,7 +142,7 @@ fn retry_context(value: &Value) -> Option<RetryContext> {
 ///
 /// ```
 /// use azfn::custom_handler::protocol::encode_response;
-/// use azfn::{FunctionDescription, Invocation, OutputValue, Outputs};
+/// use azfn::{FunctionDescription, Invocation, LogLine, OutputValue, Outputs};
 ///
 /// # use std::{future::Future, pin::Pin};
 /// # type InvokeFuture = Pin<Box<dyn Future<Output = Result<Outputs, azfn::InvocationError>> + Send>>;
@@ -161,18 +161,16 @@ fn retry_context(value: &Value) -> Option<RetryContext> {
 ///
 /// let mut outputs = Outputs::default();
 /// outputs.set("message", Some(OutputValue::Text("test".into())));
-/// let body = encode_response(&COPY, &outputs, &["copied".into()]).unwrap();
+/// outputs.logs.push(LogLine::new(tracing::Level::INFO, "app", "copied"));
+/// let body = encode_response(&COPY, &outputs).unwrap();
 /// let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
 /// assert_eq!(
 ///     json,
-///     serde_json::json!({"Outputs": {"message": "dGVzdA=="}, "Logs": ["copied"], "ReturnValue": null})
+///     serde_json::json!({"Outputs": {"message": "dGVzdA=="}, "Logs": [" INFO app: copied"], "ReturnValue": null})
 /// );
 /// ```
-pub fn encode_response(
-    function: &FunctionDescription,
-    outputs: &Outputs,
-    logs: &[String],
-) -> Result<Vec<u8>, InvocationError> {
+pub fn encode_response(function: &FunctionDescription, outputs: &Outputs) -> Result<Vec<u8>, InvocationError> {
+    let logs: Vec<String> = outputs.logs.iter().map(ToString::to_string).collect();
     let mut named = Map::new();
     for (name, value) in &outputs.named {
         // The host finds each output under the exact `function.json` spelling.
@@ -576,7 +574,7 @@ mod tests {
     }
 
     fn encode(outputs: &Outputs) -> Value {
-        let body = encode_response(&FUNCTION, outputs, &[]).expect("encodes");
+        let body = encode_response(&FUNCTION, outputs).expect("encodes");
         serde_json::from_slice(&body).expect("the response is JSON")
     }
 
@@ -864,7 +862,7 @@ mod tests {
             return_value: Some(OutputValue::Http(HttpResponse::ok().bytes(vec![0xff, 0xfe]))),
             logs: Vec::new(),
         };
-        match encode_response(&FUNCTION, &outputs, &[]) {
+        match encode_response(&FUNCTION, &outputs) {
             Err(InvocationError::Output { binding, message }) => {
                 assert_eq!(binding, "$return");
                 assert!(message.contains("not UTF-8"), "{message}");

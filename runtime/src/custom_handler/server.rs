@@ -263,7 +263,7 @@ async fn invoke(
         // `dispatch::invoke` has written the stderr line already.
         Err(error) => return error_response(status_for(&error), &error.to_string()),
     };
-    match protocol::encode_response(function, &outputs, &outputs.logs) {
+    match protocol::encode_response(function, &outputs) {
         Ok(envelope) => json_response(StatusCode::OK, envelope),
         Err(error) => report_failure(function, &invocation_id, &error),
     }

@@ -133,6 +133,17 @@ pub(crate) fn conclude(
     }
 }
 
+/// The host's level for a `tracing` level: the .NET `LogLevel` names, one to one.
+fn rpc_level(level: tracing::Level) -> rpc_log::Level {
+    match level {
+        tracing::Level::ERROR => rpc_log::Level::Error,
+        tracing::Level::WARN => rpc_log::Level::Warning,
+        tracing::Level::INFO => rpc_log::Level::Information,
+        tracing::Level::DEBUG => rpc_log::Level::Debug,
+        tracing::Level::TRACE => rpc_log::Level::Trace,
+    }
+}
+
 fn succeeded(
     function: &'static FunctionDescription,
     invocation_id: &str,
@@ -142,7 +153,10 @@ fn succeeded(
     let logs = outputs
         .logs
         .into_iter()
-        .map(|line| invocation_log(invocation_id, function, rpc_log::Level::Information, line, None))
+        .map(|line| {
+            let message = format!("{}: {}", line.target(), line.message());
+            invocation_log(invocation_id, function, rpc_level(line.level()), message, None)
+        })
         .collect();
     let mut output_data = Vec::with_capacity(outputs.named.len());
     for (name, value) in outputs.named {
@@ -226,6 +240,7 @@ mod tests {
 
     use super::*;
     use crate::function::InvokeFuture;
+    use crate::invocation::LogLine;
     use crate::native::proto::{RetryContext as RpcRetryContext, RpcException, RpcTraceContext, TypedData};
 
     fn never_called(_: Invocation) -> InvokeFuture {
@@ -350,13 +365,28 @@ mod tests {
         let outputs = Outputs {
             named: vec![("OUTMSG", OutputValue::Json(json!({"a": 1})))],
             return_value: Some(OutputValue::Text("r".into())),
-            logs: vec!["hello".into()],
+            logs: vec![
+                LogLine::new(tracing::Level::INFO, "app", "hello"),
+                LogLine::new(tracing::Level::WARN, "app::retry", "again"),
+                LogLine::new(tracing::Level::ERROR, "app", "lost"),
+                LogLine::new(tracing::Level::DEBUG, "app", "detail"),
+                LogLine::new(tracing::Level::TRACE, "app", "step"),
+            ],
         };
         let (logs, response) = conclude(&FUNCTION, "i", Ok(outputs), false, None);
-        assert_eq!(logs.len(), 1);
+        assert_eq!(logs.len(), 5);
         assert_eq!(logs[0].invocation_id, "i");
         assert_eq!(logs[0].category, "Function.copy");
-        assert_eq!(logs[0].level, rpc_log::Level::Information as i32);
+        assert_eq!(logs[0].message, "app: hello");
+        let levels: Vec<i32> = logs.iter().map(|log| log.level).collect();
+        let expected = [
+            rpc_log::Level::Information,
+            rpc_log::Level::Warning,
+            rpc_log::Level::Error,
+            rpc_log::Level::Debug,
+            rpc_log::Level::Trace,
+        ];
+        assert_eq!(levels, expected.map(|level| level as i32));
         assert_eq!(response.output_data.len(), 1);
         assert_eq!(response.output_data[0].name, "outMsg");
         assert_eq!(
