@@ -59,6 +59,8 @@ impl From<String> for StringValue {
 
 impl From<&str> for StringValue {
     fn from(value: &str) -> Self {
-        StringValue { value: value.to_owned() }
+        StringValue {
+            value: value.to_owned(),
+        }
     }
 }

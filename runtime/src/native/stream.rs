@@ -24,8 +24,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::args::NativeArgs;
-use crate::grpc::codec::{self, FrameDecoder};
 use super::proto::{StartStream, StreamingMessage, streaming_message::Content};
+use crate::grpc::codec::{self, FrameDecoder};
 
 /// The method's path: package `AzureFunctionsRpcMessages`, service `FunctionRpc`.
 pub const EVENT_STREAM_PATH: &str = "/AzureFunctionsRpcMessages.FunctionRpc/EventStream";

@@ -155,7 +155,9 @@ impl From<&serde_json::Value> for Value {
             Json::Bool(b) => value::Kind::BoolValue(*b),
             Json::Number(n) => value::Kind::NumberValue(n.as_f64().unwrap_or(0.0)),
             Json::String(s) => value::Kind::StringValue(s.clone()),
-            Json::Array(items) => value::Kind::ListValue(ListValue { values: items.iter().map(Value::from).collect() }),
+            Json::Array(items) => value::Kind::ListValue(ListValue {
+                values: items.iter().map(Value::from).collect(),
+            }),
             Json::Object(members) => value::Kind::StructValue(Struct {
                 fields: members.iter().map(|(k, v)| (k.clone(), Value::from(v))).collect(),
             }),
@@ -199,7 +201,10 @@ mod tests {
         let details = TaskFailureDetails {
             error_type: "Outer".into(),
             error_message: "outer".into(),
-            inner_failure: Some(Box::new(TaskFailureDetails { error_message: "inner".into(), ..Default::default() })),
+            inner_failure: Some(Box::new(TaskFailureDetails {
+                error_message: "inner".into(),
+                ..Default::default()
+            })),
             ..Default::default()
         };
         let back = TaskFailureDetails::decode(details.encode_to_vec().as_slice()).unwrap();
