@@ -1,11 +1,18 @@
 //! The HTTP request a function receives and the response it returns.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::fmt;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use hyper::body::{Body, Frame, SizeHint};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 
 use crate::data::DecodeError;
 
@@ -222,11 +229,120 @@ impl HttpRequestBuilder {
 /// assert_eq!(res.header_value("content-type"), Some("application/json"));
 /// assert_eq!(res.body(), br#"{"id":7}"#);
 /// ```
+///
+/// A body may also be streamed: see [`HttpResponse::streaming`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpResponse {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
+    stream: Option<BodyStream>,
+}
+
+/// How many chunks of a streamed body may wait for the client before [`BodySender::send`]
+/// waits too.
+const STREAM_CHUNKS_IN_FLIGHT: usize = 16;
+
+/// The receiving end of a streamed body, shared by the response's clones: the first to send the
+/// response takes it.
+#[derive(Clone)]
+struct BodyStream(Arc<Mutex<Option<mpsc::Receiver<Bytes>>>>);
+
+impl BodyStream {
+    fn take(&self) -> Option<mpsc::Receiver<Bytes>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+impl fmt::Debug for BodyStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BodyStream")
+    }
+}
+
+/// Two streamed bodies are equal when they are the same stream.
+impl PartialEq for BodyStream {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// The sending end of a streamed response body, from [`HttpResponse::streaming`]. Each
+/// [`send`](BodySender::send) is one chunk; the body ends when the last clone is dropped.
+#[derive(Debug, Clone)]
+pub struct BodySender(mpsc::Sender<Bytes>);
+
+impl BodySender {
+    /// Sends one chunk, waiting while the client is slower than the function.
+    ///
+    /// # Errors
+    /// [`BodyClosed`] when nobody will read the body any more (the client went away).
+    pub async fn send(&self, chunk: impl Into<Bytes>) -> Result<(), BodyClosed> {
+        self.0.send(chunk.into()).await.map_err(|_| BodyClosed)
+    }
+}
+
+/// The reader of a streamed body is gone: the client disconnected, or the response was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyClosed;
+
+impl fmt::Display for BodyClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the response body is no longer read (the client went away)")
+    }
+}
+
+impl std::error::Error for BodyClosed {}
+
+/// A response body as the loopback servers write it: whole (with its length) or streamed
+/// (chunked, each chunk written as it comes).
+#[derive(Debug)]
+pub(crate) enum ResponseBody {
+    Whole(Option<Bytes>),
+    Streamed(mpsc::Receiver<Bytes>),
+}
+
+impl ResponseBody {
+    pub(crate) fn whole(bytes: impl Into<Bytes>) -> Self {
+        ResponseBody::Whole(Some(bytes.into()))
+    }
+}
+
+impl From<&'static str> for ResponseBody {
+    fn from(text: &'static str) -> Self {
+        ResponseBody::whole(text)
+    }
+}
+
+impl From<Vec<u8>> for ResponseBody {
+    fn from(bytes: Vec<u8>) -> Self {
+        ResponseBody::whole(bytes)
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.get_mut() {
+            ResponseBody::Whole(bytes) => {
+                Poll::Ready(bytes.take().filter(|b| !b.is_empty()).map(|b| Ok(Frame::data(b))))
+            }
+            ResponseBody::Streamed(chunks) => chunks.poll_recv(cx).map(|chunk| chunk.map(|b| Ok(Frame::data(b)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, ResponseBody::Whole(None))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            ResponseBody::Whole(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            ResponseBody::Streamed(_) => SizeHint::default(),
+        }
+    }
 }
 
 impl Default for HttpResponse {
@@ -242,6 +358,7 @@ impl HttpResponse {
             status,
             headers: HeaderMap::new(),
             body: Bytes::new(),
+            stream: None,
         }
     }
 
@@ -298,7 +415,72 @@ impl HttpResponse {
     /// Sets a raw body.
     pub fn bytes(mut self, body: impl Into<Bytes>) -> Self {
         self.body = body.into();
+        self.stream = None;
         self
+    }
+
+    /// Turns the response into one whose body is streamed: each chunk sent through the
+    /// returned [`BodySender`] goes to the client as it is sent (server-sent events, long
+    /// downloads), and the body ends when the sender is dropped. The function returns the
+    /// response at once and produces the body from a task of its own.
+    ///
+    /// Chunks reach the client as they are sent where the transport carries raw HTTP (the native
+    /// runtime's `HttpUri`, the custom handler's forwarding mode); the other transports carry a
+    /// whole body, so they wait for the end of the stream and send it in one piece.
+    ///
+    /// ```
+    /// use azfn::HttpResponse;
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let (response, body) = HttpResponse::ok().header("content-type", "text/event-stream").streaming();
+    /// tokio::spawn(async move {
+    ///     for n in 1..=3 {
+    ///         if body.send(format!("data: {n}\n\n")).await.is_err() {
+    ///             break; // the client went away
+    ///         }
+    ///     }
+    /// });
+    /// assert!(response.is_streaming());
+    /// let whole = response.collect_body().await;
+    /// assert_eq!(whole.body(), b"data: 1\n\ndata: 2\n\ndata: 3\n\n");
+    /// # });
+    /// ```
+    pub fn streaming(mut self) -> (HttpResponse, BodySender) {
+        let (sender, receiver) = mpsc::channel(STREAM_CHUNKS_IN_FLIGHT);
+        self.body = Bytes::new();
+        self.stream = Some(BodyStream(Arc::new(Mutex::new(Some(receiver)))));
+        (self, BodySender(sender))
+    }
+
+    /// Whether the body is streamed (and [`body`](HttpResponse::body) empty until
+    /// [`collect_body`](HttpResponse::collect_body)).
+    pub fn is_streaming(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    /// The response with its streamed body read to the end and made whole; a whole body as it
+    /// is. A stream another clone of this response already took reads as empty.
+    pub async fn collect_body(mut self) -> HttpResponse {
+        if let Some(mut chunks) = self.stream.take().and_then(|stream| stream.take()) {
+            let mut body = BytesMut::from(&self.body[..]);
+            while let Some(chunk) = chunks.recv().await {
+                body.extend_from_slice(&chunk);
+            }
+            self.body = body.freeze();
+        }
+        self
+    }
+
+    /// The status, the headers and the body as a loopback server writes them.
+    pub(crate) fn into_hyper(self) -> http::Response<ResponseBody> {
+        let body = match self.stream.and_then(|stream| stream.take()) {
+            Some(chunks) => ResponseBody::Streamed(chunks),
+            None => ResponseBody::whole(self.body),
+        };
+        let mut out = http::Response::new(body);
+        *out.status_mut() = self.status;
+        *out.headers_mut() = self.headers;
+        out
     }
 
     fn default_content_type(mut self, value: &'static str) -> Self {
@@ -323,7 +505,7 @@ impl HttpResponse {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// The body.
+    /// The body (empty for a streamed body until [`collect_body`](HttpResponse::collect_body)).
     pub fn body(&self) -> &[u8] {
         &self.body
     }
@@ -533,10 +715,13 @@ impl<B: Into<Bytes>> From<http::Response<B>> for HttpResponse {
             status: parts.status,
             headers: parts.headers,
             body: body.into(),
+            stream: None,
         }
     }
 }
 
+/// The response with a whole body; a streamed body must be
+/// [collected](HttpResponse::collect_body) first (what has not been read is not in it).
 impl From<HttpResponse> for http::Response<Bytes> {
     fn from(response: HttpResponse) -> Self {
         let mut out = http::Response::new(response.body);

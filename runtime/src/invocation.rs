@@ -167,6 +167,23 @@ impl std::fmt::Display for LogLine {
 }
 
 impl Outputs {
+    /// Reads every streamed HTTP body among the outputs to its end, for transports that carry
+    /// whole bodies (see [`HttpResponse::streaming`]).
+    pub async fn collect_streamed_bodies(&mut self) {
+        let values = self
+            .named
+            .iter_mut()
+            .map(|(_, value)| value)
+            .chain(self.return_value.as_mut());
+        for value in values {
+            if let OutputValue::Http(response) = value
+                && response.is_streaming()
+            {
+                *response = std::mem::take(response).collect_body().await;
+            }
+        }
+    }
+
     /// Outputs holding only `response`, in the HTTP output `function` declares: what a
     /// middleware returns to answer in the function's place.
     pub fn http_response_for(function: &FunctionDescription, response: HttpResponse) -> Self {

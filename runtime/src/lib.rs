@@ -65,8 +65,8 @@ pub use extensions::Extensions;
 pub use extract::{FromInputBinding, FromInvocation, IntoOutputValue, ReturnOutputs, State, TriggerKind, kind};
 pub use function::{DuplicateFunctionName, FunctionDescription, InvokeFuture, Invoker, Registry, RetryPolicy};
 pub use http::{
-    Claim, ClaimsIdentity, Headers, HttpRequest, HttpRequestBuilder, HttpResponse, Identities, IntoHttpResponse, Json,
-    Path, Query,
+    BodyClosed, BodySender, Claim, ClaimsIdentity, Headers, HttpRequest, HttpRequestBuilder, HttpResponse, Identities,
+    IntoHttpResponse, Json, Path, Query,
 };
 pub use invocation::{Invocation, LogLine, OutputValue, Outputs, RetryContext, TraceContext};
 pub use logging::LogFilter;

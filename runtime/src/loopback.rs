@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::Full;
-use hyper::body::Incoming;
+use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -21,14 +20,15 @@ use tokio::task::JoinSet;
 
 /// Serves `handler` on `listener` until `shutdown` resolves. `peer` names the client in
 /// messages ("the host").
-pub(crate) async fn serve<H, F>(
+pub(crate) async fn serve<H, F, B>(
     listener: TcpListener,
     handler: H,
     shutdown: impl Future<Output = ()>,
     peer: &'static str,
 ) where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>> + Send + 'static,
 {
     let (stop_connections, stopping) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -75,10 +75,15 @@ fn report_panic(finished: Result<(), tokio::task::JoinError>) {
 
 /// Serves one connection until the client closes it, or until `stopping` turns true; then the
 /// request in flight, if any, is answered before the connection closes.
-async fn serve_connection<H, F>(stream: TcpStream, handler: H, mut stopping: watch::Receiver<bool>, peer: &'static str)
-where
+async fn serve_connection<H, F, B>(
+    stream: TcpStream,
+    handler: H,
+    mut stopping: watch::Receiver<bool>,
+    peer: &'static str,
+) where
     H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
-    F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>> + Send + 'static,
 {
     // Responses are written in one go; waiting to coalesce packets only adds latency.
     let _ = stream.set_nodelay(true);

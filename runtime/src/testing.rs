@@ -172,7 +172,10 @@ impl TestApp {
         }
         invocation.metadata = trigger.metadata;
         invocation.retry = trigger.retry;
-        self.pipeline.invoke(invocation).await.map(TestOutputs)
+        let mut outputs = self.pipeline.invoke(invocation).await?;
+        // Streamed bodies are read to their end, so that tests see them whole.
+        outputs.collect_streamed_bodies().await;
+        Ok(TestOutputs(outputs))
     }
 }
 

@@ -23,6 +23,19 @@ async fn echo(req: HttpRequest) -> HttpResponse {
         .bytes(req.body().to_vec())
 }
 
+/// Streams its body in three chunks.
+#[function(http_trigger(route = "letters", methods = "get"))]
+async fn letters() -> HttpResponse {
+    let (response, body) = HttpResponse::ok().header("content-type", "text/plain").streaming();
+    tokio::spawn(async move {
+        for letter in ["a", "b", "c"] {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            let _ = body.send(letter).await;
+        }
+    });
+    response
+}
+
 /// Has a blob input, so the host never forwards it: it keeps the JSON envelope.
 #[function(http_trigger(route = "doc", methods = "get"))]
 async fn doc(#[blob_input(path = "docs/readme.txt")] text: Option<String>) -> String {
@@ -35,8 +48,12 @@ async fn item(axum::extract::Path(id): axum::extract::Path<u32>) -> String {
 
 async fn start() -> SocketAddr {
     let router = axum::Router::new().route("/items/{id}", axum::routing::get(item));
-    // Mounted services join the registry when the app starts; TestApp does the same here.
-    let _app = azfn::testing::TestApp::new(azfn::App::new().http_service("shop-api", "shop", router));
+    // Mounted services join the registry when the app starts; TestApp does the same here, once
+    // for all the tests of this file.
+    static MOUNTED: std::sync::Once = std::sync::Once::new();
+    MOUNTED.call_once(|| {
+        let _app = azfn::testing::TestApp::new(azfn::App::new().http_service("shop-api", "shop", router));
+    });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(azfn::custom_handler::serve(
@@ -126,6 +143,29 @@ async fn forwarded_requests_reach_their_function_and_answer_raw() {
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(json["ReturnValue"]["body"], "read me");
+}
+
+#[tokio::test]
+async fn streamed_bodies_go_out_chunked_when_forwarded_and_whole_in_the_envelope() {
+    let address = start().await;
+    let (head, body) = send(address, "GET /api/letters HTTP/1.1", b"").await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("transfer-encoding: chunked"),
+        "{head}"
+    );
+    assert_eq!(body, b"1\r\na\r\n1\r\nb\r\n1\r\nc\r\n0\r\n\r\n");
+
+    let envelope = br#"{"Data":{"req":{"Url":"http://x/api/letters","Method":"GET"}},"Metadata":{}}"#;
+    let (head, body) = send(
+        address,
+        "POST /letters HTTP/1.1\r\nContent-Type: application/json",
+        envelope,
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["ReturnValue"]["body"], "abc");
 }
 
 #[test]

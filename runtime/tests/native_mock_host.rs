@@ -68,6 +68,38 @@ async fn chatty(message: String) {
     tracing::warn!("running low");
 }
 
+/// Lets [`ticker`] send its second event.
+static TICK_GATE: LazyLock<tokio::sync::Notify> = LazyLock::new(tokio::sync::Notify::new);
+
+/// Streams two server-sent events, the second only once the test opens [`TICK_GATE`].
+#[function(http_trigger(methods = "get"))]
+async fn ticker(request: HttpRequest) -> HttpResponse {
+    assert_eq!(request.method(), http::Method::GET);
+    let (response, body) = HttpResponse::ok()
+        .header("content-type", "text/event-stream")
+        .streaming();
+    tokio::spawn(async move {
+        let _ = body.send("data: first\n\n").await;
+        TICK_GATE.notified().await;
+        let _ = body.send("data: second\n\n").await;
+    });
+    response
+}
+
+/// Streams a countdown, which `RpcHttp` carries whole.
+#[function(http_trigger(methods = "get"))]
+async fn countdown(req: HttpRequest) -> HttpResponse {
+    let (response, body) = HttpResponse::ok().header("content-type", "text/plain").streaming();
+    let from: u32 = req.query("from").and_then(|n| n.parse().ok()).unwrap_or(3);
+    tokio::spawn(async move {
+        for n in (1..=from).rev() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let _ = body.send(format!("{n} ")).await;
+        }
+    });
+    response
+}
+
 /// How many invocations [`rendezvous`] waits for: it answers only once all run at once.
 const IN_FLIGHT_AT_ONCE: usize = 1000;
 static ALL_ARRIVED: LazyLock<Barrier> = LazyLock::new(|| Barrier::new(IN_FLIGHT_AT_ONCE));
@@ -919,6 +951,83 @@ async fn http_triggers_come_through_http_uri_in_either_order() {
     // A full RpcHttp (a host that ignores HttpUri) still works.
     let (_, response) = host.invoke(hello_request("u-5")).await;
     assert!(response.return_value.is_some());
+}
+
+#[tokio::test]
+async fn streamed_responses_go_out_through_http_uri_as_they_are_sent() {
+    let mut harness = Harness::start(true).await;
+    let init = harness.host.ready().await;
+    let address = init.capabilities["HttpUri"].trim_start_matches("http://").to_owned();
+    let mut tcp = TcpStream::connect(&address).await.expect("the HttpUri server listens");
+    let head =
+        format!("GET /api/ticker HTTP/1.1\r\nHost: {address}\r\nx-ms-invocation-id: s-1\r\nConnection: close\r\n\r\n");
+    tcp.write_all(head.as_bytes()).await.expect("writes");
+    let route_only = RpcHttp::default();
+    let (_, response) = harness
+        .host
+        .invoke(invocation(
+            "s-1",
+            "ticker",
+            vec![input("req", Data::Http(Box::new(route_only)))],
+        ))
+        .await;
+    assert_eq!(status(&response.result), Status::Success);
+
+    // The first event arrives while the function still holds back the second.
+    let mut received = Vec::new();
+    while !String::from_utf8_lossy(&received).contains("data: first") {
+        let mut chunk = [0; 1024];
+        let read = tokio::time::timeout(PATIENCE, tcp.read(&mut chunk))
+            .await
+            .expect("the first event arrives in time")
+            .expect("reads");
+        assert_ne!(
+            read,
+            0,
+            "the stream ended early: {}",
+            String::from_utf8_lossy(&received)
+        );
+        received.extend_from_slice(&chunk[..read]);
+    }
+    let so_far = String::from_utf8_lossy(&received).to_lowercase();
+    assert!(so_far.starts_with("http/1.1 200"), "{so_far}");
+    assert!(so_far.contains("transfer-encoding: chunked"), "{so_far}");
+    assert!(so_far.contains("content-type: text/event-stream"), "{so_far}");
+    assert!(!so_far.contains("second"), "{so_far}");
+
+    TICK_GATE.notify_one();
+    tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut received))
+        .await
+        .expect("the stream ends in time")
+        .expect("reads");
+    let whole = String::from_utf8_lossy(&received);
+    let (_, body) = whole.split_once("\r\n\r\n").expect("a head and a body");
+    assert_eq!(body, "D\r\ndata: first\n\n\r\nE\r\ndata: second\n\n\r\n0\r\n\r\n");
+}
+
+#[tokio::test]
+async fn streamed_responses_arrive_whole_over_rpc_http() {
+    let mut harness = Harness::start(false).await;
+    harness.host.ready().await;
+    let http = RpcHttp {
+        method: "GET".into(),
+        url: "http://localhost/api/countdown?from=4".into(),
+        nullable_query: [("from".to_owned(), nullable("4"))].into(),
+        ..RpcHttp::default()
+    };
+    let (_, response) = harness
+        .host
+        .invoke(invocation(
+            "s-2",
+            "countdown",
+            vec![input("req", Data::Http(Box::new(http)))],
+        ))
+        .await;
+    assert_eq!(status(&response.result), Status::Success);
+    assert_eq!(
+        response.return_value,
+        Some(http_response("200", "text/plain", b"4 3 2 1 "))
+    );
 }
 
 #[tokio::test]

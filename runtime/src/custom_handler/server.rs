@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use http::header::{ALLOW, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::{Body as _, Incoming};
 use tokio::net::TcpListener;
 
@@ -20,6 +20,7 @@ use super::forwarding::{self, ForwardRoutes, route_prefix_from_host_json};
 use super::protocol;
 use crate::error::InvocationError;
 use crate::function::{FunctionDescription, Registry};
+use crate::http::ResponseBody;
 use crate::{dispatch, loopback};
 
 /// The variables holding the port, in the order they are read: the current name, then the
@@ -29,7 +30,7 @@ const PORT_VARIABLES: [&str; 2] = ["FUNCTIONS_CUSTOMHANDLER_PORT", "FUNCTIONS_HT
 /// The header carrying the host's invocation id.
 const INVOCATION_ID_HEADER: &str = "x-azure-functions-invocationid";
 
-type Body = Full<Bytes>;
+type Body = ResponseBody;
 
 /// The port the host could not hand over.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,11 +235,9 @@ async fn forward(
         .await
         .map(|outputs| outputs.http_response().cloned())
     {
-        Ok(Some(response)) => {
-            let response: http::Response<Bytes> = response.into();
-            response.map(Full::new)
-        }
-        Ok(None) => Response::new(Full::new(Bytes::new())),
+        // A streamed body goes out chunk by chunk, as the function sends it.
+        Ok(Some(response)) => response.into_hyper(),
+        Ok(None) => Response::new(ResponseBody::Whole(None)),
         Err(error) => error_response(status_for(&error), &error.to_string()),
     }
 }
@@ -258,11 +257,13 @@ async fn invoke(
         Ok(invocation) => invocation,
         Err(error) => return report_failure(function, &invocation_id, &error),
     };
-    let outputs = match dispatch::invoke(invocation).await {
+    let mut outputs = match dispatch::invoke(invocation).await {
         Ok(outputs) => outputs,
         // `dispatch::invoke` has written the stderr line already.
         Err(error) => return error_response(status_for(&error), &error.to_string()),
     };
+    // The envelope carries whole bodies.
+    outputs.collect_streamed_bodies().await;
     match protocol::encode_response(function, &outputs) {
         Ok(envelope) => json_response(StatusCode::OK, envelope),
         Err(error) => report_failure(function, &invocation_id, &error),

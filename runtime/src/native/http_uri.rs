@@ -16,13 +16,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::http::{HttpRequest, HttpResponse};
+use crate::http::{HttpRequest, HttpResponse, ResponseBody};
 use crate::loopback;
 
 /// The header carrying the invocation id on forwarded requests.
@@ -203,7 +203,7 @@ async fn accept_loop(
 }
 
 /// One forwarded request: wait for its invocation's response.
-async fn forwarded(request: Request<Incoming>, pairing: &Pairing, body_limit: usize) -> Response<Full<Bytes>> {
+async fn forwarded(request: Request<Incoming>, pairing: &Pairing, body_limit: usize) -> Response<ResponseBody> {
     let Some(invocation_id) = request
         .headers()
         .get(INVOCATION_ID_HEADER)
@@ -224,7 +224,8 @@ async fn forwarded(request: Request<Incoming>, pairing: &Pairing, body_limit: us
     };
     pairing.request_arrived(&invocation_id, exchange);
     match tokio::time::timeout(PAIRING_TIMEOUT, response).await {
-        Ok(Ok(response)) => hyper_response(response),
+        // A streamed body goes out chunk by chunk while the function sends it.
+        Ok(Ok(response)) => response.into_hyper(),
         Ok(Err(_)) => plain(StatusCode::INTERNAL_SERVER_ERROR, "the invocation failed"),
         Err(_) => {
             pairing.forget_request(&invocation_id);
@@ -297,15 +298,8 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&decoded).into_owned()
 }
 
-fn hyper_response(response: HttpResponse) -> Response<Full<Bytes>> {
-    let mut out = Response::new(Full::new(Bytes::copy_from_slice(response.body())));
-    *out.status_mut() = response.status();
-    *out.headers_mut() = response.headers().clone();
-    out
-}
-
-fn plain(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(format!("{message}\n"))));
+fn plain(status: StatusCode, message: &str) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::whole(format!("{message}\n")));
     *response.status_mut() = status;
     response
 }

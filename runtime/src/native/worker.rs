@@ -388,7 +388,16 @@ async fn run_invocation(
 ) {
     let invocation_id = request.invocation_id.clone();
     let (result, responder) = match invocation::prepare(function, request, token.clone(), pairing.as_ref()).await {
-        Ok(Prepared { invocation, responder }) => (dispatch::invoke(invocation).await, responder),
+        Ok(Prepared { invocation, responder }) => {
+            let mut result = dispatch::invoke(invocation).await;
+            if responder.is_none()
+                && let Ok(outputs) = &mut result
+            {
+                // `RpcHttp` carries whole bodies; through `HttpUri` a streamed one goes out as sent.
+                outputs.collect_streamed_bodies().await;
+            }
+            (result, responder)
+        }
         Err(error) => (Err(error), None),
     };
     let (logs, response) = invocation::conclude(function, &invocation_id, result, token.is_cancelled(), responder);
