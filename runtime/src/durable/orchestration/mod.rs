@@ -1,1 +1,126 @@
-//! (being written)
+//! Orchestrations: durable, replayed async functions that call activities, wait on timers and
+//! events, start sub-orchestrations and talk to entities.
+//!
+//! An orchestrator is an `async fn(OrchestrationContext) -> Result<T, azfn::Error>`. Each time
+//! something it waits on happens, the Durable extension sends the instance's history
+//! ([`OrchestratorRequest`]) and [`run_orchestrator`] runs the function again from the start,
+//! *replaying*: tasks whose outcome is already in the history finish at once, and the first
+//! task without an outcome makes the orchestrator wait. What the code scheduled that the
+//! history does not hold yet goes back to the extension as actions ([`OrchestratorResponse`]).
+//!
+//! ```
+//! use azfn::durable::orchestration::{OrchestrationContext, when_all};
+//!
+//! async fn fan_out(ctx: OrchestrationContext) -> Result<u64, azfn::Error> {
+//!     let items: Vec<String> = ctx.input()?;
+//!     let sizes = when_all(items.iter().map(|i| ctx.call_activity::<u64, _>("Measure", i))).await;
+//!     let mut total = 0;
+//!     for size in sizes {
+//!         total += size?;
+//!     }
+//!     ctx.call_activity::<(), _>("Report", &total).await?;
+//!     Ok(total)
+//! }
+//! ```
+//!
+//! # What an orchestrator must not do
+//!
+//! Because the code runs again on every replay and must take the same path each time, an
+//! orchestrator must be **deterministic**:
+//!
+//! - **No clock**: don't read `SystemTime::now()` / `Instant::now()`; use
+//!   [`OrchestrationContext::current_utc_time`].
+//! - **No randomness**: no `rand`, no random UUIDs; use [`OrchestrationContext::new_guid`].
+//! - **No I/O**: no HTTP, files, databases, environment variables or configuration that may
+//!   change; do all of that in activities.
+//! - **Await only durable tasks**: no `tokio::time::sleep` (use
+//!   [`create_timer_after`](OrchestrationContext::create_timer_after)), no channels, locks,
+//!   `tokio::spawn` or threads. The engine polls the orchestrator itself, without an async
+//!   runtime; if a poll ends waiting on something that is not a durable task, the instance
+//!   fails with error type `NonDurableAwait` rather than hanging forever (in every build: such
+//!   an instance could never be woken again).
+//! - **No side effects that must happen once**: logging included — use
+//!   [`OrchestrationContext::log`], which is silent while replaying.
+//! - **Don't change running code**: a code change that reorders or renames calls makes the
+//!   history disagree with the code; the instance then fails with error type
+//!   `NonDeterministicOrchestration`. Deploy changed orchestrators under a new name, or drain
+//!   running instances first.
+//! - **Don't block**: no `std::thread::sleep`, no busy loops; an episode should take
+//!   milliseconds.
+//!
+//! Panics are caught: the instance fails with the panic message.
+//!
+//! # Semantics chosen where the references differ
+//!
+//! - Task ids start at 0 in each execution and are taken in call order: every method that
+//!   schedules work records it when called (the returned task need not be polled first).
+//!   Retry timers and later attempts, and the later parts of long timers, take their ids when
+//!   the orchestrator observes the previous step, which is the same on every replay.
+//! - External events: names compare case-insensitively; several waiters on one name are served
+//!   FIFO (the .NET, JS and Python SDKs serve the newest waiter first); events that arrive with
+//!   no waiter are kept, oldest first, and carried over by `continue_as_new` unless discarded.
+//! - Timers longer than [`RunOptions::maximum_timer_interval`] (3 days by default) are split
+//!   into several durable timers, as the .NET SDK does.
+//! - The default sub-orchestration instance id is `"<parent id>:<task id as 4 hex digits>"`.
+//! - Entity calls and signals go out as `sendEvent` actions in the extension's legacy request
+//!   format, the only form extension 2.13 accepts over the passthrough protocol.
+
+mod combinators;
+mod context;
+mod entity_id;
+mod entity_message;
+mod guid;
+mod replay;
+mod task;
+
+use base64::Engine as _;
+use prost::Message as _;
+
+pub use combinators::{
+    Either, Join, Select, TryWhenAll, WhenAll, WhenAny, join, select, try_when_all, when_all, when_any,
+};
+pub use context::{OrchestrationContext, ReplaySafeLogger, SubOrchestratorOptions};
+pub use entity_id::{EntityId, ParseEntityIdError};
+pub use replay::{RunOptions, run_orchestrator, run_orchestrator_with};
+pub use task::{DurableTask, RetryPolicy, TaskFailed, TimerTask};
+
+use crate::durable::proto::history::{OrchestratorRequest, OrchestratorResponse};
+
+/// Decodes the orchestration trigger's value: base64 (standard alphabet, as the extension
+/// writes it) of a protobuf [`OrchestratorRequest`].
+///
+/// ```
+/// use azfn::durable::orchestration::{decode_request, encode_response};
+/// use azfn::durable::proto::history::OrchestratorRequest;
+/// use base64::Engine;
+/// use prost::Message;
+///
+/// let request = OrchestratorRequest { instance_id: "i1".into(), ..Default::default() };
+/// let text = base64::engine::general_purpose::STANDARD.encode(request.encode_to_vec());
+/// assert_eq!(decode_request(&text).unwrap(), request);
+/// assert!(decode_request("not base64!").is_err());
+/// ```
+pub fn decode_request(base64_text: &str) -> Result<OrchestratorRequest, crate::Error> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(base64_text.trim())
+        .map_err(|e| crate::Error::msg(format!("the orchestrator request is not base64: {e}")))?;
+    OrchestratorRequest::decode(bytes.as_slice()).map_err(|e| {
+        crate::Error::msg(format!(
+            "the orchestrator request is not a protobuf OrchestratorRequest: {e}"
+        ))
+    })
+}
+
+/// Encodes an [`OrchestratorResponse`] as the orchestrator function's return value: base64
+/// (standard alphabet) of the protobuf bytes.
+///
+/// ```
+/// use azfn::durable::orchestration::encode_response;
+/// use azfn::durable::proto::history::OrchestratorResponse;
+///
+/// let text = encode_response(&OrchestratorResponse { instance_id: "i1".into(), ..Default::default() });
+/// assert_eq!(text, "CgJpMQ==");
+/// ```
+pub fn encode_response(response: &OrchestratorResponse) -> String {
+    base64::engine::general_purpose::STANDARD.encode(response.encode_to_vec())
+}

@@ -1,0 +1,920 @@
+//! [`OrchestrationContext`]: what an orchestrator function programs against, and the replay
+//! state behind it.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::entity_id::EntityId;
+use super::guid::deterministic_guid;
+use super::task::{DurableTask, RetryPolicy, SlotFuture, Source, TimerTask};
+use crate::durable::proto::history::{
+    CreateSubOrchestrationAction, CreateTimerAction, HistoryEvent, OrchestratorAction, ScheduleTaskAction,
+    SendEventAction, orchestrator_action::OrchestratorActionType,
+};
+use crate::durable::proto::{OrchestrationInstance, ParentInstanceInfo, TaskFailureDetails};
+use crate::grpc::wkt::{StringValue, Timestamp};
+
+/// What a durable task ended with: its JSON result text (absent for `null`), or why it failed.
+pub(crate) type Outcome = Result<Option<String>, TaskFailureDetails>;
+
+/// What `continue_as_new` asked for.
+#[derive(Clone, Debug)]
+pub(crate) struct ContinueAsNew {
+    pub(crate) input: Option<String>,
+    pub(crate) preserve_events: bool,
+}
+
+/// The replay state of one orchestration episode. Only the engine and the task futures touch it.
+pub(crate) struct State {
+    pub(crate) instance_id: String,
+    pub(crate) execution_id: Option<String>,
+    pub(crate) name: String,
+    pub(crate) input: Option<String>,
+    pub(crate) parent: Option<ParentInstanceInfo>,
+    pub(crate) now: SystemTime,
+    pub(crate) is_replaying: bool,
+    next_id: i32,
+    guid_counter: u64,
+    /// Actions scheduled and not yet acknowledged by a scheduling event, by id.
+    pub(crate) pending_actions: BTreeMap<i32, OrchestratorAction>,
+    /// The outcome of every live task future, by slot (`None` while it runs).
+    slots: HashMap<u64, Option<Outcome>>,
+    next_slot: u64,
+    /// Task id → slot, for activities, sub-orchestrations and timers.
+    by_task_id: HashMap<i32, u64>,
+    /// Lower-cased event name → waiting slots, oldest first.
+    event_waiters: HashMap<String, VecDeque<u64>>,
+    /// Lower-cased entity request id → the slot of the call.
+    entity_waiters: HashMap<String, u64>,
+    /// `eventRaised` events nobody waited for yet, in arrival order.
+    pub(crate) buffered_events: Vec<HistoryEvent>,
+    pub(crate) custom_status: Option<String>,
+    pub(crate) continue_as_new: Option<ContinueAsNew>,
+    /// Set by a durable task future that returned `Pending` during the current poll.
+    pub(crate) durable_pending: bool,
+    /// Set when a live task got its outcome since the last poll.
+    pub(crate) progressed: bool,
+    pub(crate) maximum_timer_interval: Option<Duration>,
+}
+
+impl State {
+    pub(crate) fn new(
+        instance_id: String,
+        execution_id: Option<String>,
+        maximum_timer_interval: Option<Duration>,
+    ) -> Self {
+        State {
+            instance_id,
+            execution_id,
+            name: String::new(),
+            input: None,
+            parent: None,
+            now: UNIX_EPOCH,
+            is_replaying: false,
+            next_id: 0,
+            guid_counter: 0,
+            pending_actions: BTreeMap::new(),
+            slots: HashMap::new(),
+            next_slot: 0,
+            by_task_id: HashMap::new(),
+            event_waiters: HashMap::new(),
+            entity_waiters: HashMap::new(),
+            buffered_events: Vec::new(),
+            custom_status: None,
+            continue_as_new: None,
+            durable_pending: false,
+            progressed: false,
+            maximum_timer_interval,
+        }
+    }
+
+    /// The next task id (ids start at 0 in each execution, as DTFx numbers them).
+    pub(crate) fn next_id(&mut self) -> i32 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    fn new_slot(&mut self) -> u64 {
+        let slot = self.next_slot;
+        self.next_slot += 1;
+        self.slots.insert(slot, None);
+        slot
+    }
+
+    /// Records `action` under a new id and returns the slot its completion goes to.
+    fn schedule(&mut self, action: OrchestratorActionType) -> (i32, u64) {
+        let id = self.next_id();
+        self.pending_actions.insert(
+            id,
+            OrchestratorAction {
+                id,
+                orchestrator_action_type: Some(action),
+            },
+        );
+        let slot = self.new_slot();
+        self.by_task_id.insert(id, slot);
+        (id, slot)
+    }
+
+    /// Stores the outcome of the task with this id, if its future is still alive.
+    pub(crate) fn complete_task(&mut self, task_id: i32, outcome: Outcome) {
+        if let Some(slot) = self.by_task_id.remove(&task_id) {
+            self.fill(slot, outcome);
+        }
+    }
+
+    fn fill(&mut self, slot: u64, outcome: Outcome) {
+        if let Some(entry @ None) = self.slots.get_mut(&slot) {
+            *entry = Some(outcome);
+            self.progressed = true;
+        }
+    }
+
+    /// Delivers an `eventRaised`: to the entity call it answers, else to the oldest waiter of
+    /// its name, else into the buffer.
+    pub(crate) fn raise_event(&mut self, event: &HistoryEvent, name: &str, input: Option<String>) {
+        let key = name.to_lowercase();
+        if let Some(slot) = self.entity_waiters.remove(&key) {
+            self.fill(slot, super::entity_message::decode_response(input.as_deref()));
+            return;
+        }
+        if let Some(waiters) = self.event_waiters.get_mut(&key)
+            && let Some(slot) = waiters.pop_front()
+        {
+            if waiters.is_empty() {
+                self.event_waiters.remove(&key);
+            }
+            self.fill(slot, Ok(input));
+            return;
+        }
+        self.buffered_events.push(event.clone());
+    }
+
+    /// Takes a finished outcome out of `slot`, or notes that a durable task is still pending.
+    pub(crate) fn poll_slot(&mut self, slot: u64) -> Option<Outcome> {
+        match self.slots.get(&slot) {
+            Some(Some(_)) => self.slots.remove(&slot).flatten(),
+            Some(None) => {
+                self.durable_pending = true;
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Forgets `slot` (its future was dropped): a later completion is ignored and an event
+    /// waiter stops taking events.
+    pub(crate) fn release_slot(&mut self, slot: u64) {
+        self.slots.remove(&slot);
+        self.by_task_id.retain(|_, s| *s != slot);
+        self.entity_waiters.retain(|_, s| *s != slot);
+        self.event_waiters.retain(|_, waiters| {
+            waiters.retain(|s| *s != slot);
+            !waiters.is_empty()
+        });
+    }
+
+    pub(crate) fn new_guid(&mut self) -> String {
+        let guid = deterministic_guid(&self.instance_id, self.now, self.guid_counter);
+        self.guid_counter += 1;
+        guid
+    }
+}
+
+/// The context of one orchestration instance: its id and input, the deterministic clock, and
+/// the methods that schedule durable work.
+///
+/// Every method that schedules work (activities, timers, sub-orchestrations, entity calls,
+/// events) records the work immediately, in call order — the returned task need not be awaited
+/// for the work to happen, and awaiting it later only waits for the result. The context is cheap
+/// to clone; clones share the same instance.
+///
+/// See the [module documentation](super) for the rules an orchestrator must follow.
+///
+/// ```
+/// use azfn::durable::orchestration::{OrchestrationContext, TaskFailed};
+///
+/// async fn greet(ctx: OrchestrationContext) -> Result<Vec<String>, azfn::Error> {
+///     let mut greetings = Vec::new();
+///     for city in ["Tokyo", "Seattle", "London"] {
+///         let greeting: String = ctx.call_activity("SayHello", &city).await?;
+///         greetings.push(greeting);
+///     }
+///     Ok(greetings)
+/// }
+/// ```
+#[derive(Clone)]
+pub struct OrchestrationContext {
+    inner: Arc<Mutex<State>>,
+}
+
+impl fmt::Debug for OrchestrationContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.lock();
+        f.debug_struct("OrchestrationContext")
+            .field("instance_id", &state.instance_id)
+            .field("name", &state.name)
+            .field("is_replaying", &state.is_replaying)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Serializes `value` for the wire: JSON text, or `None` for JSON `null`.
+pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<Option<String>, serde_json::Error> {
+    let text = serde_json::to_string(value)?;
+    Ok(if text == "null" { None } else { Some(text) })
+}
+
+/// The protobuf form of a point in time (before 1970 counts as 1970).
+pub(crate) fn timestamp(time: SystemTime) -> Timestamp {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    Timestamp {
+        seconds: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+        nanos: i32::try_from(since.subsec_nanos()).unwrap_or(0),
+    }
+}
+
+/// The point in time of a protobuf timestamp (before 1970 counts as 1970).
+pub(crate) fn system_time(timestamp: &Timestamp) -> SystemTime {
+    let seconds = u64::try_from(timestamp.seconds).unwrap_or(0);
+    let nanos = u32::try_from(timestamp.nanos.clamp(0, 999_999_999)).unwrap_or(0);
+    UNIX_EPOCH + Duration::new(seconds, nanos)
+}
+
+fn serialization_failure(what: &str, error: &serde_json::Error) -> TaskFailureDetails {
+    TaskFailureDetails {
+        error_type: "SerializationError".into(),
+        error_message: format!("the input of `{what}` could not be serialized to JSON: {error}"),
+        is_non_retriable: true,
+        ..Default::default()
+    }
+}
+
+/// Options of a sub-orchestration call.
+///
+/// ```
+/// use azfn::durable::orchestration::{RetryPolicy, SubOrchestratorOptions};
+/// use std::time::Duration;
+///
+/// let options = SubOrchestratorOptions::new()
+///     .instance_id("order-7-shipping")
+///     .retry(RetryPolicy::new(3, Duration::from_secs(5)));
+/// assert_eq!(options.instance_id.as_deref(), Some("order-7-shipping"));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct SubOrchestratorOptions {
+    /// The child's instance id. Default: `"<parent instance id>:<task id as 4 hex digits>"`
+    /// (the durabletask-python rule), e.g. `order-7:0003`, which is deterministic.
+    pub instance_id: Option<String>,
+    /// Retry the child when it fails (each attempt reuses the same instance id).
+    pub retry: Option<RetryPolicy>,
+}
+
+impl SubOrchestratorOptions {
+    /// No instance id, no retry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Start the child under this instance id.
+    pub fn instance_id(mut self, instance_id: impl Into<String>) -> Self {
+        self.instance_id = Some(instance_id.into());
+        self
+    }
+
+    /// Retry the child with this policy.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+}
+
+/// What a retried call schedules on each attempt.
+#[derive(Clone)]
+pub(crate) enum Schedule {
+    Activity {
+        name: String,
+        input: Option<String>,
+    },
+    SubOrchestrator {
+        name: String,
+        instance_id: String,
+        input: Option<String>,
+    },
+}
+
+impl OrchestrationContext {
+    pub(crate) fn from_state(state: State) -> Self {
+        OrchestrationContext {
+            inner: Arc::new(Mutex::new(state)),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The instance id.
+    pub fn instance_id(&self) -> String {
+        self.lock().instance_id.clone()
+    }
+
+    /// The execution id (a new one after each continue-as-new), if the host sent it.
+    pub fn execution_id(&self) -> Option<String> {
+        self.lock().execution_id.clone()
+    }
+
+    /// The orchestrator's name.
+    pub fn name(&self) -> String {
+        self.lock().name.clone()
+    }
+
+    /// The parent's instance id, when this is a sub-orchestration.
+    pub fn parent_instance_id(&self) -> Option<String> {
+        let state = self.lock();
+        state
+            .parent
+            .as_ref()
+            .and_then(|p| p.orchestration_instance.as_ref())
+            .map(|i| i.instance_id.clone())
+    }
+
+    /// The input, decoded from JSON. A missing input decodes as JSON `null` (so `Option<T>`
+    /// and `()` accept it).
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::OrchestrationContext;
+    /// async fn orchestrator(ctx: OrchestrationContext) -> Result<u32, azfn::Error> {
+    ///     let order: u32 = ctx.input()?;
+    ///     Ok(order)
+    /// }
+    /// ```
+    pub fn input<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        let raw = self.lock().input.clone();
+        serde_json::from_str(raw.as_deref().unwrap_or("null"))
+    }
+
+    /// The input as JSON text, as it was sent.
+    pub fn raw_input(&self) -> Option<String> {
+        self.lock().input.clone()
+    }
+
+    /// The orchestration's "now": the time the current episode started, the same on every
+    /// replay. Use it instead of `SystemTime::now()`.
+    pub fn current_utc_time(&self) -> SystemTime {
+        self.lock().now
+    }
+
+    /// Whether the code is running on history that was already recorded (a replay). Logging
+    /// and other side effects should be skipped while replaying; [`log`](Self::log) does that.
+    pub fn is_replaying(&self) -> bool {
+        self.lock().is_replaying
+    }
+
+    /// A logger that emits `tracing` events only when not replaying, so that each line is
+    /// written once per orchestration rather than once per episode.
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::OrchestrationContext;
+    /// async fn orchestrator(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+    ///     ctx.log().info(format_args!("processing order {}", ctx.instance_id()));
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn log(&self) -> ReplaySafeLogger {
+        let state = self.lock();
+        ReplaySafeLogger {
+            enabled: !state.is_replaying,
+            instance_id: state.instance_id.clone(),
+            name: state.name.clone(),
+        }
+    }
+
+    /// A deterministic GUID: the same value on every replay, different for each call. Computed
+    /// as the .NET SDK does (a name-based UUID v5 of the instance id, the current time and a
+    /// counter), lower-case and hyphenated.
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::OrchestrationContext;
+    /// async fn orchestrator(ctx: OrchestrationContext) -> Result<String, azfn::Error> {
+    ///     let order_id = ctx.new_guid();
+    ///     Ok(order_id)
+    /// }
+    /// ```
+    pub fn new_guid(&self) -> String {
+        self.lock().new_guid()
+    }
+
+    /// Sets the custom status clients see (any JSON-serializable value); it is sent with every
+    /// episode's answer.
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::OrchestrationContext;
+    /// async fn orchestrator(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+    ///     ctx.set_custom_status(&serde_json::json!({"stage": "shipping"}))?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn set_custom_status<S: Serialize + ?Sized>(&self, status: &S) -> Result<(), serde_json::Error> {
+        let text = serde_json::to_string(status)?;
+        self.lock().custom_status = Some(text);
+        Ok(())
+    }
+
+    /// Clears the custom status.
+    pub fn clear_custom_status(&self) {
+        self.lock().custom_status = None;
+    }
+
+    /// Schedules the activity `name` with `input` (serialized to JSON) and returns its task;
+    /// awaiting it gives the activity's output decoded as `O`, or [`TaskFailed`](super::TaskFailed).
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::OrchestrationContext;
+    /// async fn orchestrator(ctx: OrchestrationContext) -> Result<u64, azfn::Error> {
+    ///     let total: u64 = ctx.call_activity("PriceOrder", &serde_json::json!({"items": 3})).await?;
+    ///     Ok(total)
+    /// }
+    /// ```
+    pub fn call_activity<O: DeserializeOwned, I: Serialize + ?Sized>(&self, name: &str, input: &I) -> DurableTask<O> {
+        match to_json(input) {
+            Ok(input) => self.schedule(Schedule::Activity {
+                name: name.to_owned(),
+                input,
+            }),
+            Err(error) => DurableTask::failed(name, serialization_failure(name, &error)),
+        }
+    }
+
+    /// Like [`call_activity`](Self::call_activity), retrying failed attempts as `policy` says:
+    /// after a failure the orchestration waits on a durable timer, then schedules a new attempt
+    /// (each attempt and each timer takes its own task id). The task fails with the last
+    /// attempt's failure once the policy gives up.
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::{OrchestrationContext, RetryPolicy};
+    /// # use std::time::Duration;
+    /// async fn orchestrator(ctx: OrchestrationContext) -> Result<String, azfn::Error> {
+    ///     let policy = RetryPolicy::new(5, Duration::from_secs(10)).backoff_coefficient(2.0);
+    ///     Ok(ctx.call_activity_with_retry("Flaky", &(), policy).await?)
+    /// }
+    /// ```
+    pub fn call_activity_with_retry<O: DeserializeOwned, I: Serialize + ?Sized>(
+        &self,
+        name: &str,
+        input: &I,
+        policy: RetryPolicy,
+    ) -> DurableTask<O> {
+        match to_json(input) {
+            Ok(input) => self.schedule_with_retry(
+                Schedule::Activity {
+                    name: name.to_owned(),
+                    input,
+                },
+                policy,
+            ),
+            Err(error) => DurableTask::failed(name, serialization_failure(name, &error)),
+        }
+    }
+
+    /// Starts the orchestrator `name` as a sub-orchestration with `input` and returns its task,
+    /// which gives the child's output. The child's instance id is
+    /// `"<this instance id>:<task id, 4 hex digits>"`; use
+    /// [`call_sub_orchestrator_with_options`](Self::call_sub_orchestrator_with_options) to choose
+    /// it or to retry.
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::OrchestrationContext;
+    /// async fn orchestrator(ctx: OrchestrationContext) -> Result<bool, azfn::Error> {
+    ///     let shipped: bool = ctx.call_sub_orchestrator("Ship", &42).await?;
+    ///     Ok(shipped)
+    /// }
+    /// ```
+    pub fn call_sub_orchestrator<O: DeserializeOwned, I: Serialize + ?Sized>(
+        &self,
+        name: &str,
+        input: &I,
+    ) -> DurableTask<O> {
+        self.call_sub_orchestrator_with_options(name, input, SubOrchestratorOptions::default())
+    }
+
+    /// Starts a sub-orchestration with an explicit instance id and/or a retry policy.
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::{OrchestrationContext, SubOrchestratorOptions};
+    /// async fn orchestrator(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+    ///     let child = format!("{}-shipping", ctx.instance_id());
+    ///     let options = SubOrchestratorOptions::new().instance_id(child);
+    ///     ctx.call_sub_orchestrator_with_options::<(), _>("Ship", &42, options).await?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn call_sub_orchestrator_with_options<O: DeserializeOwned, I: Serialize + ?Sized>(
+        &self,
+        name: &str,
+        input: &I,
+        options: SubOrchestratorOptions,
+    ) -> DurableTask<O> {
+        let input = match to_json(input) {
+            Ok(input) => input,
+            Err(error) => return DurableTask::failed(name, serialization_failure(name, &error)),
+        };
+        let instance_id = match options.instance_id {
+            Some(id) => id,
+            None => {
+                let state = self.lock();
+                format!("{}:{:04x}", state.instance_id, state.next_id)
+            }
+        };
+        let schedule = Schedule::SubOrchestrator {
+            name: name.to_owned(),
+            instance_id,
+            input,
+        };
+        match options.retry {
+            Some(policy) => self.schedule_with_retry(schedule, policy),
+            None => self.schedule(schedule),
+        }
+    }
+
+    /// Creates a durable timer that fires at `fire_at`; awaiting it waits until then. Dropping
+    /// the timer (e.g. the loser of a [`select`](super::select)) is harmless: it still fires
+    /// and the firing is ignored.
+    ///
+    /// Timers further away than the run's maximum timer interval (3 days by default, see
+    /// [`RunOptions`](super::RunOptions)) are made of several shorter durable timers, as the
+    /// Durable Task SDKs do for Azure Storage.
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::OrchestrationContext;
+    /// # use std::time::Duration;
+    /// async fn orchestrator(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+    ///     let tomorrow = ctx.current_utc_time() + Duration::from_secs(86_400);
+    ///     ctx.create_timer(tomorrow).await;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn create_timer(&self, fire_at: SystemTime) -> TimerTask {
+        TimerTask::new(self.clone(), fire_at)
+    }
+
+    /// Creates a durable timer that fires `delay` after [`current_utc_time`](Self::current_utc_time)
+    /// (at the latest 9999-12-31T23:59:59Z).
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::OrchestrationContext;
+    /// # use std::time::Duration;
+    /// async fn orchestrator(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+    ///     ctx.create_timer_after(Duration::from_secs(60)).await;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn create_timer_after(&self, delay: Duration) -> TimerTask {
+        let now = self.current_utc_time();
+        // Saturate at 9999-12-31T23:59:59Z, the latest time .NET (and so the extension) holds.
+        let latest = UNIX_EPOCH + Duration::from_secs(253_402_300_799);
+        self.create_timer(now.checked_add(delay).map_or(latest, |t| t.min(latest)))
+    }
+
+    /// Waits for an external event named `name` (compared case-insensitively) and gives its
+    /// payload decoded as `T`.
+    ///
+    /// Events that arrive before anyone waits are kept and handed to the next waiter of that
+    /// name, oldest event first. Several waiters on one name are served first come, first
+    /// served (FIFO): the earliest `wait_for_external_event` call gets the first event. A
+    /// dropped waiter (e.g. the loser of a race with a timer) takes no event.
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::OrchestrationContext;
+    /// async fn orchestrator(ctx: OrchestrationContext) -> Result<bool, azfn::Error> {
+    ///     let approved: bool = ctx.wait_for_external_event("Approval").await?;
+    ///     Ok(approved)
+    /// }
+    /// ```
+    pub fn wait_for_external_event<T: DeserializeOwned>(&self, name: &str) -> DurableTask<T> {
+        let key = name.to_lowercase();
+        let mut state = self.lock();
+        let slot = state.new_slot();
+        let buffered = state.buffered_events.iter().position(|e| match &e.event_type {
+            Some(crate::durable::proto::history::history_event::EventType::EventRaised(raised)) => {
+                raised.name.to_lowercase() == key
+            }
+            _ => false,
+        });
+        match buffered {
+            Some(index) => {
+                let event = state.buffered_events.remove(index);
+                let input = match event.event_type {
+                    Some(crate::durable::proto::history::history_event::EventType::EventRaised(raised)) => {
+                        raised.input.map(|v| v.value)
+                    }
+                    _ => None,
+                };
+                state.slots.insert(slot, Some(Ok(input)));
+            }
+            None => state.event_waiters.entry(key).or_default().push_back(slot),
+        }
+        drop(state);
+        DurableTask::from_source(name, None, Source::Slot(SlotFuture::new(self.clone(), slot)))
+    }
+
+    /// Sends the event `name` with `data` to another orchestration instance (fire and forget).
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::OrchestrationContext;
+    /// async fn orchestrator(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+    ///     ctx.send_event("order-7", "PaymentReceived", &99.5)?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn send_event<D: Serialize + ?Sized>(
+        &self,
+        instance_id: &str,
+        name: &str,
+        data: &D,
+    ) -> Result<(), serde_json::Error> {
+        let data = to_json(data)?;
+        let mut state = self.lock();
+        let id = state.next_id();
+        state.pending_actions.insert(
+            id,
+            OrchestratorAction {
+                id,
+                orchestrator_action_type: Some(OrchestratorActionType::SendEvent(SendEventAction {
+                    instance: Some(OrchestrationInstance {
+                        instance_id: instance_id.to_owned(),
+                        execution_id: None,
+                    }),
+                    name: name.to_owned(),
+                    data: data.map(StringValue::from),
+                })),
+            },
+        );
+        Ok(())
+    }
+
+    /// Restarts the orchestration with `input` once the orchestrator returns (its return value
+    /// is then ignored). Events that arrived and were not consumed are carried over into the
+    /// new execution (as the .NET SDK does by default); use
+    /// [`continue_as_new_discarding_events`](Self::continue_as_new_discarding_events) to drop them.
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::OrchestrationContext;
+    /// # use std::time::Duration;
+    /// async fn counter(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+    ///     let n: u64 = ctx.input()?;
+    ///     ctx.create_timer_after(Duration::from_secs(3600)).await;
+    ///     ctx.continue_as_new(&(n + 1))?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn continue_as_new<I: Serialize + ?Sized>(&self, input: &I) -> Result<(), serde_json::Error> {
+        self.set_continue_as_new(input, true)
+    }
+
+    /// Like [`continue_as_new`](Self::continue_as_new), dropping unconsumed events.
+    pub fn continue_as_new_discarding_events<I: Serialize + ?Sized>(&self, input: &I) -> Result<(), serde_json::Error> {
+        self.set_continue_as_new(input, false)
+    }
+
+    fn set_continue_as_new<I: Serialize + ?Sized>(
+        &self,
+        input: &I,
+        preserve_events: bool,
+    ) -> Result<(), serde_json::Error> {
+        let input = to_json(input)?;
+        self.lock().continue_as_new = Some(ContinueAsNew { input, preserve_events });
+        Ok(())
+    }
+
+    /// Calls `operation` on an entity and waits for its result, decoded as `O`.
+    ///
+    /// The request goes out as an event in the extension's legacy entity message format (an
+    /// `eventSent` named `op` to `@name@key`, carrying `{"op", "input", "id", "parent",
+    /// "parentExecution"}` with a deterministic GUID as the id); the entity answers with an
+    /// `eventRaised` named by that GUID.
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::{EntityId, OrchestrationContext};
+    /// async fn orchestrator(ctx: OrchestrationContext) -> Result<i64, azfn::Error> {
+    ///     let counter = EntityId::new("Counter", "daily");
+    ///     let value: i64 = ctx.call_entity(&counter, "get", &()).await?;
+    ///     Ok(value)
+    /// }
+    /// ```
+    pub fn call_entity<O: DeserializeOwned, I: Serialize + ?Sized>(
+        &self,
+        entity: &EntityId,
+        operation: &str,
+        input: &I,
+    ) -> DurableTask<O> {
+        let input = match to_json(input) {
+            Ok(input) => input,
+            Err(error) => return DurableTask::failed(operation, serialization_failure(operation, &error)),
+        };
+        let mut state = self.lock();
+        let request_id = state.new_guid();
+        let parent = state.instance_id.clone();
+        let parent_execution = state.execution_id.clone();
+        let message = super::entity_message::request_message(
+            operation,
+            false,
+            input.as_deref(),
+            &request_id,
+            Some(&parent),
+            parent_execution.as_deref(),
+        );
+        let id = push_entity_message(&mut state, entity, message);
+        let slot = state.new_slot();
+        state.entity_waiters.insert(request_id.to_lowercase(), slot);
+        drop(state);
+        DurableTask::from_source(operation, Some(id), Source::Slot(SlotFuture::new(self.clone(), slot)))
+    }
+
+    /// Signals an entity: runs `operation` with `input` on it without waiting (fire and forget).
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::{EntityId, OrchestrationContext};
+    /// async fn orchestrator(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+    ///     ctx.signal_entity(&EntityId::new("Counter", "daily"), "add", &1)?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn signal_entity<I: Serialize + ?Sized>(
+        &self,
+        entity: &EntityId,
+        operation: &str,
+        input: &I,
+    ) -> Result<(), serde_json::Error> {
+        let input = to_json(input)?;
+        let mut state = self.lock();
+        let request_id = state.new_guid();
+        let message =
+            super::entity_message::request_message(operation, true, input.as_deref(), &request_id, None, None);
+        push_entity_message(&mut state, entity, message);
+        Ok(())
+    }
+
+    fn schedule<O: DeserializeOwned>(&self, schedule: Schedule) -> DurableTask<O> {
+        let name = match &schedule {
+            Schedule::Activity { name, .. } | Schedule::SubOrchestrator { name, .. } => name.clone(),
+        };
+        let (id, future) = self.schedule_slot(schedule);
+        DurableTask::from_source(&name, Some(id), Source::Slot(future))
+    }
+
+    /// Records the action of `schedule` and returns the future of its outcome.
+    pub(crate) fn schedule_slot(&self, schedule: Schedule) -> (i32, SlotFuture) {
+        let action = match schedule {
+            Schedule::Activity { name, input } => OrchestratorActionType::ScheduleTask(ScheduleTaskAction {
+                name,
+                input: input.map(StringValue::from),
+                ..Default::default()
+            }),
+            Schedule::SubOrchestrator {
+                name,
+                instance_id,
+                input,
+            } => OrchestratorActionType::CreateSubOrchestration(CreateSubOrchestrationAction {
+                instance_id,
+                name,
+                input: input.map(StringValue::from),
+                ..Default::default()
+            }),
+        };
+        let (id, slot) = self.lock().schedule(action);
+        (id, SlotFuture::new(self.clone(), slot))
+    }
+
+    /// Records a single durable timer and returns the future of its firing.
+    pub(crate) fn timer_slot(&self, fire_at: SystemTime) -> (i32, SlotFuture) {
+        let action = OrchestratorActionType::CreateTimer(CreateTimerAction {
+            fire_at: Some(timestamp(fire_at)),
+        });
+        let (id, slot) = self.lock().schedule(action);
+        (id, SlotFuture::new(self.clone(), slot))
+    }
+
+    fn schedule_with_retry<O: DeserializeOwned>(&self, schedule: Schedule, policy: RetryPolicy) -> DurableTask<O> {
+        let name = match &schedule {
+            Schedule::Activity { name, .. } | Schedule::SubOrchestrator { name, .. } => name.clone(),
+        };
+        let started = self.current_utc_time();
+        // The first attempt is scheduled now, so ids follow call order; later timers and
+        // attempts are scheduled when the failure is seen, the same way on every replay.
+        let (_, first) = self.schedule_slot(schedule.clone());
+        let ctx = self.clone();
+        let retried = async move {
+            let mut attempt: u32 = 1;
+            let mut current = first;
+            loop {
+                let failure = match (&mut current).await {
+                    Ok(result) => return Ok(result),
+                    Err(failure) => failure,
+                };
+                let Some(delay) = policy.next_delay(attempt, started, ctx.current_utc_time(), &failure) else {
+                    return Err(failure);
+                };
+                ctx.create_timer_after(delay).await;
+                attempt += 1;
+                current = ctx.schedule_slot(schedule.clone()).1;
+            }
+        };
+        DurableTask::from_source(&name, None, Source::Boxed(Box::pin(retried)))
+    }
+}
+
+fn push_entity_message(state: &mut State, entity: &EntityId, message: String) -> i32 {
+    let id = state.next_id();
+    state.pending_actions.insert(
+        id,
+        OrchestratorAction {
+            id,
+            orchestrator_action_type: Some(OrchestratorActionType::SendEvent(SendEventAction {
+                instance: Some(OrchestrationInstance {
+                    instance_id: entity.to_string(),
+                    execution_id: None,
+                }),
+                name: "op".into(),
+                data: Some(message.into()),
+            })),
+        },
+    );
+    id
+}
+
+/// Logs for an orchestration without repeating lines on replay: each method emits a `tracing`
+/// event (target `azfn::durable::orchestration`, with the instance id and orchestrator name as
+/// fields) only when the orchestration is not replaying. Get one from
+/// [`OrchestrationContext::log`].
+///
+/// ```
+/// # use azfn::durable::orchestration::OrchestrationContext;
+/// async fn orchestrator(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+///     let log = ctx.log();
+///     log.debug("starting");
+///     log.warn(format_args!("{} items back-ordered", 2));
+///     Ok(())
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct ReplaySafeLogger {
+    enabled: bool,
+    instance_id: String,
+    name: String,
+}
+
+macro_rules! log_method {
+    ($(#[$doc:meta])* $method:ident, $macro:ident) => {
+        $(#[$doc])*
+        pub fn $method(&self, message: impl fmt::Display) {
+            if self.enabled {
+                tracing::$macro!(
+                    target: "azfn::durable::orchestration",
+                    instance_id = %self.instance_id,
+                    orchestrator = %self.name,
+                    "{message}"
+                );
+            }
+        }
+    };
+}
+
+impl ReplaySafeLogger {
+    /// Whether this logger emits (the orchestration was not replaying when it was made).
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
+    log_method!(
+        /// Emits a `TRACE` event.
+        trace,
+        trace
+    );
+    log_method!(
+        /// Emits a `DEBUG` event.
+        debug,
+        debug
+    );
+    log_method!(
+        /// Emits an `INFO` event.
+        info,
+        info
+    );
+    log_method!(
+        /// Emits a `WARN` event.
+        warn,
+        warn
+    );
+    log_method!(
+        /// Emits an `ERROR` event.
+        error,
+        error
+    );
+}

@@ -1,0 +1,131 @@
+//! The extension's legacy entity messages, as orchestrations exchange them with entities over
+//! `eventSent` / `eventRaised`: the request (`RequestMessage`) and the response
+//! (`ResponseMessage`). Field names follow Durable Task Core's JSON contract.
+
+use serde::{Deserialize, Serialize};
+
+use super::context::Outcome;
+use crate::durable::proto::TaskFailureDetails;
+
+#[derive(Serialize)]
+struct RequestMessage<'a> {
+    op: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    signal: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input: Option<&'a str>,
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent: Option<&'a str>,
+    #[serde(rename = "parentExecution", skip_serializing_if = "Option::is_none")]
+    parent_execution: Option<&'a str>,
+}
+
+/// The JSON text of a request to run `operation` (`input` is the operation input's JSON text,
+/// carried as a string). Calls name their parent instance, so the entity knows where to answer;
+/// signals do not.
+pub(crate) fn request_message(
+    operation: &str,
+    signal: bool,
+    input: Option<&str>,
+    request_id: &str,
+    parent: Option<&str>,
+    parent_execution: Option<&str>,
+) -> String {
+    let message = RequestMessage {
+        op: operation,
+        signal,
+        input,
+        id: request_id,
+        parent,
+        parent_execution,
+    };
+    serde_json::to_string(&message).unwrap_or_default()
+}
+
+#[derive(Deserialize)]
+struct ResponseMessage {
+    #[serde(default)]
+    result: Option<String>,
+    #[serde(default, rename = "exceptionType")]
+    exception_type: Option<String>,
+    #[serde(default, rename = "failureDetails")]
+    failure_details: Option<serde_json::Value>,
+}
+
+/// Reads a field of a serialized `FailureDetails`, whichever casing the sender used.
+fn detail(details: Option<&serde_json::Value>, pascal: &str, camel: &str) -> Option<String> {
+    let details = details?;
+    details
+        .get(pascal)
+        .or_else(|| details.get(camel))
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+}
+
+/// The outcome of an entity call from the payload of its response event: the result's JSON
+/// text, or a failure when `exceptionType` is set.
+pub(crate) fn decode_response(payload: Option<&str>) -> Outcome {
+    let Some(payload) = payload else {
+        return Ok(None);
+    };
+    let response: ResponseMessage = match serde_json::from_str(payload) {
+        Ok(response) => response,
+        Err(error) => {
+            return Err(TaskFailureDetails {
+                error_type: "EntityResponseError".into(),
+                error_message: format!("the entity's response could not be read: {error}"),
+                ..Default::default()
+            });
+        }
+    };
+    match response.exception_type {
+        None => Ok(response.result),
+        Some(exception_type) => {
+            let details = response.failure_details.as_ref();
+            Err(TaskFailureDetails {
+                error_type: detail(details, "ErrorType", "errorType").unwrap_or_else(|| exception_type.clone()),
+                error_message: detail(details, "ErrorMessage", "errorMessage")
+                    .or(response.result)
+                    .unwrap_or(exception_type),
+                stack_trace: detail(details, "StackTrace", "stackTrace").map(Into::into),
+                ..Default::default()
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_and_signals_encode_like_durable_task_core() {
+        assert_eq!(
+            request_message("add", false, Some("5"), "g", Some("orch"), Some("exec")),
+            r#"{"op":"add","input":"5","id":"g","parent":"orch","parentExecution":"exec"}"#
+        );
+        assert_eq!(
+            request_message("reset", true, None, "g", None, None),
+            r#"{"op":"reset","signal":true,"id":"g"}"#
+        );
+    }
+
+    #[test]
+    fn responses_decode_results_and_failures() {
+        assert_eq!(decode_response(Some(r#"{"result":"42"}"#)), Ok(Some("42".into())));
+        assert_eq!(decode_response(Some(r#"{"result":null}"#)), Ok(None));
+        let failed = decode_response(Some(
+            r#"{"result":"boom","exceptionType":"InvalidOperationException","failureDetails":{"ErrorType":"System.InvalidOperationException","ErrorMessage":"no such op"}}"#,
+        ))
+        .unwrap_err();
+        assert_eq!(failed.error_type, "System.InvalidOperationException");
+        assert_eq!(failed.error_message, "no such op");
+        let bare = decode_response(Some(r#"{"result":"boom","exceptionType":"Error"}"#)).unwrap_err();
+        assert_eq!(
+            (bare.error_type.as_str(), bare.error_message.as_str()),
+            ("Error", "boom")
+        );
+        assert!(decode_response(Some("not json")).is_err());
+    }
+}

@@ -1,0 +1,1205 @@
+#![cfg(feature = "durable")]
+//! Golden tests of the orchestration engine: each builds the `OrchestratorRequest` the Durable
+//! extension would send (real-shaped history, base64 as the host carries it), runs an
+//! orchestrator over it, and compares the whole `OrchestratorResponse` with the expected one.
+
+use std::time::Duration;
+
+use azfn::durable::orchestration::{
+    Either, EntityId, OrchestrationContext, RetryPolicy, SubOrchestratorOptions, TaskFailed, decode_request,
+    encode_response, run_orchestrator, select, when_all, when_any,
+};
+use azfn::durable::proto::history::history_event::EventType;
+use azfn::durable::proto::history::orchestrator_action::OrchestratorActionType;
+use azfn::durable::proto::history::*;
+use azfn::durable::proto::{OrchestrationInstance, OrchestrationStatus, TaskFailureDetails};
+use azfn::grpc::wkt::Timestamp;
+use base64::Engine;
+use prost::Message;
+
+/// 2024-01-02T03:04:05Z.
+const T0: i64 = 1_704_164_645;
+const INSTANCE: &str = "inst";
+
+// ----- history events -----
+
+fn event(event_id: i32, at: i64, event_type: EventType) -> HistoryEvent {
+    HistoryEvent {
+        event_id,
+        timestamp: Some(Timestamp { seconds: at, nanos: 0 }),
+        event_type: Some(event_type),
+    }
+}
+
+fn orchestrator_started(at: i64) -> HistoryEvent {
+    event(-1, at, EventType::OrchestratorStarted(OrchestratorStartedEvent {}))
+}
+
+fn orchestrator_completed(at: i64) -> HistoryEvent {
+    event(-1, at, EventType::OrchestratorCompleted(OrchestratorCompletedEvent {}))
+}
+
+fn execution_started(name: &str, input: Option<&str>) -> HistoryEvent {
+    event(
+        -1,
+        T0,
+        EventType::ExecutionStarted(ExecutionStartedEvent {
+            name: name.into(),
+            input: input.map(Into::into),
+            orchestration_instance: Some(OrchestrationInstance {
+                instance_id: INSTANCE.into(),
+                execution_id: Some("exec-1".into()),
+            }),
+            ..Default::default()
+        }),
+    )
+}
+
+fn task_scheduled(id: i32, at: i64, name: &str, input: Option<&str>) -> HistoryEvent {
+    event(
+        id,
+        at,
+        EventType::TaskScheduled(TaskScheduledEvent {
+            name: name.into(),
+            input: input.map(Into::into),
+            ..Default::default()
+        }),
+    )
+}
+
+fn task_completed(id: i32, at: i64, result: Option<&str>) -> HistoryEvent {
+    event(
+        -1,
+        at,
+        EventType::TaskCompleted(TaskCompletedEvent {
+            task_scheduled_id: id,
+            result: result.map(Into::into),
+        }),
+    )
+}
+
+fn failure(error_type: &str, message: &str) -> TaskFailureDetails {
+    TaskFailureDetails {
+        error_type: error_type.into(),
+        error_message: message.into(),
+        ..Default::default()
+    }
+}
+
+fn task_failed(id: i32, at: i64, details: TaskFailureDetails) -> HistoryEvent {
+    event(
+        -1,
+        at,
+        EventType::TaskFailed(TaskFailedEvent {
+            task_scheduled_id: id,
+            failure_details: Some(details),
+        }),
+    )
+}
+
+fn timer_created(id: i32, at: i64, fire_at: i64) -> HistoryEvent {
+    event(
+        id,
+        at,
+        EventType::TimerCreated(TimerCreatedEvent {
+            fire_at: Some(Timestamp {
+                seconds: fire_at,
+                nanos: 0,
+            }),
+        }),
+    )
+}
+
+fn timer_fired(id: i32, fire_at: i64) -> HistoryEvent {
+    event(
+        -1,
+        fire_at,
+        EventType::TimerFired(TimerFiredEvent {
+            fire_at: Some(Timestamp {
+                seconds: fire_at,
+                nanos: 0,
+            }),
+            timer_id: id,
+        }),
+    )
+}
+
+fn event_raised(at: i64, name: &str, input: Option<&str>) -> HistoryEvent {
+    event(
+        -1,
+        at,
+        EventType::EventRaised(EventRaisedEvent {
+            name: name.into(),
+            input: input.map(Into::into),
+        }),
+    )
+}
+
+fn event_sent(id: i32, at: i64, instance: &str, name: &str, input: &str) -> HistoryEvent {
+    event(
+        id,
+        at,
+        EventType::EventSent(EventSentEvent {
+            instance_id: instance.into(),
+            name: name.into(),
+            input: Some(input.into()),
+        }),
+    )
+}
+
+fn sub_created(id: i32, at: i64, name: &str, instance: &str) -> HistoryEvent {
+    event(
+        id,
+        at,
+        EventType::SubOrchestrationInstanceCreated(SubOrchestrationInstanceCreatedEvent {
+            instance_id: instance.into(),
+            name: name.into(),
+            ..Default::default()
+        }),
+    )
+}
+
+fn sub_completed(id: i32, at: i64, result: &str) -> HistoryEvent {
+    event(
+        -1,
+        at,
+        EventType::SubOrchestrationInstanceCompleted(SubOrchestrationInstanceCompletedEvent {
+            task_scheduled_id: id,
+            result: Some(result.into()),
+        }),
+    )
+}
+
+fn sub_failed(id: i32, at: i64, details: TaskFailureDetails) -> HistoryEvent {
+    event(
+        -1,
+        at,
+        EventType::SubOrchestrationInstanceFailed(SubOrchestrationInstanceFailedEvent {
+            task_scheduled_id: id,
+            failure_details: Some(details),
+        }),
+    )
+}
+
+// ----- actions -----
+
+fn action(id: i32, action: OrchestratorActionType) -> OrchestratorAction {
+    OrchestratorAction {
+        id,
+        orchestrator_action_type: Some(action),
+    }
+}
+
+fn schedule(id: i32, name: &str, input: Option<&str>) -> OrchestratorAction {
+    action(
+        id,
+        OrchestratorActionType::ScheduleTask(ScheduleTaskAction {
+            name: name.into(),
+            input: input.map(Into::into),
+            ..Default::default()
+        }),
+    )
+}
+
+fn create_timer(id: i32, fire_at: i64) -> OrchestratorAction {
+    action(
+        id,
+        OrchestratorActionType::CreateTimer(CreateTimerAction {
+            fire_at: Some(Timestamp {
+                seconds: fire_at,
+                nanos: 0,
+            }),
+        }),
+    )
+}
+
+fn create_sub(id: i32, name: &str, instance: &str, input: Option<&str>) -> OrchestratorAction {
+    action(
+        id,
+        OrchestratorActionType::CreateSubOrchestration(CreateSubOrchestrationAction {
+            instance_id: instance.into(),
+            name: name.into(),
+            input: input.map(Into::into),
+            ..Default::default()
+        }),
+    )
+}
+
+fn send_event(id: i32, instance: &str, name: &str, data: &str) -> OrchestratorAction {
+    action(
+        id,
+        OrchestratorActionType::SendEvent(SendEventAction {
+            instance: Some(OrchestrationInstance {
+                instance_id: instance.into(),
+                execution_id: None,
+            }),
+            name: name.into(),
+            data: Some(data.into()),
+        }),
+    )
+}
+
+fn completed(id: i32, result: Option<&str>) -> OrchestratorAction {
+    action(
+        id,
+        OrchestratorActionType::CompleteOrchestration(CompleteOrchestrationAction {
+            orchestration_status: OrchestrationStatus::Completed as i32,
+            result: result.map(Into::into),
+            ..Default::default()
+        }),
+    )
+}
+
+fn failed(id: i32, details: TaskFailureDetails) -> OrchestratorAction {
+    action(
+        id,
+        OrchestratorActionType::CompleteOrchestration(CompleteOrchestrationAction {
+            orchestration_status: OrchestrationStatus::Failed as i32,
+            failure_details: Some(details),
+            ..Default::default()
+        }),
+    )
+}
+
+fn response(actions: Vec<OrchestratorAction>, custom_status: Option<&str>) -> OrchestratorResponse {
+    OrchestratorResponse {
+        instance_id: INSTANCE.into(),
+        actions,
+        custom_status: custom_status.map(Into::into),
+        ..Default::default()
+    }
+}
+
+// ----- running -----
+
+/// Runs `orchestrator` the way the worker will: the request arrives as base64 (as the host
+/// passes the trigger value), and the answer goes back as base64 and is decoded as the
+/// extension would.
+fn run<F, Fut, T>(past: Vec<HistoryEvent>, new: Vec<HistoryEvent>, orchestrator: F) -> OrchestratorResponse
+where
+    F: FnOnce(OrchestrationContext) -> Fut,
+    Fut: std::future::Future<Output = Result<T, azfn::Error>>,
+    T: serde::Serialize,
+{
+    let request = OrchestratorRequest {
+        instance_id: INSTANCE.into(),
+        execution_id: Some("exec-1".into()),
+        past_events: past,
+        new_events: new,
+        entity_parameters: Some(OrchestratorEntityParameters {
+            entity_message_reorder_window: Some(azfn::grpc::wkt::Duration { seconds: 30, nanos: 0 }),
+        }),
+        ..Default::default()
+    };
+    let wire = base64::engine::general_purpose::STANDARD.encode(request.encode_to_vec());
+    let decoded = decode_request(&wire).expect("the request decodes");
+    assert_eq!(decoded, request);
+    let answer = encode_response(&run_orchestrator(&decoded, orchestrator));
+    let bytes = base64::engine::general_purpose::STANDARD.decode(answer).unwrap();
+    OrchestratorResponse::decode(bytes.as_slice()).unwrap()
+}
+
+fn completion(response: &OrchestratorResponse) -> &CompleteOrchestrationAction {
+    match response
+        .actions
+        .last()
+        .and_then(|a| a.orchestrator_action_type.as_ref())
+    {
+        Some(OrchestratorActionType::CompleteOrchestration(done)) => done,
+        other => panic!("no completion, last action: {other:?}"),
+    }
+}
+
+// ----- orchestrators -----
+
+async fn hello_sequence(ctx: OrchestrationContext) -> Result<Vec<String>, azfn::Error> {
+    let mut out = Vec::new();
+    for city in ["Tokyo", "Seattle", "London"] {
+        out.push(ctx.call_activity::<String, _>("SayHello", city).await?);
+    }
+    Ok(out)
+}
+
+#[test]
+fn sequential_activities_across_episodes() {
+    // Episode 1: just started.
+    let first = run(
+        vec![],
+        vec![orchestrator_started(T0), execution_started("Hello", None)],
+        hello_sequence,
+    );
+    assert_eq!(first, response(vec![schedule(0, "SayHello", Some("\"Tokyo\""))], None));
+
+    // Episode 2: the first activity completed.
+    let past = vec![
+        orchestrator_started(T0),
+        execution_started("Hello", None),
+        task_scheduled(0, T0, "SayHello", Some("\"Tokyo\"")),
+        orchestrator_completed(T0),
+    ];
+    let new = vec![
+        orchestrator_started(T0 + 1),
+        task_completed(0, T0 + 1, Some("\"Hello Tokyo\"")),
+    ];
+    let second = run(past.clone(), new.clone(), hello_sequence);
+    assert_eq!(
+        second,
+        response(vec![schedule(1, "SayHello", Some("\"Seattle\""))], None)
+    );
+
+    // Episode 4: everything in the history; only the completion is new.
+    let mut past = [past, new].concat();
+    past.extend([
+        task_scheduled(1, T0 + 1, "SayHello", Some("\"Seattle\"")),
+        orchestrator_completed(T0 + 1),
+        orchestrator_started(T0 + 2),
+        task_completed(1, T0 + 2, Some("\"Hello Seattle\"")),
+        task_scheduled(2, T0 + 2, "SayHello", Some("\"London\"")),
+        orchestrator_completed(T0 + 2),
+    ]);
+    let new = vec![
+        orchestrator_started(T0 + 3),
+        task_completed(2, T0 + 3, Some("\"Hello London\"")),
+    ];
+    let last = run(past, new, hello_sequence);
+    assert_eq!(
+        last,
+        response(
+            vec![completed(3, Some(r#"["Hello Tokyo","Hello Seattle","Hello London"]"#))],
+            None
+        )
+    );
+}
+
+async fn fan_out(ctx: OrchestrationContext) -> Result<u64, azfn::Error> {
+    let files: Vec<String> = ctx.input()?;
+    let sizes = when_all(files.iter().map(|f| ctx.call_activity::<u64, _>("Size", f))).await;
+    let mut total = 0;
+    for size in sizes {
+        total += size?;
+    }
+    Ok(total)
+}
+
+#[test]
+fn fan_out_fan_in() {
+    let start = vec![
+        orchestrator_started(T0),
+        execution_started("FanOut", Some(r#"["a","b","c"]"#)),
+    ];
+    let first = run(vec![], start.clone(), fan_out);
+    assert_eq!(
+        first,
+        response(
+            vec![
+                schedule(0, "Size", Some("\"a\"")),
+                schedule(1, "Size", Some("\"b\"")),
+                schedule(2, "Size", Some("\"c\"")),
+            ],
+            None
+        )
+    );
+
+    let mut past = start;
+    past.extend([
+        task_scheduled(0, T0, "Size", Some("\"a\"")),
+        task_scheduled(1, T0, "Size", Some("\"b\"")),
+        task_scheduled(2, T0, "Size", Some("\"c\"")),
+        orchestrator_completed(T0),
+    ]);
+    // Two of three done, out of order: still waiting, nothing new.
+    let partial = vec![
+        orchestrator_started(T0 + 5),
+        task_completed(2, T0 + 5, Some("30")),
+        task_completed(0, T0 + 5, Some("10")),
+    ];
+    assert_eq!(run(past.clone(), partial.clone(), fan_out), response(vec![], None));
+
+    past.extend(partial);
+    past.push(orchestrator_completed(T0 + 5));
+    let last = run(
+        past,
+        vec![orchestrator_started(T0 + 6), task_completed(1, T0 + 6, Some("20"))],
+        fan_out,
+    );
+    assert_eq!(last, response(vec![completed(3, Some("60"))], None));
+}
+
+async fn flaky(ctx: OrchestrationContext) -> Result<String, azfn::Error> {
+    let policy = RetryPolicy::new(2, Duration::from_secs(5));
+    Ok(ctx.call_activity_with_retry("Flaky", &(), policy).await?)
+}
+
+#[test]
+fn activity_retry_fail_timer_retry_succeed() {
+    let boom = failure("IOError", "disk on fire");
+    let mut history = vec![
+        orchestrator_started(T0),
+        execution_started("Flaky", None),
+        task_scheduled(0, T0, "Flaky", None),
+        orchestrator_completed(T0),
+    ];
+    assert_eq!(
+        run(vec![], history[..2].to_vec(), flaky),
+        response(vec![schedule(0, "Flaky", None)], None)
+    );
+
+    // Attempt 1 fails at T0+10: a 5 s back-off timer from the orchestration's now.
+    let fail = vec![orchestrator_started(T0 + 10), task_failed(0, T0 + 10, boom.clone())];
+    assert_eq!(
+        run(history.clone(), fail.clone(), flaky),
+        response(vec![create_timer(1, T0 + 15)], None)
+    );
+    history.extend(fail);
+    history.extend([timer_created(1, T0 + 10, T0 + 15), orchestrator_completed(T0 + 10)]);
+
+    // The timer fires: attempt 2 gets a new id.
+    let fire = vec![orchestrator_started(T0 + 15), timer_fired(1, T0 + 15)];
+    assert_eq!(
+        run(history.clone(), fire.clone(), flaky),
+        response(vec![schedule(2, "Flaky", None)], None)
+    );
+    history.extend(fire);
+    history.extend([
+        task_scheduled(2, T0 + 15, "Flaky", None),
+        orchestrator_completed(T0 + 15),
+    ]);
+
+    // Attempt 2 succeeds.
+    let ok = vec![
+        orchestrator_started(T0 + 16),
+        task_completed(2, T0 + 16, Some("\"done\"")),
+    ];
+    assert_eq!(
+        run(history.clone(), ok, flaky),
+        response(vec![completed(3, Some("\"done\""))], None)
+    );
+
+    // Attempt 2 fails too: attempts are exhausted, the orchestration fails with its details.
+    let again = vec![orchestrator_started(T0 + 16), task_failed(2, T0 + 16, boom.clone())];
+    let out = run(history, again, flaky);
+    assert_eq!(out.actions.len(), 1);
+    let done = completion(&out);
+    assert_eq!(out.actions[0].id, 3);
+    assert_eq!(done.orchestration_status, OrchestrationStatus::Failed as i32);
+    let details = done.failure_details.as_ref().unwrap();
+    assert_eq!(details.error_type, "TaskFailed");
+    assert_eq!(details.error_message, "task `Flaky` failed: IOError: disk on fire");
+    assert_eq!(details.inner_failure.as_deref(), Some(&boom));
+}
+
+#[test]
+fn non_retriable_failures_are_not_retried() {
+    let fatal = TaskFailureDetails {
+        is_non_retriable: true,
+        ..failure("Fatal", "no")
+    };
+    let past = vec![
+        orchestrator_started(T0),
+        execution_started("Flaky", None),
+        task_scheduled(0, T0, "Flaky", None),
+        orchestrator_completed(T0),
+    ];
+    let out = run(
+        past,
+        vec![orchestrator_started(T0 + 1), task_failed(0, T0 + 1, fatal)],
+        flaky,
+    );
+    assert_eq!(
+        completion(&out).orchestration_status,
+        OrchestrationStatus::Failed as i32
+    );
+    assert_eq!(out.actions.len(), 1);
+}
+
+async fn parent(ctx: OrchestrationContext) -> Result<String, azfn::Error> {
+    let a: String = ctx.call_sub_orchestrator("Child", &1).await?;
+    let options = SubOrchestratorOptions::new().instance_id("custom-child");
+    let b: String = ctx.call_sub_orchestrator_with_options("Child", &2, options).await?;
+    Ok(format!("{a}+{b}"))
+}
+
+#[test]
+fn sub_orchestrations_with_default_and_explicit_ids() {
+    let mut history = vec![orchestrator_started(T0), execution_started("Parent", None)];
+    assert_eq!(
+        run(vec![], history.clone(), parent),
+        response(vec![create_sub(0, "Child", "inst:0000", Some("1"))], None)
+    );
+    history.extend([sub_created(0, T0, "Child", "inst:0000"), orchestrator_completed(T0)]);
+    let done = vec![orchestrator_started(T0 + 1), sub_completed(0, T0 + 1, "\"one\"")];
+    assert_eq!(
+        run(history.clone(), done.clone(), parent),
+        response(vec![create_sub(1, "Child", "custom-child", Some("2"))], None)
+    );
+    history.extend(done);
+    history.extend([
+        sub_created(1, T0 + 1, "Child", "custom-child"),
+        orchestrator_completed(T0 + 1),
+    ]);
+    let ok = run(
+        history.clone(),
+        vec![orchestrator_started(T0 + 2), sub_completed(1, T0 + 2, "\"two\"")],
+        parent,
+    );
+    assert_eq!(ok, response(vec![completed(2, Some("\"one+two\""))], None));
+
+    let child_failure = failure("TaskFailed", "child broke");
+    let out = run(
+        history,
+        vec![
+            orchestrator_started(T0 + 2),
+            sub_failed(1, T0 + 2, child_failure.clone()),
+        ],
+        parent,
+    );
+    let details = completion(&out).failure_details.clone().unwrap();
+    assert_eq!(details.inner_failure.as_deref(), Some(&child_failure));
+}
+
+#[test]
+fn sub_orchestration_with_retry_keeps_its_instance_id() {
+    async fn retried(ctx: OrchestrationContext) -> Result<u32, azfn::Error> {
+        let options = SubOrchestratorOptions::new().retry(RetryPolicy::new(3, Duration::from_secs(60)));
+        Ok(ctx.call_sub_orchestrator_with_options("Child", &(), options).await?)
+    }
+    let mut history = vec![
+        orchestrator_started(T0),
+        execution_started("Parent", None),
+        sub_created(0, T0, "Child", "inst:0000"),
+        orchestrator_completed(T0),
+        orchestrator_started(T0 + 1),
+        sub_failed(0, T0 + 1, failure("E", "first")),
+        timer_created(1, T0 + 1, T0 + 61),
+        orchestrator_completed(T0 + 1),
+    ];
+    let fire = vec![orchestrator_started(T0 + 61), timer_fired(1, T0 + 61)];
+    assert_eq!(
+        run(history.clone(), fire.clone(), retried),
+        response(vec![create_sub(2, "Child", "inst:0000", None)], None)
+    );
+    history.extend(fire);
+    history.extend([
+        sub_created(2, T0 + 61, "Child", "inst:0000"),
+        orchestrator_completed(T0 + 61),
+    ]);
+    let out = run(
+        history,
+        vec![orchestrator_started(T0 + 62), sub_completed(2, T0 + 62, "7")],
+        retried,
+    );
+    assert_eq!(out, response(vec![completed(3, Some("7"))], None));
+}
+
+async fn sleepy(ctx: OrchestrationContext) -> Result<u64, azfn::Error> {
+    let before = ctx.current_utc_time();
+    ctx.create_timer_after(Duration::from_secs(3600)).await;
+    let slept = ctx.current_utc_time().duration_since(before).unwrap();
+    Ok(slept.as_secs())
+}
+
+#[test]
+fn timers_fire_and_time_moves_with_the_episodes() {
+    let start = vec![orchestrator_started(T0), execution_started("Sleepy", None)];
+    assert_eq!(
+        run(vec![], start.clone(), sleepy),
+        response(vec![create_timer(0, T0 + 3600)], None)
+    );
+    let mut past = start;
+    past.extend([timer_created(0, T0, T0 + 3600), orchestrator_completed(T0)]);
+    let out = run(
+        past,
+        vec![orchestrator_started(T0 + 3601), timer_fired(0, T0 + 3600)],
+        sleepy,
+    );
+    assert_eq!(out, response(vec![completed(1, Some("3601"))], None));
+}
+
+#[test]
+fn long_timers_are_split_into_three_day_timers() {
+    async fn week(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+        ctx.create_timer_after(Duration::from_secs(7 * 86_400)).await;
+        Ok(())
+    }
+    let day = 86_400;
+    let mut history = vec![orchestrator_started(T0), execution_started("Week", None)];
+    assert_eq!(
+        run(vec![], history.clone(), week),
+        response(vec![create_timer(0, T0 + 3 * day)], None)
+    );
+    history.extend([timer_created(0, T0, T0 + 3 * day), orchestrator_completed(T0)]);
+    let fire = vec![orchestrator_started(T0 + 3 * day), timer_fired(0, T0 + 3 * day)];
+    assert_eq!(
+        run(history.clone(), fire.clone(), week),
+        response(vec![create_timer(1, T0 + 6 * day)], None)
+    );
+    history.extend(fire);
+    history.extend([
+        timer_created(1, T0 + 3 * day, T0 + 6 * day),
+        orchestrator_completed(T0 + 3 * day),
+    ]);
+    let fire = vec![orchestrator_started(T0 + 6 * day), timer_fired(1, T0 + 6 * day)];
+    assert_eq!(
+        run(history.clone(), fire.clone(), week),
+        response(vec![create_timer(2, T0 + 7 * day)], None)
+    );
+    history.extend(fire);
+    history.extend([
+        timer_created(2, T0 + 6 * day, T0 + 7 * day),
+        orchestrator_completed(T0 + 6 * day),
+    ]);
+    let out = run(
+        history,
+        vec![orchestrator_started(T0 + 7 * day), timer_fired(2, T0 + 7 * day)],
+        week,
+    );
+    assert_eq!(out, response(vec![completed(3, None)], None));
+}
+
+async fn approval(ctx: OrchestrationContext) -> Result<String, azfn::Error> {
+    let order: String = ctx.call_activity("Prepare", &()).await?;
+    let approved: bool = ctx.wait_for_external_event("Approval").await?;
+    Ok(format!("{order}:{approved}"))
+}
+
+#[test]
+fn external_events_waited_for_and_raised_before_the_wait() {
+    let past = vec![
+        orchestrator_started(T0),
+        execution_started("Approval", None),
+        task_scheduled(0, T0, "Prepare", None),
+        orchestrator_completed(T0),
+    ];
+    // Waiting for the event: no new actions.
+    let prepared = vec![orchestrator_started(T0 + 1), task_completed(0, T0 + 1, Some("\"o1\""))];
+    assert_eq!(run(past.clone(), prepared.clone(), approval), response(vec![], None));
+    let mut waiting = [past.clone(), prepared].concat();
+    waiting.push(orchestrator_completed(T0 + 1));
+    let out = run(
+        waiting,
+        vec![
+            orchestrator_started(T0 + 2),
+            event_raised(T0 + 2, "approval", Some("true")),
+        ],
+        approval,
+    );
+    assert_eq!(out, response(vec![completed(1, Some("\"o1:true\""))], None));
+
+    // The event arrives while the activity still runs: it is kept for the wait.
+    let early = vec![
+        orchestrator_started(T0 + 1),
+        event_raised(T0 + 1, "Approval", Some("false")),
+    ];
+    assert_eq!(run(past.clone(), early.clone(), approval), response(vec![], None));
+    let mut history = [past, early].concat();
+    history.push(orchestrator_completed(T0 + 1));
+    let out = run(
+        history,
+        vec![orchestrator_started(T0 + 2), task_completed(0, T0 + 2, Some("\"o2\""))],
+        approval,
+    );
+    assert_eq!(out, response(vec![completed(1, Some("\"o2:false\""))], None));
+}
+
+#[test]
+fn several_waiters_on_one_name_are_served_in_order() {
+    async fn two(ctx: OrchestrationContext) -> Result<(i32, i32), azfn::Error> {
+        let first = ctx.wait_for_external_event::<i32>("n");
+        let second = ctx.wait_for_external_event::<i32>("n");
+        let (b, a) = azfn::durable::orchestration::join(second, first).await;
+        Ok((a?, b?))
+    }
+    let out = run(
+        vec![],
+        vec![
+            orchestrator_started(T0),
+            execution_started("Two", None),
+            event_raised(T0, "n", Some("1")),
+            event_raised(T0, "n", Some("2")),
+        ],
+        two,
+    );
+    assert_eq!(out, response(vec![completed(0, Some("[1,2]"))], None));
+}
+
+async fn race(ctx: OrchestrationContext) -> Result<String, azfn::Error> {
+    let event = ctx.wait_for_external_event::<String>("Go");
+    let timeout = ctx.create_timer_after(Duration::from_secs(60));
+    let first = match select(event, timeout).await {
+        Either::Left(value) => value?,
+        Either::Right(()) => "timeout".to_owned(),
+    };
+    let second: String = ctx.call_activity("After", &first).await?;
+    Ok(second)
+}
+
+#[test]
+fn event_races_a_timer() {
+    let past = vec![
+        orchestrator_started(T0),
+        execution_started("Race", None),
+        timer_created(0, T0, T0 + 60),
+        orchestrator_completed(T0),
+    ];
+    assert_eq!(
+        run(vec![], past[..2].to_vec(), race),
+        response(vec![create_timer(0, T0 + 60)], None)
+    );
+
+    // The event wins; the dropped timer is left to fire.
+    let go = vec![
+        orchestrator_started(T0 + 5),
+        event_raised(T0 + 5, "Go", Some("\"now\"")),
+    ];
+    assert_eq!(
+        run(past.clone(), go.clone(), race),
+        response(vec![schedule(1, "After", Some("\"now\""))], None)
+    );
+
+    // The cancelled timer fires while the activity runs: nothing happens.
+    let mut history = [past.clone(), go].concat();
+    history.extend([
+        task_scheduled(1, T0 + 5, "After", Some("\"now\"")),
+        orchestrator_completed(T0 + 5),
+    ]);
+    let late_timer = vec![orchestrator_started(T0 + 60), timer_fired(0, T0 + 60)];
+    assert_eq!(run(history.clone(), late_timer.clone(), race), response(vec![], None));
+    history.extend(late_timer);
+    history.push(orchestrator_completed(T0 + 60));
+    let out = run(
+        history,
+        vec![
+            orchestrator_started(T0 + 61),
+            task_completed(1, T0 + 61, Some("\"ok\"")),
+        ],
+        race,
+    );
+    assert_eq!(out, response(vec![completed(2, Some("\"ok\""))], None));
+
+    // The timer wins; an event arriving later goes nowhere (the waiter was dropped).
+    let timeout = vec![
+        orchestrator_started(T0 + 60),
+        timer_fired(0, T0 + 60),
+        event_raised(T0 + 60, "Go", Some("\"late\"")),
+    ];
+    assert_eq!(
+        run(past, timeout, race),
+        response(vec![schedule(1, "After", Some("\"timeout\""))], None)
+    );
+}
+
+#[test]
+fn when_any_gives_the_first_finished_index() {
+    async fn first_mirror(ctx: OrchestrationContext) -> Result<String, azfn::Error> {
+        let tasks = ["eu", "us"].map(|m| ctx.call_activity::<String, _>("Download", m));
+        let (index, content) = when_any(tasks).await;
+        Ok(format!("{index}:{}", content?))
+    }
+    let past = vec![
+        orchestrator_started(T0),
+        execution_started("Mirror", None),
+        task_scheduled(0, T0, "Download", Some("\"eu\"")),
+        task_scheduled(1, T0, "Download", Some("\"us\"")),
+        orchestrator_completed(T0),
+    ];
+    let out = run(
+        past,
+        vec![orchestrator_started(T0 + 1), task_completed(1, T0 + 1, Some("\"US\""))],
+        first_mirror,
+    );
+    assert_eq!(out, response(vec![completed(2, Some("\"1:US\""))], None));
+}
+
+async fn eternal(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+    let n: u32 = ctx.input()?;
+    ctx.call_activity::<(), _>("Work", &n).await?;
+    ctx.continue_as_new(&(n + 1))?;
+    Ok(())
+}
+
+#[test]
+fn continue_as_new_carries_unprocessed_events_over() {
+    let past = vec![
+        orchestrator_started(T0),
+        execution_started("Eternal", Some("1")),
+        task_scheduled(0, T0, "Work", Some("1")),
+        orchestrator_completed(T0),
+    ];
+    let new = vec![
+        orchestrator_started(T0 + 1),
+        event_raised(T0 + 1, "Poke", Some("\"hi\"")),
+        task_completed(0, T0 + 1, None),
+    ];
+    let out = run(past.clone(), new, eternal);
+    let expected = action(
+        1,
+        OrchestratorActionType::CompleteOrchestration(CompleteOrchestrationAction {
+            orchestration_status: OrchestrationStatus::ContinuedAsNew as i32,
+            result: Some("2".into()),
+            carryover_events: vec![event_raised(T0 + 1, "Poke", Some("\"hi\""))],
+            ..Default::default()
+        }),
+    );
+    assert_eq!(out, response(vec![expected], None));
+
+    async fn discarding(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+        ctx.continue_as_new_discarding_events(&0)?;
+        Ok(())
+    }
+    let out = run(
+        vec![],
+        vec![
+            orchestrator_started(T0),
+            execution_started("D", None),
+            event_raised(T0, "Poke", None),
+        ],
+        discarding,
+    );
+    assert!(completion(&out).carryover_events.is_empty());
+    assert_eq!(
+        completion(&out).orchestration_status,
+        OrchestrationStatus::ContinuedAsNew as i32
+    );
+}
+
+#[test]
+fn custom_status_goes_with_every_answer() {
+    async fn staged(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+        ctx.set_custom_status(&serde_json::json!({"stage": 1}))?;
+        ctx.call_activity::<(), _>("Step", &()).await?;
+        ctx.set_custom_status("done")?;
+        Ok(())
+    }
+    let start = vec![orchestrator_started(T0), execution_started("Staged", None)];
+    assert_eq!(
+        run(vec![], start.clone(), staged),
+        response(vec![schedule(0, "Step", None)], Some(r#"{"stage":1}"#))
+    );
+    let mut past = start;
+    past.extend([task_scheduled(0, T0, "Step", None), orchestrator_completed(T0)]);
+    let out = run(
+        past,
+        vec![orchestrator_started(T0 + 1), task_completed(0, T0 + 1, None)],
+        staged,
+    );
+    assert_eq!(out, response(vec![completed(1, None)], Some("\"done\"")));
+}
+
+async fn charge(ctx: OrchestrationContext) -> Result<String, azfn::Error> {
+    let handle: bool = ctx.input()?;
+    match ctx.call_activity::<String, _>("Charge", &100).await {
+        Ok(receipt) => Ok(receipt),
+        Err(failed) if handle => {
+            ctx.call_activity::<(), _>("Refund", failed.message()).await?;
+            Ok("refunded".into())
+        }
+        Err(failed) => Err(failed.into()),
+    }
+}
+
+#[test]
+fn task_failures_handled_and_unhandled() {
+    let declined = failure("CardDeclined", "insufficient funds");
+    let history = |handle: &str| {
+        vec![
+            orchestrator_started(T0),
+            execution_started("Charge", Some(handle)),
+            task_scheduled(0, T0, "Charge", Some("100")),
+            orchestrator_completed(T0),
+        ]
+    };
+    let fail = vec![orchestrator_started(T0 + 1), task_failed(0, T0 + 1, declined.clone())];
+    let handled = run(history("true"), fail.clone(), charge);
+    assert_eq!(
+        handled,
+        response(vec![schedule(1, "Refund", Some("\"insufficient funds\""))], None)
+    );
+
+    let unhandled = run(history("false"), fail, charge);
+    let expected = TaskFailureDetails {
+        error_type: "TaskFailed".into(),
+        error_message: "task `Charge` (#0) failed: CardDeclined: insufficient funds".into(),
+        inner_failure: Some(Box::new(declined)),
+        ..Default::default()
+    };
+    assert_eq!(unhandled, response(vec![failed(1, expected)], None));
+}
+
+#[test]
+fn plain_errors_and_panics_fail_the_instance() {
+    async fn refuses(_: OrchestrationContext) -> Result<(), azfn::Error> {
+        Err(azfn::Error::msg("not today"))
+    }
+    let start = vec![orchestrator_started(T0), execution_started("X", None)];
+    assert_eq!(
+        run(vec![], start.clone(), refuses),
+        response(vec![failed(0, failure("Error", "not today"))], None)
+    );
+
+    async fn panics(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+        drop(ctx.call_activity::<(), _>("Before", &()));
+        panic!("index out of bounds")
+    }
+    let out = run(vec![], start, panics);
+    // The activity scheduled before the panic still goes out, then the failure.
+    assert_eq!(
+        out,
+        response(
+            vec![
+                schedule(0, "Before", None),
+                failed(1, failure("Panic", "the orchestrator panicked: index out of bounds"))
+            ],
+            None
+        )
+    );
+}
+
+#[test]
+fn non_determinism_is_detected() {
+    async fn calls_b(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+        ctx.call_activity::<(), _>("B", &()).await?;
+        Ok(())
+    }
+    let past = vec![
+        orchestrator_started(T0),
+        execution_started("N", None),
+        task_scheduled(0, T0, "A", None),
+        orchestrator_completed(T0),
+    ];
+    let new = vec![orchestrator_started(T0 + 1), task_completed(0, T0 + 1, None)];
+    let out = run(past, new.clone(), calls_b);
+    assert_eq!(out.actions.len(), 1);
+    let details = completion(&out).failure_details.clone().unwrap();
+    assert_eq!(details.error_type, "NonDeterministicOrchestration");
+    assert!(
+        details.error_message.starts_with(
+            "Non-deterministic orchestration: the history records activity `A` with id 0, but the orchestrator now \
+             schedules activity `B` with that id"
+        ),
+        "{}",
+        details.error_message
+    );
+
+    // A timer where the history has an activity.
+    async fn sleeps(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+        ctx.create_timer_after(Duration::from_secs(1)).await;
+        Ok(())
+    }
+    let past = vec![
+        orchestrator_started(T0),
+        execution_started("N", None),
+        task_scheduled(0, T0, "A", None),
+        orchestrator_completed(T0),
+    ];
+    let out = run(past, new, sleeps);
+    let details = completion(&out).failure_details.clone().unwrap();
+    assert!(
+        details.error_message.contains("now schedules a timer"),
+        "{}",
+        details.error_message
+    );
+
+    // The history holds a timer the code no longer creates.
+    async fn nothing(_: OrchestrationContext) -> Result<(), azfn::Error> {
+        Ok(())
+    }
+    let past = vec![
+        orchestrator_started(T0),
+        execution_started("N", None),
+        timer_created(0, T0, T0 + 1),
+        orchestrator_completed(T0),
+    ];
+    let out = run(
+        past,
+        vec![orchestrator_started(T0 + 1), timer_fired(0, T0 + 1)],
+        nothing,
+    );
+    let details = completion(&out).failure_details.clone().unwrap();
+    assert!(
+        details.error_message.contains("did not schedule anything with that id"),
+        "{}",
+        details.error_message
+    );
+}
+
+#[test]
+fn awaiting_a_non_durable_future_fails_clearly() {
+    async fn sleeps_wrongly(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+        std::future::pending::<()>().await;
+        ctx.call_activity::<(), _>("Never", &()).await?;
+        Ok(())
+    }
+    let out = run(
+        vec![],
+        vec![orchestrator_started(T0), execution_started("W", None)],
+        sleeps_wrongly,
+    );
+    let details = completion(&out).failure_details.clone().unwrap();
+    assert_eq!(details.error_type, "NonDurableAwait");
+    assert!(details.error_message.contains("not a durable task"));
+
+    // A future that wakes itself (a yield) is fine.
+    async fn yields(ctx: OrchestrationContext) -> Result<u8, azfn::Error> {
+        let mut yielded = false;
+        std::future::poll_fn(|cx| {
+            if yielded {
+                std::task::Poll::Ready(())
+            } else {
+                yielded = true;
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+        let _ = ctx.instance_id();
+        Ok(1)
+    }
+    let out = run(
+        vec![],
+        vec![orchestrator_started(T0), execution_started("Y", None)],
+        yields,
+    );
+    assert_eq!(out, response(vec![completed(0, Some("1"))], None));
+}
+
+#[test]
+fn entity_calls_and_signals_use_the_legacy_message_format() {
+    async fn counts(ctx: OrchestrationContext) -> Result<i64, azfn::Error> {
+        let counter = EntityId::new("Counter", "k1");
+        ctx.signal_entity(&counter, "add", &5)?;
+        let value: i64 = ctx.call_entity(&counter, "get", &()).await?;
+        Ok(value)
+    }
+    let guid0 = "64c9f67f-1aa1-5514-98a0-a51b2822a4ec";
+    let guid1 = "c9ecdf90-7ce1-536c-a3c9-810794069829";
+    let signal = format!(r#"{{"op":"add","signal":true,"input":"5","id":"{guid0}"}}"#);
+    let call = format!(r#"{{"op":"get","id":"{guid1}","parent":"inst","parentExecution":"exec-1"}}"#);
+    let start = vec![orchestrator_started(T0), execution_started("Counts", None)];
+    assert_eq!(
+        run(vec![], start.clone(), counts),
+        response(
+            vec![
+                send_event(0, "@counter@k1", "op", &signal),
+                send_event(1, "@counter@k1", "op", &call)
+            ],
+            None
+        )
+    );
+
+    let mut past = start;
+    past.extend([
+        event_sent(0, T0, "@counter@k1", "op", &signal),
+        event_sent(1, T0, "@counter@k1", "op", &call),
+        orchestrator_completed(T0),
+    ]);
+    let answer = vec![
+        orchestrator_started(T0 + 1),
+        event_raised(T0 + 1, guid1, Some(r#"{"result":"5"}"#)),
+    ];
+    assert_eq!(
+        run(past.clone(), answer, counts),
+        response(vec![completed(2, Some("5"))], None)
+    );
+
+    let error = vec![
+        orchestrator_started(T0 + 1),
+        event_raised(
+            T0 + 1,
+            guid1,
+            Some(r#"{"result":"no such op","exceptionType":"InvalidOperationException"}"#),
+        ),
+    ];
+    let out = run(past, error, counts);
+    let inner = completion(&out).failure_details.clone().unwrap().inner_failure.unwrap();
+    assert_eq!(
+        (inner.error_type.as_str(), inner.error_message.as_str()),
+        ("InvalidOperationException", "no such op")
+    );
+}
+
+#[test]
+fn guids_are_deterministic_across_replays() {
+    async fn guids(ctx: OrchestrationContext) -> Result<Vec<String>, azfn::Error> {
+        let a = ctx.new_guid();
+        let b = ctx.new_guid();
+        ctx.create_timer_after(Duration::from_secs(10)).await;
+        let c = ctx.new_guid();
+        Ok(vec![a, b, c])
+    }
+    let past = vec![
+        orchestrator_started(T0),
+        execution_started("G", None),
+        timer_created(0, T0, T0 + 10),
+        orchestrator_completed(T0),
+    ];
+    let out = run(
+        past,
+        vec![orchestrator_started(T0 + 10), timer_fired(0, T0 + 10)],
+        guids,
+    );
+    let expected = r#"["64c9f67f-1aa1-5514-98a0-a51b2822a4ec","c9ecdf90-7ce1-536c-a3c9-810794069829","4d6588ba-2c45-5cf9-a7df-1eb98d9fb31c"]"#;
+    assert_eq!(out, response(vec![completed(1, Some(expected))], None));
+}
+
+#[test]
+fn replaying_is_reported_and_logs_are_quiet_on_replay() {
+    async fn observes(ctx: OrchestrationContext) -> Result<Vec<bool>, azfn::Error> {
+        let mut seen = vec![ctx.is_replaying(), ctx.log().is_enabled()];
+        ctx.call_activity::<(), _>("A", &()).await?;
+        seen.extend([ctx.is_replaying(), ctx.log().is_enabled()]);
+        Ok(seen)
+    }
+    let past = vec![
+        orchestrator_started(T0),
+        execution_started("R", None),
+        task_scheduled(0, T0, "A", None),
+        orchestrator_completed(T0),
+    ];
+    let out = run(
+        past,
+        vec![orchestrator_started(T0 + 1), task_completed(0, T0 + 1, None)],
+        observes,
+    );
+    assert_eq!(out, response(vec![completed(1, Some("[true,false,false,true]"))], None));
+}
+
+#[test]
+fn suspended_instances_answer_nothing_until_resumed() {
+    let suspended = event(
+        -1,
+        T0,
+        EventType::ExecutionSuspended(ExecutionSuspendedEvent { input: None }),
+    );
+    let resumed = event(
+        -1,
+        T0,
+        EventType::ExecutionResumed(ExecutionResumedEvent { input: None }),
+    );
+    let history = vec![
+        orchestrator_started(T0),
+        execution_started("Approval", None),
+        task_scheduled(0, T0, "Prepare", None),
+        orchestrator_completed(T0),
+    ];
+    let new = vec![
+        orchestrator_started(T0 + 1),
+        suspended,
+        task_completed(0, T0 + 1, Some("\"o\"")),
+    ];
+    assert_eq!(run(history.clone(), new.clone(), approval), response(vec![], None));
+    let mut with_resume = new;
+    with_resume.extend([resumed, event_raised(T0 + 1, "Approval", Some("true"))]);
+    assert_eq!(
+        run(history, with_resume, approval),
+        response(vec![completed(1, Some("\"o:true\""))], None)
+    );
+}
+
+#[test]
+fn task_failed_converts_into_the_error_and_back() {
+    let failed = TaskFailed::new("X", failure("T", "m"));
+    let error: azfn::Error = failed.clone().into();
+    assert_eq!(error.to_string(), "task `X` failed: T: m");
+    let back = error.source().and_then(|s| s.downcast_ref::<TaskFailed>()).unwrap();
+    assert_eq!(back, &failed);
+}
