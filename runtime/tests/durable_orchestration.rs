@@ -1203,3 +1203,215 @@ fn task_failed_converts_into_the_error_and_back() {
     let back = error.source().and_then(|s| s.downcast_ref::<TaskFailed>()).unwrap();
     assert_eq!(back, &failed);
 }
+
+// ----- the test driver -----
+
+mod driver {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use azfn::durable::driver::{MockActivities, OrchestrationDriver};
+    use azfn::durable::orchestration::{Either, EntityId, OrchestrationContext, RetryPolicy, select, try_when_all};
+    use azfn::durable::proto::OrchestrationStatus;
+    use azfn::durable::proto::history::history_event::EventType;
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    async fn pipeline(ctx: OrchestrationContext) -> Result<i64, azfn::Error> {
+        let n: i64 = ctx.input()?;
+        let doubled: i64 = ctx.call_activity("Double", &n).await?;
+        let parts = try_when_all((0..3).map(|i| ctx.call_activity::<i64, _>("Add", &(doubled, i)))).await?;
+        let policy = RetryPolicy::new(3, Duration::from_secs(5)).backoff_coefficient(2.0);
+        let checked: i64 = ctx
+            .call_activity_with_retry("Check", &parts.iter().sum::<i64>(), policy)
+            .await?;
+        Ok(checked)
+    }
+
+    #[test]
+    fn runs_activities_fan_out_and_retries_with_virtual_time() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        let activities = MockActivities::new()
+            .activity("Double", |n: i64| Ok::<_, String>(n * 2))
+            .activity("Add", |(a, b): (i64, i64)| Ok::<_, String>(a + b))
+            .activity("Check", move |n: i64| {
+                if counter.fetch_add(1, Ordering::SeqCst) < 2 {
+                    Err("not yet".to_owned())
+                } else {
+                    Ok(n)
+                }
+            });
+        let driver = OrchestrationDriver::new(activities).orchestrator("Pipeline", pipeline);
+        let result = block_on(driver.run("Pipeline", &5));
+        assert_eq!(result.status, OrchestrationStatus::Completed, "{:?}", result.failure);
+        assert_eq!(result.output::<i64>().unwrap(), 33);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        // Back-off 5 s then 10 s of virtual time.
+        assert_eq!(
+            result.finished_at.duration_since(driver.start()).unwrap(),
+            Duration::from_secs(15)
+        );
+        let timers = result
+            .history
+            .iter()
+            .filter(|e| matches!(e.event_type, Some(EventType::TimerCreated(_))))
+            .count();
+        assert_eq!(timers, 2);
+        // Start; Double done; fan-out done; attempt 1 fails; timer; attempt 2 fails; timer;
+        // attempt 3 succeeds: eight episodes.
+        assert_eq!(result.episodes, 8);
+    }
+
+    #[test]
+    fn exhausted_retries_and_unknown_activities_fail_the_instance() {
+        async fn unknown(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+            ctx.call_activity::<(), _>("Missing", &()).await?;
+            Ok(())
+        }
+        let driver = OrchestrationDriver::new(MockActivities::new()).orchestrator("Unknown", unknown);
+        let result = block_on(driver.run("Unknown", &()));
+        assert_eq!(result.status, OrchestrationStatus::Failed);
+        let failure = result.failure.unwrap();
+        assert_eq!(failure.inner_failure.unwrap().error_type, "ActivityNotFound");
+    }
+
+    #[test]
+    fn sub_orchestrations_and_timers() {
+        async fn child(ctx: OrchestrationContext) -> Result<String, azfn::Error> {
+            let name: String = ctx.input()?;
+            ctx.create_timer_after(Duration::from_secs(60)).await;
+            Ok(format!("{name} from {}", ctx.instance_id()))
+        }
+        async fn parent(ctx: OrchestrationContext) -> Result<Vec<String>, azfn::Error> {
+            let a = ctx.call_sub_orchestrator::<String, _>("Child", "a");
+            let b = ctx.call_sub_orchestrator::<String, _>("Child", "b");
+            Ok(try_when_all([a, b]).await?)
+        }
+        let driver = OrchestrationDriver::new(MockActivities::new())
+            .orchestrator("Parent", parent)
+            .orchestrator("Child", child);
+        let result = block_on(driver.run_instance("p", "Parent", &()));
+        assert_eq!(
+            result.output::<Vec<String>>().unwrap(),
+            ["a from p:0000", "b from p:0001"]
+        );
+        assert_eq!(
+            result.finished_at.duration_since(driver.start()).unwrap(),
+            Duration::from_secs(60)
+        );
+    }
+
+    async fn approval(ctx: OrchestrationContext) -> Result<String, azfn::Error> {
+        let event = ctx.wait_for_external_event::<String>("Approval");
+        let timeout = ctx.create_timer_after(Duration::from_secs(60));
+        Ok(match select(event, timeout).await {
+            Either::Left(who) => format!("approved by {}", who?),
+            Either::Right(()) => "timed out".to_owned(),
+        })
+    }
+
+    #[test]
+    fn external_events_at_a_time_or_when_waiting() {
+        let driver = || OrchestrationDriver::new(MockActivities::new()).orchestrator("Approval", approval);
+        let early = block_on(
+            driver()
+                .raise_event_at(Duration::from_secs(10), "Approval", "ann")
+                .run("Approval", &()),
+        );
+        assert_eq!(early.output::<String>().unwrap(), "approved by ann");
+        let late = block_on(
+            driver()
+                .raise_event_at(Duration::from_secs(120), "Approval", "bob")
+                .run("Approval", &()),
+        );
+        assert_eq!(late.output::<String>().unwrap(), "timed out");
+        let waiting = block_on(driver().raise_event_when_waiting("approval", "cy").run("Approval", &()));
+        assert_eq!(waiting.output::<String>().unwrap(), "approved by cy");
+        assert_eq!(waiting.finished_at, driver().start());
+    }
+
+    #[test]
+    fn an_orchestration_waiting_forever_stops_as_running() {
+        async fn waits(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+            ctx.set_custom_status("waiting")?;
+            ctx.wait_for_external_event::<()>("Never").await?;
+            Ok(())
+        }
+        let driver = OrchestrationDriver::new(MockActivities::new()).orchestrator("Waits", waits);
+        let result = block_on(driver.run("Waits", &()));
+        assert_eq!(result.status, OrchestrationStatus::Running);
+        assert_eq!(result.custom_status::<String>().unwrap(), "waiting");
+    }
+
+    #[test]
+    fn continue_as_new_restarts_with_carried_over_events() {
+        async fn counter(ctx: OrchestrationContext) -> Result<u32, azfn::Error> {
+            let n: u32 = ctx.input()?;
+            if n == 3 {
+                let bonus: u32 = ctx.wait_for_external_event("Bonus").await?;
+                return Ok(n + bonus);
+            }
+            ctx.create_timer_after(Duration::from_secs(1)).await;
+            ctx.continue_as_new(&(n + 1))?;
+            Ok(0)
+        }
+        // The event arrives in the first execution, before anyone waits, and is carried over.
+        let driver = OrchestrationDriver::new(MockActivities::new())
+            .orchestrator("Counter", counter)
+            .raise_event_when_waiting("Bonus", &100);
+        let result = block_on(driver.run("Counter", &1));
+        assert_eq!(result.output::<u32>().unwrap(), 103);
+        assert_eq!(result.executions, 3);
+    }
+
+    #[test]
+    fn entities_answer_calls_and_take_signals() {
+        async fn counts(ctx: OrchestrationContext) -> Result<(i64, String), azfn::Error> {
+            let counter = EntityId::new("Counter", "c");
+            ctx.signal_entity(&counter, "add", &2)?;
+            ctx.signal_entity(&counter, "add", &3)?;
+            let value: i64 = ctx.call_entity(&counter, "get", &()).await?;
+            let error = ctx.call_entity::<i64, _>(&counter, "explode", &()).await.unwrap_err();
+            Ok((value, error.message().to_owned()))
+        }
+        let driver = OrchestrationDriver::new(MockActivities::new())
+            .orchestrator("Counts", counts)
+            .entity("Counter", |op, input, state| {
+                let current: i64 = state.as_deref().map_or(0, |s| s.parse().unwrap());
+                let next = match op {
+                    "add" => current + input.unwrap_or("0").parse::<i64>().map_err(|e| e.to_string())?,
+                    "get" => current,
+                    other => return Err(format!("no operation {other}")),
+                };
+                *state = Some(next.to_string());
+                Ok(Some(next.to_string()))
+            });
+        let result = block_on(driver.run("Counts", &()));
+        assert_eq!(
+            result.output::<(i64, String)>().unwrap(),
+            (5, "no operation explode".to_owned())
+        );
+    }
+
+    #[test]
+    fn events_to_other_instances_are_reported() {
+        async fn notifies(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+            ctx.send_event("other", "Ping", &1)?;
+            Ok(())
+        }
+        let driver = OrchestrationDriver::new(MockActivities::new()).orchestrator("N", notifies);
+        let result = block_on(driver.run("N", &()));
+        assert_eq!(
+            result.sent_events,
+            [("other".to_owned(), "Ping".to_owned(), Some("1".to_owned()))]
+        );
+    }
+}

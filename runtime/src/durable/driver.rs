@@ -1,1 +1,835 @@
-//! (being written)
+//! A test driver for orchestrations: runs an orchestration to the end in-process, with virtual
+//! time, mock (or real) activities, sub-orchestrations, external events and simple entities.
+//!
+//! The driver plays the part of the Durable extension: it keeps the history, and for every
+//! episode sends the orchestrator an [`OrchestratorRequest`] (past events plus the new ones,
+//! with timestamps and ids, through the same base64/protobuf encoding the host uses) and
+//! applies the actions of the answer. So a test also exercises replay: every episode runs the
+//! orchestrator again from the start over the history so far.
+//!
+//! - **Activities** run as soon as they are scheduled and complete at the same virtual instant;
+//!   they come from an [`ActivityRunner`] — [`MockActivities`] for closures, or an adapter over
+//!   the app's real activity functions.
+//! - **Timers**: when nothing else is left to do, the virtual clock jumps to the earliest timer.
+//! - **External events** are planned by the test, at a virtual time
+//!   ([`raise_event_at`](OrchestrationDriver::raise_event_at)) or for when the orchestration
+//!   has nothing else to do ([`raise_event_when_waiting`](OrchestrationDriver::raise_event_when_waiting)).
+//! - **Sub-orchestrations** run (to their end, with their own clock) when created, among the
+//!   orchestrators registered with [`orchestrator`](OrchestrationDriver::orchestrator).
+//! - **Entities**: registered closures over the entity's state, answering calls and signals sent
+//!   in the legacy message format (one operation at a time, no locks).
+//!
+//! ```
+//! use azfn::durable::driver::{MockActivities, OrchestrationDriver};
+//! use azfn::durable::orchestration::OrchestrationContext;
+//! use azfn::durable::proto::OrchestrationStatus;
+//! use std::time::Duration;
+//!
+//! async fn remind(ctx: OrchestrationContext) -> Result<String, azfn::Error> {
+//!     let who: String = ctx.input()?;
+//!     ctx.create_timer_after(Duration::from_secs(3600)).await;
+//!     Ok(ctx.call_activity("Greet", &who).await?)
+//! }
+//!
+//! let activities = MockActivities::new().activity("Greet", |who: String| Ok::<_, String>(format!("Hi {who}")));
+//! let driver = OrchestrationDriver::new(activities).orchestrator("Remind", remind);
+//! let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//! let result = rt.block_on(driver.run("Remind", &"Ann"));
+//! assert_eq!(result.status, OrchestrationStatus::Completed);
+//! assert_eq!(result.output::<String>().unwrap(), "Hi Ann");
+//! assert_eq!(result.finished_at.duration_since(driver.start()).unwrap(), Duration::from_secs(3600));
+//! ```
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::durable::orchestration::{
+    EntityId, OrchestrationContext, RunOptions, decode_request, encode_response, run_orchestrator_with,
+};
+use crate::durable::proto::history::{
+    CompleteOrchestrationAction, EventRaisedEvent, EventSentEvent, ExecutionCompletedEvent, ExecutionStartedEvent,
+    HistoryEvent, OrchestratorCompletedEvent, OrchestratorRequest, OrchestratorResponse, OrchestratorStartedEvent,
+    SubOrchestrationInstanceCompletedEvent, SubOrchestrationInstanceCreatedEvent, SubOrchestrationInstanceFailedEvent,
+    TaskCompletedEvent, TaskFailedEvent, TaskScheduledEvent, TimerCreatedEvent, TimerFiredEvent,
+    history_event::EventType, orchestrator_action::OrchestratorActionType,
+};
+use crate::durable::proto::{OrchestrationInstance, OrchestrationStatus, ParentInstanceInfo, TaskFailureDetails};
+use crate::grpc::wkt::{StringValue, Timestamp};
+
+/// The future of one activity run: the result's JSON text (`None` for no result), or why it
+/// failed.
+pub type ActivityFuture<'a> = Pin<Box<dyn Future<Output = Result<Option<String>, TaskFailureDetails>> + Send + 'a>>;
+
+/// Runs activities by name for the driver. [`MockActivities`] implements it for closures; an
+/// adapter over the app's registered activity functions can implement it to run the real ones.
+///
+/// ```
+/// use azfn::durable::driver::{ActivityFuture, ActivityRunner};
+///
+/// /// Echoes every input back.
+/// struct Echo;
+///
+/// impl ActivityRunner for Echo {
+///     fn run<'a>(&'a self, _name: &'a str, input: Option<String>) -> ActivityFuture<'a> {
+///         Box::pin(async move { Ok(input) })
+///     }
+/// }
+/// ```
+pub trait ActivityRunner: Send + Sync {
+    /// Runs the activity `name` with `input` (JSON text; `None` for no input).
+    fn run<'a>(&'a self, name: &'a str, input: Option<String>) -> ActivityFuture<'a>;
+}
+
+type MockFn = Box<dyn Fn(Option<String>) -> ActivityFuture<'static> + Send + Sync>;
+
+/// Activities made of closures, by name. An unknown name fails the activity with error type
+/// `ActivityNotFound`.
+///
+/// ```
+/// use azfn::durable::driver::MockActivities;
+///
+/// let activities = MockActivities::new()
+///     .activity("Double", |n: i64| Ok::<_, String>(n * 2))
+///     .async_activity("Fetch", |url: String| async move {
+///         if url.starts_with("https://") { Ok(url.len()) } else { Err("insecure") }
+///     });
+/// # let _ = activities;
+/// ```
+#[derive(Default)]
+pub struct MockActivities {
+    activities: HashMap<String, MockFn>,
+}
+
+impl fmt::Debug for MockActivities {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockActivities")
+            .field("activities", &self.activities.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The failure of a mock activity that returned `Err(error)`.
+fn mock_failure(error: impl fmt::Display) -> TaskFailureDetails {
+    TaskFailureDetails {
+        error_type: "Error".into(),
+        error_message: error.to_string(),
+        ..Default::default()
+    }
+}
+
+fn decode_input<I: DeserializeOwned>(input: Option<&str>) -> Result<I, TaskFailureDetails> {
+    serde_json::from_str(input.unwrap_or("null")).map_err(|e| TaskFailureDetails {
+        error_type: "DeserializationError".into(),
+        error_message: format!("the activity input does not decode: {e}"),
+        ..Default::default()
+    })
+}
+
+fn encode_output<O: Serialize>(output: &O) -> Result<Option<String>, TaskFailureDetails> {
+    serde_json::to_string(output)
+        .map(|text| (text != "null").then_some(text))
+        .map_err(mock_failure)
+}
+
+impl MockActivities {
+    /// No activities.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the activity `name`: `f` gets the input decoded as `I`; `Ok` completes the activity
+    /// with the value as JSON, `Err` fails it with the error's text (error type `Error`).
+    pub fn activity<I, O, E, F>(mut self, name: &str, f: F) -> Self
+    where
+        I: DeserializeOwned,
+        O: Serialize,
+        E: fmt::Display,
+        F: Fn(I) -> Result<O, E> + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        let run: MockFn = Box::new(move |input| {
+            let result = decode_input::<I>(input.as_deref())
+                .and_then(|input| f(input).map_err(mock_failure))
+                .and_then(|output| encode_output(&output));
+            Box::pin(std::future::ready(result))
+        });
+        self.activities.insert(name.to_owned(), run);
+        self
+    }
+
+    /// Adds the async activity `name`, as [`activity`](Self::activity).
+    pub fn async_activity<I, O, E, F, Fut>(mut self, name: &str, f: F) -> Self
+    where
+        I: DeserializeOwned,
+        O: Serialize,
+        E: fmt::Display,
+        F: Fn(I) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, E>> + Send + 'static,
+    {
+        let f = Arc::new(f);
+        let run: MockFn = Box::new(move |input| {
+            let started = decode_input::<I>(input.as_deref()).map(|input| f(input));
+            Box::pin(async move {
+                match started {
+                    Ok(future) => future
+                        .await
+                        .map_err(mock_failure)
+                        .and_then(|output| encode_output(&output)),
+                    Err(details) => Err(details),
+                }
+            })
+        });
+        self.activities.insert(name.to_owned(), run);
+        self
+    }
+
+    /// Adds an activity that fails with these details (for example non-retriable ones).
+    pub fn failing(mut self, name: &str, details: TaskFailureDetails) -> Self {
+        let run: MockFn = Box::new(move |_| Box::pin(std::future::ready(Err(details.clone()))));
+        self.activities.insert(name.to_owned(), run);
+        self
+    }
+}
+
+impl ActivityRunner for MockActivities {
+    fn run<'a>(&'a self, name: &'a str, input: Option<String>) -> ActivityFuture<'a> {
+        match self.activities.get(name) {
+            Some(run) => run(input),
+            None => Box::pin(std::future::ready(Err(TaskFailureDetails {
+                error_type: "ActivityNotFound".into(),
+                error_message: format!("no activity named `{name}` is registered with the driver"),
+                ..Default::default()
+            }))),
+        }
+    }
+}
+
+type OrchestratorFn = Arc<dyn Fn(&OrchestratorRequest, &RunOptions) -> OrchestratorResponse + Send + Sync>;
+
+/// What an entity operation does: gets the operation's name and input (JSON text) and the
+/// entity's state (JSON text, `None` when it does not exist; set it to `None` to delete the
+/// entity), and returns the result as JSON text, or an error message.
+pub type EntityFn =
+    Arc<dyn Fn(&str, Option<&str>, &mut Option<String>) -> Result<Option<String>, String> + Send + Sync>;
+
+/// An external event the test raises.
+#[derive(Clone, Debug)]
+struct PlannedEvent {
+    name: String,
+    data: Option<String>,
+}
+
+/// Runs orchestrations in-process for tests; see the [module documentation](self).
+pub struct OrchestrationDriver {
+    activities: Arc<dyn ActivityRunner>,
+    orchestrators: HashMap<String, OrchestratorFn>,
+    entities: HashMap<String, EntityFn>,
+    timed_events: Vec<(Duration, PlannedEvent)>,
+    waiting_events: Vec<PlannedEvent>,
+    start: SystemTime,
+    options: RunOptions,
+    max_episodes: usize,
+}
+
+impl fmt::Debug for OrchestrationDriver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OrchestrationDriver")
+            .field("orchestrators", &self.orchestrators.keys().collect::<Vec<_>>())
+            .field("entities", &self.entities.keys().collect::<Vec<_>>())
+            .field("start", &self.start)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a driven orchestration ended (or where it stopped).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DriverResult {
+    /// The instance id.
+    pub instance_id: String,
+    /// `Completed`, `Failed`, `Terminated`, or `Running` if it was still waiting when nothing
+    /// was left to happen (or the episode limit was reached).
+    pub status: OrchestrationStatus,
+    /// The output as JSON text.
+    pub output: Option<String>,
+    /// Why it failed.
+    pub failure: Option<TaskFailureDetails>,
+    /// The last custom status, as JSON text.
+    pub custom_status: Option<String>,
+    /// The history of the last execution.
+    pub history: Vec<HistoryEvent>,
+    /// How many executions ran (1 + the number of continue-as-new).
+    pub executions: usize,
+    /// How many episodes (orchestrator runs) there were, all executions together.
+    pub episodes: usize,
+    /// The virtual time it ended (or stopped) at.
+    pub finished_at: SystemTime,
+    /// Events sent to instances the driver does not run: (instance id, event name, data).
+    pub sent_events: Vec<(String, String, Option<String>)>,
+}
+
+impl DriverResult {
+    /// The output decoded from JSON (a missing output decodes as `null`).
+    pub fn output<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.output.as_deref().unwrap_or("null"))
+    }
+
+    /// The custom status decoded from JSON.
+    pub fn custom_status<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.custom_status.as_deref().unwrap_or("null"))
+    }
+}
+
+fn timestamp(time: SystemTime) -> Timestamp {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    Timestamp {
+        seconds: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+        nanos: i32::try_from(since.subsec_nanos()).unwrap_or(0),
+    }
+}
+
+fn system_time(timestamp: Option<&Timestamp>) -> SystemTime {
+    let Some(t) = timestamp else { return UNIX_EPOCH };
+    let nanos = u32::try_from(t.nanos.clamp(0, 999_999_999)).unwrap_or(0);
+    UNIX_EPOCH + Duration::new(u64::try_from(t.seconds).unwrap_or(0), nanos)
+}
+
+fn event(event_id: i32, at: SystemTime, event_type: EventType) -> HistoryEvent {
+    HistoryEvent {
+        event_id,
+        timestamp: Some(timestamp(at)),
+        event_type: Some(event_type),
+    }
+}
+
+fn raised(at: SystemTime, name: &str, input: Option<String>) -> HistoryEvent {
+    event(
+        -1,
+        at,
+        EventType::EventRaised(EventRaisedEvent {
+            name: name.to_owned(),
+            input: input.map(StringValue::from),
+        }),
+    )
+}
+
+/// Work that happens at a virtual time: timers firing, planned events, finished children.
+struct Agenda {
+    items: Vec<(SystemTime, u64, HistoryEvent)>,
+    next: u64,
+}
+
+impl Agenda {
+    fn push(&mut self, at: SystemTime, event: HistoryEvent) {
+        self.items.push((at, self.next, event));
+        self.next += 1;
+    }
+
+    /// Takes every item due at the earliest time, in the order they were added.
+    fn pop_earliest(&mut self) -> Option<(SystemTime, Vec<HistoryEvent>)> {
+        let at = self.items.iter().map(|(at, _, _)| *at).min()?;
+        let mut due: Vec<_> = Vec::new();
+        let mut rest = Vec::new();
+        for item in self.items.drain(..) {
+            if item.0 == at { due.push(item) } else { rest.push(item) }
+        }
+        self.items = rest;
+        due.sort_by_key(|(_, seq, _)| *seq);
+        Some((at, due.into_iter().map(|(_, _, e)| e).collect()))
+    }
+}
+
+/// An instance to run: the top-level one or a sub-orchestration.
+struct Instance {
+    id: String,
+    name: String,
+    input: Option<String>,
+    parent: Option<ParentInstanceInfo>,
+    start: SystemTime,
+    top_level: bool,
+}
+
+type EntityStates = Mutex<HashMap<String, Option<String>>>;
+
+impl OrchestrationDriver {
+    /// A driver whose activities come from `activities`, starting at 2024-01-01T00:00:00Z.
+    pub fn new(activities: impl ActivityRunner + 'static) -> Self {
+        OrchestrationDriver {
+            activities: Arc::new(activities),
+            orchestrators: HashMap::new(),
+            entities: HashMap::new(),
+            timed_events: Vec::new(),
+            waiting_events: Vec::new(),
+            start: UNIX_EPOCH + Duration::from_secs(1_704_067_200),
+            options: RunOptions::default(),
+            max_episodes: 10_000,
+        }
+    }
+
+    /// Registers the orchestrator `name` (to run, or to start as a sub-orchestration).
+    pub fn orchestrator<F, Fut, T>(mut self, name: &str, orchestrator: F) -> Self
+    where
+        F: Fn(OrchestrationContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, crate::Error>>,
+        T: Serialize,
+    {
+        let run: OrchestratorFn =
+            Arc::new(move |request, options| run_orchestrator_with(request, options, &orchestrator));
+        self.orchestrators.insert(name.to_owned(), run);
+        self
+    }
+
+    /// Registers the entity `name` (see [`EntityFn`]).
+    ///
+    /// ```
+    /// use azfn::durable::driver::{MockActivities, OrchestrationDriver};
+    ///
+    /// let driver = OrchestrationDriver::new(MockActivities::new()).entity("Counter", |op, input, state| {
+    ///     let current: i64 = state.as_deref().map_or(0, |s| s.parse().unwrap());
+    ///     let next = match op {
+    ///         "add" => current + input.unwrap_or("0").parse::<i64>().map_err(|e| e.to_string())?,
+    ///         "get" => current,
+    ///         other => return Err(format!("no operation {other}")),
+    ///     };
+    ///     *state = Some(next.to_string());
+    ///     Ok(Some(next.to_string()))
+    /// });
+    /// # let _ = driver;
+    /// ```
+    pub fn entity<F>(mut self, name: &str, operation: F) -> Self
+    where
+        F: Fn(&str, Option<&str>, &mut Option<String>) -> Result<Option<String>, String> + Send + Sync + 'static,
+    {
+        self.entities.insert(name.to_lowercase(), Arc::new(operation));
+        self
+    }
+
+    /// Raises the event `name` with `data` on the top-level instance `after` the start (virtual
+    /// time).
+    pub fn raise_event_at<D: Serialize + ?Sized>(mut self, after: Duration, name: &str, data: &D) -> Self {
+        let data = serde_json::to_string(data).ok().filter(|t| t != "null");
+        self.timed_events.push((
+            after,
+            PlannedEvent {
+                name: name.to_owned(),
+                data,
+            },
+        ));
+        self
+    }
+
+    /// Raises the event `name` with `data` on the top-level instance as soon as it has nothing
+    /// else to do (before the clock moves to the next timer). Several are raised in order, one
+    /// each time the orchestration waits.
+    pub fn raise_event_when_waiting<D: Serialize + ?Sized>(mut self, name: &str, data: &D) -> Self {
+        let data = serde_json::to_string(data).ok().filter(|t| t != "null");
+        self.waiting_events.push(PlannedEvent {
+            name: name.to_owned(),
+            data,
+        });
+        self
+    }
+
+    /// Sets the virtual start time.
+    pub fn start_at(mut self, start: SystemTime) -> Self {
+        self.start = start;
+        self
+    }
+
+    /// The virtual start time.
+    pub fn start(&self) -> SystemTime {
+        self.start
+    }
+
+    /// Sets the engine's options (e.g. the maximum timer interval).
+    pub fn options(mut self, options: RunOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Sets how many episodes a run may take in all before the driver stops it (default 10 000),
+    /// against orchestrations that never end.
+    pub fn max_episodes(mut self, max: usize) -> Self {
+        self.max_episodes = max;
+        self
+    }
+
+    /// Runs the orchestrator `name` with `input` under the instance id `"test-instance"`.
+    pub async fn run<I: Serialize + ?Sized>(&self, name: &str, input: &I) -> DriverResult {
+        self.run_instance("test-instance", name, input).await
+    }
+
+    /// Runs the orchestrator `name` with `input` under `instance_id`.
+    pub async fn run_instance<I: Serialize + ?Sized>(&self, instance_id: &str, name: &str, input: &I) -> DriverResult {
+        let input = serde_json::to_string(input).ok().filter(|t| t != "null");
+        let entities = Mutex::new(HashMap::new());
+        let mut episodes = 0;
+        let instance = Instance {
+            id: instance_id.to_owned(),
+            name: name.to_owned(),
+            input,
+            parent: None,
+            start: self.start,
+            top_level: true,
+        };
+        self.drive(instance, &entities, &mut episodes).await
+    }
+
+    fn drive<'a>(
+        &'a self,
+        instance: Instance,
+        entities: &'a EntityStates,
+        episodes: &'a mut usize,
+    ) -> Pin<Box<dyn Future<Output = DriverResult> + 'a>> {
+        Box::pin(async move {
+            let mut clock = instance.start;
+            let mut agenda = Agenda {
+                items: Vec::new(),
+                next: 0,
+            };
+            let mut waiting = VecDeque::new();
+            if instance.top_level {
+                for (after, planned) in &self.timed_events {
+                    agenda.push(
+                        instance.start + *after,
+                        raised(instance.start + *after, &planned.name, planned.data.clone()),
+                    );
+                }
+                waiting.extend(self.waiting_events.iter().cloned());
+            }
+            let mut result = DriverResult {
+                instance_id: instance.id.clone(),
+                status: OrchestrationStatus::Running,
+                output: None,
+                failure: None,
+                custom_status: None,
+                history: Vec::new(),
+                executions: 1,
+                episodes: 0,
+                finished_at: clock,
+                sent_events: Vec::new(),
+            };
+            let Some(orchestrator) = self.orchestrators.get(&instance.name).cloned() else {
+                result.status = OrchestrationStatus::Failed;
+                result.failure = Some(TaskFailureDetails {
+                    error_type: "OrchestratorNotFound".into(),
+                    error_message: format!(
+                        "no orchestrator named `{}` is registered with the driver",
+                        instance.name
+                    ),
+                    ..Default::default()
+                });
+                return result;
+            };
+            let execution = |n: usize| format!("{}-execution-{n}", instance.id);
+            let started = |input: Option<String>, n: usize, at: SystemTime| {
+                event(
+                    -1,
+                    at,
+                    EventType::ExecutionStarted(ExecutionStartedEvent {
+                        name: instance.name.clone(),
+                        input: input.map(StringValue::from),
+                        orchestration_instance: Some(OrchestrationInstance {
+                            instance_id: instance.id.clone(),
+                            execution_id: Some(execution(n).into()),
+                        }),
+                        parent_instance: instance.parent.clone(),
+                        ..Default::default()
+                    }),
+                )
+            };
+            let mut inbox: VecDeque<HistoryEvent> = VecDeque::from([started(instance.input.clone(), 1, clock)]);
+            let mut history: Vec<HistoryEvent> = Vec::new();
+
+            loop {
+                if inbox.is_empty() {
+                    if let Some(planned) = waiting.pop_front() {
+                        inbox.push_back(raised(clock, &planned.name, planned.data));
+                    } else if let Some((at, due)) = agenda.pop_earliest() {
+                        clock = clock.max(at);
+                        inbox.extend(due);
+                    } else {
+                        break; // Waiting for something that will never come.
+                    }
+                }
+                if *episodes >= self.max_episodes {
+                    break;
+                }
+                *episodes += 1;
+                result.episodes += 1;
+
+                let mut new_events = vec![event(
+                    -1,
+                    clock,
+                    EventType::OrchestratorStarted(OrchestratorStartedEvent {}),
+                )];
+                new_events.extend(inbox.drain(..));
+                let request = OrchestratorRequest {
+                    instance_id: instance.id.clone(),
+                    execution_id: Some(execution(result.executions).into()),
+                    past_events: history.clone(),
+                    new_events: new_events.clone(),
+                    ..Default::default()
+                };
+                // Through the wire form, as the host carries it.
+                let wire = base64_request(&request);
+                let response = match decode_request(&wire) {
+                    Ok(decoded) => orchestrator(&decoded, &self.options),
+                    Err(error) => panic!("the driver's own request did not decode: {error}"),
+                };
+                let response = decode_response(&encode_response(&response));
+                history.extend(new_events);
+                result.custom_status = response.custom_status.map(|s| s.value);
+
+                let mut completion = None;
+                for action in response.actions {
+                    let id = action.id;
+                    match action.orchestrator_action_type {
+                        Some(OrchestratorActionType::ScheduleTask(task)) => {
+                            history.push(event(
+                                id,
+                                clock,
+                                EventType::TaskScheduled(TaskScheduledEvent {
+                                    name: task.name.clone(),
+                                    input: task.input.clone(),
+                                    ..Default::default()
+                                }),
+                            ));
+                            let outcome = self.activities.run(&task.name, task.input.map(|v| v.value)).await;
+                            inbox.push_back(match outcome {
+                                Ok(result) => event(
+                                    -1,
+                                    clock,
+                                    EventType::TaskCompleted(TaskCompletedEvent {
+                                        task_scheduled_id: id,
+                                        result: result.map(StringValue::from),
+                                    }),
+                                ),
+                                Err(details) => event(
+                                    -1,
+                                    clock,
+                                    EventType::TaskFailed(TaskFailedEvent {
+                                        task_scheduled_id: id,
+                                        failure_details: Some(details),
+                                    }),
+                                ),
+                            });
+                        }
+                        Some(OrchestratorActionType::CreateTimer(timer)) => {
+                            history.push(event(
+                                id,
+                                clock,
+                                EventType::TimerCreated(TimerCreatedEvent { fire_at: timer.fire_at }),
+                            ));
+                            let at = system_time(timer.fire_at.as_ref());
+                            agenda.push(
+                                at,
+                                event(
+                                    -1,
+                                    at,
+                                    EventType::TimerFired(TimerFiredEvent {
+                                        fire_at: timer.fire_at,
+                                        timer_id: id,
+                                    }),
+                                ),
+                            );
+                        }
+                        Some(OrchestratorActionType::CreateSubOrchestration(sub)) => {
+                            history.push(event(
+                                id,
+                                clock,
+                                EventType::SubOrchestrationInstanceCreated(SubOrchestrationInstanceCreatedEvent {
+                                    instance_id: sub.instance_id.clone(),
+                                    name: sub.name.clone(),
+                                    input: sub.input.clone(),
+                                    ..Default::default()
+                                }),
+                            ));
+                            let child = Instance {
+                                id: sub.instance_id,
+                                name: sub.name,
+                                input: sub.input.map(|v| v.value),
+                                parent: Some(ParentInstanceInfo {
+                                    task_scheduled_id: id,
+                                    name: Some(instance.name.clone().into()),
+                                    version: None,
+                                    orchestration_instance: Some(OrchestrationInstance {
+                                        instance_id: instance.id.clone(),
+                                        execution_id: Some(execution(result.executions).into()),
+                                    }),
+                                }),
+                                start: clock,
+                                top_level: false,
+                            };
+                            let done = self.drive(child, entities, episodes).await;
+                            result.sent_events.extend(done.sent_events);
+                            let at = done.finished_at.max(clock);
+                            match done.status {
+                                OrchestrationStatus::Completed => agenda.push(
+                                    at,
+                                    event(
+                                        -1,
+                                        at,
+                                        EventType::SubOrchestrationInstanceCompleted(
+                                            SubOrchestrationInstanceCompletedEvent {
+                                                task_scheduled_id: id,
+                                                result: done.output.map(StringValue::from),
+                                            },
+                                        ),
+                                    ),
+                                ),
+                                OrchestrationStatus::Failed | OrchestrationStatus::Terminated => agenda.push(
+                                    at,
+                                    event(
+                                        -1,
+                                        at,
+                                        EventType::SubOrchestrationInstanceFailed(
+                                            SubOrchestrationInstanceFailedEvent {
+                                                task_scheduled_id: id,
+                                                failure_details: done.failure,
+                                            },
+                                        ),
+                                    ),
+                                ),
+                                // A child that never ends keeps its parent waiting.
+                                _ => {}
+                            }
+                        }
+                        Some(OrchestratorActionType::SendEvent(send)) => {
+                            let target = send.instance.map(|i| i.instance_id).unwrap_or_default();
+                            let data = send.data.map(|v| v.value);
+                            history.push(event(
+                                id,
+                                clock,
+                                EventType::EventSent(EventSentEvent {
+                                    instance_id: target.clone(),
+                                    name: send.name.clone(),
+                                    input: data.clone().map(StringValue::from),
+                                }),
+                            ));
+                            if let Ok(entity) = target.parse::<EntityId>()
+                                && send.name == "op"
+                            {
+                                if let Some(answer) = self.entity_operation(&entity, data.as_deref(), entities) {
+                                    inbox.push_back(raised(clock, &answer.0, Some(answer.1)));
+                                }
+                            } else if target == instance.id {
+                                inbox.push_back(raised(clock, &send.name, data));
+                            } else {
+                                result.sent_events.push((target, send.name, data));
+                            }
+                        }
+                        Some(OrchestratorActionType::CompleteOrchestration(done)) => completion = Some(done),
+                        _ => {}
+                    }
+                }
+
+                let Some(done) = completion else {
+                    history.push(event(
+                        -1,
+                        clock,
+                        EventType::OrchestratorCompleted(OrchestratorCompletedEvent {}),
+                    ));
+                    continue;
+                };
+                let status =
+                    OrchestrationStatus::try_from(done.orchestration_status).unwrap_or(OrchestrationStatus::Failed);
+                if status == OrchestrationStatus::ContinuedAsNew {
+                    result.executions += 1;
+                    history.clear();
+                    agenda
+                        .items
+                        .retain(|(_, _, e)| matches!(e.event_type, Some(EventType::EventRaised(_))));
+                    inbox.clear();
+                    inbox.push_back(started(done.result.map(|v| v.value), result.executions, clock));
+                    inbox.extend(done.carryover_events);
+                    continue;
+                }
+                history.push(completed_event(clock, &done));
+                history.push(event(
+                    -1,
+                    clock,
+                    EventType::OrchestratorCompleted(OrchestratorCompletedEvent {}),
+                ));
+                result.status = status;
+                result.output = done.result.map(|v| v.value);
+                result.failure = done.failure_details;
+                break;
+            }
+            result.history = history;
+            result.finished_at = clock;
+            result
+        })
+    }
+
+    /// Runs one entity operation from a legacy request message; for a call, returns the
+    /// response event's name (the request id) and payload.
+    fn entity_operation(
+        &self,
+        entity: &EntityId,
+        request: Option<&str>,
+        states: &EntityStates,
+    ) -> Option<(String, String)> {
+        let request: serde_json::Value = serde_json::from_str(request?).ok()?;
+        let id = request.get("id")?.as_str()?.to_owned();
+        let operation = request.get("op")?.as_str()?;
+        let input = request.get("input").and_then(|v| v.as_str());
+        let signal = request.get("signal").and_then(|v| v.as_bool()).unwrap_or(false);
+        let outcome = match self.entities.get(entity.name()) {
+            Some(run) => {
+                let mut states = states.lock().unwrap_or_else(PoisonError::into_inner);
+                let state = states.entry(entity.to_string()).or_default();
+                run(operation, input, state)
+            }
+            None => Err(format!(
+                "no entity named `{}` is registered with the driver",
+                entity.name()
+            )),
+        };
+        if signal {
+            return None;
+        }
+        let payload = match outcome {
+            Ok(result) => serde_json::json!({ "result": result }),
+            Err(message) => serde_json::json!({
+                "result": message,
+                "exceptionType": "Error",
+                "failureDetails": { "ErrorType": "Error", "ErrorMessage": message },
+            }),
+        };
+        Some((id, payload.to_string()))
+    }
+}
+
+fn completed_event(at: SystemTime, done: &CompleteOrchestrationAction) -> HistoryEvent {
+    event(
+        -1,
+        at,
+        EventType::ExecutionCompleted(ExecutionCompletedEvent {
+            orchestration_status: done.orchestration_status,
+            result: done.result.clone(),
+            failure_details: done.failure_details.clone(),
+        }),
+    )
+}
+
+fn base64_request(request: &OrchestratorRequest) -> String {
+    use base64::Engine as _;
+    use prost::Message as _;
+    base64::engine::general_purpose::STANDARD.encode(request.encode_to_vec())
+}
+
+fn decode_response(text: &str) -> OrchestratorResponse {
+    use base64::Engine as _;
+    use prost::Message as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .expect("the engine's response is base64");
+    OrchestratorResponse::decode(bytes.as_slice()).expect("the engine's response decodes")
+}
