@@ -1415,3 +1415,14 @@ mod driver {
         );
     }
 }
+
+#[test]
+fn context_and_tasks_can_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<OrchestrationContext>();
+    send::<azfn::durable::orchestration::DurableTask<String>>();
+    send::<azfn::durable::orchestration::TimerTask>();
+    send_sync::<TaskFailed>();
+    send_sync::<EntityId>();
+}
