@@ -899,6 +899,33 @@ catalog! {
         ])
         .feature("sendgrid");
 
+    /// `orchestration_trigger(orchestration = "...")`: a Durable Functions orchestrator
+    ORCHESTRATION_TRIGGER = BindingKind::new("orchestration_trigger", "orchestrationTrigger", Role::Trigger,
+        "context", "runs the function as a Durable Functions orchestrator, replaying its history",
+        &[text("orchestration", "orchestration", "the orchestration's name; default: the function name")])
+        .feature("durable")
+        .trigger_data(TriggerData::Fixed(&[]));
+    /// `activity_trigger(activity = "...")`: a Durable Functions activity
+    ACTIVITY_TRIGGER = BindingKind::new("activity_trigger", "activityTrigger", Role::Trigger, "input",
+        "runs the function as an activity an orchestrator calls, with its input",
+        &[text("activity", "activity", "the activity's name; default: the function name")])
+        .feature("durable")
+        .trigger_data(TriggerData::Fixed(&["instanceId", "data"]));
+    /// `entity_trigger(entity_name = "...")`: a Durable Functions entity
+    ENTITY_TRIGGER = BindingKind::new("entity_trigger", "entityTrigger", Role::Trigger, "context",
+        "runs the function for a batch of operations on a durable entity",
+        &[text("entity_name", "entityName", "the entity's name; default: the function name")])
+        .feature("durable")
+        .trigger_data(TriggerData::Fixed(&[]));
+    /// `#[durable_client(task_hub = "...", connection_name = "...")]`: the Durable Functions client
+    DURABLE_CLIENT = BindingKind::new("durable_client", "durableClient", Role::Input, "client",
+        "starts, queries and manages orchestrations and entities",
+        &[
+            text("task_hub", "taskHub", "the task hub; default: the app's (host.json)"),
+            text("connection_name", "connectionName", "the storage connection setting; default: the app's"),
+        ])
+        .feature("durable");
+
     /// `generic_trigger(type = "customTrigger", any_key = value, ...)`: any trigger azfn has no kind for
     GENERIC_TRIGGER = BindingKind::new("generic_trigger", "genericTrigger", Role::Trigger, "trigger",
         "a trigger of any extension: `type` and keys are passed through", &[GENERIC_TYPE])

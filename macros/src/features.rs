@@ -24,6 +24,7 @@ fn state(name: &str) -> Option<bool> {
         "kafka" => cfg!(feature = "kafka"),
         "rabbitmq" => cfg!(feature = "rabbitmq"),
         "sendgrid" => cfg!(feature = "sendgrid"),
+        "durable" => cfg!(feature = "durable"),
         _ => return None,
     })
 }

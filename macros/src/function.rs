@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 
 use crate::codegen::{at, binding_description, cardinality_checks, kind_marker, private_imports};
 use crate::internals::ast::FunctionDef;
-use crate::internals::check::{self, binding_name_of_trigger};
+use crate::internals::check::{self, Durable, binding_name_of_trigger};
 use crate::internals::ctxt::Ctxt;
 use crate::internals::retry::{RetryDef, Strategy};
 
@@ -45,8 +45,16 @@ fn generate(def: &FunctionDef) -> TokenStream {
     let host_name = &def.host_name;
     let rust_name = fn_ident.to_string();
 
+    let durable = Durable::of(trigger);
     // Bindings: the trigger, the inputs in parameter order, then a function-level output.
-    let payload_ty = def.params.iter().find(|p| p.binding.is_none()).map(|p| &p.ty);
+    // Durable triggers' values are always text, whatever the Rust type (and an activity's
+    // input may well be a list), so their payload type decides nothing.
+    let payload_ty = def
+        .params
+        .iter()
+        .find(|p| p.binding.is_none())
+        .map(|p| &p.ty)
+        .filter(|_| durable.is_none());
     let mut bindings = vec![binding_description(
         trigger,
         &binding_name_of_trigger(trigger),
@@ -142,6 +150,40 @@ fn generate(def: &FunctionDef) -> TokenStream {
         }
     };
     let args: Vec<TokenStream> = args.collect();
+    let fn_span = at(fn_ident.span());
+    // Orchestrators and entities are driven by the replay engine and the batch runner, which
+    // call the user's function themselves.
+    let (body, return_bindings, return_checks) = match durable {
+        Some(Durable::Orchestrator) => (
+            quote_spanned! {fn_span=> __azfn::durable_orchestrate(&__invocation, #fn_ident) },
+            quote!(&[]),
+            quote!(),
+        ),
+        Some(Durable::Entity) if def.item.sig.asyncness.is_some() => (
+            quote_spanned! {fn_span=>
+                __azfn::durable_entity_async(&__invocation, |__context| __azfn::Box::pin(#fn_ident(__context))).await
+            },
+            quote!(&[]),
+            quote!(),
+        ),
+        Some(Durable::Entity) => (
+            quote_spanned! {fn_span=> __azfn::durable_entity(&__invocation, #fn_ident) },
+            quote!(&[]),
+            quote!(),
+        ),
+        _ => (
+            quote! {
+                #(#args)*
+                let __value = #call;
+                #unwrap_result
+                let mut __outputs = __azfn::Outputs::default();
+                #write_outputs
+                __azfn::Ok(__outputs)
+            },
+            return_bindings,
+            return_checks,
+        ),
+    };
 
     quote_spanned! {Span::call_site()=>
         #[doc(hidden)]
@@ -161,14 +203,7 @@ fn generate(def: &FunctionDef) -> TokenStream {
                 invoke: __invoke,
             };
             fn __invoke(__invocation: __azfn::Invocation) -> __azfn::InvokeFuture {
-                __azfn::Box::pin(async move {
-                    #(#args)*
-                    let __value = #call;
-                    #unwrap_result
-                    let mut __outputs = __azfn::Outputs::default();
-                    #write_outputs
-                    __azfn::Ok(__outputs)
-                })
+                __azfn::Box::pin(async move { #body })
             }
             __azfn::inventory::submit!(__azfn::Registration(&__FUNCTION));
         };

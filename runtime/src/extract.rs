@@ -41,6 +41,9 @@ pub mod kind {
             #[cfg(test)]
             pub(crate) fn names() -> Vec<&'static str> {
                 let mut names = vec!["http_trigger", "http_output"];
+                if cfg!(feature = "durable") {
+                    names.extend(["orchestration_trigger", "activity_trigger", "entity_trigger", "durable_client"]);
+                }
                 names.extend(markers!(@names $($always)*));
                 $( if cfg!(feature = $feature) { names.extend(markers!(@names $($gated)*)); } )*
                 names
@@ -94,6 +97,10 @@ pub mod kind {
     /// The `http_output` binding kind.
     pub struct http_output;
 
+    // Durable Functions' kinds have their own traits' impls (their values travel differently).
+    #[cfg(feature = "durable")]
+    pub use crate::durable::binding::{activity_trigger, durable_client, entity_trigger, orchestration_trigger};
+
     markers! {
         always {
             triggers [
@@ -137,6 +144,7 @@ pub mod kind {
             "kafka" => cfg!(feature = "kafka"),
             "rabbitmq" => cfg!(feature = "rabbitmq"),
             "sendgrid" => cfg!(feature = "sendgrid"),
+            "durable" => cfg!(feature = "durable"),
             _ => panic!("feature `{name}` of the catalog is not a feature of azfn"),
         }
     }

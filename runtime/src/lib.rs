@@ -120,6 +120,9 @@ pub mod __private {
     pub use std::boxed::Box;
     pub use std::result::Result::{self, Err, Ok};
 
+    #[cfg(feature = "durable")]
+    pub use crate::durable::binding::{durable_entity, durable_entity_async, durable_orchestrate};
+
     /// Turns a user function's `Err` into a failed invocation.
     pub fn function_error<E: IntoFunctionError>(error: E) -> InvocationError {
         InvocationError::Function(error.into_function_error())

@@ -16,7 +16,7 @@ use azfn::HttpRequest;
 use azfn::durable::client::{
     ClientError, DurableClient, EntityFilter, GrpcCode, InstanceFilter, PurgeFilter, RuntimeStatus,
 };
-use azfn::durable::entity::EntityInstanceId;
+use azfn::durable::entity::EntityId;
 use azfn::durable::proto::sidecar::{
     BoolValue, CleanEntityStorageRequest, CleanEntityStorageResponse, CreateInstanceRequest, CreateInstanceResponse,
     EntityMetadata, GetEntityRequest, GetEntityResponse, GetInstanceRequest, GetInstanceResponse, OrchestrationState,
@@ -587,7 +587,7 @@ async fn entities_are_signaled_read_queried_and_cleaned() {
     })
     .await;
     let client = sidecar.client();
-    let counter = EntityInstanceId::new("Counter", "a");
+    let counter = EntityId::new("Counter", "a");
     client.signal_entity(&counter, "add", &5).await.unwrap();
     client
         .signal_entity_at(&counter, "reset", &(), at(2_000_000_000))
@@ -605,14 +605,14 @@ async fn entities_are_signaled_read_queried_and_cleaned() {
     assert_eq!(client.get_entity_state::<i64>(&counter).await.unwrap(), Some(42));
     assert!(
         client
-            .get_entity(&EntityInstanceId::new("counter", "none"), true)
+            .get_entity(&EntityId::new("counter", "none"), true)
             .await
             .unwrap()
             .is_none()
     );
     assert_eq!(
         client
-            .get_entity_state::<i64>(&EntityInstanceId::new("counter", "none"))
+            .get_entity_state::<i64>(&EntityId::new("counter", "none"))
             .await
             .unwrap(),
         None

@@ -6,7 +6,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use azfn::durable::entity::{
-    EntityContext, EntityInstanceId, decode_batch_request, encode_batch_result, run_entity_batch,
+    EntityContext, EntityId, decode_batch_request, encode_batch_result, run_entity_batch,
     run_entity_batch_async,
 };
 use azfn::durable::proto::TraceContext;
@@ -71,7 +71,7 @@ fn counter(ctx: &mut EntityContext<i64>) -> Result<Option<i64>, azfn::Error> {
         }
         "add_then_fail" => {
             *ctx.state_mut() += 100;
-            ctx.signal_entity(&EntityInstanceId::new("audit", "x"), "record", "failed add")?;
+            ctx.signal_entity(&EntityId::new("audit", "x"), "record", "failed add")?;
             Err(azfn::Error::msg("the limit is 100"))
         }
         "add_then_panic" => {
@@ -318,7 +318,7 @@ fn signals_and_orchestration_starts_become_actions_of_successful_operations() {
     let mut started = Vec::new();
     let mut scheduler = |ctx: &mut EntityContext<u32>| -> Result<(), azfn::Error> {
         *ctx.state_mut() += 1;
-        let total = EntityInstanceId::new("Counter", "total");
+        let total = EntityId::new("Counter", "total");
         ctx.signal_entity(&total, "add", 1)?;
         ctx.signal_entity_at(&total, "reset", (), at)?;
         started.push(ctx.start_new_orchestration("Report", serde_json::json!({"n": ctx.state()}), None)?);
@@ -537,12 +537,12 @@ fn the_trigger_value_and_return_value_round_trip_as_the_host_carries_them() {
 
 #[test]
 fn entity_ids_parse_and_format() {
-    let id: EntityInstanceId = "@Counter@Key@With@Ats".parse().unwrap();
+    let id: EntityId = "@Counter@Key@With@Ats".parse().unwrap();
     assert_eq!((id.name(), id.key()), ("counter", "Key@With@Ats"));
     assert_eq!(id.to_string(), "@counter@Key@With@Ats");
-    assert_eq!(EntityInstanceId::parse("@counter@").unwrap().key(), "");
+    assert_eq!(EntityId::parse("@counter@").unwrap().key(), "");
     for bad in ["", "@", "@counter", "counter@k", "@@k"] {
-        assert!(EntityInstanceId::parse(bad).is_err(), "{bad}");
+        assert!(EntityId::parse(bad).is_err(), "{bad}");
     }
 }
 
@@ -557,7 +557,7 @@ async fn async_counter(ctx: &mut EntityContext<i64>) -> Result<i64, azfn::Error>
                 panic!("too big after an await");
             }
         }
-        "signal" => ctx.signal_entity(&EntityInstanceId::new("other", "k"), "ping", ())?,
+        "signal" => ctx.signal_entity(&EntityId::new("other", "k"), "ping", ())?,
         _ => return Err(ctx.unknown_operation()),
     }
     Ok(*ctx.state())

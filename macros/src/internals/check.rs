@@ -19,6 +19,81 @@ pub fn check(cx: &Ctxt, def: &FunctionDef) {
     check_binding_names(cx, def);
     check_retry(cx, def);
     check_expressions(cx, def);
+    check_durable(cx, def);
+}
+
+/// Which Durable Functions role a trigger gives its function, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durable {
+    Orchestrator,
+    Activity,
+    Entity,
+}
+
+impl Durable {
+    pub fn of(trigger: &super::attr::BindingAttr) -> Option<Durable> {
+        let json_type = trigger.kind.json_type;
+        if json_type == catalog::ORCHESTRATION_TRIGGER.json_type {
+            Some(Durable::Orchestrator)
+        } else if json_type == catalog::ACTIVITY_TRIGGER.json_type {
+            Some(Durable::Activity)
+        } else if json_type == catalog::ENTITY_TRIGGER.json_type {
+            Some(Durable::Entity)
+        } else {
+            None
+        }
+    }
+}
+
+/// Durable functions answer through their return value, which the host hands to the extension
+/// as it is: a declared `$return` would make the host base64-decode it. Orchestrators and
+/// entities are run by the replay engine, so they take exactly their context.
+fn check_durable(cx: &Ctxt, def: &FunctionDef) {
+    let Some(role) = def.triggers.first().and_then(Durable::of) else {
+        return;
+    };
+    let attr = def.triggers[0].kind.attr;
+    if let Some(output) = def.outputs.first() {
+        cx.error_spanned_by(
+            &output.ident,
+            format!("a `{attr}` function's return value goes back to Durable Functions, not to an output binding: remove `{}`", output.kind.attr),
+        );
+    }
+    let (context, example) = match role {
+        Durable::Activity => return,
+        Durable::Orchestrator => (
+            "OrchestrationContext",
+            "async fn(ctx: OrchestrationContext) -> Result<T, azfn::Error>",
+        ),
+        Durable::Entity => (
+            "EntityContext",
+            "fn(ctx: &mut EntityContext<State>) -> Result<T, azfn::Error>",
+        ),
+    };
+    if role == Durable::Orchestrator && def.item.sig.asyncness.is_none() {
+        cx.error_spanned_by(
+            def.item.sig.fn_token,
+            format!("an orchestrator is an `async fn`: `{example}`"),
+        );
+    }
+    for param in &def.params {
+        if let Some(binding) = &param.binding {
+            cx.error_spanned_by(
+                &binding.ident,
+                format!("a `{attr}` function takes only its `{context}`; input bindings belong to activities"),
+            );
+        }
+    }
+    if def.params.len() != 1 {
+        let span = match def.item.sig.inputs.iter().nth(1) {
+            Some(extra) => syn::spanned::Spanned::span(extra),
+            None => def.item.sig.ident.span(),
+        };
+        cx.error_at(
+            span,
+            format!("a `{attr}` function takes exactly one parameter, its `{context}`: `{example}`"),
+        );
+    }
 }
 
 /// Function-level retry applies only to triggers with the capability (AZFW0012).

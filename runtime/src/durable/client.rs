@@ -35,7 +35,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
 
-use super::entity::{EntityInstanceId, from_timestamp, guid_hyphenated, guid_simple, to_timestamp};
+use super::entity::{EntityId, from_timestamp, guid_hyphenated, guid_simple, to_timestamp};
 use super::proto::sidecar::{
     self, CleanEntityStorageRequest, CleanEntityStorageResponse, CreateInstanceRequest, CreateInstanceResponse,
     EntityQuery, GetEntityRequest, GetEntityResponse, GetInstanceRequest, GetInstanceResponse, InstanceQuery,
@@ -892,13 +892,13 @@ impl DurableClient {
     ///
     /// ```no_run
     /// # async fn f(client: azfn::durable::client::DurableClient) -> Result<(), azfn::Error> {
-    /// use azfn::durable::entity::EntityInstanceId;
-    /// client.signal_entity(&EntityInstanceId::new("counter", "a"), "add", &5).await?;
+    /// use azfn::durable::entity::EntityId;
+    /// client.signal_entity(&EntityId::new("counter", "a"), "add", &5).await?;
     /// # Ok(()) }
     /// ```
     pub async fn signal_entity<I: Serialize + ?Sized>(
         &self,
-        entity: &EntityInstanceId,
+        entity: &EntityId,
         operation: &str,
         input: &I,
     ) -> Result<(), ClientError> {
@@ -910,14 +910,14 @@ impl DurableClient {
     /// ```no_run
     /// # async fn f(client: azfn::durable::client::DurableClient) -> Result<(), azfn::Error> {
     /// use std::time::{Duration, SystemTime};
-    /// use azfn::durable::entity::EntityInstanceId;
+    /// use azfn::durable::entity::EntityId;
     /// let at = SystemTime::now() + Duration::from_secs(60);
-    /// client.signal_entity_at(&EntityInstanceId::new("counter", "a"), "reset", &(), at).await?;
+    /// client.signal_entity_at(&EntityId::new("counter", "a"), "reset", &(), at).await?;
     /// # Ok(()) }
     /// ```
     pub async fn signal_entity_at<I: Serialize + ?Sized>(
         &self,
-        entity: &EntityInstanceId,
+        entity: &EntityId,
         operation: &str,
         input: &I,
         at: SystemTime,
@@ -927,7 +927,7 @@ impl DurableClient {
 
     async fn signal<I: Serialize + ?Sized>(
         &self,
-        entity: &EntityInstanceId,
+        entity: &EntityId,
         operation: &str,
         input: &I,
         at: Option<SystemTime>,
@@ -950,15 +950,15 @@ impl DurableClient {
     ///
     /// ```no_run
     /// # async fn f(client: azfn::durable::client::DurableClient) -> Result<(), azfn::Error> {
-    /// use azfn::durable::entity::EntityInstanceId;
-    /// if let Some(entity) = client.get_entity(&EntityInstanceId::new("counter", "a"), true).await? {
+    /// use azfn::durable::entity::EntityId;
+    /// if let Some(entity) = client.get_entity(&EntityId::new("counter", "a"), true).await? {
     ///     let value: Option<i64> = entity.state()?;
     /// }
     /// # Ok(()) }
     /// ```
     pub async fn get_entity(
         &self,
-        entity: &EntityInstanceId,
+        entity: &EntityId,
         include_state: bool,
     ) -> Result<Option<EntityMetadata>, ClientError> {
         let request = GetEntityRequest {
@@ -976,14 +976,11 @@ impl DurableClient {
     ///
     /// ```no_run
     /// # async fn f(client: azfn::durable::client::DurableClient) -> Result<(), azfn::Error> {
-    /// use azfn::durable::entity::EntityInstanceId;
-    /// let count: Option<i64> = client.get_entity_state(&EntityInstanceId::new("counter", "a")).await?;
+    /// use azfn::durable::entity::EntityId;
+    /// let count: Option<i64> = client.get_entity_state(&EntityId::new("counter", "a")).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn get_entity_state<S: DeserializeOwned>(
-        &self,
-        entity: &EntityInstanceId,
-    ) -> Result<Option<S>, ClientError> {
+    pub async fn get_entity_state<S: DeserializeOwned>(&self, entity: &EntityId) -> Result<Option<S>, ClientError> {
         match self.get_entity(entity, true).await? {
             Some(metadata) => metadata.state(),
             None => Ok(None),
@@ -1649,9 +1646,9 @@ pub struct PurgeResult {
 ///
 /// ```
 /// use azfn::durable::client::EntityMetadata;
-/// use azfn::durable::entity::EntityInstanceId;
+/// use azfn::durable::entity::EntityId;
 /// let entity = EntityMetadata {
-///     id: EntityInstanceId::new("counter", "a"),
+///     id: EntityId::new("counter", "a"),
 ///     last_modified_at: None,
 ///     backlog_queue_size: 0,
 ///     locked_by: None,
@@ -1662,7 +1659,7 @@ pub struct PurgeResult {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntityMetadata {
     /// The entity.
-    pub id: EntityInstanceId,
+    pub id: EntityId,
     /// When it was last modified.
     pub last_modified_at: Option<SystemTime>,
     /// How many operations wait for it.
@@ -1675,7 +1672,7 @@ pub struct EntityMetadata {
 
 impl EntityMetadata {
     fn from_proto(entity: sidecar::EntityMetadata, method: &'static str) -> Result<Self, ClientError> {
-        let id = EntityInstanceId::parse(&entity.instance_id).map_err(|e| ClientError::Protocol {
+        let id = EntityId::parse(&entity.instance_id).map_err(|e| ClientError::Protocol {
             method,
             message: e.to_string(),
         })?;

@@ -211,6 +211,89 @@ impl ActivityRunner for MockActivities {
     }
 }
 
+impl MockActivities {
+    /// Whether an activity `name` is mocked.
+    pub fn has(&self, name: &str) -> bool {
+        self.activities.contains_key(name)
+    }
+}
+
+/// The app's own `#[function(activity_trigger)]` functions, run through its middleware exactly
+/// as the host invokes them (the input as JSON text, the result from the return value), with
+/// mocks taking the place of the ones a test replaces.
+///
+/// ```
+/// use azfn::durable::OrchestrationContext;
+/// use azfn::durable::driver::{AppActivities, MockActivities, OrchestrationDriver};
+/// use azfn::prelude::*;
+///
+/// #[function(activity_trigger)]
+/// async fn shout(word: String) -> String {
+///     word.to_uppercase()
+/// }
+///
+/// async fn greet(ctx: OrchestrationContext) -> Result<String, azfn::Error> {
+///     let loud: String = ctx.call_activity("shout", &"hi").await?;
+///     let name: String = ctx.call_activity("lookup_name", &()).await?;
+///     Ok(format!("{loud}, {name}"))
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let mocks = MockActivities::new().activity("lookup_name", |_: ()| Ok::<_, String>("Ferris"));
+/// let result = OrchestrationDriver::new(AppActivities::with_mocks(mocks))
+///     .orchestrator("greet", greet)
+///     .run("greet", &())
+///     .await;
+/// assert_eq!(result.output::<String>().unwrap(), "HI, Ferris");
+/// # });
+/// ```
+#[derive(Debug, Default)]
+pub struct AppActivities {
+    mocks: MockActivities,
+}
+
+impl AppActivities {
+    /// The app's activities, none mocked.
+    pub fn new() -> Self {
+        AppActivities::default()
+    }
+
+    /// The app's activities, with `mocks` run instead of the app's functions of those names
+    /// (and as activities the app does not have).
+    pub fn with_mocks(mocks: MockActivities) -> Self {
+        AppActivities { mocks }
+    }
+}
+
+impl ActivityRunner for AppActivities {
+    fn run<'a>(&'a self, name: &'a str, input: Option<String>) -> ActivityFuture<'a> {
+        let function = crate::function::Registry::global()
+            .ok()
+            .and_then(|registry| registry.get(name))
+            .filter(|f| f.trigger().kind.json_type == azfn_bindings::catalog::ACTIVITY_TRIGGER.json_type);
+        let Some(function) = function.filter(|_| !self.mocks.has(name)) else {
+            return self.mocks.run(name, input);
+        };
+        Box::pin(async move {
+            let mut invocation = crate::invocation::Invocation::new(function, format!("driver-{name}"));
+            let value = input.map_or(crate::data::BindingData::Null, crate::data::BindingData::Text);
+            invocation.data.insert(function.trigger().name.to_owned(), value);
+            match crate::dispatch::invoke(invocation).await {
+                Ok(outputs) => Ok(outputs.return_value.map(|value| match value {
+                    crate::invocation::OutputValue::Json(json) => json.to_string(),
+                    crate::invocation::OutputValue::Text(text) => serde_json::Value::String(text).to_string(),
+                    other => format!("{other:?}"),
+                })),
+                Err(error) => Err(TaskFailureDetails {
+                    error_type: "ActivityFailed".into(),
+                    error_message: error.to_string(),
+                    ..Default::default()
+                }),
+            }
+        })
+    }
+}
+
 type OrchestratorFn = Arc<dyn Fn(&OrchestratorRequest, &RunOptions) -> OrchestratorResponse + Send + Sync>;
 
 /// What an entity operation does: gets the operation's name and input (JSON text) and the

@@ -48,7 +48,6 @@ use std::future::Future;
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -58,6 +57,7 @@ use prost::Message as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use super::orchestration::EntityId;
 use super::proto::entity::{
     EntityBatchRequest, EntityBatchResult, OperationAction, OperationRequest, OperationResult, OperationResultFailure,
     OperationResultSuccess, SendSignalAction, StartNewOrchestrationAction, operation_action::OperationActionType,
@@ -70,95 +70,6 @@ use crate::grpc::wkt::{StringValue, Timestamp};
 // ---------------------------------------------------------------------------------------------
 // Entity ids
 // ---------------------------------------------------------------------------------------------
-
-/// An entity's id: the entity's name (its function's name, lower-cased) and a key.
-///
-/// Its text form, the entity's instance id, is `@<name>@<key>`.
-///
-/// ```
-/// use azfn::durable::entity::EntityInstanceId;
-///
-/// let id = EntityInstanceId::new("Counter", "user-7");
-/// assert_eq!(id.name(), "counter");
-/// assert_eq!(id.to_string(), "@counter@user-7");
-/// assert_eq!(EntityInstanceId::parse("@counter@user-7").unwrap(), id);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct EntityInstanceId {
-    name: String,
-    key: String,
-}
-
-impl EntityInstanceId {
-    /// The id of the entity `name` (lower-cased, as the Durable extension names entities) with
-    /// `key`.
-    ///
-    /// ```
-    /// let id = azfn::durable::entity::EntityInstanceId::new("Cart", "42");
-    /// assert_eq!((id.name(), id.key()), ("cart", "42"));
-    /// ```
-    pub fn new(name: impl AsRef<str>, key: impl Into<String>) -> Self {
-        EntityInstanceId {
-            name: name.as_ref().to_lowercase(),
-            key: key.into(),
-        }
-    }
-
-    /// Parses an instance id, `@<name>@<key>`. The name may not be empty; the key is everything
-    /// after the second `@`.
-    ///
-    /// ```
-    /// use azfn::durable::entity::EntityInstanceId;
-    /// assert_eq!(EntityInstanceId::parse("@cart@a@b").unwrap().key(), "a@b");
-    /// assert!(EntityInstanceId::parse("cart@a").is_err());
-    /// assert!(EntityInstanceId::parse("@@a").is_err());
-    /// ```
-    pub fn parse(instance_id: &str) -> Result<Self, Error> {
-        let invalid = || {
-            Error::msg(format!(
-                "`{instance_id}` is not an entity instance id (`@<name>@<key>`)"
-            ))
-        };
-        let rest = instance_id.strip_prefix('@').ok_or_else(invalid)?;
-        let (name, key) = rest.split_once('@').ok_or_else(invalid)?;
-        if name.is_empty() {
-            return Err(invalid());
-        }
-        Ok(EntityInstanceId::new(name, key))
-    }
-
-    /// The entity's name (lower-cased).
-    ///
-    /// ```
-    /// assert_eq!(azfn::durable::entity::EntityInstanceId::new("A", "k").name(), "a");
-    /// ```
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The entity's key.
-    ///
-    /// ```
-    /// assert_eq!(azfn::durable::entity::EntityInstanceId::new("a", "K").key(), "K");
-    /// ```
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-}
-
-impl fmt::Display for EntityInstanceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "@{}@{}", self.name, self.key)
-    }
-}
-
-impl FromStr for EntityInstanceId {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Error> {
-        EntityInstanceId::parse(s)
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The context of one operation
@@ -173,7 +84,7 @@ impl FromStr for EntityInstanceId {
 /// stored as no state.
 ///
 /// ```
-/// use azfn::durable::entity::{EntityContext, EntityInstanceId, run_entity_batch};
+/// use azfn::durable::entity::{EntityContext, EntityId, run_entity_batch};
 /// use azfn::durable::proto::entity::{EntityBatchRequest, OperationRequest};
 ///
 /// #[derive(serde::Serialize, serde::Deserialize, Default)]
@@ -186,7 +97,7 @@ impl FromStr for EntityInstanceId {
 ///         "add" => {
 ///             let item: String = ctx.input()?;
 ///             ctx.state_mut().items.push(item);
-///             let audit = EntityInstanceId::new("audit", ctx.entity_id().key());
+///             let audit = EntityId::new("audit", ctx.entity_id().key());
 ///             ctx.signal_entity(&audit, "record", "add")?;
 ///         }
 ///         "clear" => ctx.delete_state(),
@@ -205,7 +116,7 @@ impl FromStr for EntityInstanceId {
 /// assert_eq!(result.actions.len(), 1);
 /// ```
 pub struct EntityContext<S> {
-    id: EntityInstanceId,
+    id: EntityId,
     operation: String,
     input: Option<String>,
     trace_context: Option<TraceContext>,
@@ -249,7 +160,7 @@ impl<S> EntityContext<S> {
     ///     ctx.set_state(key);
     /// }
     /// ```
-    pub fn entity_id(&self) -> &EntityInstanceId {
+    pub fn entity_id(&self) -> &EntityId {
         &self.id
     }
 
@@ -342,17 +253,12 @@ impl<S> EntityContext<S> {
     /// `null` input (`()`, `None`) sends no input.
     ///
     /// ```
-    /// use azfn::durable::entity::{EntityContext, EntityInstanceId};
+    /// use azfn::durable::entity::{EntityContext, EntityId};
     /// fn entity(ctx: &mut EntityContext<u32>) -> Result<(), azfn::Error> {
-    ///     ctx.signal_entity(&EntityInstanceId::new("counter", "total"), "add", 1)
+    ///     ctx.signal_entity(&EntityId::new("counter", "total"), "add", 1)
     /// }
     /// ```
-    pub fn signal_entity<I: Serialize>(
-        &mut self,
-        entity: &EntityInstanceId,
-        operation: &str,
-        input: I,
-    ) -> Result<(), Error> {
+    pub fn signal_entity<I: Serialize>(&mut self, entity: &EntityId, operation: &str, input: I) -> Result<(), Error> {
         self.signal(entity, operation, input, None)
     }
 
@@ -360,7 +266,7 @@ impl<S> EntityContext<S> {
     ///
     /// ```
     /// use std::time::{Duration, SystemTime};
-    /// use azfn::durable::entity::{EntityContext, EntityInstanceId};
+    /// use azfn::durable::entity::{EntityContext, EntityId};
     /// fn entity(ctx: &mut EntityContext<u32>) -> Result<(), azfn::Error> {
     ///     let me = ctx.entity_id().clone();
     ///     ctx.signal_entity_at(&me, "expire", (), SystemTime::now() + Duration::from_secs(3600))
@@ -368,7 +274,7 @@ impl<S> EntityContext<S> {
     /// ```
     pub fn signal_entity_at<I: Serialize>(
         &mut self,
-        entity: &EntityInstanceId,
+        entity: &EntityId,
         operation: &str,
         input: I,
         at: SystemTime,
@@ -378,7 +284,7 @@ impl<S> EntityContext<S> {
 
     fn signal<I: Serialize>(
         &mut self,
-        entity: &EntityInstanceId,
+        entity: &EntityId,
         operation: &str,
         input: I,
         at: Option<SystemTime>,
@@ -682,7 +588,7 @@ impl<R> Future for CatchUnwind<'_, R> {
 
 /// The running state of one batch: the committed state and actions, and the results so far.
 struct Batch<S> {
-    id: EntityInstanceId,
+    id: EntityId,
     /// The state as of the last successful operation, as JSON text (`None`: no state).
     committed: Option<String>,
     /// The committed state, deserialized, kept while operations succeed.
@@ -695,7 +601,7 @@ impl<S: Serialize + DeserializeOwned + Default> Batch<S> {
     /// A batch for `request`, or the whole batch's failure when its instance id is not an
     /// entity's.
     fn new(request: &EntityBatchRequest) -> Result<Self, Box<EntityBatchResult>> {
-        let id = EntityInstanceId::parse(&request.instance_id).map_err(|e| {
+        let id = EntityId::parse(&request.instance_id).map_err(|e| {
             Box::new(EntityBatchResult {
                 entity_state: request.entity_state.clone(),
                 failure_details: Some(failure("InvalidEntityId", e.to_string())),
@@ -1024,7 +930,7 @@ mod tests {
     #[test]
     fn unknown_operation_errors_are_recognized_and_others_are_not() {
         let ctx = EntityContext {
-            id: EntityInstanceId::new("a", "b"),
+            id: EntityId::new("a", "b"),
             operation: "x".into(),
             input: None,
             trace_context: None,

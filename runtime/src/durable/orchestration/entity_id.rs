@@ -32,6 +32,19 @@ impl EntityId {
         }
     }
 
+    /// Parses an instance id, `@<name>@<key>`: the name may not be empty, the key is
+    /// everything after the second `@`.
+    ///
+    /// ```
+    /// use azfn::durable::EntityId;
+    /// assert_eq!(EntityId::parse("@cart@a@b").unwrap().key(), "a@b");
+    /// assert!(EntityId::parse("cart@a").is_err());
+    /// assert!(EntityId::parse("@@a").is_err());
+    /// ```
+    pub fn parse(instance_id: &str) -> Result<Self, crate::Error> {
+        Ok(instance_id.parse()?)
+    }
+
     /// The entity's name, lower-case.
     pub fn name(&self) -> &str {
         &self.name
@@ -72,6 +85,9 @@ impl FromStr for EntityId {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let rest = s.strip_prefix('@').ok_or_else(|| ParseEntityIdError(s.to_owned()))?;
         let (name, key) = rest.split_once('@').ok_or_else(|| ParseEntityIdError(s.to_owned()))?;
+        if name.is_empty() {
+            return Err(ParseEntityIdError(s.to_owned()));
+        }
         Ok(EntityId::new(name, key))
     }
 }
