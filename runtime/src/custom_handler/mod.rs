@@ -36,6 +36,7 @@
 //! server routes them by the functions' route templates and answers with the function's HTTP
 //! response as it is (see `forwarding.rs`).
 
+mod direct;
 mod forwarding;
 pub mod protocol;
 mod server;

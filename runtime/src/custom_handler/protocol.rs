@@ -7,17 +7,26 @@
 //! `{"Outputs": {...}, "Logs": [...], "ReturnValue": ...}`; [`encode_response`] builds it from
 //! [`Outputs`], working around the host's conversions.
 
-use azfn_bindings::{BindingDescription, DataType, RETURN_BINDING_NAME};
+#[cfg(test)]
+use azfn_bindings::RETURN_BINDING_NAME;
+use azfn_bindings::{BindingDescription, DataType};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use http::{HeaderMap, Method};
-use serde_json::{Map, Value, json};
+#[cfg(test)]
+use http::HeaderMap;
+use http::{HeaderName, HeaderValue, Method};
+#[cfg(test)]
+use serde_json::json;
+use serde_json::{Map, Value};
 
+use super::direct;
 use crate::data::BindingData;
 use crate::error::InvocationError;
 use crate::function::FunctionDescription;
 use crate::http::{ClaimsIdentity, HttpRequest, HttpResponse};
-use crate::invocation::{Invocation, OutputValue, Outputs, RetryContext};
+#[cfg(test)]
+use crate::invocation::OutputValue;
+use crate::invocation::{Invocation, Outputs, RetryContext};
 
 /// Reads the body of the host's invocation request for `function`.
 ///
@@ -71,6 +80,25 @@ use crate::invocation::{Invocation, OutputValue, Outputs, RetryContext};
 /// assert_eq!(invocation.metadata["DequeueCount"], 1);
 /// ```
 pub fn decode_request(
+    function: &'static FunctionDescription,
+    invocation_id: String,
+    body: &[u8],
+) -> Result<Invocation, InvocationError> {
+    // One pass over the bytes for the shapes hosts send; anything else, errors included, is
+    // decided by the reference decoder below (see `direct.rs`).
+    let Some(decoded) = direct::decode(function, body) else {
+        return decode_request_reference(function, invocation_id, body);
+    };
+    let mut invocation = Invocation::new(function, invocation_id);
+    invocation.data = decoded.data;
+    invocation.metadata = decoded.metadata;
+    invocation.retry = invocation.metadata.get("RetryContext").and_then(retry_context);
+    Ok(invocation)
+}
+
+/// The reference decoder: the whole body as a `serde_json::Value`, then each rule of the
+/// protocol applied to it. [`decode_request`] uses it for whatever its one-pass decoder leaves.
+fn decode_request_reference(
     function: &'static FunctionDescription,
     invocation_id: String,
     body: &[u8],
@@ -170,6 +198,13 @@ fn retry_context(value: &Value) -> Option<RetryContext> {
 /// );
 /// ```
 pub fn encode_response(function: &FunctionDescription, outputs: &Outputs) -> Result<Vec<u8>, InvocationError> {
+    direct::encode(function, outputs)
+}
+
+/// The reference encoder, through a `serde_json::Value`: what [`encode_response`] writes
+/// without one, checked byte for byte by the tests.
+#[cfg(test)]
+fn encode_response_reference(function: &FunctionDescription, outputs: &Outputs) -> Result<Vec<u8>, InvocationError> {
     let logs: Vec<String> = outputs.logs.iter().map(ToString::to_string).collect();
     let mut named = Map::new();
     for (name, value) in &outputs.named {
@@ -252,7 +287,7 @@ fn decode_binding(
 }
 
 /// Undoes the host's encoding of one `Data` value (every value but the HTTP request).
-fn decode_value(value: Value, data_type: Option<DataType>) -> BindingData {
+pub(super) fn decode_value(value: Value, data_type: Option<DataType>) -> BindingData {
     match value {
         Value::Null => BindingData::Null,
         Value::String(raw) => {
@@ -282,7 +317,7 @@ fn decode_double_encoded(raw: String) -> BindingData {
 
 /// Undoes the host's encoding of one `Metadata` value: double-encoded strings and numbers are
 /// unwrapped, plain strings (ISO dates) and inline objects (`sys`, `RetryContext`) stay.
-fn decode_metadata_value(value: Value) -> Value {
+pub(super) fn decode_metadata_value(value: Value) -> Value {
     match value {
         Value::String(raw) => match serde_json::from_str(&raw) {
             Ok(decoded) => decoded,
@@ -357,7 +392,7 @@ fn header_pairs(value: Option<Value>) -> Result<Vec<(String, String)>, String> {
 
 /// `Query` and `Params`: an object of name → value, or (old hosts) the JSON text of one. Values
 /// that are not strings (route parameters typed `int`) are given as their JSON text.
-fn string_map(field: &str, value: Option<Value>) -> Result<Vec<(String, String)>, String> {
+pub(super) fn string_map(field: &str, value: Option<Value>) -> Result<Vec<(String, String)>, String> {
     let entries = match value {
         Some(Value::Object(entries)) => entries,
         Some(Value::Null) | None => return Ok(Vec::new()),
@@ -391,7 +426,7 @@ fn scalar_text(value: Value, what: impl FnOnce() -> String) -> Result<Option<Str
 }
 
 /// `Identities`: an array of `ClaimsIdentity` objects, or (old hosts) the JSON text of one.
-fn identities(value: Option<Value>) -> Result<Vec<ClaimsIdentity>, String> {
+pub(super) fn identities(value: Option<Value>) -> Result<Vec<ClaimsIdentity>, String> {
     let value = match value {
         Some(Value::Null) | None => return Ok(Vec::new()),
         Some(Value::String(text)) => serde_json::from_str(&text)
@@ -403,7 +438,7 @@ fn identities(value: Option<Value>) -> Result<Vec<ClaimsIdentity>, String> {
 
 /// `Body`: text, except for `application/octet-stream` and `multipart/*` requests, whose raw
 /// bytes the host sends as base64.
-fn request_body(value: Option<Value>, content_type: Option<&str>) -> Result<Vec<u8>, String> {
+pub(super) fn request_body(value: Option<Value>, content_type: Option<&str>) -> Result<Vec<u8>, String> {
     match value {
         Some(Value::Null) | None => Ok(Vec::new()),
         Some(Value::String(text)) if is_base64_body(content_type) => BASE64.decode(&text).map_err(|e| {
@@ -431,6 +466,7 @@ fn is_base64_body(content_type: Option<&str>) -> bool {
     media_type == "application/octet-stream" || media_type.starts_with("multipart/")
 }
 
+#[cfg(test)]
 fn encode_output(binding: &str, value: &OutputValue) -> Result<Value, InvocationError> {
     match value {
         OutputValue::Http(response) => encode_http_response(binding, response),
@@ -453,35 +489,52 @@ fn encode_output(binding: &str, value: &OutputValue) -> Result<Value, Invocation
     }
 }
 
+#[cfg(test)]
 fn base64_string(bytes: &[u8]) -> Value {
     Value::String(BASE64.encode(bytes))
 }
 
 /// The response object the host's HTTP binding reads: `statusCode`, string `headers`, text
 /// `body` (always present: a `$return` object without `body` would be sent as a JSON body).
+#[cfg(test)]
 fn encode_http_response(binding: &str, response: &HttpResponse) -> Result<Value, InvocationError> {
     let headers = encode_headers(binding, response.headers())?;
-    let body = std::str::from_utf8(response.body()).map_err(|_| {
+    let body = body_text(binding, response)?;
+    Ok(json!({ "statusCode": response.status().as_u16(), "headers": headers, "body": body }))
+}
+
+/// The body of an HTTP response output, which must be text: the host writes the `body` string
+/// as it is.
+pub(super) fn body_text<'a>(binding: &str, response: &'a HttpResponse) -> Result<&'a str, InvocationError> {
+    std::str::from_utf8(response.body()).map_err(|_| {
         output_error(
             binding,
             "the HTTP response body is not UTF-8 text; the custom-handler protocol carries response \
              bodies as JSON strings that the host writes as they are, so it cannot send binary bodies"
                 .to_owned(),
         )
-    })?;
-    Ok(json!({ "statusCode": response.status().as_u16(), "headers": headers, "body": body }))
+    })
+}
+
+/// One header value of an HTTP response output, which must be text.
+pub(super) fn header_text<'a>(
+    binding: &str,
+    name: &HeaderName,
+    value: &'a HeaderValue,
+) -> Result<&'a str, InvocationError> {
+    std::str::from_utf8(value.as_bytes())
+        .map_err(|_| output_error(binding, format!("the value of header `{name}` is not UTF-8 text")))
 }
 
 /// Header values as single strings: the host writes each with `ToString()`, so an array would
 /// arrive as its JSON text. Repeated headers are joined with `, `, as HTTP allows.
+#[cfg(test)]
 fn encode_headers(binding: &str, headers: &HeaderMap) -> Result<Map<String, Value>, InvocationError> {
     let mut encoded = Map::new();
     for name in headers.keys() {
         let mut values = Vec::new();
         for value in headers.get_all(name) {
-            let text = std::str::from_utf8(value.as_bytes())
-                .map_err(|_| output_error(binding, format!("the value of header `{name}` is not UTF-8 text")))?;
-            values.push(text);
+            values.push(header_text(binding, name, value)?);
         }
         encoded.insert(name.as_str().to_owned(), Value::String(values.join(", ")));
     }
@@ -492,7 +545,7 @@ fn malformed(message: String) -> InvocationError {
     InvocationError::MalformedRequest(message)
 }
 
-fn output_error(binding: &str, message: String) -> InvocationError {
+pub(super) fn output_error(binding: &str, message: String) -> InvocationError {
     InvocationError::Output {
         binding: binding.to_owned(),
         message,
@@ -888,5 +941,303 @@ mod retry_tests {
             })
         );
         assert_eq!(retry_context(&json!("nope")), None);
+    }
+}
+
+/// The one-pass decoder and the direct encoder against the reference ones they replace.
+#[cfg(test)]
+mod direct_tests {
+    use super::*;
+    use azfn_bindings::{PropertyValue, catalog};
+    use http::StatusCode;
+
+    use crate::function::InvokeFuture;
+    use crate::invocation::LogLine;
+
+    fn never_called(_: Invocation) -> InvokeFuture {
+        Box::pin(async { Ok(Outputs::default()) })
+    }
+
+    static HTTP_BINDINGS: [BindingDescription; 4] = [
+        BindingDescription {
+            kind: &catalog::HTTP_TRIGGER,
+            name: "req",
+            data_type: None,
+            properties: &[("route", PropertyValue::Str("items/{id}"))],
+        },
+        BindingDescription {
+            kind: &catalog::BLOB_INPUT,
+            name: "text",
+            data_type: Some(DataType::String),
+            properties: &[],
+        },
+        BindingDescription {
+            kind: &catalog::BLOB_INPUT,
+            name: "raw",
+            data_type: Some(DataType::Binary),
+            properties: &[],
+        },
+        BindingDescription {
+            kind: &catalog::QUEUE_OUTPUT,
+            name: "out",
+            data_type: None,
+            properties: &[],
+        },
+    ];
+
+    static HTTP_FUNCTION: FunctionDescription = FunctionDescription {
+        name: "fuzzed",
+        rust_path: "tests::fuzzed",
+        location: (file!(), line!()),
+        bindings: &HTTP_BINDINGS,
+        return_bindings: &[],
+        retry: None,
+        invoke: never_called,
+    };
+
+    static QUEUE_BINDINGS: [BindingDescription; 1] = [BindingDescription {
+        kind: &catalog::QUEUE_TRIGGER,
+        name: "message",
+        data_type: Some(DataType::String),
+        properties: &[],
+    }];
+
+    static QUEUE_FUNCTION: FunctionDescription = FunctionDescription {
+        name: "queued",
+        rust_path: "tests::queued",
+        location: (file!(), line!()),
+        bindings: &QUEUE_BINDINGS,
+        return_bindings: &[],
+        retry: None,
+        invoke: never_called,
+    };
+
+    /// Everything an invocation carries from the body, `Debug`-formatted so that the order of
+    /// header values and map entries counts too.
+    fn outcome(result: Result<Invocation, InvocationError>) -> String {
+        match result {
+            Ok(invocation) => format!("{:?} {:?} {:?}", invocation.data, invocation.metadata, invocation.retry),
+            Err(error) => format!("error: {error:?}"),
+        }
+    }
+
+    /// Decodes `body` both ways; true when the one-pass decoder handled it itself.
+    fn check_decoders_agree(body: &[u8]) -> bool {
+        let mut direct_handled = false;
+        for function in [&HTTP_FUNCTION, &QUEUE_FUNCTION] {
+            let reference = outcome(decode_request_reference(function, "id".into(), body));
+            assert_eq!(
+                outcome(decode_request(function, "id".into(), body)),
+                reference,
+                "for {:?}",
+                String::from_utf8_lossy(body)
+            );
+            direct_handled |= direct::decode(function, body).is_some();
+        }
+        direct_handled
+    }
+
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n.max(1) as u64) as usize
+        }
+    }
+
+    const TOKENS: &[&[u8]] = &[
+        b"{",
+        b"}",
+        b"[",
+        b"]",
+        b"\"",
+        b",",
+        b":",
+        b"null",
+        b"1e999",
+        b"\"\\ud800\"",
+        b"\"x\":1,",
+        b"\"Data\"",
+        b"\"data\"",
+        b"\"Metadata\"",
+        b"\"Headers\"",
+        b"\"headers\"",
+        b"\"Content-Type\"",
+        b"\"Body\"",
+        b"\"Identities\"",
+        b"\"Query\"",
+        b"\"Params\"",
+        b"\"Method\"",
+        b"\"Url\"",
+        b"\"req\"",
+        b"\"REQ\"",
+        b"\"raw\"",
+        b"[\"a\",null,\"b\"]",
+        b"\"AP8=\"",
+        b"\"application/octet-stream\"",
+        b"7",
+    ];
+
+    #[test]
+    fn the_one_pass_decoder_agrees_with_the_reference_on_the_fuzz_corpus() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/invocation_payload");
+        let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|entry| std::fs::read(entry.expect("a corpus entry").path()).expect("a readable seed"))
+            .collect();
+        seeds.sort();
+        let mut handled = 0;
+        for seed in &seeds {
+            handled += usize::from(check_decoders_agree(seed));
+        }
+        assert!(handled > 0, "the one-pass decoder handled no seed at all");
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        for _ in 0..20_000 {
+            let mut body = seeds[rng.below(seeds.len())].clone();
+            for _ in 0..=rng.below(3) {
+                let at = rng.below(body.len() + 1);
+                match rng.below(3) {
+                    0 => {
+                        let token = TOKENS[rng.below(TOKENS.len())];
+                        body.splice(at..at, token.iter().copied());
+                    }
+                    1 => {
+                        let end = (at + rng.below(8)).min(body.len());
+                        body.drain(at..end);
+                    }
+                    _ => {
+                        let end = (at + rng.below(24)).min(body.len());
+                        let copy = body[at..end].to_vec();
+                        let to = rng.below(body.len() + 1);
+                        body.splice(to..to, copy);
+                    }
+                }
+            }
+            check_decoders_agree(&body);
+        }
+    }
+
+    #[test]
+    fn the_one_pass_decoder_agrees_on_shapes_it_leaves_to_the_reference() {
+        let cases: &[&str] = &[
+            // What hosts send: handled in one pass.
+            r#"{"Data":{"req":{"Url":"http://h/api/items/1?name=x","Method":"GET","Query":{"name":"x"},"Headers":{"Accept":["*/*"],"Host":["h"],"X-Many":["a","b"]},"Params":{"id":"1"},"Identities":[{"AuthenticationType":null,"IsAuthenticated":false,"Actor":null,"BootstrapContext":null,"Claims":[{"Type":"name","Value":"Ann","Issuer":"x"}],"Label":null,"Name":null,"NameClaimType":"n","RoleClaimType":"r"}],"Body":"hi"},"text":"\"hello\"","raw":"AP8="},"Metadata":{"name":"\"x\"","Query":{"name":"x"},"sys":{"MethodName":"fuzzed","UtcNow":"2025-01-01T00:00:00Z","RandGuid":"g"},"RetryContext":{"RetryCount":1,"MaxRetryCount":"3","Exception":null}}}"#,
+            r#"{"Data":{"message":"\"aaaaa\""},"Metadata":{"DequeueCount":"1","Id":"\"a\"","InsertionTime":"2022-06-13T06:00:06+00:00"}}"#,
+            // Headers out of order, case variants of one name, nulls, an octet-stream body.
+            r#"{"Data":{"req":{"Method":"POST","Headers":{"x-b":["2"],"X-A":["1",null,"3"],"x-a":"4","Content-Type":[null,"application/octet-stream"],"content-type":["text/plain"]},"Body":"AP8="}}}"#,
+            r#"{"Data":{"req":{"Method":"POST","Headers":{"Content-Type":[],"content-type":["application/octet-stream"]},"Body":"not base64!"}}}"#,
+            // Left to the reference: duplicates, case-ambiguous keys, unusual types.
+            r#"{"Data":{"req":{"Method":"GET","Headers":{"A":["1"],"A":["2"]}}}}"#,
+            r#"{"Data":{"req":{"Method":"GET","method":"PUT"}}}"#,
+            r#"{"Data":{"req":{"method":"PUT","url":"/x","query":"{\"x\":\"1\"}","identities":"[]"}}}"#,
+            r#"{"Data":{"req":{"Method":"GET","Headers":{"A":[1,true]}}}}"#,
+            r#"{"Data":{"req":{"Method":"GET","Query":{"a":"1","a":null}}}}"#,
+            r#"{"Data":{"req":{"Method":"GET","Body":{"b":1,"a":2}}}}"#,
+            r#"{"Data":{"req":{"Method":"GET"},"REQ":{"Method":"PUT"}}}"#,
+            r#"{"Data":{"text":"\"1\"","TEXT":"\"2\""}}"#,
+            r#"{"Data":{},"data":{"text":"\"1\""}}"#,
+            r#"{"data":{"text":"\"1\""},"DATA":5}"#,
+            r#"{"Data":{"text":"\"1\""},"Metadata":{"k":"1","k":"2"},"metadata":null}"#,
+            r#"{"Data":{"text":"\"1\""},"Metadata":{"k":"1","k":"2"}}"#,
+            // Values `Value` refuses but a skipping parser would not.
+            r#"{"Data":{"text":"\"1\""},"Other":"\ud800"}"#,
+            r#"{"Data":{"text":"\"1\""},"Other":1e999}"#,
+            r#"{"Data":{"req":{"Method":"GET","Extra":"\udc00"}}}"#,
+            r#"{"Data":{"req":{"Method":"GET","Identities":[{"Actor":1e999}]}}}"#,
+            r#"{"Data":{"req":{"Method":"GET","Identities":[{"Claims":[{"Type":"t","Value":"v","Subject":"\ud800"}]}]}}}"#,
+            // Errors.
+            r#"{"Data":{"req":{"Method":"NOT A METHOD"}}}"#,
+            r#"{"Data":{"req":{"Url":"/"}}}"#,
+            r#"{"Data":{"req":"GET /"}}"#,
+            r#"{"Data":null}"#,
+            r#"{"Metadata":{}}"#,
+            r#"[1,2]"#,
+            r#"{"Data":{}} x"#,
+            "\u{feff}{\"Data\":{\"text\":\"\\\"hi\\\"\"}}",
+        ];
+        let mut handled = 0;
+        for case in cases {
+            handled += usize::from(check_decoders_agree(case.as_bytes()));
+        }
+        assert!(handled >= 4, "the shapes hosts send take the one-pass decoder");
+    }
+
+    fn check_encoders_agree(outputs: &Outputs) {
+        let render = |result: Result<Vec<u8>, InvocationError>| match result {
+            Ok(bytes) => String::from_utf8(bytes).expect("JSON is UTF-8"),
+            Err(error) => format!("error: {error:?}"),
+        };
+        assert_eq!(
+            render(encode_response(&HTTP_FUNCTION, outputs)),
+            render(encode_response_reference(&HTTP_FUNCTION, outputs)),
+            "for {outputs:?}"
+        );
+    }
+
+    #[test]
+    fn the_direct_encoder_writes_the_reference_bytes() {
+        let response = HttpResponse::new(StatusCode::CREATED)
+            .header("X-B", "2")
+            .append_header("set-cookie", "a=1")
+            .append_header("set-cookie", "b=\"2\"")
+            .header("a-first", "é")
+            .text("héllo \"quoted\"\n");
+        let lines = vec![
+            LogLine::new(tracing::Level::INFO, "app", "one"),
+            LogLine::new(tracing::Level::WARN, "app::x", "two \"quoted\" \u{1}"),
+        ];
+        let mut cases = vec![Outputs::default()];
+        cases.push(Outputs {
+            named: vec![
+                ("res", OutputValue::Http(response.clone())),
+                ("OUT", OutputValue::Text("test".into())),
+                ("zeta", OutputValue::Json(json!([1, "a", {"b": null, "a": 2.5}]))),
+                ("alpha", OutputValue::Bytes(vec![0, 255])),
+                ("out", OutputValue::Json(json!("x"))),
+                ("num", OutputValue::Json(json!(-7))),
+            ],
+            return_value: Some(OutputValue::Http(response.clone())),
+            logs: lines.clone(),
+        });
+        cases.push(Outputs {
+            named: Vec::new(),
+            return_value: Some(OutputValue::Json(json!({"b": [true], "a": null}))),
+            logs: lines,
+        });
+        cases.push(Outputs::http_response_for(&HTTP_FUNCTION, HttpResponse::ok()));
+        // Failures: the first output that cannot be sent is the one reported.
+        let binary = HttpResponse::ok().bytes(vec![0xff]);
+        let mut latin1 = http::HeaderMap::new();
+        latin1.insert("x-latin1", HeaderValue::from_bytes(&[0x63, 0xe9]).expect("obs-text"));
+        let mut bad_header = http::Response::new(bytes::Bytes::new());
+        *bad_header.headers_mut() = latin1;
+        let bad_header = HttpResponse::from(bad_header);
+        cases.push(Outputs {
+            named: vec![
+                ("a", OutputValue::Http(bad_header.clone())),
+                ("b", OutputValue::Http(binary.clone())),
+            ],
+            return_value: Some(OutputValue::Http(binary.clone())),
+            logs: Vec::new(),
+        });
+        cases.push(Outputs {
+            named: vec![("a", OutputValue::Text("ok".into()))],
+            return_value: Some(OutputValue::Http(binary)),
+            logs: Vec::new(),
+        });
+        cases.push(Outputs {
+            named: vec![
+                ("a", OutputValue::Http(bad_header)),
+                ("a", OutputValue::Text("shadowed".into())),
+            ],
+            return_value: None,
+            logs: Vec::new(),
+        });
+        for outputs in &cases {
+            check_encoders_agree(outputs);
+        }
     }
 }

@@ -231,15 +231,26 @@ async fn forward(
         Err(error) => return error_response(status_for(&error), &error.to_string()),
     };
     let invocation = forwarding::invocation(function, invocation_id, parts, values, body);
-    match dispatch::invoke(invocation)
-        .await
-        .map(|outputs| outputs.http_response().cloned())
-    {
+    match dispatch::invoke(invocation).await.map(into_http_response) {
         // A streamed body goes out chunk by chunk, as the function sends it.
         Ok(Some(response)) => response.into_hyper(),
         Ok(None) => Response::new(ResponseBody::Whole(None)),
         Err(error) => error_response(status_for(&error), &error.to_string()),
     }
+}
+
+/// The HTTP response, wherever the function put it, moved out of the outputs (the first one
+/// [`Outputs::http_response`](crate::Outputs::http_response) finds).
+fn into_http_response(outputs: crate::Outputs) -> Option<crate::HttpResponse> {
+    let named = outputs.named.into_iter().map(|(_, value)| value);
+    outputs
+        .return_value
+        .into_iter()
+        .chain(named)
+        .find_map(|value| match value {
+            crate::OutputValue::Http(response) => Some(response),
+            _ => None,
+        })
 }
 
 /// Runs one invocation: body → [`Invocation`](crate::Invocation) → the function → response.

@@ -1,0 +1,552 @@
+//! The fast path of [`protocol`](super::protocol): the host's envelope decoded straight from
+//! its bytes into what dispatch needs, and the response envelope serialized straight to bytes,
+//! with no `serde_json::Value` tree of the whole body in between.
+//!
+//! The reference decoder in `protocol.rs` defines the protocol's rules. This one agrees with it
+//! by construction: it handles the shapes current hosts send and gives up (`None`) on anything
+//! else — a JSON error, a duplicated or case-ambiguous key, a value of an unusual type, a
+//! binding the reference would refuse — and then the reference decoder runs on the same bytes
+//! and gives the answer, error messages included. Parts the reference reads through
+//! `serde_json::Value` are read as `Value` here too (never skipped with `IgnoredAny`, which
+//! accepts lone surrogates and out-of-range numbers that `Value` refuses), so whatever this
+//! path accepts, the reference accepts with the same result. A test in `protocol.rs` checks
+//! the two against the fuzz corpus.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+use azfn_bindings::RETURN_BINDING_NAME;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::{Map, Value};
+
+use super::protocol::{
+    body_text, decode_metadata_value, decode_value, header_text, identities as read_identities, output_error,
+    request_body, string_map,
+};
+use crate::data::BindingData;
+use crate::error::InvocationError;
+use crate::function::FunctionDescription;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::invocation::{LogLine, OutputValue, Outputs};
+
+/// What the envelope holds, decoded.
+pub(super) struct Decoded {
+    pub(super) data: BTreeMap<String, BindingData>,
+    pub(super) metadata: Map<String, Value>,
+}
+
+/// Decodes the envelope in one pass, or `None` when the reference decoder must decide.
+pub(super) fn decode(function: &'static FunctionDescription, body: &[u8]) -> Option<Decoded> {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let text = std::str::from_utf8(body).ok()?;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let decoded = EnvelopeSeed(function).deserialize(&mut deserializer).ok()?;
+    deserializer.end().ok()?;
+    Some(decoded)
+}
+
+/// Whether `serde_json::Map` iterates in key order (its default) rather than insertion order
+/// (its `preserve_order` feature, which another crate of the app may turn on). The reference
+/// decoder walks its maps in that order, so the order values are applied in follows it.
+pub(super) fn maps_are_sorted() -> bool {
+    static SORTED: OnceLock<bool> = OnceLock::new();
+    *SORTED.get_or_init(|| {
+        let mut map = Map::new();
+        map.insert("b".to_owned(), Value::Null);
+        map.insert("a".to_owned(), Value::Null);
+        map.keys().next().is_some_and(|first| first == "a")
+    })
+}
+
+/// The error that sends a request to the reference decoder; its text is never shown.
+fn give_up<E: de::Error>() -> E {
+    E::custom("left to the reference decoder")
+}
+
+/// A string, borrowed from the body when it has no escapes.
+struct Text<'de>(Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for Text<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+/// Which of `names` a key is, ignoring ASCII case (`None`: another key).
+struct Field(&'static [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for Field {
+    type Value = Option<usize>;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Option<usize>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for Field {
+    type Value = Option<usize>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<usize>, E> {
+        Ok(self.0.iter().position(|name| name.eq_ignore_ascii_case(v)))
+    }
+}
+
+/// `{"Data": {...}, "Metadata": {...}}`, each key at most once in any casing.
+struct EnvelopeSeed(&'static FunctionDescription);
+
+impl<'de> DeserializeSeed<'de> for EnvelopeSeed {
+    type Value = Decoded;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Decoded, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EnvelopeSeed {
+    type Value = Decoded;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the invocation envelope")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Decoded, A::Error> {
+        let mut data = None;
+        let mut metadata = None;
+        while let Some(field) = map.next_key_seed(Field(&["Data", "Metadata"]))? {
+            match field {
+                Some(0) if data.is_none() => data = Some(map.next_value_seed(DataSeed(self.0))?),
+                Some(1) if metadata.is_none() => metadata = Some(map.next_value_seed(MetadataSeed)?),
+                Some(_) => return Err(give_up()),
+                None => {
+                    map.next_value::<Value>()?;
+                }
+            }
+        }
+        Ok(Decoded {
+            data: data.ok_or_else(give_up)?,
+            metadata: metadata.unwrap_or_default(),
+        })
+    }
+}
+
+/// `Data`: one value per binding, under the function's spelling of its name.
+struct DataSeed(&'static FunctionDescription);
+
+impl<'de> DeserializeSeed<'de> for DataSeed {
+    type Value = BTreeMap<String, BindingData>;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DataSeed {
+    type Value = BTreeMap<String, BindingData>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the `Data` object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut data = BTreeMap::new();
+        while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
+            let binding = self.0.binding(&name);
+            let key = binding.map_or_else(|| name.into_owned(), |b| b.name.to_owned());
+            // Two values for one binding: which one wins is the reference's business.
+            if data.contains_key(&key) {
+                return Err(give_up());
+            }
+            let value = match binding {
+                Some(binding) if binding.kind.is_http_trigger() => {
+                    BindingData::Http(Box::new(map.next_value_seed(HttpRequestSeed)?))
+                }
+                _ => decode_value(map.next_value::<Value>()?, binding.and_then(|b| b.data_type)),
+            };
+            data.insert(key, value);
+        }
+        Ok(data)
+    }
+}
+
+/// `Metadata`: an object, or null.
+struct MetadataSeed;
+
+impl<'de> DeserializeSeed<'de> for MetadataSeed {
+    type Value = Map<String, Value>;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MetadataSeed {
+    type Value = Map<String, Value>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the `Metadata` object")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Map::new())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Map::new())
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut metadata = Map::new();
+        while let Some((key, value)) = map.next_entry::<String, Value>()? {
+            metadata.insert(key, decode_metadata_value(value));
+        }
+        Ok(metadata)
+    }
+}
+
+/// The host's PascalCase HTTP request object (any casing, each field at most once).
+struct HttpRequestSeed;
+
+const HTTP_FIELDS: &[&str] = &["Method", "Url", "Headers", "Body", "Query", "Params", "Identities"];
+
+impl<'de> DeserializeSeed<'de> for HttpRequestSeed {
+    type Value = HttpRequest;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<HttpRequest, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for HttpRequestSeed {
+    type Value = HttpRequest;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the HTTP request object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HttpRequest, A::Error> {
+        let mut seen = [false; HTTP_FIELDS.len()];
+        let mut method = None;
+        let mut url = None;
+        let mut headers = Vec::new();
+        let mut body = None;
+        let mut query = Vec::new();
+        let mut params = Vec::new();
+        let mut identities = Vec::new();
+        while let Some(field) = map.next_key_seed(Field(HTTP_FIELDS))? {
+            let Some(index) = field else {
+                map.next_value::<Value>()?;
+                continue;
+            };
+            if std::mem::replace(&mut seen[index], true) {
+                return Err(give_up());
+            }
+            match index {
+                0 => {
+                    let Text(text) = map.next_value::<Text<'de>>()?;
+                    method = Some(http::Method::from_bytes(text.as_bytes()).map_err(|_| give_up())?);
+                }
+                1 => url = map.next_value::<Option<String>>()?,
+                2 => headers = map.next_value_seed(HeadersSeed)?,
+                3 => body = Some(map.next_value::<Value>()?),
+                4 => query = string_map("Query", Some(map.next_value::<Value>()?)).map_err(|_| give_up())?,
+                5 => params = string_map("Params", Some(map.next_value::<Value>()?)).map_err(|_| give_up())?,
+                _ => identities = read_identities(Some(map.next_value::<Value>()?)).map_err(|_| give_up())?,
+            }
+        }
+        let method = method.ok_or_else(give_up)?;
+        let content_type = headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+            .find_map(|(_, values)| values.first())
+            .map(String::as_str);
+        let body = request_body(body, content_type).map_err(|_| give_up())?;
+        let mut builder = HttpRequest::builder()
+            .method(method)
+            .url(url.unwrap_or_default())
+            .body(body);
+        for (name, values) in &headers {
+            for value in values {
+                builder = builder.header(name, value);
+            }
+        }
+        for (name, value) in query {
+            builder = builder.query(name, value);
+        }
+        for (name, value) in params {
+            builder = builder.param(name, value);
+        }
+        for identity in identities {
+            builder = builder.identity(identity);
+        }
+        Ok(builder.build())
+    }
+}
+
+/// `Headers`: name → array of strings (or one string), or null; in the order the reference
+/// applies them.
+struct HeadersSeed;
+
+impl<'de> DeserializeSeed<'de> for HeadersSeed {
+    type Value = Vec<(String, Vec<String>)>;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for HeadersSeed {
+    type Value = Vec<(String, Vec<String>)>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the `Headers` object")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut headers = Vec::new();
+        while let Some(name) = map.next_key::<String>()? {
+            let values = map.next_value_seed(HeaderValuesSeed)?;
+            headers.push((name, values));
+        }
+        // A repeated name is collapsed by the reference's map; leave that to it.
+        let mut names: Vec<&str> = headers.iter().map(|(name, _)| name.as_str()).collect();
+        names.sort_unstable();
+        if names.windows(2).any(|pair| pair[0] == pair[1]) {
+            return Err(give_up());
+        }
+        if maps_are_sorted() {
+            headers.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        Ok(headers)
+    }
+}
+
+/// One header's values: an array of strings (nulls skipped), one string, or null.
+struct HeaderValuesSeed;
+
+impl<'de> DeserializeSeed<'de> for HeaderValuesSeed {
+    type Value = Vec<String>;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Vec<String>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for HeaderValuesSeed {
+    type Value = Vec<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("header values")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Vec<String>, E> {
+        Ok(Vec::new())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<String>, E> {
+        Ok(vec![v.to_owned()])
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Vec<String>, E> {
+        Ok(vec![v])
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+        let mut values = Vec::with_capacity(seq.size_hint().unwrap_or(1));
+        // Numbers and booleans get their JSON text from the reference.
+        while let Some(value) = seq.next_element::<Option<String>>()? {
+            values.extend(value);
+        }
+        Ok(values)
+    }
+}
+
+/// The response envelope `{"Outputs": {...}, "Logs": [...], "ReturnValue": ...}` written
+/// straight to bytes, byte for byte what the reference encoder writes through a `Value`: keys
+/// in the order `serde_json::Map` would hold them, and for a binding written twice, the last
+/// value.
+///
+/// Every output is checked first, in the reference's order, so the first output that cannot
+/// be sent is the one reported.
+pub(super) fn encode(function: &FunctionDescription, outputs: &Outputs) -> Result<Vec<u8>, InvocationError> {
+    let mut named: Vec<(&str, &OutputValue)> = Vec::with_capacity(outputs.named.len());
+    for (name, value) in &outputs.named {
+        // The host finds each output under the exact `function.json` spelling.
+        let key = function.binding(name).map_or(*name, |b| b.name);
+        check_output(key, value)?;
+        match named.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value,
+            None => named.push((key, value)),
+        }
+    }
+    if let Some(value) = &outputs.return_value {
+        check_output(RETURN_BINDING_NAME, value)?;
+    }
+    let sorted = maps_are_sorted();
+    if sorted {
+        named.sort_by(|a, b| a.0.cmp(b.0));
+    }
+    let envelope = Envelope {
+        named: &named,
+        logs: &outputs.logs,
+        return_value: outputs.return_value.as_ref(),
+        sorted,
+    };
+    let mut body = Vec::with_capacity(256);
+    serde::Serialize::serialize(&envelope, &mut serde_json::Serializer::new(&mut body))
+        .map_err(|e| output_error("(response)", format!("cannot serialize the response ({e})")))?;
+    Ok(body)
+}
+
+/// The checks of the reference's `encode_output`: header values and the body of an HTTP
+/// response must be UTF-8 text.
+fn check_output(binding: &str, value: &OutputValue) -> Result<(), InvocationError> {
+    if let OutputValue::Http(response) = value {
+        for name in response.headers().keys() {
+            for value in response.headers().get_all(name) {
+                header_text(binding, name, value)?;
+            }
+        }
+        body_text(binding, response)?;
+    }
+    Ok(())
+}
+
+struct Envelope<'a> {
+    named: &'a [(&'a str, &'a OutputValue)],
+    logs: &'a [LogLine],
+    return_value: Option<&'a OutputValue>,
+    sorted: bool,
+}
+
+impl Serialize for Envelope<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(3))?;
+        let return_value = self.return_value.map(Output);
+        if self.sorted {
+            map.serialize_entry("Logs", &Logs(self.logs))?;
+            map.serialize_entry("Outputs", &Named(self.named))?;
+        } else {
+            map.serialize_entry("Outputs", &Named(self.named))?;
+            map.serialize_entry("Logs", &Logs(self.logs))?;
+        }
+        map.serialize_entry("ReturnValue", &return_value)?;
+        map.end()
+    }
+}
+
+struct Logs<'a>(&'a [LogLine]);
+
+impl Serialize for Logs<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for line in self.0 {
+            seq.serialize_element(&Display(line))?;
+        }
+        seq.end()
+    }
+}
+
+/// A value written as the JSON string of its `Display` text, without building the text first.
+struct Display<'a, T>(&'a T);
+
+impl<T: fmt::Display> Serialize for Display<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self.0)
+    }
+}
+
+struct Named<'a>(&'a [(&'a str, &'a OutputValue)]);
+
+impl Serialize for Named<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in self.0 {
+            map.serialize_entry(name, &Output(value))?;
+        }
+        map.end()
+    }
+}
+
+/// One output value, shaped as the reference's `encode_output` shapes it (see there why).
+struct Output<'a>(&'a OutputValue);
+
+impl Serialize for Output<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            OutputValue::Http(response) => HttpObject(response).serialize(serializer),
+            OutputValue::Text(text) => serializer.serialize_str(&BASE64.encode(text.as_bytes())),
+            OutputValue::Bytes(bytes) => serializer.serialize_str(&BASE64.encode(bytes)),
+            OutputValue::Json(Value::String(text)) => serializer.serialize_str(&BASE64.encode(text.as_bytes())),
+            OutputValue::Json(value) => value.serialize(serializer),
+        }
+    }
+}
+
+/// `{"statusCode": 201, "headers": {"name": "value"}, "body": "..."}`.
+struct HttpObject<'a>(&'a HttpResponse);
+
+impl Serialize for HttpObject<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let response = self.0;
+        let body = std::str::from_utf8(response.body()).map_err(serde::ser::Error::custom)?;
+        let status = response.status().as_u16();
+        let headers = Headers(response.headers());
+        let mut map = serializer.serialize_map(Some(3))?;
+        if maps_are_sorted() {
+            map.serialize_entry("body", body)?;
+            map.serialize_entry("headers", &headers)?;
+            map.serialize_entry("statusCode", &status)?;
+        } else {
+            map.serialize_entry("statusCode", &status)?;
+            map.serialize_entry("headers", &headers)?;
+            map.serialize_entry("body", body)?;
+        }
+        map.end()
+    }
+}
+
+/// Header values as single strings, repeated headers joined with `, `.
+struct Headers<'a>(&'a HeaderMap);
+
+impl Serialize for Headers<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut names: Vec<&HeaderName> = self.0.keys().collect();
+        if maps_are_sorted() {
+            names.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+        }
+        let mut map = serializer.serialize_map(Some(names.len()))?;
+        for name in names {
+            let mut values = self.0.get_all(name).iter();
+            let text = utf8::<S::Error>;
+            let first = values.next().map(text).transpose()?.unwrap_or_default();
+            match values.next() {
+                None => map.serialize_entry(name.as_str(), first)?,
+                Some(second) => {
+                    let mut joined = format!("{first}, {}", text(second)?);
+                    for value in values {
+                        joined.push_str(", ");
+                        joined.push_str(text(value)?);
+                    }
+                    map.serialize_entry(name.as_str(), &joined)?;
+                }
+            }
+        }
+        map.end()
+    }
+}
+
+fn utf8<E: serde::ser::Error>(value: &HeaderValue) -> Result<&str, E> {
+    std::str::from_utf8(value.as_bytes()).map_err(E::custom)
+}
