@@ -154,11 +154,21 @@ fn generate(def: &FunctionDef) -> TokenStream {
     // Orchestrators and entities are driven by the replay engine and the batch runner, which
     // call the user's function themselves.
     let (body, return_bindings, return_checks) = match durable {
-        Some(Durable::Orchestrator) => (
-            quote_spanned! {fn_span=> __azfn::durable_orchestrate(&__invocation, #fn_ident) },
-            quote!(&[]),
-            quote!(),
-        ),
+        Some(Durable::Orchestrator) => {
+            // The parameter goes through a trait so that a wrong type is reported at it, in
+            // our words (the check has made sure there is exactly one).
+            let context_ty = &def.params[0].ty;
+            let context = quote_spanned! {at(context_ty.span())=>
+                <#context_ty as __azfn::OrchestrationParameter>::from_context(__context)
+            };
+            (
+                quote_spanned! {fn_span=>
+                    __azfn::durable_orchestrate(&__invocation, |__context| #fn_ident(#context))
+                },
+                quote!(&[]),
+                quote!(),
+            )
+        }
         Some(Durable::Entity) if def.item.sig.asyncness.is_some() => (
             quote_spanned! {fn_span=>
                 __azfn::durable_entity_async(&__invocation, |__context| __azfn::Box::pin(#fn_ident(__context))).await

@@ -121,7 +121,9 @@ pub mod __private {
     pub use std::result::Result::{self, Err, Ok};
 
     #[cfg(feature = "durable")]
-    pub use crate::durable::binding::{durable_entity, durable_entity_async, durable_orchestrate};
+    pub use crate::durable::binding::{
+        OrchestrationParameter, durable_entity, durable_entity_async, durable_orchestrate,
+    };
 
     /// Turns a user function's `Err` into a failed invocation.
     pub fn function_error<E: IntoFunctionError>(error: E) -> InvocationError {

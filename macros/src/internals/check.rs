@@ -56,7 +56,7 @@ fn check_durable(cx: &Ctxt, def: &FunctionDef) {
     if let Some(output) = def.outputs.first() {
         cx.error_spanned_by(
             &output.ident,
-            format!("a `{attr}` function's return value goes back to Durable Functions, not to an output binding: remove `{}`", output.kind.attr),
+            format!("an `{attr}` function's return value goes back to Durable Functions, not to an output binding: remove `{}`", output.kind.attr),
         );
     }
     let (context, example) = match role {
@@ -80,7 +80,7 @@ fn check_durable(cx: &Ctxt, def: &FunctionDef) {
         if let Some(binding) = &param.binding {
             cx.error_spanned_by(
                 &binding.ident,
-                format!("a `{attr}` function takes only its `{context}`; input bindings belong to activities"),
+                format!("an `{attr}` function takes only its `{context}`; input bindings belong to activities"),
             );
         }
     }
@@ -91,7 +91,7 @@ fn check_durable(cx: &Ctxt, def: &FunctionDef) {
         };
         cx.error_at(
             span,
-            format!("a `{attr}` function takes exactly one parameter, its `{context}`: `{example}`"),
+            format!("an `{attr}` function takes exactly one parameter, its `{context}`: `{example}`"),
         );
     }
 }

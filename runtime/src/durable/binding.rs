@@ -216,6 +216,23 @@ where
     }
 }
 
+/// The one parameter of an `orchestration_trigger` function.
+#[diagnostic::on_unimplemented(
+    message = "an orchestrator takes an `OrchestrationContext`, not `{Self}`",
+    label = "this parameter must be `azfn::durable::OrchestrationContext`",
+    note = "the orchestration's input is read from the context: `let input: T = ctx.input()?;`"
+)]
+pub trait OrchestrationParameter {
+    /// The parameter, from the context the engine made.
+    fn from_context(context: OrchestrationContext) -> Self;
+}
+
+impl OrchestrationParameter for OrchestrationContext {
+    fn from_context(context: OrchestrationContext) -> Self {
+        context
+    }
+}
+
 /// Runs an orchestrator function's episode for one invocation: what `#[function]` generates.
 #[doc(hidden)]
 pub fn durable_orchestrate<M>(
