@@ -100,6 +100,28 @@ async fn countdown(req: HttpRequest) -> HttpResponse {
     response
 }
 
+/// Durable functions over gRPC: the same user code as over the custom handler.
+#[cfg(feature = "durable")]
+mod durable_functions {
+    use azfn::durable::OrchestrationContext;
+    use azfn::prelude::*;
+
+    #[function(orchestration_trigger)]
+    async fn greet_all(ctx: OrchestrationContext) -> Result<Vec<String>, azfn::Error> {
+        let names: Vec<String> = ctx.input()?;
+        let mut greetings = Vec::new();
+        for name in &names {
+            greetings.push(ctx.call_activity::<String, _>("greet_one", name).await?);
+        }
+        Ok(greetings)
+    }
+
+    #[function(activity_trigger)]
+    fn greet_one(name: String) -> String {
+        format!("Hello {name}")
+    }
+}
+
 /// How many invocations [`rendezvous`] waits for: it answers only once all run at once.
 const IN_FLIGHT_AT_ONCE: usize = 1000;
 static ALL_ARRIVED: LazyLock<Barrier> = LazyLock::new(|| Barrier::new(IN_FLIGHT_AT_ONCE));
@@ -1027,6 +1049,81 @@ async fn streamed_responses_arrive_whole_over_rpc_http() {
     assert_eq!(
         response.return_value,
         Some(http_response("200", "text/plain", b"4 3 2 1 "))
+    );
+}
+
+#[cfg(feature = "durable")]
+#[tokio::test]
+async fn durable_orchestrators_and_activities_run_over_grpc() {
+    use azfn::durable::orchestration::{decode_request, encode_response};
+    use azfn::durable::proto::history::history_event::EventType;
+    use azfn::durable::proto::history::orchestrator_action::OrchestratorActionType;
+    use azfn::durable::proto::history::{
+        ExecutionStartedEvent, HistoryEvent, OrchestratorRequest, OrchestratorResponse, OrchestratorStartedEvent,
+    };
+    use base64::Engine;
+
+    let mut harness = Harness::start(false).await;
+    harness.host.ready().await;
+    // The activity: JSON text in (the passthrough protocol's raw input), JSON out.
+    let (_, response) = harness
+        .host
+        .invoke(invocation(
+            "d-1",
+            "greet_one",
+            vec![input("input", Data::String("\"Ada\"".into()))],
+        ))
+        .await;
+    assert_eq!(status(&response.result), Status::Success);
+    assert_eq!(
+        response.return_value.and_then(|v| v.data),
+        Some(Data::Json("\"Hello Ada\"".into()))
+    );
+
+    // The orchestrator: base64 protobuf in, base64 protobuf out as a string return value.
+    let event = |event_type| HistoryEvent {
+        event_id: -1,
+        timestamp: Some(azfn::grpc::wkt::Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 0,
+        }),
+        event_type: Some(event_type),
+    };
+    let request = OrchestratorRequest {
+        instance_id: "o-1".into(),
+        new_events: vec![
+            event(EventType::OrchestratorStarted(OrchestratorStartedEvent {})),
+            event(EventType::ExecutionStarted(ExecutionStartedEvent {
+                name: "greet_all".into(),
+                input: Some(r#"["Ada"]"#.into()),
+                ..Default::default()
+            })),
+        ],
+        ..Default::default()
+    };
+    let text = base64::engine::general_purpose::STANDARD.encode(request.encode_to_vec());
+    assert_eq!(decode_request(&text).unwrap(), request);
+    let (_, response) = harness
+        .host
+        .invoke(invocation(
+            "d-2",
+            "greet_all",
+            vec![input("context", Data::String(text))],
+        ))
+        .await;
+    assert_eq!(status(&response.result), Status::Success);
+    let Some(Data::String(answer)) = response.return_value.and_then(|v| v.data) else {
+        panic!("the orchestrator answers with a string");
+    };
+    let bytes = base64::engine::general_purpose::STANDARD.decode(&answer).unwrap();
+    let decoded = OrchestratorResponse::decode(bytes.as_slice()).unwrap();
+    assert_eq!(encode_response(&decoded), answer);
+    let Some(OrchestratorActionType::ScheduleTask(task)) = &decoded.actions[0].orchestrator_action_type else {
+        panic!("{decoded:?}");
+    };
+    assert_eq!(
+        (task.name.as_str(), task.input.as_ref().map(|i| i.value.as_str())),
+        ("greet_one", Some("\"Ada\""))
     );
 }
 
