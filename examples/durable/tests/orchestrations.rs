@@ -1,0 +1,296 @@
+//! The orchestrations run to their end by the in-process test driver, against the app's own
+//! activities (or mocks standing in for them) and the real `counter` entity, in virtual time:
+//! timers of hours take no time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use azfn::durable::driver::{AppActivities, DriverResult, MockActivities, OrchestrationDriver};
+use azfn::durable::entity::run_entity_batch;
+use azfn::durable::proto::OrchestrationStatus;
+use azfn::durable::proto::entity::{EntityBatchRequest, OperationRequest, operation_result};
+use azfn::durable::proto::history::HistoryEvent;
+use azfn::durable::proto::history::history_event::EventType;
+use durable_example::{
+    APPROVAL_TIMEOUT, APPROVED_EVENT, ApprovalOutcome, ApprovalRequest, Approved, COOLING_OFF, Order, OrderLine,
+    OrderProgress, OrderSummary, TallyInput, TallyReport,
+};
+
+/// The app's registry, which `AppActivities` runs the activities from.
+fn app() -> azfn::testing::TestApp {
+    azfn::testing::TestApp::new(durable_example::app())
+}
+
+fn new_driver(activities: AppActivities) -> OrchestrationDriver {
+    OrchestrationDriver::new(activities)
+        .orchestrator("process_order", durable_example::process_order)
+        .orchestrator("approval", durable_example::approval)
+        .orchestrator("tally", durable_example::tally)
+}
+
+fn order(lines: &[(&str, u32)]) -> Order {
+    Order {
+        order_id: "order-7".into(),
+        lines: lines
+            .iter()
+            .map(|(sku, quantity)| OrderLine {
+                sku: (*sku).into(),
+                quantity: *quantity,
+            })
+            .collect(),
+    }
+}
+
+/// The activities the orchestration scheduled, in order: (name, input).
+fn scheduled(history: &[HistoryEvent]) -> Vec<(String, String)> {
+    history
+        .iter()
+        .filter_map(|e| match &e.event_type {
+            Some(EventType::TaskScheduled(task)) => Some((
+                task.name.clone(),
+                task.input.as_ref().map(|i| i.value.clone()).unwrap_or_default(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+fn timers(history: &[HistoryEvent]) -> usize {
+    history
+        .iter()
+        .filter(|e| matches!(e.event_type, Some(EventType::TimerCreated(_))))
+        .count()
+}
+
+fn elapsed(driver: &OrchestrationDriver, result: &DriverResult) -> Duration {
+    result.finished_at.duration_since(driver.start()).unwrap()
+}
+
+fn completed<T: serde::de::DeserializeOwned>(result: &DriverResult) -> T {
+    assert_eq!(result.status, OrchestrationStatus::Completed, "{:?}", result.failure);
+    result.output().unwrap()
+}
+
+#[tokio::test]
+async fn an_order_is_priced_in_parallel_then_waits_out_the_cooling_off() {
+    let _app = app();
+    let driver = new_driver(AppActivities::new());
+    let result = driver
+        .run("process_order", &order(&[("tea", 2), ("scones", 4), ("jam", 1)]))
+        .await;
+    let summary: OrderSummary = completed(&result);
+    assert_eq!(
+        summary,
+        OrderSummary {
+            order_id: "order-7".into(),
+            line_totals: vec![900, 1200, 525],
+            total_cents: 2625,
+        }
+    );
+    // Fan-out: all three activities were scheduled in the first episode, before any result;
+    // fan-in: one more episode saw them all. Then the timer, and the final episode.
+    let calls = scheduled(&result.history);
+    assert_eq!(calls.len(), 3);
+    assert!(calls.iter().all(|(name, _)| name == "price_line"));
+    assert_eq!(result.episodes, 3);
+    assert_eq!(timers(&result.history), 1);
+    assert_eq!(elapsed(&driver, &result), COOLING_OFF);
+    assert_eq!(
+        result.custom_status::<OrderProgress>().unwrap(),
+        OrderProgress {
+            stage: "done".into(),
+            lines: 3
+        }
+    );
+}
+
+#[tokio::test]
+async fn the_custom_status_shows_the_cooling_off_while_the_timer_runs() {
+    let _app = app();
+    // Stop after the fan-in episode: the instance is waiting on its timer.
+    let result = new_driver(AppActivities::new())
+        .max_episodes(2)
+        .run("process_order", &order(&[("tea", 1)]))
+        .await;
+    assert_eq!(result.status, OrchestrationStatus::Running);
+    assert_eq!(
+        result.custom_status::<OrderProgress>().unwrap(),
+        OrderProgress {
+            stage: "cooling-off".into(),
+            lines: 1
+        }
+    );
+    assert_eq!(timers(&result.history), 1);
+}
+
+#[tokio::test]
+async fn a_line_whose_pricing_fails_once_is_retried_after_the_policy_delay() {
+    let _app = app();
+    // A flaky stand-in for `price_line`: the first attempt for scones fails.
+    let attempts: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
+    let seen = attempts.clone();
+    let mocks = MockActivities::new().activity("price_line", move |line: OrderLine| {
+        let mut seen = seen.lock().unwrap();
+        let attempt = seen.entry(line.sku.clone()).or_insert(0);
+        *attempt += 1;
+        if line.sku == "scones" && *attempt == 1 {
+            return Err("the price service is busy".to_owned());
+        }
+        let unit = durable_example::unit_price(&line.sku).ok_or("unknown sku")?;
+        Ok(unit * u64::from(line.quantity))
+    });
+    let driver = new_driver(AppActivities::with_mocks(mocks));
+    let result = driver.run("process_order", &order(&[("tea", 1), ("scones", 2)])).await;
+    let summary: OrderSummary = completed(&result);
+    assert_eq!(summary.line_totals, [450, 600]);
+    assert_eq!(summary.total_cents, 1050);
+
+    let attempts = attempts.lock().unwrap().clone();
+    assert_eq!(attempts, HashMap::from([("tea".into(), 1), ("scones".into(), 2)]));
+    let calls = scheduled(&result.history);
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    assert_eq!(calls[2].1, r#"{"sku":"scones","quantity":2}"#);
+    // The retry waited on a durable timer (5 s), then the cooling-off one.
+    assert_eq!(timers(&result.history), 2);
+    assert_eq!(elapsed(&driver, &result), Duration::from_secs(5) + COOLING_OFF);
+}
+
+#[tokio::test]
+async fn an_unknown_sku_fails_the_order_after_every_attempt() {
+    let _app = app();
+    let driver = new_driver(AppActivities::new());
+    let result = driver.run("process_order", &order(&[("tea", 1), ("caviar", 1)])).await;
+    assert_eq!(result.status, OrchestrationStatus::Failed);
+    let failure = result.failure.clone().unwrap();
+    assert!(failure.error_message.contains("unknown sku `caviar`"), "{failure:?}");
+    // 3 attempts for caviar, 5 s and 10 s apart; the cooling-off timer never started.
+    let caviar = scheduled(&result.history)
+        .into_iter()
+        .filter(|(_, input)| input.contains("caviar"))
+        .count();
+    assert_eq!(caviar, 3);
+    assert_eq!(timers(&result.history), 2);
+    assert_eq!(elapsed(&driver, &result), Duration::from_secs(15));
+}
+
+fn approval_request() -> ApprovalRequest {
+    ApprovalRequest {
+        subject: "order-7".into(),
+        approver: "ana".into(),
+    }
+}
+
+#[tokio::test]
+async fn an_approval_that_arrives_wins_the_race() {
+    let _app = app();
+    let driver =
+        new_driver(AppActivities::new()).raise_event_when_waiting(APPROVED_EVENT, &Approved { by: "ana".into() });
+    let result = driver.run("approval", &approval_request()).await;
+    assert_eq!(
+        completed::<ApprovalOutcome>(&result),
+        ApprovalOutcome::Approved { by: "ana".into() }
+    );
+    assert_eq!(elapsed(&driver, &result), Duration::ZERO);
+    // The request went out through the app's own activity.
+    assert_eq!(
+        result.custom_status::<String>().unwrap(),
+        "asked ana to approve order-7"
+    );
+    assert_eq!(
+        scheduled(&result.history),
+        [(
+            "send_approval_request".to_owned(),
+            r#"{"subject":"order-7","approver":"ana"}"#.to_owned()
+        )]
+    );
+
+    // An approval late but before the deadline also wins, at the time it came.
+    let an_hour = Duration::from_secs(3600);
+    let driver = driver_with_event_at(an_hour);
+    let result = driver.run("approval", &approval_request()).await;
+    assert_eq!(
+        completed::<ApprovalOutcome>(&result),
+        ApprovalOutcome::Approved { by: "bo".into() }
+    );
+    assert_eq!(elapsed(&driver, &result), an_hour);
+}
+
+fn driver_with_event_at(after: Duration) -> OrchestrationDriver {
+    new_driver(AppActivities::new()).raise_event_at(after, "approved", &Approved { by: "bo".into() })
+}
+
+#[tokio::test]
+async fn without_an_approval_the_deadline_wins() {
+    let _app = app();
+    let driver = new_driver(AppActivities::new());
+    let result = driver.run("approval", &approval_request()).await;
+    assert_eq!(completed::<ApprovalOutcome>(&result), ApprovalOutcome::TimedOut);
+    assert_eq!(elapsed(&driver, &result), APPROVAL_TIMEOUT);
+    assert_eq!(result.output.as_deref(), Some(r#"{"outcome":"timed_out"}"#));
+
+    // Too late: the instance had already timed out.
+    let driver = driver_with_event_at(APPROVAL_TIMEOUT + Duration::from_secs(1));
+    let result = driver.run("approval", &approval_request()).await;
+    assert_eq!(completed::<ApprovalOutcome>(&result), ApprovalOutcome::TimedOut);
+    assert_eq!(elapsed(&driver, &result), APPROVAL_TIMEOUT);
+}
+
+/// The app's `counter` entity function, run by the driver one operation at a time through the
+/// same batch engine the entity trigger uses.
+fn with_counter_entity(driver: OrchestrationDriver) -> OrchestrationDriver {
+    driver.entity("counter", |operation, input, state| {
+        let request = EntityBatchRequest {
+            instance_id: "@counter@driver".into(),
+            entity_state: state.clone().map(Into::into),
+            operations: vec![OperationRequest {
+                operation: operation.into(),
+                request_id: "r".into(),
+                input: input.map(Into::into),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let result = run_entity_batch(&request, durable_example::counter);
+        *state = result.entity_state.map(|s| s.value);
+        match result.results.into_iter().next().and_then(|r| r.result_type) {
+            Some(operation_result::ResultType::Success(ok)) => Ok(ok.result.map(|v| v.value)),
+            Some(operation_result::ResultType::Failure(failed)) => {
+                Err(failed.failure_details.map(|d| d.error_message).unwrap_or_default())
+            }
+            None => Err("the entity gave no result".into()),
+        }
+    })
+}
+
+#[tokio::test]
+async fn tally_signals_and_calls_the_counter_entity() {
+    let _app = app();
+    let driver = with_counter_entity(new_driver(AppActivities::new()));
+    let input = TallyInput {
+        key: "daily".into(),
+        amounts: vec![2, 5, -3],
+    };
+    let result = driver.run("tally", &input).await;
+    assert_eq!(
+        completed::<TallyReport>(&result),
+        TallyReport {
+            total: 4,
+            after_reset: 0
+        }
+    );
+    // Three signals and three calls, all to @counter@daily.
+    let sent: Vec<&str> = result
+        .history
+        .iter()
+        .filter_map(|e| match &e.event_type {
+            Some(EventType::EventSent(sent)) => Some(sent.instance_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent, ["@counter@daily"; 6]);
+
+    // Without the entity, the call fails, and so does the orchestration.
+    let result = new_driver(AppActivities::new()).run("tally", &input).await;
+    assert_eq!(result.status, OrchestrationStatus::Failed);
+}
