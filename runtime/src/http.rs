@@ -31,8 +31,22 @@ use crate::data::DecodeError;
 /// assert_eq!(req.query("verbose"), Some("1"));
 /// assert_eq!(req.json::<serde_json::Value>().unwrap()["item"], "tea");
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct HttpRequest {
+    /// Shared, so that handing the request to a function (which extracts it from a borrowed
+    /// invocation) is a reference count, not a copy of every header and parameter.
+    inner: Arc<RequestParts>,
+}
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+/// What an [`HttpRequest`] holds.
+#[derive(Clone, PartialEq, Default)]
+struct RequestParts {
     method: Method,
     url: String,
     headers: HeaderMap,
@@ -40,6 +54,20 @@ pub struct HttpRequest {
     params: BTreeMap<String, String>,
     identities: Vec<ClaimsIdentity>,
     body: Bytes,
+}
+
+impl fmt::Debug for RequestParts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &self.headers)
+            .field("query", &self.query)
+            .field("params", &self.params)
+            .field("identities", &self.identities)
+            .field("body", &self.body)
+            .finish()
+    }
 }
 
 /// One identity of the caller, as App Service authentication reports it.
@@ -87,75 +115,77 @@ impl HttpRequest {
         body: Bytes,
     ) -> Self {
         HttpRequest {
-            method,
-            url,
-            headers,
-            query,
-            params,
-            identities: Vec::new(),
-            body,
+            inner: Arc::new(RequestParts {
+                method,
+                url,
+                headers,
+                query,
+                params,
+                identities: Vec::new(),
+                body,
+            }),
         }
     }
 
     /// The method (`GET`, `POST`, …).
     pub fn method(&self) -> &Method {
-        &self.method
+        &self.inner.method
     }
 
     /// The full URL the client called, route prefix and query included.
     pub fn url(&self) -> &str {
-        &self.url
+        &self.inner.url
     }
 
     /// All headers.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        &self.inner.headers
     }
 
     /// One header's value as text, if present and valid text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        self.inner.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// A query parameter (repeated parameters are joined with `,`, as the host does).
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query.get(name).map(String::as_str)
+        self.inner.query.get(name).map(String::as_str)
     }
 
     /// All query parameters.
     pub fn query_pairs(&self) -> &BTreeMap<String, String> {
-        &self.query
+        &self.inner.query
     }
 
     /// A route parameter (`{id}` in the route template).
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params.get(name).map(String::as_str)
+        self.inner.params.get(name).map(String::as_str)
     }
 
     /// All route parameters.
     pub fn params(&self) -> &BTreeMap<String, String> {
-        &self.params
+        &self.inner.params
     }
 
     /// The caller's identities.
     pub fn identities(&self) -> &[ClaimsIdentity] {
-        &self.identities
+        &self.inner.identities
     }
 
     /// The body, as bytes.
     pub fn body(&self) -> &[u8] {
-        &self.body
+        &self.inner.body
     }
 
     /// The body, as text.
     pub fn text(&self) -> Result<&str, DecodeError> {
-        std::str::from_utf8(&self.body)
+        std::str::from_utf8(&self.inner.body)
             .map_err(|e| DecodeError::new(format!("the request body is not UTF-8 text ({e})")))
     }
 
     /// The body, parsed as JSON into `T`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, DecodeError> {
-        serde_json::from_slice(&self.body)
+        serde_json::from_slice(&self.inner.body)
             .map_err(|e| DecodeError::new(format!("the request body is not the expected JSON ({e})")))
     }
 }
@@ -163,7 +193,7 @@ impl HttpRequest {
 /// Builds an [`HttpRequest`].
 #[derive(Debug, Default)]
 pub struct HttpRequestBuilder {
-    request: HttpRequest,
+    request: RequestParts,
 }
 
 impl HttpRequestBuilder {
@@ -213,7 +243,9 @@ impl HttpRequestBuilder {
 
     /// The request.
     pub fn build(self) -> HttpRequest {
-        self.request
+        HttpRequest {
+            inner: Arc::new(self.request),
+        }
     }
 }
 
@@ -646,7 +678,7 @@ fn from_pairs<T: DeserializeOwned>(pairs: &BTreeMap<String, String>) -> Result<T
 impl<T: DeserializeOwned> Query<T> {
     /// Reads the query of `request`.
     pub fn from_request(request: &HttpRequest) -> Result<Self, DecodeError> {
-        from_pairs(&request.query)
+        from_pairs(&request.inner.query)
             .map(Query)
             .map_err(|e| DecodeError::new(format!("query: {e}")))
     }
@@ -655,7 +687,7 @@ impl<T: DeserializeOwned> Query<T> {
 impl<T: DeserializeOwned> Path<T> {
     /// Reads the route parameters of `request`.
     pub fn from_request(request: &HttpRequest) -> Result<Self, DecodeError> {
-        from_pairs(&request.params)
+        from_pairs(&request.inner.params)
             .map(Path)
             .map_err(|e| DecodeError::new(format!("route parameters: {e}")))
     }
@@ -665,9 +697,9 @@ impl HttpRequest {
     /// The request as an `http::Request`, with `path_and_query` as its URI (the part of the
     /// URL a mounted router routes on).
     pub fn to_http(&self, path_and_query: &str) -> http::Request<Bytes> {
-        let mut request = http::Request::new(self.body.clone());
-        *request.method_mut() = self.method.clone();
-        *request.headers_mut() = self.headers.clone();
+        let mut request = http::Request::new(self.inner.body.clone());
+        *request.method_mut() = self.inner.method.clone();
+        *request.headers_mut() = self.inner.headers.clone();
         if let Ok(uri) = path_and_query.parse() {
             *request.uri_mut() = uri;
         }
@@ -676,7 +708,10 @@ impl HttpRequest {
 
     /// The query string of the URL (without `?`), as the client sent it.
     pub fn raw_query(&self) -> Option<&str> {
-        self.url.split_once('?').map(|(_, q)| q.split('#').next().unwrap_or(q))
+        self.inner
+            .url
+            .split_once('?')
+            .map(|(_, q)| q.split('#').next().unwrap_or(q))
     }
 }
 
@@ -696,15 +731,14 @@ impl<B: Into<Bytes>> From<http::Request<B>> for HttpRequest {
                     .collect()
             })
             .unwrap_or_default();
-        HttpRequest {
-            method: parts.method,
-            url: parts.uri.to_string(),
-            headers: parts.headers,
+        HttpRequest::from_parts(
+            parts.method,
+            parts.uri.to_string(),
+            parts.headers,
             query,
-            params: BTreeMap::new(),
-            identities: Vec::new(),
-            body: body.into(),
-        }
+            BTreeMap::new(),
+            body.into(),
+        )
     }
 }
 
