@@ -32,7 +32,7 @@ use super::protocol::{
 use crate::data::BindingData;
 use crate::error::InvocationError;
 use crate::function::FunctionDescription;
-use crate::http::{HttpRequest, HttpResponse};
+use crate::http::{Claim, ClaimsIdentity, HttpRequest, HttpResponse};
 use crate::invocation::{LogLine, OutputValue, Outputs};
 
 /// What the envelope holds, decoded.
@@ -262,7 +262,7 @@ impl<'de> Visitor<'de> for HttpRequestSeed {
                 3 => body = Some(map.next_value::<Value>()?),
                 4 => query = string_map("Query", Some(map.next_value::<Value>()?)).map_err(|_| give_up())?,
                 5 => params = string_map("Params", Some(map.next_value::<Value>()?)).map_err(|_| give_up())?,
-                _ => identities = read_identities(Some(map.next_value::<Value>()?)).map_err(|_| give_up())?,
+                _ => identities = map.next_value_seed(IdentitiesSeed)?,
             }
         }
         let method = method.ok_or_else(give_up)?;
@@ -291,6 +291,151 @@ impl<'de> Visitor<'de> for HttpRequestSeed {
             builder = builder.identity(identity);
         }
         Ok(builder.build())
+    }
+}
+
+/// `Identities`: an array of `ClaimsIdentity` objects read as the reference's
+/// `serde_json::from_value` reads them (known fields by exact name, others parsed and
+/// dropped), or null. The old hosts' JSON-text form goes through the reference's reader.
+struct IdentitiesSeed;
+
+const IDENTITY_FIELDS: &[&str] = &[
+    "AuthenticationType",
+    "IsAuthenticated",
+    "Name",
+    "NameClaimType",
+    "RoleClaimType",
+    "Claims",
+];
+
+impl<'de> DeserializeSeed<'de> for IdentitiesSeed {
+    type Value = Vec<ClaimsIdentity>;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for IdentitiesSeed {
+    type Value = Vec<ClaimsIdentity>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the `Identities` array")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        read_identities(Some(Value::String(v.to_owned()))).map_err(|_| give_up())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut identities = Vec::with_capacity(seq.size_hint().unwrap_or(1));
+        while let Some(identity) = seq.next_element_seed(IdentitySeed)? {
+            identities.push(identity);
+        }
+        Ok(identities)
+    }
+}
+
+/// One `ClaimsIdentity` object; anything but an object, a repeated field or a field of another
+/// type is left to the reference.
+struct IdentitySeed;
+
+impl<'de> DeserializeSeed<'de> for IdentitySeed {
+    type Value = ClaimsIdentity;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<ClaimsIdentity, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for IdentitySeed {
+    type Value = ClaimsIdentity;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an identity object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ClaimsIdentity, A::Error> {
+        let mut identity = ClaimsIdentity::default();
+        let mut seen = [false; IDENTITY_FIELDS.len()];
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            let Some(index) = IDENTITY_FIELDS.iter().position(|name| *name == key) else {
+                map.next_value::<Value>()?;
+                continue;
+            };
+            if std::mem::replace(&mut seen[index], true) {
+                return Err(give_up());
+            }
+            match index {
+                0 => identity.authentication_type = map.next_value()?,
+                1 => identity.is_authenticated = map.next_value()?,
+                2 => identity.name = map.next_value()?,
+                3 => identity.name_claim_type = map.next_value()?,
+                4 => identity.role_claim_type = map.next_value()?,
+                _ => identity.claims = map.next_value_seed(ClaimsSeed)?,
+            }
+        }
+        Ok(identity)
+    }
+}
+
+/// An identity's `Claims`: an array of `{"Type", "Value", ...}` objects.
+struct ClaimsSeed;
+
+impl<'de> DeserializeSeed<'de> for ClaimsSeed {
+    type Value = Vec<Claim>;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Vec<Claim>, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ClaimsSeed {
+    type Value = Vec<Claim>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of claims")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Claim>, A::Error> {
+        let mut claims = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(claim) = seq.next_element_seed(ClaimSeed)? {
+            claims.push(claim);
+        }
+        Ok(claims)
+    }
+}
+
+struct ClaimSeed;
+
+impl<'de> DeserializeSeed<'de> for ClaimSeed {
+    type Value = Claim;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Claim, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ClaimSeed {
+    type Value = Claim;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a claim object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claim, A::Error> {
+        let mut claim = Claim::default();
+        let (mut seen_type, mut seen_value) = (false, false);
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            let seen = match &*key {
+                "Type" => &mut seen_type,
+                "Value" => &mut seen_value,
+                _ => {
+                    map.next_value::<Value>()?;
+                    continue;
+                }
+            };
+            if std::mem::replace(seen, true) {
+                return Err(give_up());
+            }
+            let text = map.next_value::<String>()?;
+            if key == "Type" {
+                claim.claim_type = text;
+            } else {
+                claim.value = text;
+            }
+        }
+        Ok(claim)
     }
 }
 

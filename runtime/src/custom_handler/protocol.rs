@@ -1129,7 +1129,16 @@ mod direct_tests {
             // Headers out of order, case variants of one name, nulls, an octet-stream body.
             r#"{"Data":{"req":{"Method":"POST","Headers":{"x-b":["2"],"X-A":["1",null,"3"],"x-a":"4","Content-Type":[null,"application/octet-stream"],"content-type":["text/plain"]},"Body":"AP8="}}}"#,
             r#"{"Data":{"req":{"Method":"POST","Headers":{"Content-Type":[],"content-type":["application/octet-stream"]},"Body":"not base64!"}}}"#,
+            // Identities with every field set, in another order, an escaped key, unknown fields.
+            r#"{"Data":{"req":{"Method":"GET","Identities":[{"RoleClaimType":"r","NameClaimType":"n","N\u0061me":"Ann","AuthenticationType":"aad","IsAuthenticated":true,"Claims":[{"Value":"v","Type":"t","Issuer":"i"},{"Type":"t2"}],"Label":null},{}]}}}"#,
+            r#"{"Data":{"req":{"Method":"GET","Identities":null}}}"#,
             // Left to the reference: duplicates, case-ambiguous keys, unusual types.
+            r#"{"Data":{"req":{"Method":"GET","Identities":[{"Name":"a","Name":"b"}]}}}"#,
+            r#"{"Data":{"req":{"Method":"GET","Identities":[{"Claims":[{"Type":"a","Type":"b"}]}]}}}"#,
+            r#"{"Data":{"req":{"Method":"GET","Identities":[["aad",true]]}}}"#,
+            r#"{"Data":{"req":{"Method":"GET","Identities":[{"Claims":null}]}}}"#,
+            r#"{"Data":{"req":{"Method":"GET","Identities":{"Name":"a"}}}}"#,
+            r#"{"Data":{"req":{"Method":"GET","Identities":"[{\"Name\":\"a\"}]"}}}"#,
             r#"{"Data":{"req":{"Method":"GET","Headers":{"A":["1"],"A":["2"]}}}}"#,
             r#"{"Data":{"req":{"Method":"GET","method":"PUT"}}}"#,
             r#"{"Data":{"req":{"method":"PUT","url":"/x","query":"{\"x\":\"1\"}","identities":"[]"}}}"#,
