@@ -6,8 +6,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use azfn::durable::entity::{
-    EntityContext, EntityId, decode_batch_request, encode_batch_result, run_entity_batch,
-    run_entity_batch_async,
+    EntityContext, EntityId, decode_batch_request, encode_batch_result, run_entity_batch, run_entity_batch_async,
 };
 use azfn::durable::proto::TraceContext;
 use azfn::durable::proto::entity::{
