@@ -546,6 +546,7 @@ pub(super) fn encode(function: &FunctionDescription, outputs: &Outputs) -> Resul
         named: &named,
         logs: &outputs.logs,
         return_value: outputs.return_value.as_ref(),
+        return_passthrough: super::protocol::return_value_passes_through(function),
         sorted,
     };
     let mut body = Vec::with_capacity(256);
@@ -572,13 +573,17 @@ struct Envelope<'a> {
     named: &'a [(&'a str, &'a OutputValue)],
     logs: &'a [LogLine],
     return_value: Option<&'a OutputValue>,
+    return_passthrough: bool,
     sorted: bool,
 }
 
 impl Serialize for Envelope<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(3))?;
-        let return_value = self.return_value.map(Output);
+        let return_value = self.return_value.map(|value| Output {
+            value,
+            passthrough: self.return_passthrough,
+        });
         if self.sorted {
             map.serialize_entry("Logs", &Logs(self.logs))?;
             map.serialize_entry("Outputs", &Named(self.named))?;
@@ -618,19 +623,31 @@ impl Serialize for Named<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.0.len()))?;
         for (name, value) in self.0 {
-            map.serialize_entry(name, &Output(value))?;
+            map.serialize_entry(
+                name,
+                &Output {
+                    value,
+                    passthrough: false,
+                },
+            )?;
         }
         map.end()
     }
 }
 
-/// One output value, shaped as the reference's `encode_output` shapes it (see there why).
-struct Output<'a>(&'a OutputValue);
+/// One output value, shaped as the reference's `encode_output` shapes it (see there why), or
+/// as `encode_passthrough` does for a return value no binding declares.
+struct Output<'a> {
+    value: &'a OutputValue,
+    passthrough: bool,
+}
 
 impl Serialize for Output<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
+        match self.value {
             OutputValue::Http(response) => HttpObject(response).serialize(serializer),
+            OutputValue::Text(text) if self.passthrough => serializer.serialize_str(text),
+            OutputValue::Json(value) if self.passthrough => value.serialize(serializer),
             OutputValue::Text(text) => serializer.serialize_str(&BASE64.encode(text.as_bytes())),
             OutputValue::Bytes(bytes) => serializer.serialize_str(&BASE64.encode(bytes)),
             OutputValue::Json(Value::String(text)) => serializer.serialize_str(&BASE64.encode(text.as_bytes())),

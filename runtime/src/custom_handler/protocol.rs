@@ -213,6 +213,7 @@ fn encode_response_reference(function: &FunctionDescription, outputs: &Outputs) 
         named.insert(key.to_owned(), encode_output(key, value)?);
     }
     let return_value = match &outputs.return_value {
+        Some(value) if return_value_passes_through(function) => encode_passthrough(value)?,
         Some(value) => encode_output(RETURN_BINDING_NAME, value)?,
         None => Value::Null,
     };
@@ -464,6 +465,23 @@ fn is_base64_body(content_type: Option<&str>) -> bool {
         .trim()
         .to_ascii_lowercase();
     media_type == "application/octet-stream" || media_type.starts_with("multipart/")
+}
+
+/// Whether the host hands the function's return value on as it is: when no `$return` binding is
+/// declared, it skips the binding's conversion (and its base64 attempt) and passes the value to
+/// the trigger, which is how Durable Functions' triggers receive their results (host PR #8874).
+pub(super) fn return_value_passes_through(function: &FunctionDescription) -> bool {
+    function.binding(azfn_bindings::RETURN_BINDING_NAME).is_none()
+}
+
+/// A return value no binding declares: text as a JSON string, JSON as it is.
+#[cfg(test)]
+fn encode_passthrough(value: &OutputValue) -> Result<Value, InvocationError> {
+    match value {
+        OutputValue::Text(text) => Ok(Value::String(text.clone())),
+        OutputValue::Json(value) => Ok(value.clone()),
+        other => encode_output(RETURN_BINDING_NAME, other),
+    }
 }
 
 #[cfg(test)]
