@@ -2,9 +2,9 @@
 //! written once and its emitted manifest compared with a reviewed snapshot, validated against
 //! the published schema, and checked to cover every kind of the catalog.
 //!
-//! The service families are cargo features, so this file needs them all: it runs with
-//! `cargo test -p azfn --all-features` (as `scripts/test` does).
-#![cfg(feature = "all")]
+//! The service families and Durable Functions are cargo features, so this file needs them all:
+//! it runs with `cargo test -p azfn --all-features` (as `scripts/test` does).
+#![cfg(all(feature = "all", feature = "durable"))]
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -285,6 +285,32 @@ async fn blob_copy(content: Vec<u8>) -> Vec<u8> {
 )]
 async fn report(_timer: TimerInfo, #[blob_input(path = "templates/report.txt")] template: String) -> String {
     template
+}
+
+#[function(orchestration_trigger(orchestration = "ship_order"))]
+async fn ship(ctx: azfn::durable::OrchestrationContext) -> Result<(), azfn::Error> {
+    let items: Vec<String> = ctx.input()?;
+    for item in &items {
+        ctx.call_activity::<String, _>("pack", item).await?;
+    }
+    Ok(())
+}
+
+#[function(activity_trigger(activity = "pack"))]
+fn pack(item: String) -> String {
+    format!("packed {item}")
+}
+
+#[function(entity_trigger(entity_name = "stock"))]
+fn stock(ctx: &mut azfn::durable::EntityContext<i64>) -> i64 {
+    *ctx.state()
+}
+
+#[function(http_trigger(route = "ship", methods = "post"))]
+async fn ship_starter(
+    #[durable_client(task_hub = "Shop", connection_name = "Storage")] client: azfn::durable::DurableClient,
+) -> String {
+    client.task_hub_name().to_owned()
 }
 
 fn registry() -> &'static azfn::Registry {
@@ -886,6 +912,59 @@ const EXPECTED: &str = r#"{
         "rowKey": "{rand-guid}",
         "tableName": "stock",
         "type": "table"
+      }
+    ]
+  },
+  "pack": {
+    "bindings": [
+      {
+        "activity": "pack",
+        "direction": "in",
+        "name": "input",
+        "type": "activityTrigger"
+      }
+    ]
+  },
+  "ship": {
+    "bindings": [
+      {
+        "direction": "in",
+        "name": "context",
+        "orchestration": "ship_order",
+        "type": "orchestrationTrigger"
+      }
+    ]
+  },
+  "ship_starter": {
+    "bindings": [
+      {
+        "direction": "in",
+        "methods": ["post"],
+        "name": "req",
+        "route": "ship",
+        "type": "httpTrigger"
+      },
+      {
+        "connectionName": "Storage",
+        "direction": "in",
+        "name": "client",
+        "taskHub": "Shop",
+        "type": "durableClient"
+      },
+      {
+        "direction": "out",
+        "name": "$return",
+        "type": "http"
+      }
+    ]
+  },
+  "stock": {
+    "bindings": [
+      {
+        "direction": "in",
+        "entityName": "stock",
+        "name": "context",
+        "type": "entityTrigger"
       }
     ]
   },
