@@ -1,7 +1,7 @@
-#![cfg(feature = "durable")]
 //! The durable client against a mock `TaskHubSidecarService`: a plaintext HTTP/2 gRPC server on
 //! 127.0.0.1 that records each call (path, headers, request message) and answers as the test
 //! says. The mock frames and unframes messages with its own few lines.
+#![cfg(feature = "durable")]
 
 use std::collections::VecDeque;
 use std::convert::Infallible;

@@ -1,7 +1,7 @@
-#![cfg(feature = "durable")]
 //! The entity engine: batches of operations run in order, each a transaction; the implicit
 //! `delete`; signals and orchestration starts; panics; and the trigger value and return value as
 //! the custom-handler host carries them.
+#![cfg(feature = "durable")]
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

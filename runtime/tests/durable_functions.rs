@@ -1,8 +1,8 @@
-#![cfg(feature = "durable")]
 //! Durable functions as users write them with `#[function]`: their `function.json`, their
 //! invocations over the custom-handler protocol exactly as the host sends them (double-encoded
 //! values, the implicit return value), and the test driver running an orchestration against
 //! the app's own activities.
+#![cfg(feature = "durable")]
 
 use std::net::SocketAddr;
 

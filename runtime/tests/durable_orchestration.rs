@@ -1,7 +1,7 @@
-#![cfg(feature = "durable")]
 //! Golden tests of the orchestration engine: each builds the `OrchestratorRequest` the Durable
 //! extension would send (real-shaped history, base64 as the host carries it), runs an
 //! orchestrator over it, and compares the whole `OrchestratorResponse` with the expected one.
+#![cfg(feature = "durable")]
 
 use std::time::Duration;
 

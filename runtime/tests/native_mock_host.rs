@@ -1273,11 +1273,111 @@ async fn the_host_ending_the_stream_ends_the_worker() {
     assert!(error.contains("gRPC status 13"), "{error}");
 }
 
+/// The example app `native_app` (built once), for the specialization test.
+fn native_app() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| manifest_dir.join("../target"), std::path::PathBuf::from);
+            let status = std::process::Command::new(env!("CARGO"))
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "azfn",
+                    "--example",
+                    "native_app",
+                    "--features",
+                    "native",
+                ])
+                .current_dir(manifest_dir)
+                .env("CARGO_TARGET_DIR", &target_dir)
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "building the native_app example failed");
+            target_dir.join("debug/examples/native_app")
+        })
+        .clone()
+}
+
+/// A fresh folder under cargo's scratch folder for integration tests.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch folder");
+    dir.canonicalize().expect("a scratch folder")
+}
+
 #[tokio::test]
-async fn environment_reload_applies_variables_and_working_directory() {
+async fn specialization_restarts_the_app_with_the_hosts_environment_and_relays() {
+    let directory = scratch("specialized");
+    std::fs::copy(native_app(), directory.join("app")).expect("the app is deployed");
     let mut harness = Harness::start(false).await;
     let init = harness.host.init().await;
-    let directory = std::env::temp_dir().canonicalize().expect("a temp dir");
+    let reload = FunctionEnvironmentReloadRequest {
+        environment_variables: [("AZFN_SPECIALIZED".to_owned(), "yes".to_owned())].into(),
+        function_app_directory: directory.display().to_string(),
+    };
+    harness
+        .host
+        .send("reload-1", Content::FunctionEnvironmentReloadRequest(reload));
+    let reply = harness.host.next_reply().await;
+    assert_eq!(reply.request_id, "reload-1");
+    let Some(Content::FunctionEnvironmentReloadResponse(response)) = reply.content else {
+        panic!("expected FunctionEnvironmentReloadResponse, got {reply:?}");
+    };
+    assert_eq!(status(&response.result), Status::Success);
+    // The restarted app's own init answer: its capabilities replace the placeholder's.
+    assert_eq!(response.capabilities, init.capabilities);
+    assert_eq!(response.capabilities_update_strategy, 1, "replace");
+    assert_eq!(response.worker_metadata.expect("metadata").runtime_name, "rust");
+    // The stream now reaches the restarted app: its functions, its environment.
+    let metadata = harness.host.metadata().await;
+    let names: Vec<&str> = metadata
+        .function_metadata_results
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(names, ["read_env"]);
+    let load = FunctionLoadRequest {
+        function_id: "read_env".into(),
+        metadata: metadata.function_metadata_results.into_iter().next(),
+        managed_dependency_enabled: false,
+    };
+    harness.host.send("load-1", Content::FunctionLoadRequest(load));
+    let Some(Content::FunctionLoadResponse(loaded)) = harness.host.next_reply().await.content else {
+        panic!("expected FunctionLoadResponse");
+    };
+    assert_eq!(status(&loaded.result), Status::Success);
+    let (_, response) = harness
+        .host
+        .invoke(queue_message("s-1", "read_env", "AZFN_SPECIALIZED"))
+        .await;
+    assert_eq!(status(&response.result), Status::Success);
+    let seen = match response.return_value.and_then(|value| value.data) {
+        Some(Data::String(text)) => Some(text),
+        _ => None,
+    };
+    assert_eq!(seen, Some(format!("yes in {}", directory.display())));
+    // The host's terminate reaches the app, which drains and ends; so does the relay.
+    harness.host.send(
+        "",
+        Content::WorkerTerminate(WorkerTerminate {
+            grace_period: Some(proto::Duration { seconds: 5, nanos: 0 }),
+        }),
+    );
+    assert_eq!(harness.finished().await, Ok(()));
+}
+
+#[tokio::test]
+async fn environment_reload_falls_back_to_this_process_when_the_app_cannot_restart() {
+    let mut harness = Harness::start(false).await;
+    let init = harness.host.init().await;
+    // An `app` that is not executable: the restart fails at once.
+    let directory = scratch("not-executable");
+    std::fs::write(directory.join("app"), "not a program").expect("a file");
     let reload = FunctionEnvironmentReloadRequest {
         environment_variables: [("AZFN_TEST_RELOADED".to_owned(), "yes".to_owned())].into(),
         function_app_directory: directory.display().to_string(),

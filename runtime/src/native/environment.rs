@@ -1,12 +1,10 @@
-//! Placeholder specialization: the app's environment arrives after start-up, in a
-//! `FunctionEnvironmentReloadRequest`.
+//! Placeholder specialization in this process, the fallback when the app cannot be restarted
+//! with the host's environment (see `relay.rs`, the normal path).
 //!
 //! The working directory is changed. The variables are *not* written into the process
 //! environment: `setenv` while other threads may read the environment is undefined behaviour
 //! (which is why `std::env::set_var` is `unsafe` in Rust 2024, and azfn forbids `unsafe`), and
-//! this worker is multi-threaded. They are kept instead, and [`env_var`] reads them first. On the
-//! native runtime this path is rarely taken: its placeholder proxy applies the environment itself
-//! and starts the app afterwards.
+//! this worker is multi-threaded. They are kept instead, and [`env_var`] reads them first.
 
 use std::collections::BTreeMap;
 use std::sync::{OnceLock, RwLock};

@@ -15,7 +15,7 @@
 //! | `InvocationRequest` | `RpcLog`s, then `InvocationResponse` (outputs, `$return`, or an `RpcException`) |
 //! | `InvocationCancel` | cancels that invocation's [`CancellationToken`](crate::CancellationToken) |
 //! | `WorkerStatusRequest` | `WorkerStatusResponse` |
-//! | `FunctionEnvironmentReloadRequest` | applies it ([`env_var`]), `FunctionEnvironmentReloadResponse` |
+//! | `FunctionEnvironmentReloadRequest` | restarts the app with that environment and relays to it (below) |
 //! | `WorkerTerminate` | refuses new invocations, drains within the grace period, ends the stream |
 //!
 //! Invocations go through the same [`invoke`](crate::invoke) as the custom handler, so user code,
@@ -23,6 +23,14 @@
 //! HTTP triggers arrive either as `RpcHttp` messages or, when the app has HTTP functions and
 //! [`NativeArgs::http_uri`] is on, through a loopback HTTP server advertised as `HttpUri`: the
 //! host then forwards each request as it came and the response is written straight back.
+//!
+//! Placeholder specialization: a running multi-threaded process cannot safely change its own
+//! environment, so on `FunctionEnvironmentReloadRequest` the worker starts the app again (the
+//! deployed `app` in the function app directory, else this executable) with exactly the host's
+//! variables and working directory, replays the host's `WorkerInitRequest` to it, answers the
+//! reload with the new process's capabilities (`Replace`), and from then on relays the stream
+//! both ways, as the platform's placeholder proxy does. If the app cannot be started, the worker
+//! specializes in place as far as it safely can: working directory, and [`env_var`].
 //!
 //! Messages the worker cannot decode, or does not expect, are logged (an `RpcLog` for the host's
 //! worker logger, and stderr) and the stream goes on.
@@ -35,6 +43,7 @@ mod http_uri;
 mod invocation;
 mod metadata;
 pub mod proto;
+mod relay;
 mod responses;
 mod stream;
 mod typed_data;
@@ -65,6 +74,8 @@ enum Ending {
     Drain(Duration),
     /// The host's half of the stream ended (cleanly, or with this error).
     HostGone(Result<(), String>),
+    /// The worker relayed the stream to the specialized app, which exited so.
+    Relayed(Result<std::process::ExitStatus, String>),
 }
 
 /// Serves the host over gRPC until `WorkerTerminate`, the end of the stream, or `shutdown`.
@@ -118,8 +129,31 @@ pub async fn run(
     let http_uri = http_server.as_ref().map(|server| (server.uri(), server.pairing()));
     let mut worker = Worker::new(registry, outbox, http_uri);
 
-    let ending = serve(&mut worker, &mut inbox, shutdown, args.shutdown_grace).await;
+    let mut shutdown = std::pin::pin!(shutdown);
+    let ending = loop {
+        match serve(&mut worker, &mut inbox, shutdown.as_mut(), args.shutdown_grace).await {
+            Ok(ending) => break ending,
+            Err(specialization) => match relay::relay(&args, &specialization, worker.outbox(), &mut inbox).await {
+                Ok(exited) => break Ending::Relayed(exited),
+                Err(error) => {
+                    let message = format!(
+                        "cannot restart the app with the host's environment ({error}); specializing in this process, where only azfn::native::env_var sees the new settings"
+                    );
+                    worker.warn(message).await;
+                    worker.reload(&specialization.request_id, &specialization.request).await;
+                }
+            },
+        }
+    };
     let result = match ending {
+        Ending::Relayed(exited) => {
+            worker.in_flight().cancel_all();
+            match exited {
+                Ok(status) if status.success() => Ok(()),
+                Ok(status) => Err(format!("the specialized app exited with {status}")),
+                Err(error) => Err(error),
+            }
+        }
         Ending::Drain(grace) => {
             drain(&mut worker, &mut inbox, grace).await;
             Ok(())
@@ -158,26 +192,26 @@ async fn start_http_uri_server(args: &NativeArgs, registry: &Registry) -> Option
     }
 }
 
-/// Reads and answers messages until the worker is asked to stop or the host goes.
-async fn serve(
+/// Reads and answers messages until the worker is asked to stop or the host goes, or until the
+/// host sends the app's environment (`Err`: the worker is to be specialized).
+async fn serve<F: Future<Output = ()> + Send>(
     worker: &mut Worker,
     inbox: &mut Inbox,
-    shutdown: impl Future<Output = ()> + Send,
+    mut shutdown: std::pin::Pin<&mut F>,
     shutdown_grace: Duration,
-) -> Ending {
-    let mut shutdown = std::pin::pin!(shutdown);
+) -> Result<Ending, Box<relay::Specialization>> {
     loop {
         tokio::select! {
-            () = &mut shutdown => return Ending::Drain(shutdown_grace),
+            () = shutdown.as_mut() => return Ok(Ending::Drain(shutdown_grace)),
             next = inbox.next() => match next {
-                Ok(Some(Inbound::Message(message))) => {
-                    if let Next::Terminate(grace) = worker.handle(*message).await {
-                        return Ending::Drain(grace);
-                    }
-                }
+                Ok(Some(Inbound::Message(message))) => match worker.handle(*message).await {
+                    Next::Continue => {}
+                    Next::Terminate(grace) => return Ok(Ending::Drain(grace)),
+                    Next::Specialize(specialization) => return Err(specialization),
+                },
                 Ok(Some(Inbound::Malformed(why))) => worker.malformed(&why).await,
-                Ok(None) => return Ending::HostGone(Ok(())),
-                Err(error) => return Ending::HostGone(Err(error)),
+                Ok(None) => return Ok(Ending::HostGone(Ok(()))),
+                Err(error) => return Ok(Ending::HostGone(Err(error))),
             },
         }
     }

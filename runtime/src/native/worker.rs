@@ -18,9 +18,10 @@ use super::metadata;
 use super::proto::{
     FunctionEnvironmentReloadRequest, FunctionEnvironmentReloadResponse, FunctionLoadRequest, FunctionLoadResponse,
     FunctionLoadResponseCollection, InvocationCancel, InvocationRequest, InvocationResponse, StreamingMessage,
-    WorkerInitResponse, WorkerStatusResponse, WorkerWarmupResponse,
+    WorkerInitRequest, WorkerInitResponse, WorkerStatusResponse, WorkerWarmupResponse,
     function_environment_reload_response::CapabilitiesUpdateStrategy, rpc_log, streaming_message::Content,
 };
+use super::relay::Specialization;
 use super::responses::{failure, success, worker_exception, worker_log, worker_metadata};
 use super::stream::Outbox;
 use crate::cancel::CancellationToken;
@@ -32,12 +33,14 @@ use crate::function::{FunctionDescription, Registry};
 pub(crate) const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(5);
 
 /// What the read loop does after a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum Next {
     /// Keep reading.
     Continue,
     /// The host asked the worker to stop, allowing this long for in-flight work.
     Terminate(Duration),
+    /// The host sent the app's environment: restart the app with it ([`super::relay`]).
+    Specialize(Box<Specialization>),
 }
 
 /// The capabilities this worker honours, and no others: the host switches a capability on for
@@ -160,6 +163,8 @@ pub(crate) struct Worker {
     pairing: Option<Arc<Pairing>>,
     capabilities: BTreeMap<String, String>,
     accepting: bool,
+    /// The host's `WorkerInitRequest`, kept to replay to a specialized app.
+    init_request: Option<(String, WorkerInitRequest)>,
 }
 
 impl Worker {
@@ -175,6 +180,7 @@ impl Worker {
             pairing,
             capabilities: capabilities(uri.as_deref()),
             accepting: true,
+            init_request: None,
         }
     }
 
@@ -204,7 +210,10 @@ impl Worker {
         };
         match content {
             // The host's capabilities (`MultiStream`) ask nothing of a one-stream worker.
-            Content::WorkerInitRequest(_) => self.init(&request_id).await,
+            Content::WorkerInitRequest(request) => {
+                self.init_request = Some((request_id.clone(), request));
+                self.init(&request_id).await;
+            }
             Content::FunctionsMetadataRequest(request) => {
                 let response = metadata::metadata_response(self.registry, &request.function_app_directory);
                 self.reply(&request_id, Content::FunctionMetadataResponse(response))
@@ -238,7 +247,13 @@ impl Worker {
                     .map_or(DEFAULT_GRACE_PERIOD, |grace| grace.to_std());
                 return Next::Terminate(grace);
             }
-            Content::FunctionEnvironmentReloadRequest(request) => self.reload(&request_id, &request).await,
+            Content::FunctionEnvironmentReloadRequest(request) => {
+                return Next::Specialize(Box::new(Specialization {
+                    init: self.init_request.clone(),
+                    request_id,
+                    request,
+                }));
+            }
             Content::WorkerWarmupRequest(_) => {
                 let response = WorkerWarmupResponse {
                     result: Some(success()),
@@ -348,7 +363,15 @@ impl Worker {
         self.in_flight.cancel(&cancel.invocation_id);
     }
 
-    async fn reload(&mut self, request_id: &str, request: &FunctionEnvironmentReloadRequest) {
+    /// The stream's sending half.
+    pub(crate) fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// Specializes in this process, as far as it can without touching the process environment:
+    /// the working directory changes and [`environment::env_var`] sees the variables. What the
+    /// worker falls back to when the app cannot be restarted.
+    pub(crate) async fn reload(&mut self, request_id: &str, request: &FunctionEnvironmentReloadRequest) {
         let result = match environment::apply(request) {
             Ok(()) => success(),
             Err(message) => failure(worker_exception("EnvironmentReloadFailed", message)),
