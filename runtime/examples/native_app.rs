@@ -8,7 +8,9 @@ use azfn::prelude::*;
 #[function(queue_trigger(queue_name = "env"), queue_output(queue_name = "seen"))]
 fn read_env(name: String) -> String {
     let value = std::env::var(&name).unwrap_or_else(|_| "(unset)".to_owned());
-    let cwd = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
+    let cwd = std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
     format!("{value} in {cwd}")
 }
 
