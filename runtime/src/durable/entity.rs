@@ -65,6 +65,7 @@ use super::proto::entity::{
 };
 use super::proto::{TaskFailureDetails, TraceContext};
 use crate::Error;
+use crate::dispatch::panic_message;
 use crate::grpc::wkt::{StringValue, Timestamp};
 
 // ---------------------------------------------------------------------------------------------
@@ -744,16 +745,6 @@ fn failure(error_type: &str, message: String) -> TaskFailureDetails {
         error_type: error_type.to_owned(),
         error_message: message,
         ..Default::default()
-    }
-}
-
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic with a non-text payload".to_owned()
     }
 }
 

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::context::{OrchestrationContext, State, system_time, to_json};
 use super::task::TaskFailed;
+use crate::dispatch::panic_message;
 use crate::durable::proto::history::{
     CompleteOrchestrationAction, HistoryEvent, OrchestratorAction, OrchestratorRequest, OrchestratorResponse,
     history_event::EventType, orchestrator_action::OrchestratorActionType,
@@ -211,16 +212,6 @@ fn failure_of(error: &crate::Error) -> TaskFailureDetails {
         error_message: error.to_string(),
         inner_failure: task.map(|t| Box::new(t.details().clone())),
         ..Default::default()
-    }
-}
-
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(a panic without a message)".to_owned()
     }
 }
 
