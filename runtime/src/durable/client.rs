@@ -35,7 +35,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
 
-use super::entity::{EntityId, from_timestamp, guid_hyphenated, guid_simple, to_timestamp};
+use super::entity::{EntityId, guid_hyphenated, guid_simple};
 use super::proto::sidecar::{
     self, CleanEntityStorageRequest, CleanEntityStorageResponse, CreateInstanceRequest, CreateInstanceResponse,
     EntityQuery, GetEntityRequest, GetEntityResponse, GetInstanceRequest, GetInstanceResponse, InstanceQuery,
@@ -47,7 +47,7 @@ use super::proto::sidecar::{
 };
 use super::proto::{OrchestrationStatus, TaskFailureDetails};
 use crate::grpc::codec::{self, FrameDecoder};
-use crate::grpc::wkt::StringValue;
+use crate::grpc::wkt::{StringValue, Timestamp};
 use crate::{HttpRequest, HttpResponse};
 
 /// The largest response accepted when the binding does not say (gRPC's usual default).
@@ -703,8 +703,8 @@ impl DurableClient {
         let request = QueryInstancesRequest {
             query: Some(InstanceQuery {
                 runtime_status: filter.statuses.iter().map(|s| s.to_proto()).collect(),
-                created_time_from: filter.created_from.map(to_timestamp),
-                created_time_to: filter.created_to.map(to_timestamp),
+                created_time_from: filter.created_from.map(Timestamp::from_system_time),
+                created_time_to: filter.created_to.map(Timestamp::from_system_time),
                 task_hub_names: filter
                     .task_hub_names
                     .iter()
@@ -866,8 +866,8 @@ impl DurableClient {
         let request = PurgeInstancesRequest {
             request: Some(purge_instances_request::Request::PurgeInstanceFilter(
                 PurgeInstanceFilter {
-                    created_time_from: filter.created_from.map(to_timestamp),
-                    created_time_to: filter.created_to.map(to_timestamp),
+                    created_time_from: filter.created_from.map(Timestamp::from_system_time),
+                    created_time_to: filter.created_to.map(Timestamp::from_system_time),
                     runtime_status: filter.statuses.iter().map(|s| s.to_proto()).collect(),
                     timeout: None,
                 },
@@ -937,9 +937,9 @@ impl DurableClient {
             name: operation.to_owned(),
             input: payload(input, "the signal's input")?,
             request_id: guid_hyphenated(),
-            scheduled_time: at.map(to_timestamp),
+            scheduled_time: at.map(Timestamp::from_system_time),
             parent_trace_context: None,
-            request_time: Some(to_timestamp(SystemTime::now())),
+            request_time: Some(Timestamp::from_system_time(SystemTime::now())),
         };
         let _: SignalEntityResponse = self.call(method::SIGNAL_ENTITY, &request).await?;
         Ok(())
@@ -1004,8 +1004,8 @@ impl DurableClient {
                     .as_deref()
                     .map(entity_prefix)
                     .map(StringValue::from),
-                last_modified_from: filter.last_modified_from.map(to_timestamp),
-                last_modified_to: filter.last_modified_to.map(to_timestamp),
+                last_modified_from: filter.last_modified_from.map(Timestamp::from_system_time),
+                last_modified_to: filter.last_modified_to.map(Timestamp::from_system_time),
                 include_state: filter.include_state,
                 include_transient: filter.include_transient,
                 page_size: filter.page_size.map(|n| Int32Value {
@@ -1302,9 +1302,9 @@ impl StartOrchestration<'_> {
             name: self.name,
             version: self.version.map(StringValue::from),
             input: self.input?.map(StringValue::from),
-            scheduled_start_timestamp: self.start_at.map(to_timestamp),
+            scheduled_start_timestamp: self.start_at.map(Timestamp::from_system_time),
             tags: self.tags,
-            request_time: Some(to_timestamp(SystemTime::now())),
+            request_time: Some(Timestamp::from_system_time(SystemTime::now())),
             ..Default::default()
         };
         let response: CreateInstanceResponse = self.client.call(method::START_INSTANCE, &request).await?;
@@ -1488,7 +1488,7 @@ impl Default for OrchestrationMetadata {
 
 impl OrchestrationMetadata {
     fn from_proto(state: OrchestrationState) -> Self {
-        let time = |t: Option<crate::grpc::wkt::Timestamp>| t.as_ref().map(from_timestamp);
+        let time = |t: Option<Timestamp>| t.map(Timestamp::to_system_time);
         OrchestrationMetadata {
             runtime_status: RuntimeStatus::from_proto(state.orchestration_status),
             name: state.name,
@@ -1678,7 +1678,7 @@ impl EntityMetadata {
         })?;
         Ok(EntityMetadata {
             id,
-            last_modified_at: entity.last_modified_time.as_ref().map(from_timestamp),
+            last_modified_at: entity.last_modified_time.map(Timestamp::to_system_time),
             backlog_queue_size: u32::try_from(entity.backlog_queue_size).unwrap_or(0),
             locked_by: non_empty(entity.locked_by),
             serialized_state: non_empty(entity.serialized_state),

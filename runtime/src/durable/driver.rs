@@ -369,24 +369,10 @@ impl DriverResult {
     }
 }
 
-fn timestamp(time: SystemTime) -> Timestamp {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    Timestamp {
-        seconds: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
-        nanos: i32::try_from(since.subsec_nanos()).unwrap_or(0),
-    }
-}
-
-fn system_time(timestamp: Option<&Timestamp>) -> SystemTime {
-    let Some(t) = timestamp else { return UNIX_EPOCH };
-    let nanos = u32::try_from(t.nanos.clamp(0, 999_999_999)).unwrap_or(0);
-    UNIX_EPOCH + Duration::new(u64::try_from(t.seconds).unwrap_or(0), nanos)
-}
-
 fn event(event_id: i32, at: SystemTime, event_type: EventType) -> HistoryEvent {
     HistoryEvent {
         event_id,
-        timestamp: Some(timestamp(at)),
+        timestamp: Some(Timestamp::from_system_time(at)),
         event_type: Some(event_type),
     }
 }
@@ -710,7 +696,7 @@ impl OrchestrationDriver {
                                 clock,
                                 EventType::TimerCreated(TimerCreatedEvent { fire_at: timer.fire_at }),
                             ));
-                            let at = system_time(timer.fire_at.as_ref());
+                            let at = timer.fire_at.map_or(UNIX_EPOCH, Timestamp::to_system_time);
                             agenda.push(
                                 at,
                                 event(

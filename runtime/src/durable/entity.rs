@@ -299,8 +299,8 @@ impl<S> EntityContext<S> {
             instance_id: entity.to_string(),
             name: operation.to_owned(),
             input: input.map(StringValue::from),
-            scheduled_time: at.map(to_timestamp),
-            request_time: Some(to_timestamp(SystemTime::now())),
+            scheduled_time: at.map(Timestamp::from_system_time),
+            request_time: Some(Timestamp::from_system_time(SystemTime::now())),
             parent_trace_context: self.trace_context.clone(),
         }));
         Ok(())
@@ -336,7 +336,7 @@ impl<S> EntityContext<S> {
                 version: None,
                 input: input.map(StringValue::from),
                 scheduled_time: None,
-                request_time: Some(to_timestamp(SystemTime::now())),
+                request_time: Some(Timestamp::from_system_time(SystemTime::now())),
                 parent_trace_context: self.trace_context.clone(),
             },
         ));
@@ -711,8 +711,8 @@ impl<S: Serialize + DeserializeOwned + Default> Batch<S> {
         self.results.push(OperationResult {
             result_type: Some(ResultType::Success(OperationResultSuccess {
                 result: result.map(StringValue::from),
-                start_time_utc: Some(to_timestamp(started)),
-                end_time_utc: Some(to_timestamp(SystemTime::now())),
+                start_time_utc: Some(Timestamp::from_system_time(started)),
+                end_time_utc: Some(Timestamp::from_system_time(SystemTime::now())),
             })),
         });
     }
@@ -724,8 +724,8 @@ impl<S: Serialize + DeserializeOwned + Default> Batch<S> {
         self.results.push(OperationResult {
             result_type: Some(ResultType::Failure(OperationResultFailure {
                 failure_details: Some(details),
-                start_time_utc: Some(to_timestamp(started)),
-                end_time_utc: Some(to_timestamp(SystemTime::now())),
+                start_time_utc: Some(Timestamp::from_system_time(started)),
+                end_time_utc: Some(Timestamp::from_system_time(SystemTime::now())),
             })),
         });
     }
@@ -800,41 +800,6 @@ pub fn encode_batch_result(result: &EntityBatchResult) -> String {
 // Helpers the durable client shares: times and GUIDs
 // ---------------------------------------------------------------------------------------------
 
-/// A point in time as a protobuf `Timestamp`.
-pub(crate) fn to_timestamp(time: SystemTime) -> Timestamp {
-    match time.duration_since(UNIX_EPOCH) {
-        Ok(since) => Timestamp {
-            seconds: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
-            nanos: i32::try_from(since.subsec_nanos()).unwrap_or(0),
-        },
-        Err(before) => {
-            let before = before.duration();
-            let seconds = i64::try_from(before.as_secs()).unwrap_or(i64::MAX);
-            match before.subsec_nanos() {
-                0 => Timestamp {
-                    seconds: -seconds,
-                    nanos: 0,
-                },
-                nanos => Timestamp {
-                    seconds: -seconds - 1,
-                    nanos: i32::try_from(1_000_000_000 - nanos).unwrap_or(0),
-                },
-            }
-        }
-    }
-}
-
-/// A protobuf `Timestamp` as a point in time.
-pub(crate) fn from_timestamp(timestamp: &Timestamp) -> SystemTime {
-    let nanos = std::time::Duration::from_nanos(u64::try_from(timestamp.nanos.clamp(0, 999_999_999)).unwrap_or(0));
-    let seconds = std::time::Duration::from_secs(timestamp.seconds.unsigned_abs());
-    if timestamp.seconds >= 0 {
-        UNIX_EPOCH + seconds + nanos
-    } else {
-        UNIX_EPOCH - seconds + nanos
-    }
-}
-
 /// 16 random bytes shaped as a version-4 GUID. The randomness is the standard library's
 /// randomly keyed SipHash over a counter and the clock: unpredictable enough for ids, with no
 /// dependency.
@@ -879,30 +844,8 @@ pub(crate) fn guid_hyphenated() -> String {
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
-    use std::time::Duration;
 
     use super::*;
-
-    #[test]
-    fn timestamps_round_trip_on_both_sides_of_the_epoch() {
-        for time in [
-            UNIX_EPOCH,
-            UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789),
-            UNIX_EPOCH - Duration::new(5, 250_000_000),
-            UNIX_EPOCH - Duration::from_secs(3),
-        ] {
-            let ts = to_timestamp(time);
-            assert!((0..1_000_000_000).contains(&ts.nanos), "{ts:?}");
-            assert_eq!(from_timestamp(&ts), time);
-        }
-        assert_eq!(
-            to_timestamp(UNIX_EPOCH - Duration::new(5, 250_000_000)),
-            Timestamp {
-                seconds: -6,
-                nanos: 750_000_000
-            }
-        );
-    }
 
     #[test]
     fn guids_are_version_4_and_distinct() {

@@ -231,22 +231,6 @@ pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<Option<String>
     Ok(if text == "null" { None } else { Some(text) })
 }
 
-/// The protobuf form of a point in time (before 1970 counts as 1970).
-pub(crate) fn timestamp(time: SystemTime) -> Timestamp {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    Timestamp {
-        seconds: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
-        nanos: i32::try_from(since.subsec_nanos()).unwrap_or(0),
-    }
-}
-
-/// The point in time of a protobuf timestamp (before 1970 counts as 1970).
-pub(crate) fn system_time(timestamp: &Timestamp) -> SystemTime {
-    let seconds = u64::try_from(timestamp.seconds).unwrap_or(0);
-    let nanos = u32::try_from(timestamp.nanos.clamp(0, 999_999_999)).unwrap_or(0);
-    UNIX_EPOCH + Duration::new(seconds, nanos)
-}
-
 fn serialization_failure(what: &str, error: &serde_json::Error) -> TaskFailureDetails {
     TaskFailureDetails {
         error_type: "SerializationError".into(),
@@ -795,7 +779,7 @@ impl OrchestrationContext {
     /// Records a single durable timer and returns the future of its firing.
     pub(crate) fn timer_slot(&self, fire_at: SystemTime) -> (i32, SlotFuture) {
         let action = OrchestratorActionType::CreateTimer(CreateTimerAction {
-            fire_at: Some(timestamp(fire_at)),
+            fire_at: Some(Timestamp::from_system_time(fire_at)),
         });
         let (id, slot) = self.lock().schedule(action);
         (id, SlotFuture::new(self.clone(), slot))

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::context::{OrchestrationContext, State, system_time, to_json};
+use super::context::{OrchestrationContext, State, to_json};
 use super::task::TaskFailed;
 use crate::dispatch::panic_message;
 use crate::durable::proto::history::{
@@ -264,7 +264,7 @@ impl<'a> Engine<'a> {
             EventType::OrchestratorStarted(_) => {
                 if let Some(timestamp) = &event.timestamp {
                     let mut state = self.ctx.lock();
-                    state.now = state.now.max(system_time(timestamp));
+                    state.now = state.now.max(timestamp.to_system_time());
                 }
             }
             EventType::ExecutionStarted(started) => {
@@ -288,7 +288,7 @@ impl<'a> Engine<'a> {
                     if state.now == std::time::UNIX_EPOCH
                         && let Some(timestamp) = &event.timestamp
                     {
-                        state.now = system_time(timestamp);
+                        state.now = timestamp.to_system_time();
                     }
                 }
                 self.begin();
