@@ -58,6 +58,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use super::orchestration::EntityId;
+use super::orchestration::guid;
 use super::proto::entity::{
     EntityBatchRequest, EntityBatchResult, OperationAction, OperationRequest, OperationResult, OperationResultFailure,
     OperationResultSuccess, SendSignalAction, StartNewOrchestrationAction, operation_action::OperationActionType,
@@ -825,20 +826,12 @@ pub(crate) fn new_guid() -> [u8; 16] {
 
 /// A new GUID as 32 hex digits (.NET's `N` format), as instance ids are generated.
 pub(crate) fn guid_simple() -> String {
-    new_guid().iter().map(|b| format!("{b:02x}")).collect()
+    guid::simple(&new_guid())
 }
 
 /// A new GUID as `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
 pub(crate) fn guid_hyphenated() -> String {
-    let hex = guid_simple();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    guid::hyphenated(&new_guid())
 }
 
 #[cfg(test)]

@@ -29,7 +29,12 @@ pub(crate) fn uuid_v5(namespace: &[u8; 16], name: &[u8]) -> String {
     bytes.copy_from_slice(&hash[..16]);
     bytes[6] = (bytes[6] & 0x0f) | 0x50;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    hyphenated(&bytes)
+}
+
+/// A GUID's 16 bytes as `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, lower-case.
+pub(crate) fn hyphenated(bytes: &[u8; 16]) -> String {
+    let hex = simple(bytes);
     format!(
         "{}-{}-{}-{}-{}",
         &hex[0..8],
@@ -38,6 +43,11 @@ pub(crate) fn uuid_v5(namespace: &[u8; 16], name: &[u8]) -> String {
         &hex[16..20],
         &hex[20..32]
     )
+}
+
+/// A GUID's 16 bytes as 32 lower-case hex digits.
+pub(crate) fn simple(bytes: &[u8; 16]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `now` in .NET's round-trip format for a UTC `DateTime`: `yyyy-MM-ddTHH:mm:ss.fffffffZ`
@@ -58,7 +68,7 @@ pub(crate) fn format_round_trip(now: SystemTime) -> String {
 }
 
 /// The proleptic Gregorian date of `days` since 1970-01-01 (H. Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

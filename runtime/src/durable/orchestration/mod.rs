@@ -69,7 +69,7 @@ mod combinators;
 mod context;
 mod entity_id;
 mod entity_message;
-mod guid;
+pub(crate) mod guid;
 mod replay;
 mod task;
 
