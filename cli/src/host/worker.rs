@@ -244,7 +244,7 @@ impl Prepared {
             Transport::CustomHandler => free_port()
                 .map(|port| Prepared::Http { port })
                 .map_err(|e| format!("cannot find a free port for the worker: {e}")),
-            Transport::Grpc => grpc::server::Server::start()
+            Transport::Grpc => grpc::server::Server::start(grpc::MAX_MESSAGE_LENGTH)
                 .await
                 .map(|server| Prepared::Grpc {
                     server,
@@ -527,7 +527,7 @@ impl Launch {
             environment.insert(name.to_owned(), value);
         }
         let (program, mut arguments) = command(app, &environment);
-        let max = grpc::server::MAX_MESSAGE_LENGTH.to_string();
+        let max = grpc::MAX_MESSAGE_LENGTH.to_string();
         let uri = format!("http://127.0.0.1:{port}/");
         for (flag, value) in [
             ("--host", "127.0.0.1"),

@@ -45,6 +45,7 @@ mod metadata;
 pub mod proto;
 mod relay;
 mod responses;
+pub mod server;
 mod stream;
 mod typed_data;
 mod worker;

@@ -16,31 +16,17 @@
 //!
 //! The child's exit status becomes this worker's result.
 
-use std::convert::Infallible;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::process::{Command, ExitStatus, Stdio};
-use std::task::{Context, Poll};
 use std::time::Duration;
-
-use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Request, Response};
-use http_body::Frame;
-use http_body_util::BodyExt;
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use prost::Message as _;
-use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 
 use super::args::NativeArgs;
 use super::proto::{
     FunctionEnvironmentReloadRequest, FunctionEnvironmentReloadResponse, StreamingMessage, WorkerInitRequest,
     function_environment_reload_response::CapabilitiesUpdateStrategy, streaming_message::Content,
 };
-use super::stream::{EVENT_STREAM_PATH, Inbound, Inbox, Outbox};
-use crate::grpc::codec::{FrameDecoder, encode};
+use super::server::{Server, Stream};
+use super::stream::{Inbound, Inbox, Outbox};
 
 /// How long the child may take to connect and answer its `WorkerInitRequest`.
 const CHILD_START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -81,12 +67,11 @@ pub(crate) async fn relay(
     outbox: &Outbox,
     inbox: &mut Inbox,
 ) -> Result<Result<ExitStatus, String>, String> {
-    let listener = TcpListener::bind(("127.0.0.1", 0))
+    // Dropped on every way out, which ends the child's stream, and so the child.
+    let mut server = Server::start(args.max_message_length)
         .await
         .map_err(|e| format!("cannot listen for the specialized app: {e}"))?;
-    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-    let (calls_tx, mut calls) = mpsc::unbounded_channel();
-    let _server = AbortOnDrop(tokio::spawn(accept(listener, calls_tx, args.max_message_length)));
+    let port = server.port;
 
     let request = &specialization.request;
     let mut command = Command::new(child_executable(request)?);
@@ -114,7 +99,7 @@ pub(crate) async fn relay(
     let mut exited = tokio::task::spawn_blocking(move || child.wait());
 
     let handshake = async {
-        let call = calls.recv().await.ok_or("the specialized app never connected")?;
+        let call = server.calls.recv().await.ok_or("the specialized app never connected")?;
         handshake(call, specialization, outbox).await
     };
     let started = tokio::select! {
@@ -126,7 +111,6 @@ pub(crate) async fn relay(
     };
     let call = match started {
         Ok(Ok(call)) => call,
-        // Dropping the server ends the child's stream, which ends the child.
         Ok(Err(error)) => return Err(error),
         Err(_) => return Err("the specialized app did not start in time".to_owned()),
     };
@@ -138,28 +122,19 @@ pub(crate) async fn relay(
     })
 }
 
-/// Aborts the task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// Steps 1–3: the child's `StartStream` dropped, the init replayed, the reload answered.
-async fn handshake(mut call: Call, specialization: &Specialization, outbox: &Outbox) -> Result<Call, String> {
+async fn handshake(mut call: Stream, specialization: &Specialization, outbox: &Outbox) -> Result<Stream, String> {
     let (init_id, init) = specialization.init.clone().unwrap_or_default();
     let replay = StreamingMessage {
         request_id: init_id,
         content: Some(Content::WorkerInitRequest(init)),
     };
-    call.to_child
+    call.outbound
         .send(replay)
         .map_err(|_| "the specialized app went away")?;
     loop {
         let message = call
-            .from_child
+            .inbound
             .recv()
             .await
             .ok_or("the specialized app ended its stream before answering its init")??;
@@ -185,12 +160,12 @@ async fn handshake(mut call: Call, specialization: &Specialization, outbox: &Out
 }
 
 /// Step 4: both directions, unchanged, until one side ends.
-async fn pipe(mut call: Call, outbox: &Outbox, inbox: &mut Inbox) {
+async fn pipe(mut call: Stream, outbox: &Outbox, inbox: &mut Inbox) {
     loop {
         tokio::select! {
             from_host = inbox.next() => match from_host {
                 Ok(Some(Inbound::Message(message))) => {
-                    if call.to_child.send(*message).is_err() {
+                    if call.outbound.send(*message).is_err() {
                         break;
                     }
                 }
@@ -200,7 +175,7 @@ async fn pipe(mut call: Call, outbox: &Outbox, inbox: &mut Inbox) {
                 // The host is gone: ending the child's stream stops it.
                 Ok(None) | Err(_) => break,
             },
-            from_child = call.from_child.recv() => match from_child {
+            from_child = call.inbound.recv() => match from_child {
                 Some(Ok(message)) => {
                     if !outbox.send(message).await {
                         break;
@@ -212,117 +187,6 @@ async fn pipe(mut call: Call, outbox: &Outbox, inbox: &mut Inbox) {
                 }
                 None => break,
             },
-        }
-    }
-}
-
-/// The child's `EventStream` call.
-#[derive(Debug)]
-struct Call {
-    from_child: mpsc::UnboundedReceiver<Result<StreamingMessage, String>>,
-    to_child: mpsc::UnboundedSender<StreamingMessage>,
-}
-
-async fn accept(listener: TcpListener, calls: mpsc::UnboundedSender<Call>, limit: usize) {
-    while let Ok((tcp, _)) = listener.accept().await {
-        let calls = calls.clone();
-        let service = service_fn(move |request| {
-            let calls = calls.clone();
-            async move { Ok::<_, Infallible>(event_stream(request, &calls, limit)) }
-        });
-        tokio::spawn(async move {
-            let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(tcp), service)
-                .await;
-        });
-    }
-}
-
-/// `EventStream` opens a [`Call`]; any other method is `UNIMPLEMENTED`.
-fn event_stream(request: Request<Incoming>, calls: &mpsc::UnboundedSender<Call>, limit: usize) -> Response<ToChild> {
-    let (to_child, messages) = mpsc::unbounded_channel();
-    let mut body = ToChild {
-        messages,
-        status: "0",
-        done: false,
-    };
-    if request.uri().path() == EVENT_STREAM_PATH {
-        let (from_child_tx, from_child) = mpsc::unbounded_channel();
-        tokio::spawn(read_child(request.into_body(), from_child_tx, limit));
-        let _ = calls.send(Call { from_child, to_child });
-    } else {
-        body.status = "12";
-    }
-    let mut response = Response::new(body);
-    response
-        .headers_mut()
-        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-    response
-}
-
-async fn read_child(
-    mut body: Incoming,
-    messages: mpsc::UnboundedSender<Result<StreamingMessage, String>>,
-    limit: usize,
-) {
-    let mut decoder = FrameDecoder::new(limit);
-    while let Some(frame) = body.frame().await {
-        let data = match frame {
-            Ok(frame) => match frame.into_data() {
-                Ok(data) => data,
-                Err(_) => continue,
-            },
-            Err(e) => {
-                let _ = messages.send(Err(format!("the specialized app's stream broke: {e}")));
-                return;
-            }
-        };
-        decoder.push(&data);
-        loop {
-            match decoder.next_message() {
-                Ok(Some(bytes)) => {
-                    let message = StreamingMessage::decode(bytes)
-                        .map_err(|e| format!("the specialized app sent a message that is not a StreamingMessage: {e}"));
-                    if messages.send(message).is_err() {
-                        return;
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    let _ = messages.send(Err(format!("the specialized app's stream: {e}")));
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// The relay's half of the child's call: the host's messages, then `grpc-status`.
-#[derive(Debug)]
-struct ToChild {
-    messages: mpsc::UnboundedReceiver<StreamingMessage>,
-    status: &'static str,
-    done: bool,
-}
-
-impl http_body::Body for ToChild {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        let this = self.get_mut();
-        if this.done {
-            return Poll::Ready(None);
-        }
-        match this.messages.poll_recv(cx) {
-            Poll::Ready(Some(message)) => Poll::Ready(Some(Ok(Frame::data(encode(&message))))),
-            Poll::Ready(None) => {
-                this.done = true;
-                let mut trailers = HeaderMap::new();
-                trailers.insert("grpc-status", HeaderValue::from_static(this.status));
-                Poll::Ready(Some(Ok(Frame::trailers(trailers))))
-            }
-            Poll::Pending => Poll::Pending,
         }
     }
 }

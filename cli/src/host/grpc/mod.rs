@@ -15,7 +15,10 @@
 //! which [`convert`] translates both ways.
 
 pub mod convert;
-pub mod server;
+pub use azfn::native::server;
+
+/// The largest message either side accepts: the host's limit, `int.MaxValue`.
+pub const MAX_MESSAGE_LENGTH: usize = i32::MAX as usize;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

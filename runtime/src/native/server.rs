@@ -1,18 +1,17 @@
-//! The host's gRPC server: plaintext HTTP/2 on `127.0.0.1:0`, one method,
-//! `AzureFunctionsRpcMessages.FunctionRpc/EventStream`, as the real host's Kestrel server.
+//! The host's side of the protocol: a gRPC server, plaintext HTTP/2 on `127.0.0.1:0`, one
+//! method, `AzureFunctionsRpcMessages.FunctionRpc/EventStream`, as the real host's Kestrel
+//! server. The local host of `cargo azfn start --transport grpc` serves its workers with it, and
+//! the worker itself serves the app it restarts at placeholder specialization.
 //!
 //! gRPC over HTTP/2 is little more than framing: each message in either direction is a 1-byte
 //! compression flag (always 0 here: the host never negotiates compression), a 4-byte big-endian
 //! length and the protobuf bytes; the response ends with a `grpc-status` trailer. That is all
-//! this module does, so the CLI needs no gRPC library.
+//! this module does, so nothing needs a gRPC library.
 
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use azfn::native::EVENT_STREAM_PATH;
-use azfn::native::codec::{FrameDecoder, encode};
-use azfn::native::proto::StreamingMessage;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::Frame;
@@ -25,8 +24,9 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// The largest message either side accepts: the host's limit, `int.MaxValue`.
-pub const MAX_MESSAGE_LENGTH: usize = i32::MAX as usize;
+use super::proto::StreamingMessage;
+use super::stream::EVENT_STREAM_PATH;
+use crate::grpc::codec::{FrameDecoder, encode};
 
 /// gRPC status `UNIMPLEMENTED`, for calls to any other method.
 const UNIMPLEMENTED: &str = "12";
@@ -58,17 +58,18 @@ impl Drop for Server {
 }
 
 impl Server {
-    /// Listens on a free port of 127.0.0.1, as the host does for each worker.
-    pub async fn start() -> std::io::Result<Server> {
+    /// Listens on a free port of 127.0.0.1, as the host does for each worker, accepting
+    /// messages of up to `max_message_length` bytes.
+    pub async fn start(max_message_length: usize) -> std::io::Result<Server> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let port = listener.local_addr()?.port();
         let (calls_tx, calls) = mpsc::unbounded_channel();
-        let accept = tokio::spawn(accept_loop(listener, calls_tx));
+        let accept = tokio::spawn(accept_loop(listener, calls_tx, max_message_length));
         Ok(Server { port, calls, accept })
     }
 }
 
-async fn accept_loop(listener: TcpListener, calls: mpsc::UnboundedSender<Stream>) {
+async fn accept_loop(listener: TcpListener, calls: mpsc::UnboundedSender<Stream>, limit: usize) {
     let mut connections = Vec::new();
     loop {
         let Ok((tcp, _)) = listener.accept().await else {
@@ -77,7 +78,7 @@ async fn accept_loop(listener: TcpListener, calls: mpsc::UnboundedSender<Stream>
         let calls = calls.clone();
         let service = service_fn(move |request| {
             let calls = calls.clone();
-            async move { Ok::<_, Infallible>(event_stream(request, &calls)) }
+            async move { Ok::<_, Infallible>(event_stream(request, &calls, limit)) }
         });
         // Kept so that aborting this task (the server's drop) also closes its connections:
         // a worker from an earlier run must not keep a stream to a host that forgot it.
@@ -100,7 +101,11 @@ impl Drop for AbortOnDrop {
 }
 
 /// Answers one HTTP/2 request: `EventStream` opens a [`Stream`], anything else is refused.
-fn event_stream(request: Request<Incoming>, calls: &mpsc::UnboundedSender<Stream>) -> Response<OutboundBody> {
+fn event_stream(
+    request: Request<Incoming>,
+    calls: &mpsc::UnboundedSender<Stream>,
+    limit: usize,
+) -> Response<OutboundBody> {
     let (outbound, outbound_rx) = mpsc::unbounded_channel();
     let body = OutboundBody {
         messages: outbound_rx,
@@ -116,7 +121,7 @@ fn event_stream(request: Request<Incoming>, calls: &mpsc::UnboundedSender<Stream
         });
     }
     let (inbound_tx, inbound) = mpsc::unbounded_channel();
-    tokio::spawn(read_messages(request.into_body(), inbound_tx));
+    tokio::spawn(read_messages(request.into_body(), inbound_tx, limit));
     // Nobody waiting for calls means the host is going away: the call just ends.
     let _ = calls.send(Stream { inbound, outbound });
     grpc_response(body)
@@ -131,8 +136,12 @@ fn grpc_response(body: OutboundBody) -> Response<OutboundBody> {
 }
 
 /// Splits the worker's half of the call into messages.
-async fn read_messages(mut body: Incoming, inbound: mpsc::UnboundedSender<Result<StreamingMessage, String>>) {
-    let mut decoder = FrameDecoder::new(MAX_MESSAGE_LENGTH);
+async fn read_messages(
+    mut body: Incoming,
+    inbound: mpsc::UnboundedSender<Result<StreamingMessage, String>>,
+    limit: usize,
+) {
+    let mut decoder = FrameDecoder::new(limit);
     loop {
         let frame = match body.frame().await {
             None => break,
@@ -193,53 +202,5 @@ impl http_body::Body for OutboundBody {
             }
             Poll::Pending => Poll::Pending,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use azfn::native::proto::StartStream;
-    use azfn::native::proto::streaming_message::Content;
-
-    fn start(worker_id: &str) -> StreamingMessage {
-        StreamingMessage {
-            request_id: String::new(),
-            content: Some(Content::StartStream(StartStream {
-                worker_id: worker_id.into(),
-            })),
-        }
-    }
-
-    #[test]
-    fn frames_round_trip_whatever_the_cuts() {
-        let mut wire = Vec::new();
-        for id in ["a", "", "ccc"] {
-            wire.extend_from_slice(&encode(&start(id)));
-        }
-        // StartStream "a": the oneof's 2-byte tag, a length, then the id field's 3 bytes.
-        assert_eq!(&wire[..5], [0, 0, 0, 0, 6], "flag, big-endian length");
-        for cut in 1..wire.len() {
-            let mut decoder = FrameDecoder::new(MAX_MESSAGE_LENGTH);
-            let mut ids = Vec::new();
-            for chunk in wire.chunks(cut) {
-                decoder.push(chunk);
-                while let Some(bytes) = decoder.next_message().unwrap() {
-                    match StreamingMessage::decode(bytes).unwrap().content {
-                        Some(Content::StartStream(s)) => ids.push(s.worker_id),
-                        other => panic!("{other:?}"),
-                    }
-                }
-            }
-            assert_eq!(ids, ["a", "", "ccc"]);
-            assert!(decoder.finish().is_ok());
-        }
-    }
-
-    #[test]
-    fn compressed_frames_are_refused() {
-        let mut decoder = FrameDecoder::new(MAX_MESSAGE_LENGTH);
-        decoder.push(&[1, 0, 0, 0, 0]);
-        assert!(decoder.next_message().is_err());
     }
 }
