@@ -18,11 +18,12 @@ use std::time::Duration;
 
 use azfn::bindings::{BindingDescription, PropertyValue, catalog};
 use azfn::native::proto::{
-    self, BindingInfo, FunctionEnvironmentReloadRequest, FunctionLoadRequest, FunctionLoadRequestCollection,
-    FunctionMetadataResponse, FunctionsMetadataRequest, InvocationCancel, InvocationRequest, InvocationResponse,
-    NullableString, ParameterBinding, RpcHttp, RpcLog, StreamingMessage, TypedData, WorkerInitRequest,
-    WorkerInitResponse, WorkerStatusRequest, WorkerTerminate, binding_info, parameter_binding::RpcData, rpc_log,
-    rpc_retry_options::RetryStrategy, status_result::Status, streaming_message::Content, typed_data::Data,
+    self, BindingInfo, FunctionEnvironmentReloadRequest, FunctionEnvironmentReloadResponse, FunctionLoadRequest,
+    FunctionLoadRequestCollection, FunctionMetadataResponse, FunctionsMetadataRequest, InvocationCancel,
+    InvocationRequest, InvocationResponse, NullableString, ParameterBinding, RpcHttp, RpcLog, StreamingMessage,
+    TypedData, WorkerInitRequest, WorkerInitResponse, WorkerStatusRequest, WorkerTerminate, binding_info,
+    parameter_binding::RpcData, rpc_log, rpc_retry_options::RetryStrategy, status_result::Status,
+    streaming_message::Content, typed_data::Data,
 };
 use azfn::prelude::*;
 use azfn::{FunctionDescription, Invocation, InvocationError, InvokeFuture, Outputs, Registry, RetryPolicy};
@@ -374,6 +375,21 @@ impl MockHost {
     }
 
     /// Init, indexing and one load collection with every function, as the host does.
+    /// Sends a `FunctionEnvironmentReloadRequest` and reads its answer, which echoes the id.
+    async fn reload(
+        &mut self,
+        request_id: &str,
+        request: FunctionEnvironmentReloadRequest,
+    ) -> FunctionEnvironmentReloadResponse {
+        self.send(request_id, Content::FunctionEnvironmentReloadRequest(request));
+        let reply = self.next_reply().await;
+        assert_eq!(reply.request_id, request_id);
+        match reply.content {
+            Some(Content::FunctionEnvironmentReloadResponse(response)) => response,
+            other => panic!("expected FunctionEnvironmentReloadResponse, got {other:?}"),
+        }
+    }
+
     async fn ready(&mut self) -> WorkerInitResponse {
         let init = self.init().await;
         let metadata = self.metadata().await;
@@ -1320,14 +1336,7 @@ async fn specialization_restarts_the_app_with_the_hosts_environment_and_relays()
         environment_variables: [("AZFN_SPECIALIZED".to_owned(), "yes".to_owned())].into(),
         function_app_directory: directory.display().to_string(),
     };
-    harness
-        .host
-        .send("reload-1", Content::FunctionEnvironmentReloadRequest(reload));
-    let reply = harness.host.next_reply().await;
-    assert_eq!(reply.request_id, "reload-1");
-    let Some(Content::FunctionEnvironmentReloadResponse(response)) = reply.content else {
-        panic!("expected FunctionEnvironmentReloadResponse, got {reply:?}");
-    };
+    let response = harness.host.reload("reload-1", reload).await;
     assert_eq!(status(&response.result), Status::Success);
     // The restarted app's own init answer: its capabilities replace the placeholder's.
     assert_eq!(response.capabilities, init.capabilities);
@@ -1382,14 +1391,7 @@ async fn environment_reload_falls_back_to_this_process_when_the_app_cannot_resta
         environment_variables: [("AZFN_TEST_RELOADED".to_owned(), "yes".to_owned())].into(),
         function_app_directory: directory.display().to_string(),
     };
-    harness
-        .host
-        .send("reload-1", Content::FunctionEnvironmentReloadRequest(reload));
-    let reply = harness.host.next_reply().await;
-    assert_eq!(reply.request_id, "reload-1");
-    let Some(Content::FunctionEnvironmentReloadResponse(response)) = reply.content else {
-        panic!("expected FunctionEnvironmentReloadResponse");
-    };
+    let response = harness.host.reload("reload-1", reload).await;
     assert_eq!(status(&response.result), Status::Success);
     assert_eq!(response.capabilities, init.capabilities);
     assert_eq!(response.capabilities_update_strategy, 0, "merge");
@@ -1401,12 +1403,7 @@ async fn environment_reload_falls_back_to_this_process_when_the_app_cannot_resta
         environment_variables: BTreeMap::new(),
         function_app_directory: "/no/such/azfn/directory".into(),
     };
-    harness
-        .host
-        .send("reload-2", Content::FunctionEnvironmentReloadRequest(missing));
-    let Some(Content::FunctionEnvironmentReloadResponse(response)) = harness.host.next_reply().await.content else {
-        panic!("expected FunctionEnvironmentReloadResponse");
-    };
+    let response = harness.host.reload("reload-2", missing).await;
     assert_eq!(status(&response.result), Status::Failure);
     // Loading and invoking after specialization works as usual.
     harness.host.ready().await;
