@@ -546,7 +546,8 @@ pub(super) fn encode(function: &FunctionDescription, outputs: &Outputs) -> Resul
         named: &named,
         logs: &outputs.logs,
         return_value: outputs.return_value.as_ref(),
-        return_passthrough: super::protocol::return_value_passes_through(function),
+        // Only looked up when there is a return value: most invocations have none.
+        return_passthrough: outputs.return_value.is_some() && super::protocol::return_value_passes_through(function),
         sorted,
     };
     let mut body = Vec::with_capacity(256);
