@@ -69,6 +69,15 @@ impl Server {
         }
     }
 
+    /// CPU time the process has used so far, user and system, from `/proc/<pid>/stat`.
+    pub fn cpu_time(&self) -> Result<Duration, String> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+            .map_err(|e| format!("{}: cannot read /proc stat: {e}", self.name))?;
+        cpu_ticks(&stat)
+            .map(|ticks| Duration::from_secs_f64(ticks as f64 / CLOCK_TICKS_PER_SECOND))
+            .ok_or_else(|| format!("{}: no CPU times in /proc stat", self.name))
+    }
+
     /// A field of `/proc/<pid>/status` in KiB: `VmRSS` (resident now) or `VmHWM` (peak).
     pub fn memory_kib(&self, field: &str) -> Result<u64, String> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -90,6 +99,21 @@ pub fn status_field_kib(status: &str, field: &str) -> Option<u64> {
         let rest = line.strip_prefix(field)?.strip_prefix(':')?;
         rest.trim().trim_end_matches("kB").trim().parse().ok()
     })
+}
+
+/// The unit of `/proc/<pid>/stat`'s times: `USER_HZ`, which Linux fixes at 100 for user space
+/// on every architecture it runs this runner on.
+const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
+
+/// `utime + stime` of a `/proc/<pid>/stat` line. The command name (field 2) may hold spaces
+/// and parentheses, so fields are counted after its closing `)`.
+pub fn cpu_ticks(stat: &str) -> Option<u64> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace();
+    // After the name: state (3), ppid (4), … utime is field 14, stime field 15.
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
 }
 
 /// A port nobody listens on now. (Another process could take it before the server binds it; on
@@ -181,5 +205,12 @@ mod tests {
         assert_eq!(status_field_kib(status, "VmRSS"), Some(5432));
         assert_eq!(status_field_kib(status, "VmHWM"), Some(9876));
         assert_eq!(status_field_kib(status, "VmSwap"), None);
+    }
+
+    #[test]
+    fn proc_stat_cpu_times_are_counted_after_the_command_name() {
+        let stat = "4242 (bench app (x)) S 1 4242 4242 0 -1 4194560 300 0 0 0 1234 567 0 0 20 0 3 0 99 0 0";
+        assert_eq!(cpu_ticks(stat), Some(1234 + 567));
+        assert_eq!(cpu_ticks("4242 (truncated) S 1"), None);
     }
 }

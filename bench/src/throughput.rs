@@ -1,6 +1,8 @@
 //! Throughput and latency of one function, azfn against the baseline: the envelope path
 //! (`POST /hello`) or forwarding mode (`GET /api/hello?name=x`).
 
+use std::time::Duration;
+
 use crate::Settings;
 use crate::binaries::Binaries;
 use crate::load::{self, LoadReport};
@@ -36,7 +38,7 @@ pub async fn run(binaries: &Binaries, settings: &Settings, mode: Mode) -> Result
     };
     check_same_answer(&servers[0], &servers[1], &spec, mode)?;
 
-    let mut reports: [Vec<LoadReport>; 2] = [Vec::new(), Vec::new()];
+    let mut reports: [Vec<Round>; 2] = [Vec::new(), Vec::new()];
     for round in 0..settings.load_rounds {
         // ABBA order: whichever runs second in a round runs first in the next, so drift in the
         // machine's other load falls on both alike.
@@ -45,15 +47,32 @@ pub async fn run(binaries: &Binaries, settings: &Settings, mode: Mode) -> Result
             let address = servers[which].address;
             let warm_up = load::run(address, &spec, settings.connections, settings.load_warm_up).await;
             check_no_failures(&warm_up, which)?;
+            let cpu_before = servers[which].cpu_time()?;
             let report = load::run(address, &spec, settings.connections, settings.load_duration).await;
+            let cpu = servers[which].cpu_time()?.saturating_sub(cpu_before);
             check_no_failures(&report, which)?;
-            reports[which].push(report);
+            reports[which].push(Round { report, cpu });
         }
     }
     Ok(tabulate(&reports, settings, mode))
 }
 
-fn tabulate(reports: &[Vec<LoadReport>; 2], settings: &Settings, mode: Mode) -> Table {
+/// One server's measured round: the load generator's view, and the CPU time the server used.
+struct Round {
+    report: LoadReport,
+    cpu: Duration,
+}
+
+impl Round {
+    /// The server's CPU time (user and system) per answered request, in microseconds: what each
+    /// request costs the server, which depends far less on the machine's other load than the
+    /// request rate does.
+    fn cpu_per_request_us(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.report.completed.max(1) as f64
+    }
+}
+
+fn tabulate(reports: &[Vec<Round>; 2], settings: &Settings, mode: Mode) -> Table {
     let (title, request) = match mode {
         Mode::Envelope => (
             "Invocation throughput and latency (custom-handler envelope)",
@@ -90,19 +109,22 @@ fn tabulate(reports: &[Vec<LoadReport>; 2], settings: &Settings, mode: Mode) -> 
             "baseline rounds",
         ],
     );
-    let per_round =
-        |which: usize, f: &dyn Fn(&LoadReport) -> f64| -> Vec<f64> { reports[which].iter().map(f).collect() };
+    let per_round = |which: usize, f: &dyn Fn(&Round) -> f64| -> Vec<f64> { reports[which].iter().map(f).collect() };
     let rps = [
-        per_round(0, &|r| r.requests_per_second()),
-        per_round(1, &|r| r.requests_per_second()),
+        per_round(0, &|r| r.report.requests_per_second()),
+        per_round(1, &|r| r.report.requests_per_second()),
+    ];
+    let cpu = [
+        per_round(0, &Round::cpu_per_request_us),
+        per_round(1, &Round::cpu_per_request_us),
     ];
     let p50 = [
-        per_round(0, &|r| r.percentile_us(50.0)),
-        per_round(1, &|r| r.percentile_us(50.0)),
+        per_round(0, &|r| r.report.percentile_us(50.0)),
+        per_round(1, &|r| r.report.percentile_us(50.0)),
     ];
     let p99 = [
-        per_round(0, &|r| r.percentile_us(99.0)),
-        per_round(1, &|r| r.percentile_us(99.0)),
+        per_round(0, &|r| r.report.percentile_us(99.0)),
+        per_round(1, &|r| r.report.percentile_us(99.0)),
     ];
 
     let throughput_ratio = median(&rps[0]) / median(&rps[1]);
@@ -137,9 +159,20 @@ fn tabulate(reports: &[Vec<LoadReport>; 2], settings: &Settings, mode: Mode) -> 
         table::rounds(&p99[0], table::us),
         table::rounds(&p99[1], table::us),
     ]);
+    let cpu_us = |v: f64| format!("{v:.1} µs");
+    table.row(vec![
+        "server CPU per request".into(),
+        cpu_us(median(&cpu[0])),
+        cpu_us(median(&cpu[1])),
+        table::ratio(median(&cpu[0]) / median(&cpu[1])),
+        String::new(),
+        String::new(),
+        table::rounds(&cpu[0], cpu_us),
+        table::rounds(&cpu[1], cpu_us),
+    ]);
     let completed: [u64; 2] = [
-        reports[0].iter().map(|r| r.completed).sum(),
-        reports[1].iter().map(|r| r.completed).sum(),
+        reports[0].iter().map(|r| r.report.completed).sum(),
+        reports[1].iter().map(|r| r.report.completed).sum(),
     ];
     table.note(format!(
         "{} and {} requests answered (azfn, baseline), none failed; both servers' answers were checked equal \
