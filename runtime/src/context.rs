@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::cancel::CancellationToken;
 use crate::data::DecodeError;
 use crate::extensions::Extensions;
-use crate::invocation::{Invocation, RetryContext, TraceContext};
+use crate::invocation::{Invocation, Metadata, RetryContext, TraceContext};
 
 /// The invocation's context: take it as a parameter of any function.
 ///
@@ -26,7 +26,7 @@ use crate::invocation::{Invocation, RetryContext, TraceContext};
 pub struct FunctionContext {
     invocation_id: String,
     function_name: &'static str,
-    metadata: Map<String, Value>,
+    metadata: Metadata,
     retry: Option<RetryContext>,
     trace: Option<TraceContext>,
     cancellation: CancellationToken,
@@ -67,7 +67,7 @@ impl FunctionContext {
     /// The trigger's metadata read into a type of yours (`#[derive(Deserialize)]`, with the
     /// host's key names).
     pub fn trigger_metadata_as<T: DeserializeOwned>(&self) -> Result<T, DecodeError> {
-        T::deserialize(&Value::Object(self.metadata.clone()))
+        T::deserialize(&Value::Object(self.metadata.clone().into_map()))
             .map_err(|e| DecodeError::new(format!("trigger metadata: {e}")))
     }
 

@@ -1,23 +1,22 @@
 //! Runs invocations: the one place that calls user code, whatever transport brought the request.
 //!
-//! An invocation runs on its own task (a panic fails that invocation only), inside a `tracing`
+//! An invocation runs on the caller's task (a panic fails that invocation only), inside a `tracing`
 //! span naming it, with its log lines captured, through the app's middleware, with the app's
 //! state attached and its cancellation token registered so shutdown can cancel it.
 
 use std::any::Any;
-use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::StatusCode;
 use tracing::Instrument;
 
-use crate::cancel::CancellationToken;
 use crate::error::InvocationError;
 use crate::extensions::Extensions;
 use crate::http::HttpResponse;
@@ -54,59 +53,55 @@ pub async fn invoke(invocation: Invocation) -> Result<Outputs, InvocationError> 
 
 /// Cancels the token of every invocation in flight (the worker is shutting down).
 pub(crate) fn cancel_in_flight() {
-    for token in in_flight().lock().unwrap_or_else(|e| e.into_inner()).values() {
-        token.cancel();
-    }
+    crate::cancel::cancel_invocations();
 }
 
 /// How many invocations are running.
 pub(crate) fn in_flight_count() -> usize {
-    in_flight().lock().unwrap_or_else(|e| e.into_inner()).len()
+    IN_FLIGHT.load(Ordering::SeqCst)
 }
 
-fn in_flight() -> &'static Mutex<HashMap<u64, CancellationToken>> {
-    static IN_FLIGHT: OnceLock<Mutex<HashMap<u64, CancellationToken>>> = OnceLock::new();
-    IN_FLIGHT.get_or_init(Default::default)
-}
+/// The invocations running now: a count, since shutdown reaches their tokens without a list.
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
 
-/// Removes an invocation from the in-flight set however its task ends.
-struct InFlightGuard(u64);
+/// Counts an invocation as running until it ends, however it ends.
+struct InFlightGuard;
 
 impl InFlightGuard {
-    fn register(token: CancellationToken) -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let key = NEXT.fetch_add(1, Ordering::Relaxed);
-        in_flight().lock().unwrap_or_else(|e| e.into_inner()).insert(key, token);
-        InFlightGuard(key)
+    fn register() -> Self {
+        IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+        InFlightGuard
     }
 }
 
 impl Drop for InFlightGuard {
     fn drop(&mut self) {
-        in_flight().lock().unwrap_or_else(|e| e.into_inner()).remove(&self.0);
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
 impl Pipeline {
     pub(crate) async fn invoke(&self, mut invocation: Invocation) -> Result<Outputs, InvocationError> {
         let function = invocation.function;
-        let invocation_id = invocation.invocation_id.clone();
         invocation.state = Arc::clone(&self.state);
-        let _in_flight = InFlightGuard::register(invocation.cancellation.clone());
-        let span = tracing::info_span!("invocation", invocation_id = %invocation_id, function = function.name);
+        let _in_flight = InFlightGuard::register();
+        let span =
+            tracing::info_span!("invocation", invocation_id = %invocation.invocation_id, function = function.name);
         let next = Next::start(Arc::clone(&self.chain));
-        let logs = logging::LogBuffer::default();
-        let task_logs = logs.clone();
         let token = invocation.cancellation.clone();
+        // For the failure's console line: the invocation itself moves into the chain.
+        let invocation_id = invocation.invocation_id.clone();
         // Panics are caught where they happen, on the caller's task: no task per invocation.
-        let run = CatchUnwind(Box::pin(logging::capture(
-            task_logs,
-            next.run(invocation).instrument(span),
-        )));
-        let finished = match self.deadline {
-            None => Ok(run.await),
-            Some(deadline) => tokio::time::timeout(deadline, run).await.map_err(|_| deadline),
-        };
+        // The future stays pinned in this one, not in a box of its own.
+        let run = CatchUnwind(pin!(next.run(invocation).instrument(span)));
+        let deadline = self.deadline;
+        let (finished, lines) = logging::capture(async move {
+            match deadline {
+                None => Ok(run.await),
+                Some(deadline) => tokio::time::timeout(deadline, run).await.map_err(|_| deadline),
+            }
+        })
+        .await;
         let mut result = match finished {
             Ok(Ok(result)) => result,
             Ok(Err(payload)) => Err(InvocationError::Panic(panic_message(&*payload))),
@@ -117,7 +112,6 @@ impl Pipeline {
                 Err(InvocationError::Timeout(deadline))
             }
         };
-        let lines = logs.take();
         match &mut result {
             Ok(outputs) => outputs.logs.extend(lines),
             Err(error) => {
@@ -174,10 +168,10 @@ fn internal_error() -> HttpResponse {
     HttpResponse::new(StatusCode::INTERNAL_SERVER_ERROR).text("internal server error")
 }
 
-/// Polls a future, turning a panic inside it into an `Err` with the panic's payload.
-struct CatchUnwind<F>(Pin<Box<F>>);
+/// Polls a pinned future, turning a panic inside it into an `Err` with the panic's payload.
+struct CatchUnwind<'a, F>(Pin<&'a mut F>);
 
-impl<F: Future> Future for CatchUnwind<F> {
+impl<F: Future> Future for CatchUnwind<'_, F> {
     type Output = Result<F::Output, Box<dyn Any + Send>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {

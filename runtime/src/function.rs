@@ -91,7 +91,8 @@ inventory::collect!(Registration);
 /// The functions of this app, by name.
 #[derive(Debug)]
 pub struct Registry {
-    by_lowercase_name: BTreeMap<String, &'static FunctionDescription>,
+    /// Sorted by the lowercase name, which is unique.
+    by_lowercase_name: Vec<(String, &'static FunctionDescription)>,
 }
 
 /// Two functions with the same name (the host compares names case-insensitively).
@@ -135,7 +136,9 @@ impl Registry {
             }
             by_lowercase_name.insert(key, function);
         }
-        Ok(Registry { by_lowercase_name })
+        Ok(Registry {
+            by_lowercase_name: by_lowercase_name.into_iter().collect(),
+        })
     }
 
     /// The registry of every `#[function]` linked into this binary, built once.
@@ -153,12 +156,17 @@ impl Registry {
 
     /// The function called `name`, compared case-insensitively as the host does.
     pub fn get(&self, name: &str) -> Option<&'static FunctionDescription> {
-        self.by_lowercase_name.get(&name.to_ascii_lowercase()).copied()
+        // Compared byte by byte in lowercase: no lowercased copy of the name per lookup.
+        let lowercase = || name.bytes().map(|b| b.to_ascii_lowercase());
+        self.by_lowercase_name
+            .binary_search_by(|(key, _)| key.bytes().cmp(lowercase()))
+            .ok()
+            .map(|index| self.by_lowercase_name[index].1)
     }
 
     /// Every function, ordered by name (so everything derived from the registry is deterministic).
     pub fn functions(&self) -> impl Iterator<Item = &'static FunctionDescription> + '_ {
-        self.by_lowercase_name.values().copied()
+        self.by_lowercase_name.iter().map(|(_, function)| *function)
     }
 
     /// How many functions there are.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::cancel::CancellationToken;
 use crate::data::BindingData;
@@ -26,7 +26,7 @@ pub struct Invocation {
     /// Input values by binding name: the trigger's and each input binding's.
     pub data: BTreeMap<String, BindingData>,
     /// Trigger metadata, decoded (no double encoding left), by key.
-    pub metadata: Map<String, Value>,
+    pub metadata: Metadata,
     /// The host's retry state, when a retry policy applies.
     pub retry: Option<RetryContext>,
     /// The W3C trace context the host propagates.
@@ -37,6 +37,124 @@ pub struct Invocation {
     pub extensions: Extensions,
     /// The app's shared state, attached by dispatch.
     pub state: Arc<Extensions>,
+}
+
+/// Trigger metadata by key, decoded (no double encoding left): route parameters, query values,
+/// a queue message's id, `sys`, …
+///
+/// It reads as the `serde_json::Map` it dereferences to. A transport may hand it over as the
+/// JSON text the host sent, parsed on first use, so an invocation that never reads its metadata
+/// never pays for building it.
+///
+/// ```
+/// use azfn::Metadata;
+/// use serde_json::{Map, json};
+///
+/// let mut map = Map::new();
+/// map.insert("DequeueCount".into(), json!(1));
+/// let mut metadata = Metadata::from(map);
+/// assert_eq!(metadata["DequeueCount"], 1);
+/// metadata.insert("Id".into(), json!("m-1"));
+/// assert_eq!(metadata.len(), 2);
+/// ```
+#[derive(Clone, Default)]
+pub struct Metadata {
+    parsed: OnceLock<Map<String, Value>>,
+    /// The text to parse on first use, and how, until it is parsed.
+    pending: Option<PendingMetadata>,
+}
+
+#[derive(Clone)]
+struct PendingMetadata {
+    json: Box<str>,
+    parse: fn(&str) -> Map<String, Value>,
+}
+
+impl Metadata {
+    /// Metadata still as JSON text, which `parse` turns into the map on first use. The
+    /// transport has checked the text, so `parse` cannot fail.
+    pub(crate) fn lazy(json: Box<str>, parse: fn(&str) -> Map<String, Value>) -> Self {
+        Metadata {
+            parsed: OnceLock::new(),
+            pending: Some(PendingMetadata { json, parse }),
+        }
+    }
+
+    /// The map, parsed now if it was not yet.
+    pub fn into_map(mut self) -> Map<String, Value> {
+        match self.parsed.take() {
+            Some(map) => map,
+            None => self.parse_pending(),
+        }
+    }
+
+    fn parse_pending(&self) -> Map<String, Value> {
+        self.pending
+            .as_ref()
+            .map_or_else(Map::new, |pending| (pending.parse)(&pending.json))
+    }
+}
+
+impl std::ops::Deref for Metadata {
+    type Target = Map<String, Value>;
+
+    fn deref(&self) -> &Map<String, Value> {
+        self.parsed.get_or_init(|| self.parse_pending())
+    }
+}
+
+impl std::ops::DerefMut for Metadata {
+    fn deref_mut(&mut self) -> &mut Map<String, Value> {
+        if self.parsed.get().is_none() {
+            self.parsed = OnceLock::from(self.parse_pending());
+        }
+        self.pending = None;
+        self.parsed.get_mut().expect("filled just above")
+    }
+}
+
+impl From<Map<String, Value>> for Metadata {
+    fn from(map: Map<String, Value>) -> Self {
+        Metadata {
+            parsed: OnceLock::from(map),
+            pending: None,
+        }
+    }
+}
+
+impl FromIterator<(String, Value)> for Metadata {
+    fn from_iter<I: IntoIterator<Item = (String, Value)>>(entries: I) -> Self {
+        Metadata::from(entries.into_iter().collect::<Map<String, Value>>())
+    }
+}
+
+impl<'a> IntoIterator for &'a Metadata {
+    type Item = (&'a String, &'a Value);
+    type IntoIter = serde_json::map::Iter<'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// Shows the map, as `serde_json::Map` does (parsing it if need be).
+impl std::fmt::Debug for Metadata {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl PartialEq for Metadata {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+/// The state of an invocation not yet dispatched: one empty set shared by all, since dispatch
+/// replaces it with the app's.
+fn no_state() -> Arc<Extensions> {
+    static EMPTY: OnceLock<Arc<Extensions>> = OnceLock::new();
+    Arc::clone(EMPTY.get_or_init(Arc::default))
 }
 
 /// Where an invocation stands in its function's retry policy.
@@ -68,12 +186,12 @@ impl Invocation {
             invocation_id: invocation_id.into(),
             function,
             data: BTreeMap::new(),
-            metadata: Map::new(),
+            metadata: Metadata::default(),
             retry: None,
             trace: None,
-            cancellation: CancellationToken::new(),
+            cancellation: CancellationToken::for_invocation(),
             extensions: Extensions::new(),
-            state: Arc::default(),
+            state: no_state(),
         }
     }
 
@@ -225,5 +343,36 @@ impl Outputs {
     /// The value written to the named output `name`.
     pub fn get(&self, name: &str) -> Option<&OutputValue> {
         self.named.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Map<String, Value> {
+        serde_json::from_str(json).unwrap_or_default()
+    }
+
+    #[test]
+    fn lazy_metadata_is_parsed_on_first_use_and_then_behaves_as_a_map() {
+        let lazy = Metadata::lazy(r#"{"a": 1, "b": "two"}"#.into(), parse);
+        assert_eq!(lazy.parsed.get(), None);
+        assert_eq!(lazy["b"], "two");
+        assert!(lazy.parsed.get().is_some());
+
+        let mut changed = Metadata::lazy(r#"{"a": 1}"#.into(), parse);
+        changed.insert("c".into(), Value::Bool(true));
+        assert_eq!(changed.len(), 2);
+        assert_eq!(changed.clone().into_map()["c"], true);
+        assert_eq!(Metadata::lazy(r#"{"a": 1}"#.into(), parse).into_map()["a"], 1);
+        assert_eq!(format!("{changed:?}"), format!("{:?}", parse(r#"{"a": 1, "c": true}"#)));
+        assert_eq!(
+            changed,
+            [("a".to_owned(), Value::from(1)), ("c".to_owned(), Value::Bool(true))]
+                .into_iter()
+                .collect()
+        );
+        assert!(Metadata::default().is_empty());
     }
 }

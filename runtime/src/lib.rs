@@ -68,7 +68,7 @@ pub use http::{
     BodyClosed, BodySender, Claim, ClaimsIdentity, Headers, HttpRequest, HttpRequestBuilder, HttpResponse, Identities,
     IntoHttpResponse, Json, Path, Query,
 };
-pub use invocation::{Invocation, LogLine, OutputValue, Outputs, RetryContext, TraceContext};
+pub use invocation::{Invocation, LogLine, Metadata, OutputValue, Outputs, RetryContext, TraceContext};
 pub use logging::LogFilter;
 pub use middleware::{Middleware, MiddlewareFuture, Next};
 #[cfg(any(feature = "sql", feature = "mysql"))]

@@ -11,10 +11,11 @@
 //! Levels come from `RUST_LOG` (`info`, `my_app=debug,hyper=warn`), else from host.json's
 //! `logging.logLevel.default` (`Trace` … `Critical`, `None`), else `info`.
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::future::Future;
+use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
@@ -24,35 +25,30 @@ use tracing::{Event, Level, Metadata, Subscriber};
 use crate::invocation::LogLine;
 
 tokio::task_local! {
-    static CAPTURE: LogBuffer;
+    static CAPTURE: RefCell<Vec<LogLine>>;
 }
 
-/// The lines one invocation logged.
-#[derive(Clone, Default, Debug)]
-pub(crate) struct LogBuffer {
-    lines: Arc<Mutex<Vec<LogLine>>>,
-}
-
-impl LogBuffer {
-    fn push(&self, line: LogLine) {
-        self.lines.lock().unwrap_or_else(|e| e.into_inner()).push(line);
-    }
-
-    /// The captured lines, leaving the buffer empty.
-    pub(crate) fn take(&self) -> Vec<LogLine> {
-        std::mem::take(&mut *self.lines.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
-
-/// Runs `future` with its events captured into `buffer`.
-pub(crate) async fn capture<F: Future>(buffer: LogBuffer, future: F) -> F::Output {
-    CAPTURE.scope(buffer, future).await
+/// Runs `future` with its events captured; returns its output and the lines it logged.
+///
+/// The lines live in the task-local itself, handed back when the future ends: nothing shared,
+/// so nothing to lock or count.
+pub(crate) async fn capture<F: Future>(future: F) -> (F::Output, Vec<LogLine>) {
+    let mut scoped = pin!(CAPTURE.scope(RefCell::new(Vec::new()), future));
+    let output = scoped.as_mut().await;
+    let lines = scoped.take_value().map(RefCell::into_inner).unwrap_or_default();
+    (output, lines)
 }
 
 /// Puts `line` in the current invocation's buffer, or hands it back outside any invocation.
 fn capture_line(line: LogLine) -> Result<(), LogLine> {
     let mut line = Some(line);
-    let _ = CAPTURE.try_with(|buffer| buffer.push(line.take().expect("taken once")));
+    let _ = CAPTURE.try_with(|lines| {
+        // A line logged while another is being pushed (from a `Debug` impl, say) cannot borrow
+        // the buffer; it goes to the console instead of being lost.
+        if let Ok(mut lines) = lines.try_borrow_mut() {
+            lines.push(line.take().expect("taken once"));
+        }
+    });
     line.map_or(Ok(()), Err)
 }
 
@@ -297,14 +293,12 @@ mod tests {
     #[tokio::test]
     async fn events_inside_an_invocation_are_captured() {
         let subscriber = AzfnSubscriber::new(LogFilter::parse("info"));
-        let buffer = LogBuffer::default();
         let _guard = tracing::subscriber::set_default(subscriber);
-        capture(buffer.clone(), async {
+        let ((), lines) = capture(async {
             tracing::info!(order = 7, "shipped");
             tracing::debug!("not enabled");
         })
         .await;
-        let lines = buffer.take();
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0].to_string(), " INFO azfn::logging::tests: shipped order=7");
     }

@@ -170,7 +170,7 @@ impl TestApp {
             let key = description.binding(&name).map_or(name, |b| b.name.to_owned());
             invocation.data.insert(key, value);
         }
-        invocation.metadata = trigger.metadata;
+        invocation.metadata = trigger.metadata.into();
         invocation.retry = trigger.retry;
         let mut outputs = self.pipeline.invoke(invocation).await?;
         // Streamed bodies are read to their end, so that tests see them whole.

@@ -315,7 +315,7 @@ fn decodes_the_captured_http_trigger_with_a_blob_input() {
         &BindingData::Text("hello from byte\n".into())
     );
     assert_eq!(
-        Value::Object(invocation.metadata),
+        Value::Object(invocation.metadata.into_map()),
         json!({
             "name": "hello.txt",
             "Query": { "name": "hello.txt" },
@@ -332,7 +332,7 @@ fn decodes_the_captured_queue_trigger() {
     assert_eq!(invocation.data.len(), 1);
     assert_eq!(invocation.trigger(), &BindingData::Text("aaaaa".into()));
     assert_eq!(
-        Value::Object(invocation.metadata),
+        Value::Object(invocation.metadata.into_map()),
         json!({
             "DequeueCount": 1,
             "ExpirationTime": "2022-06-20T06:00:06+00:00",
@@ -354,7 +354,7 @@ fn decodes_a_timer_trigger_inline() {
         &BindingData::Json(json!({ "Schedule": { "AdjustForDST": true }, "ScheduleStatus": null, "IsPastDue": false }))
     );
     assert_eq!(
-        Value::Object(invocation.metadata),
+        Value::Object(invocation.metadata.into_map()),
         json!({ "sys": { "MethodName": "tick", "UtcNow": "2024-01-01T00:05:00.0012345Z",
                          "RandGuid": "0b0b0b0b-0000-4000-8000-000000000000" } })
     );
@@ -368,7 +368,7 @@ fn decodes_a_binary_blob_trigger_from_base64() {
     let invocation = decode(&RESIZE, body);
     assert_eq!(invocation.trigger(), &BindingData::Bytes(b"\x89PNG\r\n\x1a\n".to_vec()));
     assert_eq!(
-        Value::Object(invocation.metadata),
+        Value::Object(invocation.metadata.into_map()),
         json!({ "Uri": "https://x.blob.core.windows.net/images/a.png", "name": "a.png",
                 "Properties": { "Length": 8, "ContentType": "image/png" } })
     );

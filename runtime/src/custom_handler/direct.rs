@@ -23,22 +23,26 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::protocol::{
-    body_text, decode_metadata_value, decode_value, header_text, identities as read_identities, output_error,
-    request_body, string_map,
+    body_text, decode_value, header_text, identities as read_identities, output_error, parse_metadata, request_body,
+    string_map,
 };
 use crate::data::BindingData;
 use crate::error::InvocationError;
 use crate::function::FunctionDescription;
 use crate::http::{Claim, ClaimsIdentity, HttpRequest, HttpResponse};
-use crate::invocation::{LogLine, OutputValue, Outputs};
+use crate::invocation::{LogLine, Metadata, OutputValue, Outputs};
 
 /// What the envelope holds, decoded.
 pub(super) struct Decoded {
     pub(super) data: BTreeMap<String, BindingData>,
-    pub(super) metadata: Map<String, Value>,
+    /// Checked, and kept as text until something reads it.
+    pub(super) metadata: Metadata,
+    /// Whether `Metadata` has a `RetryContext`, which is read at once.
+    pub(super) retry_context_sent: bool,
 }
 
 /// Decodes the envelope in one pass, or `None` when the reference decoder must decide.
@@ -135,16 +139,18 @@ impl<'de> Visitor<'de> for EnvelopeSeed {
         while let Some(field) = map.next_key_seed(Field(&["Data", "Metadata"]))? {
             match field {
                 Some(0) if data.is_none() => data = Some(map.next_value_seed(DataSeed(self.0))?),
-                Some(1) if metadata.is_none() => metadata = Some(map.next_value_seed(MetadataSeed)?),
+                Some(1) if metadata.is_none() => metadata = Some(read_metadata(map.next_value()?)?),
                 Some(_) => return Err(give_up()),
                 None => {
                     map.next_value::<Value>()?;
                 }
             }
         }
+        let (metadata, retry_context_sent) = metadata.unwrap_or_default();
         Ok(Decoded {
             data: data.ok_or_else(give_up)?,
-            metadata: metadata.unwrap_or_default(),
+            metadata,
+            retry_context_sent,
         })
     }
 }
@@ -185,36 +191,89 @@ impl<'de> Visitor<'de> for DataSeed {
     }
 }
 
-/// `Metadata`: an object, or null.
-struct MetadataSeed;
+/// `Metadata`: an object, or null. Its text is checked as strictly as `serde_json::Value`
+/// reads it (so the map parsed from it later cannot fail) but nothing is built: most functions
+/// never read it. Returns it, and whether it holds a `RetryContext`.
+fn read_metadata<E: de::Error>(raw: &RawValue) -> Result<(Metadata, bool), E> {
+    let text = raw.get();
+    if text == "null" {
+        return Ok((Metadata::default(), false));
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let retry_context_sent = MetadataKeys
+        .deserialize(&mut deserializer)
+        .and_then(|sent| deserializer.end().map(|()| sent))
+        .map_err(|_| give_up::<E>())?;
+    Ok((Metadata::lazy(text.into(), parse_metadata), retry_context_sent))
+}
 
-impl<'de> DeserializeSeed<'de> for MetadataSeed {
-    type Value = Map<String, Value>;
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_option(self)
+/// The `Metadata` object checked key by key; its value is whether a `RetryContext` key is there.
+struct MetadataKeys;
+
+impl<'de> DeserializeSeed<'de> for MetadataKeys {
+    type Value = bool;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for MetadataSeed {
-    type Value = Map<String, Value>;
+impl<'de> Visitor<'de> for MetadataKeys {
+    type Value = bool;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("the `Metadata` object")
     }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Map::new())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Map::new())
-    }
-    fn visit_some<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut metadata = Map::new();
-        while let Some((key, value)) = map.next_entry::<String, Value>()? {
-            metadata.insert(key, decode_metadata_value(value));
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        let mut retry_context_sent = false;
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            retry_context_sent |= key == "RetryContext";
+            map.next_value::<Checked>()?;
         }
-        Ok(metadata)
+        Ok(retry_context_sent)
+    }
+}
+
+/// Any JSON value, read exactly as `serde_json::Value` reads it (the same types through
+/// `deserialize_any`, so the same texts are refused) and then forgotten.
+struct Checked;
+
+impl<'de> de::Deserialize<'de> for Checked {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Checked)
+    }
+}
+
+impl<'de> Visitor<'de> for Checked {
+    type Value = Checked;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_key::<Checked>()?.is_some() {
+            map.next_value::<Checked>()?;
+        }
+        Ok(Checked)
     }
 }
 

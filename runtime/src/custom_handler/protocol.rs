@@ -92,7 +92,9 @@ pub fn decode_request(
     let mut invocation = Invocation::new(function, invocation_id);
     invocation.data = decoded.data;
     invocation.metadata = decoded.metadata;
-    invocation.retry = invocation.metadata.get("RetryContext").and_then(retry_context);
+    if decoded.retry_context_sent {
+        invocation.retry = invocation.metadata.get("RetryContext").and_then(retry_context);
+    }
     Ok(invocation)
 }
 
@@ -318,7 +320,17 @@ fn decode_double_encoded(raw: String) -> BindingData {
 
 /// Undoes the host's encoding of one `Metadata` value: double-encoded strings and numbers are
 /// unwrapped, plain strings (ISO dates) and inline objects (`sys`, `RetryContext`) stay.
-pub(super) fn decode_metadata_value(value: Value) -> Value {
+/// The `Metadata` map from its text, which the one-pass decoder has checked (so this cannot
+/// fail), with every value decoded as [`decode_request_reference`] decodes it.
+pub(super) fn parse_metadata(json: &str) -> Map<String, Value> {
+    serde_json::from_str::<Map<String, Value>>(json)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(key, value)| (key, decode_metadata_value(value)))
+        .collect()
+}
+
+fn decode_metadata_value(value: Value) -> Value {
     match value {
         Value::String(raw) => match serde_json::from_str(&raw) {
             Ok(decoded) => decoded,
@@ -704,7 +716,7 @@ mod tests {
         }))
         .expect("decodes");
         assert_eq!(
-            Value::Object(invocation.metadata),
+            Value::Object(invocation.metadata.into_map()),
             json!({
                 "DequeueCount": 1, "Id": "abc", "When": "2022-06-13T06:00:18.1974545Z",
                 "Flag": true, "Obj": { "inner": "\"kept\"" }, "Nothing": null
@@ -1097,7 +1109,29 @@ mod direct_tests {
         b"\"AP8=\"",
         b"\"application/octet-stream\"",
         b"7",
+        b"\"RetryContext\"",
+        b"{\"RetryCount\":2,\"MaxRetryCount\":\"5\"}",
     ];
+
+    #[test]
+    fn metadata_is_checked_at_once_but_built_when_read() {
+        let body = br#"{"Data": {"req": {"Method": "GET"}}, "Metadata": {"id": "\"m-1\"", "RetryContext": {"RetryCount": 2, "MaxRetryCount": 5}}}"#;
+        let decoded = direct::decode(&HTTP_FUNCTION, body).expect("the one-pass decoder takes it");
+        assert!(decoded.retry_context_sent);
+        let invocation = decode_request(&HTTP_FUNCTION, "id".into(), body).expect("decodes");
+        assert_eq!(invocation.retry.as_ref().map(|r| r.retry_count), Some(2));
+        assert_eq!(invocation.metadata["id"], "m-1");
+        // What `serde_json::Value` refuses inside `Metadata` is refused when the envelope is
+        // read, not when a function reads its metadata.
+        for bad in [r#""\ud800""#, "1e999", "[1,]"] {
+            let body = format!(r#"{{"Data": {{"req": {{"Method": "GET"}}}}, "Metadata": {{"x": {{"y": {bad}}}}}}}"#);
+            assert!(direct::decode(&HTTP_FUNCTION, body.as_bytes()).is_none(), "{body}");
+            assert!(
+                decode_request(&HTTP_FUNCTION, "id".into(), body.as_bytes()).is_err(),
+                "{body}"
+            );
+        }
+    }
 
     #[test]
     fn the_one_pass_decoder_agrees_with_the_reference_on_the_fuzz_corpus() {

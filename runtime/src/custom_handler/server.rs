@@ -180,18 +180,20 @@ async fn route(
     forwarded: &ForwardRoutes,
     options: ServerOptions,
 ) -> Response<Body> {
-    let path = request.uri().path().trim_matches('/').to_owned();
+    let path = request.uri().path().trim_matches('/');
     // Invocations are `POST /{function}`; anything else a function route claims is a request
     // the host forwarded as it came from the client.
-    let is_invocation = request.method() == Method::POST && !path.contains('/') && registry.get(&path).is_some();
-    let claimed = if is_invocation {
-        None
-    } else {
-        forwarded.find(request.method(), request.uri().path())
+    let invoked = match request.method() == Method::POST && !path.contains('/') {
+        true => registry.get(path),
+        false => None,
     };
-    if let Some((function, values)) = claimed {
+    if let Some(function) = invoked {
+        return invoke(function, request, options).await;
+    }
+    if let Some((function, values)) = forwarded.find(request.method(), request.uri().path()) {
         return forward(function, values, request, options).await;
     }
+    let path = path.to_owned();
     if path.is_empty() {
         return if matches!(*request.method(), Method::GET | Method::HEAD) {
             ready()
@@ -205,16 +207,14 @@ async fn route(
             &format!("no route for /{path}: invocations are sent as POST /{{FunctionName}}"),
         );
     }
-    let Some(function) = registry.get(&path) else {
+    if registry.get(&path).is_none() {
         return report(
             StatusCode::NOT_FOUND,
             &InvocationError::UnknownFunction(path).to_string(),
         );
-    };
-    if request.method() != Method::POST {
-        return method_not_allowed(request.method(), &format!("/{path}"), "POST");
     }
-    invoke(function, request, options).await
+    // A function's path, not posted (every `POST` to one was invoked above).
+    method_not_allowed(request.method(), &format!("/{path}"), "POST")
 }
 
 /// Runs a forwarded request through the function and answers with its HTTP response as it is.

@@ -329,7 +329,7 @@ mod tests {
         assert_eq!(invocation.binding("inMsg"), &BindingData::Text("hello".into()));
         assert_eq!(invocation.binding("blobIn"), &BindingData::Bytes(vec![1, 2]));
         assert_eq!(
-            serde_json::Value::Object(invocation.metadata),
+            serde_json::Value::Object(invocation.metadata.into_map()),
             json!({"DequeueCount": 2, "Id": "abc"})
         );
         let retry = invocation.retry.expect("retry");
