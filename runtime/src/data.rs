@@ -25,7 +25,7 @@ pub enum BindingData {
     /// A structured value.
     Json(Value),
     /// An HTTP request (the HTTP trigger's value).
-    Http(Box<HttpRequest>),
+    Http(HttpRequest),
 }
 
 impl BindingData {

@@ -7,8 +7,7 @@
 use std::any::Any;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
@@ -44,11 +43,14 @@ pub(crate) fn install(pipeline: Pipeline) {
 ///
 /// Transports call this; so can tests. A failed HTTP function still answers: with the
 /// error's status for bad input, or a bare `500` (details stay in the log).
-pub async fn invoke(invocation: Invocation) -> Result<Outputs, InvocationError> {
-    match GLOBAL.get() {
-        Some(pipeline) => pipeline.invoke(invocation).await,
-        None => Pipeline::default().invoke(invocation).await,
-    }
+pub fn invoke(invocation: Invocation) -> impl Future<Output = Result<Outputs, InvocationError>> + Send {
+    // The pipeline's own future, not one wrapping it: invocations are awaited deep inside the
+    // transports, and each wrapper would copy the whole state.
+    static NONE_INSTALLED: OnceLock<Pipeline> = OnceLock::new();
+    let pipeline = GLOBAL
+        .get()
+        .unwrap_or_else(|| NONE_INSTALLED.get_or_init(Pipeline::default));
+    pipeline.invoke(invocation)
 }
 
 /// Cancels the token of every invocation in flight (the worker is shutting down).
@@ -81,51 +83,58 @@ impl Drop for InFlightGuard {
 }
 
 impl Pipeline {
-    pub(crate) async fn invoke(&self, mut invocation: Invocation) -> Result<Outputs, InvocationError> {
+    /// Everything that can be done before the invocation runs is done here, outside the future,
+    /// which keeps only what it needs: the invocation lives once, in the chain's future.
+    pub(crate) fn invoke(
+        &self,
+        mut invocation: Invocation,
+    ) -> impl Future<Output = Result<Outputs, InvocationError>> + Send + 'static {
         let function = invocation.function;
         invocation.state = Arc::clone(&self.state);
-        let _in_flight = InFlightGuard::register();
-        let span =
-            tracing::info_span!("invocation", invocation_id = %invocation.invocation_id, function = function.name);
-        let next = Next::start(Arc::clone(&self.chain));
         let token = invocation.cancellation.clone();
         // For the failure's console line: the invocation itself moves into the chain.
         let invocation_id = invocation.invocation_id.clone();
-        // Panics are caught where they happen, on the caller's task: no task per invocation.
-        // The future stays pinned in this one, not in a box of its own.
-        let run = CatchUnwind(pin!(next.run(invocation).instrument(span)));
+        let span =
+            tracing::info_span!("invocation", invocation_id = %invocation.invocation_id, function = function.name);
+        let running = Next::start(Arc::clone(&self.chain)).run(invocation).instrument(span);
         let deadline = self.deadline;
-        let (finished, lines) = logging::capture(async move {
-            match deadline {
-                None => Ok(run.await),
-                Some(deadline) => tokio::time::timeout(deadline, run).await.map_err(|_| deadline),
+        async move {
+            let _in_flight = InFlightGuard::register();
+            // Panics are caught where they happen, on the caller's task: no task per invocation.
+            let mut running = pin!(logging::capture(CatchUnwind(running)));
+            let finished = match deadline {
+                None => Ok(running.as_mut().await),
+                Some(deadline) => tokio::time::timeout(deadline, running.as_mut())
+                    .await
+                    .map_err(|_| deadline),
+            };
+            // A timed-out invocation's lines are kept too; its future is dropped with this one.
+            let lines = logging::captured_lines(running);
+            let mut result = match finished {
+                Ok(Ok(result)) => result,
+                Ok(Err(payload)) => Err(InvocationError::Panic(panic_message(&*payload))),
+                Err(deadline) => {
+                    // The invocation's future stops when this one ends, just below; the token
+                    // tells anything it spawned.
+                    token.cancel();
+                    Err(InvocationError::Timeout(deadline))
+                }
+            };
+            match &mut result {
+                Ok(outputs) => outputs.logs.extend(lines),
+                Err(error) => {
+                    // The host drops the logs of a failed response; its console lines are kept.
+                    logging::replay_to_console(function.name, &invocation_id, &lines);
+                    eprintln!(
+                        "azfn: function `{}` invocation {invocation_id} failed: {error}",
+                        function.name
+                    );
+                }
             }
-        })
-        .await;
-        let mut result = match finished {
-            Ok(Ok(result)) => result,
-            Ok(Err(payload)) => Err(InvocationError::Panic(panic_message(&*payload))),
-            Err(deadline) => {
-                // The timeout has dropped the invocation's future, which stops it; the token
-                // tells anything it spawned.
-                token.cancel();
-                Err(InvocationError::Timeout(deadline))
+            match result {
+                Err(error) if function.trigger().kind.is_http_trigger() => Ok(http_error_outputs(function, &error)),
+                other => other,
             }
-        };
-        match &mut result {
-            Ok(outputs) => outputs.logs.extend(lines),
-            Err(error) => {
-                // The host drops the logs of a failed response; its console lines are kept.
-                logging::replay_to_console(function.name, &invocation_id, &lines);
-                eprintln!(
-                    "azfn: function `{}` invocation {invocation_id} failed: {error}",
-                    function.name
-                );
-            }
-        }
-        match result {
-            Err(error) if function.trigger().kind.is_http_trigger() => Ok(http_error_outputs(function, &error)),
-            other => other,
         }
     }
 }
@@ -168,15 +177,16 @@ fn internal_error() -> HttpResponse {
     HttpResponse::new(StatusCode::INTERNAL_SERVER_ERROR).text("internal server error")
 }
 
-/// Polls a pinned future, turning a panic inside it into an `Err` with the panic's payload.
-struct CatchUnwind<'a, F>(Pin<&'a mut F>);
+/// Polls an `Unpin` future (the chain's is: its state is boxed), turning a panic inside it into
+/// an `Err` with the panic's payload.
+struct CatchUnwind<F>(F);
 
-impl<F: Future> Future for CatchUnwind<'_, F> {
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
     type Output = Result<F::Output, Box<dyn Any + Send>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // A panicking future is never polled again: it is dropped with the invocation.
-        match std::panic::catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut self.0).poll(cx))) {
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
             Ok(Poll::Pending) => Poll::Pending,
             Err(payload) => Poll::Ready(Err(payload)),

@@ -197,7 +197,7 @@ impl FromInvocation<kind::http_trigger> for HttpRequest {
     fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
         let name = invocation.function.trigger().name;
         match invocation.trigger() {
-            BindingData::Http(request) => Ok((**request).clone()),
+            BindingData::Http(request) => Ok(request.clone()),
             other => Err(binding_error(
                 invocation,
                 name,

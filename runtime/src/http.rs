@@ -229,6 +229,20 @@ impl HttpRequestBuilder {
         self
     }
 
+    /// Replaces the headers, query and route parameters at once (the transports' decoders,
+    /// which read them straight into their final form).
+    pub(crate) fn parts(
+        mut self,
+        headers: HeaderMap,
+        query: BTreeMap<String, String>,
+        params: BTreeMap<String, String>,
+    ) -> Self {
+        self.request.headers = headers;
+        self.request.query = query;
+        self.request.params = params;
+        self
+    }
+
     /// Adds an identity.
     pub fn identity(mut self, identity: ClaimsIdentity) -> Self {
         self.request.identities.push(identity);

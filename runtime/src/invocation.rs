@@ -285,6 +285,15 @@ impl std::fmt::Display for LogLine {
 }
 
 impl Outputs {
+    /// Whether an HTTP response among the outputs has a streamed body (see
+    /// [`HttpResponse::streaming`]).
+    pub fn has_streamed_bodies(&self) -> bool {
+        let values = self.named.iter().map(|(_, value)| value).chain(&self.return_value);
+        values
+            .into_iter()
+            .any(|value| matches!(value, OutputValue::Http(response) if response.is_streaming()))
+    }
+
     /// Reads every streamed HTTP body among the outputs to its end, for transports that carry
     /// whole bodies (see [`HttpResponse::streaming`]).
     pub async fn collect_streamed_bodies(&mut self) {

@@ -70,7 +70,7 @@ pub use http::{
 };
 pub use invocation::{Invocation, LogLine, Metadata, OutputValue, Outputs, RetryContext, TraceContext};
 pub use logging::LogFilter;
-pub use middleware::{Middleware, MiddlewareFuture, Next};
+pub use middleware::{Middleware, MiddlewareFuture, Next, NextFuture};
 #[cfg(any(feature = "sql", feature = "mysql"))]
 pub use triggers::changes::{SqlChange, SqlChangeOperation};
 #[cfg(feature = "cosmosdb")]

@@ -14,7 +14,7 @@
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::future::Future;
-use std::pin::pin;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tracing::field::{Field, Visit};
@@ -28,15 +28,19 @@ tokio::task_local! {
     static CAPTURE: RefCell<Vec<LogLine>>;
 }
 
-/// Runs `future` with its events captured; returns its output and the lines it logged.
+/// A future whose events are captured (see [`capture`]).
+pub(crate) type Captured<F> = tokio::task::futures::TaskLocalFuture<RefCell<Vec<LogLine>>, F>;
+
+/// `future`, with the events it logs captured; [`captured_lines`] hands them over.
 ///
-/// The lines live in the task-local itself, handed back when the future ends: nothing shared,
-/// so nothing to lock or count.
-pub(crate) async fn capture<F: Future>(future: F) -> (F::Output, Vec<LogLine>) {
-    let mut scoped = pin!(CAPTURE.scope(RefCell::new(Vec::new()), future));
-    let output = scoped.as_mut().await;
-    let lines = scoped.take_value().map(RefCell::into_inner).unwrap_or_default();
-    (output, lines)
+/// The lines live in the task-local itself: nothing shared, so nothing to lock or count.
+pub(crate) fn capture<F: Future>(future: F) -> Captured<F> {
+    CAPTURE.scope(RefCell::new(Vec::new()), future)
+}
+
+/// The lines a captured future has logged so far, whether or not it has finished.
+pub(crate) fn captured_lines<F: Future>(captured: Pin<&mut Captured<F>>) -> Vec<LogLine> {
+    captured.take_value().map(RefCell::into_inner).unwrap_or_default()
 }
 
 /// Puts `line` in the current invocation's buffer, or hands it back outside any invocation.
@@ -270,6 +274,8 @@ impl Subscriber for AzfnSubscriber {
 
 #[cfg(test)]
 mod tests {
+    use std::pin::pin;
+
     use super::*;
 
     #[test]
@@ -294,11 +300,12 @@ mod tests {
     async fn events_inside_an_invocation_are_captured() {
         let subscriber = AzfnSubscriber::new(LogFilter::parse("info"));
         let _guard = tracing::subscriber::set_default(subscriber);
-        let ((), lines) = capture(async {
+        let mut captured = pin!(capture(async {
             tracing::info!(order = 7, "shipped");
             tracing::debug!("not enabled");
-        })
-        .await;
+        }));
+        captured.as_mut().await;
+        let lines = captured_lines(captured);
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0].to_string(), " INFO azfn::logging::tests: shipped order=7");
     }

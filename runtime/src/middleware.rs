@@ -7,9 +7,10 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use crate::error::InvocationError;
-use crate::function::FunctionDescription;
+use crate::function::{FunctionDescription, InvokeFuture};
 use crate::invocation::{Invocation, Outputs};
 
 /// The future a middleware returns.
@@ -75,26 +76,58 @@ impl Next {
     }
 
     /// Runs the rest of the chain on `invocation`.
-    pub async fn run(self, invocation: Invocation) -> Result<Outputs, InvocationError> {
+    pub fn run(self, invocation: Invocation) -> NextFuture {
         let function = invocation.function;
         let next = self.chain[self.index..]
             .iter()
             .position(|layer| layer.applies_to.as_ref().is_none_or(|applies| applies(function)));
-        match next {
+        // Both paths hand out the future they already have (boxed by whoever made it): the
+        // invocation is moved once, not copied into a wrapper of our own.
+        let running = match next {
             Some(offset) => {
                 let index = self.index + offset;
                 let middleware = Arc::clone(&self.chain[index].middleware);
-                middleware
-                    .handle(
-                        invocation,
-                        Next {
-                            chain: self.chain,
-                            index: index + 1,
-                        },
-                    )
-                    .await
+                let rest = Next {
+                    chain: self.chain,
+                    index: index + 1,
+                };
+                Running::Middleware(middleware.handle(invocation, rest))
             }
-            None => crate::dispatch::answer_http_errors(function, (function.invoke)(invocation).await),
+            None => Running::Function(function, (function.invoke)(invocation)),
+        };
+        NextFuture(running)
+    }
+}
+
+/// The rest of the chain, running: what [`Next::run`] returns.
+#[must_use = "futures do nothing unless awaited"]
+pub struct NextFuture(Running);
+
+enum Running {
+    Middleware(MiddlewareFuture),
+    Function(&'static FunctionDescription, InvokeFuture),
+}
+
+impl Future for NextFuture {
+    type Output = Result<Outputs, InvocationError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.0 {
+            Running::Middleware(future) => future.as_mut().poll(cx),
+            Running::Function(function, future) => future
+                .as_mut()
+                .poll(cx)
+                .map(|result| crate::dispatch::answer_http_errors(function, result)),
         }
+    }
+}
+
+impl std::fmt::Debug for NextFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let running = match self.0 {
+            Running::Middleware(_) => "a middleware",
+            Running::Function(function, _) => function.name,
+        };
+        f.debug_tuple("NextFuture").field(&running).finish()
     }
 }

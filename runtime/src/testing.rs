@@ -73,7 +73,7 @@ impl Trigger {
 
     /// An HTTP request.
     pub fn http(request: HttpRequest) -> Self {
-        let mut trigger = Trigger::of(BindingData::Http(Box::new(request.clone())));
+        let mut trigger = Trigger::of(BindingData::Http(request.clone()));
         for (name, value) in request.params() {
             trigger.metadata.insert(name.clone(), Value::String(value.clone()));
         }

@@ -306,10 +306,7 @@ fn decodes_the_captured_http_trigger_with_a_blob_input() {
         .build();
     assert_eq!(invocation.invocation_id, "inv-1");
     assert_eq!(invocation.data.len(), 2);
-    assert_eq!(
-        invocation.binding("httpPayload"),
-        &BindingData::Http(Box::new(expected_request))
-    );
+    assert_eq!(invocation.binding("httpPayload"), &BindingData::Http(expected_request));
     assert_eq!(
         invocation.binding("blobIn"),
         &BindingData::Text("hello from byte\n".into())

@@ -28,7 +28,6 @@ use serde_json::{Map, Value};
 
 use super::protocol::{
     body_text, decode_value, header_text, identities as read_identities, output_error, parse_metadata, request_body,
-    string_map,
 };
 use crate::data::BindingData;
 use crate::error::InvocationError;
@@ -181,7 +180,7 @@ impl<'de> Visitor<'de> for DataSeed {
             }
             let value = match binding {
                 Some(binding) if binding.kind.is_http_trigger() => {
-                    BindingData::Http(Box::new(map.next_value_seed(HttpRequestSeed)?))
+                    BindingData::Http(map.next_value_seed(HttpRequestSeed)?)
                 }
                 _ => decode_value(map.next_value::<Value>()?, binding.and_then(|b| b.data_type)),
             };
@@ -300,8 +299,8 @@ impl<'de> Visitor<'de> for HttpRequestSeed {
         let mut url = None;
         let mut headers = Vec::new();
         let mut body = None;
-        let mut query = Vec::new();
-        let mut params = Vec::new();
+        let mut query = BTreeMap::new();
+        let mut params = BTreeMap::new();
         let mut identities = Vec::new();
         while let Some(field) = map.next_key_seed(Field(HTTP_FIELDS))? {
             let Some(index) = field else {
@@ -319,33 +318,23 @@ impl<'de> Visitor<'de> for HttpRequestSeed {
                 1 => url = map.next_value::<Option<String>>()?,
                 2 => headers = map.next_value_seed(HeadersSeed)?,
                 3 => body = Some(map.next_value::<Value>()?),
-                4 => query = string_map("Query", Some(map.next_value::<Value>()?)).map_err(|_| give_up())?,
-                5 => params = string_map("Params", Some(map.next_value::<Value>()?)).map_err(|_| give_up())?,
+                4 => query = map.next_value_seed(TextMapSeed)?,
+                5 => params = map.next_value_seed(TextMapSeed)?,
                 _ => identities = map.next_value_seed(IdentitiesSeed)?,
             }
         }
         let method = method.ok_or_else(give_up)?;
         let content_type = headers
             .iter()
-            .filter(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+            .filter(|(Text(name), _)| name.eq_ignore_ascii_case("content-type"))
             .find_map(|(_, values)| values.first())
-            .map(String::as_str);
+            .map(|Text(value)| &**value);
         let body = request_body(body, content_type).map_err(|_| give_up())?;
         let mut builder = HttpRequest::builder()
             .method(method)
             .url(url.unwrap_or_default())
-            .body(body);
-        for (name, values) in &headers {
-            for value in values {
-                builder = builder.header(name, value);
-            }
-        }
-        for (name, value) in query {
-            builder = builder.query(name, value);
-        }
-        for (name, value) in params {
-            builder = builder.param(name, value);
-        }
+            .body(body)
+            .parts(header_map(&headers), query, params);
         for identity in identities {
             builder = builder.identity(identity);
         }
@@ -502,15 +491,18 @@ impl<'de> Visitor<'de> for ClaimSeed {
 /// applies them.
 struct HeadersSeed;
 
+/// One header's name and values, borrowed from the body where they have no escapes.
+type HeaderEntry<'de> = (Text<'de>, HeaderValues<'de>);
+
 impl<'de> DeserializeSeed<'de> for HeadersSeed {
-    type Value = Vec<(String, Vec<String>)>;
+    type Value = Vec<HeaderEntry<'de>>;
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_option(self)
     }
 }
 
 impl<'de> Visitor<'de> for HeadersSeed {
-    type Value = Vec<(String, Vec<String>)>;
+    type Value = Vec<HeaderEntry<'de>>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("the `Headers` object")
     }
@@ -524,21 +516,67 @@ impl<'de> Visitor<'de> for HeadersSeed {
         deserializer.deserialize_map(self)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut headers = Vec::new();
-        while let Some(name) = map.next_key::<String>()? {
+        let mut headers: Vec<HeaderEntry<'de>> = Vec::with_capacity(map.size_hint().unwrap_or(8));
+        while let Some(name) = map.next_key::<Text<'de>>()? {
             let values = map.next_value_seed(HeaderValuesSeed)?;
             headers.push((name, values));
         }
-        // A repeated name is collapsed by the reference's map; leave that to it.
-        let mut names: Vec<&str> = headers.iter().map(|(name, _)| name.as_str()).collect();
-        names.sort_unstable();
-        if names.windows(2).any(|pair| pair[0] == pair[1]) {
-            return Err(give_up());
-        }
+        // The reference reads them through a map: in key order (when maps are sorted), and a
+        // repeated name collapsed, which is left to it.
+        let by_name = |a: &HeaderEntry<'_>, b: &HeaderEntry<'_>| a.0.0.cmp(&b.0.0);
         if maps_are_sorted() {
-            headers.sort_by(|a, b| a.0.cmp(&b.0));
+            headers.sort_by(by_name);
+            if headers.windows(2).any(|pair| pair[0].0.0 == pair[1].0.0) {
+                return Err(give_up());
+            }
+        } else {
+            let mut names: Vec<&str> = headers.iter().map(|(Text(name), _)| &**name).collect();
+            names.sort_unstable();
+            if names.windows(2).any(|pair| pair[0] == pair[1]) {
+                return Err(give_up());
+            }
         }
         Ok(headers)
+    }
+}
+
+/// The request's headers, each value that HTTP allows (as `HttpRequestBuilder::header` adds them).
+fn header_map(headers: &[HeaderEntry<'_>]) -> HeaderMap {
+    let mut map = HeaderMap::with_capacity(headers.len());
+    for (Text(name), values) in headers {
+        let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
+            continue;
+        };
+        for Text(value) in values.iter() {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                map.append(&name, value);
+            }
+        }
+    }
+    map
+}
+
+/// One header's values: the first apart, since most headers have one and it needs no list.
+#[derive(Default)]
+struct HeaderValues<'de> {
+    first: Option<Text<'de>>,
+    more: Vec<Text<'de>>,
+}
+
+impl<'de> HeaderValues<'de> {
+    fn push(&mut self, value: Text<'de>) {
+        match self.first {
+            None => self.first = Some(value),
+            Some(_) => self.more.push(value),
+        }
+    }
+
+    fn first(&self) -> Option<&Text<'de>> {
+        self.first.as_ref()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Text<'de>> {
+        self.first.iter().chain(&self.more)
     }
 }
 
@@ -546,33 +584,79 @@ impl<'de> Visitor<'de> for HeadersSeed {
 struct HeaderValuesSeed;
 
 impl<'de> DeserializeSeed<'de> for HeaderValuesSeed {
-    type Value = Vec<String>;
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Vec<String>, D::Error> {
+    type Value = HeaderValues<'de>;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for HeaderValuesSeed {
-    type Value = Vec<String>;
+    type Value = HeaderValues<'de>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("header values")
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Vec<String>, E> {
-        Ok(Vec::new())
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(HeaderValues::default())
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<String>, E> {
-        Ok(vec![v.to_owned()])
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(HeaderValues {
+            first: Some(Text(Cow::Borrowed(v))),
+            more: Vec::new(),
+        })
     }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Vec<String>, E> {
-        Ok(vec![v])
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(HeaderValues {
+            first: Some(Text(Cow::Owned(v.to_owned()))),
+            more: Vec::new(),
+        })
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
-        let mut values = Vec::with_capacity(seq.size_hint().unwrap_or(1));
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut values = HeaderValues::default();
         // Numbers and booleans get their JSON text from the reference.
-        while let Some(value) = seq.next_element::<Option<String>>()? {
-            values.extend(value);
+        while let Some(value) = seq.next_element::<Option<Text<'de>>>()? {
+            if let Some(value) = value {
+                values.push(value);
+            }
         }
         Ok(values)
+    }
+}
+
+/// `Query` or `Params`: an object of strings (nulls skipped), or null. Other values, and the old
+/// hosts' JSON-text form, are left to the reference.
+struct TextMapSeed;
+
+impl<'de> DeserializeSeed<'de> for TextMapSeed {
+    type Value = BTreeMap<String, String>;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TextMapSeed {
+    type Value = BTreeMap<String, String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object of strings")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(BTreeMap::new())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(BTreeMap::new())
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut entries = BTreeMap::new();
+        while let Some(name) = map.next_key::<String>()? {
+            // A repeated key: the last value wins, a null one included, as in the reference's map.
+            match map.next_value::<Option<String>>()? {
+                Some(value) => entries.insert(name, value),
+                None => entries.remove(&name),
+            };
+        }
+        Ok(entries)
     }
 }
 

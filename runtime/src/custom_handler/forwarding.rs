@@ -258,7 +258,7 @@ pub(crate) fn invocation(
     let request = HttpRequest::from_parts(parts.method, url, parts.headers, query, params, body);
     invocation
         .data
-        .insert(function.trigger().name.to_owned(), BindingData::Http(Box::new(request)));
+        .insert(function.trigger().name.to_owned(), BindingData::Http(request));
     invocation
 }
 

@@ -280,7 +280,7 @@ fn decode_binding(
 ) -> Result<BindingData, InvocationError> {
     match binding {
         Some(binding) if binding.kind.is_http_trigger() => decode_http_request(value)
-            .map(|request| BindingData::Http(Box::new(request)))
+            .map(BindingData::Http)
             .map_err(|message| InvocationError::Binding {
                 binding: name.to_owned(),
                 message,
@@ -405,7 +405,7 @@ fn header_pairs(value: Option<Value>) -> Result<Vec<(String, String)>, String> {
 
 /// `Query` and `Params`: an object of name → value, or (old hosts) the JSON text of one. Values
 /// that are not strings (route parameters typed `int`) are given as their JSON text.
-pub(super) fn string_map(field: &str, value: Option<Value>) -> Result<Vec<(String, String)>, String> {
+fn string_map(field: &str, value: Option<Value>) -> Result<Vec<(String, String)>, String> {
     let entries = match value {
         Some(Value::Object(entries)) => entries,
         Some(Value::Null) | None => return Ok(Vec::new()),
@@ -651,7 +651,7 @@ mod tests {
     fn decode_http(request: Value) -> Result<HttpRequest, InvocationError> {
         let invocation = decode(json!({ "Data": { "req": request } }))?;
         match invocation.binding("req") {
-            BindingData::Http(request) => Ok((**request).clone()),
+            BindingData::Http(request) => Ok(request.clone()),
             other => panic!("expected an HTTP request, got {other:?}"),
         }
     }

@@ -5,11 +5,12 @@ use std::ffi::OsString;
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::header::{ALLOW, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
@@ -166,20 +167,23 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send,
 ) -> io::Result<()> {
     let forwarded = Arc::new(ForwardRoutes::new(registry, &route_prefix_from_host_json()));
-    let handler = move |request| {
-        let forwarded = Arc::clone(&forwarded);
-        async move { route(request, registry, &forwarded, options).await }
-    };
+    let handler = move |request| route(request, registry, &forwarded, options);
     loopback::serve(listener, handler, shutdown, "the host").await;
     Ok(())
 }
 
-async fn route(
+/// The answer to one request, on its way.
+///
+/// Boxed: hyper moves its service's futures around, and an invocation's state is large.
+type Answer = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
+
+/// Tells at once what a request is; the future returned does the rest.
+fn route(
     request: Request<Incoming>,
     registry: &'static Registry,
     forwarded: &ForwardRoutes,
     options: ServerOptions,
-) -> Response<Body> {
+) -> Answer {
     let path = request.uri().path().trim_matches('/');
     // Invocations are `POST /{function}`; anything else a function route claims is a request
     // the host forwarded as it came from the client.
@@ -188,17 +192,21 @@ async fn route(
         false => None,
     };
     if let Some(function) = invoked {
-        return invoke(function, request, options).await;
+        return Box::pin(invoke(function, request, options));
     }
     if let Some((function, values)) = forwarded.find(request.method(), request.uri().path()) {
-        return forward(function, values, request, options).await;
+        return Box::pin(forward(function, values, request, options));
     }
-    let path = path.to_owned();
+    Box::pin(std::future::ready(not_routed(request.method(), path, registry)))
+}
+
+/// The answer to a request that is neither an invocation nor a forwarded request.
+fn not_routed(method: &Method, path: &str, registry: &Registry) -> Response<Body> {
     if path.is_empty() {
-        return if matches!(*request.method(), Method::GET | Method::HEAD) {
+        return if matches!(*method, Method::GET | Method::HEAD) {
             ready()
         } else {
-            method_not_allowed(request.method(), "/", "GET, HEAD")
+            method_not_allowed(method, "/", "GET, HEAD")
         };
     }
     if path.contains('/') {
@@ -207,35 +215,40 @@ async fn route(
             &format!("no route for /{path}: invocations are sent as POST /{{FunctionName}}"),
         );
     }
-    if registry.get(&path).is_none() {
+    if registry.get(path).is_none() {
         return report(
             StatusCode::NOT_FOUND,
-            &InvocationError::UnknownFunction(path).to_string(),
+            &InvocationError::UnknownFunction(path.to_owned()).to_string(),
         );
     }
     // A function's path, not posted (every `POST` to one was invoked above).
-    method_not_allowed(request.method(), &format!("/{path}"), "POST")
+    method_not_allowed(method, &format!("/{path}"), "POST")
 }
 
 /// Runs a forwarded request through the function and answers with its HTTP response as it is.
-async fn forward(
+///
+/// (Like [`invoke`], a plain function returning the future, so that the request is moved into
+/// it once: an `async fn` would hold its argument twice.)
+fn forward(
     function: &'static FunctionDescription,
     values: Vec<(String, String)>,
     request: Request<Incoming>,
     options: ServerOptions,
-) -> Response<Body> {
+) -> impl Future<Output = Response<Body>> + Send {
     let invocation_id = invocation_id(request.headers());
     let (parts, body) = request.into_parts();
-    let body = match read_body(body, options).await {
-        Ok(body) => body,
-        Err(error) => return error_response(status_for(&error), &error.to_string()),
-    };
-    let invocation = forwarding::invocation(function, invocation_id, parts, values, body);
-    match dispatch::invoke(invocation).await.map(into_http_response) {
-        // A streamed body goes out chunk by chunk, as the function sends it.
-        Ok(Some(response)) => response.into_hyper(),
-        Ok(None) => Response::new(ResponseBody::Whole(None)),
-        Err(error) => error_response(status_for(&error), &error.to_string()),
+    async move {
+        let body = match read_body(body, options).await {
+            Ok(body) => body,
+            Err(error) => return error_response(status_for(&error), &error.to_string()),
+        };
+        let invocation = forwarding::invocation(function, invocation_id, parts, values, body);
+        match dispatch::invoke(invocation).await.map(into_http_response) {
+            // A streamed body goes out chunk by chunk, as the function sends it.
+            Ok(Some(response)) => response.into_hyper(),
+            Ok(None) => Response::new(ResponseBody::Whole(None)),
+            Err(error) => error_response(status_for(&error), &error.to_string()),
+        }
     }
 }
 
@@ -254,51 +267,72 @@ fn into_http_response(outputs: crate::Outputs) -> Option<crate::HttpResponse> {
 }
 
 /// Runs one invocation: body → [`Invocation`](crate::Invocation) → the function → response.
-async fn invoke(
+fn invoke(
     function: &'static FunctionDescription,
     request: Request<Incoming>,
     options: ServerOptions,
-) -> Response<Body> {
+) -> impl Future<Output = Response<Body>> + Send {
     let invocation_id = invocation_id(request.headers());
-    let body = match read_body(request.into_body(), options).await {
-        Ok(body) => body,
-        Err(error) => return report_failure(function, &invocation_id, &error),
-    };
-    let invocation = match protocol::decode_request(function, invocation_id.clone(), &body) {
-        Ok(invocation) => invocation,
-        Err(error) => return report_failure(function, &invocation_id, &error),
-    };
-    let mut outputs = match dispatch::invoke(invocation).await {
-        Ok(outputs) => outputs,
-        // `dispatch::invoke` has written the stderr line already.
-        Err(error) => return error_response(status_for(&error), &error.to_string()),
-    };
-    // The envelope carries whole bodies.
-    outputs.collect_streamed_bodies().await;
-    match protocol::encode_response(function, &outputs) {
-        Ok(envelope) => json_response(StatusCode::OK, envelope),
-        Err(error) => report_failure(function, &invocation_id, &error),
+    let body = request.into_body();
+    async move {
+        let body = match read_body(body, options).await {
+            Ok(body) => body,
+            Err(error) => return report_failure(function, &invocation_id, &error),
+        };
+        let invocation = match protocol::decode_request(function, invocation_id.clone(), &body) {
+            Ok(invocation) => invocation,
+            Err(error) => return report_failure(function, &invocation_id, &error),
+        };
+        let mut outputs = match dispatch::invoke(invocation).await {
+            Ok(outputs) => outputs,
+            // `dispatch::invoke` has written the stderr line already.
+            Err(error) => return error_response(status_for(&error), &error.to_string()),
+        };
+        // The envelope carries whole bodies; the rare streamed one is read in a future of its
+        // own, which every invocation would otherwise carry.
+        if outputs.has_streamed_bodies() {
+            Box::pin(outputs.collect_streamed_bodies()).await;
+        }
+        match protocol::encode_response(function, &outputs) {
+            Ok(envelope) => json_response(StatusCode::OK, envelope),
+            Err(error) => report_failure(function, &invocation_id, &error),
+        }
     }
 }
 
 /// Reads a whole body (sized or chunked), refusing more than the limit without reading it all.
-async fn read_body(body: Incoming, options: ServerOptions) -> Result<Bytes, InvocationError> {
-    let too_large = InvocationError::TooLarge {
-        limit: options.max_body_bytes,
-    };
-    if body.size_hint().lower() > options.max_body_bytes as u64 {
-        return Err(too_large);
+///
+/// A body that arrives in one piece (an invocation's usually does) is handed on as it is.
+async fn read_body(mut body: Incoming, options: ServerOptions) -> Result<Bytes, InvocationError> {
+    let limit = options.max_body_bytes;
+    let too_large = || InvocationError::TooLarge { limit };
+    if body.size_hint().lower() > limit as u64 {
+        return Err(too_large());
     }
-    match http_body_util::Limited::new(body, options.max_body_bytes)
-        .collect()
-        .await
-    {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(too_large),
-        Err(error) => Err(InvocationError::MalformedRequest(format!(
-            "could not read the request body: {error}"
-        ))),
+    let mut read = 0;
+    let mut first = Bytes::new();
+    let mut joined: Option<BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|error| InvocationError::MalformedRequest(format!("could not read the request body: {error}")))?;
+        // Trailers carry nothing an invocation reads.
+        let Ok(data) = frame.into_data() else { continue };
+        read += data.len();
+        if read > limit {
+            return Err(too_large());
+        }
+        match &mut joined {
+            Some(joined) => joined.extend_from_slice(&data),
+            None if first.is_empty() => first = data,
+            None => {
+                let mut both = BytesMut::with_capacity(read);
+                both.extend_from_slice(&std::mem::take(&mut first));
+                both.extend_from_slice(&data);
+                joined = Some(both);
+            }
+        }
     }
+    Ok(joined.map_or(first, BytesMut::freeze))
 }
 
 /// The host's invocation id, or a fresh one for callers that send none.

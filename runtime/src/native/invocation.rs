@@ -109,7 +109,7 @@ async fn attach_forwarded_request(
     };
     let params = either_map(route.nullable_params, route.params);
     let request = exchange.request.into_http_request(params);
-    invocation.data.insert(key, BindingData::Http(Box::new(request)));
+    invocation.data.insert(key, BindingData::Http(request));
     Ok(exchange.respond)
 }
 

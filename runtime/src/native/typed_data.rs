@@ -31,7 +31,7 @@ pub(crate) fn binding_data(data: TypedData) -> Result<BindingData, String> {
             Err(_) => BindingData::Text(text),
         },
         Some(Data::Bytes(bytes) | Data::Stream(bytes)) => BindingData::Bytes(bytes),
-        Some(Data::Http(http)) => BindingData::Http(Box::new(http_request(*http)?)),
+        Some(Data::Http(http)) => BindingData::Http(http_request(*http)?),
         Some(other) => BindingData::Json(scalar_or_collection_json(other)),
     })
 }
