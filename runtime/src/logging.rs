@@ -11,7 +11,7 @@
 //! Levels come from `RUST_LOG` (`info`, `my_app=debug,hyper=warn`), else from host.json's
 //! `logging.logLevel.default` (`Trace` … `Critical`, `None`), else `info`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
@@ -253,7 +253,22 @@ impl Subscriber for AzfnSubscriber {
     }
 
     fn new_span(&self, _span: &Attributes<'_>) -> Id {
-        Id::from_u64(self.next_span.fetch_add(1, Ordering::Relaxed))
+        // Each thread takes ids in blocks: one shared counter bumped by every invocation on
+        // every thread would bounce its cache line between them. (This subscriber keeps
+        // nothing per span, so an id only has to be non-zero.)
+        const BLOCK: u64 = 1024;
+        thread_local! {
+            static IDS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+        }
+        IDS.with(|ids| {
+            let (mut next, mut end) = ids.get();
+            if next == end {
+                next = self.next_span.fetch_add(BLOCK, Ordering::Relaxed);
+                end = next + BLOCK;
+            }
+            ids.set((next + 1, end));
+            Id::from_u64(next)
+        })
     }
 
     fn record(&self, _span: &Id, _values: &Record<'_>) {}

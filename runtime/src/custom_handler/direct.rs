@@ -198,12 +198,55 @@ fn read_metadata<E: de::Error>(raw: &RawValue) -> Result<(Metadata, bool), E> {
     if text == "null" {
         return Ok((Metadata::default(), false));
     }
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let retry_context_sent = MetadataKeys
-        .deserialize(&mut deserializer)
-        .and_then(|sent| deserializer.end().map(|()| sent))
-        .map_err(|_| give_up::<E>())?;
+    if !text.starts_with('{') {
+        return Err(give_up());
+    }
+    // serde_json has read the text as a `RawValue`, which checks its syntax. Unless it holds
+    // something that check lets through and `Value` refuses, that is enough.
+    let retry_context_sent = if may_be_refused_by_value(text.as_bytes()) {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        MetadataKeys
+            .deserialize(&mut deserializer)
+            .and_then(|sent| deserializer.end().map(|()| sent))
+            .map_err(|_| give_up::<E>())?
+    } else {
+        // A string value spelled so reads the map for nothing, and finds no retry context.
+        text.contains("\"RetryContext\"")
+    };
     Ok((Metadata::lazy(text.into(), parse_metadata), retry_context_sent))
+}
+
+/// Whether JSON text that serde_json has skipped as a `RawValue` (which checks its syntax) may
+/// still be refused by `serde_json::Value`: a `\u` escape (it may be a lone surrogate), a
+/// number that may overflow `f64` (one with an exponent or with hundreds of digits), or nesting
+/// near `Value`'s depth limit. Anything else `Value` reads as surely as the skip did.
+fn may_be_refused_by_value(json: &[u8]) -> bool {
+    let (mut in_string, mut escaped) = (false, false);
+    let (mut depth, mut digits) = (0usize, 0usize);
+    for &byte in json {
+        if in_string {
+            match byte {
+                b'u' if escaped => return true,
+                b'\\' if !escaped => escaped = true,
+                b'"' if !escaped => in_string = false,
+                _ => escaped = false,
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            // An exponent follows a digit; the `e` of `true` and `false` does not.
+            b'e' | b'E' if digits > 0 => return true,
+            _ => {}
+        }
+        digits = if byte.is_ascii_digit() { digits + 1 } else { 0 };
+        if depth > 64 || digits > 300 {
+            return true;
+        }
+    }
+    false
 }
 
 /// The `Metadata` object checked key by key; its value is whether a `RetryContext` key is there.

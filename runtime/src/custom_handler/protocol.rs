@@ -279,12 +279,14 @@ fn decode_binding(
     value: Value,
 ) -> Result<BindingData, InvocationError> {
     match binding {
-        Some(binding) if binding.kind.is_http_trigger() => decode_http_request(value)
-            .map(BindingData::Http)
-            .map_err(|message| InvocationError::Binding {
-                binding: name.to_owned(),
-                message,
-            }),
+        Some(binding) if binding.kind.is_http_trigger() => {
+            decode_http_request(value)
+                .map(BindingData::Http)
+                .map_err(|message| InvocationError::Binding {
+                    binding: name.to_owned(),
+                    message,
+                })
+        }
         _ => Ok(decode_value(value, binding.and_then(|b| b.data_type))),
     }
 }
@@ -1123,13 +1125,34 @@ mod direct_tests {
         assert_eq!(invocation.metadata["id"], "m-1");
         // What `serde_json::Value` refuses inside `Metadata` is refused when the envelope is
         // read, not when a function reads its metadata.
-        for bad in [r#""\ud800""#, "1e999", "[1,]"] {
-            let body = format!(r#"{{"Data": {{"req": {{"Method": "GET"}}}}, "Metadata": {{"x": {{"y": {bad}}}}}}}"#);
+        let deep = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+        let with = |value: &str| {
+            format!(r#"{{"Data": {{"req": {{"Method": "GET"}}}}, "Metadata": {{"x": {{"y": {value}}}}}}}"#)
+        };
+        for bad in [
+            r#""\ud800""#.to_owned(),
+            "1e999".into(),
+            "[1,]".into(),
+            "9".repeat(400),
+            deep(200),
+        ] {
+            let body = with(&bad);
             assert!(direct::decode(&HTTP_FUNCTION, body.as_bytes()).is_none(), "{body}");
             assert!(
                 decode_request(&HTTP_FUNCTION, "id".into(), body.as_bytes()).is_err(),
                 "{body}"
             );
+        }
+        // What a skip of the text may let through is read strictly; the rest needs no second look.
+        for good in [
+            r#""\ud83d\ude00 \"quoted\" \\u no escape""#.to_owned(),
+            "[true, false, null, -0.5, 1.5e3, 2E-3]".into(),
+            "9".repeat(250),
+            deep(70),
+            r#"{"RetryContext": "a value, not the key"}"#.into(),
+        ] {
+            let body = with(&good);
+            assert!(check_decoders_agree(body.as_bytes()), "{body}");
         }
     }
 

@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use http::header::{ALLOW, CONTENT_TYPE};
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::{Body as _, Incoming};
 use tokio::net::TcpListener;
@@ -29,7 +29,7 @@ use crate::{dispatch, loopback};
 const PORT_VARIABLES: [&str; 2] = ["FUNCTIONS_CUSTOMHANDLER_PORT", "FUNCTIONS_HTTPWORKER_PORT"];
 
 /// The header carrying the host's invocation id.
-const INVOCATION_ID_HEADER: &str = "x-azure-functions-invocationid";
+const INVOCATION_ID_HEADER: HeaderName = HeaderName::from_static("x-azure-functions-invocationid");
 
 type Body = ResponseBody;
 
@@ -338,7 +338,7 @@ async fn read_body(mut body: Incoming, options: ServerOptions) -> Result<Bytes, 
 /// The host's invocation id, or a fresh one for callers that send none.
 fn invocation_id(headers: &HeaderMap) -> String {
     headers
-        .get(INVOCATION_ID_HEADER)
+        .get(&INVOCATION_ID_HEADER)
         .and_then(|value| value.to_str().ok())
         .map(str::trim)
         .filter(|id| !id.is_empty())
