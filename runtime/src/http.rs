@@ -52,8 +52,48 @@ struct RequestParts {
     headers: HeaderMap,
     query: BTreeMap<String, String>,
     params: BTreeMap<String, String>,
-    identities: Vec<ClaimsIdentity>,
+    identities: IdentityList,
     body: Bytes,
+}
+
+/// A request's identities: its own, or a list many requests share (the one every anonymous
+/// caller carries, say), which is then not rebuilt for each of them.
+#[derive(Clone)]
+pub(crate) enum IdentityList {
+    Owned(Vec<ClaimsIdentity>),
+    Shared(&'static [ClaimsIdentity]),
+}
+
+impl IdentityList {
+    fn as_slice(&self) -> &[ClaimsIdentity] {
+        match self {
+            IdentityList::Owned(list) => list,
+            IdentityList::Shared(list) => list,
+        }
+    }
+
+    fn push(&mut self, identity: ClaimsIdentity) {
+        match self {
+            IdentityList::Owned(list) => list.push(identity),
+            IdentityList::Shared(list) => {
+                let mut owned = list.to_vec();
+                owned.push(identity);
+                *self = IdentityList::Owned(owned);
+            }
+        }
+    }
+}
+
+impl Default for IdentityList {
+    fn default() -> Self {
+        IdentityList::Owned(Vec::new())
+    }
+}
+
+impl PartialEq for IdentityList {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
 }
 
 impl fmt::Debug for RequestParts {
@@ -64,7 +104,7 @@ impl fmt::Debug for RequestParts {
             .field("headers", &self.headers)
             .field("query", &self.query)
             .field("params", &self.params)
-            .field("identities", &self.identities)
+            .field("identities", &self.identities.as_slice())
             .field("body", &self.body)
             .finish()
     }
@@ -112,6 +152,7 @@ impl HttpRequest {
         headers: HeaderMap,
         query: BTreeMap<String, String>,
         params: BTreeMap<String, String>,
+        identities: IdentityList,
         body: Bytes,
     ) -> Self {
         HttpRequest {
@@ -121,7 +162,7 @@ impl HttpRequest {
                 headers,
                 query,
                 params,
-                identities: Vec::new(),
+                identities,
                 body,
             }),
         }
@@ -169,7 +210,7 @@ impl HttpRequest {
 
     /// The caller's identities.
     pub fn identities(&self) -> &[ClaimsIdentity] {
-        &self.inner.identities
+        self.inner.identities.as_slice()
     }
 
     /// The body, as bytes.
@@ -226,20 +267,6 @@ impl HttpRequestBuilder {
     /// Sets a route parameter.
     pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.request.params.insert(name.into(), value.into());
-        self
-    }
-
-    /// Replaces the headers, query and route parameters at once (the transports' decoders,
-    /// which read them straight into their final form).
-    pub(crate) fn parts(
-        mut self,
-        headers: HeaderMap,
-        query: BTreeMap<String, String>,
-        params: BTreeMap<String, String>,
-    ) -> Self {
-        self.request.headers = headers;
-        self.request.query = query;
-        self.request.params = params;
         self
     }
 
@@ -751,6 +778,7 @@ impl<B: Into<Bytes>> From<http::Request<B>> for HttpRequest {
             parts.headers,
             query,
             BTreeMap::new(),
+            IdentityList::default(),
             body.into(),
         )
     }

@@ -32,7 +32,7 @@ use super::protocol::{
 use crate::data::BindingData;
 use crate::error::InvocationError;
 use crate::function::FunctionDescription;
-use crate::http::{Claim, ClaimsIdentity, HttpRequest, HttpResponse};
+use crate::http::{Claim, ClaimsIdentity, HttpRequest, HttpResponse, IdentityList};
 use crate::invocation::{LogLine, Metadata, OutputValue, Outputs};
 
 /// What the envelope holds, decoded.
@@ -344,7 +344,7 @@ impl<'de> Visitor<'de> for HttpRequestSeed {
         let mut body = None;
         let mut query = BTreeMap::new();
         let mut params = BTreeMap::new();
-        let mut identities = Vec::new();
+        let mut identities = IdentityList::default();
         while let Some(field) = map.next_key_seed(Field(HTTP_FIELDS))? {
             let Some(index) = field else {
                 map.next_value::<Value>()?;
@@ -363,7 +363,7 @@ impl<'de> Visitor<'de> for HttpRequestSeed {
                 3 => body = Some(map.next_value::<Value>()?),
                 4 => query = map.next_value_seed(TextMapSeed)?,
                 5 => params = map.next_value_seed(TextMapSeed)?,
-                _ => identities = map.next_value_seed(IdentitiesSeed)?,
+                _ => identities = read_identities_of(map.next_value()?)?,
             }
         }
         let method = method.ok_or_else(give_up)?;
@@ -373,16 +373,39 @@ impl<'de> Visitor<'de> for HttpRequestSeed {
             .find_map(|(_, values)| values.first())
             .map(|Text(value)| &**value);
         let body = request_body(body, content_type).map_err(|_| give_up())?;
-        let mut builder = HttpRequest::builder()
-            .method(method)
-            .url(url.unwrap_or_default())
-            .body(body)
-            .parts(header_map(&headers), query, params);
-        for identity in identities {
-            builder = builder.identity(identity);
-        }
-        Ok(builder.build())
+        Ok(HttpRequest::from_parts(
+            method,
+            url.unwrap_or_default(),
+            header_map(&headers),
+            query,
+            params,
+            identities,
+            body.into(),
+        ))
     }
+}
+
+/// `Identities` as the host writes them for every anonymous caller: one unauthenticated
+/// identity with .NET's default claim types.
+pub(super) const ANONYMOUS_IDENTITIES: &str = r#"[{"AuthenticationType":null,"IsAuthenticated":false,"Actor":null,"BootstrapContext":null,"Claims":[],"Label":null,"Name":null,"NameClaimType":"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name","RoleClaimType":"http://schemas.microsoft.com/ws/2008/06/identity/claims/role"}]"#;
+
+/// The request's `Identities`. The anonymous caller's, the most common by far, is read once
+/// per process (from the same text, by the same reader) and shared.
+fn read_identities_of<E: de::Error>(raw: &RawValue) -> Result<IdentityList, E> {
+    static ANONYMOUS: OnceLock<Option<Vec<ClaimsIdentity>>> = OnceLock::new();
+    let read = |text: &str| {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        IdentitiesSeed
+            .deserialize(&mut deserializer)
+            .and_then(|identities| deserializer.end().map(|()| identities))
+            .ok()
+    };
+    if raw.get() == ANONYMOUS_IDENTITIES
+        && let Some(anonymous) = ANONYMOUS.get_or_init(|| read(ANONYMOUS_IDENTITIES))
+    {
+        return Ok(IdentityList::Shared(anonymous));
+    }
+    read(raw.get()).map(IdentityList::Owned).ok_or_else(give_up)
 }
 
 /// `Identities`: an array of `ClaimsIdentity` objects read as the reference's

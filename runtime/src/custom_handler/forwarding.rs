@@ -15,7 +15,7 @@ use http::Method;
 
 use crate::data::BindingData;
 use crate::function::{FunctionDescription, Registry};
-use crate::http::HttpRequest;
+use crate::http::{HttpRequest, IdentityList};
 use crate::invocation::Invocation;
 
 /// The route prefix when host.json sets none.
@@ -255,7 +255,15 @@ pub(crate) fn invocation(
         invocation.metadata.insert(name.clone(), value.clone().into());
     }
     let params = route_values.into_iter().collect();
-    let request = HttpRequest::from_parts(parts.method, url, parts.headers, query, params, body);
+    let request = HttpRequest::from_parts(
+        parts.method,
+        url,
+        parts.headers,
+        query,
+        params,
+        IdentityList::default(),
+        body,
+    );
     invocation
         .data
         .insert(function.trigger().name.to_owned(), BindingData::Http(request));

@@ -1116,6 +1116,37 @@ mod direct_tests {
     ];
 
     #[test]
+    fn the_anonymous_callers_identities_are_read_once_and_shared() {
+        let body = |identities: &str| {
+            format!(r#"{{"Data": {{"req": {{"Method": "GET", "Identities": {identities}}}}}, "Metadata": {{}}}}"#)
+        };
+        let identities_of = |body: &str| match decode_request(&HTTP_FUNCTION, "id".into(), body.as_bytes()) {
+            Ok(invocation) => match invocation.binding("req") {
+                BindingData::Http(request) => request.identities().to_vec(),
+                other => panic!("not a request: {other:?}"),
+            },
+            Err(error) => panic!("{error}"),
+        };
+        let anonymous = body(direct::ANONYMOUS_IDENTITIES);
+        assert!(check_decoders_agree(anonymous.as_bytes()));
+        let first = decode_request(&HTTP_FUNCTION, "a".into(), anonymous.as_bytes()).expect("decodes");
+        let second = decode_request(&HTTP_FUNCTION, "b".into(), anonymous.as_bytes()).expect("decodes");
+        let (BindingData::Http(first), BindingData::Http(second)) = (first.binding("req"), second.binding("req"))
+        else {
+            panic!("not requests");
+        };
+        assert_eq!(first.identities().as_ptr(), second.identities().as_ptr());
+        assert_eq!(
+            first.identities()[0].name_claim_type.as_deref(),
+            Some("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name")
+        );
+        // Written another way, it is read like any other identity list, to the same result.
+        let spaced = body(&direct::ANONYMOUS_IDENTITIES.replace(',', ", "));
+        assert!(check_decoders_agree(spaced.as_bytes()));
+        assert_eq!(identities_of(&spaced), identities_of(&anonymous));
+    }
+
+    #[test]
     fn metadata_is_checked_at_once_but_built_when_read() {
         let body = br#"{"Data": {"req": {"Method": "GET"}}, "Metadata": {"id": "\"m-1\"", "RetryContext": {"RetryCount": 2, "MaxRetryCount": 5}}}"#;
         let decoded = direct::decode(&HTTP_FUNCTION, body).expect("the one-pass decoder takes it");
