@@ -14,7 +14,7 @@ use crate::cancel::CancellationToken;
 use crate::data::BindingData;
 use crate::extensions::Extensions;
 use crate::function::FunctionDescription;
-use crate::http::HttpResponse;
+use crate::http::{HttpRequest, HttpResponse};
 
 /// Everything a function invocation receives.
 #[derive(Debug)]
@@ -60,14 +60,19 @@ pub struct Invocation {
 #[derive(Clone, Default)]
 pub struct Metadata {
     parsed: OnceLock<Map<String, Value>>,
-    /// The text to parse on first use, and how, until it is parsed.
+    /// What the map is made from on first use, until it is made.
     pending: Option<PendingMetadata>,
 }
 
 #[derive(Clone)]
-struct PendingMetadata {
-    json: Box<str>,
-    parse: fn(&str) -> Map<String, Value>,
+enum PendingMetadata {
+    /// JSON text, and how to read it.
+    Json {
+        text: Box<str>,
+        parse: fn(&str) -> Map<String, Value>,
+    },
+    /// A request forwarded as the client sent it: its query values, then its route values.
+    Request(HttpRequest),
 }
 
 impl Metadata {
@@ -76,7 +81,16 @@ impl Metadata {
     pub(crate) fn lazy(json: Box<str>, parse: fn(&str) -> Map<String, Value>) -> Self {
         Metadata {
             parsed: OnceLock::new(),
-            pending: Some(PendingMetadata { json, parse }),
+            pending: Some(PendingMetadata::Json { text: json, parse }),
+        }
+    }
+
+    /// The metadata the host gives a forwarded HTTP request: its query values, then its route
+    /// values (which win over a query value of the same name), as text, made on first use.
+    pub(crate) fn of_request(request: HttpRequest) -> Self {
+        Metadata {
+            parsed: OnceLock::new(),
+            pending: Some(PendingMetadata::Request(request)),
         }
     }
 
@@ -89,9 +103,16 @@ impl Metadata {
     }
 
     fn parse_pending(&self) -> Map<String, Value> {
-        self.pending
-            .as_ref()
-            .map_or_else(Map::new, |pending| (pending.parse)(&pending.json))
+        match &self.pending {
+            None => Map::new(),
+            Some(PendingMetadata::Json { text, parse }) => parse(text),
+            Some(PendingMetadata::Request(request)) => request
+                .query_pairs()
+                .iter()
+                .chain(request.params())
+                .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+                .collect(),
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use http::Method;
 use crate::data::BindingData;
 use crate::function::{FunctionDescription, Registry};
 use crate::http::{HttpRequest, IdentityList};
-use crate::invocation::Invocation;
+use crate::invocation::{Invocation, Metadata};
 
 /// The route prefix when host.json sets none.
 const DEFAULT_ROUTE_PREFIX: &str = "api";
@@ -251,9 +251,6 @@ pub(crate) fn invocation(
     let url = format!("http://{host}{path_and_query}");
     let query = parts.uri.query().map(query_pairs).unwrap_or_default();
     let mut invocation = Invocation::new(function, invocation_id);
-    for (name, value) in query.iter().chain(route_values.iter().map(|(k, v)| (k, v))) {
-        invocation.metadata.insert(name.clone(), value.clone().into());
-    }
     let params = route_values.into_iter().collect();
     let request = HttpRequest::from_parts(
         parts.method,
@@ -264,6 +261,8 @@ pub(crate) fn invocation(
         IdentityList::default(),
         body,
     );
+    // Made from the request when something reads it: most functions never do.
+    invocation.metadata = Metadata::of_request(request.clone());
     invocation
         .data
         .insert(function.trigger().name.to_owned(), BindingData::Http(request));
@@ -296,6 +295,40 @@ mod tests {
         retry: None,
         invoke: never_called,
     };
+
+    #[test]
+    fn a_forwarded_requests_metadata_holds_its_query_then_its_route_values() {
+        use azfn_bindings::{BindingDescription, PropertyValue, catalog};
+        static BINDINGS: [BindingDescription; 1] = [BindingDescription {
+            kind: &catalog::HTTP_TRIGGER,
+            name: "req",
+            data_type: None,
+            properties: &[("route", PropertyValue::Str("items/{id}"))],
+        }];
+        static ITEMS: FunctionDescription = FunctionDescription {
+            name: "items",
+            rust_path: "tests::items",
+            location: (file!(), line!()),
+            bindings: &BINDINGS,
+            return_bindings: &[],
+            retry: None,
+            invoke: never_called,
+        };
+        let request = http::Request::get("/api/items/7?id=q&x=a%20b&x=c")
+            .header("host", "example.org")
+            .body(())
+            .expect("a valid request");
+        let (parts, ()) = request.into_parts();
+        let route_values = vec![("id".to_owned(), "7".to_owned())];
+        let invocation = invocation(&ITEMS, "id-1".into(), parts, route_values, Bytes::new());
+        let expected = serde_json::json!({ "id": "7", "x": "a b,c" });
+        assert_eq!(Some(&*invocation.metadata), expected.as_object());
+        let BindingData::Http(request) = invocation.binding("req") else {
+            panic!("the trigger holds the request");
+        };
+        assert_eq!(request.url(), "http://example.org/api/items/7?id=q&x=a%20b&x=c");
+        assert_eq!((request.query("id"), request.param("id")), (Some("q"), Some("7")));
+    }
 
     /// Indexing routes by their first literal finds what trying every route in order finds.
     #[test]
