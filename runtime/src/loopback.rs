@@ -1,15 +1,17 @@
 //! The loopback HTTP/1.1 server loop both transports use: the custom-handler server the host
 //! posts invocations to, and the native transport's `HttpUri` server the host forwards raw
 //! requests to. One connection per task, keep-alive, and on shutdown: stop accepting, let every
-//! connection finish the request it is serving, then return.
+//! connection finish the request it is serving, then return. Both read request bodies the same
+//! way too ([`read_body`]).
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{Request, Response};
+use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -17,6 +19,8 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+
+use crate::error::InvocationError;
 
 /// Serves `handler` on `listener` until `shutdown` resolves. `peer` names the client in
 /// messages ("the host").
@@ -113,4 +117,38 @@ async fn serve_connection<H, F, B>(
 /// Resolves once the server is shutting down (or gone, which is a reason to stop too).
 pub(crate) async fn stop_requested(stopping: &mut watch::Receiver<bool>) {
     let _ = stopping.wait_for(|&stop| stop).await;
+}
+
+/// Reads a whole body (sized or chunked), refusing more than the limit without reading it all.
+///
+/// A body that arrives in one piece (an invocation's usually does) is handed on as it is.
+pub(crate) async fn read_body(mut body: Incoming, limit: usize) -> Result<Bytes, InvocationError> {
+    let too_large = || InvocationError::TooLarge { limit };
+    if body.size_hint().lower() > limit as u64 {
+        return Err(too_large());
+    }
+    let mut read = 0;
+    let mut first = Bytes::new();
+    let mut joined: Option<BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|error| InvocationError::MalformedRequest(format!("could not read the request body: {error}")))?;
+        // Trailers carry nothing an invocation reads.
+        let Ok(data) = frame.into_data() else { continue };
+        read += data.len();
+        if read > limit {
+            return Err(too_large());
+        }
+        match &mut joined {
+            Some(joined) => joined.extend_from_slice(&data),
+            None if first.is_empty() => first = data,
+            None => {
+                let mut both = BytesMut::with_capacity(read);
+                both.extend_from_slice(&std::mem::take(&mut first));
+                both.extend_from_slice(&data);
+                joined = Some(both);
+            }
+        }
+    }
+    Ok(joined.map_or(first, BytesMut::freeze))
 }

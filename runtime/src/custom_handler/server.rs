@@ -10,11 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::{Bytes, BytesMut};
 use http::header::{ALLOW, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::BodyExt;
-use hyper::body::{Body as _, Incoming};
+use hyper::body::Incoming;
 use tokio::net::TcpListener;
 
 use super::forwarding::{self, ForwardRoutes, route_prefix_from_host_json};
@@ -238,7 +236,7 @@ fn forward(
     let invocation_id = invocation_id(request.headers());
     let (parts, body) = request.into_parts();
     async move {
-        let body = match read_body(body, options).await {
+        let body = match loopback::read_body(body, options.max_body_bytes).await {
             Ok(body) => body,
             Err(error) => return error_response(status_for(&error), &error.to_string()),
         };
@@ -275,7 +273,7 @@ fn invoke(
     let invocation_id = invocation_id(request.headers());
     let body = request.into_body();
     async move {
-        let body = match read_body(body, options).await {
+        let body = match loopback::read_body(body, options.max_body_bytes).await {
             Ok(body) => body,
             Err(error) => return report_failure(function, &invocation_id, &error),
         };
@@ -298,41 +296,6 @@ fn invoke(
             Err(error) => report_failure(function, &invocation_id, &error),
         }
     }
-}
-
-/// Reads a whole body (sized or chunked), refusing more than the limit without reading it all.
-///
-/// A body that arrives in one piece (an invocation's usually does) is handed on as it is.
-async fn read_body(mut body: Incoming, options: ServerOptions) -> Result<Bytes, InvocationError> {
-    let limit = options.max_body_bytes;
-    let too_large = || InvocationError::TooLarge { limit };
-    if body.size_hint().lower() > limit as u64 {
-        return Err(too_large());
-    }
-    let mut read = 0;
-    let mut first = Bytes::new();
-    let mut joined: Option<BytesMut> = None;
-    while let Some(frame) = body.frame().await {
-        let frame = frame
-            .map_err(|error| InvocationError::MalformedRequest(format!("could not read the request body: {error}")))?;
-        // Trailers carry nothing an invocation reads.
-        let Ok(data) = frame.into_data() else { continue };
-        read += data.len();
-        if read > limit {
-            return Err(too_large());
-        }
-        match &mut joined {
-            Some(joined) => joined.extend_from_slice(&data),
-            None if first.is_empty() => first = data,
-            None => {
-                let mut both = BytesMut::with_capacity(read);
-                both.extend_from_slice(&std::mem::take(&mut first));
-                both.extend_from_slice(&data);
-                joined = Some(both);
-            }
-        }
-    }
-    Ok(joined.map_or(first, BytesMut::freeze))
 }
 
 /// The host's invocation id, or a fresh one for callers that send none.

@@ -16,7 +16,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
@@ -213,8 +212,8 @@ async fn forwarded(request: Request<Incoming>, pairing: &Pairing, body_limit: us
         return plain(StatusCode::BAD_REQUEST, "missing the x-ms-invocation-id header");
     };
     let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, body_limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
+    let body = match loopback::read_body(body, body_limit).await {
+        Ok(body) => body,
         Err(error) => return plain(StatusCode::PAYLOAD_TOO_LARGE, &format!("cannot read the body: {error}")),
     };
     let (respond, response) = oneshot::channel();
