@@ -67,7 +67,7 @@ impl FunctionContext {
     /// The trigger's metadata read into a type of yours (`#[derive(Deserialize)]`, with the
     /// host's key names).
     pub fn trigger_metadata_as<T: DeserializeOwned>(&self) -> Result<T, DecodeError> {
-        T::deserialize(&Value::Object(self.metadata.clone().into_map()))
+        T::deserialize(&Value::Object((*self.metadata).clone()))
             .map_err(|e| DecodeError::new(format!("trigger metadata: {e}")))
     }
 

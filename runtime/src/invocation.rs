@@ -71,8 +71,11 @@ enum PendingMetadata {
         text: Box<str>,
         parse: fn(&str) -> Map<String, Value>,
     },
-    /// A request forwarded as the client sent it: its query values, then its route values.
-    Request(HttpRequest),
+    /// An HTTP request, and how the transport makes metadata of it.
+    Request {
+        request: HttpRequest,
+        read: fn(&HttpRequest) -> Map<String, Value>,
+    },
 }
 
 impl Metadata {
@@ -85,12 +88,11 @@ impl Metadata {
         }
     }
 
-    /// The metadata the host gives a forwarded HTTP request: its query values, then its route
-    /// values (which win over a query value of the same name), as text, made on first use.
-    pub(crate) fn of_request(request: HttpRequest) -> Self {
+    /// Metadata that `read` makes of `request` on first use.
+    pub(crate) fn of_request(request: HttpRequest, read: fn(&HttpRequest) -> Map<String, Value>) -> Self {
         Metadata {
             parsed: OnceLock::new(),
-            pending: Some(PendingMetadata::Request(request)),
+            pending: Some(PendingMetadata::Request { request, read }),
         }
     }
 
@@ -106,12 +108,7 @@ impl Metadata {
         match &self.pending {
             None => Map::new(),
             Some(PendingMetadata::Json { text, parse }) => parse(text),
-            Some(PendingMetadata::Request(request)) => request
-                .query_pairs()
-                .iter()
-                .chain(request.params())
-                .map(|(name, value)| (name.clone(), Value::String(value.clone())))
-                .collect(),
+            Some(PendingMetadata::Request { request, read }) => read(request),
         }
     }
 }
@@ -309,10 +306,8 @@ impl Outputs {
     /// Whether an HTTP response among the outputs has a streamed body (see
     /// [`HttpResponse::streaming`]).
     pub fn has_streamed_bodies(&self) -> bool {
-        let values = self.named.iter().map(|(_, value)| value).chain(&self.return_value);
-        values
-            .into_iter()
-            .any(|value| matches!(value, OutputValue::Http(response) if response.is_streaming()))
+        let mut values = self.named.iter().map(|(_, value)| value).chain(&self.return_value);
+        values.any(|value| matches!(value, OutputValue::Http(response) if response.is_streaming()))
     }
 
     /// Reads every streamed HTTP body among the outputs to its end, for transports that carry

@@ -12,6 +12,7 @@ use azfn_bindings::validate::route::{RouteTemplate, parse_route};
 use azfn_bindings::{Direction, PropertyValue};
 use bytes::Bytes;
 use http::Method;
+use serde_json::{Map, Value};
 
 use crate::data::BindingData;
 use crate::function::{FunctionDescription, Registry};
@@ -262,11 +263,22 @@ pub(crate) fn invocation(
         body,
     );
     // Made from the request when something reads it: most functions never do.
-    invocation.metadata = Metadata::of_request(request.clone());
+    invocation.metadata = Metadata::of_request(request.clone(), forwarded_metadata);
     invocation
         .data
         .insert(function.trigger().name.to_owned(), BindingData::Http(request));
     invocation
+}
+
+/// The metadata the host gives a forwarded request: its query values, then its route values
+/// (which win over a query value of the same name), as text.
+fn forwarded_metadata(request: &HttpRequest) -> Map<String, Value> {
+    request
+        .query_pairs()
+        .iter()
+        .chain(request.params())
+        .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+        .collect()
 }
 
 #[cfg(test)]
