@@ -2,7 +2,8 @@
 //!
 //! An invocation runs on the caller's task (a panic fails that invocation only), inside a `tracing`
 //! span naming it, with its log lines captured, through the app's middleware, with the app's
-//! state attached and its cancellation token registered so shutdown can cancel it.
+//! state attached, and counted as in flight; shutdown reaches its cancellation token through
+//! the token itself (see `cancel.rs`), with no list of tokens to keep.
 
 use std::any::Any;
 use std::future::Future;
