@@ -42,8 +42,10 @@ pub(crate) fn install(pipeline: Pipeline) {
 
 /// Runs one invocation through the app's middleware and function.
 ///
-/// Transports call this; so can tests. A failed HTTP function still answers: with the
-/// error's status for bad input, or a bare `500` (details stay in the log).
+/// Transports call this; so can tests. An HTTP function's error that carries a status (request
+/// input that does not convert, [`Error::with_status`](crate::Error::with_status)) is a handled
+/// response; any other error, a panic or a timeout is `Err`: the invocation failed, whatever the
+/// trigger, and the transport tells the host so.
 pub fn invoke(invocation: Invocation) -> impl Future<Output = Result<Outputs, InvocationError>> + Send {
     // The pipeline's own future, not one wrapping it: invocations are awaited deep inside the
     // transports, and each wrapper would copy the whole state.
@@ -132,50 +134,49 @@ impl Pipeline {
                     );
                 }
             }
-            match result {
-                Err(error) if function.trigger().kind.is_http_trigger() => Ok(http_error_outputs(function, &error)),
-                other => other,
-            }
+            result
         }
     }
 }
 
-/// Turns a failed HTTP function into its answer right where it fails, so the middleware around
-/// it sees (and may dress) the response; the error itself goes to the invocation's log.
-pub(crate) fn answer_http_errors(
+/// The end of the chain, for the function's own result: an HTTP function's error that carries a
+/// status becomes that response here, where the middleware around it sees (and may dress) it,
+/// as a .NET function's `IActionResult` would. Every other error, a panic included, stays a
+/// failure: the middleware sees it as `Err`, and unless one turns it into a response on purpose
+/// the invocation fails.
+pub(crate) fn answer_with_status(
     function: &'static crate::FunctionDescription,
     result: Result<Outputs, InvocationError>,
 ) -> Result<Outputs, InvocationError> {
-    match result {
-        Err(error) if function.trigger().kind.is_http_trigger() => {
-            tracing::error!("function `{}` failed: {error}", function.name);
-            Ok(http_error_outputs(function, &error))
-        }
-        other => other,
+    let Err(error) = result else { return result };
+    if !function.trigger().kind.is_http_trigger() {
+        return Err(error);
     }
-}
-
-/// The response an HTTP function gives when it fails: the error's own status and message when
-/// it is about the request (bad input, `Error::with_status`), else a bare `500` so internal
-/// details never reach the client.
-fn http_error_outputs(function: &'static crate::FunctionDescription, error: &InvocationError) -> Outputs {
     let trigger = function.trigger().name;
-    let response = match error {
+    let response = match &error {
+        // The request's body, query or route values do not convert: the caller's mistake.
         InvocationError::Binding { binding, message } if binding == trigger => {
             HttpResponse::bad_request().text(format!("bad request: {message}"))
         }
-        InvocationError::Timeout(_) => HttpResponse::new(StatusCode::GATEWAY_TIMEOUT).text("the function timed out"),
         InvocationError::Function(e) => match e.status() {
             Some(status) => HttpResponse::new(status).text(e.to_string()),
-            None => internal_error(),
+            None => return Err(error),
         },
-        _ => internal_error(),
+        _ => return Err(error),
     };
-    Outputs::http_response_for(function, response)
+    // A handled answer, not a failure: noted, not reported as an error.
+    tracing::info!("function `{}` answered {}: {error}", function.name, response.status());
+    Ok(Outputs::http_response_for(function, response))
 }
 
-fn internal_error() -> HttpResponse {
-    HttpResponse::new(StatusCode::INTERNAL_SERVER_ERROR).text("internal server error")
+/// What the caller of a failed HTTP function gets when the worker answers it itself (forwarded
+/// and proxied requests, `HttpUri`): a bare `500` (`504` for a timeout), the details staying in
+/// the log. Through the JSON envelope the host answers its own `500` instead.
+pub(crate) fn failure_response(error: &InvocationError) -> HttpResponse {
+    match error {
+        InvocationError::Timeout(_) => HttpResponse::new(StatusCode::GATEWAY_TIMEOUT).text("the function timed out"),
+        _ => HttpResponse::new(StatusCode::INTERNAL_SERVER_ERROR).text("internal server error"),
+    }
 }
 
 /// Polls an `Unpin` future (the chain's is: its state is boxed), turning a panic inside it into

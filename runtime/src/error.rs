@@ -5,8 +5,10 @@ use std::fmt;
 
 /// An error a function returns. Any `std::error::Error` converts into it with `?`.
 ///
-/// Returning `Err` fails the invocation: the host sees a failure (so its retry policy applies)
-/// and the message goes to the worker's log.
+/// Returning `Err` fails the invocation, as an unhandled exception does in .NET: the host sees a
+/// failure (so its retry policy applies, and an HTTP caller gets the host's bare `500`) and the
+/// message goes to the worker's log at Error. An HTTP function's error made with a status
+/// ([`Error::with_status`], [`Error::not_found`], …) is its response instead.
 ///
 /// ```
 /// fn parse(s: &str) -> Result<u32, azfn::Error> {
@@ -36,8 +38,8 @@ impl Error {
     }
 
     /// An error an HTTP function answers with `status` and this message, meant for the caller
-    /// (`404`, `409`, `422`, …). Without a status, an HTTP function answers a bare `500` and
-    /// the message goes only to the log.
+    /// (`404`, `409`, `422`, …): a handled response, not a failed invocation. Without a status,
+    /// the invocation fails: the caller gets a bare `500` and the message goes only to the log.
     ///
     /// ```
     /// let e = azfn::Error::with_status(http::StatusCode::NOT_FOUND, "no order 7");

@@ -3,8 +3,15 @@
 //! A middleware receives the invocation and a [`Next`] that runs the rest of the chain (the
 //! later middleware, then the function). It can act before, after, or instead of calling it,
 //! and it sees and may change the result: the outputs, including the HTTP response.
+//!
+//! A function that fails (returns a plain `Err`, or panics) reaches the middleware as `Err`:
+//! left so, the invocation fails (the host records a failure and answers an HTTP caller `500`);
+//! a middleware may turn it into a response on purpose. An HTTP function's error that carries a
+//! status (`azfn::Error::not_found`, a request body that does not convert) is already a
+//! response when the middleware sees it.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -114,10 +121,17 @@ impl Future for NextFuture {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match &mut self.0 {
             Running::Middleware(future) => future.as_mut().poll(cx),
-            Running::Function(function, future) => future
-                .as_mut()
-                .poll(cx)
-                .map(|result| crate::dispatch::answer_http_errors(function, result)),
+            Running::Function(function, future) => {
+                // A panic in the function is its failure, which the middleware sees like an
+                // `Err`; the dispatcher catches what panics outside it.
+                let polled = std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)));
+                let result = match polled {
+                    Ok(Poll::Pending) => return Poll::Pending,
+                    Ok(Poll::Ready(result)) => result,
+                    Err(payload) => Err(InvocationError::Panic(crate::dispatch::panic_message(&*payload))),
+                };
+                Poll::Ready(crate::dispatch::answer_with_status(function, result))
+            }
         }
     }
 }

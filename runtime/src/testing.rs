@@ -157,6 +157,10 @@ impl TestApp {
     }
 
     /// Invokes the function called `function` (case-insensitive) as the host would.
+    ///
+    /// `Err` is a failed invocation, the host's failure: a plain error, a panic or a timeout, an
+    /// HTTP function's included. An HTTP function's error that carries a status is `Ok`, with
+    /// that response.
     pub async fn invoke(&self, function: &str, trigger: Trigger) -> Result<TestOutputs, InvocationError> {
         let registry = Registry::global().map_err(|e| InvocationError::MalformedRequest(e.to_string()))?;
         let description = registry

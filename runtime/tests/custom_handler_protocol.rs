@@ -217,6 +217,7 @@ macro_rules! http_function {
 
 http_function!(PANICS, "panics", panics);
 http_function!(FAILS, "fails", fails);
+http_function!(MISSING, "missing", missing);
 http_function!(RENDEZVOUS, "rendezvous", rendezvous);
 http_function!(SLOW, "slow", slow);
 
@@ -226,6 +227,10 @@ fn panics(_: Invocation) -> InvokeFuture {
 
 fn fails(_: Invocation) -> InvokeFuture {
     Box::pin(async { Err(InvocationError::Function(azfn::Error::msg("out of tea"))) })
+}
+
+fn missing(_: Invocation) -> InvokeFuture {
+    Box::pin(async { Err(InvocationError::Function(azfn::Error::not_found("no such tea"))) })
 }
 
 /// How many invocations [`rendezvous`] waits for: it answers only once that many run at once.
@@ -263,8 +268,18 @@ fn slow(_: Invocation) -> InvokeFuture {
 fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
-        Registry::from_descriptions([&HELLO, &QUEUE, &TIMER, &RESIZE, &PANICS, &FAILS, &RENDEZVOUS, &SLOW])
-            .expect("the test functions have distinct names")
+        Registry::from_descriptions([
+            &HELLO,
+            &QUEUE,
+            &TIMER,
+            &RESIZE,
+            &PANICS,
+            &FAILS,
+            &MISSING,
+            &RENDEZVOUS,
+            &SLOW,
+        ])
+        .expect("the test functions have distinct names")
     })
 }
 
@@ -782,15 +797,19 @@ async fn malformed_bodies_and_bindings_are_400() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_panicking_http_function_answers_500_and_the_server_keeps_serving() {
+async fn a_panicking_http_function_fails_its_invocation_and_the_server_keeps_serving() {
     let address = start_server().await;
     let mut stream = connect(address).await;
     let empty_http = r#"{"Data": {"req": {"Method": "GET", "Url": "http://localhost/api/panics"}}, "Metadata": {}}"#;
 
-    // An HTTP function answers its caller even when it panics: a bare 500, details in the log.
+    // A panic is a failed invocation, as an unhandled exception is in .NET: a non-2xx answer,
+    // so the host records a failure and answers the HTTP caller its own 500.
     let panicked = exchange(&mut stream, &sized_post("/panics", "panic-1", empty_http)).await;
-    assert_eq!(panicked.status, 200);
-    assert_eq!(panicked.json(), internal_error_reply());
+    assert_eq!(panicked.status, 500);
+    assert_eq!(
+        panicked.json(),
+        json!({"error": "the function panicked: the function blew up"})
+    );
 
     let next = exchange(
         &mut stream,
@@ -804,13 +823,34 @@ async fn a_panicking_http_function_answers_500_and_the_server_keeps_serving() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_failing_http_function_answers_500_without_details() {
+async fn an_http_function_returning_a_plain_error_fails_its_invocation() {
     let address = start_server().await;
     let mut stream = connect(address).await;
     let body = r#"{"Data": {"req": {"Method": "GET"}}}"#;
     let failed = exchange(&mut stream, &sized_post("/fails", "fail-1", body)).await;
-    assert_eq!(failed.status, 200);
-    assert_eq!(failed.json(), internal_error_reply());
+    assert_eq!(failed.status, 500);
+    assert_eq!(
+        failed.json(),
+        json!({"error": "the function returned an error: out of tea"})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_http_error_with_a_status_is_a_handled_response() {
+    let address = start_server().await;
+    let mut stream = connect(address).await;
+    let body = r#"{"Data": {"req": {"Method": "GET"}}}"#;
+    let answered = exchange(&mut stream, &sized_post("/missing", "missing-1", body)).await;
+    assert_eq!(answered.status, 200);
+    let reply = answered.json();
+    assert_eq!(
+        reply["ReturnValue"],
+        json!({
+            "statusCode": 404,
+            "headers": {"content-type": "text/plain; charset=utf-8"},
+            "body": "no such tea"
+        })
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -859,17 +899,4 @@ async fn shutdown_lets_the_request_in_flight_finish_then_stops_accepting() {
         .expect("serve does not panic")
         .expect("serve is Ok");
     assert!(TcpStream::connect(address).await.is_err(), "the listener is closed");
-}
-
-/// What an HTTP function that failed without a status answers: no internal details.
-fn internal_error_reply() -> Value {
-    json!({
-        "Outputs": {},
-        "Logs": [],
-        "ReturnValue": {
-            "statusCode": 500,
-            "headers": {"content-type": "text/plain; charset=utf-8"},
-            "body": "internal server error"
-        }
-    })
 }

@@ -36,6 +36,17 @@ async fn letters() -> HttpResponse {
     response
 }
 
+/// Fails in every way a function can, by its route value.
+#[function(http_trigger(route = "brew/{mode}", methods = "get"))]
+async fn brew(req: HttpRequest) -> azfn::Result<String> {
+    match req.param("mode") {
+        Some("panic") => panic!("the kettle exploded"),
+        Some("fail") => Err(azfn::Error::msg("no water (the tank's password is hunter2)")),
+        Some("missing") => Err(azfn::Error::not_found("no such tea")),
+        _ => Ok("tea".to_owned()),
+    }
+}
+
 /// Has a blob input, so the host never forwards it: it keeps the JSON envelope.
 #[function(http_trigger(route = "doc", methods = "get"))]
 async fn doc(#[blob_input(path = "docs/readme.txt")] text: Option<String>) -> String {
@@ -143,6 +154,24 @@ async fn forwarded_requests_reach_their_function_and_answer_raw() {
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(json["ReturnValue"]["body"], "read me");
+}
+
+#[tokio::test]
+async fn a_failed_forwarded_request_answers_a_bare_500_and_a_status_error_its_status() {
+    let address = start().await;
+    // The host relays the worker's answer as it is: a failure is told to the caller here, with
+    // no details (they go to stderr, which the host logs at Error).
+    for mode in ["fail", "panic"] {
+        let (head, body) = send(address, &format!("GET /api/brew/{mode} HTTP/1.1"), b"").await;
+        assert!(head.starts_with("HTTP/1.1 500"), "{mode}: {head}");
+        assert_eq!(body, b"internal server error", "{mode}");
+    }
+    let (head, body) = send(address, "GET /api/brew/missing HTTP/1.1", b"").await;
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+    assert_eq!(body, b"no such tea");
+    let (head, body) = send(address, "GET /api/brew/green HTTP/1.1", b"").await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(body, b"tea");
 }
 
 #[tokio::test]

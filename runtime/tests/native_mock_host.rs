@@ -101,6 +101,17 @@ async fn countdown(req: HttpRequest) -> HttpResponse {
     response
 }
 
+/// Fails, panics, answers 404 or brews, by its route value.
+#[function(http_trigger(route = "brew/{mode}"))]
+async fn brew(Path(mode): Path<String>) -> azfn::Result<String> {
+    match mode.as_str() {
+        "panic" => panic!("the kettle exploded"),
+        "fail" => Err(azfn::Error::msg("no water")),
+        "missing" => Err(azfn::Error::not_found("no such tea")),
+        _ => Ok(format!("{mode} tea")),
+    }
+}
+
 /// Durable functions over gRPC: the same user code as over the custom handler.
 #[cfg(feature = "durable")]
 mod durable_functions {
@@ -905,6 +916,103 @@ async fn every_function_answers_exactly_over_rpc_http() {
     // The worker kept serving.
     let (_, response) = host.invoke(hello_request("h-2")).await;
     assert_eq!(status(&response.result), Status::Success);
+}
+
+/// `brew`'s request over `RpcHttp`, with its route value where current hosts put it.
+fn brew_request(invocation_id: &str, mode: &str) -> InvocationRequest {
+    let http = RpcHttp {
+        method: "GET".into(),
+        url: format!("http://localhost:7071/api/brew/{mode}"),
+        nullable_params: [("mode".to_owned(), nullable(mode))].into(),
+        ..RpcHttp::default()
+    };
+    invocation(invocation_id, "brew", vec![input("req", Data::Http(Box::new(http)))])
+}
+
+/// Checks that `brew` failed as the host must record it: `Failure` with the message as the
+/// exception, and one Error line for the invocation carrying the same exception.
+fn assert_failed(logs: &[RpcLog], response: &InvocationResponse, message: &str) {
+    assert_eq!(status(&response.result), Status::Failure, "{response:?}");
+    assert_eq!(response.return_value, None);
+    let exception = response.result.clone().and_then(|r| r.exception).expect("exception");
+    assert_eq!(exception.message, message);
+    assert!(exception.is_user_exception);
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert_eq!(logs[0].invocation_id, response.invocation_id);
+    assert_eq!(logs[0].category, "Function.brew");
+    assert_eq!(logs[0].level, rpc_log::Level::Error as i32);
+    assert!(logs[0].message.contains(message), "{}", logs[0].message);
+    assert_eq!(logs[0].exception.as_ref(), Some(&exception));
+}
+
+#[tokio::test]
+async fn a_failed_http_function_is_a_failed_invocation_over_rpc_http() {
+    let mut harness = Harness::start(false).await;
+    harness.host.ready().await;
+    let host = &mut harness.host;
+
+    let (logs, response) = host.invoke(brew_request("b-1", "fail")).await;
+    assert_failed(&logs, &response, "the function returned an error: no water");
+    let (logs, response) = host.invoke(brew_request("b-2", "panic")).await;
+    assert_failed(&logs, &response, "the function panicked: the kettle exploded");
+
+    // An error with a status is the function's answer, not a failure.
+    let (logs, response) = host.invoke(brew_request("b-3", "missing")).await;
+    assert_eq!(status(&response.result), Status::Success);
+    assert!(
+        logs.iter().all(|log| log.level != rpc_log::Level::Error as i32),
+        "{logs:?}"
+    );
+    assert_eq!(
+        response.return_value,
+        Some(http_response("404", "text/plain; charset=utf-8", b"no such tea"))
+    );
+    let (_, response) = host.invoke(brew_request("b-4", "green")).await;
+    assert_eq!(
+        response.return_value,
+        Some(http_response("200", "text/plain; charset=utf-8", b"green tea"))
+    );
+}
+
+#[tokio::test]
+async fn a_failed_http_function_is_a_failed_invocation_through_http_uri() {
+    let mut harness = Harness::start(true).await;
+    let init = harness.host.ready().await;
+    let http_uri = init.capabilities["HttpUri"].clone();
+    let host = &mut harness.host;
+    let grpc_half = |id: &str, mode: &str| {
+        let route_only = RpcHttp {
+            nullable_params: [("mode".to_owned(), nullable(mode))].into(),
+            ..RpcHttp::default()
+        };
+        invocation(id, "brew", vec![input("req", Data::Http(Box::new(route_only)))])
+    };
+    for (id, mode, message) in [
+        ("bu-1", "fail", "the function returned an error: no water"),
+        ("bu-2", "panic", "the function panicked: the kettle exploded"),
+    ] {
+        let caller = tokio::spawn({
+            let http_uri = http_uri.clone();
+            let path = format!("/api/brew/{mode}");
+            let id = id.to_owned();
+            async move { forward(&http_uri, &path, &id, "").await }
+        });
+        let (logs, response) = host.invoke(grpc_half(id, mode)).await;
+        assert_failed(&logs, &response, message);
+        // The caller gets a bare 500; the details are in the log.
+        assert_eq!(
+            caller.await.expect("joins"),
+            (500, "internal server error".to_owned()),
+            "{mode}"
+        );
+    }
+    let caller = tokio::spawn({
+        let http_uri = http_uri.clone();
+        async move { forward(&http_uri, "/api/brew/missing", "bu-3", "").await }
+    });
+    let (_, response) = host.invoke(grpc_half("bu-3", "missing")).await;
+    assert_eq!(status(&response.result), Status::Success);
+    assert_eq!(caller.await.expect("joins"), (404, "no such tea".to_owned()));
 }
 
 #[tokio::test]

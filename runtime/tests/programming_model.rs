@@ -62,6 +62,11 @@ async fn ship(order: Order, ctx: FunctionContext) -> azfn::Result<Vec<Order>> {
     Ok(vec![order.clone(), order])
 }
 
+#[function(http_trigger(route = "explode", methods = "get"))]
+async fn explode() -> String {
+    panic!("kaboom")
+}
+
 #[function(queue_trigger(queue_name = "nostate"))]
 async fn needs_missing_state(_message: String, _missing: State<String>) {}
 
@@ -81,7 +86,7 @@ async fn functions_reach_shared_state_and_log_into_their_response() {
 }
 
 #[tokio::test]
-async fn http_errors_answer_with_their_status_and_hide_internal_details() {
+async fn http_errors_with_a_status_answer_and_other_errors_fail_the_invocation() {
     let app = app();
     let not_found = app
         .invoke(
@@ -93,15 +98,18 @@ async fn http_errors_answer_with_their_status_and_hide_internal_details() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(response.body(), b"no order 404");
 
-    let internal = app
+    // An error without a status is a failed invocation, not a response: the host records the
+    // failure and answers the caller its own 500, so the message never reaches the caller.
+    match app
         .invoke(
             "get_order",
             Trigger::http(HttpRequest::builder().param("id", "500").build()),
         )
-        .await;
-    let response = internal.unwrap().http_response().unwrap().clone();
-    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(response.body(), b"internal server error");
+        .await
+    {
+        Err(InvocationError::Function(error)) => assert_eq!(error.to_string(), "database password is hunter2"),
+        other => panic!("expected a failed invocation, got {other:?}"),
+    }
 
     // A body that is not the expected JSON is the caller's mistake: 400, saying why.
     let bad_body = HttpRequest::builder()
@@ -253,4 +261,91 @@ async fn middleware_can_short_circuit() {
         .unwrap();
     assert_eq!(outputs.http_response().unwrap().status(), StatusCode::UNAUTHORIZED);
     assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+/// What a middleware saw come back from the rest of the chain.
+fn seen(result: &Result<azfn::Outputs, InvocationError>) -> String {
+    match result {
+        Ok(outputs) => format!(
+            "response {}",
+            outputs.http_response().map_or(0, |r| r.status().as_u16())
+        ),
+        Err(InvocationError::Function(error)) => format!("error: {error}"),
+        Err(InvocationError::Panic(message)) => format!("panic: {message}"),
+        Err(other) => format!("other: {other}"),
+    }
+}
+
+fn order(id: &str) -> Trigger {
+    Trigger::http(HttpRequest::builder().param("id", id).build())
+}
+
+#[tokio::test]
+async fn middleware_sees_failures_and_a_failure_passed_through_fails_the_invocation() {
+    let saw = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = Arc::clone(&saw);
+    let app = TestApp::new(App::new().state(Inventory { stock: 1 }).middleware(
+        move |invocation: Invocation, next: Next| {
+            let log = Arc::clone(&log);
+            async move {
+                let result = next.run(invocation).await;
+                log.lock().unwrap().push(seen(&result));
+                result
+            }
+        },
+    ));
+    assert!(matches!(
+        app.invoke("get_order", order("500")).await,
+        Err(InvocationError::Function(_))
+    ));
+    assert!(matches!(
+        app.invoke("explode", Trigger::http(HttpRequest::builder().build())).await,
+        Err(InvocationError::Panic(message)) if message == "kaboom"
+    ));
+    // An error with a status is already the response when the middleware sees it.
+    let not_found = app.invoke("get_order", order("404")).await.unwrap();
+    assert_eq!(not_found.http_response().unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        *saw.lock().unwrap(),
+        ["error: database password is hunter2", "panic: kaboom", "response 404"]
+    );
+}
+
+#[tokio::test]
+async fn middleware_may_turn_a_failure_into_a_response_on_purpose() {
+    let app = TestApp::new(App::new().state(Inventory { stock: 1 }).middleware(
+        |invocation: Invocation, next: Next| async move {
+            let function = invocation.function;
+            match next.run(invocation).await {
+                Err(error @ (InvocationError::Function(_) | InvocationError::Panic(_))) => {
+                    let response = HttpResponse::new(StatusCode::SERVICE_UNAVAILABLE).text(format!("rescued: {error}"));
+                    Ok(azfn::Outputs::http_response_for(function, response))
+                }
+                other => other,
+            }
+        },
+    ));
+    for (function, trigger, said) in [
+        (
+            "get_order",
+            order("500"),
+            "rescued: the function returned an error: database password is hunter2",
+        ),
+        (
+            "explode",
+            Trigger::http(HttpRequest::builder().build()),
+            "rescued: the function panicked: kaboom",
+        ),
+    ] {
+        let outputs = app.invoke(function, trigger).await.expect("a handled response");
+        let response = outputs.http_response().unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.body(), said.as_bytes());
+        // What the host gets for it: the ordinary envelope, with that response.
+        let description = azfn::Registry::global().unwrap().get(function).unwrap();
+        let envelope = azfn::custom_handler::protocol::encode_response(description, &outputs.0).unwrap();
+        let envelope: serde_json::Value = serde_json::from_slice(&envelope).unwrap();
+        assert_eq!(envelope["ReturnValue"]["statusCode"], 503);
+        assert_eq!(envelope["ReturnValue"]["body"], said);
+    }
 }

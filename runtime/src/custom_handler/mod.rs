@@ -29,7 +29,8 @@
 //! - failures answer non-2xx with a JSON `{"error": "..."}` body and a line on stderr, which
 //!   the host logs as an error: `404` for an unknown function, `400` for a request or binding
 //!   that cannot be read, `500` when the function fails, panics, or writes an output that
-//!   cannot be encoded.
+//!   cannot be encoded. An HTTP function's failure is one too (the host then answers its
+//!   caller `500`); only an error with a status is a response.
 //!
 //! With `enableForwardingHttpRequest` (`App::forward_http_requests`), the host sends the
 //! requests of HTTP-only functions as they came from the client, at their original path; the

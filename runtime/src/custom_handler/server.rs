@@ -108,8 +108,13 @@ fn port_from(lookup: impl Fn(&str) -> Option<OsString>) -> Result<u16, PortError
 ///   (compared case-insensitively) and answers `200` with the JSON response envelope.
 /// - Failures answer with a JSON body `{"error": "..."}` and a line on stderr: `404` for an
 ///   unknown function or path, `405` for a wrong method, `400` for a request or binding that
-///   cannot be read, `500` when the function returns `Err`, panics, or writes an output that
-///   cannot be encoded. The server keeps serving after every failure.
+///   cannot be read, `500` when the function returns `Err`, panics, times out, or writes an
+///   output that cannot be encoded — an HTTP function included, unless its error carries a
+///   status (then that response is its answer, with `200`). The host records any non-2xx as a
+///   failed invocation. The server keeps serving after every failure.
+/// - Forwarded requests (HTTP-only functions, whose requests the host relays as they came)
+///   are answered with the function's response as it is; a failure answers the caller a bare
+///   `500` (`504` for the app's deadline), its details on stderr.
 ///
 /// Connections are HTTP/1.1 with keep-alive, each on its own task, so invocations run
 /// concurrently. When `shutdown` resolves the listener is closed, every connection finishes the
@@ -245,7 +250,11 @@ fn forward(
             // A streamed body goes out chunk by chunk, as the function sends it.
             Ok(Some(response)) => response.into_hyper(),
             Ok(None) => Response::new(ResponseBody::Whole(None)),
-            Err(error) => error_response(status_for(&error), &error.to_string()),
+            // The host relays this answer as it is, so a failure is told to the caller here:
+            // a bare 500, the details on stderr (written by `dispatch::invoke`), which the host
+            // logs at Error. The host itself records a completed invocation: in this mode it
+            // sees only an HTTP exchange.
+            Err(error) => dispatch::failure_response(&error).into_hyper(),
         }
     }
 }

@@ -126,7 +126,7 @@ pub(crate) fn conclude(
         Err(error) => {
             if let Some(responder) = responder {
                 // The details go to the logs, not to the caller.
-                let _ = responder.send(HttpResponse::new(http::StatusCode::INTERNAL_SERVER_ERROR));
+                let _ = responder.send(crate::dispatch::failure_response(&error));
             }
             failed(function, invocation_id, &error, cancelled_by_host)
         }
