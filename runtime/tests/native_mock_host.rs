@@ -1016,6 +1016,39 @@ async fn a_failed_http_function_is_a_failed_invocation_through_http_uri() {
 }
 
 #[tokio::test]
+async fn route_values_of_older_hosts_are_read_from_the_trigger_metadata() {
+    // Older hosts send no `params` in `RpcHttp`: the route value is only trigger binding data.
+    let mut harness = Harness::start(false).await;
+    harness.host.ready().await;
+    let mut request = brew_request("r-1", "green");
+    if let Some(RpcData::Data(TypedData {
+        data: Some(Data::Http(http)),
+    })) = &mut request.input_data[0].rpc_data
+    {
+        http.nullable_params.clear();
+    }
+    request.trigger_metadata = [("mode".to_owned(), typed(Data::String("oolong".into())))].into();
+    let (_, response) = harness.host.invoke(request).await;
+    assert_eq!(status(&response.result), Status::Success);
+    assert_eq!(
+        response.return_value,
+        Some(http_response("200", "text/plain; charset=utf-8", b"oolong tea"))
+    );
+
+    // Through `HttpUri`, a host that does not honour `RequiresRouteParameters` sends an empty
+    // `RpcHttp`: the same.
+    let mut harness = Harness::start(true).await;
+    let init = harness.host.ready().await;
+    let http_uri = init.capabilities["HttpUri"].clone();
+    let caller = tokio::spawn(async move { forward(&http_uri, "/api/brew/sencha", "r-2", "").await });
+    let mut request = invocation("r-2", "brew", vec![input("req", Data::Http(Box::default()))]);
+    request.trigger_metadata = [("mode".to_owned(), typed(Data::String("sencha".into())))].into();
+    let (_, response) = harness.host.invoke(request).await;
+    assert_eq!(status(&response.result), Status::Success);
+    assert_eq!(caller.await.expect("joins"), (200, "sencha tea".to_owned()));
+}
+
+#[tokio::test]
 async fn http_triggers_come_through_http_uri_in_either_order() {
     let mut harness = Harness::start(true).await;
     let init = harness.host.ready().await;

@@ -37,11 +37,6 @@ pub(crate) async fn prepare(
 ) -> Result<Prepared, InvocationError> {
     let mut invocation = Invocation::new(function, request.invocation_id);
     invocation.cancellation = cancellation;
-    invocation.metadata = request
-        .trigger_metadata
-        .into_iter()
-        .filter_map(|(key, value)| Some((key, typed_data::metadata_json(value)?)))
-        .collect();
     invocation.retry = request.retry_context.map(|retry| RetryContext {
         retry_count: i64::from(retry.retry_count),
         max_retry_count: i64::from(retry.max_retry_count),
@@ -64,22 +59,32 @@ pub(crate) async fn prepare(
                     "binding `{key}` arrived in shared memory, which this worker did not ask for"
                 )));
             }
-            Some(RpcData::Data(data)) => match (pairing, data.data) {
-                // With `HttpUri`, the request itself comes over HTTP; this is only its route.
-                (Some(_), Some(Data::Http(http))) if http.url.is_empty() => {
-                    forwarded = Some((key, *http));
-                    continue;
+            Some(RpcData::Data(mut data)) => {
+                if let Some(Data::Http(http)) = &mut data.data {
+                    route_values_from_metadata(function, http, &request.trigger_metadata);
                 }
-                (_, data) => typed_data::binding_data(super::proto::TypedData { data }).map_err(|message| {
-                    InvocationError::Binding {
-                        binding: key.clone(),
-                        message,
+                match (pairing, data.data) {
+                    // With `HttpUri`, the request itself comes over HTTP; this is only its route.
+                    (Some(_), Some(Data::Http(http))) if http.url.is_empty() => {
+                        forwarded = Some((key, *http));
+                        continue;
                     }
-                })?,
-            },
+                    (_, data) => typed_data::binding_data(super::proto::TypedData { data }).map_err(|message| {
+                        InvocationError::Binding {
+                            binding: key.clone(),
+                            message,
+                        }
+                    })?,
+                }
+            }
         };
         invocation.data.insert(key, data);
     }
+    invocation.metadata = request
+        .trigger_metadata
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, typed_data::metadata_json(value)?)))
+        .collect();
     let responder = match (forwarded, pairing) {
         (Some((key, route)), Some(pairing)) => {
             Some(attach_forwarded_request(&mut invocation, key, route, pairing).await?)
@@ -87,6 +92,66 @@ pub(crate) async fn prepare(
         _ => None,
     };
     Ok(Prepared { invocation, responder })
+}
+
+/// Route values for hosts that send them only in the trigger metadata.
+///
+/// Current hosts put an HTTP trigger's route values in `RpcHttp`'s `params` (`nullable_params`
+/// with `UseNullableValueDictionaryForHttp`; with `HttpUri`, only when they honour
+/// `RequiresRouteParameters`). Older hosts leave them out there, but every route value is also
+/// trigger binding data, which goes into `trigger_metadata` under the parameter's name, as a
+/// string (grpc-protocol.md §5.1, "query parameters and route parameters (strings)"; a value the
+/// host serialized as JSON is read as its text). So when `RpcHttp` carries no route value at
+/// all, the route template's parameters are looked up there (names compared ignoring ASCII
+/// case, as the host's binding data is); `RpcHttp`'s own values, when there are any, win.
+fn route_values_from_metadata(
+    function: &FunctionDescription,
+    http: &mut RpcHttp,
+    metadata: &std::collections::BTreeMap<String, super::proto::TypedData>,
+) {
+    if !http.params.is_empty() || !http.nullable_params.is_empty() || metadata.is_empty() {
+        return;
+    }
+    let trigger = function.trigger();
+    if !trigger.kind.is_http_trigger() {
+        return;
+    }
+    let Some(azfn_bindings::PropertyValue::Str(route)) = trigger.property("route") else {
+        return;
+    };
+    let Ok(template) = azfn_bindings::validate::route::parse_route(route) else {
+        return;
+    };
+    for parameter in template.parameters() {
+        let value = metadata
+            .get(&parameter.name)
+            .or_else(|| {
+                metadata
+                    .iter()
+                    .find(|(key, _)| key.eq_ignore_ascii_case(&parameter.name))
+                    .map(|(_, value)| value)
+            })
+            .and_then(route_value);
+        if let Some(value) = value {
+            http.params.insert(parameter.name.clone(), value);
+        }
+    }
+}
+
+/// A route value's text, from the metadata entry holding it.
+fn route_value(value: &super::proto::TypedData) -> Option<String> {
+    match value.data.as_ref()? {
+        Data::String(text) => Some(text.clone()),
+        Data::Json(text) => match serde_json::from_str(text) {
+            Ok(serde_json::Value::String(text)) => Some(text),
+            Ok(value @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => Some(value.to_string()),
+            Ok(_) => None,
+            Err(_) => Some(text.clone()),
+        },
+        Data::Int(n) => Some(n.to_string()),
+        Data::Double(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 /// Waits for the HTTP request the host forwarded for this invocation and makes it the trigger's
@@ -241,7 +306,9 @@ mod tests {
     use super::*;
     use crate::function::InvokeFuture;
     use crate::invocation::LogLine;
-    use crate::native::proto::{RetryContext as RpcRetryContext, RpcException, RpcTraceContext, TypedData};
+    use crate::native::proto::{
+        NullableString, RetryContext as RpcRetryContext, RpcException, RpcTraceContext, TypedData,
+    };
 
     fn never_called(_: Invocation) -> InvokeFuture {
         Box::pin(async { Ok(Outputs::default()) })
@@ -339,6 +406,98 @@ mod tests {
         token.cancel();
         assert!(invocation.cancellation.is_cancelled());
         assert!(prepared.responder.is_none());
+    }
+
+    static GREET_BINDINGS: [BindingDescription; 1] = [BindingDescription {
+        kind: &catalog::HTTP_TRIGGER,
+        name: "req",
+        data_type: None,
+        properties: &[("route", PropertyValue::Str("greet/{name}/{id:int}/{rest?}"))],
+    }];
+
+    static GREET: FunctionDescription = FunctionDescription {
+        name: "greet",
+        rust_path: "tests::greet",
+        location: ("src/x.rs", 1),
+        bindings: &GREET_BINDINGS,
+        return_bindings: &[],
+        retry: None,
+        invoke: never_called,
+    };
+
+    fn greet_request(http: RpcHttp, metadata: &[(&str, Data)]) -> InvocationRequest {
+        InvocationRequest {
+            invocation_id: "g-1".into(),
+            input_data: vec![input("req", Data::Http(Box::new(http)))],
+            trigger_metadata: metadata
+                .iter()
+                .map(|(key, data)| {
+                    (
+                        (*key).to_owned(),
+                        TypedData {
+                            data: Some(data.clone()),
+                        },
+                    )
+                })
+                .collect(),
+            ..InvocationRequest::default()
+        }
+    }
+
+    async fn params_of(request: InvocationRequest) -> BTreeMap<String, String> {
+        let prepared = prepare(&GREET, request, CancellationToken::new(), None)
+            .await
+            .expect("decodes");
+        match prepared.invocation.binding("req") {
+            BindingData::Http(request) => request.params().clone(),
+            other => panic!("expected the HTTP request, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn route_values_only_in_the_trigger_metadata_are_read_from_there() {
+        // An older host: nothing in `params`, every route value in the trigger metadata, typed
+        // as the host serialized it; other binding data (query values, headers) beside them.
+        let old_host = RpcHttp {
+            method: "GET".into(),
+            url: "http://localhost/api/greet/Bob/7?lang=en".into(),
+            ..RpcHttp::default()
+        };
+        let metadata = [
+            ("name", Data::String("Bob".into())),
+            ("ID", Data::Json("7".into())),
+            ("lang", Data::String("en".into())),
+            ("Query", Data::Json(r#"{"lang":"en"}"#.into())),
+        ];
+        let params = params_of(greet_request(old_host.clone(), &metadata)).await;
+        assert_eq!(
+            params,
+            BTreeMap::from([("id".to_owned(), "7".to_owned()), ("name".to_owned(), "Bob".to_owned())])
+        );
+
+        // A current host: `params` (plain or nullable) are the route values, whatever the
+        // metadata says.
+        let current = RpcHttp {
+            nullable_params: [(
+                "name".to_owned(),
+                NullableString {
+                    value: Some("Ann".into()),
+                },
+            )]
+            .into(),
+            ..old_host.clone()
+        };
+        let params = params_of(greet_request(current, &metadata)).await;
+        assert_eq!(params, BTreeMap::from([("name".to_owned(), "Ann".to_owned())]));
+        let plain = RpcHttp {
+            params: [("name".to_owned(), "Eve".to_owned())].into(),
+            ..old_host.clone()
+        };
+        let params = params_of(greet_request(plain, &metadata)).await;
+        assert_eq!(params, BTreeMap::from([("name".to_owned(), "Eve".to_owned())]));
+
+        // Without metadata, there are none to find.
+        assert!(params_of(greet_request(old_host, &[])).await.is_empty());
     }
 
     #[tokio::test]

@@ -23,6 +23,13 @@
 //! HTTP triggers arrive either as `RpcHttp` messages or, when the app has HTTP functions and
 //! [`NativeArgs::http_uri`] is on, through a loopback HTTP server advertised as `HttpUri`: the
 //! host then forwards each request as it came and the response is written straight back.
+//! Route values come from `RpcHttp`'s `params`, or, from hosts that send none there (older
+//! hosts, and `HttpUri` without `RequiresRouteParameters`), from the trigger metadata entries
+//! named like the route template's parameters.
+//!
+//! A function that fails (an `Err` without an HTTP status, a panic, a timeout) answers
+//! `Failure`, with the error as the `RpcException` and an Error `RpcLog` for the invocation,
+//! whatever its trigger; with `HttpUri` its caller also gets a bare `500`.
 //!
 //! Placeholder specialization: a running multi-threaded process cannot safely change its own
 //! environment, so on `FunctionEnvironmentReloadRequest` the worker starts the app again (the
