@@ -706,13 +706,85 @@ fn from_pairs<T: DeserializeOwned>(pairs: &BTreeMap<String, String>) -> Result<T
     let value = serde_json::Value::Object(object);
     match T::deserialize(&value) {
         Ok(t) => Ok(t),
-        // A single parameter may be asked for as a plain value: `Path<u32>`.
-        Err(e) if pairs.len() == 1 => pairs
+        // A single parameter may be asked for as a plain value: `Path<u32>`. Not when `T` is a
+        // struct or a map (`Query<Search>`): then the map's own error says what is wrong
+        // ("missing field `q`").
+        Err(e) if pairs.len() == 1 && !reads_a_map::<T>() => pairs
             .values()
             .next()
             .map(|only| crate::data::BindingData::Text(only.clone()).decode::<T>())
             .unwrap_or_else(|| Err(DecodeError::new(e.to_string()))),
         Err(e) => Err(DecodeError::new(e.to_string())),
+    }
+}
+
+/// Whether `T` reads a map or a struct (`Query<Search>`) rather than one value (`Path<u32>`),
+/// from the first thing its `Deserialize` asks for; `false` when it asks for anything at all
+/// (`deserialize_any`: an untagged enum, `serde_json::Value`).
+fn reads_a_map<T: DeserializeOwned>() -> bool {
+    matches!(T::deserialize(ShapeProbe), Err(Asked::Map))
+}
+
+/// What a type's `Deserialize` asked [`ShapeProbe`] for.
+#[derive(Debug)]
+enum Asked {
+    Map,
+    Other,
+}
+
+impl fmt::Display for Asked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the shape of a type, probed")
+    }
+}
+
+impl std::error::Error for Asked {}
+
+impl serde::de::Error for Asked {
+    fn custom<M: fmt::Display>(_: M) -> Self {
+        Asked::Other
+    }
+}
+
+/// A deserializer that holds no value: it answers the first request with what was asked,
+/// looking through `Option` and newtype wrappers.
+struct ShapeProbe;
+
+impl<'de> serde::Deserializer<'de> for ShapeProbe {
+    type Error = Asked;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Asked> {
+        Err(Asked::Other)
+    }
+
+    fn deserialize_map<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Asked> {
+        Err(Asked::Map)
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Asked> {
+        Err(Asked::Map)
+    }
+
+    fn deserialize_option<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Asked> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Asked> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit
+        unit_struct seq tuple tuple_struct enum identifier ignored_any
     }
 }
 

@@ -76,6 +76,12 @@ async fn extractors_interop_and_a_mounted_router() {
         .build();
     let outputs = app.invoke("search", Trigger::http(search_request)).await.unwrap();
     assert_eq!(outputs.http_response().unwrap().body(), b"tea page 2 for curl/8");
+    // A query without a required field is the caller's mistake, which the answer names.
+    let without_q = HttpRequest::builder().query("page", "2").build();
+    let outputs = app.invoke("search", Trigger::http(without_q)).await.unwrap();
+    let response = outputs.http_response().unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(response.body(), b"bad request: query: missing field `q`");
 
     let slot_request = HttpRequest::builder().param("shelf", "teas").param("slot", "4").build();
     let response = app
@@ -157,4 +163,32 @@ async fn extractors_interop_and_a_mounted_router() {
     );
     let back: http::Response<bytes::Bytes> = HttpResponse::new(StatusCode::CREATED).text("made").into();
     assert_eq!(back.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_query_missing_a_required_field_says_which_one() {
+    // Exactly one query pair, not the one asked for: the caller learns which field is missing,
+    // not that "the value is not valid JSON".
+    let one_pair = HttpRequest::builder().query("page", "2").build();
+    let error = Query::<Search>::from_request(&one_pair).err().expect("no `q`");
+    assert_eq!(error.to_string(), "query: missing field `q`");
+    // (The function answers it as a 400: see `extractors_interop_and_a_mounted_router`, which
+    // owns this binary's TestApp.)
+
+    // Several pairs, or none: the same message.
+    let two_pairs = HttpRequest::builder().query("page", "2").query("sort", "asc").build();
+    let error = Query::<Search>::from_request(&two_pairs).err().expect("no `q`");
+    assert_eq!(error.to_string(), "query: missing field `q`");
+    let error = Query::<Search>::from_request(&HttpRequest::builder().build())
+        .err()
+        .expect("no `q`");
+    assert_eq!(error.to_string(), "query: missing field `q`");
+
+    // A single value is still read as one, and a struct of one field from one pair.
+    let one = HttpRequest::builder().param("id", "12").build();
+    assert_eq!(Path::<u32>::from_request(&one).unwrap().0, 12);
+    assert_eq!(Path::<Option<u32>>::from_request(&one).unwrap().0, Some(12));
+    let q = HttpRequest::builder().query("q", "tea").build();
+    let Query(search) = Query::<Search>::from_request(&q).unwrap();
+    assert_eq!((search.q.as_str(), search.page), ("tea", None));
 }
