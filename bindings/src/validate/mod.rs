@@ -19,7 +19,7 @@ pub use crate::rules::time_span;
 pub use names::{
     app_setting_refs, binding_expressions, binding_name_from_ident, check_binding_name, check_function_name,
 };
-pub use ncrontab::{CivilTime, CronSchedule, TimerSchedule, parse_timer_schedule};
+pub use ncrontab::{CivilTime, CronSchedule, TimerSchedule, parse_timer_schedule, time_span_seconds};
 pub use route::{RouteConstraint, RouteParameter, RouteTemplate, parse_route};
 
 /// What is wrong with a checked string, and where.

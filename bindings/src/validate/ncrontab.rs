@@ -88,7 +88,7 @@ pub fn parse_timer_schedule(s: &str) -> Result<TimerSchedule, Problem> {
         return app_setting_reference(s).map(TimerSchedule::AppSetting);
     }
     if looks_like_time_span(trimmed) {
-        return parse_interval(s).map(|seconds| TimerSchedule::Interval { seconds });
+        return time_span_seconds(s).map(|seconds| TimerSchedule::Interval { seconds });
     }
     CronSchedule::parse(s).map(TimerSchedule::Cron)
 }
@@ -804,7 +804,16 @@ fn days_in_month(year: i64, month: u8) -> u8 {
 /// `d.h:m:s.f` (or `d:h:m:s.f`), with hours 0-23, minutes and seconds 0-59 and at most
 /// 10675199 days. When three numbers do not fit `h:m:s` it tries `d:h:m`, which is why
 /// `24:00:00` is 24 days; that case is rejected here.
-fn parse_interval(s: &str) -> Result<u64, Problem> {
+/// The whole seconds of a .NET `TimeSpan` text (`hh:mm:ss`, `d.hh:mm:ss`, fractions ignored), as
+/// the host reads intervals and `functionTimeout`; at least one second.
+///
+/// ```
+/// use azfn_bindings::validate::time_span_seconds;
+/// assert_eq!(time_span_seconds("00:05:00"), Ok(300));
+/// assert_eq!(time_span_seconds("1.00:00:01"), Ok(86_401));
+/// assert!(time_span_seconds("00:61:00").is_err());
+/// ```
+pub fn time_span_seconds(s: &str) -> Result<u64, Problem> {
     let offset = s.len() - s.trim_start().len();
     let span = TimeSpanText::split(s.trim()).map_err(|p| p.shifted(offset))?;
     span.seconds().map_err(|p| p.shifted(offset))
