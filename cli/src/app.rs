@@ -1,5 +1,6 @@
 //! A function app folder as the host reads it: `host.json`, one `<name>/function.json` per
-//! function (the folder name is the function name) and `local.settings.json`.
+//! function (the folder name is the function name), and the local settings (by default the
+//! folder's `local.settings.json`; `cargo azfn start` reads the project root's).
 //!
 //! Keys are read ignoring case, as the host's .NET configuration binder and its function.json
 //! reader do.
@@ -7,11 +8,13 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use azfn_bindings::validate::{RouteTemplate, TimerSchedule, parse_route, parse_timer_schedule};
+use azfn_bindings::validate::{RouteTemplate, TimerSchedule, parse_route, parse_timer_schedule, time_span_seconds};
 use serde_json::{Map, Value};
 
 use crate::error::{Context, Error, Result};
+use crate::settings::LocalSettings;
 
 /// The route prefix when host.json does not set `extensions.http.routePrefix`.
 pub const DEFAULT_ROUTE_PREFIX: &str = "api";
@@ -20,6 +23,20 @@ pub const DEFAULT_ROUTE_PREFIX: &str = "api";
 pub const FUNCTION_KEY_SETTING: &str = "AzureWebJobs.FunctionKey";
 /// The setting in `local.settings.json` `Values` holding the master (admin) key.
 pub const MASTER_KEY_SETTING: &str = "AzureWebJobs.MasterKey";
+
+/// The function timeout when host.json sets none: the host's default outside the Consumption
+/// plan, which is what a local host is.
+pub const DEFAULT_FUNCTION_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// Where the local settings come from and how keys are treated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// The local.settings.json to read (default: the app folder's).
+    pub settings_file: Option<PathBuf>,
+    /// Check function keys (`--enable-auth`); by default every request is let through, as
+    /// Core Tools does.
+    pub enable_auth: bool,
+}
 
 /// Everything the local host needs to know about an app folder.
 #[derive(Debug, Clone)]
@@ -30,8 +47,12 @@ pub struct FunctionApp {
     pub handler: HandlerDescription,
     /// `extensions.http.routePrefix`, without surrounding slashes.
     pub route_prefix: String,
-    /// `local.settings.json` `Values`, given to the worker as environment variables.
-    pub settings: BTreeMap<String, String>,
+    /// The local settings; their `Values` are given to the worker as environment variables.
+    pub local: LocalSettings,
+    /// Whether function keys are checked (`--enable-auth`).
+    pub enable_auth: bool,
+    /// host.json `functionTimeout`: `None` for `-1` (no limit).
+    pub function_timeout: Option<Duration>,
     /// The functions that could be read, ordered by name.
     pub functions: Vec<Function>,
     /// Why the other function folders were skipped, one message each.
@@ -151,6 +172,11 @@ impl FunctionApp {
     /// Reads the app folder at `root`. Function folders that cannot be read are skipped and
     /// explained in [`FunctionApp::problems`], as the host reports them as function errors.
     pub fn load(root: &Path) -> Result<FunctionApp> {
+        FunctionApp::load_with(root, &LoadOptions::default())
+    }
+
+    /// [`FunctionApp::load`] with the settings of `options`.
+    pub fn load_with(root: &Path, options: &LoadOptions) -> Result<FunctionApp> {
         // The worker gets the root as its working directory and in FUNCTIONS_APP_ROOT_PATH, so
         // it must not depend on this process's current folder.
         let root = std::fs::canonicalize(root).context(|| format!("cannot open the app folder {}", root.display()))?;
@@ -168,13 +194,21 @@ impl FunctionApp {
             .unwrap_or(DEFAULT_ROUTE_PREFIX)
             .trim_matches('/')
             .to_owned();
-        let settings = read_settings(&root.join("local.settings.json"))?;
-        let (functions, problems) = read_functions(root, &settings)?;
+        let function_timeout =
+            function_timeout(&host).map_err(|message| Error::new(format!("{}: {message}", host_path.display())))?;
+        let settings_file = options
+            .settings_file
+            .clone()
+            .unwrap_or_else(|| root.join(crate::settings::FILE_NAME));
+        let local = LocalSettings::read(&settings_file)?;
+        let (functions, problems) = read_functions(root, &local.values)?;
         Ok(FunctionApp {
             root: root.to_owned(),
             handler,
             route_prefix,
-            settings,
+            local,
+            enable_auth: options.enable_auth,
+            function_timeout,
             functions,
             problems,
         })
@@ -196,7 +230,11 @@ impl FunctionApp {
     }
 
     fn setting(&self, name: &str) -> Option<&str> {
-        self.settings.get(name).map(String::as_str).filter(|v| !v.is_empty())
+        self.local
+            .values
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     /// The public path of an HTTP route: `/api/greet/{name:alpha}`.
@@ -329,26 +367,18 @@ fn handler_description(host: &Value) -> std::result::Result<HandlerDescription, 
     })
 }
 
-/// `Values` of local.settings.json; a missing file means no settings.
-fn read_settings(path: &Path) -> Result<BTreeMap<String, String>> {
-    if !path.exists() {
-        return Ok(BTreeMap::new());
+/// host.json `functionTimeout`: a TimeSpan, `-1` for no limit, absent or null for the default.
+fn function_timeout(host: &Value) -> std::result::Result<Option<Duration>, String> {
+    match field_path(host, &["functionTimeout"]) {
+        None | Some(Value::Null) => Ok(Some(DEFAULT_FUNCTION_TIMEOUT)),
+        Some(Value::String(text)) if text.trim() == "-1" => Ok(None),
+        Some(Value::String(text)) => time_span_seconds(text)
+            .map(|seconds| Some(Duration::from_secs(seconds)))
+            .map_err(|problem| format!("`functionTimeout` `{text}`: {problem}")),
+        Some(other) => Err(format!(
+            "`functionTimeout` is {other}, not a TimeSpan such as \"00:05:00\""
+        )),
     }
-    let settings = read_json(path)?;
-    let Some(values) = field_path(&settings, &["Values"]).and_then(Value::as_object) else {
-        return Ok(BTreeMap::new());
-    };
-    Ok(values
-        .iter()
-        .map(|(k, v)| {
-            let text = match v {
-                Value::String(s) => s.clone(),
-                Value::Null => String::new(),
-                other => other.to_string(),
-            };
-            (k.clone(), text)
-        })
-        .collect())
 }
 
 fn read_functions(root: &Path, settings: &BTreeMap<String, String>) -> Result<(Vec<Function>, Vec<String>)> {
@@ -556,6 +586,22 @@ mod tests {
     }
 
     #[test]
+    fn function_timeouts_are_read_as_the_host_reads_them() {
+        assert_eq!(function_timeout(&json!({})), Ok(Some(DEFAULT_FUNCTION_TIMEOUT)));
+        assert_eq!(
+            function_timeout(&json!({"functionTimeout": null})),
+            Ok(Some(DEFAULT_FUNCTION_TIMEOUT))
+        );
+        assert_eq!(
+            function_timeout(&json!({"FunctionTimeout": "00:00:05"})),
+            Ok(Some(Duration::from_secs(5)))
+        );
+        assert_eq!(function_timeout(&json!({"functionTimeout": "-1"})), Ok(None));
+        assert!(function_timeout(&json!({"functionTimeout": "00:61:00"})).is_err());
+        assert!(function_timeout(&json!({"functionTimeout": 5})).is_err());
+    }
+
+    #[test]
     fn route_paths_join_the_prefix() {
         let app = FunctionApp {
             root: PathBuf::new(),
@@ -568,7 +614,9 @@ mod tests {
                 worker_directory: String::new(),
             },
             route_prefix: "api".into(),
-            settings: BTreeMap::new(),
+            local: LocalSettings::default(),
+            enable_auth: false,
+            function_timeout: None,
             functions: vec![],
             problems: vec![],
         };

@@ -5,13 +5,19 @@
 //! 2. `cargo build --message-format=json-render-diagnostics` compiles it; the executable's path
 //!    is read from cargo's `compiler-artifact` message, never guessed. Cargo's own progress and
 //!    diagnostics are shown as usual.
-//! 3. The executable is run with `--write-app <dir>`; it writes host.json, one function.json per
-//!    function, local.settings.json (kept if present) and a copy of itself.
+//! 3. The manifest comes from an executable of the same package built for this machine: the
+//!    executable itself, or with `--target` a second build without it, since a Linux executable
+//!    cannot run on macOS or Windows. It runs with `--write-app` into a staging folder.
+//! 4. The app folder gets the function.json files from there, host.json merged from the user's
+//!    file at the package root ([`crate::host_json`]) and checked against the published schema,
+//!    the project's local.settings.json (for tools run in the folder, such as `func start`) and
+//!    the target executable, which is never run.
 //!
-//! Release builds (the default) use the `azfn-release` profile: `release` with `lto = "thin"`,
-//! `codegen-units = 1`, `strip = true`, `debug = false` and `incremental = false`, for a small
-//! executable that starts fast. A workspace that declares its own `[profile.azfn-release]` in its
-//! root Cargo.toml gets exactly that profile instead. `--debug` uses the `dev` profile.
+//! Release builds (the default of `build` and `pack`) use the `azfn-release` profile: `release`
+//! with `lto = "thin"`, `codegen-units = 1`, `strip = true`, `debug = false` and
+//! `incremental = false`, for a small executable that starts fast. A workspace that declares its
+//! own `[profile.azfn-release]` in its root Cargo.toml gets exactly that profile instead. Dev
+//! builds (the default of `start`, and `--debug`) use the `dev` profile.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -21,6 +27,7 @@ use serde_json::Value;
 
 use crate::app::FunctionApp;
 use crate::error::{Context, Error, Result};
+use crate::{host_json, settings};
 
 /// The cargo profile of release builds.
 pub const PROFILE: &str = "azfn-release";
@@ -40,12 +47,27 @@ pub const PROFILE_SETTINGS: &[(&str, &str)] = &[
 pub struct BuildOptions {
     /// `--package`.
     pub package: Option<String>,
-    /// `--debug`: the `dev` profile instead of [`PROFILE`].
-    pub debug: bool,
+    /// [`PROFILE`] instead of `dev`.
+    pub release: bool,
     /// `--out`: the app folder (default `<target dir>/azfn/<package>`).
     pub out: Option<PathBuf>,
     /// `--target`: a target triple to cross-compile for.
     pub target: Option<String>,
+    /// Features to enable besides the package's defaults, such as `azfn/native`.
+    pub features: Vec<String>,
+}
+
+impl BuildOptions {
+    /// The feature that gives the app the native runtime's gRPC transport.
+    pub const NATIVE_FEATURE: &'static str = "azfn/native";
+
+    /// These options with azfn's `native` feature on.
+    pub fn with_native(mut self) -> BuildOptions {
+        if !self.features.iter().any(|f| f == Self::NATIVE_FEATURE) {
+            self.features.push(Self::NATIVE_FEATURE.to_owned());
+        }
+        self
+    }
 }
 
 /// The package chosen for a build.
@@ -70,17 +92,50 @@ pub struct BuiltApp {
     pub package: Package,
     /// The app folder.
     pub app_dir: PathBuf,
+    /// The executable in the app folder.
+    pub executable: PathBuf,
 }
 
-impl BuiltApp {
-    /// The files and folders `--watch` watches: the package's `src/`, `build.rs` and
-    /// `Cargo.toml`.
+impl Package {
+    /// The files and folders `--watch` watches: the package's `src/`, `build.rs`, `Cargo.toml`,
+    /// host.json and local.settings.json.
     pub fn sources(&self) -> Vec<PathBuf> {
-        ["src", "build.rs", "Cargo.toml"]
-            .iter()
-            .map(|name| self.package.dir.join(name))
-            .collect()
+        [
+            "src",
+            "build.rs",
+            "Cargo.toml",
+            host_json::FILE_NAME,
+            settings::FILE_NAME,
+        ]
+        .iter()
+        .map(|name| self.dir.join(name))
+        .collect()
     }
+
+    /// The user's local.settings.json, at the package root as Core Tools reads it.
+    pub fn settings_file(&self) -> PathBuf {
+        self.dir.join(settings::FILE_NAME)
+    }
+
+    /// The user's host.json, at the package root.
+    pub fn host_json_file(&self) -> PathBuf {
+        self.dir.join(host_json::FILE_NAME)
+    }
+
+    /// The default app folder: `<target dir>/azfn/<package>`.
+    pub fn default_app_dir(&self) -> PathBuf {
+        self.target_dir.join("azfn").join(&self.name)
+    }
+}
+
+/// The executables of one build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compiled {
+    /// The app's executable, for the target.
+    pub executable: PathBuf,
+    /// An executable of the same package that runs on this machine, which writes the manifest:
+    /// the same file unless the build was for another `--target`.
+    pub manifest_writer: PathBuf,
 }
 
 /// Prints a progress line the way cargo does: `   Verb message`.
@@ -95,15 +150,19 @@ pub fn cargo() -> Command {
 
 /// Builds the app and writes its folder, showing progress.
 pub fn build(options: &BuildOptions) -> Result<BuiltApp> {
-    let started = Instant::now();
     let package = locate(options.package.as_deref())?;
-    let executable = compile(&package, options)?;
-    let app_dir = options
-        .out
-        .clone()
-        .unwrap_or_else(|| package.target_dir.join("azfn").join(&package.name));
+    build_package(&package, options)
+}
+
+/// [`build`] for a package already located.
+pub fn build_package(package: &Package, options: &BuildOptions) -> Result<BuiltApp> {
+    let started = Instant::now();
+    // A mistake in the user's host.json fails before the long part.
+    host_json::check_user(&package.host_json_file())?;
+    let compiled = compile_app(package, options)?;
+    let app_dir = options.out.clone().unwrap_or_else(|| package.default_app_dir());
     status("Writing", format!("the function app folder {}", app_dir.display()));
-    write_app(&executable, &app_dir)?;
+    let executable = write_app(package, &compiled, &app_dir)?;
     let app = FunctionApp::load(&app_dir)?;
     let size = std::fs::metadata(&executable).map(|m| m.len()).unwrap_or(0);
     status(
@@ -117,13 +176,38 @@ pub fn build(options: &BuildOptions) -> Result<BuiltApp> {
             started.elapsed().as_secs_f64()
         ),
     );
-    Ok(BuiltApp { package, app_dir })
+    Ok(BuiltApp {
+        package: package.clone(),
+        app_dir,
+        executable,
+    })
 }
 
-/// Compiles the package of `options` and returns the executable (for `--watch`).
-pub fn compile_only(options: &BuildOptions) -> Result<PathBuf> {
-    let package = locate(options.package.as_deref())?;
-    compile(&package, options)
+/// Compiles the app for the target and, for another `--target`, once more for this machine so
+/// that the manifest can be read without running the target's executable.
+pub fn compile_app(package: &Package, options: &BuildOptions) -> Result<Compiled> {
+    let executable = compile(package, options)?;
+    let manifest_writer = match &options.target {
+        None => executable.clone(),
+        Some(target) => {
+            status(
+                "Building",
+                format!(
+                    "{} for this machine too, to read its manifest without running the {target} executable",
+                    package.name
+                ),
+            );
+            let host = BuildOptions {
+                target: None,
+                ..options.clone()
+            };
+            compile(package, &host)?
+        }
+    };
+    Ok(Compiled {
+        executable,
+        manifest_writer,
+    })
 }
 
 /// Finds the package to build with `cargo metadata`.
@@ -273,7 +357,10 @@ pub fn cargo_build_args(package: &Package, options: &BuildOptions) -> Vec<String
         package.bin.clone(),
         "--message-format=json-render-diagnostics".into(),
     ];
-    if !options.debug {
+    if !options.features.is_empty() {
+        args.extend(["--features".into(), options.features.join(",")]);
+    }
+    if options.release {
         args.extend(["--profile".into(), PROFILE.into()]);
         if !workspace_defines_profile(package) {
             for (key, value) in PROFILE_SETTINGS {
@@ -289,7 +376,7 @@ pub fn cargo_build_args(package: &Package, options: &BuildOptions) -> Vec<String
 
 /// Runs `cargo build` and returns the executable cargo reports.
 fn compile(package: &Package, options: &BuildOptions) -> Result<PathBuf> {
-    let profile = if options.debug { "dev" } else { PROFILE };
+    let profile = if options.release { PROFILE } else { "dev" };
     status("Building", format!("{} (profile {profile})", package.name));
     let output = cargo()
         .args(cargo_build_args(package, options))
@@ -322,15 +409,134 @@ pub fn executable_from_messages(messages: &str, package: &Package) -> Option<Pat
         .next_back()
 }
 
-/// Runs `executable --write-app <dir>`.
-pub fn write_app(executable: &Path, dir: &Path) -> Result<()> {
+/// Writes the app folder `app_dir` of `package` from a build, and returns the executable in it.
+pub fn write_app(package: &Package, compiled: &Compiled, app_dir: &Path) -> Result<PathBuf> {
+    // One staging folder per process: two builds of the same package may run at once.
+    let staging =
+        package
+            .target_dir
+            .join("azfn")
+            .join(".manifest")
+            .join(format!("{}-{}", package.name, std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    run_write_app(&compiled.manifest_writer, &staging)?;
+    let result = fill_app_dir(package, compiled, &staging, app_dir);
+    let _ = std::fs::remove_dir_all(&staging);
+    result
+}
+
+fn fill_app_dir(package: &Package, compiled: &Compiled, staging: &Path, app_dir: &Path) -> Result<PathBuf> {
+    let executable_name = compiled
+        .executable
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Error::new(format!("{} has no file name", compiled.executable.display())))?
+        .to_owned();
+    let generated = read_json(&staging.join(host_json::FILE_NAME))?;
+    let user_file = package.host_json_file();
+    let host = host_json::merge(
+        host_json::read_user(&user_file)?,
+        &generated,
+        &executable_name,
+        &user_file,
+    )?;
+    host_json::validate(&host, &user_file)?;
+
+    std::fs::create_dir_all(app_dir).context(|| format!("cannot create {}", app_dir.display()))?;
+    let mut host_text = serde_json::to_vec_pretty(&host).context(|| "cannot write host.json".to_owned())?;
+    host_text.push(b'\n');
+    write_file(&app_dir.join(host_json::FILE_NAME), &host_text)?;
+
+    let functions = function_folders(staging)?;
+    for name in &functions {
+        let relative = Path::new(name).join("function.json");
+        let text = std::fs::read(staging.join(&relative)).context(|| format!("cannot read {}", relative.display()))?;
+        std::fs::create_dir_all(app_dir.join(name))
+            .context(|| format!("cannot create {}", app_dir.join(name).display()))?;
+        write_file(&app_dir.join(&relative), &text)?;
+    }
+    for stale in function_folders(app_dir)? {
+        if !functions.contains(&stale) {
+            std::fs::remove_dir_all(app_dir.join(&stale)).context(|| format!("cannot remove {stale}"))?;
+            status("Removed", format!("`{stale}`, which the app no longer has"));
+        }
+    }
+
+    // The project's settings, for tools run in the app folder (`func start`); without them,
+    // the defaults the app wrote, unless the folder has settings already.
+    let settings_target = app_dir.join(settings::FILE_NAME);
+    if package.settings_file().is_file() {
+        std::fs::copy(package.settings_file(), &settings_target)
+            .context(|| format!("cannot copy {}", package.settings_file().display()))?;
+    } else if !settings_target.exists() && staging.join(settings::FILE_NAME).is_file() {
+        std::fs::copy(staging.join(settings::FILE_NAME), &settings_target)
+            .context(|| format!("cannot write {}", settings_target.display()))?;
+    }
+
+    let target = app_dir.join(&executable_name);
+    if !same_file(&compiled.executable, &target) {
+        // A running executable cannot be overwritten on every system, but it can be replaced.
+        let _ = std::fs::remove_file(&target);
+        std::fs::copy(&compiled.executable, &target)
+            .context(|| format!("cannot copy the executable to {}", target.display()))?;
+    }
+    make_executable(&target)?;
+    Ok(target)
+}
+
+/// The names of the folders under `dir` that hold a function.json, sorted.
+fn function_folders(dir: &Path) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(names),
+        Err(e) => return Err(Error::new(format!("cannot list {}: {e}", dir.display()))),
+    };
+    for entry in entries.flatten() {
+        if entry.path().join("function.json").is_file() {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).context(|| format!("{} is not valid JSON", path.display()))
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).context(|| format!("cannot write {}", path.display()))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(a), Ok(b)) if a == b)
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut permissions = std::fs::metadata(path)
+        .context(|| format!("cannot read {}", path.display()))?
+        .permissions();
+    permissions.set_mode(permissions.mode() | 0o755);
+    std::fs::set_permissions(path, permissions).context(|| format!("cannot make {} executable", path.display()))
+}
+
+#[cfg(not(unix))]
+fn make_executable(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
+/// Runs `executable --write-app <dir>`: the app describes itself (functions, host options).
+pub fn run_write_app(executable: &Path, dir: &Path) -> Result<()> {
     let output = Command::new(executable)
         .arg("--write-app")
         .arg(dir)
         .stdin(Stdio::null())
         .output()
         .context(|| format!("cannot run {}", executable.display()))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
         if stderr.contains("has no functions") {
@@ -345,9 +551,6 @@ pub fn write_app(executable: &Path, dir: &Path) -> Result<()> {
             dir.display(),
             stderr.trim()
         )));
-    }
-    for line in stdout.lines().chain(stderr.lines()) {
-        status("", line);
     }
     Ok(())
 }
@@ -399,16 +602,19 @@ mod tests {
     #[test]
     fn release_builds_use_the_tuned_profile() {
         let package = choose_package(&metadata(), None, Path::new("/ws")).unwrap();
-        let release = cargo_build_args(&package, &BuildOptions::default()).join(" ");
+        let release = BuildOptions {
+            release: true,
+            ..BuildOptions::default()
+        };
+        let release = cargo_build_args(&package, &release).join(" ");
         assert!(release.contains("--profile azfn-release"), "{release}");
         assert!(release.contains("--config profile.azfn-release.inherits=\"release\""));
         assert!(release.contains("--config profile.azfn-release.lto=\"thin\""));
-        let debug = BuildOptions {
-            debug: true,
-            ..BuildOptions::default()
-        };
-        let debug = cargo_build_args(&package, &debug).join(" ");
+        let debug = cargo_build_args(&package, &BuildOptions::default()).join(" ");
         assert!(!debug.contains("--profile"), "{debug}");
+        assert!(!debug.contains("--features"), "{debug}");
+        let native = cargo_build_args(&package, &BuildOptions::default().with_native().with_native()).join(" ");
+        assert!(native.ends_with("--features azfn/native"), "{native}");
     }
 
     #[test]

@@ -8,7 +8,10 @@
 //! | [`invoke`] | `cargo azfn invoke`: send a trigger payload to a running local host |
 //! | [`new`] | `cargo azfn new`: a new app from the template |
 //! | [`pack`] | `cargo azfn pack`: a zip for zip deployment, and a Dockerfile |
-//! | [`app`] | reading an app folder (host.json, function.json, local.settings.json) |
+//! | [`app`] | reading an app folder (host.json, function.json) and its local settings |
+//! | [`host_json`] | the user's host.json, merged with what azfn owns and checked against the schema |
+//! | [`settings`] | local.settings.json as Core Tools reads it |
+//! | [`elf`] | what a Linux executable needs (glibc) and holds (the transport marker) |
 //! | [`watch`] | `--watch`: noticing source changes |
 //! | [`client`] | the small HTTP client used to reach the worker and the host |
 #![forbid(unsafe_code)]
@@ -17,11 +20,14 @@ pub mod app;
 pub mod build;
 pub mod client;
 pub mod clock;
+pub mod elf;
 pub mod error;
 pub mod host;
+pub mod host_json;
 pub mod invoke;
 pub mod new;
 pub mod pack;
+pub mod settings;
 pub mod watch;
 
 pub use error::{Error, Result};

@@ -4,13 +4,15 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use cargo_azfn::app::LoadOptions;
 use cargo_azfn::build::{self, BuildOptions};
 use cargo_azfn::error::{Context, Error, Result};
 use cargo_azfn::host::transport::Transport;
 use cargo_azfn::host::{self, StartOptions, WatchPlan};
 use cargo_azfn::invoke::{self, Example, Input, InvokeOptions};
-use cargo_azfn::new::{self, NewOptions};
-use cargo_azfn::pack;
+use cargo_azfn::new::{self, AzfnSource, NewOptions};
+use cargo_azfn::settings::{self, LocalSettings};
+use cargo_azfn::{pack, watch};
 use clap::{ArgGroup, Args, Parser, Subcommand};
 
 /// Create, build, run locally, invoke and package Azure Functions apps written with azfn.
@@ -43,19 +45,25 @@ struct PackageArgs {
     /// azfn app).
     #[arg(short, long)]
     package: Option<String>,
-    /// Build with the `dev` profile instead of the size- and start-time-tuned `azfn-release`.
-    #[arg(long)]
+    /// Build with the `dev` profile (fast to compile; the default of `start`).
+    #[arg(long, conflicts_with = "release")]
     debug: bool,
+    /// Build with the size- and start-time-tuned `azfn-release` profile (the default of `build`
+    /// and `pack`).
+    #[arg(long)]
+    release: bool,
 }
 
 impl PackageArgs {
-    /// The build options, writing the app folder to `out` (default: <target dir>/azfn/<package>).
-    fn options(&self, out: Option<PathBuf>) -> BuildOptions {
+    /// The build options, writing the app folder to `out` (default: <target dir>/azfn/<package>),
+    /// with the release profile unless asked otherwise when `release_by_default`.
+    fn options(&self, out: Option<PathBuf>, release_by_default: bool) -> BuildOptions {
         BuildOptions {
             package: self.package.clone(),
-            debug: self.debug,
+            release: self.release || (release_by_default && !self.debug),
             out,
             target: None,
+            features: Vec::new(),
         }
     }
 }
@@ -67,26 +75,36 @@ struct BuildArgs {
     /// Write the app folder here (default: <target dir>/azfn/<package>).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Cross-compile for this target triple; the manifest then comes from a second build for
+    /// this machine, so the target's executable is never run.
+    #[arg(long, value_name = "TRIPLE")]
+    target: Option<String>,
 }
 
 #[derive(Debug, Args)]
 struct StartArgs {
     #[command(flatten)]
     package: PackageArgs,
-    /// The port of the local host, on 127.0.0.1.
-    #[arg(long, default_value_t = 7071)]
-    port: u16,
+    /// The port of the local host, on 127.0.0.1 (default: local.settings.json
+    /// `Host.LocalHttpPort`, else 7071).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Check function and master keys (from local.settings.json) as Azure does; by default,
+    /// as with `func start`, every request is let through.
+    #[arg(long)]
+    enable_auth: bool,
     /// Serve an app folder that is already written instead of building (needs --dir).
     #[arg(long, requires = "dir", conflicts_with = "watch")]
     no_build: bool,
     /// The app folder to serve (with --no-build) or to build into.
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
-    /// Rebuild and restart the worker when the package's sources change.
+    /// Rebuild and restart the worker when the package's sources, host.json or
+    /// local.settings.json change.
     #[arg(long)]
     watch: bool,
     /// How the host talks to the worker: the custom handler's HTTP, or the native runtime's
-    /// gRPC protocol (the app must enable azfn's `native` feature).
+    /// gRPC protocol (the app is then built with azfn's `native` feature).
     #[arg(long, value_enum, default_value_t = Transport::CustomHandler)]
     transport: Transport,
 }
@@ -108,11 +126,11 @@ struct InvokeArgs {
     /// Use a built-in sample input.
     #[arg(long, value_enum)]
     example: Option<Example>,
-    /// The local host's port.
-    #[arg(long, default_value_t = 7071)]
-    port: u16,
-    /// A function or master key (`x-functions-key`); the admin API needs the master key when
-    /// keys are set.
+    /// The local host's port (default: local.settings.json `Host.LocalHttpPort`, else 7071).
+    #[arg(long)]
+    port: Option<u16>,
+    /// A function or master key (`x-functions-key`; default: local.settings.json
+    /// `AzureWebJobs.MasterKey`); needed only when the host checks keys (`--enable-auth`).
     #[arg(long)]
     key: Option<String>,
     /// The HTTP method, for HTTP functions (default: GET without input, POST with).
@@ -136,10 +154,19 @@ struct NewArgs {
     /// The folder to create (default: ./<name>).
     #[arg(long, value_name = "DIR")]
     path: Option<PathBuf>,
-    /// Depend on a local azfn runtime folder (a checkout's runtime/) instead of the published
-    /// crate.
-    #[arg(long, value_name = "DIR")]
+    /// Depend on a local azfn folder (a checkout's runtime/) instead of the azfn this tool was
+    /// built from.
+    #[arg(long, value_name = "DIR", group = "azfn")]
     azfn_path: Option<PathBuf>,
+    /// Depend on azfn from this git repository instead.
+    #[arg(long, value_name = "URL", group = "azfn")]
+    git: Option<String>,
+    /// With --git: the commit (or tag) to use.
+    #[arg(long, value_name = "REV", requires = "git")]
+    rev: Option<String>,
+    /// Depend on this version of azfn from crates.io instead.
+    #[arg(long, value_name = "VERSION", group = "azfn")]
+    azfn_version: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -159,12 +186,18 @@ struct PackArgs {
     #[arg(long)]
     dockerfile: bool,
     /// Pack for the native runtime (Flex Consumption, gRPC): only `app` and host.json. The app
-    /// must enable azfn's `native` feature.
+    /// is built with azfn's `native` feature.
     #[arg(long, conflicts_with = "dockerfile")]
     native: bool,
-    /// Cross-compile for this target triple (it must be Linux x86-64).
+    /// Cross-compile for this target triple (it must be Linux x86-64); the manifest then comes
+    /// from a second build for this machine, so the target's executable is never run.
     #[arg(long, value_name = "TRIPLE")]
     target: Option<String>,
+    /// The newest glibc the executable may need (default: 2.31, the oldest Azure Functions
+    /// Linux images; 2.36 with --native, Flex Consumption's). Raise it only when you deploy to
+    /// images with that glibc.
+    #[arg(long, value_name = "VERSION")]
+    max_glibc: Option<cargo_azfn::elf::GlibcVersion>,
 }
 
 fn main() -> ExitCode {
@@ -185,7 +218,11 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Commands::Build(args) => build::build(&args.package.options(args.out)).map(|_| ()),
+        Commands::Build(args) => {
+            let mut options = args.package.options(args.out, true);
+            options.target = args.target;
+            build::build(&options).map(|_| ())
+        }
         Commands::Start(args) => start(args),
         Commands::Invoke(args) => run_invoke(args),
         Commands::New(args) => run_new(args),
@@ -201,26 +238,59 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn start(args: StartArgs) -> Result<()> {
-    let (app_dir, watch) = if args.no_build {
+    let grpc = args.transport == Transport::Grpc;
+    let (app_dir, settings_file, watch) = if args.no_build {
         let dir = args
             .dir
             .ok_or_else(|| Error::new("--no-build needs --dir <app folder>"))?;
-        (dir, None)
+        let settings = dir.join(settings::FILE_NAME);
+        (dir, settings, None)
     } else {
-        let options = args.package.options(args.dir.clone());
-        let built = build::build(&options)?;
+        let mut options = args.package.options(args.dir.clone(), false);
+        if grpc {
+            options = options.with_native();
+        }
+        let package = build::locate(options.package.as_deref())?;
+        let built = if args.watch {
+            build_until_it_succeeds(&package, &options)?
+        } else {
+            build::build_package(&package, &options)?
+        };
+        if grpc {
+            pack::check_transport(&built.executable, true)?;
+        }
         let watch = args.watch.then(|| WatchPlan {
-            sources: built.sources(),
+            sources: package.sources(),
             build: options.clone(),
         });
-        (built.app_dir, watch)
+        (built.app_dir, package.settings_file(), watch)
     };
     runtime()?.block_on(host::run(StartOptions {
         app_dir,
         port: args.port,
+        load: LoadOptions {
+            settings_file: Some(settings_file),
+            enable_auth: args.enable_auth,
+        },
         transport: args.transport,
         watch,
     }))
+}
+
+/// `start --watch`: a first build that fails is shown, and the next save tries again.
+fn build_until_it_succeeds(package: &build::Package, options: &BuildOptions) -> Result<build::BuiltApp> {
+    let sources = package.sources();
+    let mut snapshot = watch::snapshot(&sources);
+    loop {
+        match build::build_package(package, options) {
+            Ok(built) => return Ok(built),
+            Err(error) => {
+                eprintln!("error: {error}");
+                build::status("Watching", "for changes: the build runs again on the next save");
+                runtime()?.block_on(watch::wait_for_change(&sources, &mut snapshot));
+            }
+        }
+    }
 }
 
 fn run_invoke(args: InvokeArgs) -> Result<()> {
@@ -235,11 +305,24 @@ fn run_invoke(args: InvokeArgs) -> Result<()> {
     } else {
         Input::Empty
     };
+    // As Core Tools finds it: the nearest folder up from here with host.json or
+    // local.settings.json.
+    let cwd = std::env::current_dir().context(|| "cannot read the current folder".to_owned())?;
+    let local = match settings::project_settings_file(&cwd) {
+        Some(file) => LocalSettings::read(&file)?,
+        None => LocalSettings::default(),
+    };
     let options = InvokeOptions {
         function: args.function,
         input,
-        port: args.port,
-        key: args.key,
+        port: args.port.or(local.local_http_port).unwrap_or(host::DEFAULT_PORT),
+        key: args.key.or_else(|| {
+            local
+                .values
+                .get(cargo_azfn::app::MASTER_KEY_SETTING)
+                .cloned()
+                .filter(|k| !k.is_empty())
+        }),
         method: args.method,
         params: args.params,
     };
@@ -247,12 +330,27 @@ fn run_invoke(args: InvokeArgs) -> Result<()> {
 }
 
 fn run_new(args: NewArgs) -> Result<()> {
-    let dir = new::create(&NewOptions {
+    let source = if let Some(path) = args.azfn_path {
+        Some(AzfnSource::Path(path))
+    } else if let Some(url) = args.git {
+        Some(AzfnSource::Git { url, rev: args.rev })
+    } else {
+        args.azfn_version.map(AzfnSource::Registry)
+    };
+    let (dir, source) = new::create(&NewOptions {
         name: args.name.clone(),
         dir: args.path,
-        azfn_path: args.azfn_path,
+        source,
     })?;
-    build::status("Created", format!("the azfn app `{}` in {}", args.name, dir.display()));
+    build::status(
+        "Created",
+        format!(
+            "the azfn app `{}` in {} ({})",
+            args.name,
+            dir.display(),
+            source.describe()
+        ),
+    );
     eprintln!("\nRun it with:\n    cd {}\n    cargo azfn start", dir.display());
     Ok(())
 }
@@ -262,15 +360,24 @@ fn run_pack(args: PackArgs) -> Result<()> {
         args.dir
             .ok_or_else(|| Error::new("--no-build needs --dir <app folder>"))?
     } else {
-        let mut options = args.package.options(args.dir);
+        let mut options = args.package.options(args.dir, true);
         options.target = args.target;
+        if args.native {
+            options = options.with_native();
+        }
         build::build(&options)?.app_dir
     };
-    let packed = if args.native {
-        pack::pack_native(&app_dir, args.output.as_deref())?
-    } else {
-        pack::pack(&app_dir, args.output.as_deref(), args.dockerfile)?
+    let limits = pack::ImageLimits {
+        max_glibc: args.max_glibc,
     };
+    let packed = if args.native {
+        pack::pack_native(&app_dir, args.output.as_deref(), limits)?
+    } else {
+        pack::pack(&app_dir, args.output.as_deref(), args.dockerfile, limits)?
+    };
+    if let Some(glibc) = &packed.glibc {
+        build::status("Checked", glibc);
+    }
     build::status(
         "Packed",
         format!("{} ({} files)", packed.zip.display(), packed.entries.len()),

@@ -5,6 +5,11 @@
 //! `local.settings.json` stays out of the zip and the image: it is for local runs and may hold
 //! secrets (the same rule as `func azure functionapp publish`). Entries are sorted and carry a
 //! fixed timestamp, so the same app folder always gives the same zip.
+//!
+//! Before anything is written, the executable is checked as Azure would find it: a Linux x86-64
+//! ELF, needing no newer glibc than the images it runs on ([`crate::elf::MAX_GLIBC`], or the
+//! Flex Consumption images' for `--native`, or what `--max-glibc` says), and, for `--native`,
+//! able to speak the native runtime's gRPC protocol (azfn's `native` feature compiled in).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,6 +18,7 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use crate::app::FunctionApp;
+use crate::elf::{self, GlibcVersion};
 use crate::error::{Context, Error, Result};
 
 /// The base image of the Dockerfile: the Functions host without a language worker.
@@ -30,14 +36,23 @@ pub struct Packed {
     pub entries: Vec<String>,
     /// The Dockerfile, if asked for.
     pub dockerfile: Option<PathBuf>,
+    /// What the glibc check found, for the console.
+    pub glibc: Option<String>,
+}
+
+/// How the executable must fit the images it will run on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImageLimits {
+    /// The newest glibc the executable may need (default: the images of the package's kind).
+    pub max_glibc: Option<GlibcVersion>,
 }
 
 /// Packs the app folder `app_dir` into `zip_path` (default: `<app_dir>.zip`).
-pub fn pack(app_dir: &Path, zip_path: Option<&Path>, dockerfile: bool) -> Result<Packed> {
+pub fn pack(app_dir: &Path, zip_path: Option<&Path>, dockerfile: bool, limits: ImageLimits) -> Result<Packed> {
     let app = FunctionApp::load(app_dir)?;
     let executable_name = app.handler.executable.clone();
     let executable = app_dir.join(&executable_name);
-    check_linux_x86_64(&executable)?;
+    let glibc = check_executable(&executable, limits.max_glibc.unwrap_or(elf::MAX_GLIBC), false)?;
     let zip = zip_path.map_or_else(|| app_dir.with_extension("zip"), Path::to_path_buf);
     let files = deployable_files(app_dir)?;
     write_zip(app_dir, &files, &executable_name, &zip)?;
@@ -50,6 +65,7 @@ pub fn pack(app_dir: &Path, zip_path: Option<&Path>, dockerfile: bool) -> Result
         zip,
         entries: files,
         dockerfile,
+        glibc: Some(glibc),
     })
 }
 
@@ -58,10 +74,14 @@ pub fn pack(app_dir: &Path, zip_path: Option<&Path>, dockerfile: bool) -> Result
 /// indexes functions over gRPC, so no function.json is shipped, and host.json loses its
 /// `customHandler` section, which would make the host treat the app as a custom handler.
 /// The app must be built with azfn's `native` feature.
-pub fn pack_native(app_dir: &Path, zip_path: Option<&Path>) -> Result<Packed> {
+pub fn pack_native(app_dir: &Path, zip_path: Option<&Path>, limits: ImageLimits) -> Result<Packed> {
     let app = FunctionApp::load(app_dir)?;
     let executable = app_dir.join(&app.handler.executable);
-    check_linux_x86_64(&executable)?;
+    let glibc = check_executable(
+        &executable,
+        limits.max_glibc.unwrap_or(elf::FLEX_CONSUMPTION_MAX_GLIBC),
+        true,
+    )?;
     let host_path = app_dir.join("host.json");
     let host = std::fs::read(&host_path).context(|| format!("cannot read {}", host_path.display()))?;
     let host = native_host_json(&host)?;
@@ -76,6 +96,7 @@ pub fn pack_native(app_dir: &Path, zip_path: Option<&Path>) -> Result<Packed> {
         zip,
         entries: entries.into_iter().map(|(name, _, _)| name).collect(),
         dockerfile: None,
+        glibc: Some(glibc),
     })
 }
 
@@ -91,20 +112,57 @@ fn native_host_json(host: &[u8]) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Refuses anything but a Linux x86-64 ELF executable: the Functions host runs on one.
-pub fn check_linux_x86_64(executable: &Path) -> Result<()> {
+/// Checks the executable before it is shipped: a Linux x86-64 ELF, needing no newer glibc than
+/// `max_glibc`, and with `native` able to serve the native runtime's gRPC protocol. Returns a
+/// line saying what the glibc check found.
+pub fn check_executable(executable: &Path, max_glibc: GlibcVersion, native: bool) -> Result<String> {
     let bytes = std::fs::read(executable).context(|| format!("cannot read {}", executable.display()))?;
-    let is_elf = bytes.starts_with(b"\x7fELF");
-    let is_64_bit = bytes.get(4) == Some(&2);
-    let is_little_endian = bytes.get(5) == Some(&1);
-    // e_machine, at offset 18: 0x3E is x86-64.
-    let machine = bytes.get(18..20).map(|m| u16::from_le_bytes([m[0], m[1]]));
-    if is_elf && is_64_bit && is_little_endian && machine == Some(0x3e) {
+    if !elf::is_linux_x86_64(&bytes) {
+        return Err(Error::new(format!(
+            "{} is not a Linux x86-64 executable, which Azure Functions runs: build on Linux x86-64 \
+             or pass --target x86_64-unknown-linux-gnu (or x86_64-unknown-linux-musl) with that target installed",
+            executable.display()
+        )));
+    }
+    if native {
+        check_transport_bytes(&bytes, executable)?;
+    }
+    let required = elf::glibc_requirement(&bytes).map_err(|e| Error::new(format!("{}: {e}", executable.display())))?;
+    match required {
+        None => Ok(format!("{} needs no glibc (statically linked)", executable.display())),
+        Some(required) if required <= max_glibc => Ok(format!(
+            "{} needs glibc {required}; the Azure Functions images have {max_glibc} or newer",
+            executable.display()
+        )),
+        Some(required) => Err(Error::new(format!(
+            "{} needs glibc {required}, but the Azure Functions images it would run on have glibc {max_glibc}: \
+             the host could not start it (\"version `GLIBC_{required}' not found\"). Build a static executable \
+             (`rustup target add x86_64-unknown-linux-musl`, then pass `--target x86_64-unknown-linux-musl`), or \
+             build on a system with glibc {max_glibc} or older; if you deploy to an image with a newer glibc \
+             (Flex Consumption: {}), say so with `--max-glibc <version>`",
+            executable.display(),
+            elf::FLEX_CONSUMPTION_MAX_GLIBC
+        ))),
+    }
+}
+
+/// Refuses an executable built without azfn's `native` feature for the native runtime: the
+/// host would start it and it would exit at once, again and again.
+pub fn check_transport(executable: &Path, native: bool) -> Result<()> {
+    if !native {
+        return Ok(());
+    }
+    let bytes = std::fs::read(executable).context(|| format!("cannot read {}", executable.display()))?;
+    check_transport_bytes(&bytes, executable)
+}
+
+fn check_transport_bytes(bytes: &[u8], executable: &Path) -> Result<()> {
+    if elf::contains(bytes, azfn::App::NATIVE_TRANSPORT_MARKER.as_bytes()) {
         return Ok(());
     }
     Err(Error::new(format!(
-        "{} is not a Linux x86-64 executable, which Azure Functions runs: build on Linux x86-64 \
-         or pass --target x86_64-unknown-linux-gnu (or x86_64-unknown-linux-musl) with that target installed",
+        "{} cannot speak the native runtime's gRPC protocol: it was built without azfn's `native` feature. \
+         Add it in Cargo.toml: azfn = {{ …, features = [\"native\"] }}",
         executable.display()
     )))
 }
@@ -197,21 +255,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_linux_x86_64_executables_pass() {
+    fn executables_are_checked_against_the_images() {
+        // This test's own executable: a glibc-linked Linux x86-64 build of this crate, without
+        // the marker of a native app (the marker text is in it, but only as this crate's data).
+        let this = std::env::current_exe().unwrap();
+        let needed = elf::glibc_requirement(&std::fs::read(&this).unwrap()).unwrap().unwrap();
+        assert!(check_executable(&this, needed, false).is_ok());
+        let older = GlibcVersion::new(2, 2, 5);
+        let message = check_executable(&this, older, false).unwrap_err().message().to_owned();
+        assert!(message.contains(&format!("needs glibc {needed}")), "{message}");
+        assert!(
+            message.contains("x86_64-unknown-linux-musl") && message.contains("--max-glibc"),
+            "{message}"
+        );
         let dir = std::env::temp_dir().join(format!("azfn-pack-{}", crate::clock::new_guid()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut elf = vec![0u8; 64];
-        elf[..4].copy_from_slice(b"\x7fELF");
-        elf[4] = 2;
-        elf[5] = 1;
-        elf[18] = 0x3e;
-        std::fs::write(dir.join("x86"), &elf).unwrap();
-        assert!(check_linux_x86_64(&dir.join("x86")).is_ok());
-        elf[18] = 0xb7; // aarch64
-        std::fs::write(dir.join("arm"), &elf).unwrap();
-        assert!(check_linux_x86_64(&dir.join("arm")).is_err());
         std::fs::write(dir.join("script"), b"#!/bin/sh\n").unwrap();
-        assert!(check_linux_x86_64(&dir.join("script")).is_err());
+        let message = check_executable(&dir.join("script"), needed, false)
+            .unwrap_err()
+            .message()
+            .to_owned();
+        assert!(message.contains("is not a Linux x86-64 executable"), "{message}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

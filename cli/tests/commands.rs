@@ -89,6 +89,9 @@ fn pack_writes_a_deployable_zip_and_a_dockerfile() {
         &workspace_root(),
         &[
             "pack",
+            // A build on this machine (glibc 2.36) needs newer symbols than the oldest images'.
+            "--max-glibc",
+            "2.36",
             "--no-build",
             "--dir",
             path_str(&app),
@@ -108,6 +111,7 @@ fn pack_writes_a_deployable_zip_and_a_dockerfile() {
             "echo/function.json",
             "every_second/function.json",
             "host.json",
+            "nap/function.json",
             "startup/function.json",
             "timers"
         ]
@@ -137,7 +141,7 @@ fn pack_writes_a_deployable_zip_and_a_dockerfile() {
 
 #[test]
 fn pack_native_writes_app_and_a_host_json_without_custom_handler() {
-    let app = support::app_copy(timers_app(), "pack-native-app", &[]);
+    let app = support::app_copy(support::native_timers_app(), "pack-native-app", &[]);
     let zip_path = scratch("pack-native-out").join("timers-native.zip");
     let output = cli(
         &workspace_root(),
@@ -173,6 +177,59 @@ fn pack_native_writes_app_and_a_host_json_without_custom_handler() {
     assert_eq!(host["version"], "2.0");
     assert!(host.get("customHandler").is_none(), "{host}");
     assert!(host.get("extensionBundle").is_some(), "{host}");
+}
+
+#[test]
+fn pack_native_refuses_an_app_without_the_native_feature() {
+    let app = support::app_copy(timers_app(), "pack-not-native-app", &[]);
+    let zip_path = scratch("pack-not-native-out").join("timers-native.zip");
+    let output = cli(
+        &workspace_root(),
+        &[
+            "pack",
+            "--native",
+            "--no-build",
+            "--dir",
+            path_str(&app),
+            "--output",
+            path_str(&zip_path),
+        ],
+    );
+    assert!(
+        !output.status.success(),
+        "an app without the gRPC transport is not packed"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("built without azfn's `native` feature"), "{stderr}");
+    assert!(stderr.contains(r#"features = ["native"]"#), "{stderr}");
+    assert!(!zip_path.exists(), "no zip is written");
+}
+
+#[test]
+fn pack_refuses_an_executable_that_needs_a_newer_glibc() {
+    let app = support::app_copy(timers_app(), "pack-glibc-app", &[]);
+    let zip_path = scratch("pack-glibc-out").join("timers.zip");
+    let output = cli(
+        &workspace_root(),
+        &[
+            "pack",
+            "--max-glibc",
+            "2.17",
+            "--no-build",
+            "--dir",
+            path_str(&app),
+            "--output",
+            path_str(&zip_path),
+        ],
+    );
+    assert!(!output.status.success(), "a glibc mismatch is refused");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("needs glibc 2.") && stderr.contains("have glibc 2.17"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("x86_64-unknown-linux-musl"), "{stderr}");
+    assert!(!zip_path.exists(), "no zip is written");
 }
 
 #[test]

@@ -10,7 +10,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
-use support::{LocalHost, app_copy, assert_success, cli, native_quickstart_app, native_timers_app, workspace_root};
+use support::{
+    LocalHost, app_copy, assert_success, cli, native_quickstart_app, native_timers_app, path_str, workspace_root,
+};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -94,7 +96,18 @@ fn keys_guard_grpc_functions_too() {
         "grpc-keys",
         &[("AzureWebJobs.FunctionKey", "fkey"), ("AzureWebJobs.MasterKey", "mkey")],
     );
-    let host = LocalHost::start_grpc(&app);
+    let host = LocalHost::start_with(
+        &[
+            "--no-build",
+            "--dir",
+            path_str(&app),
+            "--transport",
+            "grpc",
+            "--enable-auth",
+        ],
+        &workspace_root(),
+        std::time::Duration::from_secs(30),
+    );
     let order = r#"[{"id": 7, "item": "cake", "quantity": 1}]"#;
     assert_eq!(host.request("POST", "/api/orders", &[], order).status, 401);
     assert_eq!(host.request("POST", "/api/orders?code=fkey", &[], order).status, 202);

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
-use support::{LocalHost, app_copy, quickstart_app, timers_app};
+use support::{LocalHost, app_copy, path_str, quickstart_app, timers_app, workspace_root};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -61,7 +61,12 @@ fn function_and_master_keys() {
         "keys",
         &[("AzureWebJobs.FunctionKey", "fkey"), ("AzureWebJobs.MasterKey", "mkey")],
     );
-    let host = LocalHost::start(&app);
+    let host = LocalHost::start_with(
+        &["--no-build", "--dir", path_str(&app), "--enable-auth"],
+        &workspace_root(),
+        30 * SECOND,
+    );
+    host.wait_for("Keys are checked (--enable-auth)", 5 * SECOND);
     let order = r#"[{"id": 7, "item": "cake", "quantity": 1}]"#;
 
     assert_eq!(host.request("POST", "/api/orders", &[], order).status, 401);
@@ -170,11 +175,10 @@ fn base64_looking_text_survives_the_round_trip() {
     host.wait_for("echo → queue 'echo-out': test", 5 * SECOND);
 }
 
-#[test]
-fn watch_rebuilds_and_restarts_on_source_changes() {
-    // A private copy of the fixture workspace, since this test edits its sources; the package
-    // is renamed so that its build does not replace the other tests' `timers`.
-    let workspace = support::source_scratch("watch-workspace");
+/// A private copy of the fixture workspace for a test that edits its sources; the timer
+/// package is renamed `package`, so that its build does not replace the other tests' `timers`.
+fn private_fixture_workspace(name: &str, package: &str) -> std::path::PathBuf {
+    let workspace = support::source_scratch(name);
     for entry in [
         "Cargo.toml",
         "Cargo.lock",
@@ -192,8 +196,14 @@ fn watch_rebuilds_and_restarts_on_source_changes() {
     }
     let manifest = workspace.join("timers/Cargo.toml");
     let text = std::fs::read_to_string(&manifest).expect("read the manifest");
-    let text = text.replace("name = \"timers\"", "name = \"watched\"");
+    let text = text.replace("name = \"timers\"", &format!("name = \"{package}\""));
     std::fs::write(&manifest, text).expect("write the manifest");
+    workspace
+}
+
+#[test]
+fn watch_rebuilds_and_restarts_on_source_changes() {
+    let workspace = private_fixture_workspace("watch-workspace", "watched");
     let out = support::scratch("watch-app");
     let host = LocalHost::start_with(
         &[
@@ -215,6 +225,84 @@ fn watch_rebuilds_and_restarts_on_source_changes() {
     host.wait_for("Rebuilt: restarting the worker", 120 * SECOND);
     host.wait_for_nth("Worker process is ready", 2, 30 * SECOND);
     host.wait_for("every_second ran again", 10 * SECOND);
+}
+
+#[test]
+fn watch_survives_a_first_build_that_fails() {
+    let workspace = private_fixture_workspace("watch-broken-workspace", "watched_broken");
+    let main = workspace.join("timers/src/main.rs");
+    let source = std::fs::read_to_string(&main).expect("read main.rs");
+    std::fs::write(&main, format!("{source}\nfn broken( {{\n")).expect("break main.rs");
+    let out = support::scratch("watch-broken-app");
+    let port = support::free_port();
+    let host = LocalHost::spawn(
+        &[
+            "--watch",
+            "--package",
+            "watched_broken",
+            "--dir",
+            support::path_str(&out),
+            "--port",
+            &port.to_string(),
+        ],
+        &workspace,
+        port,
+        &support::target_dir(),
+    );
+    host.wait_for("Building watched_broken (profile dev)", 60 * SECOND);
+    host.wait_for("`cargo build` of `watched_broken` failed", 120 * SECOND);
+    host.wait_for("for changes: the build runs again on the next save", 5 * SECOND);
+    std::fs::write(&main, source).expect("fix main.rs");
+    host.wait_for("Worker process is ready", 120 * SECOND);
+    host.wait_for("every_second ran", 10 * SECOND);
+}
+
+#[test]
+fn invocations_fail_at_the_host_json_function_timeout() {
+    let app = app_copy(timers_app(), "function-timeout", &[]);
+    let host_json = app.join("host.json");
+    let mut host: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&host_json).expect("host.json")).expect("JSON");
+    host["functionTimeout"] = "00:00:01".into();
+    std::fs::write(&host_json, host.to_string()).expect("write host.json");
+    let host = LocalHost::start(&app);
+
+    let quick = host.request("POST", "/admin/functions/nap", &[], r#"{"input": "10"}"#);
+    assert_eq!(quick.json()["status"], "Succeeded", "{}", quick.body);
+    let slow = host.request("POST", "/admin/functions/nap", &[], r#"{"input": "5000"}"#);
+    let answer = slow.json();
+    assert_eq!(answer["status"], "Failed", "{answer}");
+    let error = answer["error"].as_str().unwrap_or_default();
+    assert!(
+        error.starts_with("Timeout value of 00:00:01 exceeded by function 'Functions.nap'"),
+        "{error}"
+    );
+    host.wait_for("Executed 'Functions.nap' (Failed", 5 * SECOND);
+}
+
+#[test]
+fn the_host_json_route_prefix_and_log_level_are_honoured() {
+    // The quickstart's own host.json logs at Information: `ship`'s line is kept.
+    let host = LocalHost::start(quickstart_app());
+    let order = r#"{"input": "{\"id\": 3, \"item\": \"tea\", \"quantity\": 1}"}"#;
+    let shipped = host.request("POST", "/admin/functions/ship", &[], order).json();
+    assert!(shipped["logs"].to_string().contains("shipping order"), "{shipped}");
+    drop(host);
+
+    let app = app_copy(quickstart_app(), "host-json-honoured", &[]);
+    let host_json = app.join("host.json");
+    let mut host: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&host_json).expect("host.json")).expect("JSON");
+    host["extensions"]["http"]["routePrefix"] = "".into();
+    host["logging"]["logLevel"]["default"] = "Warning".into();
+    std::fs::write(&host_json, host.to_string()).expect("write host.json");
+    let host = LocalHost::start(&app);
+    let hello = host.request("GET", "/hello", &[], "");
+    assert_eq!((hello.status, hello.body.as_str()), (200, "Hello, world!"));
+    assert_eq!(host.request("GET", "/api/hello", &[], "").status, 404);
+    let shipped = host.request("POST", "/admin/functions/ship", &[], order).json();
+    assert_eq!(shipped["status"], "Succeeded", "{shipped}");
+    assert!(!shipped["logs"].to_string().contains("shipping order"), "{shipped}");
 }
 
 #[test]

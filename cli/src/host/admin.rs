@@ -8,8 +8,8 @@
 //!   `config` (function.json) and `invoke_url_template`.
 //! - `GET /admin/host/status`: `{"state": "Running" | "Initialized" | "Error"}`.
 //!
-//! Every admin request needs the master key (`x-functions-key` or `code`) when one is set in
-//! local.settings.json; when no key at all is set the API is open, as with `func start`.
+//! The API is open, as with `func start`, unless keys are checked (`--enable-auth`): then every
+//! admin request needs the master key (`x-functions-key` or `code`) of local.settings.json.
 //!
 //! How `input` becomes the trigger value: a queue message's text (with the metadata of a fresh
 //! message), a blob's content, nothing for a timer (which gets `TimerInfo`), the body of a
@@ -64,9 +64,9 @@ fn strip_admin(path: &str) -> Option<&str> {
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)
 }
 
-/// The master key when one is set; anything when no key is set at all.
+/// Anything unless keys are checked (`--enable-auth`); then the master key.
 pub fn admin_authorized(app: &FunctionApp, request: &IncomingRequest) -> bool {
-    if app.function_key().is_none() && app.master_key().is_none() {
+    if !app.enable_auth {
         return true;
     }
     app.master_key().is_some() && presented_key(request).as_deref() == app.master_key()

@@ -4,9 +4,12 @@
 //! - A path no route matches → 404.
 //! - A path a route matches, with a method none of its functions accepts → 404, as the real
 //!   host answers, and a console line naming the methods that would work.
-//! - A function (or admin) level route without the right key → 401. Keys come from the
-//!   `x-functions-key` header or the `code` query parameter. When no key is set in
-//!   local.settings.json every request is let through, as `func start` does.
+//! - Keys are not checked unless `--enable-auth` is given: every request is let through, as
+//!   `func start` does (it authenticates every local request as admin). With `--enable-auth`, a
+//!   function (or admin) level route without the right key → 401. Keys come from the
+//!   `x-functions-key` header or the `code` query parameter, and are set in local.settings.json.
+//! - CORS: a request whose `Origin` is in local.settings.json `Host.CORS` gets the
+//!   `Access-Control-Allow-*` headers, and its preflight `OPTIONS` a 204 answer.
 //! - A failed invocation → 500 with an empty body.
 
 use std::convert::Infallible;
@@ -51,6 +54,71 @@ pub async fn serve(listener: TcpListener, host: Arc<Host>) {
 }
 
 async fn handle(host: &Host, request: Request<Incoming>) -> Reply {
+    let app = host.app();
+    let origin = request
+        .headers()
+        .get(hyper::header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .filter(|origin| app.local.allows_origin(origin))
+        .map(str::to_owned);
+    let Some(origin) = origin else {
+        return handle_request(host, request).await;
+    };
+    let preflight = request.method() == hyper::Method::OPTIONS
+        && request
+            .headers()
+            .contains_key(hyper::header::ACCESS_CONTROL_REQUEST_METHOD);
+    let mut reply = if preflight {
+        preflight_reply(&request)
+    } else {
+        handle_request(host, request).await
+    };
+    allow_origin(&mut reply, &app.local, &origin);
+    reply
+}
+
+/// The answer to a CORS preflight request from an allowed origin: the method and headers it
+/// asks for are allowed.
+fn preflight_reply(request: &Request<Incoming>) -> Reply {
+    let mut reply = empty_reply(StatusCode::NO_CONTENT);
+    let headers = reply.headers_mut();
+    for (asked, allowed) in [
+        (
+            hyper::header::ACCESS_CONTROL_REQUEST_METHOD,
+            hyper::header::ACCESS_CONTROL_ALLOW_METHODS,
+        ),
+        (
+            hyper::header::ACCESS_CONTROL_REQUEST_HEADERS,
+            hyper::header::ACCESS_CONTROL_ALLOW_HEADERS,
+        ),
+    ] {
+        if let Some(value) = request.headers().get(asked) {
+            headers.insert(allowed, value.clone());
+        }
+    }
+    reply
+}
+
+/// Adds the CORS headers for an allowed `origin`.
+fn allow_origin(reply: &mut Reply, settings: &crate::settings::LocalSettings, origin: &str) {
+    let any = settings.cors.iter().any(|o| o == "*") && !settings.cors_credentials;
+    let value = if any { "*" } else { origin };
+    let headers = reply.headers_mut();
+    if let Ok(value) = hyper::header::HeaderValue::from_str(value) {
+        headers.insert(hyper::header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+    }
+    if !any {
+        headers.append(hyper::header::VARY, hyper::header::HeaderValue::from_static("Origin"));
+    }
+    if settings.cors_credentials {
+        headers.insert(
+            hyper::header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            hyper::header::HeaderValue::from_static("true"),
+        );
+    }
+}
+
+async fn handle_request(host: &Host, request: Request<Incoming>) -> Reply {
     let (parts, body) = request.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -293,11 +361,12 @@ pub fn presented_key(request: &IncomingRequest) -> Option<String> {
         .or_else(|| request.query_value("code"))
 }
 
-/// Whether the request may call a route of `level`. Without any key configured every request
-/// may, as with `func start`.
+/// Whether the request may call a route of `level`. Unless keys are checked (`--enable-auth`)
+/// every request may, as with `func start`; when they are, a level whose key is not set refuses
+/// every request.
 pub fn authorized(app: &FunctionApp, level: AuthLevel, request: &IncomingRequest) -> bool {
     let (function_key, master_key) = (app.function_key(), app.master_key());
-    if level == AuthLevel::Anonymous || (function_key.is_none() && master_key.is_none()) {
+    if level == AuthLevel::Anonymous || !app.enable_auth {
         return true;
     }
     let Some(key) = presented_key(request) else {
@@ -395,7 +464,12 @@ mod tests {
                 worker_directory: String::new(),
             },
             route_prefix: "api".into(),
-            settings: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            local: crate::settings::LocalSettings {
+                values: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                ..Default::default()
+            },
+            enable_auth: true,
+            function_timeout: None,
             functions: vec![
                 http_function("hello", None, &["get"], "anonymous"),
                 http_function("greet", Some("greet/{name:alpha}"), &["get"], "anonymous"),
@@ -479,11 +553,18 @@ mod tests {
 
     #[test]
     fn keys() {
-        let open = app(&[]);
+        let mut open = app(&[("AzureWebJobs.FunctionKey", "fk"), ("AzureWebJobs.MasterKey", "mk")]);
+        open.enable_auth = false;
         assert!(
             authorized(&open, AuthLevel::Admin, &request("", &[])),
-            "no keys set: open"
+            "without --enable-auth keys are not checked"
         );
+        let unset = app(&[]);
+        assert!(
+            !authorized(&unset, AuthLevel::Function, &request("code=anything", &[])),
+            "with --enable-auth and no key set, nothing opens a function-level route"
+        );
+        assert!(authorized(&unset, AuthLevel::Anonymous, &request("", &[])));
         let keyed = app(&[("AzureWebJobs.FunctionKey", "fk"), ("AzureWebJobs.MasterKey", "mk")]);
         assert!(authorized(&keyed, AuthLevel::Anonymous, &request("", &[])));
         assert!(!authorized(&keyed, AuthLevel::Function, &request("", &[])));

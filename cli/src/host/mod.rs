@@ -31,7 +31,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::app::{Function, FunctionApp, Trigger};
+use crate::app::{Function, FunctionApp, LoadOptions, Trigger};
 use crate::build::{self, BuildOptions};
 use crate::clock;
 use crate::error::{Context, Error, Result};
@@ -39,6 +39,9 @@ use payload::InvocationPayload;
 use response::InvocationResult;
 use transport::{Connection, Transport};
 use worker::{Worker, WorkerState};
+
+/// The port of the local host when neither `--port` nor local.settings.json sets one.
+pub const DEFAULT_PORT: u16 = 7071;
 
 /// How long an invocation waits for a worker that is (re)starting.
 const READY_WAIT: Duration = Duration::from_secs(60);
@@ -157,7 +160,24 @@ impl Host {
             .function(name)
             .ok_or_else(|| format!("the app has no function '{name}'"))?;
         let connection = self.worker.ready(READY_WAIT).await?;
-        connection.invoke(function, payload, id).await
+        let Some(limit) = app.function_timeout else {
+            return connection.invoke(function, payload, id).await;
+        };
+        match tokio::time::timeout(limit, connection.invoke(function, payload, id)).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                if self.transport == Transport::Grpc {
+                    // The host restarts the worker that owns a timed-out invocation.
+                    self.worker.restart(app.clone());
+                }
+                Err(format!(
+                    "Timeout value of {} exceeded by function 'Functions.{}' (Id: '{id}'). Initiating cancellation. \
+                     (host.json `functionTimeout`)",
+                    time_span_text(limit),
+                    function.name
+                ))
+            }
+        }
     }
 
     /// Serves `app` from now on: restarts the worker with it and reschedules the timers.
@@ -215,6 +235,14 @@ impl Host {
     }
 }
 
+/// A duration as a .NET TimeSpan prints it: `00:05:00`, `1.02:00:00`.
+fn time_span_text(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    let (days, rest) = (seconds / 86_400, seconds % 86_400);
+    let clock = format!("{:02}:{:02}:{:02}", rest / 3600, rest % 3600 / 60, rest % 60);
+    if days > 0 { format!("{days}.{clock}") } else { clock }
+}
+
 /// Whether two function lists are the same functions with the same bindings.
 fn same_functions(a: &[Function], b: &[Function]) -> bool {
     a.len() == b.len()
@@ -249,8 +277,11 @@ async fn follow_indexing(host: Arc<Host>) {
 pub struct StartOptions {
     /// The app folder.
     pub app_dir: PathBuf,
-    /// The public port on 127.0.0.1.
-    pub port: u16,
+    /// The public port on 127.0.0.1 (default: local.settings.json `Host.LocalHttpPort`, else
+    /// [`DEFAULT_PORT`]).
+    pub port: Option<u16>,
+    /// Where the local settings are, and whether keys are checked.
+    pub load: LoadOptions,
     /// How the host talks to the worker.
     pub transport: Transport,
     /// With `--watch`: how to rebuild, and which folders to watch.
@@ -269,11 +300,12 @@ pub struct WatchPlan {
 /// Runs the local host until Ctrl-C or SIGTERM (or, without `--watch`, until the worker has
 /// failed too often).
 pub async fn run(options: StartOptions) -> Result<()> {
-    let app = FunctionApp::load(&options.app_dir)?;
-    let listener = TcpListener::bind(("127.0.0.1", options.port))
+    let app = FunctionApp::load_with(&options.app_dir, &options.load)?;
+    let port = options.port.or(app.local.local_http_port).unwrap_or(DEFAULT_PORT);
+    let listener = TcpListener::bind(("127.0.0.1", port))
         .await
-        .context(|| format!("cannot listen on 127.0.0.1:{} (pass another --port)", options.port))?;
-    let port = listener.local_addr().map(|a| a.port()).unwrap_or(options.port);
+        .context(|| format!("cannot listen on 127.0.0.1:{port} (pass another --port)"))?;
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
     let grpc = options.transport == Transport::Grpc;
     // A gRPC worker describes its functions itself (worker indexing); the folder still gives
     // host.json, the settings and the executable.
@@ -305,7 +337,12 @@ pub async fn run(options: StartOptions) -> Result<()> {
 
     let watching = options.watch.is_some();
     if let Some(plan) = options.watch {
-        tokio::spawn(watch_and_reload(host.clone(), plan, options.app_dir.clone()));
+        tokio::spawn(watch_and_reload(
+            host.clone(),
+            plan,
+            options.app_dir.clone(),
+            options.load.clone(),
+        ));
     }
     let result = tokio::select! {
         _ = shutdown_signal() => Ok(()),
@@ -328,15 +365,21 @@ async fn worker_gave_up(host: &Host) -> String {
 
 /// `--watch`: rebuild on every source change; stop the worker before the app folder is
 /// rewritten (a running executable cannot be overwritten) and start the new one.
-async fn watch_and_reload(host: Arc<Host>, plan: WatchPlan, app_dir: PathBuf) {
+async fn watch_and_reload(host: Arc<Host>, plan: WatchPlan, app_dir: PathBuf, load: LoadOptions) {
     let mut snapshot = crate::watch::snapshot(&plan.sources);
     loop {
         crate::watch::wait_for_change(&plan.sources, &mut snapshot).await;
         console::line("Source change detected: rebuilding");
         let options = plan.build.clone();
-        let compiled = tokio::task::spawn_blocking(move || build::compile_only(&options)).await;
-        let executable = match compiled {
-            Ok(Ok(executable)) => executable,
+        let compiled = tokio::task::spawn_blocking(move || {
+            let package = build::locate(options.package.as_deref())?;
+            // host.json is read first, so a mistake there keeps the old worker too.
+            crate::host_json::check_user(&package.host_json_file())?;
+            build::compile_app(&package, &options).map(|compiled| (package, compiled))
+        })
+        .await;
+        let (package, compiled) = match compiled {
+            Ok(Ok(built)) => built,
             Ok(Err(e)) => {
                 console::line(format!("error: {e}\nThe previous build keeps running."));
                 continue;
@@ -348,9 +391,10 @@ async fn watch_and_reload(host: Arc<Host>, plan: WatchPlan, app_dir: PathBuf) {
         };
         host.worker.pause().await;
         let dir = app_dir.clone();
+        let load = load.clone();
         let written = tokio::task::spawn_blocking(move || {
-            build::write_app(&executable, &dir)?;
-            FunctionApp::load(&dir)
+            build::write_app(&package, &compiled, &dir)?;
+            FunctionApp::load_with(&dir, &load)
         })
         .await;
         match written {
@@ -395,18 +439,44 @@ fn print_app(app: &FunctionApp, port: u16) {
     for problem in &app.problems {
         console::line(format!("error: {problem}"));
     }
+    print_settings(app);
+}
+
+/// Says where the settings come from, which environment variables won over them, and whether
+/// keys are checked.
+fn print_settings(app: &FunctionApp) {
+    match &app.local.file {
+        Some(file) => console::line(format!("Settings from {}", file.display())),
+        None => console::line("No local.settings.json: the worker gets this environment only"),
+    }
+    for key in &app.local.overridden {
+        console::line(format!(
+            "Skipping '{key}' from local.settings.json: it is already set in the environment, which wins"
+        ));
+    }
+    if !app.enable_auth {
+        console::line(
+            "Keys are not checked (as with `func start`): every function and the admin API answer without a key. \
+             Pass --enable-auth to check them.",
+        );
+        return;
+    }
+    let (function_key, master_key) = (crate::app::FUNCTION_KEY_SETTING, crate::app::MASTER_KEY_SETTING);
     match (app.function_key().is_some(), app.master_key().is_some()) {
         (false, false) => console::line(format!(
-            "No keys are set: every function and the admin API answer without a key, as with `func start`. \
-             Set `{}` and `{}` under Values in local.settings.json to check keys.",
-            crate::app::FUNCTION_KEY_SETTING,
-            crate::app::MASTER_KEY_SETTING
+            "Keys are checked (--enable-auth), but neither `{function_key}` nor `{master_key}` is set under Values \
+             in local.settings.json: only anonymous functions answer"
         )),
         (true, false) => console::line(format!(
-            "warning: `{}` is not set: admin-level functions and the admin API refuse every request",
-            crate::app::MASTER_KEY_SETTING
+            "Keys are checked (--enable-auth); `{master_key}` is not set: admin-level functions and the admin API \
+             refuse every request"
         )),
-        _ => {}
+        (false, true) => console::line(format!(
+            "Keys are checked (--enable-auth): the master key opens every route; `{function_key}` is not set"
+        )),
+        (true, true) => {
+            console::line("Keys are checked (--enable-auth): function and master keys from local.settings.json")
+        }
     }
 }
 

@@ -488,7 +488,7 @@ impl Launch {
     /// How the host would start the worker of `app` on `port`.
     pub fn new(app: &FunctionApp, port: u16) -> Launch {
         let worker_id = clock::new_guid();
-        let mut environment = app.settings.clone();
+        let mut environment = app.local.worker_environment();
         for (name, value) in [
             ("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string()),
             ("FUNCTIONS_CUSTOMHANDLER_WORKER_ID", worker_id.clone()),
@@ -516,7 +516,7 @@ impl Launch {
     /// local.settings.json wins.
     pub fn grpc(app: &FunctionApp, port: u16, worker_id: &str, request_id: &str) -> Launch {
         let mut environment = BTreeMap::from([(azfn::native::DISABLE_HTTP_URI_VARIABLE.to_owned(), "1".to_owned())]);
-        environment.extend(app.settings.clone());
+        environment.extend(app.local.worker_environment());
         let root = app.root.display().to_string();
         for (name, value) in [
             ("FUNCTIONS_WORKER_RUNTIME", "native".to_owned()),
@@ -710,7 +710,12 @@ mod tests {
             root: PathBuf::from("/srv/app"),
             handler,
             route_prefix: "api".into(),
-            settings: BTreeMap::from([("MY_SETTING".to_owned(), "on".to_owned())]),
+            local: crate::settings::LocalSettings {
+                values: BTreeMap::from([("MY_SETTING".to_owned(), "on".to_owned())]),
+                ..Default::default()
+            },
+            enable_auth: false,
+            function_timeout: None,
             functions: vec![],
             problems: vec![],
         }

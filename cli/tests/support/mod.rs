@@ -242,13 +242,29 @@ impl LocalHost {
     /// its worker is ready.
     pub fn start_with(args: &[&str], dir: &Path, limit: Duration) -> LocalHost {
         let port = free_port();
+        let port_text = port.to_string();
+        let args: Vec<&str> = args.iter().copied().chain(["--port", port_text.as_str()]).collect();
+        LocalHost::start_as_user(&args, dir, port, &target_dir(), limit)
+    }
+
+    /// Runs `cargo azfn start <args>` in `dir` as a user would (the port comes from `args` or
+    /// the project's local.settings.json, and is `port`), building into `target`, and waits up
+    /// to `limit` until its worker is ready.
+    pub fn start_as_user(args: &[&str], dir: &Path, port: u16, target: &Path, limit: Duration) -> LocalHost {
+        let host = LocalHost::spawn(args, dir, port, target);
+        host.wait_for("Worker process is ready", limit);
+        host
+    }
+
+    /// Runs `cargo azfn start <args>` in `dir` (serving on `port`, building into `target`)
+    /// without waiting for anything.
+    pub fn spawn(args: &[&str], dir: &Path, port: u16, target: &Path) -> LocalHost {
         let mut child = Command::new(CLI)
             .arg("start")
             .args(args)
-            .args(["--port", &port.to_string()])
             .current_dir(dir)
             .env("CARGO", env!("CARGO"))
-            .env("CARGO_TARGET_DIR", target_dir())
+            .env("CARGO_TARGET_DIR", target)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -272,9 +288,7 @@ impl LocalHost {
                 }
             });
         }
-        let host = LocalHost { child, port, console };
-        host.wait_for("Worker process is ready", limit);
-        host
+        LocalHost { child, port, console }
     }
 
     /// Waits for a console line containing `text` and returns it.

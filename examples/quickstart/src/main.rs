@@ -53,6 +53,8 @@ async fn ship(order: Order, meta: QueueTriggerMetadata) -> Result<Order, azfn::E
             order.id, meta.id
         )));
     }
+    // At Information: host.json `logging.logLevel` decides whether it is kept.
+    tracing::info!(id = order.id, "shipping order");
     Ok(order)
 }
 

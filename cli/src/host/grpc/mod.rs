@@ -280,7 +280,7 @@ pub async fn start(
         problems.extend(app.problems.iter().cloned());
     } else {
         for described in &metadata.function_metadata_results {
-            match convert::function_from_metadata(described, &app.settings) {
+            match convert::function_from_metadata(described, &app.local.values) {
                 Ok(function)
                     if functions
                         .iter()
