@@ -181,10 +181,60 @@ fn binding_error(invocation: &Invocation, binding: &str, message: impl ToString)
     }
 }
 
-impl<K: TriggerKind, T: DeserializeOwned> FromInvocation<K> for T {
-    const IS_PAYLOAD: bool = true;
+/// A parameter read from a trigger: the trigger's payload, or a type that belongs to one trigger
+/// (`TimerInfo` to `timer_trigger`, `HttpRequest` to `http_trigger`, …), named by `Owner`.
+///
+/// [`FromInvocation`] takes it for a trigger kind the owner [`Admits`]: the payload types for
+/// every trigger, the others only for their own. Checking the owner through an associated type,
+/// rather than with one impl per trigger, is what lets a type on the wrong trigger be reported
+/// as that (`TimerInfo` belongs to `timer_trigger` functions) instead of as the payload's
+/// missing `Deserialize`.
+#[doc(hidden)]
+pub trait Parameter: Sized {
+    /// The trigger kind this type belongs to; [`AnyTrigger`] for a payload.
+    type Owner;
+
+    /// Whether this is the trigger's payload (see [`FromInvocation::IS_PAYLOAD`]).
+    const IS_PAYLOAD: bool = false;
+
+    /// Reads the value.
+    fn read(invocation: &Invocation) -> Result<Self, InvocationError>;
+}
+
+/// The owner of the payload types: every trigger takes them.
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+pub struct AnyTrigger;
+
+/// Whether a `K` function may take `T`, whose owner is `Self`: when `Self` is `K`, or
+/// [`AnyTrigger`].
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{T}` belongs to `{Self}` functions: a `{K}` function cannot take it",
+    label = "only a `{Self}` function takes `{T}`",
+    note = "a `{K}` function takes its trigger's payload (`String`, `Vec<u8>`, `Json<T>` or any `T: serde::Deserialize`), its own trigger's types, or `FunctionContext`"
+)]
+pub trait Admits<K, T> {}
+
+impl<K: TriggerKind, T> Admits<K, T> for AnyTrigger {}
+impl<K: TriggerKind, T> Admits<K, T> for K {}
+
+impl<K: TriggerKind, T: Parameter> FromInvocation<K> for T
+where
+    T::Owner: Admits<K, T>,
+{
+    const IS_PAYLOAD: bool = T::IS_PAYLOAD;
 
     fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
+        T::read(invocation)
+    }
+}
+
+impl<T: DeserializeOwned> Parameter for T {
+    type Owner = AnyTrigger;
+    const IS_PAYLOAD: bool = true;
+
+    fn read(invocation: &Invocation) -> Result<Self, InvocationError> {
         let trigger = invocation.function.trigger();
         invocation
             .trigger()
@@ -193,8 +243,10 @@ impl<K: TriggerKind, T: DeserializeOwned> FromInvocation<K> for T {
     }
 }
 
-impl FromInvocation<kind::http_trigger> for HttpRequest {
-    fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
+impl Parameter for HttpRequest {
+    type Owner = kind::http_trigger;
+
+    fn read(invocation: &Invocation) -> Result<Self, InvocationError> {
         let name = invocation.function.trigger().name;
         match invocation.trigger() {
             BindingData::Http(request) => Ok(request.clone()),
@@ -219,53 +271,69 @@ fn http_request(invocation: &Invocation) -> Result<&HttpRequest, InvocationError
     }
 }
 
-impl<T: DeserializeOwned> FromInvocation<kind::http_trigger> for Query<T> {
-    fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
+impl<T: DeserializeOwned> Parameter for Query<T> {
+    type Owner = kind::http_trigger;
+
+    fn read(invocation: &Invocation) -> Result<Self, InvocationError> {
         Query::from_request(http_request(invocation)?)
             .map_err(|e| binding_error(invocation, invocation.function.trigger().name, e))
     }
 }
 
-impl<T: DeserializeOwned> FromInvocation<kind::http_trigger> for Path<T> {
-    fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
+impl<T: DeserializeOwned> Parameter for Path<T> {
+    type Owner = kind::http_trigger;
+
+    fn read(invocation: &Invocation) -> Result<Self, InvocationError> {
         Path::from_request(http_request(invocation)?)
             .map_err(|e| binding_error(invocation, invocation.function.trigger().name, e))
     }
 }
 
-impl FromInvocation<kind::http_trigger> for Headers {
-    fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
+impl Parameter for Headers {
+    type Owner = kind::http_trigger;
+
+    fn read(invocation: &Invocation) -> Result<Self, InvocationError> {
         Ok(Headers(http_request(invocation)?.headers().clone()))
     }
 }
 
-impl FromInvocation<kind::http_trigger> for Identities {
-    fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
+impl Parameter for Identities {
+    type Owner = kind::http_trigger;
+
+    fn read(invocation: &Invocation) -> Result<Self, InvocationError> {
         Ok(Identities(http_request(invocation)?.identities().to_vec()))
     }
 }
 
-impl FromInvocation<kind::timer_trigger> for TimerInfo {
-    fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
+impl Parameter for TimerInfo {
+    type Owner = kind::timer_trigger;
+
+    fn read(invocation: &Invocation) -> Result<Self, InvocationError> {
         TimerInfo::from_binding(invocation.trigger())
             .map_err(|e| binding_error(invocation, invocation.function.trigger().name, e))
     }
 }
 
-impl FromInvocation<kind::queue_trigger> for QueueTriggerMetadata {
-    fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
+impl Parameter for QueueTriggerMetadata {
+    type Owner = kind::queue_trigger;
+
+    fn read(invocation: &Invocation) -> Result<Self, InvocationError> {
         QueueTriggerMetadata::from_metadata(&invocation.metadata).map_err(|e| binding_error(invocation, "metadata", e))
     }
 }
 
-impl FromInvocation<kind::blob_trigger> for BlobTriggerMetadata {
-    fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
+impl Parameter for BlobTriggerMetadata {
+    type Owner = kind::blob_trigger;
+
+    fn read(invocation: &Invocation) -> Result<Self, InvocationError> {
         BlobTriggerMetadata::from_metadata(&invocation.metadata).map_err(|e| binding_error(invocation, "metadata", e))
     }
 }
 
-impl FromInvocation<kind::warmup_trigger> for WarmupContext {
-    fn from_invocation(_invocation: &Invocation) -> Result<Self, InvocationError> {
+impl Parameter for WarmupContext {
+    type Owner = kind::warmup_trigger;
+
+    fn read(_invocation: &Invocation) -> Result<Self, InvocationError> {
         Ok(WarmupContext)
     }
 }
@@ -274,8 +342,10 @@ impl FromInvocation<kind::warmup_trigger> for WarmupContext {
 macro_rules! metadata_parameters {
     ($($(#[$cfg:meta])? $kind:ident => $ty:ty,)*) => {$(
         $(#[$cfg])?
-        impl FromInvocation<kind::$kind> for $ty {
-            fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
+        impl Parameter for $ty {
+            type Owner = kind::$kind;
+
+            fn read(invocation: &Invocation) -> Result<Self, InvocationError> {
                 <$ty>::from_metadata(&invocation.metadata).map_err(|e| binding_error(invocation, "metadata", e))
             }
         }
@@ -295,8 +365,10 @@ metadata_parameters! {
     rabbitmq_trigger => crate::triggers::rabbitmq::RabbitMqMessageMetadata,
 }
 
-impl<K: TriggerKind> FromInvocation<K> for FunctionContext {
-    fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
+impl Parameter for FunctionContext {
+    type Owner = AnyTrigger;
+
+    fn read(invocation: &Invocation) -> Result<Self, InvocationError> {
         Ok(FunctionContext::of(invocation))
     }
 }
@@ -334,8 +406,10 @@ impl<T> std::ops::Deref for State<T> {
     }
 }
 
-impl<K: TriggerKind, T: Send + Sync + 'static> FromInvocation<K> for State<T> {
-    fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
+impl<T: Send + Sync + 'static> Parameter for State<T> {
+    type Owner = AnyTrigger;
+
+    fn read(invocation: &Invocation) -> Result<Self, InvocationError> {
         invocation
             .state
             .get_arc::<T>()

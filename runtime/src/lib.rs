@@ -107,11 +107,11 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::error::{IntoFunctionError, InvocationError};
-    pub use crate::extract::{CardinalityOf, NoCardinalityPreference, cardinality, is_batch, payload_is_batch};
     pub use crate::extract::{
-        DataTypeOf, FromInputBinding, FromInvocation, HTTP_RETURN, IntoOutputValue, NoDataTypePreference,
-        ReturnOutputs, data_type_or, distinct_binding_names, write_output,
+        Admits, AnyTrigger, DataTypeOf, FromInputBinding, FromInvocation, HTTP_RETURN, IntoOutputValue,
+        NoDataTypePreference, Parameter, ReturnOutputs, data_type_or, distinct_binding_names, write_output,
     };
+    pub use crate::extract::{CardinalityOf, NoCardinalityPreference, cardinality, is_batch, payload_is_batch};
     pub use crate::function::{FunctionDescription, InvokeFuture, Registration, RetryPolicy};
     pub use crate::invocation::{Invocation, Outputs};
     pub use azfn_bindings::catalog;
@@ -122,7 +122,7 @@ pub mod __private {
 
     #[cfg(feature = "durable")]
     pub use crate::durable::binding::{
-        OrchestrationParameter, durable_entity, durable_entity_async, durable_orchestrate,
+        ActivityParameter, OrchestrationParameter, durable_entity, durable_entity_async, durable_orchestrate,
     };
 
     /// Turns a user function's `Err` into a failed invocation.

@@ -51,14 +51,34 @@ impl TriggerKind for entity_trigger {
 /// Over the custom handler the host sends that text JSON-encoded once more; both transports
 /// leave [`BindingData::Text`] holding the text itself, which is parsed here. (`activity_trigger`
 /// is deliberately not a [`TriggerKind`], whose payload impl would hand over the text as it is.)
-impl<T: DeserializeOwned> FromInvocation<activity_trigger> for T {
+impl<T: DeserializeOwned> ActivityParameter for T {
     const IS_PAYLOAD: bool = true;
 
-    fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
+    fn read(invocation: &Invocation) -> Result<Self, InvocationError> {
         activity_input(invocation.trigger()).map_err(|message| InvocationError::Binding {
             binding: invocation.function.trigger().name.to_owned(),
             message,
         })
+    }
+}
+
+/// A parameter of an activity: its input, or [`ActivityContext`]. (One blanket impl of
+/// [`FromInvocation`] reads both, so that a wrong parameter's compiler error names only the
+/// traits at stake, not every impl of `FromInvocation`.)
+#[doc(hidden)]
+pub trait ActivityParameter: Sized {
+    /// Whether this is the activity's input.
+    const IS_PAYLOAD: bool = false;
+
+    /// Reads the value.
+    fn read(invocation: &Invocation) -> Result<Self, InvocationError>;
+}
+
+impl<T: ActivityParameter> FromInvocation<activity_trigger> for T {
+    const IS_PAYLOAD: bool = T::IS_PAYLOAD;
+
+    fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
+        T::read(invocation)
     }
 }
 
@@ -100,8 +120,8 @@ impl ActivityContext {
     }
 }
 
-impl FromInvocation<activity_trigger> for ActivityContext {
-    fn from_invocation(invocation: &Invocation) -> Result<Self, InvocationError> {
+impl ActivityParameter for ActivityContext {
+    fn read(invocation: &Invocation) -> Result<Self, InvocationError> {
         let instance_id = invocation
             .metadata
             .iter()
