@@ -204,3 +204,23 @@ fn cargo_azfn_invoke_works_against_a_grpc_host() {
     let text = String::from_utf8_lossy(&greeted.stdout);
     assert!(text.contains("Hello, Ferris!"), "{text}");
 }
+
+#[test]
+fn an_app_without_the_native_feature_is_built_with_it_for_grpc() {
+    // `timers` depends on azfn without `native`: `start --transport grpc` turns it on rather
+    // than starting an app that would exit at once under the host.
+    let out = support::scratch("grpc-feature-app");
+    let host = LocalHost::start_with(
+        &[
+            "--transport",
+            "grpc",
+            "--package",
+            "timers",
+            "--dir",
+            path_str(&out),
+        ],
+        support::fixture_workspace(),
+        120 * SECOND,
+    );
+    host.wait_for("every_second ran", 10 * SECOND);
+}
