@@ -218,6 +218,7 @@ macro_rules! http_function {
 http_function!(PANICS, "panics", panics);
 http_function!(FAILS, "fails", fails);
 http_function!(MISSING, "missing", missing);
+http_function!(BINARY, "binary", binary);
 http_function!(RENDEZVOUS, "rendezvous", rendezvous);
 http_function!(SLOW, "slow", slow);
 
@@ -227,6 +228,20 @@ fn panics(_: Invocation) -> InvokeFuture {
 
 fn fails(_: Invocation) -> InvokeFuture {
     Box::pin(async { Err(InvocationError::Function(azfn::Error::msg("out of tea"))) })
+}
+
+/// Answers a body that is not UTF-8 text.
+fn binary(_: Invocation) -> InvokeFuture {
+    Box::pin(async {
+        let response = HttpResponse::ok()
+            .header("content-type", "application/octet-stream")
+            .bytes(vec![0xff, 0x00, 0x80]);
+        Ok(Outputs {
+            named: Vec::new(),
+            return_value: Some(OutputValue::Http(response)),
+            logs: Vec::new(),
+        })
+    })
 }
 
 fn missing(_: Invocation) -> InvokeFuture {
@@ -276,6 +291,7 @@ fn registry() -> &'static Registry {
             &PANICS,
             &FAILS,
             &MISSING,
+            &BINARY,
             &RENDEZVOUS,
             &SLOW,
         ])
@@ -850,6 +866,35 @@ async fn an_http_error_with_a_status_is_a_handled_response() {
             "headers": {"content-type": "text/plain; charset=utf-8"},
             "body": "no such tea"
         })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_binary_http_body_goes_out_whole_when_forwarded_and_is_an_output_error_in_the_envelope() {
+    let address = start_server().await;
+    let mut stream = connect(address).await;
+    // A forwarded request (an HTTP-only function): the bytes go out as they are.
+    let forwarded = exchange(&mut stream, b"GET /api/binary HTTP/1.1\r\nHost: app.example\r\n\r\n").await;
+    assert_eq!(forwarded.status, 200);
+    assert_eq!(forwarded.header("content-type"), Some("application/octet-stream"));
+    assert_eq!(forwarded.body, [0xff, 0x00, 0x80]);
+
+    // The JSON envelope has no form for them (the host writes `body` as text, reference §5.3):
+    // the invocation fails, saying so and what carries bytes.
+    let body = r#"{"Data": {"req": {"Method": "GET"}}}"#;
+    let enveloped = exchange(&mut stream, &sized_post("/binary", "binary-1", body)).await;
+    assert_eq!(enveloped.status, 500);
+    let error = enveloped.json()["error"].as_str().expect("a message").to_owned();
+    assert!(
+        error.starts_with(
+            "output `$return` could not be written: the HTTP response body is not UTF-8 text, and the \
+             custom handler's JSON envelope carries response bodies only as text"
+        ),
+        "{error}"
+    );
+    assert!(
+        error.contains("`App::forward_http_requests()`") && error.contains("native gRPC transport"),
+        "{error}"
     );
 }
 

@@ -168,7 +168,8 @@ fn retry_context(value: &Value) -> Option<RetryContext> {
 ///
 /// [`InvocationError::Output`] when an HTTP response cannot be carried by the protocol: its body
 /// or a header value is not UTF-8 text (the host writes the body string as it is, so there is no
-/// way to send binary bodies).
+/// way to send binary bodies through the envelope; forwarded and proxied requests, and the
+/// native transport, carry them).
 ///
 /// ```
 /// use azfn::custom_handler::protocol::encode_response;
@@ -535,14 +536,23 @@ fn encode_http_response(binding: &str, response: &HttpResponse) -> Result<Value,
     Ok(json!({ "statusCode": response.status().as_u16(), "headers": headers, "body": body }))
 }
 
-/// The body of an HTTP response output, which must be text: the host writes the `body` string
-/// as it is.
+/// The body of an HTTP response output, which must be text.
+///
+/// The host reads an HTTP output's `body` as text only (custom-handler-protocol.md §5.3, "How
+/// output values are converted"): a JSON string is written verbatim, with no base64 decoding; an
+/// object or array is written as its JSON text; there is no byte-array form. (A `$return` that
+/// is a bare base64 string would be decoded to bytes, but only as a `200` with no headers, and
+/// that path is inferred, not observed.) So a body that is not UTF-8 cannot be carried by the
+/// envelope: it fails the invocation with an error that says which transports carry bytes.
 pub(super) fn body_text<'a>(binding: &str, response: &'a HttpResponse) -> Result<&'a str, InvocationError> {
     std::str::from_utf8(response.body()).map_err(|_| {
         output_error(
             binding,
-            "the HTTP response body is not UTF-8 text; the custom-handler protocol carries response \
-             bodies as JSON strings that the host writes as they are, so it cannot send binary bodies"
+            "the HTTP response body is not UTF-8 text, and the custom handler's JSON envelope carries \
+             response bodies only as text (the host writes the `body` string as it is); binary bodies \
+             go out as they are when the host forwards the function's requests \
+             (`App::forward_http_requests()`, or `App::proxy_http_requests()` on newer hosts; HTTP-only \
+             functions) or over the native gRPC transport"
                 .to_owned(),
         )
     })
