@@ -8,6 +8,7 @@ use azfn::{App, BindingData, Invocation, InvocationError, Next, Outputs};
 /// Fails, panics, answers 404 or brews, by its route value.
 #[function(http_trigger(route = "brew/{mode}", methods = "get"))]
 async fn brew(req: HttpRequest) -> azfn::Result<String> {
+    tracing::info!("brewing {}", req.param("mode").unwrap_or("?"));
     match req.param("mode") {
         Some("panic") => panic!("the kettle exploded"),
         Some("fail") => Err(azfn::Error::msg("no water (the tank's password is hunter2)")),

@@ -47,7 +47,7 @@ fn start() -> (Child, u16) {
         .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
         .env("RUST_LOG", "info")
         .current_dir(&dir)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("the app starts");
@@ -149,10 +149,21 @@ fn failures_are_failed_invocations_and_handled_errors_are_responses() {
     assert_eq!(status, 503);
     assert!(body.starts_with("rescued: "), "{body}");
 
+    // A forwarded invocation that succeeds has no envelope to carry its log lines: they go to
+    // the console, which the host keeps.
+    let (status, body) = send(port, "GET /api/brew/green HTTP/1.1", "fwd-green", "");
+    assert_eq!((status, body.as_str()), (200, "tea"));
+
     child.kill().expect("the app is stopped");
     let mut stderr = String::new();
     child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let mut stdout = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
     let _ = child.wait();
+    assert!(
+        stdout.contains("[brew fwd-green]") && stdout.contains("brewing green"),
+        "no log line of fwd-green in:\n{stdout}"
+    );
     // Every failure, forwarded ones included, has its line on stderr (the host's Error level);
     // handled responses have none.
     for (id, why) in [

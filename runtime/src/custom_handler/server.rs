@@ -245,8 +245,16 @@ fn forward(
             Ok(body) => body,
             Err(error) => return error_response(status_for(&error), &error.to_string()),
         };
-        let invocation = forwarding::invocation(function, invocation_id, parts, values, body);
-        match dispatch::invoke(invocation).await.map(into_http_response) {
+        let invocation = forwarding::invocation(function, invocation_id.clone(), parts, values, body);
+        let answered = dispatch::invoke(invocation).await.map(|outputs| {
+            // No envelope carries the invocation's log lines back: the console does, which the
+            // host keeps (a failure's lines are written there by `dispatch::invoke`).
+            if !outputs.logs.is_empty() {
+                crate::logging::replay_to_console(function.name, &invocation_id, &outputs.logs);
+            }
+            into_http_response(outputs)
+        });
+        match answered {
             // A streamed body goes out chunk by chunk, as the function sends it.
             Ok(Some(response)) => response.into_hyper(),
             Ok(None) => Response::new(ResponseBody::Whole(None)),
