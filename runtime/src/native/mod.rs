@@ -29,7 +29,8 @@
 //!
 //! A function that fails (an `Err` without an HTTP status, a panic, a timeout) answers
 //! `Failure`, with the error as the `RpcException` and an Error `RpcLog` for the invocation,
-//! whatever its trigger; with `HttpUri` its caller also gets a bare `500`.
+//! whatever its trigger; with `HttpUri` its caller also gets a bare `500` (`504` for the app's
+//! deadline).
 //!
 //! Placeholder specialization: a running multi-threaded process cannot safely change its own
 //! environment, so on `FunctionEnvironmentReloadRequest` the worker starts the app again (the
