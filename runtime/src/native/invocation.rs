@@ -574,6 +574,32 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_failed_forwarded_request_answers_500_or_504_on_the_deadline() {
+        for (error, status, body) in [
+            (InvocationError::Panic("p".into()), 500, "internal server error"),
+            (
+                InvocationError::Function(crate::Error::msg("secret")),
+                500,
+                "internal server error",
+            ),
+            (
+                InvocationError::Timeout(std::time::Duration::from_secs(1)),
+                504,
+                "the function timed out",
+            ),
+        ] {
+            let (responder, mut answer) = tokio::sync::oneshot::channel();
+            let (_, response) = conclude(&FUNCTION, "i", Err(error), false, Some(responder));
+            assert_eq!(
+                response.result.expect("result").status,
+                crate::native::proto::status_result::Status::Failure as i32
+            );
+            let answer = answer.try_recv().expect("answered");
+            assert_eq!((answer.status().as_u16(), answer.body()), (status, body.as_bytes()));
+        }
+    }
+
     #[tokio::test]
     async fn forwarded_requests_get_the_http_output() {
         let (responder, mut answer) = tokio::sync::oneshot::channel();
