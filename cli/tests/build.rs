@@ -19,6 +19,7 @@ fn build_writes_the_app_folder() {
         "every_second/function.json",
         "echo/function.json",
         "nap/function.json",
+        "fail/function.json",
     ] {
         assert!(out.join(file).is_file(), "{file} is missing");
     }
@@ -30,7 +31,7 @@ fn build_writes_the_app_folder() {
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("Building timers (profile dev)"), "{stderr}");
-    assert!(stderr.contains("with 4 functions"), "{stderr}");
+    assert!(stderr.contains("with 5 functions"), "{stderr}");
 }
 
 #[test]

@@ -110,6 +110,7 @@ fn pack_writes_a_deployable_zip_and_a_dockerfile() {
         [
             "echo/function.json",
             "every_second/function.json",
+            "fail/function.json",
             "host.json",
             "nap/function.json",
             "startup/function.json",

@@ -211,16 +211,14 @@ fn an_app_without_the_native_feature_is_built_with_it_for_grpc() {
     // than starting an app that would exit at once under the host.
     let out = support::scratch("grpc-feature-app");
     let host = LocalHost::start_with(
-        &[
-            "--transport",
-            "grpc",
-            "--package",
-            "timers",
-            "--dir",
-            path_str(&out),
-        ],
+        &["--transport", "grpc", "--package", "timers", "--dir", path_str(&out)],
         support::fixture_workspace(),
         120 * SECOND,
     );
     host.wait_for("every_second ran", 10 * SECOND);
+    // A plain error of an HTTP function is a Failure over gRPC too.
+    let failed = host.request("GET", "/api/fail", &[], "");
+    assert_eq!(failed.status, 500);
+    let line = host.wait_for("Executed 'Functions.fail' (", 5 * SECOND);
+    assert!(line.contains("(Failed,"), "{line}");
 }

@@ -306,6 +306,24 @@ fn the_host_json_route_prefix_and_log_level_are_honoured() {
 }
 
 #[test]
+fn an_http_function_returning_an_error_is_a_failed_invocation() {
+    let host = LocalHost::start(timers_app());
+    let failed = host.request("GET", "/api/fail", &[], "");
+    assert_eq!((failed.status, failed.body.as_str()), (500, ""));
+    let line = host.wait_for("Executed 'Functions.fail' (", 5 * SECOND);
+    assert!(line.contains("(Failed,"), "{line}");
+    host.wait_for("the fixture fails on purpose", 5 * SECOND);
+    assert!(
+        !host
+            .console()
+            .iter()
+            .any(|l| l.contains("Executed 'Functions.fail' (Succeeded")),
+        "{:#?}",
+        host.console()
+    );
+}
+
+#[test]
 fn a_relative_app_folder_works() {
     let app = quickstart_app();
     let parent = app.parent().expect("the app folder has a parent");

@@ -191,7 +191,8 @@ impl App {
     }
 
     /// Fails an invocation that runs longer than `deadline`: its cancellation token fires, its
-    /// task is stopped, and the host gets a failure (an HTTP function answers `504`). Without
+    /// task is stopped, and the host gets a failure (its caller gets `504` from forwarded, proxied or
+    /// `HttpUri` requests; through the JSON envelope the host answers `500`). Without
     /// it, only the host's `functionTimeout` applies, which restarts the whole worker.
     pub fn invocation_deadline(mut self, deadline: Duration) -> Self {
         self.deadline = Some(deadline);
