@@ -4,8 +4,8 @@
 //! Each target takes arbitrary bytes and must never panic; where a parse succeeds, what it
 //! produced is used further (encoded, matched, stepped) to reach deeper code.
 
+use azfn::bindings::route::parse_route;
 use azfn::bindings::validate::ncrontab::{CivilTime, TimerSchedule, parse_timer_schedule};
-use azfn::bindings::validate::route::parse_route;
 use azfn::bindings::{BindingDescription, DataType, PropertyValue, catalog};
 use azfn::{BindingData, FunctionDescription, Invocation, InvocationError, InvokeFuture, Outputs};
 

@@ -6,6 +6,8 @@
 //! proc-macro build stays fast.
 
 pub mod catalog;
+pub mod percent;
+pub mod route;
 mod rules;
 pub mod validate;
 

@@ -107,7 +107,7 @@ impl ValueRule {
             | ValueRule::IntText { .. }
             | ValueRule::List => Ok(value.to_owned()),
             ValueRule::OneOf(allowed) | ValueRule::OneOrMore(allowed) => one_of(value, allowed),
-            ValueRule::RouteTemplate => validate::route::parse_route(value).map(|_| value.to_owned()),
+            ValueRule::RouteTemplate => crate::route::parse_route(value).map(|_| value.to_owned()),
             ValueRule::TimerSchedule => validate::ncrontab::parse_timer_schedule(value).map(|_| value.to_owned()),
             ValueRule::QueueName => queue_name(value).map(|()| value.to_owned()),
             ValueRule::BlobPath => blob_path(value).map(|()| value.to_owned()),

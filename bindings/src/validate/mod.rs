@@ -3,7 +3,8 @@
 //! (which fires timers and routes HTTP requests with the parsed forms).
 //!
 //! * [`ncrontab`]: timer-trigger schedules (NCRONTAB, `TimeSpan` intervals, `%AppSetting%`).
-//! * [`route`]: HTTP-trigger route templates (ASP.NET Core syntax) and matching paths to them.
+//! * [`parse_route`]: HTTP-trigger route templates (ASP.NET Core syntax), from [`crate::route`],
+//!   which also matches requests to them.
 //! * [`names`]: function and binding names, `%AppSetting%` references, `{binding}` expressions.
 //!
 //! None of these functions panics, whatever the input.
@@ -13,14 +14,13 @@ use std::ops::Range;
 
 pub mod names;
 pub mod ncrontab;
-pub mod route;
 
+pub use crate::route::{RouteConstraint, RouteParameter, RouteTemplate, parse_route};
 pub use crate::rules::time_span;
 pub use names::{
     app_setting_refs, binding_expressions, binding_name_from_ident, check_binding_name, check_function_name,
 };
 pub use ncrontab::{CivilTime, CronSchedule, TimerSchedule, parse_timer_schedule, time_span_seconds};
-pub use route::{RouteConstraint, RouteParameter, RouteTemplate, parse_route};
 
 /// What is wrong with a checked string, and where.
 ///

@@ -28,7 +28,7 @@ use crate::app::{Function, FunctionApp, HttpTrigger, Trigger, get_ignore_case};
 
 /// Answers the request if it is for the admin API.
 pub async fn handle(host: &Host, request: &IncomingRequest) -> Option<Reply> {
-    let path = payload::decode_path(&request.path);
+    let path = azfn_bindings::percent::decode_path(&request.path);
     let rest = strip_admin(&path)?;
     let app = host.app();
     if !admin_authorized(&app, request) {

@@ -26,6 +26,8 @@ use tokio::net::TcpListener;
 use super::payload::{self, IncomingRequest};
 use super::response::HttpReply;
 use super::{Host, admin, console};
+use azfn_bindings::route::{RouteLookup, RouteTable};
+
 use crate::app::{AuthLevel, Function, FunctionApp, HttpTrigger, Trigger};
 
 /// The largest request body accepted (the host's default `maxRequestBodySize` is 100 MB).
@@ -156,10 +158,9 @@ async fn handle_request(host: &Host, request: Request<Incoming>) -> Reply {
 /// Routes a request to an HTTP-triggered function and answers with its response.
 async fn trigger(host: &Host, request: &IncomingRequest) -> Reply {
     let app = host.app();
-    let path = payload::decode_path(&request.path);
-    match match_route(&app, &request.method, &path) {
+    match match_route(&app, &request.method, &request.path) {
         RouteMatch::NotFound => {
-            if path == "/" {
+            if request.path == "/" {
                 return status_reply(StatusCode::OK, "The azfn local Functions host is running.");
             }
             console::line(format!("404: no function matches {} {}", request.method, request.path));
@@ -245,112 +246,32 @@ pub enum RouteMatch<'a> {
     NotFound,
 }
 
-/// Finds the function for `method` and the decoded `path`. Among several matching routes the
-/// most specific wins, as ASP.NET's route precedence decides.
-pub fn match_route<'a>(app: &'a FunctionApp, method: &str, path: &str) -> RouteMatch<'a> {
-    let Some(relative) = strip_route_prefix(&app.route_prefix, path) else {
-        return RouteMatch::NotFound;
-    };
-    let mut candidates: Vec<RouteMatchCandidate> = app
-        .functions
-        .iter()
-        .filter_map(|function| match &function.trigger {
-            Trigger::Http(trigger) => trigger.route.match_path(relative).map(|values| RouteMatchCandidate {
-                function,
-                trigger,
-                values,
-            }),
+/// Finds the function for `method` and the request's `raw_path` (as it arrived, with the
+/// prefix) in the host's route table (`azfn_bindings::route`): precedence, case-insensitive
+/// prefix and literals, `%2F` kept, the method checked after the route.
+pub fn match_route<'a>(app: &'a FunctionApp, method: &str, raw_path: &str) -> RouteMatch<'a> {
+    let table = RouteTable::new(
+        &app.route_prefix,
+        app.functions.iter().filter_map(|function| match &function.trigger {
+            Trigger::Http(trigger) => Some((trigger.route.clone(), trigger.methods.clone(), (function, trigger))),
             _ => None,
-        })
-        .collect();
-    if candidates.is_empty() {
-        return RouteMatch::NotFound;
+        }),
+    );
+    match table.find(method, raw_path) {
+        RouteLookup::Found {
+            value: &(function, trigger),
+            values,
+        } => RouteMatch::Found {
+            function,
+            trigger,
+            values,
+        },
+        RouteLookup::WrongMethod { matched, allowed } => RouteMatch::WrongMethod {
+            functions: matched.iter().map(|(function, _)| function.name.as_str()).collect(),
+            allowed,
+        },
+        RouteLookup::NotFound => RouteMatch::NotFound,
     }
-    candidates.sort_by_key(|candidate| route_precedence(&candidate.trigger.route_text));
-    let accepting = candidates.iter().position(|candidate| {
-        candidate
-            .trigger
-            .methods
-            .as_ref()
-            .is_none_or(|methods| methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
-    });
-    match accepting {
-        Some(index) => {
-            let RouteMatchCandidate {
-                function,
-                trigger,
-                values,
-            } = candidates.swap_remove(index);
-            RouteMatch::Found {
-                function,
-                trigger,
-                values,
-            }
-        }
-        None => {
-            let mut allowed: Vec<String> = candidates
-                .iter()
-                .flat_map(|candidate| candidate.trigger.methods.clone().unwrap_or_default())
-                .collect();
-            allowed.sort();
-            allowed.dedup();
-            RouteMatch::WrongMethod {
-                functions: candidates.iter().map(|c| c.function.name.as_str()).collect(),
-                allowed,
-            }
-        }
-    }
-}
-
-/// A function whose route matches the path, before methods are looked at.
-struct RouteMatchCandidate<'a> {
-    function: &'a Function,
-    trigger: &'a HttpTrigger,
-    values: Vec<(String, String)>,
-}
-
-/// The path under the route prefix, without its leading `/`; `None` if the path is not under
-/// the prefix. The prefix compares ignoring case, like route literals.
-pub fn strip_route_prefix<'p>(prefix: &str, path: &'p str) -> Option<&'p str> {
-    let path = path.strip_prefix('/').unwrap_or(path);
-    if prefix.is_empty() {
-        return Some(path);
-    }
-    let head = path.get(..prefix.len())?;
-    if !head.eq_ignore_ascii_case(prefix) {
-        return None;
-    }
-    let rest = &path[prefix.len()..];
-    if rest.is_empty() {
-        Some(rest)
-    } else {
-        rest.strip_prefix('/')
-    }
-}
-
-/// A sort key approximating ASP.NET's inbound route precedence, segment by segment: literal
-/// (1), segment mixing text and parameters (2), constrained parameter (3), parameter (4),
-/// catch-all (5). Smaller sorts first.
-pub fn route_precedence(template: &str) -> Vec<u8> {
-    template
-        .split('/')
-        .filter(|segment| !segment.is_empty())
-        .map(|segment| {
-            let unescaped = segment.replace("{{", "").replace("}}", "");
-            let parameters = unescaped.matches('{').count();
-            if parameters == 0 {
-                1
-            } else if parameters > 1 || !(unescaped.starts_with('{') && unescaped.ends_with('}')) {
-                2
-            } else if unescaped.starts_with("{*") {
-                5
-            } else if unescaped.contains(':') {
-                3
-            } else {
-                4
-            }
-        })
-        .collect()
 }
 
 /// The key a request presents: the `x-functions-key` header, else the `code` query parameter.
@@ -535,10 +456,6 @@ mod tests {
         let app = app(&[]);
         assert_eq!(found(&app, "GET", "/api/orders/special").unwrap().0, "special");
         assert_eq!(found(&app, "GET", "/api/orders/7").unwrap().0, "order");
-        assert!(route_precedence("a/b") < route_precedence("a/{x:int}"));
-        assert!(route_precedence("a/{x:int}") < route_precedence("a/{x}"));
-        assert!(route_precedence("a/{x}") < route_precedence("a/{*rest}"));
-        assert!(route_precedence("a/{x}.txt") < route_precedence("a/{x}"));
     }
 
     #[test]
@@ -546,9 +463,6 @@ mod tests {
         let mut app = app(&[]);
         app.route_prefix = String::new();
         assert_eq!(found(&app, "GET", "/hello").unwrap().0, "hello");
-        assert_eq!(strip_route_prefix("api", "/api"), Some(""));
-        assert_eq!(strip_route_prefix("api", "/apis"), None);
-        assert_eq!(strip_route_prefix("v1/api", "/v1/api/x"), Some("x"));
     }
 
     #[test]

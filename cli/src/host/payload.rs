@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use azfn_bindings::percent::decode_query_component;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
@@ -121,41 +122,6 @@ impl IncomingRequest {
     pub fn content_length(&self) -> Option<u64> {
         self.header("content-length").and_then(|v| v.trim().parse().ok())
     }
-}
-
-/// Decodes `%XX` escapes and `+` (a space in a query string, as ASP.NET's query parser reads it).
-pub fn decode_query_component(s: &str) -> String {
-    percent_decode(&s.replace('+', " "), |_| true)
-}
-
-/// Decodes a request path as ASP.NET does before routing: every escape but `%2F`, which would
-/// otherwise turn into a segment separator.
-pub fn decode_path(path: &str) -> String {
-    percent_decode(path, |byte| byte != b'/')
-}
-
-fn percent_decode(s: &str, decode: impl Fn(u8) -> bool) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(value) = bytes.get(i + 1..i + 3).and_then(hex_byte)
-            && decode(value)
-        {
-            out.push(value);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex_byte(pair: &[u8]) -> Option<u8> {
-    let text = std::str::from_utf8(pair).ok()?;
-    u8::from_str_radix(text, 16).ok()
 }
 
 /// Splits and decodes a query string; a parameter without `=` has an empty value.
@@ -572,7 +538,6 @@ mod tests {
                 ("a".to_owned(), "%zz".to_owned())
             ]
         );
-        assert_eq!(decode_path("/api/a%20b%2Fc"), "/api/a b%2Fc");
         assert_eq!(canonical_header_name("x-functions-key"), "X-Functions-Key");
         assert_eq!(canonical_header_name("HOST"), "Host");
     }

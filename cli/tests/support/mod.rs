@@ -108,7 +108,7 @@ pub fn fixture_workspace() -> &'static Path {
         copy_dir(&source, &dir);
         // Paths into this repository (the runtime, the quickstart's sources) become absolute.
         let root = format!("{}/", path_str(&workspace_root()));
-        for member in ["timers", "empty", "native-quickstart", "native-timers"] {
+        for member in ["timers", "empty", "native-quickstart", "native-timers", "routes"] {
             let manifest = dir.join(member).join("Cargo.toml");
             let text = std::fs::read_to_string(&manifest).expect("read a fixture manifest");
             let text = text.replace("../../../../../", &root);
@@ -154,6 +154,11 @@ fn fixture_app(package: &'static str) -> &'static Path {
 /// The quickstart built with azfn's `native` feature, for `start --transport grpc`.
 pub fn native_quickstart_app() -> &'static Path {
     fixture_app("native-quickstart")
+}
+
+/// The overlapping-routes fixture.
+pub fn routes_app() -> &'static Path {
+    fixture_app("routes")
 }
 
 /// The timer fixture built with azfn's `native` feature.

@@ -119,7 +119,7 @@ fn route_values_from_metadata(
     let Some(azfn_bindings::PropertyValue::Str(route)) = trigger.property("route") else {
         return;
     };
-    let Ok(template) = azfn_bindings::validate::route::parse_route(route) else {
+    let Ok(template) = azfn_bindings::route::parse_route(route) else {
         return;
     };
     for parameter in template.parameters() {

@@ -1,4 +1,5 @@
-//! HTTP-trigger `route` templates, parsed and matched the way the Functions host does it.
+//! HTTP-trigger `route` templates, parsed and matched the way the Functions host does it, and
+//! the [`RouteTable`] that picks a function for a request with the host's precedence.
 //!
 //! The host registers each HTTP function with ASP.NET Core routing: it joins the route prefix
 //! (`api` by default) and the template with a `/` (`WebJobsRouteBuilder.BuildRouteTemplate`),
@@ -35,7 +36,11 @@
 
 use std::ops::Range;
 
-use super::{Problem, show_char};
+use crate::validate::{Problem, show_char};
+
+mod table;
+
+pub use table::{RouteLookup, RouteTable};
 
 /// How to write a parameter, shown with most parameter problems.
 const PARAMETER_HELP: &str = "parameters look like `{name}`, `{name?}`, `{name=default}`, `{name:int}` or `{*rest}`; \
@@ -52,7 +57,7 @@ const KNOWN_CONSTRAINTS: &str = "int, long, bool, datetime, decimal, double, flo
 /// A parsed route template.
 ///
 /// ```
-/// use azfn_bindings::validate::route::parse_route;
+/// use azfn_bindings::route::parse_route;
 /// let route = parse_route("orders/{id:int}/{*rest}").unwrap();
 /// let names: Vec<&str> = route.parameters().map(|p| p.name.as_str()).collect();
 /// assert_eq!(names, ["id", "rest"]);
@@ -141,7 +146,7 @@ pub enum RouteConstraint {
 /// Parses a route template as the Functions host would for `httpTrigger.route`.
 ///
 /// ```
-/// use azfn_bindings::validate::route::parse_route;
+/// use azfn_bindings::route::parse_route;
 /// assert!(parse_route("orders/{id:int:min(1)}").is_ok());
 /// let problem = parse_route("orders/{id:integer}").unwrap_err();
 /// assert_eq!(problem.range, 11..18);
@@ -854,7 +859,7 @@ impl RouteTemplate {
     /// The parameters, in template order.
     ///
     /// ```
-    /// use azfn_bindings::validate::route::parse_route;
+    /// use azfn_bindings::route::parse_route;
     /// let route = parse_route("{name}.{ext?}").unwrap();
     /// assert!(route.parameters().nth(1).unwrap().optional);
     /// ```
@@ -869,7 +874,7 @@ impl RouteTemplate {
     /// are left out of the result.
     ///
     /// ```
-    /// use azfn_bindings::validate::route::parse_route;
+    /// use azfn_bindings::route::parse_route;
     /// let route = parse_route("orders/{id:int}/{*rest}").unwrap();
     /// let values = route.match_path("Orders/42/a/b").unwrap();
     /// assert_eq!(values, [("id".to_owned(), "42".to_owned()), ("rest".to_owned(), "a/b".to_owned())]);
@@ -916,6 +921,30 @@ impl RouteTemplate {
             return None;
         }
         self.check_constraints(values)
+    }
+
+    /// ASP.NET Core's inbound precedence of the template (`RoutePrecedence.ComputeInbound`), a
+    /// digit per segment, smaller first: a literal (1), a segment mixing text and parameters
+    /// (2), a parameter with constraints (3), a plain parameter (4), a catch-all (5).
+    pub(crate) fn precedence(&self) -> Vec<u8> {
+        self.segments
+            .iter()
+            .map(|segment| match segment.parts.as_slice() {
+                [Part::Literal { .. }] => 1,
+                [Part::Parameter(p)] if p.catch_all => 5,
+                [Part::Parameter(p)] if !p.constraints.is_empty() => 3,
+                [Part::Parameter(_)] => 4,
+                _ => 2,
+            })
+            .collect()
+    }
+
+    /// The first segment's text when it is a plain literal: only paths starting with it match.
+    pub(crate) fn first_literal(&self) -> Option<&str> {
+        match self.segments.first()?.parts.as_slice() {
+            [Part::Literal { text, .. }] => Some(text),
+            _ => None,
+        }
     }
 
     /// Keeps `values` if every constraint holds. A parameter without a value passes when it is
@@ -1044,14 +1073,23 @@ fn ends_with_ignore_case(s: &str, suffix: &str) -> bool {
 
 /// Equality ignoring case with .NET's ordinal rule: each character upper-cased on its own.
 fn eq_ignore_case(a: &str, b: &str) -> bool {
-    fn upper(c: char) -> char {
-        let mut upper = c.to_uppercase();
-        match (upper.next(), upper.next()) {
-            (Some(u), None) => u,
-            _ => c,
-        }
-    }
     a.chars().map(upper).eq(b.chars().map(upper))
+}
+
+/// A character upper-cased on its own, as .NET's ordinal ignore-case comparison does (a
+/// character whose upper case is several characters stays as it is).
+fn upper(c: char) -> char {
+    let mut upper = c.to_uppercase();
+    match (upper.next(), upper.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+/// `text` with every character mapped as literals compare, so two texts have the same key
+/// exactly when [`eq_ignore_case`] finds them equal.
+fn literal_key(text: &str) -> String {
+    text.chars().map(upper).collect()
 }
 
 impl RouteConstraint {
@@ -1063,7 +1101,7 @@ impl RouteConstraint {
     /// other formats); `guid` accepts the `N`, `D`, `B` and `P` forms (not `X`).
     ///
     /// ```
-    /// use azfn_bindings::validate::route::RouteConstraint;
+    /// use azfn_bindings::route::RouteConstraint;
     /// assert!(RouteConstraint::Int.matches("-42"));
     /// assert!(!RouteConstraint::Range(1, 10).matches("11"));
     /// assert!(RouteConstraint::Length(2, 4).matches("abc"));

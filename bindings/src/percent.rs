@@ -1,0 +1,79 @@
+//! Percent-decoding of request paths and query strings, as the Functions host's ASP.NET Core
+//! gives them to routing and to functions. One decoder for the local host, the worker's
+//! forwarding and proxying modes and the native transport, so they read requests alike.
+
+/// A request path percent-decoded as ASP.NET Core gives it to routing: every valid `%XX`
+/// escape is decoded except `%2F` (a `/`), which stays as written (a decoded `/` would change
+/// the segments); invalid escapes stay too, and bytes that do not form UTF-8 become U+FFFD.
+///
+/// ```
+/// use azfn_bindings::percent::decode_path;
+/// assert_eq!(decode_path("caf%C3%A9/a%2Fb/100%"), "café/a%2Fb/100%");
+/// ```
+pub fn decode_path(path: &str) -> String {
+    decode(path, false, |byte| byte != b'/')
+}
+
+/// A query-string name or value decoded as a form value: `+` is a space and every valid `%XX`
+/// escape is decoded; invalid escapes stay as written.
+///
+/// ```
+/// use azfn_bindings::percent::decode_query_component;
+/// assert_eq!(decode_query_component("green+tea%2C%20hot%zz"), "green tea, hot%zz");
+/// ```
+pub fn decode_query_component(text: &str) -> String {
+    decode(text, true, |_| true)
+}
+
+fn decode(text: &str, plus_is_space: bool, keep_decoded: impl Fn(u8) -> bool) -> String {
+    let needs_decoding = text.contains('%') || (plus_is_space && text.contains('+'));
+    if !needs_decoding {
+        return text.to_owned();
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| Some((hex_digit(hex[0])? << 4) | hex_digit(hex[1])?))
+            .filter(|&byte| keep_decoded(byte));
+        match (escaped, bytes[i]) {
+            (Some(byte), _) => {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+            (None, b'+') if plus_is_space => out.push(b' '),
+            (None, byte) => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex_digit(byte: u8) -> Option<u8> {
+    (byte as char).to_digit(16).map(|d| d as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_decode_everything_but_slashes() {
+        assert_eq!(decode_path("plain"), "plain");
+        assert_eq!(decode_path("a%20b%2fc%2Fd+e"), "a b%2fc%2Fd+e");
+        assert_eq!(decode_path("%zz%4"), "%zz%4");
+        assert_eq!(decode_path("%FF"), "\u{fffd}");
+    }
+
+    #[test]
+    fn query_components_decode_like_forms() {
+        assert_eq!(decode_query_component("a%20b%2Fc"), "a b/c");
+        assert_eq!(decode_query_component("a+b"), "a b");
+        assert_eq!(decode_query_component("100%"), "100%");
+        assert_eq!(decode_query_component("%zz"), "%zz");
+    }
+}
