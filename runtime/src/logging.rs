@@ -1,26 +1,42 @@
 //! Logging: `tracing` inside functions, delivered the way the host reads logs.
 //!
-//! The app installs [`AzfnSubscriber`] unless the program set a global subscriber first. Events
-//! inside an invocation are captured and returned with its response (the custom-handler `Logs`
-//! array, logged by the host at Information with the invocation's context); if the invocation
-//! fails, the host drops those logs, so they are written to the console instead. Events outside
-//! invocations go straight to the console: stdout for info and below (the host logs it as
-//! Information), stderr for warnings and errors (the host logs lines containing "warn" as
-//! Warning, others as Error).
+//! Capture is a `tracing_subscriber` [`Layer`]: [`layer()`] gives it, filtered by
+//! [`LogFilter::from_environment`], to add to a registry of one's own beside other layers
+//! (`fmt`, OpenTelemetry):
+//!
+//! ```no_run
+//! use tracing_subscriber::layer::SubscriberExt as _;
+//! let subscriber = tracing_subscriber::registry().with(azfn::logging::layer());
+//! tracing::subscriber::set_global_default(subscriber).expect("the first subscriber");
+//! ```
+//!
+//! When the program sets no global subscriber, the app installs a registry with the capture
+//! layer and a console writer ([`init_default`]).
+//!
+//! Events inside an invocation are captured and returned with its response (the custom-handler
+//! `Logs` array, gRPC `RpcLog`s); if the invocation fails, they are written to the console,
+//! where the host keeps them. Each line carries the event's message and fields, after the
+//! names and fields of the spans it is in (`order{id=7}: shipped carrier="ups"`). Events outside
+//! invocations are left to the other layers; the default console writer prints them to stdout
+//! for info and below (the host logs it as Information) and stderr for warnings and errors
+//! (the host logs lines containing "warn" as Warning, others as Error).
 //!
 //! Levels come from `RUST_LOG` (`info`, `my_app=debug,hyper=warn`), else from host.json's
 //! `logging.logLevel.default` (`Trace` … `Critical`, `None`), else `info`.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::Filtered;
+use tracing_subscriber::layer::{Context, Filter, SubscriberExt as _};
+use tracing_subscriber::registry::LookupSpan;
 
 use crate::invocation::LogLine;
 
@@ -186,35 +202,125 @@ fn host_json_level(host: &serde_json::Value) -> Option<LevelFilter> {
     })
 }
 
-/// The subscriber the app installs: captures invocation events, writes the rest to the console.
-#[derive(Debug)]
-pub struct AzfnSubscriber {
-    filter: LogFilter,
-    next_span: AtomicU64,
+impl<S> Filter<S> for LogFilter {
+    fn enabled(&self, metadata: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        LogFilter::enabled(self, metadata.target(), *metadata.level())
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(self.max_level())
+    }
 }
 
-impl AzfnSubscriber {
-    /// A subscriber with this filter.
-    pub fn new(filter: LogFilter) -> Self {
-        AzfnSubscriber {
-            filter,
-            next_span: AtomicU64::new(1),
+/// The layer that captures invocation events (see the module docs); with `console`, it also
+/// writes the events outside invocations to the console.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CaptureLayer {
+    console: bool,
+}
+
+impl CaptureLayer {
+    /// Capture only: events outside invocations are left to the other layers.
+    pub fn new() -> Self {
+        CaptureLayer { console: false }
+    }
+
+    /// Capture, and the console for events outside invocations (what [`init_default`] installs).
+    pub fn with_console() -> Self {
+        CaptureLayer { console: true }
+    }
+}
+
+/// The capture layer for a registry of one's own, filtered by [`LogFilter::from_environment`].
+pub fn layer<S>() -> Filtered<CaptureLayer, LogFilter, S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    CaptureLayer::new().with_filter(LogFilter::from_environment())
+}
+
+/// Installs a registry with the capture layer and the console writer as the global default,
+/// unless the program set one already.
+pub fn init_default() {
+    if !tracing::dispatcher::has_been_set() {
+        let subscriber = tracing_subscriber::registry()
+            .with(CaptureLayer::with_console().with_filter(LogFilter::from_environment()));
+        let _ = tracing::subscriber::set_global_default(subscriber);
+    }
+}
+
+/// A span's fields as ` name=value` pairs, kept in the span's extensions.
+struct SpanFields(String);
+
+/// The span azfn opens around every invocation: its fields are the invocation's context, which
+/// the host already has, so lines do not repeat them.
+fn is_invocation_span(metadata: &Metadata<'_>) -> bool {
+    metadata.name() == "invocation" && metadata.target() == "azfn::dispatch"
+}
+
+impl<S> Layer<S> for CaptureLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attributes: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if is_invocation_span(attributes.metadata()) {
+            return;
+        }
+        let Some(span) = ctx.span(id) else { return };
+        let mut visitor = LineVisitor::default();
+        attributes.record(&mut visitor);
+        span.extensions_mut().insert(SpanFields(visitor.into_text()));
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut visitor = LineVisitor::default();
+        values.record(&mut visitor);
+        if let Some(fields) = span.extensions_mut().get_mut::<SpanFields>() {
+            fields.0.push_str(&visitor.into_text());
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let mut text = String::new();
+        if let Some(scope) = ctx.event_scope(event) {
+            for span in scope.from_root() {
+                let extensions = span.extensions();
+                let Some(SpanFields(fields)) = extensions.get::<SpanFields>() else {
+                    continue;
+                };
+                let _ = write!(text, "{}", span.name());
+                if !fields.is_empty() {
+                    let _ = write!(text, "{{{}}}", fields.trim_start());
+                }
+                text.push_str(": ");
+            }
+        }
+        let mut visitor = LineVisitor::default();
+        event.record(&mut visitor);
+        text.push_str(&visitor.into_text());
+        let metadata = event.metadata();
+        let line = LogLine::new(*metadata.level(), metadata.target(), text);
+        if let Err(line) = capture_line(line)
+            && self.console
+        {
+            write_console(line.level(), &line.to_string());
         }
     }
 }
 
-/// Installs [`AzfnSubscriber`] as the global default, unless one is already set.
-pub fn init_default() {
-    if !tracing::dispatcher::has_been_set() {
-        let _ = tracing::subscriber::set_global_default(AzfnSubscriber::new(LogFilter::from_environment()));
-    }
-}
-
-/// Formats an event's fields: the message first, then `name=value` pairs.
+/// Formats fields: the message first, then ` name=value` pairs.
 #[derive(Default)]
 struct LineVisitor {
     message: String,
     fields: String,
+}
+
+impl LineVisitor {
+    fn into_text(mut self) -> String {
+        self.message.push_str(&self.fields);
+        self.message
+    }
 }
 
 impl Visit for LineVisitor {
@@ -233,58 +339,6 @@ impl Visit for LineVisitor {
             let _ = write!(self.fields, " {}={value:?}", field.name());
         }
     }
-}
-
-fn event_line(event: &Event<'_>) -> LogLine {
-    let mut visitor = LineVisitor::default();
-    event.record(&mut visitor);
-    let meta = event.metadata();
-    visitor.message.push_str(&visitor.fields);
-    LogLine::new(*meta.level(), meta.target(), visitor.message)
-}
-
-impl Subscriber for AzfnSubscriber {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        self.filter.enabled(metadata.target(), *metadata.level())
-    }
-
-    fn max_level_hint(&self) -> Option<LevelFilter> {
-        Some(self.filter.max_level())
-    }
-
-    fn new_span(&self, _span: &Attributes<'_>) -> Id {
-        // Each thread takes ids in blocks: one shared counter bumped by every invocation on
-        // every thread would bounce its cache line between them. (This subscriber keeps
-        // nothing per span, so an id only has to be non-zero.)
-        const BLOCK: u64 = 1024;
-        thread_local! {
-            static IDS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
-        }
-        IDS.with(|ids| {
-            let (mut next, mut end) = ids.get();
-            if next == end {
-                next = self.next_span.fetch_add(BLOCK, Ordering::Relaxed);
-                end = next + BLOCK;
-            }
-            ids.set((next + 1, end));
-            Id::from_u64(next)
-        })
-    }
-
-    fn record(&self, _span: &Id, _values: &Record<'_>) {}
-
-    fn record_follows_from(&self, _span: &Id, _follows: &Id) {}
-
-    fn event(&self, event: &Event<'_>) {
-        let line = event_line(event);
-        if let Err(line) = capture_line(line) {
-            write_console(line.level(), &line.to_string());
-        }
-    }
-
-    fn enter(&self, _span: &Id) {}
-
-    fn exit(&self, _span: &Id) {}
 }
 
 #[cfg(test)]
@@ -313,7 +367,7 @@ mod tests {
 
     #[tokio::test]
     async fn events_inside_an_invocation_are_captured() {
-        let subscriber = AzfnSubscriber::new(LogFilter::parse("info"));
+        let subscriber = tracing_subscriber::registry().with(CaptureLayer::new().with_filter(LogFilter::parse("info")));
         let _guard = tracing::subscriber::set_default(subscriber);
         let mut captured = pin!(capture(async {
             tracing::info!(order = 7, "shipped");
@@ -323,5 +377,55 @@ mod tests {
         let lines = captured_lines(captured);
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0].to_string(), " INFO azfn::logging::tests: shipped order=7");
+    }
+
+    #[tokio::test]
+    async fn span_fields_are_kept_and_the_invocation_span_is_not_repeated() {
+        let subscriber = tracing_subscriber::registry().with(CaptureLayer::new().with_filter(LogFilter::parse("info")));
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let mut captured = pin!(capture(async {
+            // As dispatch opens it.
+            let invocation = tracing::info_span!(target: "azfn::dispatch", "invocation", invocation_id = "i-1");
+            let _invocation = invocation.enter();
+            let order = tracing::info_span!("order", id = 7, carrier = tracing::field::Empty);
+            order.record("carrier", "ups");
+            let _order = order.enter();
+            let step = tracing::info_span!("pack");
+            let _step = step.enter();
+            tracing::warn!(weight = 2.5, "heavy");
+        }));
+        captured.as_mut().await;
+        let lines = captured_lines(captured);
+        assert_eq!(
+            lines[0].to_string(),
+            " WARN azfn::logging::tests: order{id=7 carrier=\"ups\"}: pack: heavy weight=2.5"
+        );
+    }
+
+    /// A layer standing for the user's own (fmt, OpenTelemetry): it counts what it sees.
+    struct Counting(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl<S: Subscriber> Layer<S> for Counting {
+        fn on_event(&self, _: &Event<'_>, _: Context<'_, S>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    #[tokio::test]
+    async fn capture_composes_with_the_users_own_layers() {
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let subscriber = tracing_subscriber::registry()
+            .with(CaptureLayer::new().with_filter(LogFilter::parse("info")))
+            .with(Counting(seen.clone()));
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let mut captured = pin!(capture(async {
+            tracing::info!("inside");
+            tracing::debug!("below azfn's level, still seen by the other layer");
+        }));
+        captured.as_mut().await;
+        tracing::info!("outside");
+        let lines = captured_lines(captured);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 3);
     }
 }
