@@ -5,7 +5,7 @@
 //! produced is used further (encoded, matched, stepped) to reach deeper code.
 
 use azfn::bindings::route::parse_route;
-use azfn::bindings::validate::ncrontab::{CivilTime, TimerSchedule, parse_timer_schedule};
+use azfn::bindings::schedule::{CivilTime, TimerSchedule, parse_timer_schedule};
 use azfn::bindings::{BindingDescription, DataType, PropertyValue, catalog};
 use azfn::{BindingData, FunctionDescription, Invocation, InvocationError, InvokeFuture, Outputs};
 

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod percent;
 pub mod route;
 mod rules;
+pub mod schedule;
 pub mod validate;
 
 pub use catalog::{Batch, BindingKind, DataType, Direction, KeyRule, KeySpec, Role, TriggerData};

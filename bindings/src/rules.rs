@@ -108,7 +108,7 @@ impl ValueRule {
             | ValueRule::List => Ok(value.to_owned()),
             ValueRule::OneOf(allowed) | ValueRule::OneOrMore(allowed) => one_of(value, allowed),
             ValueRule::RouteTemplate => crate::route::parse_route(value).map(|_| value.to_owned()),
-            ValueRule::TimerSchedule => validate::ncrontab::parse_timer_schedule(value).map(|_| value.to_owned()),
+            ValueRule::TimerSchedule => crate::schedule::parse_timer_schedule(value).map(|_| value.to_owned()),
             ValueRule::QueueName => queue_name(value).map(|()| value.to_owned()),
             ValueRule::BlobPath => blob_path(value).map(|()| value.to_owned()),
             ValueRule::AppSettingName => app_setting_name(value).map(|()| value.to_owned()),

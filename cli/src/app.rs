@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use azfn_bindings::route::{RouteTemplate, parse_route};
-use azfn_bindings::validate::{TimerSchedule, parse_timer_schedule, time_span_seconds};
+use azfn_bindings::schedule::{TimerSchedule, parse_timer_schedule, time_span_seconds};
 use serde_json::{Map, Value};
 
 use crate::error::{Context, Error, Result};

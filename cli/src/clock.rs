@@ -5,7 +5,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use azfn_bindings::validate::CivilTime;
+use azfn_bindings::schedule::CivilTime;
 
 /// The time since the Unix epoch (zero if the clock is before it).
 pub fn since_epoch() -> Duration {

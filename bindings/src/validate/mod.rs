@@ -2,7 +2,8 @@
 //! a [`Problem`] into a compile error pointing into the string literal) and the local host
 //! (which fires timers and routes HTTP requests with the parsed forms).
 //!
-//! * [`ncrontab`]: timer-trigger schedules (NCRONTAB, `TimeSpan` intervals, `%AppSetting%`).
+//! * [`parse_timer_schedule`]: timer-trigger schedules (NCRONTAB, `TimeSpan` intervals,
+//!   `%AppSetting%`), from [`crate::schedule`], which also computes when they fire.
 //! * [`parse_route`]: HTTP-trigger route templates (ASP.NET Core syntax), from [`crate::route`],
 //!   which also matches requests to them.
 //! * [`names`]: function and binding names, `%AppSetting%` references, `{binding}` expressions.
@@ -13,19 +14,18 @@ use std::fmt;
 use std::ops::Range;
 
 pub mod names;
-pub mod ncrontab;
 
 pub use crate::route::{RouteConstraint, RouteParameter, RouteTemplate, parse_route};
 pub use crate::rules::time_span;
+pub use crate::schedule::{TimerSchedule, parse_timer_schedule};
 pub use names::{
     app_setting_refs, binding_expressions, binding_name_from_ident, check_binding_name, check_function_name,
 };
-pub use ncrontab::{CivilTime, CronSchedule, TimerSchedule, parse_timer_schedule, time_span_seconds};
 
 /// What is wrong with a checked string, and where.
 ///
 /// ```
-/// use azfn_bindings::validate::ncrontab::parse_timer_schedule;
+/// use azfn_bindings::validate::parse_timer_schedule;
 /// let problem = parse_timer_schedule("0 61 * * * *").unwrap_err();
 /// assert_eq!(problem.range, 2..4);
 /// assert_eq!(problem.to_string(), "minute `61` is out of range: minutes are 0-59");

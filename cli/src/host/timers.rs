@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use azfn_bindings::validate::{CivilTime, TimerSchedule};
+use azfn_bindings::schedule::{CivilTime, TimerSchedule};
 use tokio::task::JoinHandle;
 
 use super::{Host, console, payload};

@@ -40,7 +40,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use super::{Problem, char_range, show_char};
+use crate::validate::{Problem, char_range, show_char};
 
 /// The shape of an NCRONTAB expression, shown with most schedule problems.
 const SIX_FIELDS: &str = "NCRONTAB has six fields: {second} {minute} {hour} {day} {month} {day-of-week}, \
@@ -69,7 +69,7 @@ pub enum TimerSchedule {
 /// `%Name%` app-setting reference.
 ///
 /// ```
-/// use azfn_bindings::validate::ncrontab::{TimerSchedule, parse_timer_schedule};
+/// use azfn_bindings::schedule::{TimerSchedule, parse_timer_schedule};
 /// assert!(matches!(parse_timer_schedule("0 */5 * * * *"), Ok(TimerSchedule::Cron(_))));
 /// assert_eq!(parse_timer_schedule("00:05:00"), Ok(TimerSchedule::Interval { seconds: 300 }));
 /// assert_eq!(parse_timer_schedule("%Sched%"), Ok(TimerSchedule::AppSetting("Sched".into())));
@@ -133,7 +133,7 @@ fn app_setting_reference(s: &str) -> Result<String, Problem> {
 /// A parsed NCRONTAB expression: the set of allowed values of each field.
 ///
 /// ```
-/// use azfn_bindings::validate::ncrontab::{CivilTime, CronSchedule};
+/// use azfn_bindings::schedule::{CivilTime, CronSchedule};
 /// let every_five_minutes = CronSchedule::parse("0 */5 * * * *").unwrap();
 /// let t = CivilTime { year: 2024, month: 2, day: 29, hour: 23, minute: 58, second: 0 };
 /// let next = every_five_minutes.next_after(&t).unwrap();
@@ -239,7 +239,7 @@ impl CronSchedule {
     /// Parses a six-field NCRONTAB expression.
     ///
     /// ```
-    /// use azfn_bindings::validate::ncrontab::CronSchedule;
+    /// use azfn_bindings::schedule::CronSchedule;
     /// assert!(CronSchedule::parse("0 30 9 * * Mon-Fri").is_ok());
     /// assert_eq!(CronSchedule::parse("0 30-10 * * * *").unwrap_err().range, 2..7);
     /// ```
@@ -266,7 +266,7 @@ impl CronSchedule {
     /// Whether the schedule fires at `t` (false for a `t` that is not a real date and time).
     ///
     /// ```
-    /// use azfn_bindings::validate::ncrontab::{CivilTime, CronSchedule};
+    /// use azfn_bindings::schedule::{CivilTime, CronSchedule};
     /// let friday_13th = CronSchedule::parse("0 0 0 13 * Fri").unwrap();
     /// let t = CivilTime { year: 2024, month: 9, day: 13, hour: 0, minute: 0, second: 0 };
     /// assert!(friday_13th.matches(&t));
@@ -290,7 +290,7 @@ impl CronSchedule {
     /// [`CivilTime::to_unix`] counts it.
     ///
     /// ```
-    /// use azfn_bindings::validate::ncrontab::{CivilTime, CronSchedule};
+    /// use azfn_bindings::schedule::{CivilTime, CronSchedule};
     /// let leap_day = CronSchedule::parse("0 0 12 29 Feb *").unwrap();
     /// let t = CivilTime { year: 2024, month: 3, day: 1, hour: 0, minute: 0, second: 0 };
     /// assert_eq!(leap_day.next_after(&t).unwrap().year, 2028);
@@ -659,7 +659,7 @@ fn to_u8(value: i64) -> u8 {
 /// Fields are in calendar order, so the derived ordering is chronological for valid times.
 ///
 /// ```
-/// use azfn_bindings::validate::ncrontab::CivilTime;
+/// use azfn_bindings::schedule::CivilTime;
 /// let t = CivilTime::from_unix(1_709_164_800);
 /// assert_eq!(t, CivilTime { year: 2024, month: 2, day: 29, hour: 0, minute: 0, second: 0 });
 /// assert_eq!(t.weekday(), 4); // a Thursday
@@ -687,7 +687,7 @@ impl CivilTime {
     /// The time `secs` seconds after 1970-01-01T00:00:00Z (years beyond `i32` saturate).
     ///
     /// ```
-    /// use azfn_bindings::validate::ncrontab::CivilTime;
+    /// use azfn_bindings::schedule::CivilTime;
     /// assert_eq!(CivilTime::from_unix(0).year, 1970);
     /// ```
     pub fn from_unix(secs: i64) -> CivilTime {
@@ -707,7 +707,7 @@ impl CivilTime {
     /// March 1 or 2, hour 24 is the next day).
     ///
     /// ```
-    /// use azfn_bindings::validate::ncrontab::CivilTime;
+    /// use azfn_bindings::schedule::CivilTime;
     /// let t = CivilTime { year: 2000, month: 1, day: 1, hour: 0, minute: 0, second: 1 };
     /// assert_eq!(t.to_unix(), 946_684_801);
     /// ```
@@ -721,7 +721,7 @@ impl CivilTime {
     /// The day of the week, 0 = Sunday through 6 = Saturday.
     ///
     /// ```
-    /// use azfn_bindings::validate::ncrontab::CivilTime;
+    /// use azfn_bindings::schedule::CivilTime;
     /// assert_eq!(CivilTime::from_unix(0).weekday(), 4); // 1970-01-01 was a Thursday
     /// ```
     pub fn weekday(&self) -> u8 {
@@ -808,7 +808,7 @@ fn days_in_month(year: i64, month: u8) -> u8 {
 /// the host reads intervals and `functionTimeout`; at least one second.
 ///
 /// ```
-/// use azfn_bindings::validate::time_span_seconds;
+/// use azfn_bindings::schedule::time_span_seconds;
 /// assert_eq!(time_span_seconds("00:05:00"), Ok(300));
 /// assert_eq!(time_span_seconds("1.00:00:01"), Ok(86_401));
 /// assert!(time_span_seconds("00:61:00").is_err());
