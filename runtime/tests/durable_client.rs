@@ -17,15 +17,15 @@ use azfn::durable::client::{
     ClientError, DurableClient, EntityFilter, GrpcCode, InstanceFilter, PurgeFilter, RuntimeStatus,
 };
 use azfn::durable::entity::EntityId;
-use azfn::durable::proto::sidecar::{
-    BoolValue, CleanEntityStorageRequest, CleanEntityStorageResponse, CreateInstanceRequest, CreateInstanceResponse,
+use azfn::durable::proto::{
+    CleanEntityStorageRequest, CleanEntityStorageResponse, CreateInstanceRequest, CreateInstanceResponse,
     EntityMetadata, GetEntityRequest, GetEntityResponse, GetInstanceRequest, GetInstanceResponse, OrchestrationState,
     PurgeInstancesRequest, PurgeInstancesResponse, QueryEntitiesRequest, QueryEntitiesResponse, QueryInstancesRequest,
     QueryInstancesResponse, RaiseEventRequest, RestartInstanceRequest, RestartInstanceResponse, ResumeRequest,
     RewindInstanceRequest, SignalEntityRequest, SuspendRequest, TerminateRequest, purge_instances_request,
 };
 use azfn::durable::proto::{OrchestrationStatus, TaskFailureDetails};
-use azfn::grpc::wkt::Timestamp;
+use azfn::grpc::wkt::{BoolValue, Timestamp};
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body::Frame;

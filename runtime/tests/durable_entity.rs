@@ -9,7 +9,7 @@ use azfn::durable::entity::{
     EntityContext, EntityId, decode_batch_request, encode_batch_result, run_entity_batch, run_entity_batch_async,
 };
 use azfn::durable::proto::TraceContext;
-use azfn::durable::proto::entity::{
+use azfn::durable::proto::{
     EntityBatchRequest, EntityBatchResult, OperationAction, OperationRequest, OperationResult, OperationResultFailure,
     OperationResultSuccess, SendSignalAction, StartNewOrchestrationAction, operation_action::OperationActionType,
     operation_result::ResultType,

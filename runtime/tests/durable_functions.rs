@@ -8,10 +8,10 @@ use std::net::SocketAddr;
 
 use azfn::durable::driver::{AppActivities, MockActivities, OrchestrationDriver};
 use azfn::durable::orchestration::{decode_request, encode_response};
-use azfn::durable::proto::entity::{EntityBatchRequest, EntityBatchResult, OperationRequest, operation_result};
-use azfn::durable::proto::history::history_event::EventType;
-use azfn::durable::proto::history::orchestrator_action::OrchestratorActionType;
-use azfn::durable::proto::history::{
+use azfn::durable::proto::history_event::EventType;
+use azfn::durable::proto::orchestrator_action::OrchestratorActionType;
+use azfn::durable::proto::{EntityBatchRequest, EntityBatchResult, OperationRequest, operation_result};
+use azfn::durable::proto::{
     ExecutionStartedEvent, HistoryEvent, OrchestratorRequest, OrchestratorResponse, OrchestratorStartedEvent,
 };
 use azfn::durable::proto::{OrchestrationInstance, OrchestrationStatus};

@@ -9,9 +9,9 @@ use azfn::durable::orchestration::{
     Either, EntityId, OrchestrationContext, RetryPolicy, SubOrchestratorOptions, TaskFailed, decode_request,
     encode_response, run_orchestrator, select, when_all, when_any,
 };
-use azfn::durable::proto::history::history_event::EventType;
-use azfn::durable::proto::history::orchestrator_action::OrchestratorActionType;
-use azfn::durable::proto::history::*;
+use azfn::durable::proto::history_event::EventType;
+use azfn::durable::proto::orchestrator_action::OrchestratorActionType;
+use azfn::durable::proto::*;
 use azfn::durable::proto::{OrchestrationInstance, OrchestrationStatus, TaskFailureDetails};
 use azfn::grpc::wkt::Timestamp;
 use base64::Engine;
@@ -1214,7 +1214,7 @@ mod driver {
     use azfn::durable::driver::{MockActivities, OrchestrationDriver};
     use azfn::durable::orchestration::{Either, EntityId, OrchestrationContext, RetryPolicy, select, try_when_all};
     use azfn::durable::proto::OrchestrationStatus;
-    use azfn::durable::proto::history::history_event::EventType;
+    use azfn::durable::proto::history_event::EventType;
 
     fn block_on<F: std::future::Future>(future: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()

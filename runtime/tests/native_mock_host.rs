@@ -555,12 +555,6 @@ fn input(name: &str, data: Data) -> ParameterBinding {
     }
 }
 
-fn nullable(value: &str) -> NullableString {
-    NullableString {
-        value: Some(value.to_owned()),
-    }
-}
-
 fn invocation(id: &str, function: &str, inputs: Vec<ParameterBinding>) -> InvocationRequest {
     InvocationRequest {
         invocation_id: id.to_owned(),
@@ -605,11 +599,11 @@ fn hello_request(invocation_id: &str) -> InvocationRequest {
         method: "POST".into(),
         url: "https://bal-dev.azurewebsites.net/api/hello/blobInput?name=hello.txt".into(),
         nullable_headers: [
-            ("content-type".to_owned(), nullable("text/plain")),
-            ("host".to_owned(), nullable("bal-dev.azurewebsites.net")),
+            ("content-type".to_owned(), NullableString::new("text/plain")),
+            ("host".to_owned(), NullableString::new("bal-dev.azurewebsites.net")),
         ]
         .into(),
-        nullable_query: [("name".to_owned(), nullable("hello.txt"))].into(),
+        nullable_query: [("name".to_owned(), NullableString::new("hello.txt"))].into(),
         body: Some(Box::new(typed(Data::Bytes(b"Jack".to_vec())))),
         ..RpcHttp::default()
     };
@@ -737,7 +731,7 @@ async fn metadata_describes_every_function_as_its_function_json() {
         .iter()
         .find(|m| m.name == "retried")
         .expect("described");
-    let retry = retried.retry_options.clone().expect("retry options");
+    let retry = retried.retry_options.expect("retry options");
     assert_eq!(retry.max_retry_count, 4);
     assert_eq!(retry.retry_strategy, RetryStrategy::FixedDelay as i32);
     assert_eq!(retry.delay_interval, Some(proto::Duration { seconds: 10, nanos: 0 }));
@@ -923,7 +917,7 @@ fn brew_request(invocation_id: &str, mode: &str) -> InvocationRequest {
     let http = RpcHttp {
         method: "GET".into(),
         url: format!("http://localhost:7071/api/brew/{mode}"),
-        nullable_params: [("mode".to_owned(), nullable(mode))].into(),
+        nullable_params: [("mode".to_owned(), NullableString::new(mode))].into(),
         ..RpcHttp::default()
     };
     invocation(invocation_id, "brew", vec![input("req", Data::Http(Box::new(http)))])
@@ -982,7 +976,7 @@ async fn a_failed_http_function_is_a_failed_invocation_through_http_uri() {
     let host = &mut harness.host;
     let grpc_half = |id: &str, mode: &str| {
         let route_only = RpcHttp {
-            nullable_params: [("mode".to_owned(), nullable(mode))].into(),
+            nullable_params: [("mode".to_owned(), NullableString::new(mode))].into(),
             ..RpcHttp::default()
         };
         invocation(id, "brew", vec![input("req", Data::Http(Box::new(route_only)))])
@@ -1060,7 +1054,7 @@ async fn http_triggers_come_through_http_uri_in_either_order() {
     // The gRPC half carries an empty RpcHttp (route parameters only) and the other inputs.
     let grpc_half = |id: &str| {
         let route_only = RpcHttp {
-            nullable_params: [("unused".to_owned(), nullable("1"))].into(),
+            nullable_params: [("unused".to_owned(), NullableString::new("1"))].into(),
             ..RpcHttp::default()
         };
         invocation(
@@ -1191,7 +1185,7 @@ async fn streamed_responses_arrive_whole_over_rpc_http() {
     let http = RpcHttp {
         method: "GET".into(),
         url: "http://localhost/api/countdown?from=4".into(),
-        nullable_query: [("from".to_owned(), nullable("4"))].into(),
+        nullable_query: [("from".to_owned(), NullableString::new("4"))].into(),
         ..RpcHttp::default()
     };
     let (_, response) = harness
@@ -1213,9 +1207,9 @@ async fn streamed_responses_arrive_whole_over_rpc_http() {
 #[tokio::test]
 async fn durable_orchestrators_and_activities_run_over_grpc() {
     use azfn::durable::orchestration::{decode_request, encode_response};
-    use azfn::durable::proto::history::history_event::EventType;
-    use azfn::durable::proto::history::orchestrator_action::OrchestratorActionType;
-    use azfn::durable::proto::history::{
+    use azfn::durable::proto::history_event::EventType;
+    use azfn::durable::proto::orchestrator_action::OrchestratorActionType;
+    use azfn::durable::proto::{
         ExecutionStartedEvent, HistoryEvent, OrchestratorRequest, OrchestratorResponse, OrchestratorStartedEvent,
     };
     use base64::Engine;

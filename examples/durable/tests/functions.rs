@@ -3,10 +3,10 @@
 //! orchestrators and entities), through the app's pipeline.
 
 use azfn::durable::proto::OrchestrationInstance;
-use azfn::durable::proto::entity::{EntityBatchRequest, EntityBatchResult, OperationRequest, operation_result};
-use azfn::durable::proto::history::history_event::EventType;
-use azfn::durable::proto::history::orchestrator_action::OrchestratorActionType;
-use azfn::durable::proto::history::{
+use azfn::durable::proto::history_event::EventType;
+use azfn::durable::proto::orchestrator_action::OrchestratorActionType;
+use azfn::durable::proto::{EntityBatchRequest, EntityBatchResult, OperationRequest, operation_result};
+use azfn::durable::proto::{
     ExecutionStartedEvent, HistoryEvent, OrchestratorRequest, OrchestratorResponse, OrchestratorStartedEvent,
 };
 use azfn::testing::{TestApp, TestOutputs, Trigger};

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use azfn::durable::proto::sidecar::{CreateInstanceRequest, CreateInstanceResponse, method};
+use azfn::durable::proto::{CreateInstanceRequest, CreateInstanceResponse, method};
 use azfn::prelude::*;
 use azfn::testing::{TestApp, Trigger};
 use bytes::Bytes;

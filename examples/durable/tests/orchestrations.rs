@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use azfn::durable::driver::{AppActivities, DriverResult, MockActivities, OrchestrationDriver};
 use azfn::durable::entity::run_entity_batch;
+use azfn::durable::proto::HistoryEvent;
 use azfn::durable::proto::OrchestrationStatus;
-use azfn::durable::proto::entity::{EntityBatchRequest, OperationRequest, operation_result};
-use azfn::durable::proto::history::HistoryEvent;
-use azfn::durable::proto::history::history_event::EventType;
+use azfn::durable::proto::history_event::EventType;
+use azfn::durable::proto::{EntityBatchRequest, OperationRequest, operation_result};
 use durable_example::{
     APPROVAL_TIMEOUT, APPROVED_EVENT, ApprovalOutcome, ApprovalRequest, Approved, COOLING_OFF, Order, OrderLine,
     OrderProgress, OrderSummary, TallyInput, TallyReport,

@@ -19,7 +19,7 @@ use super::entity::{
     run_entity_batch_async,
 };
 use super::orchestration::{OrchestrationContext, decode_request, encode_response, run_orchestrator};
-use super::proto::history::{OrchestratorRequest, OrchestratorResponse};
+use super::proto::{OrchestratorRequest, OrchestratorResponse};
 use crate::data::BindingData;
 use crate::error::{Error, InvocationError};
 use crate::extract::{FromInputBinding, FromInvocation, ReturnOutputs, TriggerKind};

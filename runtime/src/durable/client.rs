@@ -36,18 +36,18 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
 
 use super::entity::{EntityId, guid_hyphenated, guid_simple};
-use super::proto::sidecar::{
-    self, CleanEntityStorageRequest, CleanEntityStorageResponse, CreateInstanceRequest, CreateInstanceResponse,
-    EntityQuery, GetEntityRequest, GetEntityResponse, GetInstanceRequest, GetInstanceResponse, InstanceQuery,
-    Int32Value, OrchestrationState, PurgeInstanceFilter, PurgeInstancesRequest, PurgeInstancesResponse,
-    QueryEntitiesRequest, QueryEntitiesResponse, QueryInstancesRequest, QueryInstancesResponse, RaiseEventRequest,
-    RaiseEventResponse, RestartInstanceRequest, RestartInstanceResponse, ResumeRequest, ResumeResponse,
-    RewindInstanceRequest, RewindInstanceResponse, SignalEntityRequest, SignalEntityResponse, SuspendRequest,
-    SuspendResponse, TerminateRequest, TerminateResponse, method, purge_instances_request,
+use super::proto::{
+    CleanEntityStorageRequest, CleanEntityStorageResponse, CreateInstanceRequest, CreateInstanceResponse, EntityQuery,
+    GetEntityRequest, GetEntityResponse, GetInstanceRequest, GetInstanceResponse, InstanceQuery, OrchestrationState,
+    PurgeInstanceFilter, PurgeInstancesRequest, PurgeInstancesResponse, QueryEntitiesRequest, QueryEntitiesResponse,
+    QueryInstancesRequest, QueryInstancesResponse, RaiseEventRequest, RaiseEventResponse, RestartInstanceRequest,
+    RestartInstanceResponse, ResumeRequest, ResumeResponse, RewindInstanceRequest, RewindInstanceResponse,
+    SignalEntityRequest, SignalEntityResponse, SuspendRequest, SuspendResponse, TerminateRequest, TerminateResponse,
+    method, purge_instances_request,
 };
 use super::proto::{OrchestrationStatus, TaskFailureDetails};
 use crate::grpc::codec::{self, FrameDecoder};
-use crate::grpc::wkt::{StringValue, Timestamp};
+use crate::grpc::wkt::{Int32Value, StringValue, Timestamp};
 use crate::{HttpRequest, HttpResponse};
 
 /// The largest response accepted when the binding does not say (gRPC's usual default).
@@ -1671,7 +1671,7 @@ pub struct EntityMetadata {
 }
 
 impl EntityMetadata {
-    fn from_proto(entity: sidecar::EntityMetadata, method: &'static str) -> Result<Self, ClientError> {
+    fn from_proto(entity: super::proto::EntityMetadata, method: &'static str) -> Result<Self, ClientError> {
         let id = EntityId::parse(&entity.instance_id).map_err(|e| ClientError::Protocol {
             method,
             message: e.to_string(),

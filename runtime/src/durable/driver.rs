@@ -53,7 +53,7 @@ use serde::de::DeserializeOwned;
 use crate::durable::orchestration::{
     EntityId, OrchestrationContext, RunOptions, decode_request, encode_response, run_orchestrator_with,
 };
-use crate::durable::proto::history::{
+use crate::durable::proto::{
     CompleteOrchestrationAction, EventRaisedEvent, EventSentEvent, ExecutionCompletedEvent, ExecutionStartedEvent,
     HistoryEvent, OrchestratorCompletedEvent, OrchestratorRequest, OrchestratorResponse, OrchestratorStartedEvent,
     SubOrchestrationInstanceCompletedEvent, SubOrchestrationInstanceCreatedEvent, SubOrchestrationInstanceFailedEvent,

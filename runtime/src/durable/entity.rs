@@ -10,7 +10,7 @@
 //!
 //! ```
 //! use azfn::durable::entity::{EntityContext, run_entity_batch};
-//! use azfn::durable::proto::entity::{EntityBatchRequest, OperationRequest};
+//! use azfn::durable::proto::{EntityBatchRequest, OperationRequest};
 //!
 //! fn counter(ctx: &mut EntityContext<i64>) -> Result<Option<i64>, azfn::Error> {
 //!     match ctx.operation() {
@@ -59,7 +59,7 @@ use serde::de::DeserializeOwned;
 
 pub use super::orchestration::EntityId;
 use super::orchestration::guid;
-use super::proto::entity::{
+use super::proto::{
     EntityBatchRequest, EntityBatchResult, OperationAction, OperationRequest, OperationResult, OperationResultFailure,
     OperationResultSuccess, SendSignalAction, StartNewOrchestrationAction, operation_action::OperationActionType,
     operation_result::ResultType,
@@ -87,7 +87,7 @@ use crate::grpc::wkt::{StringValue, Timestamp};
 ///
 /// ```
 /// use azfn::durable::entity::{EntityContext, EntityId, run_entity_batch};
-/// use azfn::durable::proto::entity::{EntityBatchRequest, OperationRequest};
+/// use azfn::durable::proto::{EntityBatchRequest, OperationRequest};
 ///
 /// #[derive(serde::Serialize, serde::Deserialize, Default)]
 /// struct Cart {
@@ -465,7 +465,7 @@ fn json_payload<T: Serialize + ?Sized>(value: &T) -> Result<Option<String>, serd
 ///
 /// ```
 /// use azfn::durable::entity::{EntityContext, run_entity_batch};
-/// use azfn::durable::proto::entity::{EntityBatchRequest, OperationRequest, operation_result::ResultType};
+/// use azfn::durable::proto::{EntityBatchRequest, OperationRequest, operation_result::ResultType};
 ///
 /// fn flaky(ctx: &mut EntityContext<u32>) -> Result<(), azfn::Error> {
 ///     *ctx.state_mut() += 1;
@@ -515,7 +515,7 @@ pub type OperationFuture<'a, R> = Pin<Box<dyn Future<Output = R> + Send + 'a>>;
 ///
 /// ```
 /// use azfn::durable::entity::{EntityContext, run_entity_batch_async};
-/// use azfn::durable::proto::entity::{EntityBatchRequest, OperationRequest};
+/// use azfn::durable::proto::{EntityBatchRequest, OperationRequest};
 ///
 /// async fn counter(ctx: &mut EntityContext<i64>) -> Result<i64, azfn::Error> {
 ///     let n: i64 = ctx.input()?;
@@ -758,7 +758,7 @@ fn failure(error_type: &str, message: String) -> TaskFailureDetails {
 ///
 /// ```
 /// use azfn::durable::entity::{decode_batch_request, encode_batch_result};
-/// use azfn::durable::proto::entity::EntityBatchRequest;
+/// use azfn::durable::proto::EntityBatchRequest;
 /// use base64::Engine as _;
 /// use prost::Message as _;
 ///
@@ -790,7 +790,7 @@ pub fn decode_batch_request(trigger_value: &str) -> Result<EntityBatchRequest, E
 ///
 /// ```
 /// use azfn::durable::entity::encode_batch_result;
-/// use azfn::durable::proto::entity::EntityBatchResult;
+/// use azfn::durable::proto::EntityBatchResult;
 /// assert_eq!(encode_batch_result(&EntityBatchResult { entity_state: Some("1".into()), ..Default::default() }), "GgMKATE=");
 /// ```
 pub fn encode_batch_result(result: &EntityBatchResult) -> String {

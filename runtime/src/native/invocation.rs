@@ -478,13 +478,7 @@ mod tests {
         // A current host: `params` (plain or nullable) are the route values, whatever the
         // metadata says.
         let current = RpcHttp {
-            nullable_params: [(
-                "name".to_owned(),
-                NullableString {
-                    value: Some("Ann".into()),
-                },
-            )]
-            .into(),
+            nullable_params: [("name".to_owned(), NullableString::new("Ann"))].into(),
             ..old_host.clone()
         };
         let params = params_of(greet_request(current, &metadata)).await;

@@ -43,7 +43,8 @@
 //! Messages the worker cannot decode, or does not expect, are logged (an `RpcLog` for the host's
 //! worker logger, and stderr) and the stream goes on.
 //!
-//! The message types are in [`proto`], written by hand: building an app needs no `protoc`.
+//! The message types are in [`proto`], generated from `runtime/proto/` and committed: building an
+//! app runs no code generator and needs no `protoc`.
 
 mod args;
 mod environment;

@@ -122,7 +122,7 @@ pub(crate) fn either_map(
     }
     nullable
         .into_iter()
-        .filter_map(|(name, value)| value.value.map(|v| (name, v)))
+        .filter_map(|(name, value)| value.into_value().map(|v| (name, v)))
         .collect()
 }
 
@@ -140,7 +140,7 @@ fn body_bytes(body: TypedData) -> Bytes {
 /// .NET's `ClaimsIdentity`: authenticated when it has an authentication type; its name is the
 /// value of the first claim of the name claim type.
 fn claims_identity(identity: RpcClaimsIdentity) -> ClaimsIdentity {
-    let text = |n: Option<NullableString>| n.and_then(|n| n.value);
+    let text = |n: Option<NullableString>| n.and_then(NullableString::into_value);
     let authentication_type = text(identity.authentication_type);
     let name_claim_type = text(identity.name_claim_type);
     let name = name_claim_type.as_ref().and_then(|kind| {
@@ -213,17 +213,13 @@ fn parse_set_cookie(header: &str) -> Option<RpcHttpCookie> {
     };
     for attribute in parts {
         let (key, value) = attribute.split_once('=').unwrap_or((attribute, ""));
-        let text = || {
-            Some(NullableString {
-                value: Some(value.trim().to_owned()),
-            })
-        };
+        let text = || Some(NullableString::new(value.trim()));
         match key.trim().to_ascii_lowercase().as_str() {
             "domain" => cookie.domain = text(),
             "path" => cookie.path = text(),
-            "secure" => cookie.secure = Some(NullableBool { value: Some(true) }),
-            "httponly" => cookie.http_only = Some(NullableBool { value: Some(true) }),
-            "max-age" => cookie.max_age = value.trim().parse().ok().map(|v| NullableDouble { value: Some(v) }),
+            "secure" => cookie.secure = Some(NullableBool::new(true)),
+            "httponly" => cookie.http_only = Some(NullableBool::new(true)),
+            "max-age" => cookie.max_age = value.trim().parse().ok().map(NullableDouble::new),
             "samesite" => {
                 cookie.same_site = match value.trim().to_ascii_lowercase().as_str() {
                     "lax" => SameSite::Lax,
@@ -248,12 +244,6 @@ mod tests {
 
     fn typed(data: Data) -> TypedData {
         TypedData { data: Some(data) }
-    }
-
-    fn nullable(value: &str) -> NullableString {
-        NullableString {
-            value: Some(value.to_owned()),
-        }
     }
 
     #[test]
@@ -347,8 +337,8 @@ mod tests {
             params: [("id".to_owned(), "7".to_owned())].into(),
             body: Some(Box::new(typed(Data::Bytes(b"hello".to_vec())))),
             identities: vec![RpcClaimsIdentity {
-                authentication_type: Some(nullable("aad")),
-                name_claim_type: Some(nullable("name")),
+                authentication_type: Some(NullableString::new("aad")),
+                name_claim_type: Some(NullableString::new("name")),
                 role_claim_type: None,
                 claims: vec![RpcClaim {
                     value: "Ann".into(),
@@ -371,11 +361,11 @@ mod tests {
         let nullable_request = http_request(RpcHttp {
             method: "GET".into(),
             nullable_headers: [
-                ("x-empty".to_owned(), nullable("")),
+                ("x-empty".to_owned(), NullableString::new("")),
                 ("x-null".to_owned(), NullableString::default()),
             ]
             .into(),
-            nullable_query: [("q".to_owned(), nullable(""))].into(),
+            nullable_query: [("q".to_owned(), NullableString::new(""))].into(),
             raw_body: Some(Box::new(typed(Data::String("raw".into())))),
             ..RpcHttp::default()
         })
@@ -429,12 +419,12 @@ mod tests {
             (http.cookies[0].name.as_str(), http.cookies[0].value.as_str()),
             ("a", "1")
         );
-        assert_eq!(http.cookies[0].path, Some(nullable("/")));
-        assert_eq!(http.cookies[0].http_only, Some(NullableBool { value: Some(true) }));
+        assert_eq!(http.cookies[0].path, Some(NullableString::new("/")));
+        assert_eq!(http.cookies[0].http_only, Some(NullableBool::new(true)));
         assert_eq!(http.cookies[0].same_site, SameSite::Strict as i32);
-        assert_eq!(http.cookies[0].max_age, Some(NullableDouble { value: Some(60.0) }));
-        assert_eq!(http.cookies[1].domain, Some(nullable("example.com")));
-        assert_eq!(http.cookies[1].secure, Some(NullableBool { value: Some(true) }));
+        assert_eq!(http.cookies[0].max_age, Some(NullableDouble::new(60.0)));
+        assert_eq!(http.cookies[1].domain, Some(NullableString::new("example.com")));
+        assert_eq!(http.cookies[1].secure, Some(NullableBool::new(true)));
         let one =
             rpc_http_response(&HttpResponse::ok().header("Set-Cookie", "a=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT"));
         assert_eq!(one.headers["set-cookie"], "a=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT");

@@ -164,11 +164,7 @@ pub fn trigger_metadata(metadata: &Map<String, Value>) -> BTreeMap<String, Typed
 
 /// The identity of an anonymous caller, as the host sends it.
 fn anonymous_identity() -> RpcClaimsIdentity {
-    let text = |s: &str| {
-        Some(NullableString {
-            value: Some(s.to_owned()),
-        })
-    };
+    let text = |s: &str| Some(NullableString::new(s));
     RpcClaimsIdentity {
         authentication_type: None,
         name_claim_type: text("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"),
@@ -220,11 +216,7 @@ pub fn rpc_http(source: &HttpSource, capabilities: &Capabilities) -> RpcHttp {
         ..RpcHttp::default()
     };
     if nullable {
-        let wrap = |map: BTreeMap<String, String>| {
-            map.into_iter()
-                .map(|(k, v)| (k, NullableString { value: Some(v) }))
-                .collect()
-        };
+        let wrap = |map: BTreeMap<String, String>| map.into_iter().map(|(k, v)| (k, NullableString::new(v))).collect();
         http.nullable_headers = wrap(headers);
         http.nullable_query = wrap(query);
         http.nullable_params = wrap(params);
@@ -435,14 +427,17 @@ fn set_cookie(cookie: &RpcHttpCookie) -> String {
             text.push_str(&format!("; {name}={value}"));
         }
     };
-    attribute("Domain", cookie.domain.as_ref().and_then(|d| d.value.clone()));
-    attribute("Path", cookie.path.as_ref().and_then(|p| p.value.clone()));
+    attribute(
+        "Domain",
+        cookie.domain.as_ref().and_then(|d| d.value()).map(str::to_owned),
+    );
+    attribute("Path", cookie.path.as_ref().and_then(|p| p.value()).map(str::to_owned));
     attribute(
         "Max-Age",
         cookie
             .max_age
             .as_ref()
-            .and_then(|m| m.value)
+            .and_then(|m| m.value())
             .map(|seconds| format!("{}", seconds.round())),
     );
     attribute(
@@ -454,10 +449,10 @@ fn set_cookie(cookie: &RpcHttpCookie) -> String {
             _ => None,
         },
     );
-    if cookie.secure.as_ref().and_then(|s| s.value) == Some(true) {
+    if cookie.secure.as_ref().and_then(|s| s.value()) == Some(true) {
         text.push_str("; Secure");
     }
-    if cookie.http_only.as_ref().and_then(|h| h.value) == Some(true) {
+    if cookie.http_only.as_ref().and_then(|h| h.value()) == Some(true) {
         text.push_str("; HttpOnly");
     }
     text
@@ -671,12 +666,8 @@ mod tests {
         ]);
         let http = rpc_http(&source(request.clone()), &azfn);
         assert!(http.headers.is_empty() && http.query.is_empty() && http.params.is_empty());
-        assert_eq!(
-            http.nullable_query["empty"].value.as_deref(),
-            Some(""),
-            "empty values kept"
-        );
-        assert_eq!(http.nullable_params["id"].value.as_deref(), Some("42"));
+        assert_eq!(http.nullable_query["empty"].value(), Some(""), "empty values kept");
+        assert_eq!(http.nullable_params["id"].value(), Some("42"));
         assert!(!http.nullable_headers.contains_key("x-empty"));
         assert_eq!(
             http.body.as_deref().and_then(|b| b.data.clone()),

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use super::entity_id::EntityId;
 use super::guid::deterministic_guid;
 use super::task::{DurableTask, RetryPolicy, SlotFuture, Source, TimerTask};
-use crate::durable::proto::history::{
+use crate::durable::proto::{
     CreateSubOrchestrationAction, CreateTimerAction, HistoryEvent, OrchestratorAction, ScheduleTaskAction,
     SendEventAction, orchestrator_action::OrchestratorActionType,
 };
@@ -586,7 +586,7 @@ impl OrchestrationContext {
         let mut state = self.lock();
         let slot = state.new_slot();
         let buffered = state.buffered_events.iter().position(|e| match &e.event_type {
-            Some(crate::durable::proto::history::history_event::EventType::EventRaised(raised)) => {
+            Some(crate::durable::proto::history_event::EventType::EventRaised(raised)) => {
                 raised.name.to_lowercase() == key
             }
             _ => false,
@@ -595,7 +595,7 @@ impl OrchestrationContext {
             Some(index) => {
                 let event = state.buffered_events.remove(index);
                 let input = match event.event_type {
-                    Some(crate::durable::proto::history::history_event::EventType::EventRaised(raised)) => {
+                    Some(crate::durable::proto::history_event::EventType::EventRaised(raised)) => {
                         raised.input.map(|v| v.value)
                     }
                     _ => None,

@@ -84,14 +84,14 @@ pub use entity_id::{EntityId, ParseEntityIdError};
 pub use replay::{RunOptions, run_orchestrator, run_orchestrator_with};
 pub use task::{DurableTask, RetryPolicy, TaskFailed, TimerTask};
 
-use crate::durable::proto::history::{OrchestratorRequest, OrchestratorResponse};
+use crate::durable::proto::{OrchestratorRequest, OrchestratorResponse};
 
 /// Decodes the orchestration trigger's value: base64 (standard alphabet, as the extension
 /// writes it) of a protobuf [`OrchestratorRequest`].
 ///
 /// ```
 /// use azfn::durable::orchestration::{decode_request, encode_response};
-/// use azfn::durable::proto::history::OrchestratorRequest;
+/// use azfn::durable::proto::OrchestratorRequest;
 /// use base64::Engine;
 /// use prost::Message;
 ///
@@ -116,7 +116,7 @@ pub fn decode_request(base64_text: &str) -> Result<OrchestratorRequest, crate::E
 ///
 /// ```
 /// use azfn::durable::orchestration::encode_response;
-/// use azfn::durable::proto::history::OrchestratorResponse;
+/// use azfn::durable::proto::OrchestratorResponse;
 ///
 /// let text = encode_response(&OrchestratorResponse { instance_id: "i1".into(), ..Default::default() });
 /// assert_eq!(text, "CgJpMQ==");

@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::context::{OrchestrationContext, State, to_json};
 use super::task::TaskFailed;
 use crate::dispatch::panic_message;
-use crate::durable::proto::history::{
+use crate::durable::proto::{
     CompleteOrchestrationAction, HistoryEvent, OrchestratorAction, OrchestratorRequest, OrchestratorResponse,
     history_event::EventType, orchestrator_action::OrchestratorActionType,
 };
@@ -107,7 +107,7 @@ struct Engine<'a> {
 ///
 /// ```
 /// use azfn::durable::orchestration::{OrchestrationContext, run_orchestrator};
-/// use azfn::durable::proto::history::*;
+/// use azfn::durable::proto::*;
 /// use azfn::durable::proto::OrchestrationStatus;
 ///
 /// async fn hello(ctx: OrchestrationContext) -> Result<String, azfn::Error> {
