@@ -179,19 +179,15 @@ fn base64_looking_text_survives_the_round_trip() {
 /// package is renamed `package`, so that its build does not replace the other tests' `timers`.
 fn private_fixture_workspace(name: &str, package: &str) -> std::path::PathBuf {
     let workspace = support::source_scratch(name);
-    for entry in [
-        "Cargo.toml",
-        "Cargo.lock",
-        "timers",
-        "empty",
-        "native-quickstart",
-        "native-timers",
-    ] {
-        let from = support::fixture_workspace().join(entry);
-        if from.is_dir() {
-            support::copy_dir(&from, &workspace.join(entry));
+    for entry in std::fs::read_dir(support::fixture_workspace()).expect("list the fixtures") {
+        let entry = entry.expect("a fixture entry");
+        let (from, to) = (entry.path(), workspace.join(entry.file_name()));
+        if entry.file_name() == "target" {
+            continue;
+        } else if from.is_dir() {
+            support::copy_dir(&from, &to);
         } else {
-            std::fs::copy(&from, workspace.join(entry)).expect("copy a fixture file");
+            std::fs::copy(&from, &to).expect("copy a fixture file");
         }
     }
     let manifest = workspace.join("timers/Cargo.toml");
