@@ -173,7 +173,7 @@ mod tests {
 
     #[tokio::test]
     async fn refused_connections_are_told_apart() {
-        let port = crate::host::worker::free_port().unwrap();
+        let port = crate::host::process::free_port().unwrap();
         let request = Request::get("/").body(empty()).unwrap();
         let error = send(port, request, Some(Duration::from_secs(5))).await.unwrap_err();
         assert!(matches!(error, ClientError::Connect(_)), "{error}");

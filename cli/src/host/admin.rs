@@ -19,8 +19,9 @@ use bytes::Bytes;
 use hyper::StatusCode;
 use serde_json::{Value, json};
 
-use super::http::{Reply, empty_reply, json_or_text, presented_key, status_reply};
+use super::auth::admin_authorized;
 use super::payload::{self, IncomingRequest, InvocationPayload};
+use super::reply::{Reply, empty_reply, json_or_text, status_reply};
 use super::response::InvocationResult;
 use super::worker::WorkerState;
 use super::{Host, console};
@@ -62,14 +63,6 @@ fn strip_admin(path: &str) -> Option<&str> {
     let rest = path.get(..6).filter(|head| head.eq_ignore_ascii_case("/admin"))?;
     let rest = &path[rest.len()..];
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)
-}
-
-/// Anything unless keys are checked (`--enable-auth`); then the master key.
-pub fn admin_authorized(app: &FunctionApp, request: &IncomingRequest) -> bool {
-    if !app.enable_auth {
-        return true;
-    }
-    app.master_key().is_some() && presented_key(request).as_deref() == app.master_key()
 }
 
 fn host_status(host: &Host) -> Reply {

@@ -23,7 +23,9 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+use super::auth::authorized;
 use super::payload::{self, IncomingRequest};
+use super::reply::{Reply, empty_reply, status_reply};
 use super::response::HttpReply;
 use super::{Host, admin, console};
 use azfn_bindings::route::{RouteLookup, RouteTable};
@@ -32,9 +34,6 @@ use crate::app::{AuthLevel, Function, FunctionApp, HttpTrigger, Trigger};
 
 /// The largest request body accepted (the host's default `maxRequestBodySize` is 100 MB).
 const MAX_BODY: usize = 100 * 1024 * 1024;
-
-/// The response type of the server.
-pub type Reply = Response<Full<Bytes>>;
 
 /// Accepts connections until the task is dropped.
 pub async fn serve(listener: TcpListener, host: Arc<Host>) {
@@ -274,33 +273,6 @@ pub fn match_route<'a>(app: &'a FunctionApp, method: &str, raw_path: &str) -> Ro
     }
 }
 
-/// The key a request presents: the `x-functions-key` header, else the `code` query parameter.
-pub fn presented_key(request: &IncomingRequest) -> Option<String> {
-    request
-        .header("x-functions-key")
-        .map(str::to_owned)
-        .or_else(|| request.query_value("code"))
-}
-
-/// Whether the request may call a route of `level`. Unless keys are checked (`--enable-auth`)
-/// every request may, as with `func start`; when they are, a level whose key is not set refuses
-/// every request.
-pub fn authorized(app: &FunctionApp, level: AuthLevel, request: &IncomingRequest) -> bool {
-    let (function_key, master_key) = (app.function_key(), app.master_key());
-    if level == AuthLevel::Anonymous || !app.enable_auth {
-        return true;
-    }
-    let Some(key) = presented_key(request) else {
-        return false;
-    };
-    let is_master = master_key == Some(key.as_str());
-    match level {
-        AuthLevel::Anonymous => true,
-        AuthLevel::Function => is_master || function_key == Some(key.as_str()),
-        AuthLevel::Admin => is_master,
-    }
-}
-
 /// Turns a function's HTTP response into the server's; framing headers, and header names or
 /// values HTTP cannot carry, are left out (the latter with a console line).
 pub fn reply_from(reply: HttpReply) -> Reply {
@@ -327,29 +299,6 @@ pub fn reply_from(reply: HttpReply) -> Reply {
             )),
         }
     }
-    response
-}
-
-/// A response with no body.
-pub fn empty_reply(status: StatusCode) -> Reply {
-    let mut response = Response::new(Full::new(Bytes::new()));
-    *response.status_mut() = status;
-    response
-}
-
-/// A plain-text response.
-pub fn status_reply(status: StatusCode, text: &str) -> Reply {
-    json_or_text(status, Bytes::from(text.to_owned()), "text/plain; charset=utf-8")
-}
-
-/// A response with a body and content type.
-pub fn json_or_text(status: StatusCode, body: Bytes, content_type: &'static str) -> Reply {
-    let mut response = Response::new(Full::new(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static(content_type),
-    );
     response
 }
 

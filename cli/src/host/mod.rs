@@ -8,16 +8,22 @@
 //! | [`transport`] | custom handler or gRPC: how invocations reach the worker |
 //! | [`grpc`] | the gRPC transport: the host's side of `EventStream` |
 //! | [`payload`] | the invocation request body (§4) |
+//! | [`process`] | why a worker process ended, free ports |
 //! | [`response`] | reading the worker's answer (§5) |
 //! | [`http`] | the public HTTP server: routes, methods, keys |
 //! | [`admin`] | `/admin/functions/{name}` and friends |
+//! | [`auth`] | function and master keys (`--enable-auth`) |
+//! | [`reply`] | responses the host builds itself |
 //! | [`timers`] | NCRONTAB schedules and `runOnStartup` |
 
 pub mod admin;
+pub mod auth;
 pub mod console;
 pub mod grpc;
 pub mod http;
 pub mod payload;
+pub mod process;
+pub mod reply;
 pub mod response;
 pub mod timers;
 pub mod transport;

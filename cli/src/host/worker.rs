@@ -25,6 +25,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::console;
 use super::grpc;
+use super::process::{exit_reason, free_port};
 use super::transport::{Connection, Transport};
 use crate::app::FunctionApp;
 use crate::client;
@@ -405,24 +406,6 @@ async fn stop(child: &mut Child, connection: Option<&Connection>) {
     let _ = child.wait().await;
 }
 
-/// Why the worker exited, in words.
-pub fn exit_reason(status: ExitStatus) -> String {
-    match status.code() {
-        Some(0) => "the worker process exited with code 0 (the real host would not restart it)".to_owned(),
-        Some(code) => format!("the worker process exited with code {code}"),
-        None => {
-            #[cfg(unix)]
-            {
-                use std::os::unix::process::ExitStatusExt;
-                if let Some(signal) = status.signal() {
-                    return format!("the worker process was killed by signal {signal}");
-                }
-            }
-            "the worker process was killed".to_owned()
-        }
-    }
-}
-
 fn with_stderr(reason: String, tail: &Mutex<VecDeque<String>>) -> String {
     let lines: Vec<String> = tail.lock().map(|t| t.iter().cloned().collect()).unwrap_or_default();
     if lines.is_empty() {
@@ -463,12 +446,6 @@ async fn probe(port: u16) -> bool {
         Ok(_) | Err(client::ClientError::Exchange(_)) => true,
         Err(client::ClientError::Connect(_) | client::ClientError::Timeout) => false,
     }
-}
-
-/// A port nobody listens on, found the host's way: bind `127.0.0.1:0` and let it go.
-pub fn free_port() -> std::io::Result<u16> {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
-    Ok(listener.local_addr()?.port())
 }
 
 /// The worker's command line, directory and environment.

@@ -386,7 +386,7 @@ async fn accept_stream(
 
 fn exited_before_ready(status: std::io::Result<std::process::ExitStatus>) -> String {
     match status {
-        Ok(status) => format!("{} before it was ready", super::worker::exit_reason(status)),
+        Ok(status) => format!("{} before it was ready", super::process::exit_reason(status)),
         Err(e) => format!("cannot wait for the worker process: {e}"),
     }
 }
