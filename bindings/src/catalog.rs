@@ -5,6 +5,7 @@
 //! required, and how each value is checked. The macros read it to parse and validate attributes;
 //! the runtime reads it to describe functions to the host and to decode what the host sends.
 
+use crate::extension::{self as ext, HostBuild};
 use crate::rules::ValueRule;
 
 /// Which way data flows through a binding, as `function.json` spells it.
@@ -178,10 +179,15 @@ pub struct BindingKind {
     pub open_keys: bool,
     /// What other bindings may refer to with `{expression}`s (triggers only).
     pub trigger_data: TriggerData,
+    /// What the host builds from the keys: the extension attribute (its constructors and
+    /// settable properties, from the extension's source at the version the bundle loads), or
+    /// the host's own code. Required, so no kind exists without it.
+    pub host: HostBuild,
 }
 
 impl BindingKind {
-    /// A kind with no retry, no feature, one event per invocation, no cross-key rules.
+    /// A kind with no retry, no feature, one event per invocation, no cross-key rules; `host`
+    /// says what the host makes of its keys.
     pub const fn new(
         attr: &'static str,
         json_type: &'static str,
@@ -189,6 +195,7 @@ impl BindingKind {
         default_name: &'static str,
         doc: &'static str,
         keys: &'static [KeySpec],
+        host: HostBuild,
     ) -> BindingKind {
         BindingKind {
             attr,
@@ -204,6 +211,7 @@ impl BindingKind {
             key_rules: &[],
             open_keys: false,
             trigger_data: TriggerData::Open,
+            host,
         }
     }
 
@@ -276,6 +284,7 @@ impl BindingKind {
             key_rules: self.key_rules,
             open_keys: self.open_keys,
             trigger_data: self.trigger_data,
+            host: self.host,
         }
     }
 
@@ -525,6 +534,11 @@ const KAFKA_OAUTH_MORE: [KeySpec; 2] = [
     ),
 ];
 
+/// Built from this extension attribute's constructors and properties.
+const fn built_from(attribute: &'static ext::Attribute) -> HostBuild {
+    HostBuild::Attribute(attribute)
+}
+
 /// Defines each kind as a `pub static` and lists them all in [`ALL`], from one table, so the two
 /// can never disagree.
 macro_rules! catalog {
@@ -569,7 +583,7 @@ catalog! {
                 "HTTP methods the function answers; default: all"),
             KeySpec::new("auth_level", "authLevel", ValueRule::OneOf(&["anonymous", "function", "admin"]),
                 "which key a caller needs; default `function`"),
-        ]);
+        ], HostBuild::BuiltIn(&ext::HTTP_TRIGGER_BUILT_IN));
     /// `timer_trigger(schedule = "...", run_on_startup = bool, use_monitor = bool)`
     TIMER_TRIGGER = BindingKind::new("timer_trigger", "timerTrigger", Role::Trigger, "timer",
         "runs the function on a schedule",
@@ -578,16 +592,18 @@ catalog! {
                 "six-field NCRONTAB expression, a TimeSpan such as `00:05:00`, or `%AppSetting%`").required(),
             flag("run_on_startup", "runOnStartup", "also run when the host starts"),
             flag("use_monitor", "useMonitor", "persist schedule status so missed runs are caught up"),
-        ])
+        ], HostBuild::BuiltIn(&ext::TIMER_TRIGGER_BUILT_IN))
         .retry()
         .trigger_data(TriggerData::Fixed(&[]));
     /// `warmup_trigger`: runs when an instance is added (Premium and Dedicated plans)
     WARMUP_TRIGGER = BindingKind::new("warmup_trigger", "warmupTrigger", Role::Trigger, "warmupContext",
-        "runs the function when the platform adds an instance, before it takes traffic", &[])
+        "runs the function when the platform adds an instance, before it takes traffic", &[],
+        built_from(&ext::WARMUP_TRIGGER_ATTRIBUTE))
         .trigger_data(TriggerData::Fixed(&[]));
     /// `queue_trigger(queue_name = "...", connection = "...")`
     QUEUE_TRIGGER = BindingKind::new("queue_trigger", "queueTrigger", Role::Trigger, "message",
-        "runs the function for each message of an Azure Storage queue", &[QUEUE_NAME, CONNECTION])
+        "runs the function for each message of an Azure Storage queue", &[QUEUE_NAME, CONNECTION],
+        built_from(&ext::QUEUE_TRIGGER_ATTRIBUTE))
         .data_type(DataType::String);
     /// `blob_trigger(path = "...", connection = "...", source = "EventGrid")`
     BLOB_TRIGGER = BindingKind::new("blob_trigger", "blobTrigger", Role::Trigger, "blob",
@@ -597,22 +613,22 @@ catalog! {
             CONNECTION,
             KeySpec::new("source", "source", ValueRule::OneOf(&["LogsAndContainerScan", "EventGrid"]),
                 "how new blobs are detected; `EventGrid` needs an Event Grid subscription"),
-        ])
+        ], built_from(&ext::BLOB_TRIGGER_ATTRIBUTE))
         .data_type(DataType::String)
         .trigger_data(TriggerData::PathPattern(&["Uri", "Properties", "Metadata", "BlobTrigger"]));
     /// `#[blob_input(path = "...", connection = "...")]` on a parameter
     BLOB_INPUT = BindingKind::new("blob_input", "blob", Role::Input, "blob",
-        "reads a blob before the function runs", &[BLOB_PATH, CONNECTION])
+        "reads a blob before the function runs", &[BLOB_PATH, CONNECTION], built_from(&ext::BLOB_ATTRIBUTE))
         .data_type(DataType::String);
     /// `http_output`: the HTTP response
     HTTP_OUTPUT = BindingKind::new("http_output", "http", Role::Output, "res",
-        "the HTTP response of an HTTP-triggered function", &[]);
+        "the HTTP response of an HTTP-triggered function", &[], HostBuild::BuiltIn(&ext::HTTP_OUTPUT_BUILT_IN));
     /// `queue_output(queue_name = "...", connection = "...")`
     QUEUE_OUTPUT = BindingKind::new("queue_output", "queue", Role::Output, "message",
-        "writes messages to an Azure Storage queue", &[QUEUE_NAME, CONNECTION]);
+        "writes messages to an Azure Storage queue", &[QUEUE_NAME, CONNECTION], built_from(&ext::QUEUE_ATTRIBUTE));
     /// `blob_output(path = "...", connection = "...")`
     BLOB_OUTPUT = BindingKind::new("blob_output", "blob", Role::Output, "blob",
-        "writes a blob", &[BLOB_PATH, CONNECTION]);
+        "writes a blob", &[BLOB_PATH, CONNECTION], built_from(&ext::BLOB_ATTRIBUTE));
 
     /// `#[table_input(table_name = "...", partition_key = "...", row_key = "...", filter = "...", take = n)]`
     TABLE_INPUT = BindingKind::new("table_input", "table", Role::Input, "entity",
@@ -624,12 +640,13 @@ catalog! {
             text("filter", "filter", "an OData filter, e.g. `Status eq 'open'`"),
             KeySpec::new("take", "take", ValueRule::IntText { min: 1, max: 1000 }, "how many entities to read at most"),
             CONNECTION,
-        ])
+        ], built_from(&ext::TABLE_ATTRIBUTE))
         .feature("tables")
         .key_rules(&[KeyRule::AtMostOne(&["row_key", "filter"]), KeyRule::AtMostOne(&["row_key", "take"])]);
     /// `table_output(table_name = "...", partition_key = "...", row_key = "...")`
     TABLE_OUTPUT = BindingKind::new("table_output", "table", Role::Output, "entity",
-        "inserts entities into an Azure Table", &[TABLE_NAME, PARTITION_KEY, ROW_KEY, CONNECTION])
+        "inserts entities into an Azure Table", &[TABLE_NAME, PARTITION_KEY, ROW_KEY, CONNECTION],
+        built_from(&ext::TABLE_ATTRIBUTE))
         .feature("tables");
 
     /// `service_bus_trigger(queue_name = "..." | topic_name = "...", subscription_name = "...", ...)`
@@ -644,7 +661,7 @@ catalog! {
             flag("auto_complete_messages", "autoCompleteMessages", "complete messages when the function succeeds (default true)"),
             ACCESS_RIGHTS,
             CARDINALITY,
-        ])
+        ], built_from(&ext::SERVICE_BUS_TRIGGER_ATTRIBUTE))
         .feature("servicebus")
         .data_type(DataType::String)
         .batch(Batch::Optional { many_by_default: false })
@@ -661,7 +678,7 @@ catalog! {
                 "whether `queue_or_topic_name` is a queue (default) or a topic"),
             SERVICE_CONNECTION,
             ACCESS_RIGHTS,
-        ])
+        ], built_from(&ext::SERVICE_BUS_ATTRIBUTE))
         .feature("servicebus");
 
     /// `event_hub_trigger(event_hub_name = "...", consumer_group = "...", connection = "...")`
@@ -672,19 +689,20 @@ catalog! {
             text("consumer_group", "consumerGroup", "the consumer group; default `$Default`"),
             SERVICE_CONNECTION,
             CARDINALITY,
-        ])
+        ], built_from(&ext::EVENT_HUB_TRIGGER_ATTRIBUTE))
         .feature("eventhubs")
         .retry()
         .data_type(DataType::String)
         .batch(Batch::Optional { many_by_default: true });
     /// `event_hub_output(event_hub_name = "...", connection = "...")`
     EVENT_HUB_OUTPUT = BindingKind::new("event_hub_output", "eventHub", Role::Output, "event",
-        "sends events to an event hub", &[EVENT_HUB_NAME, SERVICE_CONNECTION])
+        "sends events to an event hub", &[EVENT_HUB_NAME, SERVICE_CONNECTION], built_from(&ext::EVENT_HUB_ATTRIBUTE))
         .feature("eventhubs");
 
     /// `event_grid_trigger`
     EVENT_GRID_TRIGGER = BindingKind::new("event_grid_trigger", "eventGridTrigger", Role::Trigger, "event",
-        "runs the function for Event Grid events (Event Grid or CloudEvents schema)", &[CARDINALITY])
+        "runs the function for Event Grid events (Event Grid or CloudEvents schema)", &[CARDINALITY],
+        built_from(&ext::EVENT_GRID_TRIGGER_ATTRIBUTE))
         .feature("eventgrid")
         .batch(Batch::Optional { many_by_default: false });
     /// `event_grid_output(topic_endpoint_uri = "...", topic_key_setting = "...")` or `(connection = "...")`
@@ -694,7 +712,7 @@ catalog! {
             text("topic_endpoint_uri", "topicEndpointUri", "the topic's endpoint, usually `%Setting%`"),
             setting("topic_key_setting", "topicKeySetting", "the app setting holding the topic's access key"),
             SERVICE_CONNECTION,
-        ])
+        ], built_from(&ext::EVENT_GRID_ATTRIBUTE))
         .feature("eventgrid")
         .key_rules(&[
             KeyRule::Together(&["topic_endpoint_uri", "topic_key_setting"]),
@@ -724,7 +742,7 @@ catalog! {
             PREFERRED_LOCATIONS,
             KeySpec::new("change_feed_mode", "changeFeedMode", ValueRule::OneOf(&["LatestVersion", "AllVersionsAndDeletes"]),
                 "which changes arrive"),
-        ])
+        ], built_from(&ext::COSMOS_DB_TRIGGER_ATTRIBUTE))
         .feature("cosmosdb")
         .retry()
         .data_type(DataType::String)
@@ -741,7 +759,7 @@ catalog! {
             COSMOS_PARTITION_KEY,
             text("sql_query", "sqlQuery", "a query, e.g. `SELECT * FROM c WHERE c.status = {status}`"),
             PREFERRED_LOCATIONS,
-        ])
+        ], built_from(&ext::COSMOS_DB_ATTRIBUTE))
         .feature("cosmosdb")
         .data_type(DataType::String)
         .key_rules(&[KeyRule::AtMostOne(&["id", "sql_query"])]);
@@ -756,7 +774,7 @@ catalog! {
             COSMOS_PARTITION_KEY,
             int("container_throughput", "containerThroughput", 400, 1_000_000, "RU/s of a created container"),
             PREFERRED_LOCATIONS,
-        ])
+        ], built_from(&ext::COSMOS_DB_ATTRIBUTE))
         .feature("cosmosdb");
 
     /// `signalr_trigger(hub_name = "...", category = "messages", event = "...")`
@@ -769,25 +787,29 @@ catalog! {
             text("event", "event", "the event: `connected`, `disconnected`, or a message target").required(),
             KeySpec::new("parameter_names", "parameterNames", ValueRule::List, "names for the message's arguments"),
             CONNECTION_STRING_SETTING,
-        ])
+        ], built_from(&ext::SIGNALR_TRIGGER_ATTRIBUTE))
         .feature("signalr");
     /// `#[signalr_connection_info_input(hub_name = "...", user_id = "...")]`
     SIGNALR_CONNECTION_INFO_INPUT = BindingKind::new("signalr_connection_info_input", "signalRConnectionInfo",
         Role::Input, "connectionInfo", "a client's URL and access token for a SignalR hub",
-        &[HUB_NAME, CONNECTION_STRING_SETTING, USER_ID, ID_TOKEN, CLAIM_TYPE_LIST])
+        &[HUB_NAME, CONNECTION_STRING_SETTING, USER_ID, ID_TOKEN, CLAIM_TYPE_LIST],
+        built_from(&ext::SIGNALR_CONNECTION_INFO_ATTRIBUTE))
         .feature("signalr");
     /// `#[signalr_negotiation_input(hub_name = "...")]`
     SIGNALR_NEGOTIATION_INPUT = BindingKind::new("signalr_negotiation_input", "signalRNegotiation",
         Role::Input, "negotiation", "the negotiation answer across several SignalR endpoints",
-        &[HUB_NAME, CONNECTION_STRING_SETTING, USER_ID, ID_TOKEN, CLAIM_TYPE_LIST])
+        &[HUB_NAME, CONNECTION_STRING_SETTING, USER_ID, ID_TOKEN, CLAIM_TYPE_LIST],
+        built_from(&ext::SIGNALR_NEGOTIATION_ATTRIBUTE))
         .feature("signalr");
     /// `#[signalr_endpoints_input(hub_name = "...")]`
     SIGNALR_ENDPOINTS_INPUT = BindingKind::new("signalr_endpoints_input", "signalREndpoints",
-        Role::Input, "endpoints", "the SignalR Service endpoints of a hub", &[HUB_NAME, CONNECTION_STRING_SETTING])
+        Role::Input, "endpoints", "the SignalR Service endpoints of a hub", &[HUB_NAME, CONNECTION_STRING_SETTING],
+        built_from(&ext::SIGNALR_ENDPOINTS_ATTRIBUTE))
         .feature("signalr");
     /// `signalr_output(hub_name = "...")`
     SIGNALR_OUTPUT = BindingKind::new("signalr_output", "signalR", Role::Output, "signalRMessages",
-        "sends messages or group actions to a SignalR hub", &[HUB_NAME, CONNECTION_STRING_SETTING])
+        "sends messages or group actions to a SignalR hub", &[HUB_NAME, CONNECTION_STRING_SETTING],
+        built_from(&ext::SIGNALR_ATTRIBUTE))
         .feature("signalr");
 
     /// `sql_trigger(table_name = "...", connection_string_setting = "...")`
@@ -797,31 +819,32 @@ catalog! {
             text("table_name", "tableName", "the table to watch, e.g. `dbo.Orders`").required(),
             SQL_CONNECTION,
             text("leases_table_name", "leasesTableName", "the table of leases"),
-        ])
+        ], built_from(&ext::SQL_TRIGGER_ATTRIBUTE))
         .feature("sql")
         .batch(Batch::Always);
     /// `#[sql_input(command_text = "...", command_type = "text", parameters = "...", connection_string_setting = "...")]`
     SQL_INPUT = BindingKind::new("sql_input", "sql", Role::Input, "rows", "the rows of a query or stored procedure",
-        &[COMMAND_TEXT, COMMAND_TYPE, PARAMETERS, SQL_CONNECTION])
+        &[COMMAND_TEXT, COMMAND_TYPE, PARAMETERS, SQL_CONNECTION], built_from(&ext::SQL_ATTRIBUTE))
         .feature("sql");
     /// `sql_output(command_text = "dbo.Table", connection_string_setting = "...")`
     SQL_OUTPUT = BindingKind::new("sql_output", "sql", Role::Output, "rows", "upserts rows into a table",
-        &[TABLE_COMMAND, SQL_CONNECTION])
+        &[TABLE_COMMAND, SQL_CONNECTION], built_from(&ext::SQL_ATTRIBUTE))
         .feature("sql");
 
     /// `mysql_trigger(table_name = "...", connection_string_setting = "...")`
     MYSQL_TRIGGER = BindingKind::new("mysql_trigger", "mysqlTrigger", Role::Trigger, "changes",
         "runs the function for changes to a MySQL table (a list of changes)",
-        &[text("table_name", "tableName", "the table to watch").required(), SQL_CONNECTION])
+        &[text("table_name", "tableName", "the table to watch").required(), SQL_CONNECTION],
+        built_from(&ext::MYSQL_TRIGGER_ATTRIBUTE))
         .feature("mysql")
         .batch(Batch::Always);
     /// `#[mysql_input(command_text = "...", command_type = "text", parameters = "...", connection_string_setting = "...")]`
     MYSQL_INPUT = BindingKind::new("mysql_input", "mysql", Role::Input, "rows", "the rows of a MySQL query",
-        &[COMMAND_TEXT, COMMAND_TYPE, PARAMETERS, SQL_CONNECTION])
+        &[COMMAND_TEXT, COMMAND_TYPE, PARAMETERS, SQL_CONNECTION], built_from(&ext::MYSQL_ATTRIBUTE))
         .feature("mysql");
     /// `mysql_output(command_text = "table", connection_string_setting = "...")`
     MYSQL_OUTPUT = BindingKind::new("mysql_output", "mysql", Role::Output, "rows", "upserts rows into a MySQL table",
-        &[TABLE_COMMAND, SQL_CONNECTION])
+        &[TABLE_COMMAND, SQL_CONNECTION], built_from(&ext::MYSQL_ATTRIBUTE))
         .feature("mysql");
 
     /// `kafka_trigger(broker_list = "...", topic = "...", consumer_group = "...", ...)`
@@ -834,7 +857,7 @@ catalog! {
             KAFKA_AUTH,
             KAFKA_OAUTH_MORE,
             [CARDINALITY],
-        ])
+        ], built_from(&ext::KAFKA_TRIGGER_ATTRIBUTE))
         .feature("kafka")
         .retry()
         .data_type(DataType::String)
@@ -853,7 +876,7 @@ catalog! {
                 int("linger_ms", "lingerMs", 0, i32::MAX as i64, "wait to fill a batch")],
             KAFKA_AUTH,
             KAFKA_OAUTH_MORE,
-        ])
+        ], built_from(&ext::KAFKA_ATTRIBUTE))
         .feature("kafka")
         .key_rules(&[KeyRule::Together(&["username", "password"])]);
 
@@ -868,7 +891,7 @@ catalog! {
             int("port", "port", 1, 65535, "the broker's port"),
             CONNECTION_STRING_SETTING,
             flag("disable_certificate_validation", "disableCertificateValidation", "accept any server certificate"),
-        ])
+        ], built_from(&ext::RABBITMQ_TRIGGER_ATTRIBUTE))
         .feature("rabbitmq")
         .data_type(DataType::String)
         .key_rules(&[KeyRule::AtMostOne(&["connection_string_setting", "host_name"])]);
@@ -883,7 +906,7 @@ catalog! {
             int("port", "port", 1, 65535, "the broker's port"),
             CONNECTION_STRING_SETTING,
             flag("disable_certificate_validation", "disableCertificateValidation", "accept any server certificate"),
-        ])
+        ], built_from(&ext::RABBITMQ_ATTRIBUTE))
         .feature("rabbitmq")
         .key_rules(&[KeyRule::AtMostOne(&["connection_string_setting", "host_name"])]);
 
@@ -896,25 +919,28 @@ catalog! {
             text("from", "from", "the sender"),
             text("subject", "subject", "the subject"),
             text("text", "text", "the body"),
-        ])
+        ], built_from(&ext::SENDGRID_ATTRIBUTE))
         .feature("sendgrid");
 
     /// `orchestration_trigger(orchestration = "...")`: a Durable Functions orchestrator
     ORCHESTRATION_TRIGGER = BindingKind::new("orchestration_trigger", "orchestrationTrigger", Role::Trigger,
         "context", "runs the function as a Durable Functions orchestrator, replaying its history",
-        &[text("orchestration", "orchestration", "the orchestration's name; default: the function name")])
+        &[text("orchestration", "orchestration", "the orchestration's name; default: the function name")],
+        built_from(&ext::ORCHESTRATION_TRIGGER_ATTRIBUTE))
         .feature("durable")
         .trigger_data(TriggerData::Fixed(&[]));
     /// `activity_trigger(activity = "...")`: a Durable Functions activity
     ACTIVITY_TRIGGER = BindingKind::new("activity_trigger", "activityTrigger", Role::Trigger, "input",
         "runs the function as an activity an orchestrator calls, with its input",
-        &[text("activity", "activity", "the activity's name; default: the function name")])
+        &[text("activity", "activity", "the activity's name; default: the function name")],
+        built_from(&ext::ACTIVITY_TRIGGER_ATTRIBUTE))
         .feature("durable")
         .trigger_data(TriggerData::Fixed(&["instanceId", "data"]));
     /// `entity_trigger(entity_name = "...")`: a Durable Functions entity
     ENTITY_TRIGGER = BindingKind::new("entity_trigger", "entityTrigger", Role::Trigger, "context",
         "runs the function for a batch of operations on a durable entity",
-        &[text("entity_name", "entityName", "the entity's name; default: the function name")])
+        &[text("entity_name", "entityName", "the entity's name; default: the function name")],
+        built_from(&ext::ENTITY_TRIGGER_ATTRIBUTE))
         .feature("durable")
         .trigger_data(TriggerData::Fixed(&[]));
     /// `#[durable_client(task_hub = "...", connection_name = "...")]`: the Durable Functions client
@@ -923,21 +949,21 @@ catalog! {
         &[
             text("task_hub", "taskHub", "the task hub; default: the app's (host.json)"),
             text("connection_name", "connectionName", "the storage connection setting; default: the app's"),
-        ])
+        ], built_from(&ext::DURABLE_CLIENT_ATTRIBUTE))
         .feature("durable");
 
     /// `generic_trigger(type = "customTrigger", any_key = value, ...)`: any trigger azfn has no kind for
     GENERIC_TRIGGER = BindingKind::new("generic_trigger", "genericTrigger", Role::Trigger, "trigger",
-        "a trigger of any extension: `type` and keys are passed through", &[GENERIC_TYPE])
+        "a trigger of any extension: `type` and keys are passed through", &[GENERIC_TYPE], HostBuild::UserType)
         .retry()
         .open_keys();
     /// `#[generic_input(type = "...", any_key = value, ...)]`: any input binding
     GENERIC_INPUT = BindingKind::new("generic_input", "generic", Role::Input, "input",
-        "an input binding of any extension: `type` and keys are passed through", &[GENERIC_TYPE])
+        "an input binding of any extension: `type` and keys are passed through", &[GENERIC_TYPE], HostBuild::UserType)
         .open_keys();
     /// `generic_output(type = "...", any_key = value, ...)`: any output binding
     GENERIC_OUTPUT = BindingKind::new("generic_output", "generic", Role::Output, "output",
-        "an output binding of any extension: `type` and keys are passed through", &[GENERIC_TYPE])
+        "an output binding of any extension: `type` and keys are passed through", &[GENERIC_TYPE], HostBuild::UserType)
         .open_keys();
 }
 

@@ -6,6 +6,7 @@
 //! proc-macro build stays fast.
 
 pub mod catalog;
+pub mod extension;
 pub mod percent;
 pub mod route;
 mod rules;
