@@ -84,6 +84,18 @@ pub struct KeySpec {
     pub required: bool,
     /// One line for error messages and docs.
     pub doc: &'static str,
+    /// What azfn writes for this key when the user leaves it out, if anything.
+    pub fill: Option<Fill>,
+}
+
+/// A value azfn writes for a key the user left out, because the host needs the key to be there
+/// (an extension attribute's constructor takes it; see [`crate::extension`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fill {
+    /// The value written.
+    pub value: &'static str,
+    /// Written only when this other key (attribute spelling) is set; always when `None`.
+    pub when: Option<&'static str>,
 }
 
 impl KeySpec {
@@ -95,12 +107,32 @@ impl KeySpec {
             rule,
             required: false,
             doc,
+            fill: None,
         }
     }
 
     /// The same key, required.
     pub const fn required(self) -> KeySpec {
         KeySpec { required: true, ..self }
+    }
+
+    /// The same key, written as `value` when the user leaves it out.
+    pub const fn written_by_default(self, value: &'static str) -> KeySpec {
+        KeySpec {
+            fill: Some(Fill { value, when: None }),
+            ..self
+        }
+    }
+
+    /// The same key, written as `value` when the user leaves it out but sets `other`.
+    pub const fn written_with(self, other: &'static str, value: &'static str) -> KeySpec {
+        KeySpec {
+            fill: Some(Fill {
+                value,
+                when: Some(other),
+            }),
+            ..self
+        }
     }
 }
 
@@ -130,6 +162,52 @@ pub enum KeyRule {
     AtMostOne(&'static [&'static str]),
     /// Either all of these keys are set or none.
     Together(&'static [&'static str]),
+    /// The first key may be set only with all the others: the extension reads it only through
+    /// a constructor that takes them together.
+    Requires(&'static [&'static str]),
+}
+
+impl KeyRule {
+    /// The keys the rule names.
+    pub const fn keys(&self) -> &'static [&'static str] {
+        match *self {
+            KeyRule::ExactlyOne(keys)
+            | KeyRule::AtMostOne(keys)
+            | KeyRule::Together(keys)
+            | KeyRule::Requires(keys) => keys,
+        }
+    }
+
+    /// Whether a binding whose set keys are those `is_set` answers for keeps the rule.
+    ///
+    /// ```
+    /// use azfn_bindings::KeyRule;
+    /// let rule = KeyRule::Requires(&["row_key", "partition_key"]);
+    /// assert!(rule.admits(|k| k == "partition_key"));
+    /// assert!(!rule.admits(|k| k == "row_key"));
+    /// ```
+    pub fn admits(&self, is_set: impl Fn(&str) -> bool) -> bool {
+        let keys = self.keys();
+        let set = keys.iter().filter(|k| is_set(k)).count();
+        match self {
+            KeyRule::ExactlyOne(_) => set == 1,
+            KeyRule::AtMostOne(_) => set <= 1,
+            KeyRule::Together(_) => set == 0 || set == keys.len(),
+            KeyRule::Requires(_) => !keys.first().is_some_and(|k| is_set(k)) || set == keys.len(),
+        }
+    }
+}
+
+/// A key azfn refuses although an older version of the extension read it: the version the
+/// extension bundle loads would drop it without a word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    /// The attribute spelling (`host_name`).
+    pub attr: &'static str,
+    /// The `function.json` key it used to be (`hostName`).
+    pub json: &'static str,
+    /// Why, and what to write instead.
+    pub instead: &'static str,
 }
 
 /// What `{expression}`s the other bindings of a function may use, as far as the trigger's
@@ -183,6 +261,8 @@ pub struct BindingKind {
     /// settable properties, from the extension's source at the version the bundle loads), or
     /// the host's own code. Required, so no kind exists without it.
     pub host: HostBuild,
+    /// Keys the user might write that the loaded extension would drop.
+    pub refused: &'static [Refused],
 }
 
 impl BindingKind {
@@ -212,7 +292,13 @@ impl BindingKind {
             open_keys: false,
             trigger_data: TriggerData::Open,
             host,
+            refused: &[],
         }
+    }
+
+    /// The same kind, refusing these keys.
+    pub const fn refuses(self, refused: &'static [Refused]) -> BindingKind {
+        BindingKind { refused, ..self }
     }
 
     /// The same kind, with function-level retry (the .NET `FunctionLevelRetry` capability).
@@ -285,6 +371,7 @@ impl BindingKind {
             open_keys: self.open_keys,
             trigger_data: self.trigger_data,
             host: self.host,
+            refused: self.refused,
         }
     }
 
@@ -296,6 +383,49 @@ impl BindingKind {
     /// ```
     pub fn key(&self, attr: &str) -> Option<&'static KeySpec> {
         self.keys.iter().find(|k| k.attr == attr)
+    }
+
+    /// Why the key the user spells `attr` is refused, if it is: what drops it and what to
+    /// write instead.
+    ///
+    /// ```
+    /// let why = azfn_bindings::catalog::RABBITMQ_TRIGGER.refusal("host_name").unwrap();
+    /// assert!(why.contains("Microsoft.Azure.WebJobs.Extensions.RabbitMQ 2."), "{why}");
+    /// assert!(why.contains("connection_string_setting"), "{why}");
+    /// ```
+    pub fn refusal(&self, attr: &str) -> Option<String> {
+        let refused = self.refused.iter().find(|r| r.attr == attr)?;
+        let reader = match self.host.attribute() {
+            Some(a) => format!(
+                "{} {}, which extension bundle v4 loads,",
+                a.package.id, a.package.version
+            ),
+            None => "the host".to_owned(),
+        };
+        Some(format!(
+            "`{attr}` would be ignored: {reader} does not read `{}`; {}",
+            refused.json, refused.instead
+        ))
+    }
+
+    /// The keys azfn writes although the user left them out, given which keys the user set
+    /// (by attribute spelling), with their values.
+    ///
+    /// ```
+    /// let kind = &azfn_bindings::catalog::SERVICE_BUS_OUTPUT;
+    /// let filled: Vec<_> = kind.fills(|k| k == "queue_or_topic_name").map(|(k, v)| (k.json, v)).collect();
+    /// assert_eq!(filled, [("entityType", "Queue")]);
+    /// ```
+    pub fn fills<'a>(
+        &'a self,
+        is_set: impl Fn(&str) -> bool + 'a,
+    ) -> impl Iterator<Item = (&'static KeySpec, &'static str)> + 'a {
+        let keys: &'static [KeySpec] = self.keys;
+        keys.iter().filter_map(move |key| {
+            let fill = key.fill?;
+            let wanted = !is_set(key.attr) && fill.when.is_none_or(&is_set);
+            wanted.then_some((key, fill.value))
+        })
     }
 
     /// The direction of this kind's bindings.
@@ -390,12 +520,13 @@ const TABLE_NAME: KeySpec = text("table_name", "tableName", "the storage table's
 const PARTITION_KEY: KeySpec = text("partition_key", "partitionKey", "the partition key");
 const ROW_KEY: KeySpec = text("row_key", "rowKey", "the row key");
 
-const ACCESS_RIGHTS: KeySpec = KeySpec::new(
-    "access_rights",
-    "accessRights",
-    ValueRule::OneOf(&["manage", "listen", "send"]),
-    "the permission level of the connection",
-);
+/// `accessRights` was read by the Service Bus binding of Functions 1.x only.
+const SERVICE_BUS_REFUSED: &[Refused] = &[Refused {
+    attr: "access_rights",
+    json: "accessRights",
+    instead: "no Service Bus extension has read it since Functions 2.x: what the binding may do is what its \
+              connection's credentials allow, so remove it",
+}];
 
 const EVENT_HUB_NAME: KeySpec = text("event_hub_name", "eventHubName", "the event hub's name").required();
 
@@ -434,13 +565,34 @@ const COMMAND_TYPE: KeySpec = KeySpec::new(
     ValueRule::OneOf(&["text", "storedProcedure"]),
     "whether `command_text` is a query or a stored procedure",
 );
+// The extension reads `commandType` only through the constructor that also takes `parameters`,
+// so `parameters` is written (empty) whenever `command_type` is set.
 const PARAMETERS: KeySpec = text(
     "parameters",
     "parameters",
-    "`@name=value,@other={expression}` parameters",
-);
+    "`@name=value,@other={expression}` parameters; written empty when only `command_type` is set",
+)
+.written_with("command_type", "");
 const TABLE_COMMAND: KeySpec = text("command_text", "commandText", "the table to write to").required();
 const SQL_CONNECTION: KeySpec = CONNECTION_STRING_SETTING.required();
+
+// RabbitMQ 2.x, which the bundle loads, reads the connection only as a whole connection string.
+const RABBITMQ_CONNECTION: KeySpec = setting(
+    "connection_string_setting",
+    "connectionStringSetting",
+    "name of the app setting holding the `amqp://` connection string; default: host.json \
+     `extensions.rabbitMQ.connectionString`",
+);
+
+const fn rabbitmq_refused(attr: &'static str, json: &'static str) -> Refused {
+    Refused {
+        attr,
+        json,
+        instead: "since 2.0.0 the extension takes the connection only as a whole connection string: put \
+                  `amqp://user:password@host:port` in an app setting and name that setting with \
+                  `connection_string_setting`",
+    }
+}
 
 const BROKER_LIST: KeySpec = text("broker_list", "brokerList", "the brokers, or `%Setting%`").required();
 const TOPIC: KeySpec = text("topic", "topic", "the Kafka topic").required();
@@ -642,12 +794,17 @@ catalog! {
             CONNECTION,
         ], built_from(&ext::TABLE_ATTRIBUTE))
         .feature("tables")
-        .key_rules(&[KeyRule::AtMostOne(&["row_key", "filter"]), KeyRule::AtMostOne(&["row_key", "take"])]);
+        .key_rules(&[
+            KeyRule::AtMostOne(&["row_key", "filter"]),
+            KeyRule::AtMostOne(&["row_key", "take"]),
+            KeyRule::Requires(&["row_key", "partition_key"]),
+        ]);
     /// `table_output(table_name = "...", partition_key = "...", row_key = "...")`
     TABLE_OUTPUT = BindingKind::new("table_output", "table", Role::Output, "entity",
         "inserts entities into an Azure Table", &[TABLE_NAME, PARTITION_KEY, ROW_KEY, CONNECTION],
         built_from(&ext::TABLE_ATTRIBUTE))
-        .feature("tables");
+        .feature("tables")
+        .key_rules(&[KeyRule::Requires(&["row_key", "partition_key"])]);
 
     /// `service_bus_trigger(queue_name = "..." | topic_name = "...", subscription_name = "...", ...)`
     SERVICE_BUS_TRIGGER = BindingKind::new("service_bus_trigger", "serviceBusTrigger", Role::Trigger, "message",
@@ -659,10 +816,10 @@ catalog! {
             SERVICE_CONNECTION,
             flag("is_sessions_enabled", "isSessionsEnabled", "read a session-enabled queue or subscription"),
             flag("auto_complete_messages", "autoCompleteMessages", "complete messages when the function succeeds (default true)"),
-            ACCESS_RIGHTS,
             CARDINALITY,
         ], built_from(&ext::SERVICE_BUS_TRIGGER_ATTRIBUTE))
         .feature("servicebus")
+        .refuses(SERVICE_BUS_REFUSED)
         .data_type(DataType::String)
         .batch(Batch::Optional { many_by_default: false })
         .key_rules(&[
@@ -674,12 +831,14 @@ catalog! {
         "sends messages to a Service Bus queue or topic",
         &[
             text("queue_or_topic_name", "queueOrTopicName", "the queue or topic to send to").required(),
+            // The extension's one constructor takes the entity type, so it is always written.
             KeySpec::new("entity_type", "entityType", ValueRule::OneOf(&["Queue", "Topic"]),
-                "whether `queue_or_topic_name` is a queue (default) or a topic"),
+                "whether `queue_or_topic_name` is a queue or a topic; default `Queue`")
+                .written_by_default("Queue"),
             SERVICE_CONNECTION,
-            ACCESS_RIGHTS,
         ], built_from(&ext::SERVICE_BUS_ATTRIBUTE))
-        .feature("servicebus");
+        .feature("servicebus")
+        .refuses(SERVICE_BUS_REFUSED);
 
     /// `event_hub_trigger(event_hub_name = "...", consumer_group = "...", connection = "...")`
     EVENT_HUB_TRIGGER = BindingKind::new("event_hub_trigger", "eventHubTrigger", Role::Trigger, "events",
@@ -709,7 +868,7 @@ catalog! {
     EVENT_GRID_OUTPUT = BindingKind::new("event_grid_output", "eventGrid", Role::Output, "event",
         "publishes events to an Event Grid topic",
         &[
-            text("topic_endpoint_uri", "topicEndpointUri", "the topic's endpoint, usually `%Setting%`"),
+            setting("topic_endpoint_uri", "topicEndpointUri", "the app setting holding the topic's endpoint URI"),
             setting("topic_key_setting", "topicKeySetting", "the app setting holding the topic's access key"),
             SERVICE_CONNECTION,
         ], built_from(&ext::EVENT_GRID_ATTRIBUTE))
@@ -834,8 +993,11 @@ catalog! {
     /// `mysql_trigger(table_name = "...", connection_string_setting = "...")`
     MYSQL_TRIGGER = BindingKind::new("mysql_trigger", "mysqlTrigger", Role::Trigger, "changes",
         "runs the function for changes to a MySQL table (a list of changes)",
-        &[text("table_name", "tableName", "the table to watch").required(), SQL_CONNECTION],
-        built_from(&ext::MYSQL_TRIGGER_ATTRIBUTE))
+        &[
+            text("table_name", "tableName", "the table to watch").required(),
+            SQL_CONNECTION,
+            text("leases_table_name", "leasesTableName", "the table of leases"),
+        ], built_from(&ext::MYSQL_TRIGGER_ATTRIBUTE))
         .feature("mysql")
         .batch(Batch::Always);
     /// `#[mysql_input(command_text = "...", command_type = "text", parameters = "...", connection_string_setting = "...")]`
@@ -885,30 +1047,32 @@ catalog! {
         "runs the function for messages of a RabbitMQ queue",
         &[
             text("queue_name", "queueName", "the queue to read").required(),
-            text("host_name", "hostName", "the broker's host (instead of a connection string)"),
-            setting("user_name_setting", "userNameSetting", "the app setting holding the user name"),
-            setting("password_setting", "passwordSetting", "the app setting holding the password"),
-            int("port", "port", 1, 65535, "the broker's port"),
-            CONNECTION_STRING_SETTING,
+            RABBITMQ_CONNECTION,
             flag("disable_certificate_validation", "disableCertificateValidation", "accept any server certificate"),
         ], built_from(&ext::RABBITMQ_TRIGGER_ATTRIBUTE))
         .feature("rabbitmq")
         .data_type(DataType::String)
-        .key_rules(&[KeyRule::AtMostOne(&["connection_string_setting", "host_name"])]);
+        .refuses(&[
+            rabbitmq_refused("host_name", "hostName"),
+            rabbitmq_refused("user_name_setting", "userNameSetting"),
+            rabbitmq_refused("password_setting", "passwordSetting"),
+            rabbitmq_refused("port", "port"),
+        ]);
     /// `rabbitmq_output(queue_name = "...", connection_string_setting = "...")`
     RABBITMQ_OUTPUT = BindingKind::new("rabbitmq_output", "rabbitMQ", Role::Output, "message",
         "publishes messages to a RabbitMQ queue",
         &[
             text("queue_name", "queueName", "the queue to publish to").required(),
-            text("host_name", "hostName", "the broker's host (instead of a connection string)"),
-            text("user_name", "userName", "the user name, usually `%Setting%`"),
-            text("password", "password", "the password, usually `%Setting%`"),
-            int("port", "port", 1, 65535, "the broker's port"),
-            CONNECTION_STRING_SETTING,
+            RABBITMQ_CONNECTION,
             flag("disable_certificate_validation", "disableCertificateValidation", "accept any server certificate"),
         ], built_from(&ext::RABBITMQ_ATTRIBUTE))
         .feature("rabbitmq")
-        .key_rules(&[KeyRule::AtMostOne(&["connection_string_setting", "host_name"])]);
+        .refuses(&[
+            rabbitmq_refused("host_name", "hostName"),
+            rabbitmq_refused("user_name", "userName"),
+            rabbitmq_refused("password", "password"),
+            rabbitmq_refused("port", "port"),
+        ]);
 
     /// `sendgrid_output(api_key = "...", to = "...", from = "...", subject = "...", text = "...")`
     SENDGRID_OUTPUT = BindingKind::new("sendgrid_output", "sendGrid", Role::Output, "message",
@@ -1039,8 +1203,7 @@ mod tests {
     fn key_rules_name_keys_of_their_kind() {
         for kind in ALL {
             for rule in kind.key_rules {
-                let (KeyRule::ExactlyOne(keys) | KeyRule::AtMostOne(keys) | KeyRule::Together(keys)) = rule;
-                for key in *keys {
+                for key in rule.keys() {
                     assert!(kind.key(key).is_some(), "{} has no key {key}", kind.attr);
                 }
             }
@@ -1068,6 +1231,74 @@ mod tests {
             assert_eq!(optional, kind.key("cardinality").is_some(), "{}", kind.attr);
             assert!(kind.batch == Batch::No || kind.role == Role::Trigger, "{}", kind.attr);
         }
+    }
+
+    #[test]
+    fn written_values_pass_their_own_rules_and_name_real_keys() {
+        let mut fills = 0;
+        for kind in ALL {
+            for key in kind.keys {
+                let Some(fill) = key.fill else { continue };
+                fills += 1;
+                assert!(!key.required, "{}.{} is required and filled", kind.attr, key.attr);
+                assert_eq!(
+                    key.rule.check_str(fill.value).as_deref(),
+                    Ok(fill.value),
+                    "{}.{}",
+                    kind.attr,
+                    key.attr
+                );
+                if let Some(other) = fill.when {
+                    assert!(kind.key(other).is_some(), "{} has no key {other}", kind.attr);
+                }
+            }
+        }
+        // Service Bus output's entity type; SQL and MySQL input's parameters.
+        assert_eq!(fills, 3);
+    }
+
+    #[test]
+    fn refused_keys_are_not_keys_and_say_why() {
+        for kind in ALL {
+            for refused in kind.refused {
+                assert!(
+                    kind.key(refused.attr).is_none(),
+                    "{} both takes and refuses {}",
+                    kind.attr,
+                    refused.attr
+                );
+                assert!(kind.keys.iter().all(|k| !k.json.eq_ignore_ascii_case(refused.json)));
+                let why = kind.refusal(refused.attr).unwrap();
+                let attribute = kind.host.attribute().expect("refusals name the extension");
+                assert!(why.contains(attribute.package.version), "{why}");
+                assert!(
+                    why.starts_with(&format!("`{}` would be ignored", refused.attr)),
+                    "{why}"
+                );
+            }
+        }
+        assert!(
+            RABBITMQ_OUTPUT
+                .refusal("user_name")
+                .unwrap()
+                .contains("connection_string_setting")
+        );
+        assert!(SERVICE_BUS_TRIGGER.refusal("access_rights").is_some());
+        assert!(SERVICE_BUS_OUTPUT.refusal("access_rights").is_some());
+        assert!(SERVICE_BUS_OUTPUT.refusal("connection").is_none());
+    }
+
+    #[test]
+    fn key_rules_admit_what_they_say() {
+        let set = |keys: &'static [&'static str]| move |k: &str| keys.contains(&k);
+        let exactly = KeyRule::ExactlyOne(&["a", "b"]);
+        assert!(exactly.admits(set(&["a"])) && !exactly.admits(set(&[])) && !exactly.admits(set(&["a", "b"])));
+        let at_most = KeyRule::AtMostOne(&["a", "b"]);
+        assert!(at_most.admits(set(&[])) && at_most.admits(set(&["b"])) && !at_most.admits(set(&["a", "b"])));
+        let together = KeyRule::Together(&["a", "b"]);
+        assert!(together.admits(set(&[])) && together.admits(set(&["a", "b"])) && !together.admits(set(&["b"])));
+        let requires = KeyRule::Requires(&["a", "b"]);
+        assert!(requires.admits(set(&["b"])) && requires.admits(set(&["a", "b"])) && !requires.admits(set(&["a"])));
     }
 
     #[test]

@@ -1009,6 +1009,19 @@ mod tests {
     }
 
     #[test]
+    fn refused_keys_are_ones_the_loaded_extension_does_not_read() {
+        let mut refused = 0;
+        for kind in ALL {
+            for r in kind.refused {
+                let attribute = kind.host.attribute().expect("a refusal names its extension");
+                assert!(!attribute.knows(r.json), "{} reads {}", attribute.class, r.json);
+                refused += 1;
+            }
+        }
+        assert_eq!(refused, 10);
+    }
+
+    #[test]
     fn the_constructor_is_the_longest_whose_parameters_are_all_keys() {
         static A: Attribute = Attribute {
             class: "AAttribute",

@@ -13,7 +13,7 @@ mod rules;
 pub mod schedule;
 pub mod validate;
 
-pub use catalog::{Batch, BindingKind, DataType, Direction, KeyRule, KeySpec, Role, TriggerData};
+pub use catalog::{Batch, BindingKind, DataType, Direction, Fill, KeyRule, KeySpec, Refused, Role, TriggerData};
 pub use rules::{ValueRule, ValueShape};
 pub use validate::Problem;
 pub mod description;

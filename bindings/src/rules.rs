@@ -333,6 +333,17 @@ fn app_setting_name(value: &str) -> Result<(), Problem> {
     if value.is_empty() {
         return Err(whole(value, "app setting name is empty".into(), None));
     }
+    // `%Name%` is how other keys refer to a setting; this one names it.
+    if let Some(inner) = value.strip_prefix('%').and_then(|v| v.strip_suffix('%'))
+        && !inner.is_empty()
+        && app_setting_name(inner).is_ok()
+    {
+        return Err(whole(
+            value,
+            format!("`{value}` refers to an app setting, but this key takes the setting's name itself: `{inner}`"),
+            Some("write the name without `%`".into()),
+        ));
+    }
     match value
         .char_indices()
         .find(|&(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':')))
@@ -439,5 +450,11 @@ mod tests {
             24..25
         );
         assert!(app_setting_name("").is_err());
+        let reference = app_setting_name("%TopicUri%").unwrap_err();
+        assert_eq!(
+            (reference.range, reference.message.ends_with("`TopicUri`")),
+            (0..10, true)
+        );
+        assert_eq!(app_setting_name("%").unwrap_err().range, 0..1);
     }
 }

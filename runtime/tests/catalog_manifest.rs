@@ -30,8 +30,13 @@ async fn sb(order: Doc, _meta: azfn::ServiceBusMessageMetadata) -> Doc {
     order
 }
 
-#[function(service_bus_trigger(topic_name = "events", subscription_name = "audit", access_rights = "listen"))]
-async fn sb_batch(_orders: Vec<Doc>, _meta: azfn::ServiceBusBatchMetadata) {}
+#[function(
+    service_bus_trigger(topic_name = "events", subscription_name = "audit"),
+    service_bus_output(queue_or_topic_name = "audit-log")
+)]
+async fn sb_batch(orders: Vec<Doc>, _meta: azfn::ServiceBusBatchMetadata) -> Vec<Doc> {
+    orders
+}
 
 #[function(
     event_hub_trigger(event_hub_name = "telemetry", consumer_group = "$Default", connection = "EventHubs"),
@@ -50,7 +55,7 @@ async fn eh_no_payload(_meta: azfn::EventHubBatchMetadata) {}
 
 #[function(
     event_grid_trigger,
-    event_grid_output(topic_endpoint_uri = "%TopicUri%", topic_key_setting = "TopicKey")
+    event_grid_output(topic_endpoint_uri = "TopicUri", topic_key_setting = "TopicKey")
 )]
 async fn eg(event: azfn::EventGridEvent) -> azfn::EventGridEvent {
     event
@@ -193,7 +198,11 @@ async fn sql_in(
 }
 
 #[function(
-    mysql_trigger(table_name = "orders", connection_string_setting = "MySql"),
+    mysql_trigger(
+        table_name = "orders",
+        connection_string_setting = "MySql",
+        leases_table_name = "OrderLeases"
+    ),
     mysql_output(command_text = "audit", connection_string_setting = "MySql")
 )]
 async fn mysql(changes: Vec<azfn::SqlChange<Doc>>) -> Vec<Doc> {
@@ -230,14 +239,7 @@ async fn kafka(events: Vec<azfn::KafkaEvent>) -> Vec<String> {
 }
 
 #[function(
-    rabbitmq_trigger(
-        queue_name = "orders",
-        host_name = "rabbit",
-        user_name_setting = "RabbitUser",
-        password_setting = "RabbitPassword",
-        port = 5672,
-        disable_certificate_validation
-    ),
+    rabbitmq_trigger(queue_name = "orders", disable_certificate_validation),
     rabbitmq_output(queue_name = "shipped", connection_string_setting = "RabbitMq")
 )]
 async fn rabbit(message: String, meta: azfn::RabbitMqMessageMetadata) -> String {
@@ -449,7 +451,7 @@ const EXPECTED: &str = r#"{
       {
         "direction": "out",
         "name": "$return",
-        "topicEndpointUri": "%TopicUri%",
+        "topicEndpointUri": "TopicUri",
         "topicKeySetting": "TopicKey",
         "type": "eventGrid"
       }
@@ -643,6 +645,7 @@ const EXPECTED: &str = r#"{
       {
         "connectionStringSetting": "MySql",
         "direction": "in",
+        "leasesTableName": "OrderLeases",
         "name": "changes",
         "tableName": "orders",
         "type": "mysqlTrigger"
@@ -742,13 +745,9 @@ const EXPECTED: &str = r#"{
         "dataType": "string",
         "direction": "in",
         "disableCertificateValidation": true,
-        "hostName": "rabbit",
         "name": "message",
-        "passwordSetting": "RabbitPassword",
-        "port": 5672,
         "queueName": "orders",
-        "type": "rabbitMQTrigger",
-        "userNameSetting": "RabbitUser"
+        "type": "rabbitMQTrigger"
       },
       {
         "connectionStringSetting": "RabbitMq",
@@ -809,7 +808,6 @@ const EXPECTED: &str = r#"{
   "sb_batch": {
     "bindings": [
       {
-        "accessRights": "listen",
         "cardinality": "many",
         "dataType": "string",
         "direction": "in",
@@ -817,6 +815,13 @@ const EXPECTED: &str = r#"{
         "subscriptionName": "audit",
         "topicName": "events",
         "type": "serviceBusTrigger"
+      },
+      {
+        "direction": "out",
+        "entityType": "Queue",
+        "name": "$return",
+        "queueOrTopicName": "audit-log",
+        "type": "serviceBus"
       }
     ]
   },
@@ -886,6 +891,7 @@ const EXPECTED: &str = r#"{
         "connectionStringSetting": "MySql",
         "direction": "in",
         "name": "more",
+        "parameters": "",
         "type": "mysql"
       },
       {

@@ -53,7 +53,7 @@ struct Stored {
         partition_key = "/id"
     )]
     document: Order,
-    #[event_grid_output(topic_endpoint_uri = "%OrderTopicUri%", topic_key_setting = "OrderTopicKey")]
+    #[event_grid_output(topic_endpoint_uri = "OrderTopicUri", topic_key_setting = "OrderTopicKey")]
     event: EventGridEvent,
 }
 

@@ -91,6 +91,8 @@ pub fn parse_binding(cx: &Ctxt, kind: &'static BindingKind, ident: &Ident, args:
         let Some(spec) = kind.key(&key_str) else {
             if kind.open_keys {
                 read_open_key(cx, &mut attr, arg);
+            } else if let Some(why) = kind.refusal(&key_str) {
+                cx.error_spanned_by(key, why);
             } else {
                 unknown_key(cx, kind, key);
             }
@@ -123,6 +125,11 @@ pub fn parse_binding(cx: &Ctxt, kind: &'static BindingKind, ident: &Ident, args:
         }
     }
     check_key_rules(cx, kind, ident, &seen);
+    // Keys the host needs although the user left them out (the catalog says which and why).
+    for (spec, value) in kind.fills(|k| seen.iter().any(|s| *s == k)) {
+        attr.props
+            .push((spec.json.to_owned(), PropValue::Str(value.to_owned())));
+    }
     attr
 }
 
@@ -302,11 +309,12 @@ fn check_feature(cx: &Ctxt, kind: &BindingKind, ident: &Ident) {
     }
 }
 
-/// The catalog's rules across keys: exactly one of, at most one of, all or none of.
+/// The catalog's rules across keys: exactly one of, at most one of, all or none of, one only
+/// with others.
 fn check_key_rules(cx: &Ctxt, kind: &BindingKind, ident: &Ident, seen: &[&Ident]) {
     let list = |keys: &[&str]| keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
     for rule in kind.key_rules {
-        let (KeyRule::ExactlyOne(keys) | KeyRule::AtMostOne(keys) | KeyRule::Together(keys)) = *rule;
+        let keys = rule.keys();
         let set: Vec<&Ident> = seen.iter().copied().filter(|s| keys.iter().any(|k| *s == k)).collect();
         match rule {
             KeyRule::ExactlyOne(_) if set.is_empty() => {
@@ -321,6 +329,25 @@ fn check_key_rules(cx: &Ctxt, kind: &BindingKind, ident: &Ident, seen: &[&Ident]
                     set[0]
                 ),
             ),
+            KeyRule::Requires(_) => {
+                let Some(first) = set.iter().find(|s| **s == keys[0]) else {
+                    continue;
+                };
+                let missing: Vec<&str> = keys.iter().copied().filter(|k| !set.iter().any(|s| *s == k)).collect();
+                if !missing.is_empty() {
+                    cx.error_spanned_by(
+                        first,
+                        format!(
+                            "`{}` needs {} in `{}`: the host reads `{}` only together with {}",
+                            keys[0],
+                            list(&missing),
+                            kind.attr,
+                            keys[0],
+                            if missing.len() == 1 { "it" } else { "them" },
+                        ),
+                    );
+                }
+            }
             KeyRule::Together(_) if !set.is_empty() && set.len() < keys.len() => {
                 let missing: Vec<&str> = keys.iter().copied().filter(|k| !set.iter().any(|s| *s == k)).collect();
                 cx.error_spanned_by(

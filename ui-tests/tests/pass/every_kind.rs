@@ -27,14 +27,13 @@ async fn sb_queue(order: Order, meta: azfn::ServiceBusMessageMetadata) -> Order 
     order
 }
 
-#[function(service_bus_trigger(
-    topic_name = "events",
-    subscription_name = "audit",
-    connection = "ServiceBus",
-    access_rights = "listen"
-))]
-async fn sb_batch(orders: Vec<Order>, meta: azfn::ServiceBusBatchMetadata) {
-    let _ = (orders.len(), meta.messages.len());
+#[function(
+    service_bus_trigger(topic_name = "events", subscription_name = "audit", connection = "ServiceBus"),
+    service_bus_output(queue_or_topic_name = "audit-log", connection = "ServiceBus")
+)]
+async fn sb_batch(orders: Vec<Order>, meta: azfn::ServiceBusBatchMetadata) -> Vec<Order> {
+    let _ = meta.messages.len();
+    orders
 }
 
 #[function(
@@ -54,7 +53,7 @@ async fn eh_one(event: Value, meta: azfn::EventHubEventMetadata) {
 
 #[function(
     event_grid_trigger,
-    event_grid_output(topic_endpoint_uri = "%TopicUri%", topic_key_setting = "TopicKey")
+    event_grid_output(topic_endpoint_uri = "TopicUri", topic_key_setting = "TopicKey")
 )]
 async fn eg(event: azfn::EventGridEvent) -> azfn::EventGridEvent {
     event
@@ -165,7 +164,7 @@ async fn sql_in(
 }
 
 #[function(
-    mysql_trigger(table_name = "orders", connection_string_setting = "MySql"),
+    mysql_trigger(table_name = "orders", connection_string_setting = "MySql", leases_table_name = "OrderLeases"),
     mysql_output(command_text = "audit", connection_string_setting = "MySql")
 )]
 async fn mysql(changes: Vec<azfn::SqlChange<Value>>) -> Vec<Value> {
@@ -197,13 +196,7 @@ async fn kafka(events: Vec<azfn::KafkaEvent>) -> Vec<String> {
 
 #[function(
     rabbitmq_trigger(queue_name = "orders", connection_string_setting = "RabbitMq"),
-    rabbitmq_output(
-        queue_name = "shipped",
-        host_name = "localhost",
-        user_name = "%RabbitUser%",
-        password = "%RabbitPassword%",
-        port = 5672
-    )
+    rabbitmq_output(queue_name = "shipped", disable_certificate_validation = true)
 )]
 async fn rabbit(message: String, meta: azfn::RabbitMqMessageMetadata) -> String {
     format!("{message} {}", meta.delivery_tag)

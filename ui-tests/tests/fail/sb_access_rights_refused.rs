@@ -1,6 +1,6 @@
 use azfn::prelude::*;
 
-#[function(rabbitmq_trigger(queue_name = "orders", host_name = "localhost", port = 70000))]
+#[function(service_bus_trigger(queue_name = "orders", access_rights = "listen"))]
 async fn orders(message: String) {
     let _ = message;
 }
