@@ -20,7 +20,8 @@
 //!
 //! So a key can be valid for the schema and still be lost: a constructor parameter whose
 //! constructor was not chosen, because one of its other parameters was absent, and which has
-//! no setter. [`HostBuild::read`] applies these steps to a set of keys.
+//! no setter. [`HostBuild::read`] applies these steps to a set of keys, and the tests of this
+//! module run it over every binding the macros can emit.
 //!
 //! Where the rules were read (Azure/azure-webjobs-sdk at
 //! `f79ea0bff76c31048388fde784a9164b5d880c8a`: `AttributeCloner.CreateDirect` in
@@ -939,7 +940,117 @@ pub static DURABLE_CLIENT_ATTRIBUTE: Attribute = Attribute {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::ALL;
+    use crate::catalog::{self, ALL, Batch, BindingKind, KeySpec};
+
+    /// The user's keys of `kind` whose presence can change what the host builds: constructor
+    /// parameters (after the copies), keys named by a rule across keys, and keys that are
+    /// filled or make another be filled. The rest are independent of each other.
+    fn interacting(kind: &BindingKind, key: &KeySpec) -> bool {
+        let in_constructor = kind.host.attribute().is_some_and(|a| {
+            let names = a.with_copies(&[key.json]);
+            a.constructors.iter().any(|c| names.iter().any(|n| named(c, n)))
+        });
+        in_constructor
+            || kind.key_rules.iter().any(|r| r.keys().contains(&key.attr))
+            || key.fill.is_some()
+            || kind
+                .keys
+                .iter()
+                .any(|k| k.fill.is_some_and(|f| f.when == Some(key.attr)))
+    }
+
+    /// The keys a user may leave out or set (`cardinality` is always written by the macro, from
+    /// the payload type).
+    fn optional(kind: &BindingKind) -> impl Iterator<Item = &'static KeySpec> {
+        let keys: &'static [KeySpec] = kind.keys;
+        keys.iter()
+            .filter(|k| !k.required && k.json != catalog::CARDINALITY.json)
+    }
+
+    /// Whether the macro accepts a binding of `kind` setting exactly the optional keys `set`.
+    fn accepted(kind: &BindingKind, set: &[&str]) -> bool {
+        kind.key_rules.iter().all(|rule| rule.admits(|k| set.contains(&k)))
+    }
+
+    /// The `function.json` keys the macro writes for a binding of `kind` whose user set the
+    /// optional keys `set`: the host's own, the required keys, the set ones, and the filled ones.
+    fn emitted(kind: &BindingKind, set: &[&str]) -> Vec<&'static str> {
+        let mut keys = vec!["type", "direction", "name"];
+        if kind.direction() == crate::Direction::In {
+            keys.push("dataType");
+        }
+        if matches!(kind.batch, Batch::Optional { .. }) {
+            keys.push(catalog::CARDINALITY.json);
+        }
+        for key in kind.keys {
+            if key.required || set.contains(&key.attr) {
+                keys.push(key.json);
+            }
+        }
+        keys.extend(kind.fills(|k| set.contains(&k)).map(|(key, _)| key.json));
+        keys
+    }
+
+    fn check(kind: &BindingKind, set: &[&str], failures: &mut Vec<String>) {
+        let keys = emitted(kind, set);
+        match kind.host.read(&keys) {
+            Ok(dropped) if dropped.is_empty() => {}
+            Ok(dropped) => failures.push(format!(
+                "{} with {set:?}: the host drops {dropped:?} of {keys:?}",
+                kind.attr
+            )),
+            Err(e) => failures.push(format!(
+                "{} with {set:?}: no constructor of {} fits {keys:?}",
+                kind.attr, e.class
+            )),
+        }
+    }
+
+    /// The rule of issue 14: every binding the macros can emit reaches a constructor of its
+    /// attribute, and no key it carries is dropped. Keys that can change the constructor are
+    /// tried in every combination the macro accepts; each other key is added to each of those.
+    #[test]
+    fn every_emittable_binding_fits_a_constructor_and_loses_no_key() {
+        let mut failures = Vec::new();
+        let mut bindings = 0;
+        for kind in ALL {
+            if kind.open_keys {
+                continue;
+            }
+            let (interacting, independent): (Vec<&KeySpec>, Vec<&KeySpec>) =
+                optional(kind).partition(|k| interacting(kind, k));
+            assert!(interacting.len() <= 12, "{}: too many combinations", kind.attr);
+            let mut accepted_sets = 0;
+            for mask in 0u32..1 << interacting.len() {
+                let set: Vec<&str> = interacting
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| mask & (1 << i) != 0)
+                    .map(|(_, k)| k.attr)
+                    .collect();
+                if !accepted(kind, &set) {
+                    continue;
+                }
+                accepted_sets += 1;
+                check(kind, &set, &mut failures);
+                for key in &independent {
+                    let mut more = set.clone();
+                    more.push(key.attr);
+                    check(kind, &more, &mut failures);
+                    bindings += 1;
+                }
+                bindings += 1;
+            }
+            assert!(accepted_sets > 0, "{}: the macro accepts no binding", kind.attr);
+        }
+        assert!(
+            failures.is_empty(),
+            "{} of {bindings} bindings are misread:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+        assert!(bindings > 200, "{bindings}");
+    }
 
     #[test]
     fn only_the_generic_kinds_are_unknown() {

@@ -338,6 +338,23 @@ fn every_catalog_kind_is_covered() {
     assert_eq!(used, all);
 }
 
+/// What the macros actually emitted, read as the host reads it (`azfn_bindings::extension`):
+/// every binding reaches a constructor of its extension attribute and keeps every key.
+#[test]
+fn every_emitted_binding_is_read_whole_by_the_host() {
+    let mut read = 0;
+    for function in registry().functions() {
+        for binding in function.all_bindings() {
+            let json = azfn::manifest::binding_json(binding);
+            let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+            let dropped = binding.kind.host.read(&keys);
+            assert_eq!(dropped, Ok(vec![]), "{} of {}: {json:#}", binding.name, function.name);
+            read += 1;
+        }
+    }
+    assert!(read >= 55, "{read}");
+}
+
 #[test]
 fn every_function_json_is_valid_against_the_published_schema() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/function.schema.json");
