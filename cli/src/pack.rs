@@ -157,7 +157,7 @@ pub fn check_transport(executable: &Path, native: bool) -> Result<()> {
 }
 
 fn check_transport_bytes(bytes: &[u8], executable: &Path) -> Result<()> {
-    if elf::contains(bytes, azfn::App::NATIVE_TRANSPORT_MARKER.as_bytes()) {
+    if elf::contains(bytes, azfn_wire::NATIVE_TRANSPORT_MARKER.as_bytes()) {
         return Ok(());
     }
     Err(Error::new(format!(

@@ -221,11 +221,6 @@ impl App {
         }
     }
 
-    /// Bytes that stand in every executable built with the `native` feature (the native
-    /// runtime's gRPC transport), so that `cargo azfn pack --native` can check a built
-    /// executable, even one built for another machine that it cannot run, before shipping it.
-    pub const NATIVE_TRANSPORT_MARKER: &'static str = "azfn-transport:grpc-language-worker";
-
     /// Runs the app (see [`App`]) and exits the process with its status.
     pub fn run(self) {
         let code = self.run_with_args(std::env::args().skip(1));
@@ -318,7 +313,7 @@ fn write_app(registry: &'static Registry, dir: &std::path::Path, host: manifest:
 #[cfg(feature = "native")]
 fn serve_native(registry: &'static Registry, args: crate::native::NativeArgs) -> Result<(), String> {
     // Keeps the marker in the executable: this path is reachable exactly when the transport is.
-    std::hint::black_box(App::NATIVE_TRANSPORT_MARKER);
+    std::hint::black_box(azfn_wire::NATIVE_TRANSPORT_MARKER);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -492,7 +492,7 @@ impl Launch {
     /// requests as `RpcHttp` rather than forwarding them; a setting of that name in
     /// local.settings.json wins.
     pub fn grpc(app: &FunctionApp, port: u16, worker_id: &str, request_id: &str) -> Launch {
-        let mut environment = BTreeMap::from([(azfn::native::DISABLE_HTTP_URI_VARIABLE.to_owned(), "1".to_owned())]);
+        let mut environment = BTreeMap::from([(azfn_wire::DISABLE_HTTP_URI_VARIABLE.to_owned(), "1".to_owned())]);
         environment.extend(app.local.worker_environment());
         let root = app.root.display().to_string();
         for (name, value) in [

@@ -6,7 +6,7 @@ pub mod client;
 pub mod driver;
 pub mod entity;
 pub mod orchestration;
-pub mod proto;
+pub use azfn_wire::durable as proto;
 
 pub use binding::{ActivityContext, Orchestrator};
 pub use client::{DurableClient, OrchestrationMetadata, RuntimeStatus};

@@ -1,5 +1,4 @@
 //! What both gRPC users share: the framing codec and the protobuf well-known types. The native
 //! transport (feature `native`) and Durable Functions (feature `durable`) both speak gRPC.
 
-pub mod codec;
-pub mod wkt;
+pub use azfn_wire::{codec, wkt};

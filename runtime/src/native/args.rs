@@ -23,8 +23,7 @@ pub const DEFAULT_MAX_MESSAGE_LENGTH: usize = 128 * 1024 * 1024;
 /// long as the host gives with `WorkerTerminate`.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Set to a non-empty value to keep the worker from serving HTTP triggers through `HttpUri`.
-pub const DISABLE_HTTP_URI_VARIABLE: &str = "AZFN_DISABLE_HTTP_URI";
+pub use azfn_wire::DISABLE_HTTP_URI_VARIABLE;
 
 /// How to reach the host, from the worker's command line.
 #[derive(Debug, Clone, PartialEq, Eq)]

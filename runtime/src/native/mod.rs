@@ -43,7 +43,7 @@
 //! Messages the worker cannot decode, or does not expect, are logged (an `RpcLog` for the host's
 //! worker logger, and stderr) and the stream goes on.
 //!
-//! The message types are in [`proto`], generated from `runtime/proto/` and committed: building an
+//! The message types are in [`proto`] (`azfn_wire::rpc`), generated from `wire/proto/` and committed: building an
 //! app runs no code generator and needs no `protoc`.
 
 mod args;
@@ -51,15 +51,15 @@ mod environment;
 mod http_uri;
 mod invocation;
 mod metadata;
-pub mod proto;
 mod relay;
 mod responses;
-pub mod server;
 mod stream;
 mod typed_data;
 mod worker;
 
 pub use crate::grpc::codec;
+pub use azfn_wire::rpc as proto;
+pub use azfn_wire::server;
 
 use std::future::Future;
 use std::time::Duration;

@@ -27,8 +27,7 @@ use super::args::NativeArgs;
 use super::proto::{StartStream, StreamingMessage, streaming_message::Content};
 use crate::grpc::codec::{self, FrameDecoder};
 
-/// The method's path: package `AzureFunctionsRpcMessages`, service `FunctionRpc`.
-pub const EVENT_STREAM_PATH: &str = "/AzureFunctionsRpcMessages.FunctionRpc/EventStream";
+pub use azfn_wire::rpc::EVENT_STREAM_PATH;
 
 /// Messages waiting to be written; senders wait when it is full.
 const OUTBOX_CAPACITY: usize = 1024;

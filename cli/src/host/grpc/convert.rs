@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 
-use azfn::native::proto::{
+use azfn_wire::rpc::{
     BindingInfo, FunctionLoadRequest, InvocationRequest, InvocationResponse, NullableString, ParameterBinding,
     RpcClaimsIdentity, RpcFunctionMetadata, RpcHttp, RpcHttpCookie, RpcTraceContext, TypedData, binding_info,
     parameter_binding::RpcData, rpc_http_cookie::SameSite, status_result::Status, typed_data::Data,
@@ -561,7 +561,7 @@ pub fn load_request(metadata: &RpcFunctionMetadata, function: &Function) -> Func
 mod tests {
     use super::*;
     use crate::host::payload::{self, IncomingRequest};
-    use azfn::native::proto::{RpcException, StatusResult};
+    use azfn_wire::rpc::{RpcException, StatusResult};
     use bytes::Bytes;
 
     fn function(bindings: Value) -> Function {
@@ -849,7 +849,7 @@ mod tests {
         let collection = success(
             vec![(
                 "out",
-                typed(Data::CollectionString(azfn::native::proto::CollectionString {
+                typed(Data::CollectionString(azfn_wire::rpc::CollectionString {
                     string: vec!["a".into()],
                 })),
             )],

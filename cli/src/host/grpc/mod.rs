@@ -15,7 +15,7 @@
 //! which [`convert`] translates both ways.
 
 pub mod convert;
-pub use azfn::native::server;
+pub use azfn_wire::server;
 
 /// The largest message either side accepts: the host's limit, `int.MaxValue`.
 pub const MAX_MESSAGE_LENGTH: usize = i32::MAX as usize;
@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use azfn::native::proto::{
+use azfn_wire::rpc::{
     FunctionLoadRequestCollection, FunctionLoadResponse, FunctionsMetadataRequest, InvocationResponse, RpcLog,
     StreamingMessage, WorkerInitRequest, WorkerTerminate, rpc_log, status_result::Status, streaming_message::Content,
 };
@@ -132,7 +132,7 @@ impl Channel {
             return false;
         }
         let message = Content::WorkerTerminate(WorkerTerminate {
-            grace_period: Some(azfn::native::proto::Duration::from_std(TERMINATE_GRACE)),
+            grace_period: Some(azfn_wire::rpc::Duration::from_std(TERMINATE_GRACE)),
         });
         self.inner.outbound.send(message_of(message)).is_ok()
     }
@@ -268,7 +268,7 @@ pub async fn start(
     if metadata.use_default_metadata_indexing {
         // The worker asks the host to read function.json itself.
         for function in &app.functions {
-            let described = azfn::native::proto::RpcFunctionMetadata {
+            let described = azfn_wire::rpc::RpcFunctionMetadata {
                 name: function.name.clone(),
                 function_id: clock::new_guid(),
                 directory: app.root.join(&function.name).display().to_string(),
@@ -399,7 +399,7 @@ fn send(stream: &server::Stream, content: Content) -> Result<(), String> {
 }
 
 /// Fails unless a response's `StatusResult` is Success.
-fn check_status(result: Option<(i32, Option<&azfn::native::proto::RpcException>)>, what: &str) -> Result<(), String> {
+fn check_status(result: Option<(i32, Option<&azfn_wire::rpc::RpcException>)>, what: &str) -> Result<(), String> {
     match result {
         Some((status, _)) if status == Status::Success as i32 => Ok(()),
         Some((_, exception)) => Err(format!(
@@ -453,7 +453,7 @@ async fn expect<T>(
 async fn load(
     stream: &mut server::Stream,
     child: &mut Child,
-    loads: Vec<azfn::native::proto::FunctionLoadRequest>,
+    loads: Vec<azfn_wire::rpc::FunctionLoadRequest>,
     capabilities: &Capabilities,
 ) -> Result<Vec<FunctionLoadResponse>, String> {
     if loads.is_empty() {

@@ -1,4 +1,4 @@
-//! The protocol code in `src/grpc/generated/` is generated from the `.proto` files in `proto/`
+//! The protocol code in `src/generated/` is generated from the `.proto` files in `proto/`
 //! (see `proto/README.md`) and committed, so that building azfn never runs a code generator. This
 //! test generates it again, into a temporary folder, and fails when a committed file differs from
 //! the generator's output byte for byte, is missing, or is not generated at all.
@@ -6,7 +6,7 @@
 //! After changing a `.proto` file (or the generator's versions), write the new files with
 //!
 //! ```text
-//! AZFN_UPDATE_GENERATED=1 cargo test -p azfn --test generated_protos
+//! AZFN_UPDATE_GENERATED=1 cargo test -p azfn-wire --test generated_protos
 //! ```
 //!
 //! and commit them with the `.proto` change.
@@ -28,16 +28,16 @@ const WELL_KNOWN_TYPES: &[&str] = &[
     "google/protobuf/wrappers.proto",
 ];
 
-/// The generated code's Rust path of the well-known types: the hand-written `grpc::wkt` module
+/// The generated code's Rust path of the well-known types: the hand-written `wkt` module
 /// re-exports them with their helper methods.
-const WELL_KNOWN_TYPES_PATH: &str = "crate::grpc::wkt";
+const WELL_KNOWN_TYPES_PATH: &str = "crate::wkt";
 
 fn proto_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("proto")
 }
 
 fn generated_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/grpc/generated")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/generated")
 }
 
 /// The options every run shares: maps as `BTreeMap` (ordered, as azfn's code expects), and the
@@ -58,7 +58,7 @@ fn generate(out: &Path) -> Result<(), Box<dyn Error>> {
 
     // `google.protobuf` (google.protobuf.rs), from protox's copies of the files. Their comments
     // are dropped: the generated code carries no text but the definitions, and the hand-written
-    // `grpc::wkt` documents what it re-exports.
+    // `wkt` documents what it re-exports.
     let mut well_known = protox::compile(WELL_KNOWN_TYPES, [&proto])?;
     for file in &mut well_known.file {
         file.source_code_info = None;
@@ -160,7 +160,7 @@ fn the_committed_protocol_code_is_what_the_proto_files_generate() {
     }
     panic!(
         "the protocol code in {} is not what {} generates:\n  {}\n\
-         Write it with `{UPDATE}=1 cargo test -p azfn --test generated_protos` and commit it \
+         Write it with `{UPDATE}=1 cargo test -p azfn-wire --test generated_protos` and commit it \
          with the .proto change.",
         target.display(),
         proto_dir().display(),

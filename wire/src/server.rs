@@ -24,9 +24,8 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::proto::StreamingMessage;
-use super::stream::EVENT_STREAM_PATH;
-use crate::grpc::codec::{FrameDecoder, encode};
+use crate::codec::{FrameDecoder, encode};
+use crate::rpc::{EVENT_STREAM_PATH, StreamingMessage};
 
 /// gRPC status `UNIMPLEMENTED`, for calls to any other method.
 const UNIMPLEMENTED: &str = "12";

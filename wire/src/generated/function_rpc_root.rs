@@ -64,7 +64,7 @@ pub mod nullable_timestamp {
     pub enum Timestamp {
         /// The value.
         #[prost(message, tag = "1")]
-        Value(crate::grpc::wkt::Timestamp),
+        Value(crate::wkt::Timestamp),
     }
 }
 /// One identity of an HTTP caller.

@@ -8,7 +8,7 @@ pub struct OrchestrationInstance {
     pub instance_id: ::prost::alloc::string::String,
     /// The execution id.
     #[prost(message, optional, tag = "2")]
-    pub execution_id: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub execution_id: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// A request to run an activity (what a gRPC worker receives; custom handlers get the activity input
 /// directly).
@@ -19,10 +19,10 @@ pub struct ActivityRequest {
     pub name: ::prost::alloc::string::String,
     /// The activity's version.
     #[prost(message, optional, tag = "2")]
-    pub version: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub version: ::core::option::Option<crate::wkt::StringValue>,
     /// The input, as JSON text.
     #[prost(message, optional, tag = "3")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
     /// The orchestration that scheduled the activity.
     #[prost(message, optional, tag = "4")]
     pub orchestration_instance: ::core::option::Option<OrchestrationInstance>,
@@ -50,7 +50,7 @@ pub struct ActivityResponse {
     pub task_id: i32,
     /// The result, as JSON text.
     #[prost(message, optional, tag = "3")]
-    pub result: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub result: ::core::option::Option<crate::wkt::StringValue>,
     /// Why the activity failed, if it did.
     #[prost(message, optional, tag = "4")]
     pub failure_details: ::core::option::Option<TaskFailureDetails>,
@@ -69,7 +69,7 @@ pub struct TaskFailureDetails {
     pub error_message: ::prost::alloc::string::String,
     /// Where the error was raised, if known.
     #[prost(message, optional, tag = "3")]
-    pub stack_trace: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub stack_trace: ::core::option::Option<crate::wkt::StringValue>,
     /// The error that caused this one.
     #[prost(message, optional, boxed, tag = "4")]
     pub inner_failure: ::core::option::Option<
@@ -82,7 +82,7 @@ pub struct TaskFailureDetails {
     #[prost(btree_map = "string, message", tag = "6")]
     pub properties: ::prost::alloc::collections::BTreeMap<
         ::prost::alloc::string::String,
-        crate::grpc::wkt::Value,
+        crate::wkt::Value,
     >,
 }
 /// The orchestration that started a sub-orchestration.
@@ -93,10 +93,10 @@ pub struct ParentInstanceInfo {
     pub task_scheduled_id: i32,
     /// The parent's name.
     #[prost(message, optional, tag = "2")]
-    pub name: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub name: ::core::option::Option<crate::wkt::StringValue>,
     /// The parent's version.
     #[prost(message, optional, tag = "3")]
-    pub version: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub version: ::core::option::Option<crate::wkt::StringValue>,
     /// The parent instance.
     #[prost(message, optional, tag = "4")]
     pub orchestration_instance: ::core::option::Option<OrchestrationInstance>,
@@ -113,7 +113,7 @@ pub struct TraceContext {
     pub span_id: ::prost::alloc::string::String,
     /// The `tracestate` header value.
     #[prost(message, optional, tag = "3")]
-    pub trace_state: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub trace_state: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// The orchestration started: its name, input and parent.
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -123,10 +123,10 @@ pub struct ExecutionStartedEvent {
     pub name: ::prost::alloc::string::String,
     /// The orchestrator's version.
     #[prost(message, optional, tag = "2")]
-    pub version: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub version: ::core::option::Option<crate::wkt::StringValue>,
     /// The input, as JSON text.
     #[prost(message, optional, tag = "3")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
     /// The instance (id and execution id).
     #[prost(message, optional, tag = "4")]
     pub orchestration_instance: ::core::option::Option<OrchestrationInstance>,
@@ -135,13 +135,13 @@ pub struct ExecutionStartedEvent {
     pub parent_instance: ::core::option::Option<ParentInstanceInfo>,
     /// When the start was scheduled for.
     #[prost(message, optional, tag = "6")]
-    pub scheduled_start_timestamp: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub scheduled_start_timestamp: ::core::option::Option<crate::wkt::Timestamp>,
     /// The trace context of the starter.
     #[prost(message, optional, tag = "7")]
     pub parent_trace_context: ::core::option::Option<TraceContext>,
     /// The orchestration's span id.
     #[prost(message, optional, tag = "8")]
-    pub orchestration_span_id: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub orchestration_span_id: ::core::option::Option<crate::wkt::StringValue>,
     /// Tags of the instance.
     #[prost(btree_map = "string, string", tag = "9")]
     pub tags: ::prost::alloc::collections::BTreeMap<
@@ -157,7 +157,7 @@ pub struct ExecutionCompletedEvent {
     pub orchestration_status: i32,
     /// The output, as JSON text.
     #[prost(message, optional, tag = "2")]
-    pub result: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub result: ::core::option::Option<crate::wkt::StringValue>,
     /// Why it failed, if it did.
     #[prost(message, optional, tag = "3")]
     pub failure_details: ::core::option::Option<TaskFailureDetails>,
@@ -167,7 +167,7 @@ pub struct ExecutionCompletedEvent {
 pub struct ExecutionTerminatedEvent {
     /// The reason, as JSON text.
     #[prost(message, optional, tag = "1")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
     /// Whether sub-orchestrations are terminated too.
     #[prost(bool, tag = "2")]
     pub recurse: bool,
@@ -180,10 +180,10 @@ pub struct TaskScheduledEvent {
     pub name: ::prost::alloc::string::String,
     /// The activity's version.
     #[prost(message, optional, tag = "2")]
-    pub version: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub version: ::core::option::Option<crate::wkt::StringValue>,
     /// The input, as JSON text.
     #[prost(message, optional, tag = "3")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
     /// The trace context of the orchestration.
     #[prost(message, optional, tag = "4")]
     pub parent_trace_context: ::core::option::Option<TraceContext>,
@@ -202,7 +202,7 @@ pub struct TaskCompletedEvent {
     pub task_scheduled_id: i32,
     /// The result, as JSON text.
     #[prost(message, optional, tag = "2")]
-    pub result: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub result: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// An activity failed.
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -225,10 +225,10 @@ pub struct SubOrchestrationInstanceCreatedEvent {
     pub name: ::prost::alloc::string::String,
     /// The child orchestrator's version.
     #[prost(message, optional, tag = "3")]
-    pub version: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub version: ::core::option::Option<crate::wkt::StringValue>,
     /// The input, as JSON text.
     #[prost(message, optional, tag = "4")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
     /// The trace context of the parent.
     #[prost(message, optional, tag = "5")]
     pub parent_trace_context: ::core::option::Option<TraceContext>,
@@ -247,7 +247,7 @@ pub struct SubOrchestrationInstanceCompletedEvent {
     pub task_scheduled_id: i32,
     /// The child's output, as JSON text.
     #[prost(message, optional, tag = "2")]
-    pub result: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub result: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// A sub-orchestration failed.
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -264,14 +264,14 @@ pub struct SubOrchestrationInstanceFailedEvent {
 pub struct TimerCreatedEvent {
     /// When the timer fires.
     #[prost(message, optional, tag = "1")]
-    pub fire_at: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub fire_at: ::core::option::Option<crate::wkt::Timestamp>,
 }
 /// A durable timer fired.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct TimerFiredEvent {
     /// When the timer was due.
     #[prost(message, optional, tag = "1")]
-    pub fire_at: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub fire_at: ::core::option::Option<crate::wkt::Timestamp>,
     /// The timer id (the `event_id` of its `TimerCreatedEvent`).
     #[prost(int32, tag = "2")]
     pub timer_id: i32,
@@ -293,7 +293,7 @@ pub struct EventSentEvent {
     pub name: ::prost::alloc::string::String,
     /// The payload, as JSON text.
     #[prost(message, optional, tag = "3")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// An event arrived (from a client, another orchestration, or an entity's response).
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -303,14 +303,14 @@ pub struct EventRaisedEvent {
     pub name: ::prost::alloc::string::String,
     /// The payload, as JSON text.
     #[prost(message, optional, tag = "2")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// A generic event (unused by orchestrations).
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GenericEvent {
     /// The data.
     #[prost(message, optional, tag = "1")]
-    pub data: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub data: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// A snapshot of the orchestration's state (unused by orchestrations).
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -324,21 +324,21 @@ pub struct HistoryStateEvent {
 pub struct ContinueAsNewEvent {
     /// The new input, as JSON text.
     #[prost(message, optional, tag = "1")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// A client suspended the orchestration.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ExecutionSuspendedEvent {
     /// The reason.
     #[prost(message, optional, tag = "1")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// A client resumed the orchestration.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ExecutionResumedEvent {
     /// The reason.
     #[prost(message, optional, tag = "1")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// A signal to an entity (one-way operation).
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -351,13 +351,13 @@ pub struct EntityOperationSignaledEvent {
     pub operation: ::prost::alloc::string::String,
     /// When the operation is to run, if scheduled.
     #[prost(message, optional, tag = "3")]
-    pub scheduled_time: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub scheduled_time: ::core::option::Option<crate::wkt::Timestamp>,
     /// The input, as JSON text.
     #[prost(message, optional, tag = "4")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
     /// The target entity (only within histories).
     #[prost(message, optional, tag = "5")]
-    pub target_instance_id: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub target_instance_id: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// A call to an entity (two-way operation).
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -370,19 +370,19 @@ pub struct EntityOperationCalledEvent {
     pub operation: ::prost::alloc::string::String,
     /// When the operation is to run, if scheduled.
     #[prost(message, optional, tag = "3")]
-    pub scheduled_time: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub scheduled_time: ::core::option::Option<crate::wkt::Timestamp>,
     /// The input, as JSON text.
     #[prost(message, optional, tag = "4")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
     /// The calling instance (only within messages).
     #[prost(message, optional, tag = "5")]
-    pub parent_instance_id: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub parent_instance_id: ::core::option::Option<crate::wkt::StringValue>,
     /// The calling execution (only within messages).
     #[prost(message, optional, tag = "6")]
-    pub parent_execution_id: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub parent_execution_id: ::core::option::Option<crate::wkt::StringValue>,
     /// The target entity (only within histories).
     #[prost(message, optional, tag = "7")]
-    pub target_instance_id: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub target_instance_id: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// A request for entity locks (a critical section).
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -398,7 +398,7 @@ pub struct EntityLockRequestedEvent {
     pub position: i32,
     /// The requesting instance (only within messages).
     #[prost(message, optional, tag = "4")]
-    pub parent_instance_id: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub parent_instance_id: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// An entity operation completed.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -408,7 +408,7 @@ pub struct EntityOperationCompletedEvent {
     pub request_id: ::prost::alloc::string::String,
     /// The result, as JSON text.
     #[prost(message, optional, tag = "2")]
-    pub output: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub output: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// An entity operation failed.
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -428,10 +428,10 @@ pub struct EntityUnlockSentEvent {
     pub critical_section_id: ::prost::alloc::string::String,
     /// The releasing instance (only within messages).
     #[prost(message, optional, tag = "2")]
-    pub parent_instance_id: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub parent_instance_id: ::core::option::Option<crate::wkt::StringValue>,
     /// The entity (only within histories).
     #[prost(message, optional, tag = "3")]
-    pub target_instance_id: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub target_instance_id: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// An entity lock was granted.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -445,25 +445,25 @@ pub struct EntityLockGrantedEvent {
 pub struct ExecutionRewoundEvent {
     /// The reason.
     #[prost(message, optional, tag = "1")]
-    pub reason: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub reason: ::core::option::Option<crate::wkt::StringValue>,
     /// For a rewound sub-orchestration: the parent's execution id.
     #[prost(message, optional, tag = "2")]
-    pub parent_execution_id: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub parent_execution_id: ::core::option::Option<crate::wkt::StringValue>,
     /// For a rewound sub-orchestration: its instance id.
     #[prost(message, optional, tag = "3")]
-    pub instance_id: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub instance_id: ::core::option::Option<crate::wkt::StringValue>,
     /// For a rewound sub-orchestration: the parent's trace context.
     #[prost(message, optional, tag = "4")]
     pub parent_trace_context: ::core::option::Option<TraceContext>,
     /// The orchestrator's name (Durable Task Scheduler only).
     #[prost(message, optional, tag = "5")]
-    pub name: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub name: ::core::option::Option<crate::wkt::StringValue>,
     /// The orchestrator's version (Durable Task Scheduler only).
     #[prost(message, optional, tag = "6")]
-    pub version: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub version: ::core::option::Option<crate::wkt::StringValue>,
     /// The input (Durable Task Scheduler only).
     #[prost(message, optional, tag = "7")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
     /// The parent (Durable Task Scheduler only).
     #[prost(message, optional, tag = "8")]
     pub parent_instance: ::core::option::Option<ParentInstanceInfo>,
@@ -486,7 +486,7 @@ pub struct HistoryEvent {
     pub event_id: i32,
     /// When the event was recorded.
     #[prost(message, optional, tag = "2")]
-    pub timestamp: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub timestamp: ::core::option::Option<crate::wkt::Timestamp>,
     /// What happened.
     #[prost(
         oneof = "history_event::EventType",
@@ -593,10 +593,10 @@ pub struct ScheduleTaskAction {
     pub name: ::prost::alloc::string::String,
     /// The activity's version.
     #[prost(message, optional, tag = "2")]
-    pub version: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub version: ::core::option::Option<crate::wkt::StringValue>,
     /// The input, as JSON text.
     #[prost(message, optional, tag = "3")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
     /// Tags of the task.
     #[prost(btree_map = "string, string", tag = "4")]
     pub tags: ::prost::alloc::collections::BTreeMap<
@@ -618,10 +618,10 @@ pub struct CreateSubOrchestrationAction {
     pub name: ::prost::alloc::string::String,
     /// The child orchestrator's version.
     #[prost(message, optional, tag = "3")]
-    pub version: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub version: ::core::option::Option<crate::wkt::StringValue>,
     /// The input, as JSON text.
     #[prost(message, optional, tag = "4")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
     /// The trace context to run the child under.
     #[prost(message, optional, tag = "5")]
     pub parent_trace_context: ::core::option::Option<TraceContext>,
@@ -637,7 +637,7 @@ pub struct CreateSubOrchestrationAction {
 pub struct CreateTimerAction {
     /// When the timer fires.
     #[prost(message, optional, tag = "1")]
-    pub fire_at: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub fire_at: ::core::option::Option<crate::wkt::Timestamp>,
 }
 /// Send an event to another instance (also how entity messages go out in the legacy format).
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -650,7 +650,7 @@ pub struct SendEventAction {
     pub name: ::prost::alloc::string::String,
     /// The payload, as JSON text.
     #[prost(message, optional, tag = "3")]
-    pub data: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub data: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// End the orchestration: completed, failed or continued as new.
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -660,13 +660,13 @@ pub struct CompleteOrchestrationAction {
     pub orchestration_status: i32,
     /// The output (or the new input, when continuing as new), as JSON text.
     #[prost(message, optional, tag = "2")]
-    pub result: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub result: ::core::option::Option<crate::wkt::StringValue>,
     /// Free-form details.
     #[prost(message, optional, tag = "3")]
-    pub details: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub details: ::core::option::Option<crate::wkt::StringValue>,
     /// The version to continue as new with.
     #[prost(message, optional, tag = "4")]
-    pub new_version: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub new_version: ::core::option::Option<crate::wkt::StringValue>,
     /// Unprocessed events carried over into the new execution.
     #[prost(message, repeated, tag = "5")]
     pub carryover_events: ::prost::alloc::vec::Vec<HistoryEvent>,
@@ -688,7 +688,7 @@ pub struct TerminateOrchestrationAction {
     pub instance_id: ::prost::alloc::string::String,
     /// The reason, as JSON text.
     #[prost(message, optional, tag = "2")]
-    pub reason: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub reason: ::core::option::Option<crate::wkt::StringValue>,
     /// Whether to terminate its sub-orchestrations too.
     #[prost(bool, tag = "3")]
     pub recurse: bool,
@@ -784,10 +784,10 @@ pub mod orchestrator_action {
 pub struct OrchestrationTraceContext {
     /// The span id.
     #[prost(message, optional, tag = "1")]
-    pub span_id: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub span_id: ::core::option::Option<crate::wkt::StringValue>,
     /// When the span started.
     #[prost(message, optional, tag = "2")]
-    pub span_start_time: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub span_start_time: ::core::option::Option<crate::wkt::Timestamp>,
 }
 /// An episode of an orchestration: what the worker is asked to run.
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -797,7 +797,7 @@ pub struct OrchestratorRequest {
     pub instance_id: ::prost::alloc::string::String,
     /// The execution id.
     #[prost(message, optional, tag = "2")]
-    pub execution_id: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub execution_id: ::core::option::Option<crate::wkt::StringValue>,
     /// The history already committed (replayed).
     #[prost(message, repeated, tag = "3")]
     pub past_events: ::prost::alloc::vec::Vec<HistoryEvent>,
@@ -814,7 +814,7 @@ pub struct OrchestratorRequest {
     #[prost(btree_map = "string, message", tag = "7")]
     pub properties: ::prost::alloc::collections::BTreeMap<
         ::prost::alloc::string::String,
-        crate::grpc::wkt::Value,
+        crate::wkt::Value,
     >,
     /// The orchestration's span.
     #[prost(message, optional, tag = "8")]
@@ -831,13 +831,13 @@ pub struct OrchestratorResponse {
     pub actions: ::prost::alloc::vec::Vec<OrchestratorAction>,
     /// The custom status, as JSON text.
     #[prost(message, optional, tag = "3")]
-    pub custom_status: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub custom_status: ::core::option::Option<crate::wkt::StringValue>,
     /// The work item's completion token (empty for Functions).
     #[prost(string, tag = "4")]
     pub completion_token: ::prost::alloc::string::String,
     /// How many events were processed (absent: all).
     #[prost(message, optional, tag = "5")]
-    pub num_events_processed: ::core::option::Option<crate::grpc::wkt::Int32Value>,
+    pub num_events_processed: ::core::option::Option<crate::wkt::Int32Value>,
     /// The orchestration's span.
     #[prost(message, optional, tag = "6")]
     pub orchestration_trace_context: ::core::option::Option<OrchestrationTraceContext>,
@@ -851,7 +851,7 @@ pub struct OrchestratorResponse {
     /// Deprecated chunking: this chunk's position.
     #[deprecated]
     #[prost(message, optional, tag = "9")]
-    pub chunk_index: ::core::option::Option<crate::grpc::wkt::Int32Value>,
+    pub chunk_index: ::core::option::Option<crate::wkt::Int32Value>,
 }
 /// Starts an orchestration instance.
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -864,13 +864,13 @@ pub struct CreateInstanceRequest {
     pub name: ::prost::alloc::string::String,
     /// The orchestrator's version.
     #[prost(message, optional, tag = "3")]
-    pub version: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub version: ::core::option::Option<crate::wkt::StringValue>,
     /// The input as JSON text.
     #[prost(message, optional, tag = "4")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
     /// When to start; now when absent.
     #[prost(message, optional, tag = "5")]
-    pub scheduled_start_timestamp: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub scheduled_start_timestamp: ::core::option::Option<crate::wkt::Timestamp>,
     /// Which existing instances with the same id may be replaced.
     #[prost(message, optional, tag = "6")]
     pub orchestration_id_reuse_policy: ::core::option::Option<
@@ -878,7 +878,7 @@ pub struct CreateInstanceRequest {
     >,
     /// The execution id to use.
     #[prost(message, optional, tag = "7")]
-    pub execution_id: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub execution_id: ::core::option::Option<crate::wkt::StringValue>,
     /// Tags of the instance.
     #[prost(btree_map = "string, string", tag = "8")]
     pub tags: ::prost::alloc::collections::BTreeMap<
@@ -890,7 +890,7 @@ pub struct CreateInstanceRequest {
     pub parent_trace_context: ::core::option::Option<TraceContext>,
     /// When the request was made.
     #[prost(message, optional, tag = "10")]
-    pub request_time: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub request_time: ::core::option::Option<crate::wkt::Timestamp>,
 }
 /// The statuses in which an existing instance may be replaced by a new one with the same id.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -934,7 +934,7 @@ pub struct RewindInstanceRequest {
     pub instance_id: ::prost::alloc::string::String,
     /// Why.
     #[prost(message, optional, tag = "2")]
-    pub reason: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub reason: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// The (empty) answer to `RewindInstanceRequest`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
@@ -950,40 +950,40 @@ pub struct OrchestrationState {
     pub name: ::prost::alloc::string::String,
     /// The orchestrator's version.
     #[prost(message, optional, tag = "3")]
-    pub version: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub version: ::core::option::Option<crate::wkt::StringValue>,
     /// The runtime status.
     #[prost(enumeration = "OrchestrationStatus", tag = "4")]
     pub orchestration_status: i32,
     /// When it was scheduled to start.
     #[prost(message, optional, tag = "5")]
-    pub scheduled_start_timestamp: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub scheduled_start_timestamp: ::core::option::Option<crate::wkt::Timestamp>,
     /// When it was created.
     #[prost(message, optional, tag = "6")]
-    pub created_timestamp: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub created_timestamp: ::core::option::Option<crate::wkt::Timestamp>,
     /// When it last changed.
     #[prost(message, optional, tag = "7")]
-    pub last_updated_timestamp: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub last_updated_timestamp: ::core::option::Option<crate::wkt::Timestamp>,
     /// The input as JSON text.
     #[prost(message, optional, tag = "8")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
     /// The output as JSON text.
     #[prost(message, optional, tag = "9")]
-    pub output: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub output: ::core::option::Option<crate::wkt::StringValue>,
     /// The custom status as JSON text.
     #[prost(message, optional, tag = "10")]
-    pub custom_status: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub custom_status: ::core::option::Option<crate::wkt::StringValue>,
     /// Why it failed, when it did.
     #[prost(message, optional, tag = "11")]
     pub failure_details: ::core::option::Option<TaskFailureDetails>,
     /// The current execution's id.
     #[prost(message, optional, tag = "12")]
-    pub execution_id: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub execution_id: ::core::option::Option<crate::wkt::StringValue>,
     /// When it completed.
     #[prost(message, optional, tag = "13")]
-    pub completed_timestamp: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub completed_timestamp: ::core::option::Option<crate::wkt::Timestamp>,
     /// The parent's instance id, for a sub-orchestration.
     #[prost(message, optional, tag = "14")]
-    pub parent_instance_id: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub parent_instance_id: ::core::option::Option<crate::wkt::StringValue>,
     /// Tags of the instance.
     #[prost(btree_map = "string, string", tag = "15")]
     pub tags: ::prost::alloc::collections::BTreeMap<
@@ -1002,7 +1002,7 @@ pub struct RaiseEventRequest {
     pub name: ::prost::alloc::string::String,
     /// The event's data as JSON text.
     #[prost(message, optional, tag = "3")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// The (empty) answer to `RaiseEventRequest`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
@@ -1015,7 +1015,7 @@ pub struct TerminateRequest {
     pub instance_id: ::prost::alloc::string::String,
     /// The output (the reason) as JSON text.
     #[prost(message, optional, tag = "2")]
-    pub output: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub output: ::core::option::Option<crate::wkt::StringValue>,
     /// Whether to terminate sub-orchestrations too.
     #[prost(bool, tag = "3")]
     pub recursive: bool,
@@ -1031,7 +1031,7 @@ pub struct SuspendRequest {
     pub instance_id: ::prost::alloc::string::String,
     /// Why.
     #[prost(message, optional, tag = "2")]
-    pub reason: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub reason: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// The (empty) answer to `SuspendRequest`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
@@ -1044,7 +1044,7 @@ pub struct ResumeRequest {
     pub instance_id: ::prost::alloc::string::String,
     /// Why.
     #[prost(message, optional, tag = "2")]
-    pub reason: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub reason: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// The (empty) answer to `ResumeRequest`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
@@ -1064,22 +1064,22 @@ pub struct InstanceQuery {
     pub runtime_status: ::prost::alloc::vec::Vec<i32>,
     /// Only instances created at or after this time.
     #[prost(message, optional, tag = "2")]
-    pub created_time_from: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub created_time_from: ::core::option::Option<crate::wkt::Timestamp>,
     /// Only instances created at or before this time.
     #[prost(message, optional, tag = "3")]
-    pub created_time_to: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub created_time_to: ::core::option::Option<crate::wkt::Timestamp>,
     /// Only instances of these task hubs.
     #[prost(message, repeated, tag = "4")]
-    pub task_hub_names: ::prost::alloc::vec::Vec<crate::grpc::wkt::StringValue>,
+    pub task_hub_names: ::prost::alloc::vec::Vec<crate::wkt::StringValue>,
     /// The page size.
     #[prost(int32, tag = "5")]
     pub max_instance_count: i32,
     /// Where the previous page ended.
     #[prost(message, optional, tag = "6")]
-    pub continuation_token: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub continuation_token: ::core::option::Option<crate::wkt::StringValue>,
     /// Only instances whose id starts with this.
     #[prost(message, optional, tag = "7")]
-    pub instance_id_prefix: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub instance_id_prefix: ::core::option::Option<crate::wkt::StringValue>,
     /// Whether to include inputs and outputs.
     #[prost(bool, tag = "8")]
     pub fetch_inputs_and_outputs: bool,
@@ -1092,7 +1092,7 @@ pub struct QueryInstancesResponse {
     pub orchestration_state: ::prost::alloc::vec::Vec<OrchestrationState>,
     /// Where the next page starts; absent on the last page.
     #[prost(message, optional, tag = "2")]
-    pub continuation_token: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub continuation_token: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// Deletes instances' history and state: one instance, or those matching a filter.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -1128,16 +1128,16 @@ pub mod purge_instances_request {
 pub struct PurgeInstanceFilter {
     /// Only instances created at or after this time.
     #[prost(message, optional, tag = "1")]
-    pub created_time_from: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub created_time_from: ::core::option::Option<crate::wkt::Timestamp>,
     /// Only instances created at or before this time.
     #[prost(message, optional, tag = "2")]
-    pub created_time_to: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub created_time_to: ::core::option::Option<crate::wkt::Timestamp>,
     /// Only instances in these statuses.
     #[prost(enumeration = "OrchestrationStatus", repeated, tag = "3")]
     pub runtime_status: ::prost::alloc::vec::Vec<i32>,
     /// How long the purge may take.
     #[prost(message, optional, tag = "4")]
-    pub timeout: ::core::option::Option<crate::grpc::wkt::Duration>,
+    pub timeout: ::core::option::Option<crate::wkt::Duration>,
 }
 /// The answer to `PurgeInstancesRequest`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
@@ -1147,7 +1147,7 @@ pub struct PurgeInstancesResponse {
     pub deleted_instance_count: i32,
     /// Whether the purge finished (absent when the backend does not say).
     #[prost(message, optional, tag = "2")]
-    pub is_complete: ::core::option::Option<crate::grpc::wkt::BoolValue>,
+    pub is_complete: ::core::option::Option<crate::wkt::BoolValue>,
 }
 /// Restarts an instance with its original input.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -1177,19 +1177,19 @@ pub struct SignalEntityRequest {
     pub name: ::prost::alloc::string::String,
     /// The input as JSON text.
     #[prost(message, optional, tag = "3")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
     /// The request's id, a GUID (the extension parses it as one).
     #[prost(string, tag = "4")]
     pub request_id: ::prost::alloc::string::String,
     /// When to deliver it; now when absent.
     #[prost(message, optional, tag = "5")]
-    pub scheduled_time: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub scheduled_time: ::core::option::Option<crate::wkt::Timestamp>,
     /// The caller's trace context.
     #[prost(message, optional, tag = "6")]
     pub parent_trace_context: ::core::option::Option<TraceContext>,
     /// When the request was made.
     #[prost(message, optional, tag = "7")]
-    pub request_time: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub request_time: ::core::option::Option<crate::wkt::Timestamp>,
 }
 /// The (empty) answer to `SignalEntityRequest`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
@@ -1219,13 +1219,13 @@ pub struct GetEntityResponse {
 pub struct EntityQuery {
     /// Only entities whose instance id starts with this (e.g. `@counter@`).
     #[prost(message, optional, tag = "1")]
-    pub instance_id_starts_with: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub instance_id_starts_with: ::core::option::Option<crate::wkt::StringValue>,
     /// Only entities modified at or after this time.
     #[prost(message, optional, tag = "2")]
-    pub last_modified_from: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub last_modified_from: ::core::option::Option<crate::wkt::Timestamp>,
     /// Only entities modified at or before this time.
     #[prost(message, optional, tag = "3")]
-    pub last_modified_to: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub last_modified_to: ::core::option::Option<crate::wkt::Timestamp>,
     /// Whether to include the states.
     #[prost(bool, tag = "4")]
     pub include_state: bool,
@@ -1234,10 +1234,10 @@ pub struct EntityQuery {
     pub include_transient: bool,
     /// The page size.
     #[prost(message, optional, tag = "6")]
-    pub page_size: ::core::option::Option<crate::grpc::wkt::Int32Value>,
+    pub page_size: ::core::option::Option<crate::wkt::Int32Value>,
     /// Where the previous page ended.
     #[prost(message, optional, tag = "7")]
-    pub continuation_token: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub continuation_token: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// Lists entities.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -1254,7 +1254,7 @@ pub struct QueryEntitiesResponse {
     pub entities: ::prost::alloc::vec::Vec<EntityMetadata>,
     /// Where the next page starts; absent on the last page.
     #[prost(message, optional, tag = "2")]
-    pub continuation_token: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub continuation_token: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// An entity's metadata, and its state when asked for.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -1264,23 +1264,23 @@ pub struct EntityMetadata {
     pub instance_id: ::prost::alloc::string::String,
     /// When it was last modified.
     #[prost(message, optional, tag = "2")]
-    pub last_modified_time: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub last_modified_time: ::core::option::Option<crate::wkt::Timestamp>,
     /// How many operations wait for it.
     #[prost(int32, tag = "3")]
     pub backlog_queue_size: i32,
     /// The orchestration holding its lock, if any.
     #[prost(message, optional, tag = "4")]
-    pub locked_by: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub locked_by: ::core::option::Option<crate::wkt::StringValue>,
     /// Its state as JSON text.
     #[prost(message, optional, tag = "5")]
-    pub serialized_state: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub serialized_state: ::core::option::Option<crate::wkt::StringValue>,
 }
 /// Removes empty entities and releases orphaned locks.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct CleanEntityStorageRequest {
     /// Where the previous call stopped.
     #[prost(message, optional, tag = "1")]
-    pub continuation_token: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub continuation_token: ::core::option::Option<crate::wkt::StringValue>,
     /// Whether to remove entities without state.
     #[prost(bool, tag = "2")]
     pub remove_empty_entities: bool,
@@ -1293,7 +1293,7 @@ pub struct CleanEntityStorageRequest {
 pub struct CleanEntityStorageResponse {
     /// Where to continue; absent when done.
     #[prost(message, optional, tag = "1")]
-    pub continuation_token: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub continuation_token: ::core::option::Option<crate::wkt::StringValue>,
     /// How many empty entities were removed.
     #[prost(int32, tag = "2")]
     pub empty_entities_removed: i32,
@@ -1306,9 +1306,7 @@ pub struct CleanEntityStorageResponse {
 pub struct OrchestratorEntityParameters {
     /// How long entity messages may arrive out of order.
     #[prost(message, optional, tag = "1")]
-    pub entity_message_reorder_window: ::core::option::Option<
-        crate::grpc::wkt::Duration,
-    >,
+    pub entity_message_reorder_window: ::core::option::Option<crate::wkt::Duration>,
 }
 /// A batch of operations for one entity, with the entity's current state.
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -1318,7 +1316,7 @@ pub struct EntityBatchRequest {
     pub instance_id: ::prost::alloc::string::String,
     /// The entity's state as JSON text; absent when the entity has no state.
     #[prost(message, optional, tag = "2")]
-    pub entity_state: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub entity_state: ::core::option::Option<crate::wkt::StringValue>,
     /// The operations, in the order they must run.
     #[prost(message, repeated, tag = "3")]
     pub operations: ::prost::alloc::vec::Vec<OperationRequest>,
@@ -1326,7 +1324,7 @@ pub struct EntityBatchRequest {
     #[prost(btree_map = "string, message", tag = "4")]
     pub properties: ::prost::alloc::collections::BTreeMap<
         ::prost::alloc::string::String,
-        crate::grpc::wkt::Value,
+        crate::wkt::Value,
     >,
 }
 /// What running an `EntityBatchRequest` produced.
@@ -1341,7 +1339,7 @@ pub struct EntityBatchResult {
     /// The entity's state after the batch as JSON text; absent when the entity has no state (never had
     /// one, or was deleted).
     #[prost(message, optional, tag = "3")]
-    pub entity_state: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub entity_state: ::core::option::Option<crate::wkt::StringValue>,
     /// Set when the batch as a whole failed (not for failures of single operations).
     #[prost(message, optional, tag = "4")]
     pub failure_details: ::core::option::Option<TaskFailureDetails>,
@@ -1366,7 +1364,7 @@ pub struct EntityRequest {
     pub execution_id: ::prost::alloc::string::String,
     /// The entity's state as JSON text; absent when the entity does not exist.
     #[prost(message, optional, tag = "3")]
-    pub entity_state: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub entity_state: ::core::option::Option<crate::wkt::StringValue>,
     /// The operation requests, as `entityOperationSignaled` or `entityOperationCalled` events.
     #[prost(message, repeated, tag = "4")]
     pub operation_requests: ::prost::alloc::vec::Vec<HistoryEvent>,
@@ -1382,7 +1380,7 @@ pub struct OperationRequest {
     pub request_id: ::prost::alloc::string::String,
     /// The input as JSON text, if any.
     #[prost(message, optional, tag = "3")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
     /// The caller's trace context.
     #[prost(message, optional, tag = "4")]
     pub trace_context: ::core::option::Option<TraceContext>,
@@ -1422,13 +1420,13 @@ pub struct OperationInfo {
 pub struct OperationResultSuccess {
     /// The operation's result as JSON text, if any.
     #[prost(message, optional, tag = "1")]
-    pub result: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub result: ::core::option::Option<crate::wkt::StringValue>,
     /// When the operation started.
     #[prost(message, optional, tag = "2")]
-    pub start_time_utc: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub start_time_utc: ::core::option::Option<crate::wkt::Timestamp>,
     /// When the operation ended.
     #[prost(message, optional, tag = "3")]
-    pub end_time_utc: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub end_time_utc: ::core::option::Option<crate::wkt::Timestamp>,
 }
 /// A failed operation.
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -1438,10 +1436,10 @@ pub struct OperationResultFailure {
     pub failure_details: ::core::option::Option<TaskFailureDetails>,
     /// When the operation started.
     #[prost(message, optional, tag = "2")]
-    pub start_time_utc: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub start_time_utc: ::core::option::Option<crate::wkt::Timestamp>,
     /// When the operation ended.
     #[prost(message, optional, tag = "3")]
-    pub end_time_utc: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub end_time_utc: ::core::option::Option<crate::wkt::Timestamp>,
 }
 /// Something an operation scheduled: a signal to an entity or a new orchestration.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -1479,13 +1477,13 @@ pub struct SendSignalAction {
     pub name: ::prost::alloc::string::String,
     /// The input as JSON text, if any.
     #[prost(message, optional, tag = "3")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
     /// When to deliver the signal; now when absent.
     #[prost(message, optional, tag = "4")]
-    pub scheduled_time: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub scheduled_time: ::core::option::Option<crate::wkt::Timestamp>,
     /// When the signal was requested.
     #[prost(message, optional, tag = "5")]
-    pub request_time: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub request_time: ::core::option::Option<crate::wkt::Timestamp>,
     /// The trace context of the operation that sent it.
     #[prost(message, optional, tag = "6")]
     pub parent_trace_context: ::core::option::Option<TraceContext>,
@@ -1501,16 +1499,16 @@ pub struct StartNewOrchestrationAction {
     pub name: ::prost::alloc::string::String,
     /// The orchestrator's version.
     #[prost(message, optional, tag = "3")]
-    pub version: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub version: ::core::option::Option<crate::wkt::StringValue>,
     /// The input as JSON text, if any.
     #[prost(message, optional, tag = "4")]
-    pub input: ::core::option::Option<crate::grpc::wkt::StringValue>,
+    pub input: ::core::option::Option<crate::wkt::StringValue>,
     /// When to start it; now when absent.
     #[prost(message, optional, tag = "5")]
-    pub scheduled_time: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub scheduled_time: ::core::option::Option<crate::wkt::Timestamp>,
     /// When the start was requested.
     #[prost(message, optional, tag = "6")]
-    pub request_time: ::core::option::Option<crate::grpc::wkt::Timestamp>,
+    pub request_time: ::core::option::Option<crate::wkt::Timestamp>,
     /// The trace context of the operation that started it.
     #[prost(message, optional, tag = "7")]
     pub parent_trace_context: ::core::option::Option<TraceContext>,

@@ -237,7 +237,7 @@ pub struct WorkerHeartbeat {}
 pub struct WorkerTerminate {
     /// How long in-flight work may take before the host kills the worker.
     #[prost(message, optional, tag = "1")]
-    pub grace_period: ::core::option::Option<crate::grpc::wkt::Duration>,
+    pub grace_period: ::core::option::Option<crate::wkt::Duration>,
 }
 /// Host -> worker: a file changed (not sent by current hosts).
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -630,7 +630,7 @@ pub struct RetryContext {
 pub struct InvocationCancel {
     /// Unused.
     #[prost(message, optional, tag = "1")]
-    pub grace_period: ::core::option::Option<crate::grpc::wkt::Duration>,
+    pub grace_period: ::core::option::Option<crate::wkt::Duration>,
     /// The invocation to cancel.
     #[prost(string, tag = "2")]
     pub invocation_id: ::prost::alloc::string::String,
@@ -1234,13 +1234,13 @@ pub struct RpcRetryOptions {
     pub max_retry_count: i32,
     /// The delay of `fixed_delay`.
     #[prost(message, optional, tag = "3")]
-    pub delay_interval: ::core::option::Option<crate::grpc::wkt::Duration>,
+    pub delay_interval: ::core::option::Option<crate::wkt::Duration>,
     /// The shortest delay of `exponential_backoff`.
     #[prost(message, optional, tag = "4")]
-    pub minimum_interval: ::core::option::Option<crate::grpc::wkt::Duration>,
+    pub minimum_interval: ::core::option::Option<crate::wkt::Duration>,
     /// The longest delay of `exponential_backoff`.
     #[prost(message, optional, tag = "5")]
-    pub maximum_interval: ::core::option::Option<crate::grpc::wkt::Duration>,
+    pub maximum_interval: ::core::option::Option<crate::wkt::Duration>,
     /// How retries are spaced.
     #[prost(enumeration = "rpc_retry_options::RetryStrategy", tag = "6")]
     pub retry_strategy: i32,
