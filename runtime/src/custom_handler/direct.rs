@@ -26,8 +26,9 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::protocol::{
+use super::encoding::{
     body_text, decode_value, header_text, identities as read_identities, output_error, parse_metadata, request_body,
+    return_value_passes_through,
 };
 use crate::data::BindingData;
 use crate::error::InvocationError;
@@ -756,7 +757,7 @@ pub(super) fn encode(function: &FunctionDescription, outputs: &Outputs) -> Resul
         logs: &outputs.logs,
         return_value: outputs.return_value.as_ref(),
         // Only looked up when there is a return value: most invocations have none.
-        return_passthrough: outputs.return_value.is_some() && super::protocol::return_value_passes_through(function),
+        return_passthrough: outputs.return_value.is_some() && return_value_passes_through(function),
         sorted,
     };
     let mut body = Vec::with_capacity(256);

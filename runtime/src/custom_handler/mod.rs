@@ -38,6 +38,7 @@
 //! response as it is (see `forwarding.rs`).
 
 mod direct;
+mod encoding;
 mod forwarding;
 pub mod protocol;
 mod server;

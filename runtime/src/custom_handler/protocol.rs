@@ -7,23 +7,32 @@
 //! `{"Outputs": {...}, "Logs": [...], "ReturnValue": ...}`; [`encode_response`] builds it from
 //! [`Outputs`], working around the host's conversions.
 
+use azfn_bindings::BindingDescription;
+#[cfg(test)]
+use azfn_bindings::DataType;
 #[cfg(test)]
 use azfn_bindings::RETURN_BINDING_NAME;
-use azfn_bindings::{BindingDescription, DataType};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 #[cfg(test)]
-use http::HeaderMap;
-use http::{HeaderName, HeaderValue, Method};
+use base64::Engine as _;
+#[cfg(test)]
+use base64::engine::general_purpose::STANDARD as BASE64;
+use http::Method;
+#[cfg(test)]
+use http::{HeaderMap, HeaderValue};
 #[cfg(test)]
 use serde_json::json;
 use serde_json::{Map, Value};
 
 use super::direct;
+#[cfg(test)]
+use super::encoding::{body_text, header_text, output_error, return_value_passes_through};
+use super::encoding::{decode_metadata_value, decode_value, identities, request_body};
 use crate::data::BindingData;
 use crate::error::InvocationError;
 use crate::function::FunctionDescription;
-use crate::http::{ClaimsIdentity, HttpRequest, HttpResponse};
+use crate::http::HttpRequest;
+#[cfg(test)]
+use crate::http::HttpResponse;
 #[cfg(test)]
 use crate::invocation::OutputValue;
 use crate::invocation::{Invocation, Outputs, RetryContext};
@@ -292,57 +301,6 @@ fn decode_binding(
     }
 }
 
-/// Undoes the host's encoding of one `Data` value (every value but the HTTP request).
-pub(super) fn decode_value(value: Value, data_type: Option<DataType>) -> BindingData {
-    match value {
-        Value::Null => BindingData::Null,
-        Value::String(raw) => {
-            // The host sends the bytes of a `dataType: binary` binding as base64.
-            if data_type == Some(DataType::Binary)
-                && let Ok(bytes) = BASE64.decode(&raw)
-            {
-                return BindingData::Bytes(bytes);
-            }
-            decode_double_encoded(raw)
-        }
-        // Objects (`TimerInfo`, blob properties) are the one thing the host sends inline.
-        other => BindingData::Json(other),
-    }
-}
-
-/// Undoes the host's `JsonConvert.SerializeObject` of a string, number or array.
-fn decode_double_encoded(raw: String) -> BindingData {
-    match serde_json::from_str::<Value>(&raw) {
-        Ok(Value::String(text)) => BindingData::Text(text),
-        Ok(Value::Null) => BindingData::Null,
-        Ok(value) => BindingData::Json(value),
-        // Dates and base64 blobs are sent as plain strings.
-        Err(_) => BindingData::Text(raw),
-    }
-}
-
-/// Undoes the host's encoding of one `Metadata` value: double-encoded strings and numbers are
-/// unwrapped, plain strings (ISO dates) and inline objects (`sys`, `RetryContext`) stay.
-/// The `Metadata` map from its text, which the one-pass decoder has checked (so this cannot
-/// fail), with every value decoded as [`decode_request_reference`] decodes it.
-pub(super) fn parse_metadata(json: &str) -> Map<String, Value> {
-    serde_json::from_str::<Map<String, Value>>(json)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(key, value)| (key, decode_metadata_value(value)))
-        .collect()
-}
-
-fn decode_metadata_value(value: Value) -> Value {
-    match value {
-        Value::String(raw) => match serde_json::from_str(&raw) {
-            Ok(decoded) => decoded,
-            Err(_) => Value::String(raw),
-        },
-        other => other,
-    }
-}
-
 /// Reads the host's PascalCase HTTP request object. Errors are messages for
 /// [`InvocationError::Binding`].
 fn decode_http_request(value: Value) -> Result<HttpRequest, String> {
@@ -441,54 +399,6 @@ fn scalar_text(value: Value, what: impl FnOnce() -> String) -> Result<Option<Str
     }
 }
 
-/// `Identities`: an array of `ClaimsIdentity` objects, or (old hosts) the JSON text of one.
-pub(super) fn identities(value: Option<Value>) -> Result<Vec<ClaimsIdentity>, String> {
-    let value = match value {
-        Some(Value::Null) | None => return Ok(Vec::new()),
-        Some(Value::String(text)) => serde_json::from_str(&text)
-            .map_err(|e| format!("`Identities` is a string that is not the JSON text of a list ({e})"))?,
-        Some(value) => value,
-    };
-    serde_json::from_value(value).map_err(|e| format!("`Identities` is not a list of identities ({e})"))
-}
-
-/// `Body`: text, except for `application/octet-stream` and `multipart/*` requests, whose raw
-/// bytes the host sends as base64.
-pub(super) fn request_body(value: Option<Value>, content_type: Option<&str>) -> Result<Vec<u8>, String> {
-    match value {
-        Some(Value::Null) | None => Ok(Vec::new()),
-        Some(Value::String(text)) if is_base64_body(content_type) => BASE64.decode(&text).map_err(|e| {
-            format!(
-                "`Body` of a `{}` request must be base64, as the host sends it ({e})",
-                content_type.unwrap_or_default()
-            )
-        }),
-        Some(Value::String(text)) => Ok(text.into_bytes()),
-        // No host sends this, but a structured body has one faithful text form.
-        Some(other) => Ok(other.to_string().into_bytes()),
-    }
-}
-
-fn is_base64_body(content_type: Option<&str>) -> bool {
-    let Some(content_type) = content_type else {
-        return false;
-    };
-    let media_type = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    media_type == "application/octet-stream" || media_type.starts_with("multipart/")
-}
-
-/// Whether the host hands the function's return value on as it is: when no `$return` binding is
-/// declared, it skips the binding's conversion (and its base64 attempt) and passes the value to
-/// the trigger, which is how Durable Functions' triggers receive their results (host PR #8874).
-pub(super) fn return_value_passes_through(function: &FunctionDescription) -> bool {
-    function.binding(azfn_bindings::RETURN_BINDING_NAME).is_none()
-}
-
 /// A return value no binding declares: text as a JSON string, JSON as it is.
 #[cfg(test)]
 fn encode_passthrough(value: &OutputValue) -> Result<Value, InvocationError> {
@@ -536,38 +446,6 @@ fn encode_http_response(binding: &str, response: &HttpResponse) -> Result<Value,
     Ok(json!({ "statusCode": response.status().as_u16(), "headers": headers, "body": body }))
 }
 
-/// The body of an HTTP response output, which must be text.
-///
-/// The host reads an HTTP output's `body` as text only (custom-handler-protocol.md §5.3, "How
-/// output values are converted"): a JSON string is written verbatim, with no base64 decoding; an
-/// object or array is written as its JSON text; there is no byte-array form. (A `$return` that
-/// is a bare base64 string would be decoded to bytes, but only as a `200` with no headers, and
-/// that path is inferred, not observed.) So a body that is not UTF-8 cannot be carried by the
-/// envelope: it fails the invocation with an error that says which transports carry bytes.
-pub(super) fn body_text<'a>(binding: &str, response: &'a HttpResponse) -> Result<&'a str, InvocationError> {
-    std::str::from_utf8(response.body()).map_err(|_| {
-        output_error(
-            binding,
-            "the HTTP response body is not UTF-8 text, and the custom handler's JSON envelope carries \
-             response bodies only as text (the host writes the `body` string as it is); binary bodies \
-             go out as they are when the host forwards the function's requests \
-             (`App::forward_http_requests()`, or `App::proxy_http_requests()` on newer hosts; HTTP-only \
-             functions) or over the native gRPC transport"
-                .to_owned(),
-        )
-    })
-}
-
-/// One header value of an HTTP response output, which must be text.
-pub(super) fn header_text<'a>(
-    binding: &str,
-    name: &HeaderName,
-    value: &'a HeaderValue,
-) -> Result<&'a str, InvocationError> {
-    std::str::from_utf8(value.as_bytes())
-        .map_err(|_| output_error(binding, format!("the value of header `{name}` is not UTF-8 text")))
-}
-
 /// Header values as single strings: the host writes each with `ToString()`, so an array would
 /// arrive as its JSON text. Repeated headers are joined with `, `, as HTTP allows.
 #[cfg(test)]
@@ -585,13 +463,6 @@ fn encode_headers(binding: &str, headers: &HeaderMap) -> Result<Map<String, Valu
 
 fn malformed(message: String) -> InvocationError {
     InvocationError::MalformedRequest(message)
-}
-
-pub(super) fn output_error(binding: &str, message: String) -> InvocationError {
-    InvocationError::Output {
-        binding: binding.to_owned(),
-        message,
-    }
 }
 
 /// How messages name the kind of a JSON value.
