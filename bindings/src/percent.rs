@@ -1,6 +1,7 @@
-//! Percent-decoding of request paths and query strings, as the Functions host's ASP.NET Core
-//! gives them to routing and to functions. One decoder for the local host, the worker's
-//! forwarding and proxying modes and the native transport, so they read requests alike.
+//! Percent-coding: request paths and query strings decoded as the Functions host's ASP.NET Core
+//! gives them to routing and to functions, plain `%XX` decoding (gRPC's `grpc-message`), and
+//! the encoding of URL components. One decoder for the local host, the worker's forwarding and
+//! proxying modes, the native transport and the Durable client, so they read text alike.
 
 /// A request path percent-decoded as ASP.NET Core gives it to routing: every valid `%XX`
 /// escape is decoded except `%2F` (a `/`), which stays as written (a decoded `/` would change
@@ -23,6 +24,40 @@ pub fn decode_path(path: &str) -> String {
 /// ```
 pub fn decode_query_component(text: &str) -> String {
     decode(text, true, |_| true)
+}
+
+/// Text with every valid `%XX` escape decoded and nothing else changed (`+` stays `+`), as gRPC
+/// percent-encodes `grpc-message`; invalid escapes stay as written, and bytes that do not form
+/// UTF-8 become U+FFFD.
+///
+/// ```
+/// use azfn_bindings::percent::decode_component;
+/// assert_eq!(decode_component("no%20such+instance%3A%20%C3%A9%zz"), "no such+instance: é%zz");
+/// ```
+pub fn decode_component(text: &str) -> String {
+    decode(text, false, |_| true)
+}
+
+/// Text percent-encoded as a URL path segment or query component: every byte of its UTF-8 but
+/// RFC 3986's unreserved characters (`A-Z a-z 0-9 - _ . ~`) becomes `%XX`, upper-case.
+///
+/// ```
+/// use azfn_bindings::percent::encode_component;
+/// assert_eq!(encode_component("a b/c?d=é~"), "a%20b%2Fc%3Fd%3D%C3%A9~");
+/// ```
+pub fn encode_component(text: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        }
+    }
+    out
 }
 
 fn decode(text: &str, plus_is_space: bool, keep_decoded: impl Fn(u8) -> bool) -> String {
@@ -75,5 +110,28 @@ mod tests {
         assert_eq!(decode_query_component("a+b"), "a b");
         assert_eq!(decode_query_component("100%"), "100%");
         assert_eq!(decode_query_component("%zz"), "%zz");
+        assert_eq!(decode_query_component("caf%C3%A9"), "café");
+    }
+
+    #[test]
+    fn components_decode_escapes_only() {
+        assert_eq!(
+            decode_component("no%20such%20instance%3A%20%C3%A9"),
+            "no such instance: é"
+        );
+        assert_eq!(decode_component("a+b%2Fc"), "a+b/c");
+        assert_eq!(decode_component("100%"), "100%");
+        assert_eq!(decode_component("%zz"), "%zz");
+        assert_eq!(decode_component("%+1"), "%+1");
+    }
+
+    #[test]
+    fn components_encode_all_but_unreserved() {
+        assert_eq!(encode_component("a b/c?d=é~"), "a%20b%2Fc%3Fd%3D%C3%A9~");
+        assert_eq!(encode_component("AZaz09-_.~"), "AZaz09-_.~");
+        assert_eq!(encode_component("%\n"), "%25%0A");
+        for text in ["a b/c?d=é~", "@counter@key", "100% sure"] {
+            assert_eq!(decode_component(&encode_component(text)), text);
+        }
     }
 }

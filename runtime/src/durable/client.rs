@@ -24,6 +24,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use azfn_bindings::percent::{decode_component, encode_component};
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, TE, USER_AGENT};
 use http::{HeaderMap, HeaderValue, StatusCode, Uri};
@@ -1168,15 +1169,15 @@ impl DurableClient {
     }
 
     fn management_payload(&self, base: &str, instance_id: &str) -> HttpManagementPayload {
-        let instance = format!("{base}/instances/{}", percent_encode(instance_id));
+        let instance = format!("{base}/instances/{}", encode_component(instance_id));
         let mut query = String::new();
         if !self.inner.task_hub_name.is_empty() {
             query.push_str("taskHub=");
-            query.push_str(&percent_encode(&self.inner.task_hub_name));
+            query.push_str(&encode_component(&self.inner.task_hub_name));
             query.push('&');
         }
         query.push_str("connection=");
-        query.push_str(&percent_encode(
+        query.push_str(&encode_component(
             self.inner.connection_name.as_deref().unwrap_or(DEFAULT_CONNECTION),
         ));
         if !self.inner.required_query_string_parameters.is_empty() {
@@ -2034,7 +2035,7 @@ fn grpc_status(method: &'static str, headers: &HeaderMap) -> Option<Result<(), C
     }
     let message = headers
         .get("grpc-message")
-        .map(|m| percent_decode(m.as_bytes()))
+        .map(|m| decode_component(&String::from_utf8_lossy(m.as_bytes())))
         .unwrap_or_default();
     Some(Err(ClientError::Status { method, code, message }))
 }
@@ -2110,40 +2111,6 @@ fn origin_of(url: &str) -> Option<String> {
     }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     (!authority.is_empty()).then(|| format!("{scheme}://{authority}"))
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-/// Decodes `%XX` escapes (gRPC percent-encodes `grpc-message`).
-fn percent_decode(bytes: &[u8]) -> String {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(hex) = bytes.get(i + 1..i + 3)
-            && let Some(byte) = std::str::from_utf8(hex)
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(byte);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A .NET `TimeSpan` text (`[d.]hh:mm:ss[.fffffff]`) or a number of seconds.
@@ -2222,17 +2189,6 @@ mod tests {
         assert_eq!(grpc_timeout(Duration::from_millis(1500)), "1500m");
         assert_eq!(grpc_timeout(Duration::ZERO), "1m");
         assert_eq!(grpc_timeout(Duration::from_secs(200_000)), "200000S");
-    }
-
-    #[test]
-    fn percent_coding() {
-        assert_eq!(percent_encode("a b/c?d=é~"), "a%20b%2Fc%3Fd%3D%C3%A9~");
-        assert_eq!(
-            percent_decode(b"no%20such%20instance%3A%20%C3%A9"),
-            "no such instance: é"
-        );
-        assert_eq!(percent_decode(b"100%"), "100%");
-        assert_eq!(percent_decode(b"%zz"), "%zz");
     }
 
     #[test]
