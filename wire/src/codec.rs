@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use azfn_bindings::percent::decode_component;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use prost::Message;
 
@@ -108,6 +109,49 @@ impl FrameDecoder {
     }
 }
 
+/// How a gRPC call ended, as the `grpc-status` and `grpc-message` headers (or trailers) say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrpcStatus {
+    /// The status code: 0 is OK; a value that is not a number reads as 2 (UNKNOWN).
+    pub code: u32,
+    /// The message, percent-decoded (gRPC percent-encodes it); empty when absent.
+    pub message: String,
+}
+
+impl GrpcStatus {
+    /// The code of a call that succeeded.
+    pub const OK: u32 = 0;
+    /// The code gRPC gives a status it cannot read.
+    pub const UNKNOWN: u32 = 2;
+
+    /// The status `header` finds by name (a `HeaderMap`'s `get`), or `None` when there is no
+    /// `grpc-status`.
+    ///
+    /// ```
+    /// use azfn_wire::codec::GrpcStatus;
+    /// let headers = [("grpc-status", "5"), ("grpc-message", "no%20such%20instance")];
+    /// let find = |name: &str| headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_bytes());
+    /// let status = GrpcStatus::from_headers(find).unwrap();
+    /// assert_eq!((status.code, status.message.as_str()), (5, "no such instance"));
+    /// ```
+    pub fn from_headers<'a>(header: impl Fn(&str) -> Option<&'a [u8]>) -> Option<GrpcStatus> {
+        let code = header("grpc-status")?;
+        let code = std::str::from_utf8(code)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(GrpcStatus::UNKNOWN);
+        let message = header("grpc-message")
+            .map(|text| decode_component(&String::from_utf8_lossy(text)))
+            .unwrap_or_default();
+        Some(GrpcStatus { code, message })
+    }
+
+    /// Whether the call succeeded.
+    pub fn is_ok(&self) -> bool {
+        self.code == GrpcStatus::OK
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +208,27 @@ mod tests {
         decoder.push(&[0, 0, 0, 0, 2, 1]);
         assert_eq!(decoder.next_message(), Ok(None));
         assert_eq!(decoder.finish(), Err(FrameError::Truncated));
+    }
+
+    #[test]
+    fn statuses_are_read_from_headers_or_trailers() {
+        let read = |pairs: &[(&str, &'static str)]| {
+            let pairs = pairs.to_vec();
+            GrpcStatus::from_headers(move |name| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_bytes()))
+        };
+        assert_eq!(read(&[("grpc-message", "ignored")]), None);
+        let ok = read(&[("grpc-status", "0")]).expect("a status");
+        assert!(ok.is_ok());
+        assert_eq!(ok.message, "");
+        assert_eq!(
+            read(&[("grpc-status", " 13 "), ("grpc-message", "boom%3A%20%C3%A9+x")]),
+            Some(GrpcStatus {
+                code: 13,
+                message: "boom: é+x".into()
+            })
+        );
+        let odd = read(&[("grpc-status", "thirteen")]).expect("a status");
+        assert_eq!(odd.code, GrpcStatus::UNKNOWN);
+        assert!(!odd.is_ok());
     }
 }

@@ -24,7 +24,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use azfn_bindings::percent::{decode_component, encode_component};
+use azfn_bindings::percent::encode_component;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, TE, USER_AGENT};
 use http::{HeaderMap, HeaderValue, StatusCode, Uri};
@@ -2025,19 +2025,15 @@ async fn read_response(
 
 /// The `grpc-status` of `headers`, if present: `Ok` for 0, the error otherwise.
 fn grpc_status(method: &'static str, headers: &HeaderMap) -> Option<Result<(), ClientError>> {
-    let status = headers.get("grpc-status")?;
-    let code = std::str::from_utf8(status.as_bytes())
-        .ok()
-        .and_then(|s| s.trim().parse::<u32>().ok())
-        .map_or(GrpcCode::Unknown, GrpcCode::from_u32);
-    if code == GrpcCode::Ok {
+    let status = codec::GrpcStatus::from_headers(|name| headers.get(name).map(HeaderValue::as_bytes))?;
+    if status.is_ok() {
         return Some(Ok(()));
     }
-    let message = headers
-        .get("grpc-message")
-        .map(|m| decode_component(&String::from_utf8_lossy(m.as_bytes())))
-        .unwrap_or_default();
-    Some(Err(ClientError::Status { method, code, message }))
+    Some(Err(ClientError::Status {
+        method,
+        code: GrpcCode::from_u32(status.code),
+        message: status.message,
+    }))
 }
 
 /// `grpc-timeout`: at most 8 digits and a unit.

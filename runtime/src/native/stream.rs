@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, TE, USER_AGENT};
-use http::{HeaderMap, Request, Response, StatusCode, Uri};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Uri};
 use http_body::Frame;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -224,20 +224,13 @@ fn check_response_head(response: &Response<Incoming>) -> Result<(), String> {
 
 /// `Err` when `grpc-status` is present and not 0 (OK).
 fn grpc_status(headers: &HeaderMap) -> Result<(), String> {
-    let Some(status) = headers.get("grpc-status") else {
-        return Ok(());
-    };
-    if status.as_bytes() == b"0" {
-        return Ok(());
+    match codec::GrpcStatus::from_headers(|name| headers.get(name).map(HeaderValue::as_bytes)) {
+        Some(status) if !status.is_ok() => Err(format!(
+            "the host ended the stream with gRPC status {}: {}",
+            status.code, status.message
+        )),
+        _ => Ok(()),
     }
-    let message = headers
-        .get("grpc-message")
-        .and_then(|m| m.to_str().ok())
-        .unwrap_or_default();
-    Err(format!(
-        "the host ended the stream with gRPC status {}: {message}",
-        String::from_utf8_lossy(status.as_bytes())
-    ))
 }
 
 /// The worker's half of the stream, as an HTTP/2 request body.
@@ -294,6 +287,11 @@ mod tests {
         assert_eq!(
             grpc_status(&headers),
             Err("the host ended the stream with gRPC status 13: boom".to_owned())
+        );
+        headers.insert("grpc-message", http::HeaderValue::from_static("no%20such%20function"));
+        assert_eq!(
+            grpc_status(&headers),
+            Err("the host ended the stream with gRPC status 13: no such function".to_owned())
         );
     }
 }
