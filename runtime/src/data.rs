@@ -6,11 +6,11 @@
 //! with the conversions a user expects: a `String` gets the text as it is, a `Vec<u8>` the raw
 //! bytes, and anything else parses the text as JSON.
 
-use std::fmt;
-
-use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
+use serde::de::{self, DeserializeOwned, Visitor};
 use serde_json::Value;
 
+pub use crate::decode::DecodeError;
+use crate::decode::Repr;
 use crate::http::HttpRequest;
 
 /// One binding's value, independent of the transport that carried it.
@@ -56,200 +56,43 @@ impl BindingData {
     }
 }
 
-/// A value that could not be converted to the type a function asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError(String);
-
-impl DecodeError {
-    /// An error with this message.
-    pub fn new(message: impl Into<String>) -> Self {
-        DecodeError(message.into())
-    }
-}
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for DecodeError {}
-
-impl de::Error for DecodeError {
-    fn custom<T: fmt::Display>(msg: T) -> Self {
-        DecodeError(msg.to_string())
-    }
-}
-
-fn parse_json(bytes: &[u8]) -> Result<Value, DecodeError> {
-    serde_json::from_slice(bytes).map_err(|e| DecodeError(format!("the value is not valid JSON ({e})")))
+/// Reads the value through [`Repr`], the one reading of a value's shapes.
+macro_rules! forward_to_repr {
+    ($($method:ident $(($($arg:ident: $ty:ty),*))?),* $(,)?) => {$(
+        fn $method<V: Visitor<'de>>(self, $($($arg: $ty,)*)? visitor: V) -> Result<V::Value, DecodeError> {
+            repr(self).$method($($($arg,)*)? visitor)
+        }
+    )*};
 }
 
 /// What a value holds, once the HTTP request has given up its body.
-enum Repr<'a> {
-    Null,
-    Text(&'a str),
-    Bytes(&'a [u8]),
-    Json(&'a Value),
-}
-
-impl<'a> Repr<'a> {
-    fn of(data: &'a BindingData) -> Self {
-        match data {
-            BindingData::Null => Repr::Null,
-            BindingData::Text(s) => Repr::Text(s),
-            BindingData::Bytes(b) => Repr::Bytes(b),
-            BindingData::Json(v) => Repr::Json(v),
-            // A typed parameter of an HTTP function reads the request body.
-            BindingData::Http(req) => Repr::Bytes(req.body()),
-        }
+fn repr(data: &BindingData) -> Repr<'_> {
+    match data {
+        BindingData::Null => Repr::Null,
+        BindingData::Text(s) => Repr::Text(s),
+        BindingData::Bytes(b) => Repr::Bytes(b),
+        BindingData::Json(v) => Repr::Json(v),
+        // A typed parameter of an HTTP function reads the request body.
+        BindingData::Http(req) => Repr::Bytes(req.body()),
     }
-
-    fn raw(&self) -> &'a [u8] {
-        match *self {
-            Repr::Text(s) => s.as_bytes(),
-            Repr::Bytes(b) => b,
-            Repr::Null | Repr::Json(_) => &[],
-        }
-    }
-}
-
-/// Forwards the structured parts of serde's data model to the JSON reading of the value.
-macro_rules! forward_to_json {
-    ($($method:ident $(($($arg:ident: $ty:ty),*))?),* $(,)?) => {$(
-        fn $method<V: Visitor<'de>>(self, $($($arg: $ty,)*)? visitor: V) -> Result<V::Value, DecodeError> {
-            let repr = Repr::of(self);
-            match repr {
-                Repr::Null => Value::Null.$method($($($arg,)*)? visitor).map_err(de::Error::custom),
-                Repr::Json(v) => v.$method($($($arg,)*)? visitor).map_err(de::Error::custom),
-                Repr::Text(_) | Repr::Bytes(_) => parse_json(repr.raw())?
-                    .$method($($($arg,)*)? visitor)
-                    .map_err(de::Error::custom),
-            }
-        }
-    )*};
 }
 
 impl<'de> de::Deserializer<'de> for &'de BindingData {
     type Error = DecodeError;
 
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match Repr::of(self) {
-            Repr::Null => visitor.visit_unit(),
-            Repr::Json(v) => v.deserialize_any(visitor).map_err(de::Error::custom),
-            // Text that is JSON reads as JSON; any other text as a string.
-            repr @ (Repr::Text(_) | Repr::Bytes(_)) => match serde_json::from_slice::<Value>(repr.raw()) {
-                Ok(v) => v.deserialize_any(visitor).map_err(de::Error::custom),
-                Err(_) => match std::str::from_utf8(repr.raw()) {
-                    Ok(s) => visitor.visit_str(s),
-                    Err(_) => visitor.visit_bytes(repr.raw()),
-                },
-            },
-        }
-    }
-
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match Repr::of(self) {
-            Repr::Null => Err(DecodeError::new("expected text, found no value")),
-            Repr::Json(Value::String(s)) => visitor.visit_str(s),
-            // Structured values read as their JSON text.
-            Repr::Json(v) => visitor.visit_string(v.to_string()),
-            repr => match std::str::from_utf8(repr.raw()) {
-                Ok(s) => visitor.visit_str(s),
-                Err(e) => Err(DecodeError(format!("expected UTF-8 text ({e})"))),
-            },
-        }
-    }
-
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        self.deserialize_str(visitor)
-    }
-
-    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        self.deserialize_str(visitor)
-    }
-
-    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match Repr::of(self) {
-            Repr::Null => Err(DecodeError::new("expected bytes, found no value")),
-            Repr::Json(Value::String(s)) => visitor.visit_bytes(s.as_bytes()),
-            Repr::Json(v) => visitor.visit_byte_buf(v.to_string().into_bytes()),
-            repr => visitor.visit_bytes(repr.raw()),
-        }
-    }
-
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        self.deserialize_bytes(visitor)
-    }
-
-    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match Repr::of(self) {
-            Repr::Null => Value::Null.deserialize_seq(visitor).map_err(de::Error::custom),
-            Repr::Json(v) => v.deserialize_seq(visitor).map_err(de::Error::custom),
-            // A JSON array reads as a list; any other payload is a list of its bytes, which is
-            // what `Vec<u8>` asks for.
-            repr => {
-                let raw = repr.raw();
-                if raw.trim_ascii_start().starts_with(b"[") {
-                    parse_json(raw)?.deserialize_seq(visitor).map_err(de::Error::custom)
-                } else {
-                    visitor.visit_seq(de::value::SeqDeserializer::<_, DecodeError>::new(raw.iter().copied()))
-                }
-            }
-        }
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match Repr::of(self) {
-            Repr::Null | Repr::Json(Value::Null) => visitor.visit_none(),
-            _ => visitor.visit_some(self),
-        }
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, DecodeError> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        visitor.visit_unit()
-    }
-
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        visitor.visit_unit()
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, DecodeError> {
-        // A bare word (`Shipped`) names a unit variant; JSON text is a full enum value.
-        if let Repr::Text(s) = Repr::of(self)
-            && serde_json::from_str::<Value>(s).is_err()
-        {
-            return visitor.visit_enum(s.into_deserializer());
-        }
-        match Repr::of(self) {
-            Repr::Json(v) => v.deserialize_enum(name, variants, visitor).map_err(de::Error::custom),
-            repr => parse_json(repr.raw())?
-                .deserialize_enum(name, variants, visitor)
-                .map_err(de::Error::custom),
-        }
-    }
-
-    forward_to_json! {
-        deserialize_bool, deserialize_i8, deserialize_i16, deserialize_i32, deserialize_i64,
-        deserialize_i128, deserialize_u8, deserialize_u16, deserialize_u32, deserialize_u64,
-        deserialize_u128, deserialize_f32, deserialize_f64, deserialize_map, deserialize_identifier,
+    forward_to_repr! {
+        deserialize_any, deserialize_bool, deserialize_i8, deserialize_i16, deserialize_i32,
+        deserialize_i64, deserialize_i128, deserialize_u8, deserialize_u16, deserialize_u32,
+        deserialize_u64, deserialize_u128, deserialize_f32, deserialize_f64, deserialize_char,
+        deserialize_str, deserialize_string, deserialize_bytes, deserialize_byte_buf,
+        deserialize_option, deserialize_unit, deserialize_seq, deserialize_map,
+        deserialize_identifier, deserialize_ignored_any,
         deserialize_unit_struct(name: &'static str),
+        deserialize_newtype_struct(name: &'static str),
         deserialize_tuple(len: usize),
         deserialize_tuple_struct(name: &'static str, len: usize),
         deserialize_struct(name: &'static str, fields: &'static [&'static str]),
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]),
     }
 }
 

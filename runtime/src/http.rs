@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::data::DecodeError;
+use crate::decode::{DecodeError, Repr};
 
 /// An HTTP request, as the HTTP trigger delivers it.
 ///
@@ -712,7 +712,7 @@ fn from_pairs<T: DeserializeOwned>(pairs: &BTreeMap<String, String>) -> Result<T
         Err(e) if pairs.len() == 1 && !reads_a_map::<T>() => pairs
             .values()
             .next()
-            .map(|only| crate::data::BindingData::Text(only.clone()).decode::<T>())
+            .map(|only| T::deserialize(Repr::Text(only)))
             .unwrap_or_else(|| Err(DecodeError::new(e.to_string()))),
         Err(e) => Err(DecodeError::new(e.to_string())),
     }

@@ -32,6 +32,7 @@ mod cancel;
 mod context;
 pub mod custom_handler;
 mod data;
+mod decode;
 mod dispatch;
 #[cfg(feature = "durable")]
 pub mod durable;
@@ -58,7 +59,8 @@ pub use azfn_bindings as bindings;
 pub use azfn_macros::{FunctionOutput, function};
 pub use cancel::CancellationToken;
 pub use context::FunctionContext;
-pub use data::{BindingData, DecodeError};
+pub use data::BindingData;
+pub use decode::DecodeError;
 pub use dispatch::invoke;
 pub use error::{Error, IntoFunctionError, InvocationError};
 pub use extensions::Extensions;
