@@ -70,4 +70,108 @@ mod tests {
         let outputs: Vec<&str> = azfn_bindings::catalog::attrs_with_role(azfn_bindings::Role::Output).collect();
         assert_eq!(declared, outputs);
     }
+
+    /// Every module of this crate, with its source.
+    const MODULES: &[(&str, &str)] = &[
+        ("codegen", include_str!("codegen.rs")),
+        ("features", include_str!("features.rs")),
+        ("function", include_str!("function.rs")),
+        ("output", include_str!("output.rs")),
+        ("internals::args", include_str!("internals/args.rs")),
+        ("internals::ast", include_str!("internals/ast.rs")),
+        ("internals::attr", include_str!("internals/attr.rs")),
+        ("internals::check", include_str!("internals/check.rs")),
+        ("internals::ctxt", include_str!("internals/ctxt.rs")),
+        ("internals::lit", include_str!("internals/lit.rs")),
+        ("internals::name", include_str!("internals/name.rs")),
+        ("internals::retry", include_str!("internals/retry.rs")),
+    ];
+
+    /// The modules `module` names (through `crate::` or `super::`), outside its tests.
+    fn imports(module: &str, source: &str) -> Vec<&'static str> {
+        let source = source.split("#[cfg(test)]").next().unwrap_or(source);
+        let parent = module.rsplit_once("::").map(|(parent, _)| parent);
+        // `crate::x`, not `crate::x_y`.
+        let names = |path: &str| {
+            source
+                .match_indices(path)
+                .any(|(i, _)| !source[i + path.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+        };
+        let mut found = Vec::new();
+        for (other, _) in MODULES {
+            if *other == module {
+                continue;
+            }
+            // A sibling, as `super::leaf` or in a group `use super::{lit, leaf};`.
+            let sibling = parent
+                .and_then(|parent| other.strip_prefix(parent)?.strip_prefix("::"))
+                .is_some_and(|leaf| {
+                    names(&format!("super::{leaf}"))
+                        || source
+                            .lines()
+                            .filter_map(|l| l.trim().strip_prefix("use super::{"))
+                            .any(|group| {
+                                group
+                                    .split([',', '}'])
+                                    .any(|item| item.trim() == leaf || item.trim().starts_with(&format!("{leaf}::")))
+                            })
+                });
+            if sibling || names(&format!("crate::{other}")) {
+                found.push(*other);
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_source_file_is_in_the_module_list() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        for dir in [src.clone(), src.join("internals")] {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
+                if path.extension().is_some_and(|e| e == "rs") && name != "lib" && name != "mod" {
+                    files.push(if dir == src { name } else { format!("internals::{name}") });
+                }
+            }
+        }
+        files.sort();
+        let mut listed: Vec<String> = MODULES.iter().map(|(m, _)| (*m).to_owned()).collect();
+        listed.sort();
+        assert_eq!(files, listed);
+    }
+
+    #[test]
+    fn modules_import_one_another_in_one_direction() {
+        // Depth-first search for a back edge; the path to it is the cycle.
+        fn visit(module: &'static str, path: &mut Vec<&'static str>, done: &mut Vec<&'static str>) {
+            if done.contains(&module) {
+                return;
+            }
+            if let Some(start) = path.iter().position(|m| *m == module) {
+                panic!("import cycle: {} -> {module}", path[start..].join(" -> "));
+            }
+            path.push(module);
+            let source = MODULES.iter().find(|(m, _)| *m == module).map_or("", |(_, s)| s);
+            for next in imports(module, source) {
+                visit(next, path, done);
+            }
+            path.pop();
+            done.push(module);
+        }
+        let mut done = Vec::new();
+        for (module, _) in MODULES {
+            visit(module, &mut Vec::new(), &mut done);
+        }
+    }
+
+    #[test]
+    fn the_import_scan_sees_imports() {
+        assert!(imports("internals::ast", "use super::attr::{self, BindingAttr};").contains(&"internals::attr"));
+        assert!(imports("internals::attr", "use super::{lit, name};").contains(&"internals::name"));
+        assert!(imports("internals::attr", "x(crate::internals::ast::unraw(k))").contains(&"internals::ast"));
+        assert!(!imports("internals::attr", "use super::lit_x;").contains(&"internals::lit"));
+        assert!(imports("output", "use crate::internals::ctxt::Ctxt;").contains(&"internals::ctxt"));
+    }
 }

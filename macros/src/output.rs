@@ -7,9 +7,9 @@ use syn::{Data, DeriveInput, Fields};
 
 use crate::codegen::{at, binding_description, kind_marker, private_imports};
 use crate::internals::args;
-use crate::internals::ast::unraw;
 use crate::internals::attr::{self, BindingAttr};
 use crate::internals::ctxt::Ctxt;
+use crate::internals::name::unraw;
 use azfn_bindings::Role;
 
 struct OutputField {

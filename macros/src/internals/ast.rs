@@ -6,6 +6,7 @@ use syn::{FnArg, GenericArgument, Ident, ItemFn, LitStr, PathArguments, ReturnTy
 use super::args::{self, Arg};
 use super::attr::{self, BindingAttr};
 use super::ctxt::Ctxt;
+use super::name::{self, unraw};
 use super::retry::{self, RetryDef};
 use azfn_bindings::Role;
 
@@ -123,7 +124,7 @@ impl FunctionDef {
                 .filter(|k| k.role != Role::Input)
                 .map(|k| k.attr)
                 .chain(["retry", "name"]);
-            if let Some(close) = attr::closest(&ident.to_string(), places) {
+            if let Some(close) = name::closest(&ident.to_string(), places) {
                 cx.error_spanned_by(&ident, format!("unknown argument `{ident}`; did you mean `{close}`?"));
                 return;
             }
@@ -155,12 +156,6 @@ impl FunctionDef {
             ),
         }
     }
-}
-
-/// The identifier without `r#`.
-pub fn unraw(ident: &Ident) -> String {
-    let s = ident.to_string();
-    s.strip_prefix("r#").map_or_else(|| s.clone(), str::to_owned)
 }
 
 /// Removes azfn's binding attribute from a parameter's attributes and reads it.

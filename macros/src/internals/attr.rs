@@ -12,7 +12,7 @@ use syn::{Ident, Lit, LitStr};
 
 use super::args::{Arg, Value};
 use super::ctxt::Ctxt;
-use super::lit;
+use super::{lit, name};
 
 /// A key's value, checked and ready for `function.json`.
 pub enum PropValue {
@@ -178,7 +178,7 @@ fn read_name(cx: &Ctxt, attr: &mut BindingAttr, arg: &Arg) {
 }
 
 fn unknown_key(cx: &Ctxt, kind: &BindingKind, key: &Ident) {
-    if let Some(close) = closest(&key.to_string(), kind.keys.iter().map(|k| k.attr)) {
+    if let Some(close) = name::closest(&key.to_string(), kind.keys.iter().map(|k| k.attr)) {
         cx.error_spanned_by(
             key,
             format!("`{}` has no key `{key}`; did you mean `{close}`?", kind.attr),
@@ -220,7 +220,7 @@ fn check_generic_type(cx: &Ctxt, kind: &BindingKind, value: &Value, json_type: &
 /// (`event_hub_name` → `eventHubName`; a key without `_` stays as written).
 fn read_open_key(cx: &Ctxt, attr: &mut BindingAttr, arg: &Arg) {
     let key = arg.name();
-    let json = camel_case(&crate::internals::ast::unraw(key));
+    let json = name::camel_case(&name::unraw(key));
     let prop = match arg {
         Arg::Flag(_) => Some(PropValue::Bool(true)),
         Arg::Call { .. } => None,
@@ -249,48 +249,6 @@ fn read_open_key(cx: &Ctxt, attr: &mut BindingAttr, arg: &Arg) {
             ),
         ),
     }
-}
-
-/// The candidate closest to `word` (a typo away), for "did you mean" hints.
-pub fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .map(|c| (edit_distance(word, c), c))
-        .filter(|&(d, c)| d > 0 && d <= 2.max(c.len() / 5))
-        .min_by_key(|&(d, _)| d)
-        .map(|(_, c)| c)
-}
-
-/// Levenshtein distance, on bytes (names here are ASCII).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b = b.as_bytes();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.bytes().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitute = previous + usize::from(ca != cb);
-            previous = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
-}
-
-/// `snake_case` → `camelCase`.
-pub fn camel_case(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    let mut upper = false;
-    for c in key.chars() {
-        match c {
-            '_' => upper = !out.is_empty(),
-            c if upper => {
-                out.push(c.to_ascii_uppercase());
-                upper = false;
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Each family of kinds is compiled into `azfn` only with its cargo feature; say which one
@@ -478,20 +436,6 @@ fn split_list(text: &str) -> Vec<(usize, &str)> {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn typos_find_their_word() {
-        let words = ["http_trigger", "timer_trigger", "queue_trigger"];
-        assert_eq!(super::closest("htp_trigger", words.into_iter()), Some("http_trigger"));
-        assert_eq!(super::closest("cron", words.into_iter()), None);
-    }
-
-    #[test]
-    fn open_keys_are_camel_cased() {
-        assert_eq!(super::camel_case("event_hub_name"), "eventHubName");
-        assert_eq!(super::camel_case("eventHubName"), "eventHubName");
-        assert_eq!(super::camel_case("hub"), "hub");
-    }
-
     #[test]
     fn lists_split_on_commas_pipes_and_spaces() {
         assert_eq!(

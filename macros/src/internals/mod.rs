@@ -6,4 +6,5 @@ pub mod attr;
 pub mod check;
 pub mod ctxt;
 pub mod lit;
+pub mod name;
 pub mod retry;
