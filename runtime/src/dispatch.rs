@@ -18,6 +18,7 @@ use http::StatusCode;
 use tracing::Instrument;
 
 use crate::error::InvocationError;
+pub(crate) use crate::error::panic_message;
 use crate::extensions::Extensions;
 use crate::http::HttpResponse;
 use crate::invocation::{Invocation, Outputs};
@@ -139,36 +140,6 @@ impl Pipeline {
     }
 }
 
-/// The end of the chain, for the function's own result: an HTTP function's error that carries a
-/// status becomes that response here, where the middleware around it sees (and may dress) it,
-/// as a .NET function's `IActionResult` would. Every other error, a panic included, stays a
-/// failure: the middleware sees it as `Err`, and unless one turns it into a response on purpose
-/// the invocation fails.
-pub(crate) fn answer_with_status(
-    function: &'static crate::FunctionDescription,
-    result: Result<Outputs, InvocationError>,
-) -> Result<Outputs, InvocationError> {
-    let Err(error) = result else { return result };
-    if !function.trigger().kind.is_http_trigger() {
-        return Err(error);
-    }
-    let trigger = function.trigger().name;
-    let response = match &error {
-        // The request's body, query or route values do not convert: the caller's mistake.
-        InvocationError::Binding { binding, message } if binding == trigger => {
-            HttpResponse::bad_request().text(format!("bad request: {message}"))
-        }
-        InvocationError::Function(e) => match e.status() {
-            Some(status) => HttpResponse::new(status).text(e.to_string()),
-            None => return Err(error),
-        },
-        _ => return Err(error),
-    };
-    // A handled answer, not a failure: noted, not reported as an error.
-    tracing::info!("function `{}` answered {}: {error}", function.name, response.status());
-    Ok(Outputs::http_response_for(function, response))
-}
-
 /// What the caller of a failed HTTP function gets when the worker answers it itself (forwarded
 /// and proxied requests, `HttpUri`): a bare `500` (`504` for a timeout), the details staying in
 /// the log. Through the JSON envelope the host answers its own `500` instead.
@@ -193,16 +164,5 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
             Ok(Poll::Pending) => Poll::Pending,
             Err(payload) => Poll::Ready(Err(payload)),
         }
-    }
-}
-
-/// The text a panic was raised with, for the failure it becomes.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic with a non-text payload".to_owned()
     }
 }

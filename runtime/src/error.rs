@@ -188,3 +188,14 @@ impl fmt::Display for InvocationError {
 }
 
 impl StdError for InvocationError {}
+
+/// The text a panic was raised with, for the failure it becomes.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic with a non-text payload".to_owned()
+    }
+}

@@ -16,8 +16,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::error::InvocationError;
+use crate::error::{InvocationError, panic_message};
 use crate::function::{FunctionDescription, InvokeFuture};
+use crate::http::HttpResponse;
 use crate::invocation::{Invocation, Outputs};
 
 /// The future a middleware returns.
@@ -128,9 +129,9 @@ impl Future for NextFuture {
                 let result = match polled {
                     Ok(Poll::Pending) => return Poll::Pending,
                     Ok(Poll::Ready(result)) => result,
-                    Err(payload) => Err(InvocationError::Panic(crate::dispatch::panic_message(&*payload))),
+                    Err(payload) => Err(InvocationError::Panic(panic_message(&*payload))),
                 };
-                Poll::Ready(crate::dispatch::answer_with_status(function, result))
+                Poll::Ready(answer_with_status(function, result))
             }
         }
     }
@@ -144,4 +145,34 @@ impl std::fmt::Debug for NextFuture {
         };
         f.debug_tuple("NextFuture").field(&running).finish()
     }
+}
+
+/// The end of the chain, for the function's own result: an HTTP function's error that carries a
+/// status becomes that response here, where the middleware around it sees (and may dress) it,
+/// as a .NET function's `IActionResult` would. Every other error, a panic included, stays a
+/// failure: the middleware sees it as `Err`, and unless one turns it into a response on purpose
+/// the invocation fails.
+fn answer_with_status(
+    function: &'static FunctionDescription,
+    result: Result<Outputs, InvocationError>,
+) -> Result<Outputs, InvocationError> {
+    let Err(error) = result else { return result };
+    if !function.trigger().kind.is_http_trigger() {
+        return Err(error);
+    }
+    let trigger = function.trigger().name;
+    let response = match &error {
+        // The request's body, query or route values do not convert: the caller's mistake.
+        InvocationError::Binding { binding, message } if binding == trigger => {
+            HttpResponse::bad_request().text(format!("bad request: {message}"))
+        }
+        InvocationError::Function(e) => match e.status() {
+            Some(status) => HttpResponse::new(status).text(e.to_string()),
+            None => return Err(error),
+        },
+        _ => return Err(error),
+    };
+    // A handled answer, not a failure: noted, not reported as an error.
+    tracing::info!("function `{}` answered {}: {error}", function.name, response.status());
+    Ok(Outputs::http_response_for(function, response))
 }
