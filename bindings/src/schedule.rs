@@ -39,6 +39,7 @@
 
 use std::fmt;
 use std::ops::Range;
+use std::time::Duration;
 
 use crate::validate::{Problem, char_range, show_char};
 
@@ -747,6 +748,29 @@ impl fmt::Display for CivilTime {
             self.year, self.month, self.day, self.hour, self.minute, self.second
         )
     }
+}
+
+/// A UTC time `since_epoch` after 1970-01-01 in .NET's round-trip format `"o"`, as the host
+/// writes `DateTime`s (`sys.UtcNow`) and the Durable Task SDK names deterministic GUIDs: seven
+/// fractional digits of 100-nanosecond ticks, truncated.
+///
+/// ```
+/// use std::time::Duration;
+/// use azfn_bindings::schedule::round_trip;
+/// assert_eq!(round_trip(Duration::new(1_660_549_921, 886_191_300)), "2022-08-15T07:52:01.8861913Z");
+/// ```
+pub fn round_trip(since_epoch: Duration) -> String {
+    let t = CivilTime::from_unix(i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX));
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+        t.year,
+        t.month,
+        t.day,
+        t.hour,
+        t.minute,
+        t.second,
+        since_epoch.subsec_nanos() / 100
+    )
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).

@@ -1,4 +1,4 @@
-//! Wall-clock time in UTC and random identifiers, without extra dependencies.
+//! Wall-clock time in UTC and random identifiers.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -20,9 +20,7 @@ pub fn utc_now_iso() -> String {
 
 /// `since_epoch` as ISO-8601 with seven fractional digits and `Z`.
 pub fn iso_with_ticks(since_epoch: Duration) -> String {
-    let civil = CivilTime::from_unix(i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX));
-    let ticks = since_epoch.subsec_nanos() / 100;
-    format!("{}.{ticks:07}Z", iso_seconds(&civil))
+    azfn_bindings::schedule::round_trip(since_epoch)
 }
 
 /// `2022-06-13T06:00:06+00:00`, the way the host writes a `DateTimeOffset` in queue metadata.
@@ -58,17 +56,10 @@ pub fn new_guid() -> String {
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&random_u64().to_le_bytes());
     bytes[8..].copy_from_slice(&random_u64().to_le_bytes());
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -89,6 +80,7 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "4");
+        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"), "{a}");
         assert!(a.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
     }
 }

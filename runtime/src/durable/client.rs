@@ -2139,14 +2139,7 @@ fn format_time(time: SystemTime) -> String {
         Ok(since) => i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
         Err(before) => -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX),
     };
-    let of_day = seconds.rem_euclid(86_400);
-    let (year, month, day) = super::orchestration::guid::civil_from_days(seconds.div_euclid(86_400));
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        of_day / 3_600,
-        of_day % 3_600 / 60,
-        of_day % 60
-    )
+    azfn_bindings::schedule::CivilTime::from_unix(seconds).to_string()
 }
 
 #[cfg(test)]

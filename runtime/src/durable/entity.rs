@@ -819,9 +819,7 @@ pub(crate) fn new_guid() -> [u8; 16] {
         hasher.write_usize(half);
         chunk.copy_from_slice(&hasher.finish().to_le_bytes());
     }
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    bytes
+    *uuid::Builder::from_random_bytes(bytes).as_uuid().as_bytes()
 }
 
 /// A new GUID as 32 hex digits (.NET's `N` format), as instance ids are generated.
