@@ -27,14 +27,18 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let def = FunctionDef::from_ast(&cx, attr, item);
     check::check(&cx, &def);
     let user_fn = &def.item;
-    if cx.has_errors() {
+    match cx.check() {
+        Ok(()) => {
+            let generated = generate(&def);
+            quote!(#user_fn #generated)
+        }
         // The user's function is still emitted, so one mistake does not cascade into
         // "cannot find function" errors elsewhere.
-        let errors = cx.into_compile_errors();
-        return quote!(#user_fn #errors);
+        Err(errors) => {
+            let errors = errors.to_compile_error();
+            quote!(#user_fn #errors)
+        }
     }
-    let generated = generate(&def);
-    quote!(#user_fn #generated)
 }
 
 fn generate(def: &FunctionDef) -> TokenStream {

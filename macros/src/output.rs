@@ -29,10 +29,10 @@ pub fn expand(input: TokenStream) -> TokenStream {
     if !input.generics.params.is_empty() {
         cx.error_spanned_by(&input.generics, "a `FunctionOutput` struct cannot be generic");
     }
-    if cx.has_errors() {
-        return cx.into_compile_errors();
+    match cx.check() {
+        Ok(()) => generate(&input, &fields),
+        Err(errors) => errors.to_compile_error(),
     }
-    generate(&input, &fields)
 }
 
 fn read_fields(cx: &Ctxt, input: &DeriveInput) -> Vec<OutputField> {

@@ -1,19 +1,26 @@
 //! Collects every error of one macro expansion, so the user sees them all at once.
 
 use std::cell::RefCell;
+use std::thread;
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::Span;
 use quote::ToTokens;
 
 /// The error accumulator. Checks push errors and carry on; [`Ctxt::check`] hands them all over.
-#[derive(Default)]
+///
+/// A `Ctxt` must end in [`Ctxt::check`]: dropping it unchecked panics, so no path through a
+/// macro can lose the errors it collected (as serde_derive's `Ctxt` does). That panic is an
+/// assertion about the macro's own code, never a report on the user's input.
 pub struct Ctxt {
-    errors: RefCell<Vec<syn::Error>>,
+    /// `None` once checked.
+    errors: RefCell<Option<Vec<syn::Error>>>,
 }
 
 impl Ctxt {
     pub fn new() -> Self {
-        Ctxt::default()
+        Ctxt {
+            errors: RefCell::new(Some(Vec::new())),
+        }
     }
 
     /// An error spanning `tokens`.
@@ -28,19 +35,69 @@ impl Ctxt {
     }
 
     fn push(&self, error: syn::Error) {
-        self.errors.borrow_mut().push(error);
+        // A `Ctxt` is consumed by `check`, so it cannot be used after; the `if let` only keeps
+        // this free of a panic path.
+        if let Some(errors) = self.errors.borrow_mut().as_mut() {
+            errors.push(error);
+        }
     }
 
-    pub fn has_errors(&self) -> bool {
-        !self.errors.borrow().is_empty()
+    /// Every error collected, combined into one (its `to_compile_error` emits each of them),
+    /// or `Ok` when there were none. Consumes the context: this is how it must end.
+    pub fn check(self) -> syn::Result<()> {
+        let errors = self.errors.borrow_mut().take().unwrap_or_default();
+        let mut errors = errors.into_iter();
+        let Some(mut combined) = errors.next() else {
+            return Ok(());
+        };
+        for error in errors {
+            combined.combine(error);
+        }
+        Err(combined)
+    }
+}
+
+impl Drop for Ctxt {
+    fn drop(&mut self) {
+        if !thread::panicking() && self.errors.borrow().is_some() {
+            panic!("forgot to check for errors: a Ctxt was dropped without Ctxt::check (a bug in azfn-macros)");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ctxt;
+    use proc_macro2::Span;
+
+    #[test]
+    fn check_hands_over_every_error() {
+        let cx = Ctxt::new();
+        cx.error_at(Span::call_site(), "first");
+        cx.error_at(Span::call_site(), "second");
+        let messages: Vec<String> = match cx.check() {
+            Ok(()) => Vec::new(),
+            Err(error) => error.into_iter().map(|e| e.to_string()).collect(),
+        };
+        assert_eq!(messages, ["first", "second"]);
     }
 
-    /// Every error, as `compile_error!` invocations (empty when there were none).
-    pub fn into_compile_errors(self) -> TokenStream {
-        self.errors
-            .into_inner()
-            .into_iter()
-            .map(|e| e.to_compile_error())
-            .collect()
+    #[test]
+    fn check_without_errors_is_ok() {
+        assert!(Ctxt::new().check().is_ok());
+    }
+
+    #[test]
+    #[should_panic(expected = "forgot to check for errors")]
+    fn dropping_with_errors_unchecked_panics() {
+        let cx = Ctxt::new();
+        cx.error_at(Span::call_site(), "lost");
+        drop(cx);
+    }
+
+    #[test]
+    #[should_panic(expected = "forgot to check for errors")]
+    fn dropping_unchecked_panics_even_without_errors() {
+        drop(Ctxt::new());
     }
 }
