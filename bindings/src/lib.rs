@@ -7,14 +7,17 @@
 
 pub mod catalog;
 pub mod extension;
+#[cfg(test)]
+mod fuzz;
 pub mod percent;
+mod problem;
 pub mod route;
 mod rules;
 pub mod schedule;
 pub mod validate;
 
 pub use catalog::{Batch, BindingKind, DataType, Direction, Fill, KeyRule, KeySpec, Refused, Role, TriggerData};
+pub use problem::Problem;
 pub use rules::{ValueRule, ValueShape};
-pub use validate::Problem;
 pub mod description;
 pub use description::{BindingDescription, PropertyValue, RETURN_BINDING_NAME};

@@ -36,7 +36,7 @@
 
 use std::ops::Range;
 
-use crate::validate::{Problem, show_char};
+use crate::problem::{Problem, show_char};
 
 mod table;
 
@@ -1298,7 +1298,7 @@ fn is_file_name(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::fuzz;
+    use crate::fuzz;
 
     fn route(s: &str) -> RouteTemplate {
         parse_route(s).unwrap_or_else(|p| panic!("{s:?}: {p:?}"))

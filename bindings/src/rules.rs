@@ -1,6 +1,7 @@
 //! What values a binding key accepts, and the checks that enforce it.
 
-use crate::validate::{self, Problem};
+use crate::problem::Problem;
+use crate::validate::{self, time_span};
 
 /// The rule a key's value must follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,71 +149,6 @@ impl ValueRule {
     pub const fn has_expressions(self) -> bool {
         matches!(self, ValueRule::Text | ValueRule::BlobPath | ValueRule::QueueName)
     }
-}
-
-/// A .NET `TimeSpan` in the invariant format the host parses: `[-][d.]hh:mm:ss[.fffffff]`,
-/// or an `%AppSetting%` reference.
-///
-/// ```
-/// use azfn_bindings::validate::time_span;
-/// assert!(time_span("00:00:10").is_ok());
-/// assert!(time_span("1.02:00:00.5").is_ok());
-/// assert!(time_span("%RetryDelay%").is_ok());
-/// assert_eq!(time_span("00:61:00").unwrap_err().range, 3..5);
-/// ```
-pub fn time_span(value: &str) -> Result<(), Problem> {
-    if !validate::names::app_setting_refs(value)?.is_empty() {
-        return Ok(());
-    }
-    let help = "a TimeSpan is `hh:mm:ss`, optionally with days `d.hh:mm:ss` and fractions `hh:mm:ss.fff`";
-    let body = value.strip_prefix('-').unwrap_or(value);
-    let offset = value.len() - body.len();
-    let parts: Vec<&str> = body.split(':').collect();
-    let [head, minutes, seconds] = parts.as_slice() else {
-        return Err(whole(value, format!("`{value}` is not a TimeSpan"), Some(help.into())));
-    };
-    let hours_at = head.rfind('.').map_or(0, |dot| dot + 1);
-    let (days, hours) = (head.get(..hours_at.saturating_sub(1)), &head[hours_at..]);
-    let (seconds, fraction) = seconds.split_once('.').map_or((*seconds, None), |(s, f)| (s, Some(f)));
-    let minutes_at = offset + head.len() + 1;
-    let seconds_at = minutes_at + minutes.len() + 1;
-    let fields = [
-        (days.filter(|d| !d.is_empty()), offset, u64::MAX, "days"),
-        (Some(hours), offset + hours_at, 23, "hours"),
-        (Some(*minutes), minutes_at, 59, "minutes"),
-        (Some(seconds), seconds_at, 59, "seconds"),
-        (
-            fraction,
-            seconds_at + seconds.len() + 1,
-            u64::MAX,
-            "fractions of a second",
-        ),
-    ];
-    for (text, at, max, what) in fields {
-        let Some(text) = text else { continue };
-        let range = at..at + text.len();
-        let number = (!text.is_empty() && text.len() <= 10 && text.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| text.parse::<u64>().ok())
-            .flatten();
-        match number {
-            None => {
-                return Err(Problem {
-                    range,
-                    message: format!("{what} of `{value}` must be digits"),
-                    help: Some(help.into()),
-                });
-            }
-            Some(n) if n > max => {
-                return Err(Problem {
-                    range,
-                    message: format!("{what} `{text}` is out of range: {what} are 0-{max}"),
-                    help: Some(help.into()),
-                });
-            }
-            Some(_) => {}
-        }
-    }
-    Ok(())
 }
 
 /// `hh:mm:ss` with two digits each, hours 00-23.
@@ -397,32 +333,6 @@ mod tests {
     fn enum_values_keep_the_catalogs_spelling() {
         let rule = ValueRule::OneOf(&["Queue", "Topic"]);
         assert_eq!(rule.check_str("topic").unwrap(), "Topic");
-    }
-
-    #[test]
-    fn time_spans() {
-        for ok in [
-            "00:00:10",
-            "23:59:59",
-            "1.00:00:00",
-            "00:00:01.250",
-            "-00:01:00",
-            "%Delay%",
-        ] {
-            assert_eq!(time_span(ok), Ok(()), "{ok}");
-        }
-        assert_eq!(time_span("24:00:00").unwrap_err().range, 0..2);
-        assert_eq!(time_span("00:00:60").unwrap_err().range, 6..8);
-        assert_eq!(time_span("1.25:00:00").unwrap_err().range, 2..4);
-        assert_eq!(time_span("00:0x:00").unwrap_err().range, 3..5);
-        assert!(time_span("10 seconds").is_err());
-        assert!(time_span("").is_err());
-        assert!(time_span("%Delay").is_err());
-        for s in crate::validate::fuzz::strings(2000) {
-            if let Err(p) = time_span(&s) {
-                crate::validate::fuzz::assert_range_ok(&s, &p.range);
-            }
-        }
     }
 
     #[test]

@@ -10,202 +10,85 @@
 //!
 //! None of these functions panics, whatever the input.
 
-use std::fmt;
-use std::ops::Range;
-
 pub mod names;
 
+#[cfg(test)]
+pub(crate) use crate::fuzz;
+pub use crate::problem::Problem;
+pub(crate) use crate::problem::{char_range, show_char};
 pub use crate::route::{RouteConstraint, RouteParameter, RouteTemplate, parse_route};
-pub use crate::rules::time_span;
 pub use crate::schedule::{TimerSchedule, parse_timer_schedule};
 pub use names::{
     app_setting_refs, binding_expressions, binding_name_from_ident, check_binding_name, check_function_name,
 };
 
-/// What is wrong with a checked string, and where.
+/// A .NET `TimeSpan` in the invariant format the host parses: `[-][d.]hh:mm:ss[.fffffff]`,
+/// or an `%AppSetting%` reference.
 ///
 /// ```
-/// use azfn_bindings::validate::parse_timer_schedule;
-/// let problem = parse_timer_schedule("0 61 * * * *").unwrap_err();
-/// assert_eq!(problem.range, 2..4);
-/// assert_eq!(problem.to_string(), "minute `61` is out of range: minutes are 0-59");
+/// use azfn_bindings::validate::time_span;
+/// assert!(time_span("00:00:10").is_ok());
+/// assert!(time_span("1.02:00:00.5").is_ok());
+/// assert!(time_span("%RetryDelay%").is_ok());
+/// assert_eq!(time_span("00:61:00").unwrap_err().range, 3..5);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// Byte range of the offending part inside the checked string (`0..0` for an empty string;
-    /// the whole string when nothing finer is known).
-    pub range: Range<usize>,
-    /// What is wrong and what is allowed, starting lowercase, without a trailing period.
-    pub message: String,
-    /// An optional hint, such as the expected shape of the value.
-    pub help: Option<String>,
-}
-
-impl Problem {
-    /// A problem without a hint.
-    ///
-    /// ```
-    /// let p = azfn_bindings::Problem::new(0..1, "bad");
-    /// assert_eq!(p.help, None);
-    /// ```
-    pub fn new(range: Range<usize>, message: impl Into<String>) -> Problem {
-        Problem {
-            range,
-            message: message.into(),
-            help: None,
+pub fn time_span(value: &str) -> Result<(), Problem> {
+    if !names::app_setting_refs(value)?.is_empty() {
+        return Ok(());
+    }
+    let help = "a TimeSpan is `hh:mm:ss`, optionally with days `d.hh:mm:ss` and fractions `hh:mm:ss.fff`";
+    let body = value.strip_prefix('-').unwrap_or(value);
+    let offset = value.len() - body.len();
+    let parts: Vec<&str> = body.split(':').collect();
+    let [head, minutes, seconds] = parts.as_slice() else {
+        return Err(Problem {
+            range: 0..value.len(),
+            message: format!("`{value}` is not a TimeSpan"),
+            help: Some(help.into()),
+        });
+    };
+    let hours_at = head.rfind('.').map_or(0, |dot| dot + 1);
+    let (days, hours) = (head.get(..hours_at.saturating_sub(1)), &head[hours_at..]);
+    let (seconds, fraction) = seconds.split_once('.').map_or((*seconds, None), |(s, f)| (s, Some(f)));
+    let minutes_at = offset + head.len() + 1;
+    let seconds_at = minutes_at + minutes.len() + 1;
+    let fields = [
+        (days.filter(|d| !d.is_empty()), offset, u64::MAX, "days"),
+        (Some(hours), offset + hours_at, 23, "hours"),
+        (Some(*minutes), minutes_at, 59, "minutes"),
+        (Some(seconds), seconds_at, 59, "seconds"),
+        (
+            fraction,
+            seconds_at + seconds.len() + 1,
+            u64::MAX,
+            "fractions of a second",
+        ),
+    ];
+    for (text, at, max, what) in fields {
+        let Some(text) = text else { continue };
+        let range = at..at + text.len();
+        let number = (!text.is_empty() && text.len() <= 10 && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse::<u64>().ok())
+            .flatten();
+        match number {
+            None => {
+                return Err(Problem {
+                    range,
+                    message: format!("{what} of `{value}` must be digits"),
+                    help: Some(help.into()),
+                });
+            }
+            Some(n) if n > max => {
+                return Err(Problem {
+                    range,
+                    message: format!("{what} `{text}` is out of range: {what} are 0-{max}"),
+                    help: Some(help.into()),
+                });
+            }
+            Some(_) => {}
         }
     }
-
-    /// The same problem with `help` as its hint.
-    ///
-    /// ```
-    /// let p = azfn_bindings::Problem::new(0..1, "bad").with_help("try this");
-    /// assert_eq!(p.help.as_deref(), Some("try this"));
-    /// ```
-    pub fn with_help(mut self, help: impl Into<String>) -> Problem {
-        self.help = Some(help.into());
-        self
-    }
-
-    /// The same problem with its range moved `offset` bytes to the right, for a part that was
-    /// checked on its own but sits inside a larger string.
-    ///
-    /// ```
-    /// let p = azfn_bindings::Problem::new(0..1, "bad").shifted(3);
-    /// assert_eq!(p.range, 3..4);
-    /// ```
-    pub fn shifted(mut self, offset: usize) -> Problem {
-        self.range = self.range.start.saturating_add(offset)..self.range.end.saturating_add(offset);
-        self
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Problem {}
-
-/// The byte range of the character that starts at byte `at` of `s` (empty at the end of `s`).
-pub(crate) fn char_range(s: &str, at: usize) -> Range<usize> {
-    let len = s
-        .get(at..)
-        .and_then(|rest| rest.chars().next())
-        .map_or(0, char::len_utf8);
-    at..at + len
-}
-
-/// How a character is shown inside backticks in a message: whitespace and control characters
-/// get a name, since a bare tab or line break between backticks would be invisible.
-pub(crate) fn show_char(c: char) -> String {
-    match c {
-        ' ' => "a space".to_owned(),
-        '\t' => "a tab".to_owned(),
-        '\n' | '\r' => "a line break".to_owned(),
-        c if c.is_whitespace() || c.is_control() => format!("`{}`", c.escape_unicode()),
-        c => format!("`{c}`"),
-    }
-}
-
-#[cfg(test)]
-pub(crate) mod fuzz {
-    //! A tiny deterministic generator of malformed strings for the no-panic tests.
-
-    /// Pieces that are likely to hit edge cases in the parsers, including multi-byte characters.
-    const PIECES: &[&str] = &[
-        "",
-        " ",
-        "  ",
-        "\t",
-        "\n",
-        "*",
-        "/",
-        "//",
-        "-",
-        ",",
-        "?",
-        "{",
-        "}",
-        "{{",
-        "}}",
-        "(",
-        ")",
-        ":",
-        "=",
-        ".",
-        "%",
-        "%%",
-        "$",
-        "~",
-        "0",
-        "1",
-        "5",
-        "7",
-        "9",
-        "12",
-        "23",
-        "24",
-        "59",
-        "60",
-        "99999999999999999999",
-        "a",
-        "Z",
-        "Mon",
-        "jan",
-        "sun",
-        "int",
-        "min(",
-        "regex(",
-        "length(1,",
-        "é",
-        "日本",
-        "🦀",
-        "\u{0}",
-        "\u{200b}",
-        "ß",
-        "İ",
-        "_",
-        "r#",
-        "host",
-        "$return",
-        "0.5",
-        "00:05:00",
-        "1.",
-        "-1",
-    ];
-
-    /// `count` pseudo-random strings built from [`PIECES`], the same ones on every run.
-    pub(crate) fn strings(count: usize) -> Vec<String> {
-        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        (0..count)
-            .map(|_| {
-                let pieces = (next() % 12) as usize;
-                (0..pieces)
-                    .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
-                    .collect()
-            })
-            .collect()
-    }
-
-    /// Panics unless `range` lies inside `s` on character boundaries.
-    pub(crate) fn assert_range_ok(s: &str, range: &std::ops::Range<usize>) {
-        assert!(
-            range.start <= range.end && range.end <= s.len(),
-            "{range:?} outside {s:?}"
-        );
-        assert!(
-            s.is_char_boundary(range.start) && s.is_char_boundary(range.end),
-            "{range:?} in {s:?}"
-        );
-    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -213,22 +96,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn display_shows_the_message() {
-        let p = Problem::new(1..2, "something is wrong").with_help("fix it");
-        assert_eq!(p.to_string(), "something is wrong");
-    }
-
-    #[test]
-    fn char_range_covers_multi_byte_characters() {
-        assert_eq!(char_range("aé", 1), 1..3);
-        assert_eq!(char_range("a", 1), 1..1);
-        assert_eq!(char_range("a", 7), 7..7);
-    }
-
-    #[test]
-    fn shown_characters_are_visible() {
-        assert_eq!(show_char('\t'), "a tab");
-        assert_eq!(show_char('x'), "`x`");
-        assert_eq!(show_char('\u{0}'), "`\\u{0}`");
+    fn time_spans() {
+        for ok in [
+            "00:00:10",
+            "23:59:59",
+            "1.00:00:00",
+            "00:00:01.250",
+            "-00:01:00",
+            "%Delay%",
+        ] {
+            assert_eq!(time_span(ok), Ok(()), "{ok}");
+        }
+        assert_eq!(time_span("24:00:00").unwrap_err().range, 0..2);
+        assert_eq!(time_span("00:00:60").unwrap_err().range, 6..8);
+        assert_eq!(time_span("1.25:00:00").unwrap_err().range, 2..4);
+        assert_eq!(time_span("00:0x:00").unwrap_err().range, 3..5);
+        assert!(time_span("10 seconds").is_err());
+        assert!(time_span("").is_err());
+        assert!(time_span("%Delay").is_err());
+        for s in crate::fuzz::strings(2000) {
+            if let Err(p) = time_span(&s) {
+                crate::fuzz::assert_range_ok(&s, &p.range);
+            }
+        }
     }
 }
