@@ -76,6 +76,8 @@ pub fn parse_binding(cx: &Ctxt, kind: &'static BindingKind, ident: &Ident, args:
     };
     check_feature(cx, kind, ident);
     let mut seen: Vec<&Ident> = Vec::new();
+    // Keys suggested for a typo: the typo is the one error, not also their absence.
+    let mut suggested: Vec<&'static str> = Vec::new();
     for arg in args {
         let key = arg.name();
         let key_str = key.to_string();
@@ -94,7 +96,7 @@ pub fn parse_binding(cx: &Ctxt, kind: &'static BindingKind, ident: &Ident, args:
             } else if let Some(why) = kind.refusal(&key_str) {
                 cx.error_spanned_by(key, why);
             } else {
-                unknown_key(cx, kind, key);
+                suggested.extend(unknown_key(cx, kind, key));
             }
             continue;
         };
@@ -120,11 +122,11 @@ pub fn parse_binding(cx: &Ctxt, kind: &'static BindingKind, ident: &Ident, args:
         store(cx, &mut attr, spec, value, prop);
     }
     for spec in kind.keys.iter().filter(|k| k.required) {
-        if !seen.iter().any(|s| *s == spec.attr) {
+        if !seen.iter().any(|s| *s == spec.attr) && !suggested.contains(&spec.attr) {
             cx.error_spanned_by(ident, format!("`{}` needs `{}`: {}", kind.attr, spec.attr, spec.doc));
         }
     }
-    check_key_rules(cx, kind, ident, &seen);
+    check_key_rules(cx, kind, ident, &seen, &suggested);
     // Keys the host needs although the user left them out (the catalog says which and why).
     for (spec, value) in kind.fills(|k| seen.iter().any(|s| *s == k)) {
         attr.props
@@ -177,13 +179,14 @@ fn read_name(cx: &Ctxt, attr: &mut BindingAttr, arg: &Arg) {
     }
 }
 
-fn unknown_key(cx: &Ctxt, kind: &BindingKind, key: &Ident) {
+/// Reports `key` as unknown; returns the key suggested instead, if any.
+fn unknown_key(cx: &Ctxt, kind: &'static BindingKind, key: &Ident) -> Option<&'static str> {
     if let Some(close) = name::closest(&key.to_string(), kind.keys.iter().map(|k| k.attr)) {
         cx.error_spanned_by(
             key,
             format!("`{}` has no key `{key}`; did you mean `{close}`?", kind.attr),
         );
-        return;
+        return Some(close);
     }
     let keys: Vec<String> = kind
         .keys
@@ -195,6 +198,7 @@ fn unknown_key(cx: &Ctxt, kind: &BindingKind, key: &Ident) {
         key,
         format!("`{}` has no key `{key}`; it takes {}", kind.attr, keys.join(", ")),
     );
+    None
 }
 
 /// The host reads a trigger by its `type` ending in `Trigger`; a generic binding must agree
@@ -269,13 +273,13 @@ fn check_feature(cx: &Ctxt, kind: &BindingKind, ident: &Ident) {
 
 /// The catalog's rules across keys: exactly one of, at most one of, all or none of, one only
 /// with others.
-fn check_key_rules(cx: &Ctxt, kind: &BindingKind, ident: &Ident, seen: &[&Ident]) {
+fn check_key_rules(cx: &Ctxt, kind: &BindingKind, ident: &Ident, seen: &[&Ident], suggested: &[&str]) {
     let list = |keys: &[&str]| keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
     for rule in kind.key_rules {
         let keys = rule.keys();
         let set: Vec<&Ident> = seen.iter().copied().filter(|s| keys.iter().any(|k| *s == k)).collect();
         match rule {
-            KeyRule::ExactlyOne(_) if set.is_empty() => {
+            KeyRule::ExactlyOne(_) if set.is_empty() && !keys.iter().any(|k| suggested.contains(k)) => {
                 cx.error_spanned_by(ident, format!("`{}` needs one of {}", kind.attr, list(keys)))
             }
             KeyRule::ExactlyOne(_) | KeyRule::AtMostOne(_) if set.len() > 1 => cx.error_spanned_by(
