@@ -31,7 +31,55 @@ pub fn expand(input: TokenStream) -> TokenStream {
     }
     match cx.check() {
         Ok(()) => generate(&input, &fields),
-        Err(errors) => errors.to_compile_error(),
+        // The errors, and an impl that lets the rest of the crate compile as if the struct
+        // were right, so one mistake is not repeated wherever the struct is used.
+        Err(errors) => {
+            let dummy = dummy(&input);
+            let errors = errors.to_compile_error();
+            quote!(#dummy #errors)
+        }
+    }
+}
+
+/// `ReturnOutputs` for a struct that has errors (as clap_derive's dummies do): no bindings, and
+/// nothing written, which is never run, since the crate does not compile. It says it has an
+/// HTTP response when a field is marked `#[http_output]`, so the function returning the struct
+/// finds what it expects unless the struct really lacks (or has) the response.
+fn dummy(input: &DeriveInput) -> TokenStream {
+    let imports = private_imports();
+    let ident = &input.ident;
+    let has_http = match &input.data {
+        Data::Struct(data) => data.fields.iter().any(|field| {
+            field.attrs.iter().any(|attribute| {
+                attribute
+                    .path()
+                    .get_ident()
+                    .and_then(attr::lookup_kind)
+                    .is_some_and(|kind| kind.is_http_output())
+            })
+        }),
+        _ => false,
+    };
+    // The trigger kind goes after the struct's lifetimes, so a generic struct (an error of its
+    // own) still gets an impl that names it correctly.
+    let mut generics = input.generics.clone();
+    let lifetimes = generics.lifetimes().count();
+    generics.params.insert(lifetimes, syn::parse_quote!(__AzfnKind));
+    let (impl_generics, _, _) = generics.split_for_impl();
+    let (_, ty_generics, where_clause) = input.generics.split_for_impl();
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, clippy::all)]
+        const _: () = {
+            #imports
+            impl #impl_generics __azfn::ReturnOutputs<__AzfnKind> for #ident #ty_generics #where_clause {
+                const BINDINGS: &'static [__azfn::BindingDescription] = &[];
+                const HAS_HTTP: bool = #has_http;
+                fn write_outputs(self, _: &mut __azfn::Outputs) -> __azfn::Result<(), __azfn::InvocationError> {
+                    __azfn::Ok(())
+                }
+            }
+        };
     }
 }
 
