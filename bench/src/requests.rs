@@ -1,4 +1,4 @@
-//! The requests the runner sends, shaped as the host sends them (reference §4).
+//! The requests the runner sends, shaped as the host sends them (see `runtime/src/custom_handler/mod.rs`).
 
 use bytes::Bytes;
 use http::Method;
@@ -7,7 +7,7 @@ use http::Method;
 /// read the same bytes.
 pub const INVOCATION_ID: (&str, &str) = ("x-azure-functions-invocationid", "5f4d3b0e-8c1a-4f7e-9a39-2d9c1b7e6a01");
 
-/// The `Data`/`Metadata` envelope of `GET /api/hello?name=x` (the §4.6 capture's shape): the
+/// The `Data`/`Metadata` envelope of `GET /api/hello?name=x` (the shape of `runtime/tests/captures/http-with-blob-input.json`): the
 /// HTTP trigger's value under `req`, and the trigger metadata with its double-encoded values.
 pub const HELLO_ENVELOPE: &str = r#"{"Data":{"req":{"Url":"http://localhost:7071/api/hello?name=x","Method":"GET","Query":{"name":"x"},"Headers":{"Accept":["*/*"],"Host":["localhost:7071"],"User-Agent":["curl/8.5.0"]},"Params":{},"Identities":[{"AuthenticationType":null,"IsAuthenticated":false,"Actor":null,"BootstrapContext":null,"Claims":[],"Label":null,"Name":null,"NameClaimType":"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name","RoleClaimType":"http://schemas.microsoft.com/ws/2008/06/identity/claims/role"}]}},"Metadata":{"name":"\"x\"","Query":{"name":"x"},"Headers":{"Accept":"*/*","Host":"localhost:7071","User-Agent":"curl/8.5.0"},"sys":{"MethodName":"hello","UtcNow":"2025-01-01T00:00:00.0000000Z","RandGuid":"0f8fad5b-d9cb-469f-a165-70867728950e"}}}"#;
 

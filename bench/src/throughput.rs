@@ -77,7 +77,7 @@ fn tabulate(reports: &[Vec<Round>; 2], settings: &Settings, mode: Mode) -> Table
         Mode::Envelope => (
             "Invocation throughput and latency (custom-handler envelope)",
             format!(
-                "`POST /hello` with the JSON envelope of `GET /api/hello?name=x` ({} bytes, shaped like the §4.6 \
+                "`POST /hello` with the JSON envelope of `GET /api/hello?name=x` ({} bytes, shaped like the recorded \
                  capture)",
                 HELLO_ENVELOPE.len()
             ),

@@ -60,7 +60,7 @@ pub struct FunctionApp {
     pub problems: Vec<String>,
 }
 
-/// How host.json says the worker is started (§1.1 of the protocol notes).
+/// How host.json says the worker is started (its `customHandler.description`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HandlerDescription {
     /// `defaultExecutablePath`.

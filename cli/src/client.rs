@@ -143,7 +143,7 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// The host sends invocations chunked, without Content-Length (§4.1).
+    /// The host sends invocations chunked, without Content-Length.
     #[tokio::test]
     async fn chunked_bodies_have_no_length() {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();

@@ -55,7 +55,7 @@ static HELLO_BINDINGS: [BindingDescription; 2] = [
     },
 ];
 
-/// The function of the §4.6 capture: greets the body's name with the blob's text, and echoes
+/// The function of the HTTP capture (`captures/http-with-blob-input.json`): greets the body's name with the blob's text, and echoes
 /// the invocation id in a header.
 static HELLO: FunctionDescription = FunctionDescription {
     name: "post-hello-blobInput",
@@ -300,7 +300,7 @@ fn registry() -> &'static Registry {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The host's payloads, as recorded from real hosts (reference §4.5, §4.6).
+// The host's payloads, as recorded from real hosts (`captures/README.md`).
 // ---------------------------------------------------------------------------------------------
 
 const HTTP_CAPTURE: &str = include_str!("captures/http-with-blob-input.json");
@@ -879,7 +879,7 @@ async fn a_binary_http_body_goes_out_whole_when_forwarded_and_is_an_output_error
     assert_eq!(forwarded.header("content-type"), Some("application/octet-stream"));
     assert_eq!(forwarded.body, [0xff, 0x00, 0x80]);
 
-    // The JSON envelope has no form for them (the host writes `body` as text, reference §5.3):
+    // The JSON envelope has no form for them (the host writes `body` as text only):
     // the invocation fails, saying so and what carries bytes.
     let body = r#"{"Data": {"req": {"Method": "GET"}}}"#;
     let enveloped = exchange(&mut stream, &sized_post("/binary", "binary-1", body)).await;

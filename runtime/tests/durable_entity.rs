@@ -490,7 +490,8 @@ fn a_batch_result_has_exactly_the_protocol_shape() {
     );
 }
 
-/// The host sends the trigger value as a JSON string inside `Data`, encoded twice (§7), and
+/// The host sends the trigger value as a JSON string inside `Data`, encoded twice (as
+/// `runtime/src/custom_handler/mod.rs` describes for every value but the HTTP request), and
 /// takes the return value as a JSON string.
 #[test]
 fn the_trigger_value_and_return_value_round_trip_as_the_host_carries_them() {

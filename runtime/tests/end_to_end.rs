@@ -62,7 +62,8 @@ fn dechunk(mut body: &str) -> String {
     out
 }
 
-/// The captures of the reference (§4.6), shared with custom_handler_protocol.rs.
+/// A payload recorded from a real host (`captures/README.md`), shared with
+/// custom_handler_protocol.rs.
 const HTTP_CAPTURE: &str = include_str!("captures/http-with-blob-input.json");
 
 const QUEUE_CAPTURE: &str = include_str!("captures/queue.json");

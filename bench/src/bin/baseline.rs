@@ -42,7 +42,7 @@ struct Data {
     req: HttpTriggerValue,
 }
 
-/// The HTTP trigger's value (reference §4.4), the fields a handler reads.
+/// The HTTP trigger's value (the host's PascalCase request object), the fields a handler reads.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 #[allow(

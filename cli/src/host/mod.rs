@@ -7,9 +7,9 @@
 //! | [`worker`] | starting, probing and restarting the worker process |
 //! | [`transport`] | custom handler or gRPC: how invocations reach the worker |
 //! | [`grpc`] | the gRPC transport: the host's side of `EventStream` |
-//! | [`payload`] | the invocation request body (§4) |
+//! | [`payload`] | the invocation request body |
 //! | [`process`] | why a worker process ended, free ports |
-//! | [`response`] | reading the worker's answer (§5) |
+//! | [`response`] | reading the worker's answer |
 //! | [`http`] | the public HTTP server: routes, methods, keys |
 //! | [`admin`] | `/admin/functions/{name}` and friends |
 //! | [`auth`] | function and master keys (`--enable-auth`) |

@@ -1,9 +1,9 @@
-//! The invocation request body the host sends to the worker (§4 of the protocol notes):
+//! The invocation request body the host sends to the worker:
 //! `{"Data": {...}, "Metadata": {...}}`, built by the real host's rules. Pure functions.
 //!
-//! - Every value except the HTTP request object is encoded by §4.3: objects inline, everything
+//! - Every value except the HTTP request object is encoded so: objects inline, everything
 //!   else (strings, numbers, arrays) as a JSON string holding its JSON text, bytes as base64.
-//! - The HTTP request object (§4.4) has PascalCase keys; its metadata has `Query`, `Headers`
+//! - The HTTP request object has PascalCase keys; its metadata has `Query`, `Headers`
 //!   (single strings), each query parameter except `code`, the route parameters, the top-level
 //!   properties of a JSON-object body, and `sys`.
 
@@ -56,7 +56,7 @@ impl InvocationPayload {
     }
 }
 
-/// §4.3 for a JSON value: objects inline, anything else as the JSON text of the value.
+/// The value encoding for a JSON value: objects inline, anything else as the JSON text of the value.
 pub fn encode_value(value: &Value) -> Value {
     match value {
         Value::Object(_) => value.clone(),
@@ -64,12 +64,12 @@ pub fn encode_value(value: &Value) -> Value {
     }
 }
 
-/// §4.3 for a string: a JSON string holding the string's JSON text (`aaaaa` → `"\"aaaaa\""`).
+/// The value encoding for a string: a JSON string holding the string's JSON text (`aaaaa` → `"\"aaaaa\""`).
 pub fn encode_text(text: &str) -> Value {
     encode_value(&Value::String(text.to_owned()))
 }
 
-/// §4.3 for bytes: base64 text.
+/// The value encoding for bytes: base64 text.
 pub fn encode_bytes(bytes: &[u8]) -> Value {
     Value::String(BASE64.encode(bytes))
 }
@@ -183,7 +183,7 @@ fn grouped_headers(request: &IncomingRequest) -> Vec<(String, Vec<String>)> {
 }
 
 /// The anonymous identity a request without authentication carries, as captured from a real
-/// host (§4.6).
+/// host (`runtime/tests/captures/http-with-blob-input.json`).
 fn anonymous_identity() -> Value {
     json!({
         "AuthenticationType": null, "IsAuthenticated": false, "Actor": null, "BootstrapContext": null,
@@ -193,7 +193,7 @@ fn anonymous_identity() -> Value {
     })
 }
 
-/// The HTTP trigger's `Data` value (§4.4): `Url`, `Method`, `Query`, `Headers` (arrays),
+/// The HTTP trigger's `Data` value: `Url`, `Method`, `Query`, `Headers` (arrays),
 /// `Params`, `Identities` and, only when `Content-Length` > 0, `Body`.
 pub fn http_request_object(request: &IncomingRequest, route_values: &[(String, String)]) -> Value {
     let query_string = if request.query.is_empty() {
@@ -219,7 +219,7 @@ pub fn http_request_object(request: &IncomingRequest, route_values: &[(String, S
     object.insert("Headers".into(), Value::Object(headers));
     object.insert("Params".into(), Value::Object(params));
     object.insert("Identities".into(), json!([anonymous_identity()]));
-    // The host reads the body only when the request declares a length (§4.4).
+    // The host reads the body only when the request declares a length.
     if request.content_length().is_some_and(|length| length > 0) {
         object.insert("Body".into(), request_body_text(request).into());
     }
@@ -264,7 +264,7 @@ pub fn http_metadata(request: &IncomingRequest, route_values: &[(String, String)
     metadata
 }
 
-/// Metadata entries the host leaves out (§4.2): null values and keys ending in "trigger".
+/// Metadata entries the host leaves out: null values and keys ending in "trigger".
 fn keep_metadata_entry(key: &str, value: &Value) -> bool {
     !value.is_null() && !key.to_ascii_lowercase().ends_with("trigger")
 }
@@ -331,7 +331,7 @@ fn trigger_content(binding: Option<&Binding>, content: &str) -> Value {
 }
 
 /// The payload for a queue message with text `message`, with the metadata a freshly dequeued
-/// message has (§4.5): `DequeueCount` 1, a new `Id` and `PopReceipt`, and its times.
+/// message has (as in `runtime/tests/captures/queue.json`): `DequeueCount` 1, a new `Id` and `PopReceipt`, and its times.
 pub fn queue_invocation(function: &Function, message: &str) -> InvocationPayload {
     let now = i64::try_from(clock::since_epoch().as_secs()).unwrap_or(0);
     let mut metadata = Map::new();
@@ -351,7 +351,7 @@ pub fn queue_invocation(function: &Function, message: &str) -> InvocationPayload
 /// The value given to every `{parameter}` of a blob path pattern by a local blob invocation.
 pub const SAMPLE_BLOB_NAME: &str = "sample";
 
-/// The payload for a blob with content `content` (§4.5). The blob is named after the trigger's
+/// The payload for a blob with content `content`. The blob is named after the trigger's
 /// `path` pattern with each `{parameter}` set to [`SAMPLE_BLOB_NAME`]; the trigger value is the
 /// content as base64 unless the binding says `dataType: string`.
 pub fn blob_invocation(function: &Function, content: &str) -> InvocationPayload {
@@ -413,7 +413,7 @@ mod tests {
         parse_function("hello-blobInput", &json, &BTreeMap::new()).unwrap()
     }
 
-    /// The request of the captured HTTP payload in §4.6.
+    /// The request of the captured HTTP payload (`runtime/tests/captures/http-with-blob-input.json`).
     fn captured_request() -> IncomingRequest {
         IncomingRequest {
             method: "POST".into(),

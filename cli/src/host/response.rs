@@ -1,9 +1,9 @@
-//! Reading the worker's answer to an invocation (§5 of the protocol notes), with the real
+//! Reading the worker's answer to an invocation, with the real
 //! host's conversions. Pure functions.
 //!
 //! - The status must be 2xx and the content type JSON; the body must be a JSON object whose
-//!   `Outputs`, `Logs` and `ReturnValue` are found ignoring case (§5.1).
-//! - A named `http` output must be an object; only its `statusCode` sets the status (§5.3).
+//!   `Outputs`, `Logs` and `ReturnValue` are found ignoring case.
+//! - A named `http` output must be an object; only its `statusCode` sets the status.
 //! - Every other output, and `$return`, goes through the base64 quirk: a string that is valid
 //!   base64 becomes the decoded bytes, unless the binding is `dataType: binary`.
 //! - A `$return` of type `http` is a response object only if it has a `body` key.

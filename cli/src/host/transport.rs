@@ -4,7 +4,7 @@
 //!
 //! | transport | launch | ready when | an invocation is |
 //! |---|---|---|---|
-//! | [`Transport::CustomHandler`] | `FUNCTIONS_CUSTOMHANDLER_PORT` and friends | `GET /` answers | `POST /{function}` with JSON (§4, §5 of the protocol notes) |
+//! | [`Transport::CustomHandler`] | `FUNCTIONS_CUSTOMHANDLER_PORT` and friends | `GET /` answers | `POST /{function}` with JSON (see `payload.rs`, `response.rs`) |
 //! | [`Transport::Grpc`] | the host's gRPC arguments | `StartStream`, init, metadata and loads are done | an `InvocationRequest` on `EventStream` ([`super::grpc`]) |
 
 use http::Request;
@@ -75,8 +75,8 @@ impl Connection {
     }
 }
 
-/// POSTs the payload to `/{name}` on the worker as the host does (§4.1) and reads the answer
-/// (§5).
+/// POSTs the payload to `/{name}` on the worker as the host does (chunked, no `Content-Length`)
+/// and reads the answer (`response.rs`).
 async fn invoke_over_http(
     port: u16,
     function: &Function,

@@ -1,5 +1,5 @@
-//! Starting, watching and restarting the worker process exactly as the host does (§1.2, §1.3,
-//! §3 of the protocol notes), over either [`Transport`].
+//! Starting, watching and restarting the worker process exactly as the host does, over either
+//! [`Transport`].
 //!
 //! - The command line is the executable, the `arguments`, the quoted `defaultWorkerPath` and
 //!   the `workerArguments`, with `%VAR%` expanded; the working directory is
@@ -484,7 +484,7 @@ impl Launch {
         }
     }
 
-    /// How the host starts a gRPC worker of `app` (§2.2 of the protocol reference): the same
+    /// How the host starts a gRPC worker of `app`: the same
     /// executable and arguments, then the host's gRPC arguments in both spellings, in the app
     /// folder, with the native runtime's variables.
     ///

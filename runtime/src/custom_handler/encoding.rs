@@ -116,8 +116,8 @@ pub(super) fn return_value_passes_through(function: &FunctionDescription) -> boo
 
 /// The body of an HTTP response output, which must be text.
 ///
-/// The host reads an HTTP output's `body` as text only (custom-handler-protocol.md §5.3, "How
-/// output values are converted"): a JSON string is written verbatim, with no base64 decoding; an
+/// The host reads an HTTP output's `body` as text only (its conversion of a custom handler's
+/// output values): a JSON string is written verbatim, with no base64 decoding; an
 /// object or array is written as its JSON text; there is no byte-array form. (A `$return` that
 /// is a bare base64 string would be decoded to bytes, but only as a `200` with no headers, and
 /// that path is inferred, not observed.) So a body that is not UTF-8 cannot be carried by the

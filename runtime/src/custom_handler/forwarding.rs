@@ -3,7 +3,7 @@
 //! relays the worker's response as it is. No JSON envelope, no base64, any body.
 //!
 //! A function qualifies when the host would forward to it: exactly one input binding, an
-//! `httpTrigger`, and exactly one output binding, an `http` (reference §2). Its route
+//! `httpTrigger`, and exactly one output binding, an `http`; any other function still gets the JSON envelope. Its route
 //! template, under the host's route prefix, picks it; its `methods` filter it.
 
 use std::collections::BTreeMap;

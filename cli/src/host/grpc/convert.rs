@@ -1,4 +1,5 @@
-//! The host's side of the gRPC data mapping (§5 of the protocol reference). Pure functions.
+//! The host's side of the gRPC data mapping (the messages of
+//! `wire/proto/functions/FunctionRpc.proto`). Pure functions.
 //!
 //! The local host builds every invocation as an [`InvocationPayload`]: the real host's binding
 //! data, rendered the custom-handler way (values double-encoded, bytes as base64). This module
@@ -7,13 +8,13 @@
 //! custom-handler path produces, so routing, keys, timers, the admin API and the console are
 //! shared by both transports.
 //!
-//! - The HTTP trigger is an `RpcHttp` (§5.2) shaped by the worker's capabilities:
+//! - The HTTP trigger is an `RpcHttp` shaped by the worker's capabilities:
 //!   `UseNullableValueDictionaryForHttp`, `RpcHttpBodyOnly`, `RawHttpBodyBytes`,
 //!   `IgnoreEmptyValuedRpcHttpHeaders`, `RpcHttpTriggerMetadataRemoved`.
-//! - Other values (§5.1): objects as `json`, text as `string`, bytes (binary bindings, blobs)
+//! - Other values: objects as `json`, text as `string`, bytes (binary bindings, blobs)
 //!   as `bytes`, other JSON as `json`, null as an empty `TypedData`.
 //! - `trigger_metadata` is the binding data without `sys`.
-//! - Outputs (§5.3): `string`, `json`, `bytes`, `int`, `double` and `http` are read; collection
+//! - Outputs: `string`, `json`, `bytes`, `int`, `double` and `http` are read; collection
 //!   types fail the invocation, as in the host. There is no base64 quirk on this path.
 
 use std::collections::BTreeMap;
@@ -119,7 +120,7 @@ fn carries_bytes(binding: Option<&Binding>) -> bool {
     binding.is_some_and(|b| b.is_binary() || (b.is("blobTrigger") && b.data_type.as_deref() != Some("string")))
 }
 
-/// A custom-handler value (§4.3 of the protocol notes) as the `TypedData` the real host sends:
+/// A custom-handler value (double-encoded, bytes as base64: see `host/payload.rs`) as the `TypedData` the real host sends:
 /// objects as `json`, double-encoded text as `string` (or `json` when the text is other JSON),
 /// base64 of a byte-carrying binding as `bytes`, null as empty.
 pub fn typed_value(binding: Option<&Binding>, value: &Value) -> TypedData {
@@ -173,7 +174,7 @@ fn anonymous_identity() -> RpcClaimsIdentity {
     }
 }
 
-/// `ToRpcHttp` (§5.2): the request as the worker's capabilities want it.
+/// The host's `ToRpcHttp`: the request as the worker's capabilities want it.
 pub fn rpc_http(source: &HttpSource, capabilities: &Capabilities) -> RpcHttp {
     let request = &source.request;
     let nullable = capabilities.has("UseNullableValueDictionaryForHttp");
@@ -260,7 +261,7 @@ fn http_bodies(content_type: Option<&str>, body: &[u8], capabilities: &Capabilit
     }
 }
 
-/// Reads the worker's `InvocationResponse` (§5.3, §5.4) into what the host hands to the
+/// Reads the worker's `InvocationResponse` (outputs, return value, result) into what the host hands to the
 /// bindings. `logs` are the invocation's `RpcLog` lines.
 ///
 /// # Errors
@@ -468,7 +469,7 @@ pub fn valid_function_name(name: &str) -> bool {
         && !name.eq_ignore_ascii_case("host")
 }
 
-/// A worker-indexed function (§3.3): its `raw_bindings` read like a function.json, after the
+/// A worker-indexed function (from `FunctionMetadataResponse`): its `raw_bindings` read like a function.json, after the
 /// host's validation (name, per-function status, unique binding names, `$return` out).
 ///
 /// # Errors
