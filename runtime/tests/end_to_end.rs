@@ -1,4 +1,4 @@
-//! `#[function]`s served over a real socket: the real-host captures of the reference replayed
+//! `#[function]`s served over a real socket: the real-host captures of `captures/` replayed
 //! through the macro-generated code, and the exact JSON the host gets back.
 
 use std::net::SocketAddr;

@@ -592,7 +592,7 @@ fn output_data(binding: &ParameterBinding) -> Option<TypedData> {
     }
 }
 
-/// The HTTP request of the reference's capture, with the worker's capabilities applied
+/// The HTTP request of the real-host capture (`captures/http-with-blob-input.json`), with the worker's capabilities applied
 /// (nullable maps, body as bytes only).
 fn hello_request(invocation_id: &str) -> InvocationRequest {
     let http = RpcHttp {

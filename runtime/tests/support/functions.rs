@@ -5,7 +5,7 @@
 use azfn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// HTTP with a blob input (the reference's capture).
+/// HTTP with a blob input (the real-host capture `captures/http-with-blob-input.json`).
 #[function(
     name = "post-hello-blobInput",
     http_trigger(
