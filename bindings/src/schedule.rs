@@ -820,6 +820,27 @@ fn days_in_month(year: i64, month: u8) -> u8 {
     }
 }
 
+/// Parses a .NET `TimeSpan` as the host writes them and `TimeSpan.TryParse` reads them:
+/// `hh:mm:ss`, `d.hh:mm:ss`, either with a fraction (`00:00:01.5`, at most seven digits), and
+/// .NET's shorter forms (`d`, `hh:mm`, `d.hh:mm`, `d:hh:mm:ss`); hours 0-23, minutes and seconds
+/// 0-59. Stricter than .NET: a negative span (not a [`Duration`]), and three numbers that do not
+/// fit `hh:mm:ss` (.NET reads `24:00:00` as 24 days).
+///
+/// ```
+/// use std::time::Duration;
+/// use azfn_bindings::schedule::parse_time_span;
+/// assert_eq!(parse_time_span("1.02:00:00.5"), Ok(Duration::from_millis(93_600_500)));
+/// assert_eq!(parse_time_span("00:00:00"), Ok(Duration::ZERO));
+/// assert_eq!(parse_time_span("00:61:00").unwrap_err().range, 3..5);
+/// ```
+pub fn parse_time_span(s: &str) -> Result<Duration, Problem> {
+    let offset = s.len() - s.trim_start().len();
+    let span = TimeSpanText::split(s.trim()).map_err(|p| p.shifted(offset))?;
+    span.parts("the time span is negative")
+        .and_then(|parts| parts.duration())
+        .map_err(|p| p.shifted(offset))
+}
+
 /// Parses a `TimeSpan` the way .NET's `TimeSpan.TryParse` reads the host's schedule, and
 /// returns it in whole seconds.
 ///
@@ -914,8 +935,18 @@ impl<'a> TimeSpanText<'a> {
         .with_help(INTERVAL_HELP)
     }
 
-    /// Matches the separators against the forms .NET accepts and adds up the seconds.
+    /// Matches the separators against the forms .NET accepts and adds up the interval's
+    /// seconds; three numbers that do not fit `hh:mm:ss` are explained (.NET reads `d:hh:mm`).
     fn seconds(&self) -> Result<u64, Problem> {
+        let parts = self.parts("the interval is negative: it must be at least one second")?;
+        if let ([a, b, c], None) = (self.numbers.as_slice(), parts.days) {
+            return self.three_numbers(a, b, c);
+        }
+        parts.total(self.text)
+    }
+
+    /// Matches the separators against the forms .NET accepts: the components, unchecked.
+    fn parts(&self, negative: &str) -> Result<Parts<'_>, Problem> {
         let (Some((lead, lead_range)), Some((end, _))) = (self.separators.first(), self.separators.last()) else {
             return Err(self.not_an_interval());
         };
@@ -924,13 +955,7 @@ impl<'a> TimeSpanText<'a> {
         }
         match *lead {
             "" => {}
-            "-" => {
-                return Err(Problem::new(
-                    lead_range.clone(),
-                    "the interval is negative: it must be at least one second",
-                )
-                .with_help(INTERVAL_HELP));
-            }
+            "-" => return Err(Problem::new(lead_range.clone(), negative).with_help(INTERVAL_HELP)),
             _ => return Err(self.not_an_interval()),
         }
         let inner: Vec<&str> = self.separators[1..self.separators.len() - 1]
@@ -948,7 +973,12 @@ impl<'a> TimeSpanText<'a> {
                 minutes: Some(m),
                 ..Parts::default()
             },
-            ([":", ":"], [a, b, c]) => return self.three_numbers(a, b, c),
+            ([":", ":"], [h, m, s]) => Parts {
+                hours: Some(h),
+                minutes: Some(m),
+                seconds: Some(s),
+                ..Parts::default()
+            },
             ([".", ":"], [d, h, m]) => Parts {
                 days: Some(d),
                 hours: Some(h),
@@ -978,7 +1008,7 @@ impl<'a> TimeSpanText<'a> {
             },
             _ => return Err(self.not_an_interval()),
         };
-        parts.total(self.text)
+        Ok(parts)
     }
 
     /// `a:b:c` is `hh:mm:ss` when it fits, else .NET reads `d:hh:mm`.
@@ -1058,6 +1088,12 @@ impl Parts<'_> {
                 );
             }
         }
+        Ok(())
+    }
+
+    /// The whole seconds of an interval: at least one, and no fraction.
+    fn total(&self, text: &str) -> Result<u64, Problem> {
+        self.check()?;
         if let Some((value, range)) = self.fraction
             && *value != 0
         {
@@ -1067,11 +1103,6 @@ impl Parts<'_> {
             )
             .with_help(INTERVAL_HELP));
         }
-        Ok(())
-    }
-
-    fn total(&self, text: &str) -> Result<u64, Problem> {
-        self.check()?;
         let value = |part: Option<&(u64, Range<usize>)>| part.map_or(0, |(v, _)| *v);
         let seconds =
             value(self.days) * 86_400 + value(self.hours) * 3600 + value(self.minutes) * 60 + value(self.seconds);
@@ -1083,6 +1114,29 @@ impl Parts<'_> {
             .with_help(INTERVAL_HELP));
         }
         Ok(seconds)
+    }
+
+    /// The span, fractions (at most seven digits, .NET's ticks) included.
+    fn duration(&self) -> Result<Duration, Problem> {
+        self.check()?;
+        let value = |part: Option<&(u64, Range<usize>)>| part.map_or(0, |(v, _)| *v);
+        let seconds =
+            value(self.days) * 86_400 + value(self.hours) * 3600 + value(self.minutes) * 60 + value(self.seconds);
+        let nanos = match self.fraction {
+            None => 0,
+            Some((_, range)) if range.len() > 7 => {
+                return Err(Problem::new(
+                    range.clone(),
+                    "a fraction of a second has at most seven digits (100-nanosecond ticks)",
+                )
+                .with_help(INTERVAL_HELP));
+            }
+            // At most seven digits, so the value and the scale both fit.
+            Some((fraction, range)) => {
+                u32::try_from(*fraction).unwrap_or(0) * 10u32.pow(9 - u32::try_from(range.len()).unwrap_or(9))
+            }
+        };
+        Ok(Duration::new(seconds, nanos))
     }
 }
 
@@ -1241,6 +1295,34 @@ mod tests {
         assert_eq!(problem("").range, 0..0);
         assert_eq!(problem("   ").range, 0..3);
         assert_eq!(CronSchedule::parse("").unwrap_err().range, 0..0);
+    }
+
+    #[test]
+    fn time_spans_parse_with_days_and_fractions() {
+        let ok = |s: &str| parse_time_span(s).unwrap_or_else(|p| panic!("{s:?}: {p:?}"));
+        assert_eq!(ok("00:05:00"), Duration::from_secs(300));
+        assert_eq!(ok(" 2.01:00:00 "), Duration::from_secs(2 * 86_400 + 3600));
+        assert_eq!(ok("00:00:01.25"), Duration::from_millis(1250));
+        assert_eq!(ok("00:00:01.05"), Duration::from_millis(1050));
+        assert_eq!(ok("1.00:00:00.0000001"), Duration::new(86_400, 100));
+        assert_eq!(ok("1:02:03:04"), Duration::from_secs(93_784));
+        assert_eq!(ok("01:30"), Duration::from_secs(5400));
+        assert_eq!(ok("5"), Duration::from_secs(5 * 86_400));
+        assert_eq!(ok("00:00:00"), Duration::ZERO);
+        let bad = |s: &str| parse_time_span(s).expect_err(s).range;
+        assert_eq!(bad("24:00:00"), 0..2);
+        assert_eq!(bad("00:61:00"), 3..5);
+        assert_eq!(bad("1.25:00:00"), 2..4);
+        assert_eq!(bad(" -00:01:00"), 1..2);
+        assert_eq!(bad("00:00:01.12345678"), 9..17);
+        for s in ["", "x", "soon", "a.00:00:00", "1.2.3", "00:00:00:00:00"] {
+            assert!(parse_time_span(s).is_err(), "{s:?}");
+        }
+        for s in fuzz::strings(2000) {
+            if let Err(p) = parse_time_span(&s) {
+                fuzz::assert_range_ok(&s, &p.range);
+            }
+        }
     }
 
     #[test]

@@ -100,26 +100,9 @@ fn retry_options(policy: RetryPolicy) -> RpcRetryOptions {
     }
 }
 
-/// A .NET `TimeSpan` in the forms `function.json` uses: `hh:mm:ss`, `d.hh:mm:ss`, with optional
-/// fractional seconds (`00:00:01.5`).
+/// A .NET `TimeSpan` as `function.json` writes it (`hh:mm:ss`, `d.hh:mm:ss`, fractions).
 fn parse_time_span(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let (days, clock) = match text.split_once(':') {
-        Some((head, _)) if head.contains('.') => {
-            let (days, _) = head.split_once('.')?;
-            (days.parse::<u64>().ok()?, &text[days.len() + 1..])
-        }
-        _ => (0, text),
-    };
-    let mut fields = clock.split(':');
-    let hours: u64 = fields.next()?.parse().ok()?;
-    let minutes: u64 = fields.next()?.parse().ok()?;
-    let seconds: f64 = fields.next().unwrap_or("0").parse().ok()?;
-    if fields.next().is_some() || minutes > 59 || !(0.0..60.0).contains(&seconds) {
-        return None;
-    }
-    let whole = (days * 24 + hours) * 3600 + minutes * 60;
-    Some(Duration::from_secs(whole) + Duration::from_secs_f64(seconds))
+    azfn_bindings::schedule::parse_time_span(text).ok()
 }
 
 #[cfg(test)]
@@ -217,8 +200,8 @@ mod tests {
             Some(Duration::from_secs(2 * 86_400 + 3600))
         );
         assert_eq!(parse_time_span("00:00:01.25"), Some(Duration::from_millis(1250)));
-        assert_eq!(parse_time_span("25:00"), Some(Duration::from_secs(90_000)));
-        for bad in ["", "x", "00:61:00", "00:00:00:00", "a.00:00:00"] {
+        assert_eq!(parse_time_span("1:00:00:00"), Some(Duration::from_secs(86_400)));
+        for bad in ["", "x", "00:61:00", "25:00", "00:00:00:00:00", "a.00:00:00"] {
             assert_eq!(parse_time_span(bad), None, "{bad}");
         }
     }

@@ -858,27 +858,12 @@ fn entity_prefix(prefix: &str) -> String {
     }
 }
 
-/// A .NET `TimeSpan` text (`[d.]hh:mm:ss[.fffffff]`) or a number of seconds.
+/// A .NET `TimeSpan` text (`[d.]hh:mm:ss[.fffffff]`) or a number of seconds; not zero.
 fn parse_timeout(value: &serde_json::Value) -> Option<Duration> {
     if let Some(seconds) = value.as_f64() {
         return (seconds > 0.0 && seconds.is_finite()).then(|| Duration::from_secs_f64(seconds));
     }
-    let text = value.as_str()?.trim();
-    let (days, clock) = match text.split_once(':') {
-        Some((head, _)) if head.contains('.') => {
-            let (days, rest) = text.split_once('.')?;
-            (days.parse::<u64>().ok()?, rest)
-        }
-        _ => (0, text),
-    };
-    let mut parts = clock.split(':');
-    let hours: u64 = parts.next()?.parse().ok()?;
-    let minutes: u64 = parts.next()?.parse().ok()?;
-    let seconds: f64 = parts.next()?.parse().ok()?;
-    if parts.next().is_some() || !(0.0..60.0).contains(&seconds) {
-        return None;
-    }
-    let total = Duration::from_secs(days * 86_400 + hours * 3_600 + minutes * 60) + Duration::from_secs_f64(seconds);
+    let total = azfn_bindings::schedule::parse_time_span(value.as_str()?).ok()?;
     (!total.is_zero()).then_some(total)
 }
 
