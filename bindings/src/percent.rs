@@ -1,7 +1,8 @@
 //! Percent-coding: request paths and query strings decoded as the Functions host's ASP.NET Core
 //! gives them to routing and to functions, plain `%XX` decoding (gRPC's `grpc-message`), and
 //! the encoding of URL components. One decoder for the local host, the worker's forwarding and
-//! proxying modes, the native transport and the Durable client, so they read text alike.
+//! proxying modes, the native transport, the Durable client and `cargo azfn new` (file URLs),
+//! so they read text alike.
 
 /// A request path percent-decoded as ASP.NET Core gives it to routing: every valid `%XX`
 /// escape is decoded except `%2F` (a `/`), which stays as written (a decoded `/` would change
@@ -123,6 +124,8 @@ mod tests {
         assert_eq!(decode_component("100%"), "100%");
         assert_eq!(decode_component("%zz"), "%zz");
         assert_eq!(decode_component("%+1"), "%+1");
+        // A file URL's path, as cargo escapes it in `path+file://` sources.
+        assert_eq!(decode_component("/a%20b/c%2"), "/a b/c%2");
     }
 
     #[test]

@@ -123,37 +123,13 @@ pub fn source_from_install_record(record: &str) -> Option<AzfnSource> {
         });
     }
     if let Some(path) = source.strip_prefix("path+file://") {
-        let runtime = Path::new(&percent_decode(path)).join("../runtime");
+        let runtime = Path::new(&azfn_bindings::percent::decode_component(path)).join("../runtime");
         return is_azfn_package(&runtime).then(|| AzfnSource::Path(std::fs::canonicalize(&runtime).unwrap_or(runtime)));
     }
     let version = key.split(' ').nth(1)?;
     source
         .starts_with("registry+")
         .then(|| AzfnSource::Registry(version.to_owned()))
-}
-
-/// `%XX` escapes of a file URL's path undone (cargo escapes spaces and the like).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| text.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// What `new` creates.
@@ -509,7 +485,6 @@ mod tests {
             AzfnSource::Registry("0.3".into()).dependency_line().unwrap(),
             r#"azfn = "0.3""#
         );
-        assert_eq!(percent_decode("/a%20b/c%2"), "/a b/c%2");
     }
 
     #[test]
