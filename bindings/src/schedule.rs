@@ -1083,7 +1083,7 @@ impl Parts<'_> {
                 && *value > max
             {
                 return Err(
-                    Problem::new(range.clone(), format!("{what} `{value}` are out of range: {allowed}"))
+                    Problem::new(range.clone(), format!("{what} `{value}` is out of range: {allowed}"))
                         .with_help(INTERVAL_HELP),
                 );
             }

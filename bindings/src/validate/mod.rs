@@ -53,42 +53,26 @@ pub fn time_span(value: &str) -> Result<(), Problem> {
     let minutes_at = offset + head.len() + 1;
     let seconds_at = minutes_at + minutes.len() + 1;
     let fields = [
-        (days.filter(|d| !d.is_empty()), offset, u64::MAX, "days"),
-        (Some(hours), offset + hours_at, 23, "hours"),
-        (Some(*minutes), minutes_at, 59, "minutes"),
-        (Some(seconds), seconds_at, 59, "seconds"),
-        (
-            fraction,
-            seconds_at + seconds.len() + 1,
-            u64::MAX,
-            "fractions of a second",
-        ),
+        (days.filter(|d| !d.is_empty()), offset, "days"),
+        (Some(hours), offset + hours_at, "hours"),
+        (Some(*minutes), minutes_at, "minutes"),
+        (Some(seconds), seconds_at, "seconds"),
+        (fraction, seconds_at + seconds.len() + 1, "fractions of a second"),
     ];
-    for (text, at, max, what) in fields {
+    for (text, at, what) in fields {
         let Some(text) = text else { continue };
-        let range = at..at + text.len();
-        let number = (!text.is_empty() && text.len() <= 10 && text.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| text.parse::<u64>().ok())
-            .flatten();
-        match number {
-            None => {
-                return Err(Problem {
-                    range,
-                    message: format!("{what} of `{value}` must be digits"),
-                    help: Some(help.into()),
-                });
-            }
-            Some(n) if n > max => {
-                return Err(Problem {
-                    range,
-                    message: format!("{what} `{text}` is out of range: {what} are 0-{max}"),
-                    help: Some(help.into()),
-                });
-            }
-            Some(_) => {}
+        if text.is_empty() || text.len() > 10 || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Problem {
+                range: at..at + text.len(),
+                message: format!("{what} of `{value}` must be digits"),
+                help: Some(help.into()),
+            });
         }
     }
-    Ok(())
+    // The numbers' ranges as the one TimeSpan reader checks them.
+    crate::schedule::parse_time_span(body)
+        .map(drop)
+        .map_err(|p| p.shifted(offset).with_help(help))
 }
 
 #[cfg(test)]
@@ -111,6 +95,16 @@ mod tests {
         assert_eq!(time_span("00:00:60").unwrap_err().range, 6..8);
         assert_eq!(time_span("1.25:00:00").unwrap_err().range, 2..4);
         assert_eq!(time_span("00:0x:00").unwrap_err().range, 3..5);
+        // The numbers are checked by the one TimeSpan reader: .NET's day limit, seven-digit
+        // fractions, and the validator's help.
+        assert_eq!(time_span("10675200.00:00:00").unwrap_err().range, 0..8);
+        assert_eq!(time_span("-00:00:01.12345678").unwrap_err().range, 10..18);
+        let hours = time_span("-1.24:00:00").unwrap_err();
+        assert_eq!(hours.range, 3..5);
+        assert!(
+            hours.help.as_deref().is_some_and(|h| h.starts_with("a TimeSpan is")),
+            "{hours:?}"
+        );
         assert!(time_span("10 seconds").is_err());
         assert!(time_span("").is_err());
         assert!(time_span("%Delay").is_err());
