@@ -35,11 +35,10 @@ pub fn console_timestamp() -> String {
     format!("{}.{:03}Z", iso_seconds(&civil), now.subsec_millis())
 }
 
+/// `2024-02-29T13:05:00`: the time as `CivilTime` writes it, without the `Z`.
 fn iso_seconds(t: &CivilTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        t.year, t.month, t.day, t.hour, t.minute, t.second
-    )
+    let text = t.to_string();
+    text.strip_suffix('Z').unwrap_or(&text).to_owned()
 }
 
 /// 64 unpredictable bits: std's per-process random hash keys mixed with a counter and the time.
@@ -71,6 +70,7 @@ mod tests {
         let t = Duration::new(1_660_549_921, 886_191_300);
         assert_eq!(iso_with_ticks(t), "2022-08-15T07:52:01.8861913Z");
         assert_eq!(iso_offset(1_655_100_006), "2022-06-13T06:00:06+00:00");
+        assert_eq!(iso_offset(-1), "1969-12-31T23:59:59+00:00");
     }
 
     #[test]
