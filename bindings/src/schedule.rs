@@ -41,7 +41,7 @@ use std::fmt;
 use std::ops::Range;
 use std::time::Duration;
 
-use crate::validate::{Problem, char_range, show_char};
+use crate::problem::{Problem, char_range, show_char};
 
 /// The shape of an NCRONTAB expression, shown with most schedule problems.
 const SIX_FIELDS: &str = "NCRONTAB has six fields: {second} {minute} {hour} {day} {month} {day-of-week}, \
@@ -1143,7 +1143,7 @@ impl Parts<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::fuzz;
+    use crate::fuzz;
 
     fn at(year: i32, month: u8, day: u8, hour: u8, minute: u8, second: u8) -> CivilTime {
         CivilTime {

@@ -1,8 +1,8 @@
 //! How Durable Functions' bindings meet `#[function]`: the kind markers, and the traits'
 //! impls for what each kind's functions take and return.
 //!
-//! The values travel as the Durable extension's passthrough protocol has them (§6–7 of the
-//! reference): an activity's input is the JSON text of the value the orchestrator sent, its
+//! The values travel as the Durable extension's passthrough protocol has them (the messages in
+//! `wire/proto/durable/orchestrator_service.proto`): an activity's input is the JSON text of the value the orchestrator sent, its
 //! result is the function's return value with no `$return` binding declared (the host hands it
 //! to the extension as it is); an orchestrator's or an entity's trigger value is the base64 of a
 //! protobuf request, and its return value the base64 of the protobuf response.

@@ -100,7 +100,7 @@ pub(crate) async fn prepare(
 /// with `UseNullableValueDictionaryForHttp`; with `HttpUri`, only when they honour
 /// `RequiresRouteParameters`). Older hosts leave them out there, but every route value is also
 /// trigger binding data, which goes into `trigger_metadata` under the parameter's name, as a
-/// string (grpc-protocol.md §5.1, "query parameters and route parameters (strings)"; a value the
+/// string (the host adds query and route parameters to the binding data as strings; a value the
 /// host serialized as JSON is read as its text). So when `RpcHttp` carries no route value at
 /// all, the route template's parameters are looked up there (names compared ignoring ASCII
 /// case, as the host's binding data is); `RpcHttp`'s own values, when there are any, win.
