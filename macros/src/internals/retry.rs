@@ -3,6 +3,7 @@
 //! the function-level retry policy the host applies (`retry` in `function.json`).
 
 use azfn_bindings::ValueRule;
+use azfn_bindings::schedule::parse_time_span;
 use proc_macro2::Span;
 use syn::{Ident, Lit, LitStr};
 
@@ -125,7 +126,7 @@ pub fn parse_retry(cx: &Ctxt, ident: &Ident, args: &[Arg]) -> Option<RetryDef> {
         }
     } else {
         let (minimum_interval, maximum_interval) = (interval("minimum_interval")?, interval("maximum_interval")?);
-        if let (Some(min), Some(max)) = (seconds(&minimum_interval), seconds(&maximum_interval))
+        if let (Ok(min), Ok(max)) = (parse_time_span(&minimum_interval), parse_time_span(&maximum_interval))
             && min > max
         {
             let span = intervals
@@ -182,21 +183,5 @@ fn check_time_span(cx: &Ctxt, text: &LitStr) -> Option<String> {
             lit::report(cx, text, &problem);
             None
         }
-    }
-}
-
-/// The length of a checked `hh:mm:ss` in seconds, for comparing intervals.
-fn seconds(text: &str) -> Option<u64> {
-    let mut parts = text.split(':').map(|p| p.parse::<u64>().ok());
-    let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
-    Some((h * 60 + m) * 60 + s)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn intervals_compare_in_seconds() {
-        assert_eq!(super::seconds("00:01:00"), Some(60));
-        assert_eq!(super::seconds("23:59:59"), Some(86_399));
     }
 }
