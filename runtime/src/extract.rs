@@ -97,9 +97,33 @@ pub mod kind {
     /// The `http_output` binding kind.
     pub struct http_output;
 
-    // Durable Functions' kinds have their own traits' impls (their values travel differently).
+    // Durable Functions' kinds: their traits' impls live in `durable::binding` (their values
+    // travel differently); the markers live here, so that `durable` depends on this module and
+    // not the other way round.
+    /// The `orchestration_trigger` binding kind.
     #[cfg(feature = "durable")]
-    pub use crate::durable::binding::{activity_trigger, durable_client, entity_trigger, orchestration_trigger};
+    #[allow(non_camel_case_types, missing_debug_implementations)]
+    pub struct orchestration_trigger;
+    /// The `activity_trigger` binding kind.
+    #[cfg(feature = "durable")]
+    #[allow(non_camel_case_types, missing_debug_implementations)]
+    pub struct activity_trigger;
+    /// The `entity_trigger` binding kind.
+    #[cfg(feature = "durable")]
+    #[allow(non_camel_case_types, missing_debug_implementations)]
+    pub struct entity_trigger;
+    /// The `durable_client` binding kind.
+    #[cfg(feature = "durable")]
+    #[allow(non_camel_case_types, missing_debug_implementations)]
+    pub struct durable_client;
+    #[cfg(feature = "durable")]
+    impl super::TriggerKind for orchestration_trigger {
+        const KIND: &'static azfn_bindings::BindingKind = &azfn_bindings::catalog::ORCHESTRATION_TRIGGER;
+    }
+    #[cfg(feature = "durable")]
+    impl super::TriggerKind for entity_trigger {
+        const KIND: &'static azfn_bindings::BindingKind = &azfn_bindings::catalog::ENTITY_TRIGGER;
+    }
 
     markers! {
         always {

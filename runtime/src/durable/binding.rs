@@ -22,29 +22,11 @@ use super::orchestration::{OrchestrationContext, decode_request, encode_response
 use super::proto::{OrchestratorRequest, OrchestratorResponse};
 use crate::data::BindingData;
 use crate::error::{Error, InvocationError};
-use crate::extract::{FromInputBinding, FromInvocation, ReturnOutputs, TriggerKind};
+use crate::extract::{FromInputBinding, FromInvocation, ReturnOutputs};
 use crate::invocation::{Invocation, OutputValue, Outputs};
 use azfn_bindings::BindingDescription;
 
-/// The `orchestration_trigger` binding kind.
-#[allow(non_camel_case_types, missing_debug_implementations)]
-pub struct orchestration_trigger;
-/// The `activity_trigger` binding kind.
-#[allow(non_camel_case_types, missing_debug_implementations)]
-pub struct activity_trigger;
-/// The `entity_trigger` binding kind.
-#[allow(non_camel_case_types, missing_debug_implementations)]
-pub struct entity_trigger;
-/// The `durable_client` binding kind.
-#[allow(non_camel_case_types, missing_debug_implementations)]
-pub struct durable_client;
-
-impl TriggerKind for orchestration_trigger {
-    const KIND: &'static azfn_bindings::BindingKind = &azfn_bindings::catalog::ORCHESTRATION_TRIGGER;
-}
-impl TriggerKind for entity_trigger {
-    const KIND: &'static azfn_bindings::BindingKind = &azfn_bindings::catalog::ENTITY_TRIGGER;
-}
+use crate::extract::kind::{activity_trigger, durable_client};
 
 /// An activity's input: the JSON text of what the orchestrator passed, read as `T`.
 ///
