@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::Outcome;
 use super::entity_id::EntityId;
 use super::guid::deterministic_guid;
 use super::task::{DurableTask, RetryPolicy, SlotFuture, Source, TimerTask};
@@ -18,9 +19,6 @@ use crate::durable::proto::{
 };
 use crate::durable::proto::{OrchestrationInstance, ParentInstanceInfo, TaskFailureDetails};
 use crate::grpc::wkt::{StringValue, Timestamp};
-
-/// What a durable task ended with: its JSON result text (absent for `null`), or why it failed.
-pub(crate) type Outcome = Result<Option<String>, TaskFailureDetails>;
 
 /// What `continue_as_new` asked for.
 #[derive(Clone, Debug)]

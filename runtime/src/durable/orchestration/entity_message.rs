@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::context::Outcome;
+use super::Outcome;
 use crate::durable::proto::TaskFailureDetails;
 
 #[derive(Serialize)]

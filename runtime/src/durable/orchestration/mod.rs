@@ -67,11 +67,15 @@
 
 mod combinators;
 mod context;
+
 mod entity_id;
 mod entity_message;
 pub(crate) mod guid;
 mod replay;
 mod task;
+
+/// What a durable task ended with: its JSON result text (absent for `null`), or why it failed.
+pub(crate) type Outcome = Result<Option<String>, crate::durable::proto::TaskFailureDetails>;
 
 use base64::Engine as _;
 use prost::Message as _;

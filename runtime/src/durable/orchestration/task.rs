@@ -10,7 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::de::DeserializeOwned;
 
-use super::context::{OrchestrationContext, Outcome};
+use super::Outcome;
+use super::context::OrchestrationContext;
 use crate::durable::proto::TaskFailureDetails;
 
 /// The future of one slot of the replay state: ready once the history holds the outcome.
