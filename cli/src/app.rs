@@ -331,11 +331,19 @@ fn field_path<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
         .try_fold(value, |value, key| get_ignore_case(value.as_object()?, key))
 }
 
-fn read_json(path: &Path) -> Result<Value> {
+/// A JSON file, read as the host reads it (a leading byte-order mark, which .NET tools write, is
+/// skipped); a syntax error names the file, line and column.
+pub fn read_json(path: &Path) -> Result<Value> {
     let text = fs::read_to_string(path).context(|| format!("cannot read {}", path.display()))?;
-    // Files written by .NET tools may start with a byte-order mark.
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    serde_json::from_str(text).context(|| format!("{} is not valid JSON", path.display()))
+    serde_json::from_str(text).map_err(|e| {
+        Error::new(format!(
+            "{}:{}:{}: not valid JSON: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })
 }
 
 fn handler_description(host: &Value) -> std::result::Result<HandlerDescription, String> {

@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::app::FunctionApp;
+use crate::app::{FunctionApp, read_json};
 use crate::error::{Context, Error, Result};
 use crate::{host_json, settings};
 
@@ -499,11 +499,6 @@ fn function_folders(dir: &Path) -> Result<Vec<String>> {
     }
     names.sort();
     Ok(names)
-}
-
-fn read_json(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text).context(|| format!("{} is not valid JSON", path.display()))
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {

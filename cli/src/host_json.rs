@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 
 use serde_json::{Map, Value};
 
-use crate::error::{Context, Error, Result};
+use crate::app::read_json;
+use crate::error::{Error, Result};
 
 /// The file name, at the package root and in the app folder.
 pub const FILE_NAME: &str = "host.json";
@@ -22,20 +23,11 @@ pub fn read_user(path: &Path) -> Result<Option<Map<String, Value>>> {
     if !path.exists() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(path).context(|| format!("cannot read {}", path.display()))?;
-    // Files written by .NET tools may start with a byte-order mark.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    match serde_json::from_str(text) {
-        Ok(Value::Object(map)) => Ok(Some(map)),
-        Ok(_) => Err(Error::new(format!(
+    match read_json(path)? {
+        Value::Object(map) => Ok(Some(map)),
+        _ => Err(Error::new(format!(
             "{}: host.json must be a JSON object",
             path.display()
-        ))),
-        Err(e) => Err(Error::new(format!(
-            "{}:{}:{}: host.json is not valid JSON: {e}",
-            path.display(),
-            e.line(),
-            e.column()
         ))),
     }
 }

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::error::{Context, Error, Result};
+use crate::app::read_json;
+use crate::error::{Error, Result};
 
 /// The file name.
 pub const FILE_NAME: &str = "local.settings.json";
@@ -50,16 +51,7 @@ impl LocalSettings {
         if !path.exists() {
             return Ok(LocalSettings::default());
         }
-        let text = std::fs::read_to_string(path).context(|| format!("cannot read {}", path.display()))?;
-        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-        let json: Value = serde_json::from_str(text).map_err(|e| {
-            Error::new(format!(
-                "{}:{}:{}: {FILE_NAME} is not valid JSON: {e}",
-                path.display(),
-                e.line(),
-                e.column()
-            ))
-        })?;
+        let json = read_json(path)?;
         let bad = |key: &str, why: &str| Error::new(format!("{}: `{key}` {why}", path.display()));
         let root = json
             .as_object()
