@@ -28,73 +28,55 @@
 extern crate self as azfn;
 
 mod app;
-mod cancel;
-mod context;
 pub mod custom_handler;
-mod data;
-mod decode;
-mod dispatch;
-#[cfg(feature = "durable")]
-pub mod durable;
-mod error;
-mod extensions;
-mod extract;
-mod function;
 #[cfg(any(feature = "native", feature = "durable"))]
 pub mod grpc;
-mod http;
 mod http_service;
-mod invocation;
-pub mod logging;
 mod loopback;
-pub mod manifest;
-mod middleware;
 #[cfg(feature = "native")]
 pub mod native;
 pub mod testing;
-mod triggers;
+
+/// Durable Functions (feature `durable`): the `azfn-durable` crate.
+#[cfg(feature = "durable")]
+pub use azfn_durable as durable;
+
+// The core's modules under the names the transports here use.
+pub(crate) use azfn_core::{
+    data, dispatch, error, extensions, extract, function, http, invocation, middleware, triggers,
+};
+pub use azfn_core::{logging, manifest};
 
 pub use app::App;
 pub use azfn_bindings as bindings;
-pub use azfn_macros::{FunctionOutput, function};
-pub use cancel::CancellationToken;
-pub use context::FunctionContext;
-pub use data::BindingData;
-pub use decode::DecodeError;
-pub use dispatch::invoke;
-pub use error::{Error, IntoFunctionError, InvocationError};
-pub use extensions::Extensions;
-pub use extract::{FromInputBinding, FromInvocation, IntoOutputValue, ReturnOutputs, State, TriggerKind, kind};
-pub use function::{DuplicateFunctionName, FunctionDescription, InvokeFuture, Invoker, Registry, RetryPolicy};
-pub use http::{
-    BodyClosed, BodySender, Claim, ClaimsIdentity, Headers, HttpRequest, HttpRequestBuilder, HttpResponse, Identities,
-    IntoHttpResponse, Json, Path, Query,
-};
-pub use invocation::{Invocation, LogLine, Metadata, OutputValue, Outputs, RetryContext, TraceContext};
-pub use logging::LogFilter;
-pub use middleware::{Middleware, MiddlewareFuture, Next, NextFuture};
-#[cfg(any(feature = "sql", feature = "mysql"))]
-pub use triggers::changes::{SqlChange, SqlChangeOperation};
-#[cfg(feature = "cosmosdb")]
-pub use triggers::cosmosdb::{ChangeFeedItem, ChangeFeedMetadata};
-#[cfg(feature = "eventgrid")]
-pub use triggers::eventgrid::{CloudEvent, EventGridEvent};
-#[cfg(feature = "eventhubs")]
-pub use triggers::eventhubs::{EventHubBatchMetadata, EventHubEventMetadata, PartitionContext};
-#[cfg(feature = "kafka")]
-pub use triggers::kafka::{KafkaEvent, KafkaHeader};
-#[cfg(feature = "rabbitmq")]
-pub use triggers::rabbitmq::{RabbitMqMessageMetadata, RabbitMqProperties};
-#[cfg(feature = "servicebus")]
-pub use triggers::servicebus::{ServiceBusBatchMetadata, ServiceBusMessageMetadata};
-#[cfg(feature = "signalr")]
-pub use triggers::signalr::{SignalRConnectionInfo, SignalRInvocationContext, SignalRMessage};
 #[cfg(feature = "tables")]
-pub use triggers::tables::TableEntity;
-pub use triggers::{BlobTriggerMetadata, QueueTriggerMetadata, ScheduleStatus, TimerInfo, WarmupContext};
-
-/// `Result` with [`Error`] as its default error.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub use azfn_core::TableEntity;
+pub use azfn_core::{
+    BindingData, BodyClosed, BodySender, CancellationToken, Claim, ClaimsIdentity, DecodeError, DuplicateFunctionName,
+    Error, Extensions, FromInputBinding, FromInvocation, FunctionContext, FunctionDescription, Headers, HttpRequest,
+    HttpRequestBuilder, HttpResponse, Identities, IntoFunctionError, IntoHttpResponse, IntoOutputValue, Invocation,
+    InvocationError, InvokeFuture, Invoker, Json, LogFilter, LogLine, Metadata, Middleware, MiddlewareFuture, Next,
+    NextFuture, OutputValue, Outputs, Path, Query, Registry, Result, RetryContext, RetryPolicy, ReturnOutputs, State,
+    TraceContext, TriggerKind, invoke, kind,
+};
+pub use azfn_core::{BlobTriggerMetadata, QueueTriggerMetadata, ScheduleStatus, TimerInfo, WarmupContext};
+#[cfg(feature = "cosmosdb")]
+pub use azfn_core::{ChangeFeedItem, ChangeFeedMetadata};
+#[cfg(feature = "eventgrid")]
+pub use azfn_core::{CloudEvent, EventGridEvent};
+#[cfg(feature = "eventhubs")]
+pub use azfn_core::{EventHubBatchMetadata, EventHubEventMetadata, PartitionContext};
+#[cfg(feature = "kafka")]
+pub use azfn_core::{KafkaEvent, KafkaHeader};
+#[cfg(feature = "rabbitmq")]
+pub use azfn_core::{RabbitMqMessageMetadata, RabbitMqProperties};
+#[cfg(feature = "servicebus")]
+pub use azfn_core::{ServiceBusBatchMetadata, ServiceBusMessageMetadata};
+#[cfg(feature = "signalr")]
+pub use azfn_core::{SignalRConnectionInfo, SignalRInvocationContext, SignalRMessage};
+#[cfg(any(feature = "sql", feature = "mysql"))]
+pub use azfn_core::{SqlChange, SqlChangeOperation};
+pub use azfn_macros::{FunctionOutput, function};
 
 /// Everything a function file usually needs.
 pub mod prelude {
@@ -108,27 +90,10 @@ pub mod prelude {
 /// What generated code uses. Not part of the API: users never name it.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::error::{IntoFunctionError, InvocationError};
-    pub use crate::extract::{
-        Admits, AnyTrigger, DataTypeOf, FromInputBinding, FromInvocation, HTTP_RETURN, IntoOutputValue,
-        NoDataTypePreference, Parameter, ReturnOutputs, data_type_or, distinct_binding_names, write_output,
-    };
-    pub use crate::extract::{CardinalityOf, NoCardinalityPreference, cardinality, is_batch, payload_is_batch};
-    pub use crate::function::{FunctionDescription, InvokeFuture, Registration, RetryPolicy};
-    pub use crate::invocation::{Invocation, Outputs};
-    pub use azfn_bindings::catalog;
-    pub use azfn_bindings::{BindingDescription, DataType, PropertyValue};
-    pub use inventory;
-    pub use std::boxed::Box;
-    pub use std::result::Result::{self, Err, Ok};
+    pub use azfn_core::__private::*;
 
     #[cfg(feature = "durable")]
-    pub use crate::durable::binding::{
-        ActivityParameter, OrchestrationParameter, durable_entity, durable_entity_async, durable_orchestrate,
+    pub use azfn_durable::binding::{
+        OrchestrationParameter, durable_entity, durable_entity_async, durable_orchestrate,
     };
-
-    /// Turns a user function's `Err` into a failed invocation.
-    pub fn function_error<E: IntoFunctionError>(error: E) -> InvocationError {
-        InvocationError::Function(error.into_function_error())
-    }
 }

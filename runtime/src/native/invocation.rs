@@ -10,7 +10,7 @@ use super::proto::{
 };
 use super::responses::{cancelled, failure, invocation_exception, invocation_log, success};
 use super::typed_data::{self, either_map};
-use crate::cancel::CancellationToken;
+use crate::CancellationToken;
 use crate::data::BindingData;
 use crate::error::InvocationError;
 use crate::function::FunctionDescription;

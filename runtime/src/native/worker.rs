@@ -24,7 +24,7 @@ use super::proto::{
 use super::relay::Specialization;
 use super::responses::{failure, success, worker_exception, worker_log, worker_metadata};
 use super::stream::Outbox;
-use crate::cancel::CancellationToken;
+use crate::CancellationToken;
 use crate::dispatch;
 use crate::error::InvocationError;
 use crate::function::{FunctionDescription, Registry};

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Outcome;
-use crate::durable::proto::TaskFailureDetails;
+use crate::proto::TaskFailureDetails;
 
 #[derive(Serialize)]
 struct RequestMessage<'a> {

@@ -73,7 +73,7 @@ fn capture_line(line: LogLine) -> Result<(), LogLine> {
 }
 
 /// Writes the captured lines of a failed invocation to the console, where the host keeps them.
-pub(crate) fn replay_to_console(function: &str, invocation_id: &str, lines: &[LogLine]) {
+pub fn replay_to_console(function: &str, invocation_id: &str, lines: &[LogLine]) {
     for line in lines {
         write_console(line.level(), &format!("[{function} {invocation_id}] {line}"));
     }
@@ -376,7 +376,7 @@ mod tests {
         captured.as_mut().await;
         let lines = captured_lines(captured);
         assert_eq!(lines.len(), 1);
-        assert_eq!(lines[0].to_string(), " INFO azfn::logging::tests: shipped order=7");
+        assert_eq!(lines[0].to_string(), " INFO azfn_core::logging::tests: shipped order=7");
     }
 
     #[tokio::test]
@@ -398,7 +398,7 @@ mod tests {
         let lines = captured_lines(captured);
         assert_eq!(
             lines[0].to_string(),
-            " WARN azfn::logging::tests: order{id=7 carrier=\"ups\"}: pack: heavy weight=2.5"
+            " WARN azfn_core::logging::tests: order{id=7 carrier=\"ups\"}: pack: heavy weight=2.5"
         );
     }
 

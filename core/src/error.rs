@@ -190,7 +190,7 @@ impl fmt::Display for InvocationError {
 impl StdError for InvocationError {}
 
 /// The text a panic was raised with, for the failure it becomes.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {

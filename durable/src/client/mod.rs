@@ -47,7 +47,7 @@ use super::proto::{
     ResumeResponse, RewindInstanceRequest, RewindInstanceResponse, SignalEntityRequest, SignalEntityResponse,
     SuspendRequest, SuspendResponse, TerminateRequest, TerminateResponse, method, purge_instances_request,
 };
-use crate::grpc::wkt::{Int32Value, StringValue, Timestamp};
+use azfn_wire::wkt::{Int32Value, StringValue, Timestamp};
 
 pub use error::{ClientError, GrpcCode};
 use rpc::Rpc;

@@ -50,18 +50,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::durable::orchestration::{
+use crate::orchestration::{
     EntityId, OrchestrationContext, RunOptions, decode_request, encode_response, run_orchestrator_with,
 };
-use crate::durable::proto::{
+use crate::proto::{
     CompleteOrchestrationAction, EventRaisedEvent, EventSentEvent, ExecutionCompletedEvent, ExecutionStartedEvent,
     HistoryEvent, OrchestratorCompletedEvent, OrchestratorRequest, OrchestratorResponse, OrchestratorStartedEvent,
     SubOrchestrationInstanceCompletedEvent, SubOrchestrationInstanceCreatedEvent, SubOrchestrationInstanceFailedEvent,
     TaskCompletedEvent, TaskFailedEvent, TaskScheduledEvent, TimerCreatedEvent, TimerFiredEvent,
     history_event::EventType, orchestrator_action::OrchestratorActionType,
 };
-use crate::durable::proto::{OrchestrationInstance, OrchestrationStatus, ParentInstanceInfo, TaskFailureDetails};
-use crate::grpc::wkt::{StringValue, Timestamp};
+use crate::proto::{OrchestrationInstance, OrchestrationStatus, ParentInstanceInfo, TaskFailureDetails};
+use azfn_wire::wkt::{StringValue, Timestamp};
 
 /// The future of one activity run: the result's JSON text (`None` for no result), or why it
 /// failed.
@@ -267,7 +267,7 @@ impl AppActivities {
 
 impl ActivityRunner for AppActivities {
     fn run<'a>(&'a self, name: &'a str, input: Option<String>) -> ActivityFuture<'a> {
-        let function = crate::function::Registry::global()
+        let function = azfn_core::function::Registry::global()
             .ok()
             .and_then(|registry| registry.get(name))
             .filter(|f| f.trigger().kind.json_type == azfn_bindings::catalog::ACTIVITY_TRIGGER.json_type);
@@ -275,13 +275,13 @@ impl ActivityRunner for AppActivities {
             return self.mocks.run(name, input);
         };
         Box::pin(async move {
-            let mut invocation = crate::invocation::Invocation::new(function, format!("driver-{name}"));
-            let value = input.map_or(crate::data::BindingData::Null, crate::data::BindingData::Text);
+            let mut invocation = azfn_core::invocation::Invocation::new(function, format!("driver-{name}"));
+            let value = input.map_or(azfn_core::data::BindingData::Null, azfn_core::data::BindingData::Text);
             invocation.data.insert(function.trigger().name.to_owned(), value);
-            match crate::dispatch::invoke(invocation).await {
+            match azfn_core::dispatch::invoke(invocation).await {
                 Ok(outputs) => Ok(outputs.return_value.map(|value| match value {
-                    crate::invocation::OutputValue::Json(json) => json.to_string(),
-                    crate::invocation::OutputValue::Text(text) => serde_json::Value::String(text).to_string(),
+                    azfn_core::invocation::OutputValue::Json(json) => json.to_string(),
+                    azfn_core::invocation::OutputValue::Text(text) => serde_json::Value::String(text).to_string(),
                     other => format!("{other:?}"),
                 })),
                 Err(error) => Err(TaskFailureDetails {
@@ -445,7 +445,7 @@ impl OrchestrationDriver {
     pub fn orchestrator<F, Fut, T>(mut self, name: &str, orchestrator: F) -> Self
     where
         F: Fn(OrchestrationContext) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<T, crate::Error>>,
+        Fut: Future<Output = Result<T, azfn_core::Error>>,
         T: Serialize,
     {
         let run: OrchestratorFn =

@@ -6,9 +6,9 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::durable::entity::guid_simple;
-use crate::durable::proto::{CreateInstanceRequest, CreateInstanceResponse, method};
-use crate::grpc::wkt::{StringValue, Timestamp};
+use crate::entity::guid_simple;
+use crate::proto::{CreateInstanceRequest, CreateInstanceResponse, method};
+use azfn_wire::wkt::{StringValue, Timestamp};
 
 use super::{ClientError, DurableClient, json_text};
 

@@ -12,7 +12,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use prost::Message;
 use tokio::net::TcpStream;
 
-use crate::grpc::codec::{self, FrameDecoder};
+use azfn_wire::codec::{self, FrameDecoder};
 
 use super::{ClientError, GrpcCode};
 
@@ -178,7 +178,7 @@ impl Rpc {
             .map_err(|e| connect_error(format!("the HTTP/2 handshake failed: {e}")))?;
         tokio::spawn(async move {
             if let Err(error) = connection.await {
-                tracing::debug!("the HTTP/2 connection to the Durable extension ended: {error}");
+                tracing::debug!(target: "azfn::durable", "the HTTP/2 connection to the Durable extension ended: {error}");
             }
         });
         *guard = Some(sender.clone());

@@ -75,7 +75,7 @@ mod replay;
 mod task;
 
 /// What a durable task ended with: its JSON result text (absent for `null`), or why it failed.
-pub(crate) type Outcome = Result<Option<String>, crate::durable::proto::TaskFailureDetails>;
+pub(crate) type Outcome = Result<Option<String>, crate::proto::TaskFailureDetails>;
 
 use base64::Engine as _;
 use prost::Message as _;
@@ -88,7 +88,7 @@ pub use entity_id::{EntityId, ParseEntityIdError};
 pub use replay::{RunOptions, run_orchestrator, run_orchestrator_with};
 pub use task::{DurableTask, RetryPolicy, TaskFailed, TimerTask};
 
-use crate::durable::proto::{OrchestratorRequest, OrchestratorResponse};
+use crate::proto::{OrchestratorRequest, OrchestratorResponse};
 
 /// Decodes the orchestration trigger's value: base64 (standard alphabet, as the extension
 /// writes it) of a protobuf [`OrchestratorRequest`].
@@ -104,12 +104,12 @@ use crate::durable::proto::{OrchestratorRequest, OrchestratorResponse};
 /// assert_eq!(decode_request(&text).unwrap(), request);
 /// assert!(decode_request("not base64!").is_err());
 /// ```
-pub fn decode_request(base64_text: &str) -> Result<OrchestratorRequest, crate::Error> {
+pub fn decode_request(base64_text: &str) -> Result<OrchestratorRequest, azfn_core::Error> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(base64_text.trim())
-        .map_err(|e| crate::Error::msg(format!("the orchestrator request is not base64: {e}")))?;
+        .map_err(|e| azfn_core::Error::msg(format!("the orchestrator request is not base64: {e}")))?;
     OrchestratorRequest::decode(bytes.as_slice()).map_err(|e| {
-        crate::Error::msg(format!(
+        azfn_core::Error::msg(format!(
             "the orchestrator request is not a protobuf OrchestratorRequest: {e}"
         ))
     })

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-use hyper::body::{Body, Frame, SizeHint};
+use http_body::{Body, Frame, SizeHint};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -59,7 +59,7 @@ struct RequestParts {
 /// A request's identities: its own, or a list many requests share (the one every anonymous
 /// caller carries, say), which is then not rebuilt for each of them.
 #[derive(Clone)]
-pub(crate) enum IdentityList {
+pub enum IdentityList {
     Owned(Vec<ClaimsIdentity>),
     Shared(&'static [ClaimsIdentity]),
 }
@@ -146,7 +146,7 @@ impl HttpRequest {
     }
 
     /// A request from parts a transport already holds, moved in without re-parsing.
-    pub(crate) fn from_parts(
+    pub fn from_parts(
         method: Method,
         url: String,
         headers: HeaderMap,
@@ -370,13 +370,13 @@ impl std::error::Error for BodyClosed {}
 /// A response body as the loopback servers write it: whole (with its length) or streamed
 /// (chunked, each chunk written as it comes).
 #[derive(Debug)]
-pub(crate) enum ResponseBody {
+pub enum ResponseBody {
     Whole(Option<Bytes>),
     Streamed(mpsc::Receiver<Bytes>),
 }
 
 impl ResponseBody {
-    pub(crate) fn whole(bytes: impl Into<Bytes>) -> Self {
+    pub fn whole(bytes: impl Into<Bytes>) -> Self {
         ResponseBody::Whole(Some(bytes.into()))
     }
 }
@@ -545,7 +545,7 @@ impl HttpResponse {
     }
 
     /// The status, the headers and the body as a loopback server writes them.
-    pub(crate) fn into_hyper(self) -> http::Response<ResponseBody> {
+    pub fn into_hyper(self) -> http::Response<ResponseBody> {
         let body = match self.stream.and_then(|stream| stream.take()) {
             Some(chunks) => ResponseBody::Streamed(chunks),
             None => ResponseBody::whole(self.body),

@@ -41,7 +41,7 @@ impl EntityId {
     /// assert!(EntityId::parse("cart@a").is_err());
     /// assert!(EntityId::parse("@@a").is_err());
     /// ```
-    pub fn parse(instance_id: &str) -> Result<Self, crate::Error> {
+    pub fn parse(instance_id: &str) -> Result<Self, azfn_core::Error> {
         Ok(instance_id.parse()?)
     }
 

@@ -65,9 +65,9 @@ use super::proto::{
     operation_result::ResultType,
 };
 use super::proto::{TaskFailureDetails, TraceContext};
-use crate::Error;
-use crate::dispatch::panic_message;
-use crate::grpc::wkt::{StringValue, Timestamp};
+use azfn_core::Error;
+use azfn_core::dispatch::panic_message;
+use azfn_wire::wkt::{StringValue, Timestamp};
 
 // ---------------------------------------------------------------------------------------------
 // Entity ids

@@ -121,7 +121,7 @@ impl fmt::Display for GrpcCode {
     }
 }
 
-/// Why a durable client call failed. Converts into [`azfn::Error`](crate::Error) with `?`.
+/// Why a durable client call failed. Converts into [`azfn::Error`](azfn_core::Error) with `?`.
 ///
 /// ```
 /// use azfn::durable::client::{ClientError, GrpcCode};

@@ -158,7 +158,7 @@ enum PendingMetadata {
 impl Metadata {
     /// Metadata still as JSON text, which `parse` turns into the map on first use. The
     /// transport has checked the text, so `parse` cannot fail.
-    pub(crate) fn lazy(json: Box<str>, parse: fn(&str) -> Map<String, Value>) -> Self {
+    pub fn lazy(json: Box<str>, parse: fn(&str) -> Map<String, Value>) -> Self {
         Metadata {
             parsed: OnceLock::new(),
             pending: Some(PendingMetadata::Json { text: json, parse }),
@@ -166,7 +166,7 @@ impl Metadata {
     }
 
     /// Metadata that `read` makes of `request` on first use.
-    pub(crate) fn of_request(request: HttpRequest, read: fn(&HttpRequest) -> Map<String, Value>) -> Self {
+    pub fn of_request(request: HttpRequest, read: fn(&HttpRequest) -> Map<String, Value>) -> Self {
         Metadata {
             parsed: OnceLock::new(),
             pending: Some(PendingMetadata::Request { request, read }),

@@ -114,7 +114,7 @@ fn app_functions() -> &'static Mutex<Vec<&'static FunctionDescription>> {
 
 /// Adds a function described at run time. Only functions added before the first
 /// [`Registry::global`] call are served; `App::run` adds them first thing.
-pub(crate) fn add_app_function(function: &'static FunctionDescription) {
+pub fn add_app_function(function: &'static FunctionDescription) {
     app_functions().lock().unwrap_or_else(|e| e.into_inner()).push(function);
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use azfn_bindings::percent::encode_component;
 use http::StatusCode;
 
-use crate::{HttpRequest, HttpResponse};
+use azfn_core::{HttpRequest, HttpResponse};
 
 use super::{
     ClientError, DEFAULT_CONNECTION, DEFAULT_WEBHOOK_PATH, DurableClient, HttpManagementPayload, RuntimeStatus,

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use super::Outcome;
 use super::context::OrchestrationContext;
-use crate::durable::proto::TaskFailureDetails;
+use crate::proto::TaskFailureDetails;
 
 /// The future of one slot of the replay state: ready once the history holds the outcome.
 pub(crate) struct SlotFuture {
@@ -254,7 +254,7 @@ impl Future for TimerTask {
 /// A durable task failed: the activity, sub-orchestration or entity operation returned an error
 /// (or its result did not decode).
 ///
-/// It is a `std::error::Error`, so `?` turns it into an [`azfn::Error`](crate::Error) and fails
+/// It is a `std::error::Error`, so `?` turns it into an [`azfn::Error`](azfn_core::Error) and fails
 /// the orchestration; the orchestration's failure details then keep this task's details as
 /// their inner failure.
 ///

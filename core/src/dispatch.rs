@@ -18,7 +18,7 @@ use http::StatusCode;
 use tracing::Instrument;
 
 use crate::error::InvocationError;
-pub(crate) use crate::error::panic_message;
+pub use crate::error::panic_message;
 use crate::extensions::Extensions;
 use crate::http::HttpResponse;
 use crate::invocation::{Invocation, Outputs};
@@ -27,17 +27,17 @@ use crate::middleware::{Layer, Next};
 
 /// What every invocation of an app goes through: its state and its middleware.
 #[derive(Clone, Default)]
-pub(crate) struct Pipeline {
-    pub(crate) state: Arc<Extensions>,
-    pub(crate) chain: Arc<[Layer]>,
+pub struct Pipeline {
+    pub state: Arc<Extensions>,
+    pub chain: Arc<[Layer]>,
     /// How long an invocation may run before it is cancelled and fails.
-    pub(crate) deadline: Option<Duration>,
+    pub deadline: Option<Duration>,
 }
 
 static GLOBAL: OnceLock<Pipeline> = OnceLock::new();
 
 /// Makes `pipeline` the one [`invoke`] uses. The first call wins; `App::run` makes it.
-pub(crate) fn install(pipeline: Pipeline) {
+pub fn install(pipeline: Pipeline) {
     let _ = GLOBAL.set(pipeline);
 }
 
@@ -58,12 +58,12 @@ pub fn invoke(invocation: Invocation) -> impl Future<Output = Result<Outputs, In
 }
 
 /// Cancels the token of every invocation in flight (the worker is shutting down).
-pub(crate) fn cancel_in_flight() {
+pub fn cancel_in_flight() {
     crate::cancel::cancel_invocations();
 }
 
 /// How many invocations are running.
-pub(crate) fn in_flight_count() -> usize {
+pub fn in_flight_count() -> usize {
     IN_FLIGHT.load(Ordering::SeqCst)
 }
 
@@ -89,7 +89,7 @@ impl Drop for InFlightGuard {
 impl Pipeline {
     /// Everything that can be done before the invocation runs is done here, outside the future,
     /// which keeps only what it needs: the invocation lives once, in the chain's future.
-    pub(crate) fn invoke(
+    pub fn invoke(
         &self,
         mut invocation: Invocation,
     ) -> impl Future<Output = Result<Outputs, InvocationError>> + Send + 'static {
@@ -98,8 +98,14 @@ impl Pipeline {
         let token = invocation.cancellation.clone();
         // For the failure's console line: the invocation itself moves into the chain.
         let invocation_id = invocation.invocation_id.clone();
-        let span =
-            tracing::info_span!("invocation", invocation_id = %invocation.invocation_id, function = function.name);
+        // The target is `azfn::…`, the crate users name in their filters (`RUST_LOG=azfn=debug`),
+        // and what log capture recognizes the invocation span by.
+        let span = tracing::info_span!(
+            target: "azfn::dispatch",
+            "invocation",
+            invocation_id = %invocation.invocation_id,
+            function = function.name
+        );
         let running = Next::start(Arc::clone(&self.chain)).run(invocation).instrument(span);
         let deadline = self.deadline;
         async move {
@@ -143,7 +149,7 @@ impl Pipeline {
 /// What the caller of a failed HTTP function gets when the worker answers it itself (forwarded
 /// and proxied requests, `HttpUri`): a bare `500` (`504` for a timeout), the details staying in
 /// the log. Through the JSON envelope the host answers its own `500` instead.
-pub(crate) fn failure_response(error: &InvocationError) -> HttpResponse {
+pub fn failure_response(error: &InvocationError) -> HttpResponse {
     match error {
         InvocationError::Timeout(_) => HttpResponse::new(StatusCode::GATEWAY_TIMEOUT).text("the function timed out"),
         _ => HttpResponse::new(StatusCode::INTERNAL_SERVER_ERROR).text("internal server error"),

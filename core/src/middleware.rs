@@ -54,13 +54,13 @@ where
 }
 
 /// Which functions a middleware applies to.
-pub(crate) type Predicate = Arc<dyn Fn(&FunctionDescription) -> bool + Send + Sync>;
+pub type Predicate = Arc<dyn Fn(&FunctionDescription) -> bool + Send + Sync>;
 
 /// One registered middleware.
 #[derive(Clone)]
-pub(crate) struct Layer {
-    pub(crate) applies_to: Option<Predicate>,
-    pub(crate) middleware: Arc<dyn Middleware>,
+pub struct Layer {
+    pub applies_to: Option<Predicate>,
+    pub middleware: Arc<dyn Middleware>,
 }
 
 /// The rest of the chain: the later middleware, then the function.
@@ -173,6 +173,6 @@ fn answer_with_status(
         _ => return Err(error),
     };
     // A handled answer, not a failure: noted, not reported as an error.
-    tracing::info!("function `{}` answered {}: {error}", function.name, response.status());
+    tracing::info!(target: "azfn::middleware", "function `{}` answered {}: {error}", function.name, response.status());
     Ok(Outputs::http_response_for(function, response))
 }

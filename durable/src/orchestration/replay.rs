@@ -14,13 +14,13 @@ use serde::Serialize;
 
 use super::context::{OrchestrationContext, State, to_json};
 use super::task::TaskFailed;
-use crate::dispatch::panic_message;
-use crate::durable::proto::{
+use crate::proto::{
     CompleteOrchestrationAction, HistoryEvent, OrchestratorAction, OrchestratorRequest, OrchestratorResponse,
     history_event::EventType, orchestrator_action::OrchestratorActionType,
 };
-use crate::durable::proto::{OrchestrationStatus, TaskFailureDetails};
-use crate::grpc::wkt::StringValue;
+use crate::proto::{OrchestrationStatus, TaskFailureDetails};
+use azfn_core::dispatch::panic_message;
+use azfn_wire::wkt::StringValue;
 
 /// Options of [`run_orchestrator_with`].
 ///
@@ -134,7 +134,7 @@ struct Engine<'a> {
 pub fn run_orchestrator<F, Fut, T>(request: &OrchestratorRequest, orchestrator: F) -> OrchestratorResponse
 where
     F: FnOnce(OrchestrationContext) -> Fut,
-    Fut: Future<Output = Result<T, crate::Error>>,
+    Fut: Future<Output = Result<T, azfn_core::Error>>,
     T: Serialize,
 {
     run_orchestrator_with(request, &RunOptions::default(), orchestrator)
@@ -148,7 +148,7 @@ pub fn run_orchestrator_with<F, Fut, T>(
 ) -> OrchestratorResponse
 where
     F: FnOnce(OrchestrationContext) -> Fut,
-    Fut: Future<Output = Result<T, crate::Error>>,
+    Fut: Future<Output = Result<T, azfn_core::Error>>,
     T: Serialize,
 {
     let state = State::new(
@@ -205,7 +205,7 @@ where
 }
 
 /// The failure details of an orchestrator's error.
-fn failure_of(error: &crate::Error) -> TaskFailureDetails {
+fn failure_of(error: &azfn_core::Error) -> TaskFailureDetails {
     let task = error.source().and_then(|source| source.downcast_ref::<TaskFailed>());
     TaskFailureDetails {
         error_type: if task.is_some() { "TaskFailed" } else { "Error" }.into(),

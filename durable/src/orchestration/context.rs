@@ -13,12 +13,12 @@ use super::Outcome;
 use super::entity_id::EntityId;
 use super::guid::deterministic_guid;
 use super::task::{DurableTask, RetryPolicy, SlotFuture, Source, TimerTask};
-use crate::durable::proto::{
+use crate::proto::{
     CreateSubOrchestrationAction, CreateTimerAction, HistoryEvent, OrchestratorAction, ScheduleTaskAction,
     SendEventAction, orchestrator_action::OrchestratorActionType,
 };
-use crate::durable::proto::{OrchestrationInstance, ParentInstanceInfo, TaskFailureDetails};
-use crate::grpc::wkt::{StringValue, Timestamp};
+use crate::proto::{OrchestrationInstance, ParentInstanceInfo, TaskFailureDetails};
+use azfn_wire::wkt::{StringValue, Timestamp};
 
 /// What `continue_as_new` asked for.
 #[derive(Clone, Debug)]
@@ -584,18 +584,14 @@ impl OrchestrationContext {
         let mut state = self.lock();
         let slot = state.new_slot();
         let buffered = state.buffered_events.iter().position(|e| match &e.event_type {
-            Some(crate::durable::proto::history_event::EventType::EventRaised(raised)) => {
-                raised.name.to_lowercase() == key
-            }
+            Some(crate::proto::history_event::EventType::EventRaised(raised)) => raised.name.to_lowercase() == key,
             _ => false,
         });
         match buffered {
             Some(index) => {
                 let event = state.buffered_events.remove(index);
                 let input = match event.event_type {
-                    Some(crate::durable::proto::history_event::EventType::EventRaised(raised)) => {
-                        raised.input.map(|v| v.value)
-                    }
+                    Some(crate::proto::history_event::EventType::EventRaised(raised)) => raised.input.map(|v| v.value),
                     _ => None,
                 };
                 state.slots.insert(slot, Some(Ok(input)));

@@ -8,10 +8,10 @@ use std::time::SystemTime;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::durable::entity::EntityId;
-use crate::durable::proto::OrchestrationState;
-use crate::durable::proto::{OrchestrationStatus, TaskFailureDetails};
-use crate::grpc::wkt::Timestamp;
+use crate::entity::EntityId;
+use crate::proto::OrchestrationState;
+use crate::proto::{OrchestrationStatus, TaskFailureDetails};
+use azfn_wire::wkt::Timestamp;
 
 use super::{ClientError, non_empty, typed};
 
@@ -366,10 +366,7 @@ pub struct EntityMetadata {
 }
 
 impl EntityMetadata {
-    pub(super) fn from_proto(
-        entity: crate::durable::proto::EntityMetadata,
-        method: &'static str,
-    ) -> Result<Self, ClientError> {
+    pub(super) fn from_proto(entity: crate::proto::EntityMetadata, method: &'static str) -> Result<Self, ClientError> {
         let id = EntityId::parse(&entity.instance_id).map_err(|e| ClientError::Protocol {
             method,
             message: e.to_string(),

@@ -1,0 +1,23 @@
+//! # azfn-durable: Durable Functions for azfn
+//!
+//! Orchestrations, activities, entities and the durable client, over the Durable extension's
+//! protobuf ("passthrough") protocol. It builds on `azfn-core` (the binding kinds, extraction
+//! traits and dispatch) and on `azfn-wire` (the Durable protobuf messages and gRPC framing), and
+//! knows no transport of the host: it runs the same under the custom handler and gRPC.
+//!
+//! Users enable the `durable` feature of `azfn` and name these items as `azfn::durable::…`.
+#![forbid(unsafe_code)]
+
+#[doc(hidden)]
+pub mod binding;
+pub mod client;
+pub mod driver;
+pub mod entity;
+pub mod orchestration;
+pub use azfn_wire::durable as proto;
+
+pub use azfn_core::triggers::activity::ActivityContext;
+pub use binding::Orchestrator;
+pub use client::{DurableClient, OrchestrationMetadata, RuntimeStatus};
+pub use entity::EntityContext;
+pub use orchestration::{DurableTask, EntityId, OrchestrationContext, RetryPolicy, TaskFailed, when_all, when_any};
