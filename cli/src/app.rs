@@ -10,7 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use azfn_bindings::route::{RouteTemplate, parse_route};
+use azfn_bindings::route::{RouteTable, RouteTemplate, parse_route};
 use azfn_bindings::schedule::{TimerSchedule, parse_timer_schedule, time_span_seconds};
 use serde_json::{Map, Value};
 
@@ -56,6 +56,9 @@ pub struct FunctionApp {
     pub function_timeout: Option<Duration>,
     /// The functions that could be read, ordered by name.
     pub functions: Vec<Function>,
+    /// The HTTP-triggered functions' routes under `route_prefix`, as indexes into `functions`:
+    /// parsed once, in the host's precedence ([`FunctionApp::route_table`]).
+    pub routes: RouteTable<usize>,
     /// Why the other function folders were skipped, one message each.
     pub problems: Vec<String>,
 }
@@ -206,6 +209,7 @@ impl FunctionApp {
         Ok(FunctionApp {
             root: root.to_owned(),
             handler,
+            routes: FunctionApp::route_table(&route_prefix, &functions),
             route_prefix,
             local,
             enable_auth: options.enable_auth,
@@ -213,6 +217,21 @@ impl FunctionApp {
             functions,
             problems,
         })
+    }
+
+    /// The route table of `functions`' HTTP triggers under `prefix`, whose values are indexes
+    /// into `functions`.
+    pub fn route_table(prefix: &str, functions: &[Function]) -> RouteTable<usize> {
+        RouteTable::new(
+            prefix,
+            functions
+                .iter()
+                .enumerate()
+                .filter_map(|(index, function)| match &function.trigger {
+                    Trigger::Http(trigger) => Some((trigger.route.clone(), trigger.methods.clone(), index)),
+                    _ => None,
+                }),
+        )
     }
 
     /// The function named `name`, ignoring case as the host does.
@@ -627,6 +646,7 @@ mod tests {
             enable_auth: false,
             function_timeout: None,
             functions: vec![],
+            routes: RouteTable::new::<&str>("api", []),
             problems: vec![],
         };
         assert_eq!(app.route_path("hello"), "/api/hello");

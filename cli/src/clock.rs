@@ -1,8 +1,5 @@
 //! Wall-clock time in UTC and random identifiers.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use azfn_bindings::schedule::CivilTime;
@@ -41,24 +38,9 @@ fn iso_seconds(t: &CivilTime) -> String {
     text.strip_suffix('Z').unwrap_or(&text).to_owned()
 }
 
-/// 64 unpredictable bits: std's per-process random hash keys mixed with a counter and the time.
-fn random_u64() -> u64 {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    hasher.write_u128(since_epoch().as_nanos());
-    hasher.finish()
-}
-
 /// A random (version 4) GUID in the lowercase hyphenated form the host uses.
 pub fn new_guid() -> String {
-    let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&random_u64().to_le_bytes());
-    bytes[8..].copy_from_slice(&random_u64().to_le_bytes());
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .hyphenated()
-        .to_string()
+    uuid::Uuid::new_v4().hyphenated().to_string()
 }
 
 #[cfg(test)]

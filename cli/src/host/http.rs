@@ -28,7 +28,7 @@ use super::payload::{self, IncomingRequest};
 use super::reply::{Reply, empty_reply, status_reply};
 use super::response::HttpReply;
 use super::{Host, admin, console};
-use azfn_bindings::route::{RouteLookup, RouteTable};
+use azfn_bindings::route::RouteLookup;
 
 use crate::app::{AuthLevel, Function, FunctionApp, HttpTrigger, Trigger};
 
@@ -249,24 +249,23 @@ pub enum RouteMatch<'a> {
 /// prefix) in the host's route table (`azfn_bindings::route`): precedence, case-insensitive
 /// prefix and literals, `%2F` kept, the method checked after the route.
 pub fn match_route<'a>(app: &'a FunctionApp, method: &str, raw_path: &str) -> RouteMatch<'a> {
-    let table = RouteTable::new(
-        &app.route_prefix,
-        app.functions.iter().filter_map(|function| match &function.trigger {
-            Trigger::Http(trigger) => Some((trigger.route.clone(), trigger.methods.clone(), (function, trigger))),
-            _ => None,
-        }),
-    );
-    match table.find(method, raw_path) {
-        RouteLookup::Found {
-            value: &(function, trigger),
-            values,
-        } => RouteMatch::Found {
-            function,
-            trigger,
-            values,
-        },
+    match app.routes.find(method, raw_path) {
+        RouteLookup::Found { value: &index, values } => {
+            let function = &app.functions[index];
+            let Trigger::Http(trigger) = &function.trigger else {
+                unreachable!("the route table holds only HTTP-triggered functions")
+            };
+            RouteMatch::Found {
+                function,
+                trigger,
+                values,
+            }
+        }
         RouteLookup::WrongMethod { matched, allowed } => RouteMatch::WrongMethod {
-            functions: matched.iter().map(|(function, _)| function.name.as_str()).collect(),
+            functions: matched
+                .iter()
+                .map(|&&index| app.functions[index].name.as_str())
+                .collect(),
             allowed,
         },
         RouteLookup::NotFound => RouteMatch::NotFound,
@@ -323,6 +322,14 @@ mod tests {
     }
 
     fn app(settings: &[(&str, &str)]) -> FunctionApp {
+        let functions = vec![
+            http_function("hello", None, &["get"], "anonymous"),
+            http_function("greet", Some("greet/{name:alpha}"), &["get"], "anonymous"),
+            http_function("accept", Some("orders"), &["post"], "function"),
+            http_function("list", Some("orders"), &["get"], "anonymous"),
+            http_function("order", Some("orders/{id}"), &[], "admin"),
+            http_function("special", Some("orders/special"), &[], "anonymous"),
+        ];
         FunctionApp {
             root: PathBuf::new(),
             handler: HandlerDescription {
@@ -340,14 +347,8 @@ mod tests {
             },
             enable_auth: true,
             function_timeout: None,
-            functions: vec![
-                http_function("hello", None, &["get"], "anonymous"),
-                http_function("greet", Some("greet/{name:alpha}"), &["get"], "anonymous"),
-                http_function("accept", Some("orders"), &["post"], "function"),
-                http_function("list", Some("orders"), &["get"], "anonymous"),
-                http_function("order", Some("orders/{id}"), &[], "admin"),
-                http_function("special", Some("orders/special"), &[], "anonymous"),
-            ],
+            routes: FunctionApp::route_table("api", &functions),
+            functions,
             problems: vec![],
         }
     }
@@ -411,6 +412,7 @@ mod tests {
     fn an_empty_prefix_serves_from_the_root() {
         let mut app = app(&[]);
         app.route_prefix = String::new();
+        app.routes = FunctionApp::route_table(&app.route_prefix, &app.functions);
         assert_eq!(found(&app, "GET", "/hello").unwrap().0, "hello");
     }
 

@@ -694,6 +694,7 @@ mod tests {
             enable_auth: false,
             function_timeout: None,
             functions: vec![],
+            routes: azfn_bindings::route::RouteTable::new::<&str>("api", []),
             problems: vec![],
         }
     }
