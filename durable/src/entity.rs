@@ -45,12 +45,10 @@
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
-use std::hash::{BuildHasher, Hasher, RandomState};
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use base64::Engine as _;
 use prost::Message as _;
@@ -801,25 +799,9 @@ pub fn encode_batch_result(result: &EntityBatchResult) -> String {
 // Helpers the durable client shares: times and GUIDs
 // ---------------------------------------------------------------------------------------------
 
-/// 16 random bytes shaped as a version-4 GUID. The randomness is the standard library's
-/// randomly keyed SipHash over a counter and the clock: unpredictable enough for ids, with no
-/// dependency.
+/// 16 random bytes shaped as a version-4 GUID.
 pub(crate) fn new_guid() -> [u8; 16] {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let mut bytes = [0u8; 16];
-    for (half, chunk) in bytes.chunks_mut(8).enumerate() {
-        let mut hasher = RandomState::new().build_hasher();
-        hasher.write_u64(count);
-        hasher.write_u128(now);
-        hasher.write_usize(half);
-        chunk.copy_from_slice(&hasher.finish().to_le_bytes());
-    }
-    *uuid::Builder::from_random_bytes(bytes).as_uuid().as_bytes()
+    *uuid::Uuid::new_v4().as_bytes()
 }
 
 /// A new GUID as 32 hex digits (.NET's `N` format), as instance ids are generated.
