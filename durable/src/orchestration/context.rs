@@ -1,189 +1,22 @@
-//! [`OrchestrationContext`]: what an orchestrator function programs against, and the replay
-//! state behind it.
+//! [`OrchestrationContext`]: what an orchestrator function programs against, on top of the
+//! replay state (`state`) and the task futures (`task`).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::MutexGuard;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::Outcome;
 use super::entity_id::EntityId;
-use super::guid::deterministic_guid;
-use super::task::{DurableTask, RetryPolicy, SlotFuture, Source, TimerTask};
+use super::state::{ContinueAsNew, SharedState, SlotFuture, State};
+use super::task::{DurableTask, RetryPolicy, Source, TimerTask};
 use crate::proto::{
-    CreateSubOrchestrationAction, CreateTimerAction, HistoryEvent, OrchestratorAction, ScheduleTaskAction,
-    SendEventAction, orchestrator_action::OrchestratorActionType,
+    CreateSubOrchestrationAction, OrchestratorAction, ScheduleTaskAction, SendEventAction,
+    orchestrator_action::OrchestratorActionType,
 };
-use crate::proto::{OrchestrationInstance, ParentInstanceInfo, TaskFailureDetails};
-use azfn_wire::wkt::{StringValue, Timestamp};
-
-/// What `continue_as_new` asked for.
-#[derive(Clone, Debug)]
-pub(crate) struct ContinueAsNew {
-    pub(crate) input: Option<String>,
-    pub(crate) preserve_events: bool,
-}
-
-/// The replay state of one orchestration episode. Only the engine and the task futures touch it.
-pub(crate) struct State {
-    pub(crate) instance_id: String,
-    pub(crate) execution_id: Option<String>,
-    pub(crate) name: String,
-    pub(crate) input: Option<String>,
-    pub(crate) parent: Option<ParentInstanceInfo>,
-    pub(crate) now: SystemTime,
-    pub(crate) is_replaying: bool,
-    next_id: i32,
-    guid_counter: u64,
-    /// Actions scheduled and not yet acknowledged by a scheduling event, by id.
-    pub(crate) pending_actions: BTreeMap<i32, OrchestratorAction>,
-    /// The outcome of every live task future, by slot (`None` while it runs).
-    slots: HashMap<u64, Option<Outcome>>,
-    next_slot: u64,
-    /// Task id → slot, for activities, sub-orchestrations and timers.
-    by_task_id: HashMap<i32, u64>,
-    /// Lower-cased event name → waiting slots, oldest first.
-    event_waiters: HashMap<String, VecDeque<u64>>,
-    /// Lower-cased entity request id → the slot of the call.
-    entity_waiters: HashMap<String, u64>,
-    /// `eventRaised` events nobody waited for yet, in arrival order.
-    pub(crate) buffered_events: Vec<HistoryEvent>,
-    pub(crate) custom_status: Option<String>,
-    pub(crate) continue_as_new: Option<ContinueAsNew>,
-    /// Set by a durable task future that returned `Pending` during the current poll.
-    pub(crate) durable_pending: bool,
-    /// Set when a live task got its outcome since the last poll.
-    pub(crate) progressed: bool,
-    pub(crate) maximum_timer_interval: Option<Duration>,
-}
-
-impl State {
-    pub(crate) fn new(
-        instance_id: String,
-        execution_id: Option<String>,
-        maximum_timer_interval: Option<Duration>,
-    ) -> Self {
-        State {
-            instance_id,
-            execution_id,
-            name: String::new(),
-            input: None,
-            parent: None,
-            now: UNIX_EPOCH,
-            is_replaying: false,
-            next_id: 0,
-            guid_counter: 0,
-            pending_actions: BTreeMap::new(),
-            slots: HashMap::new(),
-            next_slot: 0,
-            by_task_id: HashMap::new(),
-            event_waiters: HashMap::new(),
-            entity_waiters: HashMap::new(),
-            buffered_events: Vec::new(),
-            custom_status: None,
-            continue_as_new: None,
-            durable_pending: false,
-            progressed: false,
-            maximum_timer_interval,
-        }
-    }
-
-    /// The next task id (ids start at 0 in each execution, as DTFx numbers them).
-    pub(crate) fn next_id(&mut self) -> i32 {
-        let id = self.next_id;
-        self.next_id += 1;
-        id
-    }
-
-    fn new_slot(&mut self) -> u64 {
-        let slot = self.next_slot;
-        self.next_slot += 1;
-        self.slots.insert(slot, None);
-        slot
-    }
-
-    /// Records `action` under a new id and returns the slot its completion goes to.
-    fn schedule(&mut self, action: OrchestratorActionType) -> (i32, u64) {
-        let id = self.next_id();
-        self.pending_actions.insert(
-            id,
-            OrchestratorAction {
-                id,
-                orchestrator_action_type: Some(action),
-            },
-        );
-        let slot = self.new_slot();
-        self.by_task_id.insert(id, slot);
-        (id, slot)
-    }
-
-    /// Stores the outcome of the task with this id, if its future is still alive.
-    pub(crate) fn complete_task(&mut self, task_id: i32, outcome: Outcome) {
-        if let Some(slot) = self.by_task_id.remove(&task_id) {
-            self.fill(slot, outcome);
-        }
-    }
-
-    fn fill(&mut self, slot: u64, outcome: Outcome) {
-        if let Some(entry @ None) = self.slots.get_mut(&slot) {
-            *entry = Some(outcome);
-            self.progressed = true;
-        }
-    }
-
-    /// Delivers an `eventRaised`: to the entity call it answers, else to the oldest waiter of
-    /// its name, else into the buffer.
-    pub(crate) fn raise_event(&mut self, event: &HistoryEvent, name: &str, input: Option<String>) {
-        let key = name.to_lowercase();
-        if let Some(slot) = self.entity_waiters.remove(&key) {
-            self.fill(slot, super::entity_message::decode_response(input.as_deref()));
-            return;
-        }
-        if let Some(waiters) = self.event_waiters.get_mut(&key)
-            && let Some(slot) = waiters.pop_front()
-        {
-            if waiters.is_empty() {
-                self.event_waiters.remove(&key);
-            }
-            self.fill(slot, Ok(input));
-            return;
-        }
-        self.buffered_events.push(event.clone());
-    }
-
-    /// Takes a finished outcome out of `slot`, or notes that a durable task is still pending.
-    pub(crate) fn poll_slot(&mut self, slot: u64) -> Option<Outcome> {
-        match self.slots.get(&slot) {
-            Some(Some(_)) => self.slots.remove(&slot).flatten(),
-            Some(None) => {
-                self.durable_pending = true;
-                None
-            }
-            None => None,
-        }
-    }
-
-    /// Forgets `slot` (its future was dropped): a later completion is ignored and an event
-    /// waiter stops taking events.
-    pub(crate) fn release_slot(&mut self, slot: u64) {
-        self.slots.remove(&slot);
-        self.by_task_id.retain(|_, s| *s != slot);
-        self.entity_waiters.retain(|_, s| *s != slot);
-        self.event_waiters.retain(|_, waiters| {
-            waiters.retain(|s| *s != slot);
-            !waiters.is_empty()
-        });
-    }
-
-    pub(crate) fn new_guid(&mut self) -> String {
-        let guid = deterministic_guid(&self.instance_id, self.now, self.guid_counter);
-        self.guid_counter += 1;
-        guid
-    }
-}
+use crate::proto::{OrchestrationInstance, TaskFailureDetails};
+use azfn_wire::wkt::StringValue;
 
 /// The context of one orchestration instance: its id and input, the deterministic clock, and
 /// the methods that schedule durable work.
@@ -209,7 +42,7 @@ impl State {
 /// ```
 #[derive(Clone)]
 pub struct OrchestrationContext {
-    inner: Arc<Mutex<State>>,
+    inner: SharedState,
 }
 
 impl fmt::Debug for OrchestrationContext {
@@ -294,12 +127,12 @@ pub(crate) enum Schedule {
 impl OrchestrationContext {
     pub(crate) fn from_state(state: State) -> Self {
         OrchestrationContext {
-            inner: Arc::new(Mutex::new(state)),
+            inner: SharedState::new(state),
         }
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner.lock()
     }
 
     /// The instance id.
@@ -543,7 +376,7 @@ impl OrchestrationContext {
     /// }
     /// ```
     pub fn create_timer(&self, fire_at: SystemTime) -> TimerTask {
-        TimerTask::new(self.clone(), fire_at)
+        TimerTask::new(self.inner.clone(), fire_at)
     }
 
     /// Creates a durable timer that fires `delay` after [`current_utc_time`](Self::current_utc_time)
@@ -599,7 +432,7 @@ impl OrchestrationContext {
             None => state.event_waiters.entry(key).or_default().push_back(slot),
         }
         drop(state);
-        DurableTask::from_source(name, None, Source::Slot(SlotFuture::new(self.clone(), slot)))
+        DurableTask::from_source(name, None, Source::Slot(SlotFuture::new(self.inner.clone(), slot)))
     }
 
     /// Sends the event `name` with `data` to another orchestration instance (fire and forget).
@@ -712,7 +545,11 @@ impl OrchestrationContext {
         let slot = state.new_slot();
         state.entity_waiters.insert(request_id.to_lowercase(), slot);
         drop(state);
-        DurableTask::from_source(operation, Some(id), Source::Slot(SlotFuture::new(self.clone(), slot)))
+        DurableTask::from_source(
+            operation,
+            Some(id),
+            Source::Slot(SlotFuture::new(self.inner.clone(), slot)),
+        )
     }
 
     /// Signals an entity: runs `operation` with `input` on it without waiting (fire and forget).
@@ -767,16 +604,7 @@ impl OrchestrationContext {
             }),
         };
         let (id, slot) = self.lock().schedule(action);
-        (id, SlotFuture::new(self.clone(), slot))
-    }
-
-    /// Records a single durable timer and returns the future of its firing.
-    pub(crate) fn timer_slot(&self, fire_at: SystemTime) -> (i32, SlotFuture) {
-        let action = OrchestratorActionType::CreateTimer(CreateTimerAction {
-            fire_at: Some(Timestamp::from_system_time(fire_at)),
-        });
-        let (id, slot) = self.lock().schedule(action);
-        (id, SlotFuture::new(self.clone(), slot))
+        (id, SlotFuture::new(self.inner.clone(), slot))
     }
 
     fn schedule_with_retry<O: DeserializeOwned>(&self, schedule: Schedule, policy: RetryPolicy) -> DurableTask<O> {

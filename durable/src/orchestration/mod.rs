@@ -65,6 +65,11 @@
 //! - Entity calls and signals go out as `sendEvent` actions in the extension's legacy request
 //!   format, the only form extension 2.13 accepts over the passthrough protocol.
 
+// The modules import one another one way only: `state` (the replay
+// state, its slot table and the future of one slot) is below `task` (the futures an
+// orchestrator awaits), which is below `context` (the `OrchestrationContext` API), which is
+// below `replay` (the engine). `entity_id`, `entity_message` and `guid` are leaves;
+// `combinators` stands alone.
 mod combinators;
 mod context;
 
@@ -72,6 +77,7 @@ mod entity_id;
 mod entity_message;
 pub(crate) mod guid;
 mod replay;
+mod state;
 mod task;
 
 /// What a durable task ended with: its JSON result text (absent for `null`), or why it failed.

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::context::{OrchestrationContext, State, to_json};
+use super::context::{OrchestrationContext, to_json};
+use super::state::State;
 use super::task::TaskFailed;
 use crate::proto::{
     CompleteOrchestrationAction, HistoryEvent, OrchestratorAction, OrchestratorRequest, OrchestratorResponse,

@@ -11,45 +11,8 @@ use std::time::{Duration, SystemTime};
 use serde::de::DeserializeOwned;
 
 use super::Outcome;
-use super::context::OrchestrationContext;
+use super::state::{SharedState, SlotFuture};
 use crate::proto::TaskFailureDetails;
-
-/// The future of one slot of the replay state: ready once the history holds the outcome.
-pub(crate) struct SlotFuture {
-    ctx: OrchestrationContext,
-    slot: u64,
-    done: bool,
-}
-
-impl SlotFuture {
-    pub(crate) fn new(ctx: OrchestrationContext, slot: u64) -> Self {
-        SlotFuture { ctx, slot, done: false }
-    }
-}
-
-impl Future for SlotFuture {
-    type Output = Outcome;
-
-    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Outcome> {
-        assert!(!self.done, "a durable task was polled after it completed");
-        let outcome = self.ctx.lock().poll_slot(self.slot);
-        match outcome {
-            Some(outcome) => {
-                self.done = true;
-                Poll::Ready(outcome)
-            }
-            None => Poll::Pending,
-        }
-    }
-}
-
-impl Drop for SlotFuture {
-    fn drop(&mut self) {
-        if !self.done {
-            self.ctx.lock().release_slot(self.slot);
-        }
-    }
-}
 
 /// Where a [`DurableTask`]'s outcome comes from.
 pub(crate) enum Source {
@@ -175,7 +138,7 @@ impl<T: DeserializeOwned> Future for DurableTask<T> {
 /// ```
 #[must_use = "the timer is created either way; await it to wait for it"]
 pub struct TimerTask {
-    ctx: OrchestrationContext,
+    state: SharedState,
     fire_at: SystemTime,
     current: Option<SlotFuture>,
     /// Whether the current durable timer is the last one (long timers are several).
@@ -193,11 +156,11 @@ impl fmt::Debug for TimerTask {
 }
 
 impl TimerTask {
-    pub(crate) fn new(ctx: OrchestrationContext, fire_at: SystemTime) -> Self {
-        let (chunk_at, last) = next_chunk(&ctx, fire_at);
-        let (task_id, current) = ctx.timer_slot(chunk_at);
+    pub(crate) fn new(state: SharedState, fire_at: SystemTime) -> Self {
+        let (chunk_at, last) = next_chunk(&state, fire_at);
+        let (task_id, current) = state.timer_slot(chunk_at);
         TimerTask {
-            ctx,
+            state,
             fire_at,
             current: Some(current),
             last,
@@ -217,9 +180,9 @@ impl TimerTask {
 }
 
 /// When the next durable timer towards `fire_at` fires, and whether it is the last one.
-fn next_chunk(ctx: &OrchestrationContext, fire_at: SystemTime) -> (SystemTime, bool) {
+fn next_chunk(shared: &SharedState, fire_at: SystemTime) -> (SystemTime, bool) {
     let (now, max) = {
-        let state = ctx.lock();
+        let state = shared.lock();
         (state.now, state.maximum_timer_interval)
     };
     match max {
@@ -241,8 +204,8 @@ impl Future for TimerTask {
                     return Poll::Ready(());
                 }
                 Poll::Ready(_) => {
-                    let (chunk_at, last) = next_chunk(&self.ctx, self.fire_at);
-                    let (_, next) = self.ctx.timer_slot(chunk_at);
+                    let (chunk_at, last) = next_chunk(&self.state, self.fire_at);
+                    let (_, next) = self.state.timer_slot(chunk_at);
                     self.current = Some(next);
                     self.last = last;
                 }
