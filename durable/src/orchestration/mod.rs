@@ -65,7 +65,7 @@
 //! - Entity calls and signals go out as `sendEvent` actions in the extension's legacy request
 //!   format, the only form extension 2.13 accepts over the passthrough protocol.
 
-// The modules import one another one way only: `state` (the replay
+// The modules import one another one way only (a test below checks it): `state` (the replay
 // state, its slot table and the future of one slot) is below `task` (the futures an
 // orchestrator awaits), which is below `context` (the `OrchestrationContext` API), which is
 // below `replay` (the engine). `entity_id`, `entity_message` and `guid` are leaves;
@@ -133,4 +133,138 @@ pub fn decode_request(base64_text: &str) -> Result<OrchestratorRequest, azfn_cor
 /// ```
 pub fn encode_response(response: &OrchestratorResponse) -> String {
     base64::engine::general_purpose::STANDARD.encode(response.encode_to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every module of `orchestration/`, with its source.
+    const MODULES: &[(&str, &str)] = &[
+        ("combinators", include_str!("combinators.rs")),
+        ("context", include_str!("context.rs")),
+        ("entity_id", include_str!("entity_id.rs")),
+        ("entity_message", include_str!("entity_message.rs")),
+        ("guid", include_str!("guid.rs")),
+        ("replay", include_str!("replay.rs")),
+        ("state", include_str!("state.rs")),
+        ("task", include_str!("task.rs")),
+    ];
+
+    /// The sibling modules `module` names (as `super::x`, `crate::orchestration::x` or in a group
+    /// `use super::{x, y::Z};`), outside its tests.
+    fn imports(module: &str, source: &str) -> Vec<&'static str> {
+        let source = source.split("#[cfg(test)]").next().unwrap_or(source);
+        // `super::x`, not `super::x_y`.
+        let names = |path: &str| {
+            source
+                .match_indices(path)
+                .any(|(i, _)| !source[i + path.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+        };
+        // The first segment of each top-level item of every `use super::{…}` group.
+        let mut grouped = Vec::new();
+        for (start, group) in source.match_indices("use super::{") {
+            let mut depth = 0;
+            let mut item = String::new();
+            for c in source[start + group.len()..].chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => grouped.push(std::mem::take(&mut item)),
+                    _ if depth == 0 => item.push(c),
+                    _ => {}
+                }
+            }
+            grouped.push(item);
+        }
+        let grouped: Vec<&str> = grouped
+            .iter()
+            .map(|item| item.trim().split("::").next().unwrap_or_default())
+            .collect();
+        MODULES
+            .iter()
+            .map(|(other, _)| *other)
+            .filter(|other| *other != module)
+            .filter(|other| {
+                names(&format!("super::{other}"))
+                    || names(&format!("crate::orchestration::{other}"))
+                    || grouped.contains(other)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_source_file_is_in_the_module_list() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/orchestration");
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
+            if path.extension().is_some_and(|e| e == "rs") && name != "mod" {
+                files.push(name);
+            }
+        }
+        files.sort();
+        let mut listed: Vec<String> = MODULES.iter().map(|(m, _)| (*m).to_owned()).collect();
+        listed.sort();
+        assert_eq!(files, listed);
+    }
+
+    #[test]
+    fn modules_import_one_another_in_one_direction() {
+        // Depth-first search for a back edge; the path to it is the cycle.
+        fn visit(module: &'static str, path: &mut Vec<&'static str>, done: &mut Vec<&'static str>) {
+            if done.contains(&module) {
+                return;
+            }
+            if let Some(start) = path.iter().position(|m| *m == module) {
+                panic!("import cycle: {} -> {module}", path[start..].join(" -> "));
+            }
+            path.push(module);
+            let source = MODULES.iter().find(|(m, _)| *m == module).map_or("", |(_, s)| s);
+            for next in imports(module, source) {
+                visit(next, path, done);
+            }
+            path.pop();
+            done.push(module);
+        }
+        let mut done = Vec::new();
+        for (module, _) in MODULES {
+            visit(module, &mut Vec::new(), &mut done);
+        }
+    }
+
+    #[test]
+    fn the_import_scan_sees_imports() {
+        assert_eq!(
+            imports("task", "use super::state::{SharedState, SlotFuture};"),
+            ["state"]
+        );
+        assert_eq!(
+            imports("context", "use super::{entity_id::EntityId, task};"),
+            ["entity_id", "task"]
+        );
+        assert_eq!(
+            imports(
+                "context",
+                "use super::{\n    state::{SharedState, State},\n    task::Source,\n};"
+            ),
+            ["state", "task"]
+        );
+        assert_eq!(
+            imports("state", "x(super::entity_message::decode_response(i))"),
+            ["entity_message"]
+        );
+        assert_eq!(
+            imports("replay", "use crate::orchestration::context::to_json;"),
+            ["context"]
+        );
+        assert!(imports("task", "use super::state_x;").is_empty());
+        assert!(imports("task", "use super::Outcome;").is_empty());
+        assert!(imports("task", "#[cfg(test)]\nmod tests { use super::context::X; }").is_empty());
+        // The modules as they are: `task` below `context`, `state` below both.
+        let deps = |m: &str| imports(m, MODULES.iter().find(|(n, _)| *n == m).map_or("", |(_, s)| s));
+        assert!(deps("context").contains(&"task") && deps("context").contains(&"state"));
+        assert!(deps("task").contains(&"state") && !deps("task").contains(&"context"));
+        assert!(!deps("state").contains(&"task") && !deps("state").contains(&"context"));
+    }
 }
