@@ -265,7 +265,7 @@ impl OrchestrationMetadata {
     }
 }
 
-/// Which instances [`DurableClient::query_instances`] lists.
+/// Which instances [`DurableClient::query_instances`](super::DurableClient::query_instances) lists.
 ///
 /// ```
 /// use azfn::durable::client::{InstanceFilter, RuntimeStatus};
@@ -306,7 +306,7 @@ pub struct InstancePage {
     pub continuation_token: Option<String>,
 }
 
-/// Which instances [`DurableClient::purge_instances`] deletes.
+/// Which instances [`DurableClient::purge_instances`](super::DurableClient::purge_instances) deletes.
 ///
 /// ```
 /// use azfn::durable::client::{PurgeFilter, RuntimeStatus};
@@ -392,7 +392,7 @@ impl EntityMetadata {
     }
 }
 
-/// Which entities [`DurableClient::query_entities`] lists.
+/// Which entities [`DurableClient::query_entities`](super::DurableClient::query_entities) lists.
 ///
 /// ```
 /// let filter = azfn::durable::client::EntityFilter { instance_id_starts_with: Some("counter@".into()), ..Default::default() };
@@ -431,7 +431,7 @@ pub struct EntityPage {
     pub continuation_token: Option<String>,
 }
 
-/// What [`DurableClient::clean_entity_storage`] did.
+/// What [`DurableClient::clean_entity_storage`](super::DurableClient::clean_entity_storage) did.
 ///
 /// ```
 /// let result = azfn::durable::client::CleanEntityStorageResult::default();
