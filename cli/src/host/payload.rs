@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use azfn_bindings::percent::decode_query_component;
+use azfn_wire::envelope;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
@@ -23,10 +24,9 @@ pub const HOST_VERSION: &str = "4.1037.0";
 
 /// Content types whose request body the host sends as base64 instead of text (and as bytes over
 /// gRPC).
-pub fn is_binary_content_type(content_type: &str) -> bool {
-    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    media == "application/octet-stream" || media.starts_with("multipart/")
-}
+pub use azfn_wire::envelope::is_binary_body as is_binary_content_type;
+/// The host's value encodings, which the worker's decoder undoes.
+pub use azfn_wire::envelope::{encode_bytes, encode_text, encode_value};
 
 /// The body of one invocation request.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,26 +52,11 @@ pub struct HttpSource {
 impl InvocationPayload {
     /// `{"Data": ..., "Metadata": ...}`.
     pub fn to_json(&self) -> Value {
-        json!({ "Data": self.data, "Metadata": self.metadata })
+        Value::Object(Map::from_iter([
+            (envelope::DATA.to_owned(), Value::Object(self.data.clone())),
+            (envelope::METADATA.to_owned(), Value::Object(self.metadata.clone())),
+        ]))
     }
-}
-
-/// The value encoding for a JSON value: objects inline, anything else as the JSON text of the value.
-pub fn encode_value(value: &Value) -> Value {
-    match value {
-        Value::Object(_) => value.clone(),
-        other => Value::String(other.to_string()),
-    }
-}
-
-/// The value encoding for a string: a JSON string holding the string's JSON text (`aaaaa` → `"\"aaaaa\""`).
-pub fn encode_text(text: &str) -> Value {
-    encode_value(&Value::String(text.to_owned()))
-}
-
-/// The value encoding for bytes: base64 text.
-pub fn encode_bytes(bytes: &[u8]) -> Value {
-    Value::String(BASE64.encode(bytes))
 }
 
 /// `Metadata.sys`: `{"MethodName", "UtcNow", "RandGuid"}`.

@@ -166,7 +166,7 @@ pub fn read_response(
         }
         Err(e) => return fail(format!("the worker's answer is not valid JSON ({e})")),
     };
-    let logs = read_logs(get_ignore_case(&envelope, "Logs"));
+    let logs = read_logs(get_ignore_case(&envelope, azfn_wire::envelope::LOGS));
     let outputs = output_values(function, &envelope)?;
 
     let mut result = InvocationResult {
@@ -218,12 +218,14 @@ fn read_logs(value: Option<&Value>) -> Vec<String> {
 /// The output values by binding name: `Outputs` (exact keys), then `ReturnValue` as `$return`
 /// when that binding exists, or spread over the outputs when it is an object and it does not.
 fn output_values(function: &Function, envelope: &Map<String, Value>) -> Result<Map<String, Value>, ResponseError> {
-    let mut outputs = match get_ignore_case(envelope, "Outputs") {
+    let mut outputs = match get_ignore_case(envelope, azfn_wire::envelope::OUTPUTS) {
         Some(Value::Object(outputs)) => outputs.clone(),
         Some(Value::Null) | None => Map::new(),
         Some(other) => return fail(format!("`Outputs` must be a JSON object, found {other}")),
     };
-    let return_value = get_ignore_case(envelope, "ReturnValue").cloned().unwrap_or(Value::Null);
+    let return_value = get_ignore_case(envelope, azfn_wire::envelope::RETURN_VALUE)
+        .cloned()
+        .unwrap_or(Value::Null);
     if function.outputs().any(|b| b.name == RETURN_BINDING) {
         outputs.insert(RETURN_BINDING.to_owned(), return_value);
     } else if let Value::Object(properties) = return_value {

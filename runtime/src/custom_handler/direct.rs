@@ -12,6 +12,7 @@
 //! path accepts, the reference accepts with the same result. A test in `protocol.rs` checks
 //! the two against the fuzz corpus.
 
+use azfn_wire::envelope;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -136,7 +137,7 @@ impl<'de> Visitor<'de> for EnvelopeSeed {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Decoded, A::Error> {
         let mut data = None;
         let mut metadata = None;
-        while let Some(field) = map.next_key_seed(Field(&["Data", "Metadata"]))? {
+        while let Some(field) = map.next_key_seed(Field(&[envelope::DATA, envelope::METADATA]))? {
             match field {
                 Some(0) if data.is_none() => data = Some(map.next_value_seed(DataSeed(self.0))?),
                 Some(1) if metadata.is_none() => metadata = Some(read_metadata(map.next_value()?)?),
@@ -796,13 +797,13 @@ impl Serialize for Envelope<'_> {
             passthrough: self.return_passthrough,
         });
         if self.sorted {
-            map.serialize_entry("Logs", &Logs(self.logs))?;
-            map.serialize_entry("Outputs", &Named(self.named))?;
+            map.serialize_entry(envelope::LOGS, &Logs(self.logs))?;
+            map.serialize_entry(envelope::OUTPUTS, &Named(self.named))?;
         } else {
-            map.serialize_entry("Outputs", &Named(self.named))?;
-            map.serialize_entry("Logs", &Logs(self.logs))?;
+            map.serialize_entry(envelope::OUTPUTS, &Named(self.named))?;
+            map.serialize_entry(envelope::LOGS, &Logs(self.logs))?;
         }
-        map.serialize_entry("ReturnValue", &return_value)?;
+        map.serialize_entry(envelope::RETURN_VALUE, &return_value)?;
         map.end()
     }
 }

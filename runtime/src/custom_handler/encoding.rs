@@ -4,8 +4,7 @@
 //! cannot drift from the reference on a value it accepts.
 
 use azfn_bindings::DataType;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
+use azfn_wire::envelope::{DecodedText, decode_bytes, decode_text, is_binary_body};
 use http::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 
@@ -21,25 +20,18 @@ pub(super) fn decode_value(value: Value, data_type: Option<DataType>) -> Binding
         Value::String(raw) => {
             // The host sends the bytes of a `dataType: binary` binding as base64.
             if data_type == Some(DataType::Binary)
-                && let Ok(bytes) = BASE64.decode(&raw)
+                && let Ok(bytes) = decode_bytes(&raw)
             {
                 return BindingData::Bytes(bytes);
             }
-            decode_double_encoded(raw)
+            match decode_text(raw) {
+                DecodedText::Null => BindingData::Null,
+                DecodedText::Text(text) => BindingData::Text(text),
+                DecodedText::Json(value) => BindingData::Json(value),
+            }
         }
         // Objects (`TimerInfo`, blob properties) are the one thing the host sends inline.
         other => BindingData::Json(other),
-    }
-}
-
-/// Undoes the host's `JsonConvert.SerializeObject` of a string, number or array.
-fn decode_double_encoded(raw: String) -> BindingData {
-    match serde_json::from_str::<Value>(&raw) {
-        Ok(Value::String(text)) => BindingData::Text(text),
-        Ok(Value::Null) => BindingData::Null,
-        Ok(value) => BindingData::Json(value),
-        // Dates and base64 blobs are sent as plain strings.
-        Err(_) => BindingData::Text(raw),
     }
 }
 
@@ -54,17 +46,7 @@ pub(super) fn parse_metadata(json: &str) -> Map<String, Value> {
         .collect()
 }
 
-/// Undoes the host's encoding of one `Metadata` value: double-encoded strings and numbers are
-/// unwrapped, plain strings (ISO dates) and inline objects (`sys`, `RetryContext`) stay.
-pub(super) fn decode_metadata_value(value: Value) -> Value {
-    match value {
-        Value::String(raw) => match serde_json::from_str(&raw) {
-            Ok(decoded) => decoded,
-            Err(_) => Value::String(raw),
-        },
-        other => other,
-    }
-}
+pub(super) use azfn_wire::envelope::decode_metadata_value;
 
 /// `Identities`: an array of `ClaimsIdentity` objects, or (old hosts) the JSON text of one.
 pub(super) fn identities(value: Option<Value>) -> Result<Vec<ClaimsIdentity>, String> {
@@ -82,7 +64,7 @@ pub(super) fn identities(value: Option<Value>) -> Result<Vec<ClaimsIdentity>, St
 pub(super) fn request_body(value: Option<Value>, content_type: Option<&str>) -> Result<Vec<u8>, String> {
     match value {
         Some(Value::Null) | None => Ok(Vec::new()),
-        Some(Value::String(text)) if is_base64_body(content_type) => BASE64.decode(&text).map_err(|e| {
+        Some(Value::String(text)) if content_type.is_some_and(is_binary_body) => decode_bytes(&text).map_err(|e| {
             format!(
                 "`Body` of a `{}` request must be base64, as the host sends it ({e})",
                 content_type.unwrap_or_default()
@@ -92,19 +74,6 @@ pub(super) fn request_body(value: Option<Value>, content_type: Option<&str>) -> 
         // No host sends this, but a structured body has one faithful text form.
         Some(other) => Ok(other.to_string().into_bytes()),
     }
-}
-
-fn is_base64_body(content_type: Option<&str>) -> bool {
-    let Some(content_type) = content_type else {
-        return false;
-    };
-    let media_type = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    media_type == "application/octet-stream" || media_type.starts_with("multipart/")
 }
 
 /// Whether the host hands the function's return value on as it is: when no `$return` binding is

@@ -12,6 +12,7 @@ use azfn_bindings::BindingDescription;
 use azfn_bindings::DataType;
 #[cfg(test)]
 use azfn_bindings::RETURN_BINDING_NAME;
+use azfn_wire::envelope;
 #[cfg(test)]
 use base64::Engine as _;
 #[cfg(test)]
@@ -229,7 +230,11 @@ fn encode_response_reference(function: &FunctionDescription, outputs: &Outputs) 
         Some(value) => encode_output(RETURN_BINDING_NAME, value)?,
         None => Value::Null,
     };
-    let body = json!({ "Outputs": named, "Logs": logs, "ReturnValue": return_value });
+    let body = Value::Object(Map::from_iter([
+        (envelope::OUTPUTS.to_owned(), Value::Object(named)),
+        (envelope::LOGS.to_owned(), Value::from(logs)),
+        (envelope::RETURN_VALUE.to_owned(), return_value),
+    ]));
     serde_json::to_vec(&body).map_err(|e| output_error("(response)", format!("cannot serialize the response ({e})")))
 }
 
@@ -250,7 +255,7 @@ fn parse_envelope(body: &[u8]) -> Result<Envelope, InvocationError> {
             describe(&value)
         )));
     };
-    let data = match take_field(&mut top, "Data") {
+    let data = match take_field(&mut top, envelope::DATA) {
         Some(Value::Object(data)) => data,
         None => return Err(malformed("the body has no `Data` object".to_owned())),
         Some(other) => {
@@ -260,7 +265,7 @@ fn parse_envelope(body: &[u8]) -> Result<Envelope, InvocationError> {
             )));
         }
     };
-    let metadata = match take_field(&mut top, "Metadata") {
+    let metadata = match take_field(&mut top, envelope::METADATA) {
         Some(Value::Object(metadata)) => metadata,
         Some(Value::Null) | None => Map::new(),
         Some(other) => {
