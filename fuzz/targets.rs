@@ -133,3 +133,101 @@ pub fn timer_schedule(data: &[u8]) {
         }
     }
 }
+
+/// An orchestrator that asks for every kind of durable task, so that any history finds
+/// something to complete, fail or contradict.
+#[cfg(feature = "durable")]
+async fn every_task(ctx: azfn::durable::OrchestrationContext) -> Result<serde_json::Value, azfn::Error> {
+    use std::time::Duration;
+
+    use azfn::durable::orchestration::{Either, EntityId, RetryPolicy, select, when_all, when_any};
+
+    let input: Option<serde_json::Value> = ctx.input().unwrap_or_default();
+    let _ = ctx.new_guid();
+    ctx.set_custom_status(&input)?;
+    let first = ctx.call_activity::<String, _>("First", &input).await;
+    let policy = RetryPolicy::new(3, Duration::from_secs(5));
+    let retried = ctx.call_activity_with_retry::<u32, _>("Flaky", &1, policy).await;
+    let fanned = when_all((0..3).map(|i| ctx.call_activity::<u32, _>("Fan", &i))).await;
+    let timer = ctx.create_timer_after(Duration::from_secs(3600));
+    let approval = ctx.wait_for_external_event::<bool>("Approval");
+    let approved = match select(approval, timer).await {
+        Either::Left(answer) => answer.unwrap_or(false),
+        Either::Right(_) => false,
+    };
+    let counter = EntityId::new("Counter", "c1");
+    let count = ctx.call_entity::<i64, _>(&counter, "add", &1).await;
+    ctx.signal_entity(&counter, "reset", &())?;
+    let children = when_any([
+        ctx.call_sub_orchestrator::<String, _>("Child", &input),
+        ctx.call_sub_orchestrator::<String, _>("Other", &()),
+    ])
+    .await;
+    if approved && input.is_some() {
+        ctx.continue_as_new(&serde_json::Value::Null)?;
+    }
+    Ok(serde_json::json!({
+        "first": first.ok(),
+        "retried": retried.ok(),
+        "fanned": fanned.into_iter().filter_map(Result::ok).collect::<Vec<_>>(),
+        "approved": approved,
+        "count": count.ok(),
+        "children": children.1.ok(),
+    }))
+}
+
+/// Any `OrchestratorRequest` (protobuf bytes, as the Durable extension sends them): the replay
+/// engine answers with a response that encodes, and never panics.
+#[cfg(feature = "durable")]
+pub fn durable_history(data: &[u8]) {
+    use azfn::durable::orchestration::run_orchestrator;
+    use azfn::durable::proto::{OrchestratorRequest, OrchestratorResponse};
+    use prost::Message as _;
+
+    let Ok(request) = OrchestratorRequest::decode(data) else {
+        return;
+    };
+    let response = run_orchestrator(&request, every_task);
+    let encoded = response.encode_to_vec();
+    assert!(
+        OrchestratorResponse::decode(encoded.as_slice()).is_ok(),
+        "the response decodes"
+    );
+}
+
+/// Any `EntityBatchRequest` (protobuf bytes): the entity runs every operation of the batch
+/// and answers one result per operation (or fails the batch as a whole, as for a state it
+/// cannot read), never panicking.
+#[cfg(feature = "durable")]
+pub fn durable_entity_batch(data: &[u8]) {
+    use azfn::durable::entity::run_entity_batch;
+    use azfn::durable::proto::EntityBatchRequest;
+    use prost::Message as _;
+
+    let Ok(request) = EntityBatchRequest::decode(data) else {
+        return;
+    };
+    let result = run_entity_batch(&request, |ctx: &mut azfn::durable::EntityContext<i64>| {
+        match ctx.operation() {
+            "add" => {
+                let amount: i64 = ctx.input()?;
+                let sum = ctx
+                    .state()
+                    .checked_add(amount)
+                    .ok_or_else(|| azfn::Error::msg("overflow"))?;
+                ctx.set_state(sum);
+                Ok(sum)
+            }
+            "reset" => {
+                ctx.delete_state();
+                Ok(0)
+            }
+            "get" => Ok(*ctx.state()),
+            _ => Err(ctx.unknown_operation()),
+        }
+    });
+    assert!(
+        result.results.len() == request.operations.len() || result.failure_details.is_some(),
+        "one result per operation, or a failed batch"
+    );
+}

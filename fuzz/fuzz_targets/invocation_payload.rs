@@ -1,6 +1,8 @@
 #![no_main]
 //! `cargo fuzz run invocation_payload`: see fuzz/targets.rs.
 
+// Each target uses one body of the shared file.
+#[allow(dead_code)]
 #[path = "../targets.rs"]
 mod targets;
 

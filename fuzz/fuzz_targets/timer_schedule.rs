@@ -1,6 +1,8 @@
 #![no_main]
 //! `cargo fuzz run timer_schedule`: see fuzz/targets.rs.
 
+// Each target uses one body of the shared file.
+#[allow(dead_code)]
 #[path = "../targets.rs"]
 mod targets;
 

@@ -122,3 +122,176 @@ fn route_templates_never_panic() {
 fn timer_schedules_never_panic() {
     run("timer_schedule", targets::timer_schedule, 50_000);
 }
+
+/// The seeds of the Durable targets, built here from the protocol's messages so that they stay
+/// valid as the messages evolve: `AZFN_UPDATE_FUZZ_SEEDS=1` writes them into fuzz/corpus/, and
+/// otherwise the test checks that the corpus holds them as built.
+#[cfg(feature = "durable")]
+mod durable_seeds {
+    use azfn::durable::proto::history_event::EventType;
+    use azfn::durable::proto::*;
+    use azfn::grpc::wkt::Timestamp;
+    use prost::Message;
+
+    const T0: i64 = 1_704_164_645;
+
+    fn event(event_id: i32, seconds: i64, event_type: EventType) -> HistoryEvent {
+        HistoryEvent {
+            event_id,
+            timestamp: Some(Timestamp { seconds, nanos: 0 }),
+            event_type: Some(event_type),
+        }
+    }
+
+    fn started(input: Option<&str>) -> Vec<HistoryEvent> {
+        vec![
+            event(-1, T0, EventType::OrchestratorStarted(OrchestratorStartedEvent {})),
+            event(
+                -1,
+                T0,
+                EventType::ExecutionStarted(ExecutionStartedEvent {
+                    name: "every_task".into(),
+                    input: input.map(Into::into),
+                    orchestration_instance: Some(OrchestrationInstance {
+                        instance_id: "inst".into(),
+                        execution_id: Some("exec-1".into()),
+                    }),
+                    ..Default::default()
+                }),
+            ),
+        ]
+    }
+
+    fn scheduled(id: i32, name: &str) -> HistoryEvent {
+        event(
+            id,
+            T0,
+            EventType::TaskScheduled(TaskScheduledEvent {
+                name: name.into(),
+                ..Default::default()
+            }),
+        )
+    }
+
+    fn request(past: Vec<HistoryEvent>, new: Vec<HistoryEvent>) -> Vec<u8> {
+        OrchestratorRequest {
+            instance_id: "inst".into(),
+            past_events: past,
+            new_events: new,
+            ..Default::default()
+        }
+        .encode_to_vec()
+    }
+
+    pub fn histories() -> Vec<(&'static str, Vec<u8>)> {
+        let mut first_done = started(Some(r#"{"a":1}"#));
+        first_done.push(scheduled(0, "First"));
+        first_done.push(event(
+            -1,
+            T0,
+            EventType::OrchestratorCompleted(OrchestratorCompletedEvent {}),
+        ));
+        let completed = event(
+            -1,
+            T0 + 1,
+            EventType::TaskCompleted(TaskCompletedEvent {
+                task_scheduled_id: 0,
+                result: Some("\"ok\"".into()),
+            }),
+        );
+        let failed = event(
+            -1,
+            T0 + 1,
+            EventType::TaskFailed(TaskFailedEvent {
+                task_scheduled_id: 0,
+                failure_details: Some(TaskFailureDetails {
+                    error_type: "Exception".into(),
+                    error_message: "no".into(),
+                    ..Default::default()
+                }),
+            }),
+        );
+        let raised = event(
+            -1,
+            T0 + 2,
+            EventType::EventRaised(EventRaisedEvent {
+                name: "Approval".into(),
+                input: Some("true".into()),
+            }),
+        );
+        vec![
+            ("seed-started", request(Vec::new(), started(Some(r#"{"a":1}"#)))),
+            ("seed-first-completed", request(first_done.clone(), vec![completed])),
+            ("seed-first-failed", request(first_done.clone(), vec![failed, raised])),
+        ]
+    }
+
+    pub fn batches() -> Vec<(&'static str, Vec<u8>)> {
+        let operation = |name: &str, input: Option<&str>| OperationRequest {
+            operation: name.into(),
+            request_id: format!("r-{name}"),
+            input: input.map(Into::into),
+            ..Default::default()
+        };
+        let batch = |state: Option<&str>, operations: Vec<OperationRequest>| {
+            EntityBatchRequest {
+                instance_id: "@counter@c1".into(),
+                entity_state: state.map(Into::into),
+                operations,
+                ..Default::default()
+            }
+            .encode_to_vec()
+        };
+        vec![
+            (
+                "seed-operations",
+                batch(
+                    Some("5"),
+                    vec![
+                        operation("add", Some("2")),
+                        operation("get", None),
+                        operation("bogus", None),
+                        operation("reset", None),
+                    ],
+                ),
+            ),
+            ("seed-no-state", batch(None, vec![operation("add", Some("\"x\""))])),
+        ]
+    }
+
+    /// Writes the seeds, or checks that the corpus holds them.
+    pub fn ensure(target: &str, seeds: Vec<(&'static str, Vec<u8>)>) {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../fuzz/corpus")
+            .join(target);
+        let update = std::env::var_os("AZFN_UPDATE_FUZZ_SEEDS").is_some();
+        for (name, bytes) in seeds {
+            let path = dir.join(name);
+            if update {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, &bytes).unwrap();
+            } else {
+                let kept = std::fs::read(&path).unwrap_or_default();
+                assert!(
+                    kept == bytes,
+                    "{} differs from the seed built here; rerun with AZFN_UPDATE_FUZZ_SEEDS=1",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+#[cfg(feature = "durable")]
+#[test]
+fn durable_histories_never_panic() {
+    durable_seeds::ensure("durable_history", durable_seeds::histories());
+    run("durable_history", targets::durable_history, 5_000);
+}
+
+#[cfg(feature = "durable")]
+#[test]
+fn durable_entity_batches_never_panic() {
+    durable_seeds::ensure("durable_entity_batch", durable_seeds::batches());
+    run("durable_entity_batch", targets::durable_entity_batch, 5_000);
+}
