@@ -231,3 +231,43 @@ pub fn durable_entity_batch(data: &[u8]) {
         "one result per operation, or a failed batch"
     );
 }
+
+/// An HTTP function for the gRPC target: echoes the body, fails on an empty one.
+#[cfg(feature = "native")]
+#[azfn::function(http_trigger(route = "echo", methods = "post", auth_level = "anonymous"))]
+async fn fuzz_echo(request: azfn::HttpRequest) -> azfn::Result<azfn::HttpResponse> {
+    if request.body().is_empty() {
+        return Err(azfn::Error::msg("an empty body"));
+    }
+    Ok(azfn::HttpResponse::ok().bytes(request.body().to_vec()))
+}
+
+/// A queue function for the gRPC target: reads the message as JSON, and fails on `null`.
+#[cfg(feature = "native")]
+#[azfn::function(queue_trigger(queue_name = "fuzz"))]
+async fn fuzz_queue(message: serde_json::Value) -> azfn::Result<()> {
+    if message.is_null() {
+        return Err(azfn::Error::msg("a null message"));
+    }
+    Ok(())
+}
+
+/// Any bytes as the host's half of the gRPC `EventStream` (frames of `StreamingMessage`s): the
+/// worker never panics, and every invocation it was asked for is answered.
+#[cfg(feature = "native")]
+pub fn worker_stream(data: &[u8]) {
+    use azfn::native::proto::streaming_message::Content;
+
+    let registry = azfn::Registry::global().expect("the fuzz functions have distinct names");
+    let exchange = azfn::native::offline::exchange(registry, data);
+    for message in &exchange.handled {
+        let Some(Content::InvocationRequest(request)) = &message.content else {
+            continue;
+        };
+        let answered = exchange.answers.iter().any(|answer| {
+            matches!(&answer.content, Some(Content::InvocationResponse(response))
+                if response.invocation_id == request.invocation_id)
+        });
+        assert!(answered, "invocation {:?} got no answer", request.invocation_id);
+    }
+}

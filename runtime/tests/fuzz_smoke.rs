@@ -123,6 +123,30 @@ fn timer_schedules_never_panic() {
     run("timer_schedule", targets::timer_schedule, 50_000);
 }
 
+/// Writes the seeds built here (`AZFN_UPDATE_FUZZ_SEEDS=1`), or checks that the corpus holds
+/// them as built.
+#[cfg(any(feature = "durable", feature = "native"))]
+fn ensure_seeds(target: &str, seeds: Vec<(&'static str, Vec<u8>)>) {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
+    let update = std::env::var_os("AZFN_UPDATE_FUZZ_SEEDS").is_some();
+    for (name, bytes) in seeds {
+        let path = dir.join(name);
+        if update {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &bytes).unwrap();
+        } else {
+            let kept = std::fs::read(&path).unwrap_or_default();
+            assert!(
+                kept == bytes,
+                "{} differs from the seed built here; rerun with AZFN_UPDATE_FUZZ_SEEDS=1",
+                path.display()
+            );
+        }
+    }
+}
+
 /// The seeds of the Durable targets, built here from the protocol's messages so that they stay
 /// valid as the messages evolve: `AZFN_UPDATE_FUZZ_SEEDS=1` writes them into fuzz/corpus/, and
 /// otherwise the test checks that the corpus holds them as built.
@@ -258,40 +282,139 @@ mod durable_seeds {
             ("seed-no-state", batch(None, vec![operation("add", Some("\"x\""))])),
         ]
     }
-
-    /// Writes the seeds, or checks that the corpus holds them.
-    pub fn ensure(target: &str, seeds: Vec<(&'static str, Vec<u8>)>) {
-        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../fuzz/corpus")
-            .join(target);
-        let update = std::env::var_os("AZFN_UPDATE_FUZZ_SEEDS").is_some();
-        for (name, bytes) in seeds {
-            let path = dir.join(name);
-            if update {
-                std::fs::create_dir_all(&dir).unwrap();
-                std::fs::write(&path, &bytes).unwrap();
-            } else {
-                let kept = std::fs::read(&path).unwrap_or_default();
-                assert!(
-                    kept == bytes,
-                    "{} differs from the seed built here; rerun with AZFN_UPDATE_FUZZ_SEEDS=1",
-                    path.display()
-                );
-            }
-        }
-    }
 }
 
 #[cfg(feature = "durable")]
 #[test]
 fn durable_histories_never_panic() {
-    durable_seeds::ensure("durable_history", durable_seeds::histories());
+    ensure_seeds("durable_history", durable_seeds::histories());
     run("durable_history", targets::durable_history, 5_000);
 }
 
 #[cfg(feature = "durable")]
 #[test]
 fn durable_entity_batches_never_panic() {
-    durable_seeds::ensure("durable_entity_batch", durable_seeds::batches());
+    ensure_seeds("durable_entity_batch", durable_seeds::batches());
     run("durable_entity_batch", targets::durable_entity_batch, 5_000);
+}
+
+/// The seeds of the gRPC target: the host's half of a stream, framed, built from the protocol's
+/// messages (kept as the Durable seeds are).
+#[cfg(feature = "native")]
+mod stream_seeds {
+    use azfn::native::codec::encode;
+    use azfn::native::proto::streaming_message::Content;
+    use azfn::native::proto::typed_data::Data;
+    use azfn::native::proto::*;
+
+    fn message(request_id: &str, content: Content) -> StreamingMessage {
+        StreamingMessage {
+            request_id: request_id.into(),
+            content: Some(content),
+        }
+    }
+
+    fn load(id: &str) -> StreamingMessage {
+        message(
+            "load",
+            Content::FunctionLoadRequest(FunctionLoadRequest {
+                function_id: id.into(),
+                ..Default::default()
+            }),
+        )
+    }
+
+    fn invoke(id: &str, function: &str, name: &str, data: Data) -> StreamingMessage {
+        message(
+            "invoke",
+            Content::InvocationRequest(InvocationRequest {
+                invocation_id: id.into(),
+                function_id: function.into(),
+                input_data: vec![ParameterBinding {
+                    name: name.into(),
+                    rpc_data: Some(parameter_binding::RpcData::Data(TypedData { data: Some(data) })),
+                }],
+                ..Default::default()
+            }),
+        )
+    }
+
+    fn http(body: &[u8]) -> Data {
+        Data::Http(Box::new(RpcHttp {
+            method: "POST".into(),
+            url: "http://localhost/api/echo".into(),
+            body: Some(Box::new(TypedData {
+                data: Some(Data::Bytes(body.to_vec())),
+            })),
+            ..Default::default()
+        }))
+    }
+
+    fn frames(messages: &[StreamingMessage]) -> Vec<u8> {
+        messages.iter().flat_map(|m| encode(m).to_vec()).collect()
+    }
+
+    pub fn streams() -> Vec<(&'static str, Vec<u8>)> {
+        let init = message("init", Content::WorkerInitRequest(WorkerInitRequest::default()));
+        let metadata = message(
+            "metadata",
+            Content::FunctionsMetadataRequest(FunctionsMetadataRequest::default()),
+        );
+        let session = vec![
+            init.clone(),
+            metadata,
+            load("fuzz_echo"),
+            load("fuzz_queue"),
+            invoke("i-1", "fuzz_echo", "request", http(b"hello")),
+            invoke("i-2", "fuzz_echo", "request", http(b"")),
+            invoke("i-3", "fuzz_queue", "message", Data::Json("{\"a\":1}".into())),
+            invoke("i-4", "fuzz_queue", "message", Data::String("plain".into())),
+            message(
+                "cancel",
+                Content::InvocationCancel(InvocationCancel {
+                    invocation_id: "i-4".into(),
+                    ..Default::default()
+                }),
+            ),
+            message("status", Content::WorkerStatusRequest(WorkerStatusRequest::default())),
+        ];
+        let mut terminated = session.clone();
+        terminated.push(message("bye", Content::WorkerTerminate(WorkerTerminate::default())));
+        terminated.push(invoke("i-5", "fuzz_echo", "request", http(b"late")));
+        let mut garbled = frames(&[init, load("fuzz_echo")]);
+        garbled.extend_from_slice(&[0, 0, 0, 0, 3, 0xff, 0xff, 0xff]);
+        garbled.extend(frames(&[invoke("i-6", "unloaded", "request", http(b"x"))]));
+        vec![
+            ("seed-session", frames(&session)),
+            ("seed-terminated", frames(&terminated)),
+            ("seed-garbled", garbled),
+        ]
+    }
+}
+
+#[cfg(feature = "native")]
+#[test]
+fn worker_streams_never_panic() {
+    use azfn::native::proto::streaming_message::Content;
+
+    // The session seed reaches the functions: each of its invocations is answered, and one of
+    // them succeeds (so the target runs user code, not only refusals).
+    let (_, session) = &stream_seeds::streams()[0];
+    let exchange = azfn::native::offline::exchange(azfn::Registry::global().unwrap(), session);
+    let responses: Vec<_> = exchange
+        .answers
+        .iter()
+        .filter_map(|answer| match &answer.content {
+            Some(Content::InvocationResponse(response)) => Some(response),
+            _ => None,
+        })
+        .collect();
+    let ids: Vec<&str> = responses.iter().map(|r| r.invocation_id.as_str()).collect();
+    for id in ["i-1", "i-2", "i-3", "i-4"] {
+        assert!(ids.contains(&id), "{id} unanswered in {ids:?}");
+    }
+    let echoed = responses.iter().find(|r| r.invocation_id == "i-1").unwrap();
+    assert_eq!(echoed.result.as_ref().unwrap().status, 1, "{echoed:?}");
+    ensure_seeds("worker_stream", stream_seeds::streams());
+    run("worker_stream", targets::worker_stream, 300);
 }

@@ -51,6 +51,8 @@ mod environment;
 mod http_uri;
 mod invocation;
 mod metadata;
+#[doc(hidden)]
+pub mod offline;
 mod relay;
 mod responses;
 mod stream;

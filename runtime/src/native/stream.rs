@@ -30,7 +30,7 @@ use crate::grpc::codec::{self, FrameDecoder};
 pub use azfn_wire::rpc::EVENT_STREAM_PATH;
 
 /// Messages waiting to be written; senders wait when it is full.
-const OUTBOX_CAPACITY: usize = 1024;
+pub(crate) const OUTBOX_CAPACITY: usize = 1024;
 /// HTTP/2 flow-control windows: large, so that many invocations' payloads flow at once.
 const STREAM_WINDOW: u32 = 8 * 1024 * 1024;
 const CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
@@ -44,6 +44,11 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
+    /// An outbox writing into `messages`.
+    pub(crate) fn new(messages: mpsc::Sender<StreamingMessage>) -> Self {
+        Outbox { messages }
+    }
+
     /// Queues `message`; `false` if the stream is gone.
     pub(crate) async fn send(&self, message: StreamingMessage) -> bool {
         self.messages.send(message).await.is_ok()
