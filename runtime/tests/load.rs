@@ -7,11 +7,15 @@
 //! request carries its own name, so an answer sent to the wrong request is a failure too).
 //! Nothing here asserts a timing: the counts and the memory trend are what must hold.
 
+#[path = "support/memory.rs"]
+mod memory;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use azfn::prelude::*;
+use memory::{median, resident_kib};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -428,20 +432,4 @@ impl Connection {
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// This process's resident set (`VmRSS` of /proc/self/status), in KiB.
-fn resident_kib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("Linux /proc");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .expect("VmRSS in /proc/self/status")
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted[sorted.len() / 2]
 }
