@@ -17,6 +17,7 @@ pub fn workspace_root() -> PathBuf {
 pub struct Binaries {
     pub bench_app: PathBuf,
     pub baseline: PathBuf,
+    pub grpc_baseline: PathBuf,
     pub manifest_1000: PathBuf,
 }
 
@@ -47,9 +48,15 @@ impl Binaries {
         let binaries = Binaries {
             bench_app: dir.join("bench-app"),
             baseline: dir.join("baseline"),
+            grpc_baseline: dir.join("grpc-baseline"),
             manifest_1000: dir.join("manifest-1000"),
         };
-        for binary in [&binaries.bench_app, &binaries.baseline, &binaries.manifest_1000] {
+        for binary in [
+            &binaries.bench_app,
+            &binaries.baseline,
+            &binaries.grpc_baseline,
+            &binaries.manifest_1000,
+        ] {
             if !binary.is_file() {
                 return Err(format!("{} was not built", binary.display()));
             }

@@ -1,7 +1,7 @@
 //! azfn's benchmarks, each figure a ratio to a baseline measured in the same run.
 //!
 //! ```text
-//! cargo run -p azfn-bench --release -- [all|throughput|forwarding|cold-start|manifest|build|memory] [--quick]
+//! cargo run -p azfn-bench --release -- [all|throughput|forwarding|cold-start|grpc|manifest|build|memory] [--quick]
 //! ```
 //!
 //! Prints one markdown table per scenario (method, medians over rounds, ratios, targets), the
@@ -13,6 +13,7 @@
 mod binaries;
 mod build_cost;
 mod cold_start;
+mod grpc;
 mod load;
 mod machine;
 mod manifest;
@@ -74,7 +75,15 @@ impl Settings {
     }
 }
 
-const SCENARIOS: [&str; 6] = ["throughput", "forwarding", "cold-start", "manifest", "build", "memory"];
+const SCENARIOS: [&str; 7] = [
+    "throughput",
+    "forwarding",
+    "cold-start",
+    "grpc",
+    "manifest",
+    "build",
+    "memory",
+];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -135,6 +144,7 @@ fn run(scenario: &str, binaries: &Binaries, settings: &Settings) -> Result<Vec<T
             with_runtime(throughput::run(binaries, settings, throughput::Mode::Forwarding)).map(|t| vec![t])
         }
         "cold-start" => cold_start::run(binaries, settings).map(|t| vec![t]),
+        "grpc" => with_runtime(grpc::run(binaries, settings)),
         "manifest" => manifest::run(binaries, settings),
         "build" => build_cost::run(settings),
         "memory" => with_runtime(memory::run(binaries, settings)).map(|t| vec![t]),

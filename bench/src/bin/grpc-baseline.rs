@@ -1,0 +1,183 @@
+//! The gRPC baseline: the least a language worker can be and still serve one HTTP function
+//! over the host's `EventStream`, written by hand with hyper's HTTP/2 client and nothing of
+//! azfn's worker (only the protocol's messages, generated from the published `.proto`, which
+//! any worker would use).
+//!
+//! It connects to `--host`/`--port`, sends `StartStream`, answers `WorkerInitRequest` (no
+//! capabilities), `FunctionLoadRequest` (any function loads), and each `InvocationRequest` with
+//! `Hello, <name>!` as an `RpcHttp` return value, `name` read from the request's query. It
+//! stops when the host ends the stream. Everything azfn adds (the registry, typed parameters,
+//! middleware, logs, cancellation, other triggers) is what the comparison measures.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use azfn_wire::rpc::streaming_message::Content;
+use azfn_wire::rpc::typed_data::Data;
+use azfn_wire::rpc::*;
+use bytes::{Buf, Bytes, BytesMut};
+use http_body_util::BodyExt;
+use hyper::body::{Body, Frame};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use prost::Message;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+/// The request body: frames queued by the handler, sent as they come.
+struct Outgoing(mpsc::UnboundedReceiver<Bytes>);
+
+impl Body for Outgoing {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|frame| frame.map(|bytes| Ok(Frame::data(bytes))))
+    }
+}
+
+/// One gRPC message: no compression, big-endian length, the protobuf bytes.
+fn framed(message: &StreamingMessage) -> Bytes {
+    let mut frame = BytesMut::with_capacity(5 + message.encoded_len());
+    frame.extend_from_slice(&[0]);
+    frame.extend_from_slice(&(message.encoded_len() as u32).to_be_bytes());
+    message.encode(&mut frame).expect("a BytesMut grows");
+    frame.freeze()
+}
+
+fn reply(request_id: String, content: Content) -> Bytes {
+    framed(&StreamingMessage {
+        request_id,
+        content: Some(content),
+    })
+}
+
+fn success() -> Option<StatusResult> {
+    Some(StatusResult {
+        status: status_result::Status::Success as i32,
+        ..Default::default()
+    })
+}
+
+/// The answer to one message, if it needs one.
+fn answer(message: StreamingMessage) -> Option<Bytes> {
+    let request_id = message.request_id;
+    match message.content? {
+        Content::WorkerInitRequest(_) => Some(reply(
+            request_id,
+            Content::WorkerInitResponse(WorkerInitResponse {
+                worker_version: "baseline".into(),
+                result: success(),
+                ..Default::default()
+            }),
+        )),
+        Content::FunctionLoadRequest(load) => Some(reply(
+            request_id,
+            Content::FunctionLoadResponse(FunctionLoadResponse {
+                function_id: load.function_id,
+                result: success(),
+                ..Default::default()
+            }),
+        )),
+        Content::InvocationRequest(invocation) => {
+            let name = invocation
+                .input_data
+                .iter()
+                .find_map(|binding| match &binding.rpc_data {
+                    Some(parameter_binding::RpcData::Data(TypedData {
+                        data: Some(Data::Http(http)),
+                    })) => http.query.get("name").cloned(),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "world".into());
+            let response = RpcHttp {
+                status_code: "200".into(),
+                headers: [("content-type".to_owned(), "text/plain; charset=utf-8".to_owned())].into(),
+                body: Some(Box::new(TypedData {
+                    data: Some(Data::String(format!("Hello, {name}!"))),
+                })),
+                ..Default::default()
+            };
+            Some(reply(
+                request_id,
+                Content::InvocationResponse(InvocationResponse {
+                    invocation_id: invocation.invocation_id,
+                    result: success(),
+                    return_value: Some(TypedData {
+                        data: Some(Data::Http(Box::new(response))),
+                    }),
+                    ..Default::default()
+                }),
+            ))
+        }
+        _ => None,
+    }
+}
+
+fn argument(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let host = argument(&args, "--host").unwrap_or_else(|| "127.0.0.1".into());
+    let port = argument(&args, "--port").expect("--port");
+    let worker_id = argument(&args, "--workerId").unwrap_or_default();
+    let request_id = argument(&args, "--requestId").unwrap_or_default();
+
+    let tcp = TcpStream::connect(format!("{host}:{port}"))
+        .await
+        .expect("the host listens");
+    let _ = tcp.set_nodelay(true);
+    let (mut sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+        .initial_stream_window_size(8 * 1024 * 1024)
+        .initial_connection_window_size(16 * 1024 * 1024)
+        .handshake(TokioIo::new(tcp))
+        .await
+        .expect("HTTP/2");
+    tokio::spawn(connection);
+    let (outgoing, frames) = mpsc::unbounded_channel();
+    let _ = outgoing.send(reply(request_id, Content::StartStream(StartStream { worker_id })));
+    let request = http::Request::post(format!(
+        "http://{host}:{port}/AzureFunctionsRpcMessages.FunctionRpc/EventStream"
+    ))
+    .header("content-type", "application/grpc")
+    .header("te", "trailers")
+    .body(Outgoing(frames))
+    .expect("a request");
+    let response = sender.send_request(request).await.expect("the host takes the call");
+    let mut body = response.into_body();
+    let mut buffer = BytesMut::new();
+    while let Some(Ok(frame)) = body.frame().await {
+        let Ok(data) = frame.into_data() else { continue };
+        buffer.extend_from_slice(&data);
+        while buffer.len() >= 5 {
+            let length = u32::from_be_bytes([buffer[1], buffer[2], buffer[3], buffer[4]]) as usize;
+            if buffer.len() < 5 + length {
+                break;
+            }
+            buffer.advance(5);
+            let Ok(message) = StreamingMessage::decode(buffer.split_to(length)) else {
+                continue;
+            };
+            // Each invocation on a task of its own, as a worker must (one slow function holds
+            // up nothing); the control messages are answered in order.
+            if matches!(message.content, Some(Content::InvocationRequest(_))) {
+                let outgoing = outgoing.clone();
+                tokio::spawn(async move {
+                    if let Some(bytes) = answer(message) {
+                        let _ = outgoing.send(bytes);
+                    }
+                });
+            } else if let Some(bytes) = answer(message) {
+                let _ = outgoing.send(bytes);
+            }
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! The gRPC transport: azfn's worker (`bench-app`, started as the native runtime starts a
+//! worker) against `grpc-baseline` (a hand-written worker), both driven by the host's side of
+//! `EventStream` (`azfn_wire::server`, as `cargo azfn start --transport grpc` serves workers).
+//!
+//! Two figures: exec → `WorkerInitResponse` (spawn, `StartStream`, the host's
+//! `WorkerInitRequest`, its answer), and `hello` invoked as `RpcHttp` requests, a fixed number
+//! in flight at once on the one stream, each answer checked.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use azfn_wire::rpc::streaming_message::Content;
+use azfn_wire::rpc::typed_data::Data;
+use azfn_wire::rpc::*;
+use azfn_wire::server::{Server, Stream};
+use tokio::time::Instant;
+
+use crate::Settings;
+use crate::binaries::Binaries;
+use crate::process::Scratch;
+use crate::requests::GREETING;
+use crate::stats::{median, percentile};
+use crate::table::{self, Table};
+
+/// The targets of the issue: throughput at least 0.9× the baseline's, p99 at most 1.2×, and
+/// exec → `WorkerInitResponse` within 5 ms (median).
+const THROUGHPUT_TARGET: f64 = 0.9;
+const P99_TARGET: f64 = 1.2;
+const INIT_TARGET_MS: f64 = 5.0;
+/// How long the host waits for any one message.
+const PATIENCE: Duration = Duration::from_secs(20);
+const WORKERS: [&str; 2] = ["azfn", "baseline"];
+
+/// A worker process and its stream.
+struct Worker {
+    child: Child,
+    stream: Stream,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn run(binaries: &Binaries, settings: &Settings) -> Result<Vec<Table>, String> {
+    let scratch = Scratch::new("grpc")?;
+    let mut server = Server::start(usize::MAX)
+        .await
+        .map_err(|e| format!("the host side cannot listen: {e}"))?;
+    let binaries = [&binaries.bench_app, &binaries.grpc_baseline];
+
+    let mut init_ms: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..settings.cold_start_rounds {
+        for which in abba(round) {
+            let (worker, took) = start(&mut server, binaries[which], &scratch.0).await?;
+            drop(worker);
+            init_ms[which].push(took.as_secs_f64() * 1e3);
+        }
+    }
+
+    let mut workers = Vec::new();
+    for binary in binaries {
+        let (mut worker, _) = start(&mut server, binary, &scratch.0).await?;
+        load_hello(&mut worker.stream).await?;
+        workers.push(worker);
+    }
+    let mut rounds: [Vec<Round>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..settings.load_rounds {
+        for which in abba(round) {
+            let stream = &mut workers[which].stream;
+            drive(stream, settings.connections, settings.load_warm_up)
+                .await
+                .map_err(|e| format!("{}: {e}", WORKERS[which]))?;
+            let measured = drive(stream, settings.connections, settings.load_duration)
+                .await
+                .map_err(|e| format!("{}: {e}", WORKERS[which]))?;
+            rounds[which].push(measured);
+        }
+    }
+    Ok(vec![init_table(&init_ms, settings), load_table(&rounds, settings)])
+}
+
+/// ABBA order: whichever runs second in a round runs first in the next.
+fn abba(round: usize) -> [usize; 2] {
+    if round.is_multiple_of(2) { [0, 1] } else { [1, 0] }
+}
+
+/// Starts a worker as the host does and answers its `StartStream` with `WorkerInitRequest`;
+/// returns it with the time from spawn to its `WorkerInitResponse`.
+async fn start(server: &mut Server, binary: &Path, workdir: &Path) -> Result<(Worker, Duration), String> {
+    let port = server.port.to_string();
+    let spawned_at = Instant::now();
+    let child = Command::new(binary)
+        .current_dir(workdir)
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--workerId",
+            "bench-worker",
+            "--requestId",
+            "start-1",
+            "--grpcMaxMessageLength",
+            "2147483647",
+        ])
+        // azfn's worker would otherwise serve HTTP triggers through HttpUri; this scenario
+        // measures RpcHttp, which the baseline speaks.
+        .env(azfn_wire::DISABLE_HTTP_URI_VARIABLE, "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+    let call = tokio::time::timeout(PATIENCE, server.calls.recv())
+        .await
+        .map_err(|_| format!("{} did not call EventStream", binary.display()))?
+        .ok_or("the host side stopped")?;
+    let mut worker = Worker { child, stream: call };
+    match next(&mut worker.stream).await?.content {
+        Some(Content::StartStream(_)) => {}
+        other => return Err(format!("expected StartStream, got {other:?}")),
+    }
+    send(
+        &worker.stream,
+        "init-1",
+        Content::WorkerInitRequest(WorkerInitRequest::default()),
+    )?;
+    loop {
+        match next(&mut worker.stream).await?.content {
+            Some(Content::WorkerInitResponse(_)) => return Ok((worker, spawned_at.elapsed())),
+            Some(Content::RpcLog(_)) => {}
+            other => return Err(format!("expected WorkerInitResponse, got {other:?}")),
+        }
+    }
+}
+
+async fn load_hello(stream: &mut Stream) -> Result<(), String> {
+    let load = FunctionLoadRequest {
+        function_id: "hello".into(),
+        metadata: Some(RpcFunctionMetadata {
+            name: "hello".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    send(stream, "load-1", Content::FunctionLoadRequest(load))?;
+    loop {
+        match next(stream).await?.content {
+            Some(Content::FunctionLoadResponse(loaded)) => {
+                let status = loaded.result.map(|r| r.status);
+                return if status == Some(status_result::Status::Success as i32) {
+                    Ok(())
+                } else {
+                    Err(format!("hello did not load: {status:?}"))
+                };
+            }
+            Some(Content::RpcLog(_)) => {}
+            other => return Err(format!("expected FunctionLoadResponse, got {other:?}")),
+        }
+    }
+}
+
+/// One round of load on one worker.
+struct Round {
+    completed: u64,
+    elapsed: Duration,
+    /// Every invocation's round trip, in microseconds, sorted.
+    latencies_us: Vec<u32>,
+}
+
+impl Round {
+    fn per_second(&self) -> f64 {
+        self.completed as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// Keeps `in_flight` invocations of `hello` going on the stream for `duration` (the next sent
+/// when an answer arrives), checks every answer, and waits for the last ones.
+async fn drive(stream: &mut Stream, in_flight: usize, duration: Duration) -> Result<Round, String> {
+    let started = Instant::now();
+    let mut sent_at: HashMap<String, Instant> = HashMap::new();
+    let mut next_id = 0u64;
+    let mut latencies_us = Vec::new();
+    let mut send_one = |stream: &Stream, sent_at: &mut HashMap<String, Instant>| -> Result<(), String> {
+        let id = format!("inv-{next_id}");
+        next_id += 1;
+        sent_at.insert(id.clone(), Instant::now());
+        send(stream, "", Content::InvocationRequest(hello_request(id)))
+    };
+    for _ in 0..in_flight {
+        send_one(stream, &mut sent_at)?;
+    }
+    while !sent_at.is_empty() {
+        let Some(Content::InvocationResponse(response)) = next(stream).await?.content else {
+            continue;
+        };
+        let at = sent_at
+            .remove(&response.invocation_id)
+            .ok_or_else(|| format!("an answer to {}, which was not asked", response.invocation_id))?;
+        latencies_us.push(u32::try_from(at.elapsed().as_micros()).unwrap_or(u32::MAX));
+        check_greeting(&response)?;
+        if started.elapsed() < duration {
+            send_one(stream, &mut sent_at)?;
+        }
+    }
+    latencies_us.sort_unstable();
+    Ok(Round {
+        completed: latencies_us.len() as u64,
+        elapsed: started.elapsed(),
+        latencies_us,
+    })
+}
+
+/// `GET /api/hello?name=x` as the host sends an HTTP trigger's request over gRPC.
+fn hello_request(invocation_id: String) -> InvocationRequest {
+    let http = RpcHttp {
+        method: "GET".into(),
+        url: "http://localhost:7071/api/hello?name=x".into(),
+        headers: [("host".to_owned(), "localhost:7071".to_owned())].into(),
+        query: [("name".to_owned(), "x".to_owned())].into(),
+        ..Default::default()
+    };
+    InvocationRequest {
+        invocation_id,
+        function_id: "hello".into(),
+        input_data: vec![ParameterBinding {
+            name: "req".into(),
+            rpc_data: Some(parameter_binding::RpcData::Data(TypedData {
+                data: Some(Data::Http(Box::new(http))),
+            })),
+        }],
+        ..Default::default()
+    }
+}
+
+/// An answer counts when it succeeded with `Hello, x!` as the HTTP response's body.
+fn check_greeting(response: &InvocationResponse) -> Result<(), String> {
+    let ok = response.result.as_ref().map(|r| r.status) == Some(status_result::Status::Success as i32);
+    let body = match response.return_value.as_ref().and_then(|v| v.data.as_ref()) {
+        Some(Data::Http(http)) => match http.body.as_ref().and_then(|b| b.data.as_ref()) {
+            Some(Data::String(text)) => text.clone(),
+            Some(Data::Bytes(bytes)) => String::from_utf8_lossy(bytes).into_owned(),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    };
+    if ok && body == GREETING {
+        Ok(())
+    } else {
+        Err(format!("{}: a wrong answer: {response:?}", response.invocation_id))
+    }
+}
+
+fn send(stream: &Stream, request_id: &str, content: Content) -> Result<(), String> {
+    let message = StreamingMessage {
+        request_id: request_id.into(),
+        content: Some(content),
+    };
+    stream
+        .outbound
+        .send(message)
+        .map_err(|_| "the worker's stream closed".to_owned())
+}
+
+async fn next(stream: &mut Stream) -> Result<StreamingMessage, String> {
+    tokio::time::timeout(PATIENCE, stream.inbound.recv())
+        .await
+        .map_err(|_| "the worker did not answer in time".to_owned())?
+        .ok_or("the worker ended the stream")?
+}
+
+fn init_table(init_ms: &[Vec<f64>; 2], settings: &Settings) -> Table {
+    let method = format!(
+        "Each worker spawned as the native runtime starts one (`--host --port --workerId --requestId`), {} times, \
+         alternating which goes first; the time from spawn to its `WorkerInitResponse` (it connects, opens \
+         `EventStream`, sends `StartStream`, the host sends `WorkerInitRequest`). Medians.",
+        settings.cold_start_rounds
+    );
+    let mut table = Table::new(
+        "gRPC worker start-up",
+        &method,
+        &["metric", "azfn", "baseline", "azfn − baseline", "target", ""],
+    );
+    let (ours, theirs) = (median(&init_ms[0]), median(&init_ms[1]));
+    table.row(vec![
+        "exec → `WorkerInitResponse`".into(),
+        table::ms(ours),
+        table::ms(theirs),
+        table::ms(ours - theirs),
+        format!("≤ {INIT_TARGET_MS} ms"),
+        table::verdict(ours <= INIT_TARGET_MS),
+    ]);
+    table
+}
+
+fn load_table(rounds: &[Vec<Round>; 2], settings: &Settings) -> Table {
+    let method = format!(
+        "`hello` invoked with an `RpcHttp` request (`GET /api/hello?name=x`), {} invocations in flight on the \
+         one `EventStream` (the next sent when an answer arrives), each answer checked; the host's side is \
+         `azfn_wire::server` in the runner. `bench-app` (azfn, 50 functions, `native` feature) and \
+         `grpc-baseline` (hand-written hyper HTTP/2 worker) run side by side; {} rounds of {:?} each (after a \
+         {:?} warm-up), alternating which goes first. Medians over rounds; percentiles per round, then the \
+         median.",
+        settings.connections, settings.load_rounds, settings.load_duration, settings.load_warm_up
+    );
+    let mut table = Table::new(
+        "Invocation throughput and latency over gRPC (RpcHttp)",
+        &method,
+        &[
+            "metric",
+            "azfn",
+            "baseline",
+            "azfn / baseline",
+            "target",
+            "",
+            "azfn rounds",
+            "baseline rounds",
+        ],
+    );
+    let per_round = |which: usize, f: &dyn Fn(&Round) -> f64| -> Vec<f64> { rounds[which].iter().map(f).collect() };
+    let rate = [per_round(0, &Round::per_second), per_round(1, &Round::per_second)];
+    let p50 = [
+        per_round(0, &|r| f64::from(percentile(&r.latencies_us, 50.0))),
+        per_round(1, &|r| f64::from(percentile(&r.latencies_us, 50.0))),
+    ];
+    let p99 = [
+        per_round(0, &|r| f64::from(percentile(&r.latencies_us, 99.0))),
+        per_round(1, &|r| f64::from(percentile(&r.latencies_us, 99.0))),
+    ];
+    let throughput_ratio = median(&rate[0]) / median(&rate[1]);
+    table.row(vec![
+        "invocations/s".into(),
+        format!("{:.0}", median(&rate[0])),
+        format!("{:.0}", median(&rate[1])),
+        table::ratio(throughput_ratio),
+        format!("≥ {THROUGHPUT_TARGET}×"),
+        table::verdict(throughput_ratio >= THROUGHPUT_TARGET),
+        table::rounds(&rate[0], |v| format!("{v:.0}")),
+        table::rounds(&rate[1], |v| format!("{v:.0}")),
+    ]);
+    table.row(vec![
+        "p50 latency".into(),
+        table::us(median(&p50[0])),
+        table::us(median(&p50[1])),
+        table::ratio(median(&p50[0]) / median(&p50[1])),
+        String::new(),
+        String::new(),
+        table::rounds(&p50[0], table::us),
+        table::rounds(&p50[1], table::us),
+    ]);
+    let p99_ratio = median(&p99[0]) / median(&p99[1]);
+    table.row(vec![
+        "p99 latency".into(),
+        table::us(median(&p99[0])),
+        table::us(median(&p99[1])),
+        table::ratio(p99_ratio),
+        format!("≤ {P99_TARGET}×"),
+        table::verdict(p99_ratio <= P99_TARGET),
+        table::rounds(&p99[0], table::us),
+        table::rounds(&p99[1], table::us),
+    ]);
+    let completed: [u64; 2] = [
+        rounds[0].iter().map(|r| r.completed).sum(),
+        rounds[1].iter().map(|r| r.completed).sum(),
+    ];
+    table.note(format!(
+        "{} and {} invocations answered (azfn, baseline), every answer checked: success, `{GREETING}` as the body.",
+        completed[0], completed[1]
+    ));
+    table
+}
