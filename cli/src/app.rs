@@ -15,6 +15,7 @@ use azfn_bindings::schedule::{TimerSchedule, parse_timer_schedule, time_span_sec
 use serde_json::{Map, Value};
 
 use crate::error::{Context, Error, Result};
+use crate::json_file::read_json;
 use crate::settings::LocalSettings;
 
 /// The route prefix when host.json does not set `extensions.http.routePrefix`.
@@ -348,21 +349,6 @@ pub fn get_ignore_case<'a>(object: &'a Map<String, Value>, key: &str) -> Option<
 fn field_path<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter()
         .try_fold(value, |value, key| get_ignore_case(value.as_object()?, key))
-}
-
-/// A JSON file, read as the host reads it (a leading byte-order mark, which .NET tools write, is
-/// skipped); a syntax error names the file, line and column.
-pub fn read_json(path: &Path) -> Result<Value> {
-    let text = fs::read_to_string(path).context(|| format!("cannot read {}", path.display()))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    serde_json::from_str(text).map_err(|e| {
-        Error::new(format!(
-            "{}:{}:{}: not valid JSON: {e}",
-            path.display(),
-            e.line(),
-            e.column()
-        ))
-    })
 }
 
 fn handler_description(host: &Value) -> std::result::Result<HandlerDescription, String> {

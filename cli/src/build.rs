@@ -25,8 +25,9 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::app::{FunctionApp, read_json};
+use crate::app::FunctionApp;
 use crate::error::{Context, Error, Result};
+use crate::json_file::read_json;
 use crate::{host_json, settings};
 
 /// The cargo profile of release builds.

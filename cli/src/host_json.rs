@@ -9,8 +9,8 @@ use std::sync::OnceLock;
 
 use serde_json::{Map, Value};
 
-use crate::app::read_json;
 use crate::error::{Error, Result};
+use crate::json_file::read_json;
 
 /// The file name, at the package root and in the app folder.
 pub const FILE_NAME: &str = "host.json";

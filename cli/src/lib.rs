@@ -25,6 +25,7 @@ pub mod error;
 pub mod host;
 pub mod host_json;
 pub mod invoke;
+pub mod json_file;
 pub mod new;
 pub mod pack;
 pub mod settings;

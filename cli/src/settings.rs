@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::app::read_json;
 use crate::error::{Error, Result};
+use crate::json_file::read_json;
 
 /// The file name.
 pub const FILE_NAME: &str = "local.settings.json";

@@ -16,6 +16,9 @@ extern crate self as azfn;
 // The modules are public for the other azfn crates (the transports and Durable use their
 // crate-internal items); hidden ones are not API: the re-exports below are.
 
+#[cfg(feature = "durable")]
+#[doc(hidden)]
+pub mod activity;
 #[doc(hidden)]
 pub mod cancel;
 #[doc(hidden)]
@@ -102,7 +105,7 @@ pub mod __private {
     pub use std::result::Result::{self, Err, Ok};
 
     #[cfg(feature = "durable")]
-    pub use crate::triggers::activity::ActivityParameter;
+    pub use crate::activity::ActivityParameter;
 
     /// Turns a user function's `Err` into a failed invocation.
     pub fn function_error<E: IntoFunctionError>(error: E) -> InvocationError {

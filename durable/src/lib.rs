@@ -16,7 +16,7 @@ pub mod entity;
 pub mod orchestration;
 pub use azfn_wire::durable as proto;
 
-pub use azfn_core::triggers::activity::ActivityContext;
+pub use azfn_core::activity::ActivityContext;
 pub use binding::Orchestrator;
 pub use client::{DurableClient, OrchestrationMetadata, RuntimeStatus};
 pub use entity::EntityContext;

@@ -8,8 +8,6 @@
 //! transport, so numbers are numbers, objects are objects and arrays (the `…Array` keys of
 //! batches) are arrays. The decoders below accept both a number and a number written as text.
 
-#[cfg(feature = "durable")]
-pub mod activity;
 #[cfg(any(feature = "sql", feature = "mysql"))]
 pub mod changes;
 #[cfg(feature = "cosmosdb")]
