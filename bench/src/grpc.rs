@@ -2,9 +2,10 @@
 //! worker) against `grpc-baseline` (a hand-written worker), both driven by the host's side of
 //! `EventStream` (`azfn_wire::server`, as `cargo azfn start --transport grpc` serves workers).
 //!
-//! Two figures: exec → `WorkerInitResponse` (spawn, `StartStream`, the host's
-//! `WorkerInitRequest`, its answer), and `hello` invoked as `RpcHttp` requests, a fixed number
-//! in flight at once on the one stream, each answer checked.
+//! Three figures: exec → `WorkerInitResponse` (spawn, `StartStream`, the host's
+//! `WorkerInitRequest`, its answer); `hello` invoked as `RpcHttp` requests, a fixed number in
+//! flight at once on the one stream, each answer checked; and the worker's resident memory with
+//! 1,000 invocations of `nap` (200 ms each) in flight at once.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -65,7 +66,7 @@ pub async fn run(binaries: &Binaries, settings: &Settings) -> Result<Vec<Table>,
     let mut workers = Vec::new();
     for binary in binaries {
         let (mut worker, _) = start(&mut server, binary, &scratch.0).await?;
-        load_hello(&mut worker.stream).await?;
+        load_function(&mut worker.stream, "hello").await?;
         workers.push(worker);
     }
     let mut rounds: [Vec<Round>; 2] = [Vec::new(), Vec::new()];
@@ -81,7 +82,68 @@ pub async fn run(binaries: &Binaries, settings: &Settings) -> Result<Vec<Table>,
             rounds[which].push(measured);
         }
     }
-    Ok(vec![init_table(&init_ms, settings), load_table(&rounds, settings)])
+    drop(workers);
+
+    let mut memory: [Vec<Memory>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..settings.memory_rounds {
+        for which in abba(round) {
+            let (mut worker, _) = start(&mut server, binaries[which], &scratch.0).await?;
+            let measured = memory_in_flight(&mut worker, settings.concurrent)
+                .await
+                .map_err(|e| format!("{}: {e}", WORKERS[which]))?;
+            memory[which].push(measured);
+        }
+    }
+    Ok(vec![
+        init_table(&init_ms, settings),
+        load_table(&rounds, settings),
+        memory_table(&memory, settings),
+    ])
+}
+
+/// A worker's resident memory, in KiB: once loaded and idle, and the most seen while
+/// invocations were in flight.
+struct Memory {
+    idle: f64,
+    peak: f64,
+}
+
+/// Loads `nap`, reads the idle resident set, sends `concurrent` invocations of it at once, and
+/// samples the resident set every 5 ms until every answer is in.
+async fn memory_in_flight(worker: &mut Worker, concurrent: usize) -> Result<Memory, String> {
+    load_function(&mut worker.stream, "nap").await?;
+    // Lets start-up work (thread stacks touched, lazy statics) settle before reading "idle".
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = worker.child.id();
+    let idle = resident_kib(pid)?;
+    let mut waiting: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for n in 0..concurrent {
+        let mut request = hello_request(format!("nap-{n}"));
+        request.function_id = "nap".into();
+        waiting.insert(request.invocation_id.clone());
+        send(&worker.stream, "", Content::InvocationRequest(request))?;
+    }
+    let mut peak = idle;
+    while !waiting.is_empty() {
+        tokio::select! {
+            message = next(&mut worker.stream) => {
+                if let Some(Content::InvocationResponse(response)) = message?.content {
+                    check_greeting(&response)?;
+                    waiting.remove(&response.invocation_id);
+                }
+            }
+            () = tokio::time::sleep(Duration::from_millis(5)) => peak = peak.max(resident_kib(pid)?),
+        }
+    }
+    Ok(Memory { idle, peak })
+}
+
+fn resident_kib(pid: u32) -> Result<f64, String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|e| format!("cannot read /proc/{pid}/status: {e}"))?;
+    crate::process::status_field_kib(&status, "VmRSS")
+        .map(|kib| kib as f64)
+        .ok_or_else(|| format!("no VmRSS in /proc/{pid}/status"))
 }
 
 /// ABBA order: whichever runs second in a round runs first in the next.
@@ -139,11 +201,12 @@ async fn start(server: &mut Server, binary: &Path, workdir: &Path) -> Result<(Wo
     }
 }
 
-async fn load_hello(stream: &mut Stream) -> Result<(), String> {
+/// Loads the function `name` (its id is its name, as azfn's metadata gives it).
+async fn load_function(stream: &mut Stream, name: &str) -> Result<(), String> {
     let load = FunctionLoadRequest {
-        function_id: "hello".into(),
+        function_id: name.into(),
         metadata: Some(RpcFunctionMetadata {
-            name: "hello".into(),
+            name: name.into(),
             ..Default::default()
         }),
         ..Default::default()
@@ -156,7 +219,7 @@ async fn load_hello(stream: &mut Stream) -> Result<(), String> {
                 return if status == Some(status_result::Status::Success as i32) {
                     Ok(())
                 } else {
-                    Err(format!("hello did not load: {status:?}"))
+                    Err(format!("{name} did not load: {status:?}"))
                 };
             }
             Some(Content::RpcLog(_)) => {}
@@ -372,5 +435,33 @@ fn load_table(rounds: &[Vec<Round>; 2], settings: &Settings) -> Table {
         "{} and {} invocations answered (azfn, baseline), every answer checked: success, `{GREETING}` as the body.",
         completed[0], completed[1]
     ));
+    table
+}
+
+fn memory_table(memory: &[Vec<Memory>; 2], settings: &Settings) -> Table {
+    let method = format!(
+        "Each worker started fresh, `nap` loaded, its resident set (`VmRSS`) read idle, then {} invocations of \
+         `nap` (answers after 200 ms) sent at once on the stream and `VmRSS` sampled every 5 ms until every \
+         answer is in; {} rounds, alternating which goes first. Medians.",
+        settings.concurrent, settings.memory_rounds
+    );
+    let mut table = Table::new(
+        "gRPC worker memory with invocations in flight",
+        &method,
+        &["metric", "azfn", "baseline", "azfn / baseline"],
+    );
+    for (label, field) in [
+        ("idle RSS", (|m: &Memory| m.idle) as fn(&Memory) -> f64),
+        ("peak RSS, 1,000 in flight", |m: &Memory| m.peak),
+    ] {
+        let ours = median(&memory[0].iter().map(field).collect::<Vec<_>>());
+        let theirs = median(&memory[1].iter().map(field).collect::<Vec<_>>());
+        table.row(vec![
+            label.into(),
+            table::mib(ours),
+            table::mib(theirs),
+            table::ratio(ours / theirs),
+        ]);
+    }
     table
 }

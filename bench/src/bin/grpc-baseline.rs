@@ -5,8 +5,9 @@
 //!
 //! It connects to `--host`/`--port`, sends `StartStream`, answers `WorkerInitRequest` (no
 //! capabilities), `FunctionLoadRequest` (any function loads), and each `InvocationRequest` with
-//! `Hello, <name>!` as an `RpcHttp` return value, `name` read from the request's query. It
-//! stops when the host ends the stream. Everything azfn adds (the registry, typed parameters,
+//! `Hello, <name>!` as an `RpcHttp` return value, `name` read from the request's query (after
+//! 200 ms for the function loaded as `nap`, as bench-app's `nap`, so that many are in flight at
+//! once). It stops when the host ends the stream. Everything azfn adds (the registry, typed parameters,
 //! middleware, logs, cancellation, other triggers) is what the comparison measures.
 
 use std::convert::Infallible;
@@ -60,6 +61,9 @@ fn success() -> Option<StatusResult> {
         ..Default::default()
     })
 }
+
+/// The function id of bench-app's `nap`, which answers after 200 ms.
+const NAP: &str = "nap";
 
 /// The answer to one message, if it needs one.
 fn answer(message: StreamingMessage) -> Option<Bytes> {
@@ -168,9 +172,13 @@ async fn main() {
             };
             // Each invocation on a task of its own, as a worker must (one slow function holds
             // up nothing); the control messages are answered in order.
-            if matches!(message.content, Some(Content::InvocationRequest(_))) {
+            if let Some(Content::InvocationRequest(invocation)) = &message.content {
+                let nap = invocation.function_id == NAP;
                 let outgoing = outgoing.clone();
                 tokio::spawn(async move {
+                    if nap {
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    }
                     if let Some(bytes) = answer(message) {
                         let _ = outgoing.send(bytes);
                     }
