@@ -6,14 +6,15 @@
 //! ```
 //!
 //! Scenarios: `unary` (calls/s and latency), `callgrind` (client instructions per call),
-//! `build` (clean build of a tiny crate on each stack), `all`. The other subcommands are the
-//! processes the scenarios start.
+//! `stream` (EventStream round trips, worker side), `build` (clean build of a tiny crate on
+//! each stack), `all`. The other subcommands are the processes the scenarios start.
 
 mod build_cost;
 mod callgrind;
 mod clients;
 mod sidecar;
 mod stats;
+mod stream;
 mod unary;
 
 use std::process::ExitCode;
@@ -24,6 +25,9 @@ mod tonic_stubs {
     pub mod sidecar {
         include!(concat!(env!("OUT_DIR"), "/_.rs"));
     }
+    pub mod function_rpc {
+        include!(concat!(env!("OUT_DIR"), "/azure_functions_rpc_messages.rs"));
+    }
 }
 
 fn main() -> ExitCode {
@@ -33,15 +37,18 @@ fn main() -> ExitCode {
     let result = match scenario {
         "unary" => unary::run(quick),
         "callgrind" => callgrind::run(quick),
+        "stream" => stream::run(quick),
         "build" => build_cost::run(quick),
         "all" => unary::run(quick)
             .and_then(|()| callgrind::run(quick))
+            .and_then(|()| stream::run(quick))
             .and_then(|()| build_cost::run(quick)),
         // The processes the scenarios start.
         "sidecar" => sidecar::serve(),
+        "host" => stream::serve_host(),
         "calls" => clients::calls_in_one_process(&args[1..]),
         other => Err(format!(
-            "unknown scenario `{other}`: unary, callgrind, build or all (add --quick to check the runner)"
+            "unknown scenario `{other}`: unary, callgrind, stream, build or all (add --quick to check the runner)"
         )),
     };
     match result {

@@ -68,7 +68,7 @@ impl Drop for SidecarProcess {
 }
 
 /// One line, byte by byte (a `BufReader` could read past it, and the pipe stays open).
-fn read_line(stdout: &mut ChildStdout) -> Result<String, String> {
+pub fn read_line(stdout: &mut ChildStdout) -> Result<String, String> {
     use std::io::Read;
     let mut line = Vec::new();
     let mut byte = [0u8];
