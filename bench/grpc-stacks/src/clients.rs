@@ -2,10 +2,16 @@
 //! makes the call: azfn's own [`DurableClient`] (hyper HTTP/2, `azfn_wire::codec` framing,
 //! `GrpcStatus`, a deadline) and a tonic client with the same headers and deadline.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use azfn_durable::DurableClient;
-use azfn_wire::durable::GetInstanceRequest;
+use azfn_wire::durable::{GetInstanceRequest, GetInstanceResponse};
+use hyper::client::conn::http2::SendRequest;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpStream;
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
 
@@ -22,8 +28,12 @@ const INSTANCE_ID: &str = "order-7";
 pub enum Stack {
     /// azfn's hand-written client (`azfn_durable::DurableClient`).
     Hand,
-    /// tonic 0.14 with its generated client.
+    /// tonic 0.14 with its generated client on a `Channel`.
     Tonic,
+    /// tonic's generated client and codec on a bare hyper HTTP/2 connection, as azfn opens it:
+    /// what is left of tonic's cost without its `Channel` (a tower buffer and a reconnecting
+    /// service in front of the connection).
+    TonicOnHyper,
 }
 
 impl Stack {
@@ -31,6 +41,7 @@ impl Stack {
         match self {
             Stack::Hand => "hand-written",
             Stack::Tonic => "tonic",
+            Stack::TonicOnHyper => "tonic on hyper",
         }
     }
 
@@ -38,6 +49,7 @@ impl Stack {
         match self {
             Stack::Hand => "hand",
             Stack::Tonic => "tonic",
+            Stack::TonicOnHyper => "tonic-on-hyper",
         }
     }
 
@@ -45,19 +57,23 @@ impl Stack {
         match arg {
             "hand" => Ok(Stack::Hand),
             "tonic" => Ok(Stack::Tonic),
-            other => Err(format!("unknown stack `{other}`: hand or tonic")),
+            "tonic-on-hyper" => Ok(Stack::TonicOnHyper),
+            other => Err(format!("unknown stack `{other}`: hand, tonic or tonic-on-hyper")),
         }
     }
 
-    /// The order of `rounds` rounds: A B B A A B B A …
-    pub fn abba(rounds: usize) -> impl Iterator<Item = Stack> {
-        (0..rounds).map(|i| {
-            if matches!(i % 4, 0 | 3) {
-                Stack::Hand
-            } else {
-                Stack::Tonic
-            }
-        })
+    /// The order of `rounds` passes over `stacks`, forwards then backwards: A B B A A B …
+    /// (A B C C B A … for three), so that a drift in the machine's load favours none.
+    pub fn abba(stacks: &[Stack], rounds: usize) -> Vec<Stack> {
+        (0..rounds)
+            .flat_map(|round| {
+                let mut pass = stacks.to_vec();
+                if round % 2 == 1 {
+                    pass.reverse();
+                }
+                pass
+            })
+            .collect()
     }
 }
 
@@ -66,6 +82,25 @@ impl Stack {
 pub enum Client {
     Hand(DurableClient),
     Tonic(TaskHubSidecarServiceClient<Channel>),
+    TonicOnHyper(TaskHubSidecarServiceClient<HyperConnection>),
+}
+
+/// A hyper HTTP/2 connection as a tower service, for tonic's `Grpc` to send on.
+#[derive(Clone)]
+pub struct HyperConnection(SendRequest<tonic::body::Body>);
+
+impl tower_service::Service<http::Request<tonic::body::Body>> for HyperConnection {
+    type Response = http::Response<hyper::body::Incoming>;
+    type Error = hyper::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, hyper::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), hyper::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+        Box::pin(self.0.send_request(request))
+    }
 }
 
 impl Client {
@@ -90,6 +125,23 @@ impl Client {
                     .map_err(|e| format!("tonic cannot connect: {e}"))?;
                 Client::Tonic(TaskHubSidecarServiceClient::new(channel))
             }
+            Stack::TonicOnHyper => {
+                let tcp = TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let _ = tcp.set_nodelay(true);
+                let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+                    .handshake(TokioIo::new(tcp))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tokio::spawn(connection);
+                // tonic's generated client wants an origin to complete the method's path with.
+                let origin = format!("http://127.0.0.1:{port}").parse().map_err(|e| format!("{e}"))?;
+                Client::TonicOnHyper(TaskHubSidecarServiceClient::with_origin(
+                    HyperConnection(sender),
+                    origin,
+                ))
+            }
         };
         client.get_status().await?;
         Ok(client)
@@ -104,21 +156,21 @@ impl Client {
                 .map_err(|e| e.to_string())?
                 .is_some_and(|status| status.instance_id == INSTANCE_ID),
             Client::Tonic(client) => {
-                let mut request = tonic::Request::new(GetInstanceRequest {
-                    instance_id: INSTANCE_ID.to_owned(),
-                    get_inputs_and_outputs: true,
-                });
-                // The headers the hand-written client sends: `grpc-timeout` and the task hub's.
-                request.set_timeout(CALL_TIMEOUT);
-                let metadata = request.metadata_mut();
-                metadata.insert("durable-taskhub", MetadataValue::from_static(TASK_HUB));
-                metadata.insert("durable-connectionname", MetadataValue::from_static(CONNECTION));
-                let response = client.clone().get_instance(request).await.map_err(|e| e.to_string())?;
-                let response = response.into_inner();
-                response.exists
-                    && response
-                        .orchestration_state
-                        .is_some_and(|state| state.instance_id == INSTANCE_ID)
+                let response = client
+                    .clone()
+                    .get_instance(tonic_request())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                found(response.into_inner())
+            }
+            Client::TonicOnHyper(client) => {
+                // No Channel, so no client-side deadline layer: the deadline as azfn sets it.
+                let mut client = client.clone();
+                let response = tokio::time::timeout(CALL_TIMEOUT, client.get_instance(tonic_request()))
+                    .await
+                    .map_err(|_| "the call timed out".to_owned())?
+                    .map_err(|e| e.to_string())?;
+                found(response.into_inner())
             }
         };
         if found {
@@ -129,12 +181,34 @@ impl Client {
     }
 }
 
-/// The `calls <hand|tonic> <port> <count>` subcommand, for callgrind: connects (one call), then
+/// The request the tonic clients send, with the headers the hand-written client sends:
+/// `grpc-timeout` and the task hub's.
+fn tonic_request() -> tonic::Request<GetInstanceRequest> {
+    let mut request = tonic::Request::new(GetInstanceRequest {
+        instance_id: INSTANCE_ID.to_owned(),
+        get_inputs_and_outputs: true,
+    });
+    request.set_timeout(CALL_TIMEOUT);
+    let metadata = request.metadata_mut();
+    metadata.insert("durable-taskhub", MetadataValue::from_static(TASK_HUB));
+    metadata.insert("durable-connectionname", MetadataValue::from_static(CONNECTION));
+    request
+}
+
+/// Whether the response holds the instance asked for.
+fn found(response: GetInstanceResponse) -> bool {
+    response.exists
+        && response
+            .orchestration_state
+            .is_some_and(|state| state.instance_id == INSTANCE_ID)
+}
+
+/// The `calls <hand|tonic|tonic-on-hyper> <port> <count>` subcommand, for callgrind: connects (one call), then
 /// makes `count` calls one after the other, on a single-threaded runtime so that the count of
 /// instructions does not depend on how threads park and wake.
 pub fn calls_in_one_process(args: &[String]) -> Result<(), String> {
     let [stack, port, count] = args else {
-        return Err("usage: calls <hand|tonic> <port> <count>".into());
+        return Err("usage: calls <hand|tonic|tonic-on-hyper> <port> <count>".into());
     };
     let stack = Stack::from_arg(stack)?;
     let port: u16 = port.parse().map_err(|e| format!("port: {e}"))?;

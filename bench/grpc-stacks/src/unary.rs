@@ -17,11 +17,14 @@ struct Round {
     cpu_per_call: Duration,
 }
 
+/// The stacks compared, the first the reference of the ratios.
+const STACKS: &[Stack] = &[Stack::Hand, Stack::Tonic, Stack::TonicOnHyper];
+
 pub fn run(quick: bool) -> Result<(), String> {
     let (rounds, length) = if quick {
-        (4, Duration::from_millis(300))
+        (1, Duration::from_millis(300))
     } else {
-        (8, Duration::from_secs(3))
+        (8, Duration::from_secs(2))
     };
     let sidecar = SidecarProcess::start()?;
     // Two workers: the machine's two cores, as a Functions worker's runtime has.
@@ -30,13 +33,13 @@ pub fn run(quick: bool) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    println!("## Unary GetInstance: hand-written vs. tonic ({rounds} rounds of {length:?}, ABBA)\n");
+    println!("## Unary GetInstance: hand-written vs. tonic ({rounds} passes of {length:?} per stack, ABBA)\n");
     println!("| concurrency | stack | calls/s | p50 | p99 | client CPU/call |");
     println!("|---|---|---|---|---|---|");
     let mut summary = Vec::new();
     for concurrency in [1usize, 32] {
         let mut results = Vec::new();
-        for stack in Stack::abba(rounds) {
+        for stack in Stack::abba(STACKS, rounds) {
             let round = runtime.block_on(round(stack, sidecar.port, concurrency, length))?;
             eprintln!(
                 "  c={concurrency} {:>12}: {:>8.0} calls/s, p50 {:?}, p99 {:?}, cpu/call {:?}",
@@ -65,15 +68,18 @@ pub fn run(quick: bool) -> Result<(), String> {
                 stack.name()
             );
         };
-        row(Stack::Hand);
-        row(Stack::Tonic);
-        let ratios = figures.map(|(name, f)| (name, of(Stack::Tonic, f) / of(Stack::Hand, f)));
-        summary.push((concurrency, ratios));
+        for &stack in STACKS {
+            row(stack);
+        }
+        for &stack in &STACKS[1..] {
+            let ratios = figures.map(|(name, f)| (name, of(stack, f) / of(Stack::Hand, f)));
+            summary.push((concurrency, stack, ratios));
+        }
     }
-    println!("\nMedians of the rounds; tonic ÷ hand-written:\n");
-    for (concurrency, ratios) in summary {
+    println!("\nMedians of the rounds, each stack ÷ hand-written:\n");
+    for (concurrency, stack, ratios) in summary {
         let text: Vec<String> = ratios.iter().map(|(name, r)| format!("{name} {r:.2}×")).collect();
-        println!("- concurrency {concurrency}: {}", text.join(", "));
+        println!("- concurrency {concurrency}, {}: {}", stack.name(), text.join(", "));
     }
     println!();
     Ok(())
