@@ -1,29 +1,63 @@
-//! `callgrind`: the client's instructions per call, which the machine's load does not move.
-//! Each stack runs `calls <stack> <port> N` under `valgrind --tool=callgrind` with N = 0 (start,
-//! connect, one call) and N = `CALLS`; the difference over N is one call's cost. The sidecar
-//! runs natively. ABBA order, twice per stack.
+//! `callgrind`: the client's instructions per operation, which the machine's load does not
+//! move. Each stack runs a fixed count of operations in one process (`calls` for unary
+//! `GetInstance`, `round-trips` for the worker's EventStream) under `valgrind --tool=callgrind`,
+//! with N = 0 (start, connect, one operation) and N = `count`; the difference over N is one
+//! operation's cost. The server runs natively. ABBA order, twice per stack.
 
+use std::path::Path;
 use std::process::Command;
 
 use crate::clients::{Stack, calls_args};
 use crate::sidecar::SidecarProcess;
 use crate::stats::median;
-
-/// The stacks compared, the first the reference of the ratios.
-const STACKS: &[Stack] = &[Stack::Hand, Stack::Tonic, Stack::TonicOnHyper];
+use crate::stream::{HostProcess, round_trips_args};
 
 pub fn run(quick: bool) -> Result<(), String> {
-    let calls = if quick { 100 } else { 2_000 };
-    let sidecar = SidecarProcess::start()?;
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let count = if quick { 100 } else { 2_000 };
     let out_dir = std::env::temp_dir().join(format!("grpc-stacks-callgrind-{}", std::process::id()));
     std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
-    let instructions = |stack: Stack, count: usize| -> Result<u64, String> {
+
+    let sidecar = SidecarProcess::start()?;
+    let unary = per_operation(
+        &out_dir,
+        &[Stack::Hand, Stack::Tonic, Stack::TonicOnHyper],
+        count,
+        |stack, n| calls_args(stack, sidecar.port, n),
+    )?;
+    drop(sidecar);
+    print_table(
+        &format!("Client instructions per unary GetInstance call (callgrind, {count} calls minus 0, ABBA)"),
+        &unary,
+    );
+
+    let host = HostProcess::start()?;
+    let stream = per_operation(&out_dir, &[Stack::Hand, Stack::Tonic], count, |stack, n| {
+        round_trips_args(stack, host.port, n)
+    })?;
+    drop(host);
+    print_table(
+        &format!("Worker instructions per EventStream round trip (callgrind, {count} round trips minus 0, ABBA)"),
+        &stream,
+    );
+    let _ = std::fs::remove_dir_all(&out_dir);
+    Ok(())
+}
+
+/// The median instructions per operation of each of `stacks`, `args(stack, n)` being the
+/// command line that makes n operations.
+fn per_operation(
+    out_dir: &Path,
+    stacks: &[Stack],
+    count: usize,
+    args: impl Fn(Stack, usize) -> Vec<String>,
+) -> Result<Vec<(Stack, f64)>, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let instructions = |stack: Stack, n: usize| -> Result<u64, String> {
         let output = Command::new("valgrind")
             .arg("--tool=callgrind")
             .arg(format!("--callgrind-out-file={}/callgrind.%p", out_dir.display()))
             .arg(&exe)
-            .args(calls_args(stack, sidecar.port, count))
+            .args(args(stack, n))
             .output()
             .map_err(|e| format!("cannot run valgrind: {e}"))?;
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -37,34 +71,34 @@ pub fn run(quick: bool) -> Result<(), String> {
             .and_then(|n| n.trim().parse().ok())
             .ok_or_else(|| format!("no instruction count in callgrind's output: {stderr}"))
     };
-    let mut per_call = Vec::new();
-    for stack in Stack::abba(STACKS, 2) {
+    let mut samples = Vec::new();
+    for stack in Stack::abba(stacks, 2) {
         let baseline = instructions(stack, 0)?;
-        let total = instructions(stack, calls)?;
-        let each = total.saturating_sub(baseline) as f64 / calls as f64;
+        let total = instructions(stack, count)?;
+        let each = total.saturating_sub(baseline) as f64 / count as f64;
         eprintln!(
-            "  {:>12}: {total} − {baseline} instructions over {calls} calls = {each:.0} per call",
+            "  {:>14}: ({total} − {baseline}) / {count} = {each:.0} instructions each",
             stack.name()
         );
-        per_call.push((stack, each));
+        samples.push((stack, each));
     }
-    let _ = std::fs::remove_dir_all(&out_dir);
-    let of = |stack: Stack| {
-        median(
-            &per_call
-                .iter()
-                .filter(|(s, _)| *s == stack)
-                .map(|(_, n)| *n)
-                .collect::<Vec<_>>(),
-        )
-    };
-    println!("## Client instructions per GetInstance call (callgrind, {calls} calls minus 0, ABBA)\n");
-    println!("| stack | instructions per call | ÷ hand-written |");
+    Ok(stacks
+        .iter()
+        .map(|&stack| {
+            let of_stack: Vec<f64> = samples.iter().filter(|(s, _)| *s == stack).map(|(_, n)| *n).collect();
+            (stack, median(&of_stack))
+        })
+        .collect())
+}
+
+/// The first of `per_operation` is the reference of the ratios.
+fn print_table(title: &str, per_operation: &[(Stack, f64)]) {
+    let reference = per_operation.first().map(|(_, n)| *n).unwrap_or(f64::NAN);
+    println!("## {title}\n");
+    println!("| stack | instructions each | ÷ hand-written |");
     println!("|---|---|---|");
-    for &stack in STACKS {
-        let each = of(stack);
-        println!("| {} | {each:.0} | {:.2}× |", stack.name(), each / of(Stack::Hand));
+    for (stack, each) in per_operation {
+        println!("| {} | {each:.0} | {:.2}× |", stack.name(), each / reference);
     }
     println!();
-    Ok(())
 }

@@ -45,7 +45,7 @@ impl Stack {
         }
     }
 
-    fn arg(self) -> &'static str {
+    pub fn arg(self) -> &'static str {
         match self {
             Stack::Hand => "hand",
             Stack::Tonic => "tonic",
@@ -53,7 +53,7 @@ impl Stack {
         }
     }
 
-    fn from_arg(arg: &str) -> Result<Stack, String> {
+    pub fn from_arg(arg: &str) -> Result<Stack, String> {
         match arg {
             "hand" => Ok(Stack::Hand),
             "tonic" => Ok(Stack::Tonic),

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
         // The processes the scenarios start.
         "sidecar" => sidecar::serve(),
         "host" => stream::serve_host(),
+        "round-trips" => stream::round_trips_in_one_process(&args[1..]),
         "calls" => clients::calls_in_one_process(&args[1..]),
         other => Err(format!(
             "unknown scenario `{other}`: unary, callgrind, stream, build or all (add --quick to check the runner)"

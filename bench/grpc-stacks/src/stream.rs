@@ -100,14 +100,15 @@ fn invocation_response(invocation_id: String) -> StreamingMessage {
 }
 
 /// A running `host` process; killed when dropped.
-struct HostProcess {
+pub struct HostProcess {
     child: Child,
     _stdout: ChildStdout,
-    port: u16,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
 }
 
 impl HostProcess {
-    fn start() -> Result<HostProcess, String> {
+    pub fn start() -> Result<HostProcess, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut child = Command::new(exe)
             .arg("host")
@@ -378,4 +379,47 @@ pub fn run(quick: bool) -> Result<(), String> {
     }
     println!();
     Ok(())
+}
+
+/// The `round-trips <hand|tonic> <port> <count>` subcommand, for callgrind: opens the stream
+/// and makes one round trip, then `count` more one after the other (one invocation in flight),
+/// on a single-threaded runtime so that the count of instructions does not depend on how
+/// threads park and wake.
+pub fn round_trips_in_one_process(args: &[String]) -> Result<(), String> {
+    let [stack, port, count] = args else {
+        return Err("usage: round-trips <hand|tonic> <port> <count>".into());
+    };
+    let stack = Stack::from_arg(stack)?;
+    let port: u16 = port.parse().map_err(|e| format!("port: {e}"))?;
+    let count: usize = count.parse().map_err(|e| format!("count: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let (outbox, mut inbox) = open(stack, port).await?;
+        for _ in 0..=count {
+            outbox
+                .send(invocation_response("0".into()))
+                .await
+                .map_err(|e| e.to_string())?;
+            loop {
+                let message = inbox.next().await?.ok_or("the host ended the stream")?;
+                if let Some(Content::InvocationRequest(_)) = message.content {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The command line of [`round_trips_in_one_process`].
+pub fn round_trips_args(stack: Stack, port: u16, count: usize) -> Vec<String> {
+    vec![
+        "round-trips".into(),
+        stack.arg().into(),
+        port.to_string(),
+        count.to_string(),
+    ]
 }
