@@ -18,7 +18,7 @@ struct Build {
 
 fn probe(stack: Stack) -> &'static str {
     match stack {
-        Stack::Hand => "probe-hand-client",
+        Stack::Hand | Stack::HandCoalescing => "probe-hand-client",
         // The build of tonic on hyper is tonic's, less nothing: it shares the tonic probe.
         Stack::Tonic | Stack::TonicOnHyper => "probe-tonic-client",
     }
