@@ -31,14 +31,21 @@ pub fn run(quick: bool) -> Result<(), String> {
     );
 
     let host = HostProcess::start()?;
-    let stream = per_operation(&out_dir, &[Stack::Hand, Stack::Tonic], count, |stack, n| {
-        round_trips_args(stack, host.port, n)
-    })?;
+    for lanes in [1, 32] {
+        let stream = per_operation(
+            &out_dir,
+            &[Stack::Hand, Stack::Tonic, Stack::HandCoalescing],
+            count,
+            |stack, n| round_trips_args(stack, host.port, lanes, n),
+        )?;
+        print_table(
+            &format!(
+                "Worker instructions per EventStream round trip, {lanes} in flight (callgrind, {count} round trips minus 0, ABBA)"
+            ),
+            &stream,
+        );
+    }
     drop(host);
-    print_table(
-        &format!("Worker instructions per EventStream round trip (callgrind, {count} round trips minus 0, ABBA)"),
-        &stream,
-    );
     let _ = std::fs::remove_dir_all(&out_dir);
     Ok(())
 }

@@ -408,16 +408,17 @@ pub fn run(quick: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// The `round-trips <hand|tonic|hand-coalescing> <port> <count>` subcommand, for callgrind: opens the stream
-/// and makes one round trip, then `count` more one after the other (one invocation in flight),
-/// on a single-threaded runtime so that the count of instructions does not depend on how
-/// threads park and wake.
+/// The `round-trips <hand|tonic|hand-coalescing> <port> <lanes> <count>` subcommand, for
+/// callgrind: opens the stream and makes one round trip, then `count` more with `lanes`
+/// invocations in flight, on a single-threaded runtime so that the count of instructions does
+/// not depend on how threads park and wake.
 pub fn round_trips_in_one_process(args: &[String]) -> Result<(), String> {
-    let [stack, port, count] = args else {
-        return Err("usage: round-trips <hand|tonic|hand-coalescing> <port> <count>".into());
+    let [stack, port, lanes, count] = args else {
+        return Err("usage: round-trips <hand|tonic|hand-coalescing> <port> <lanes> <count>".into());
     };
     let stack = Stack::from_arg(stack)?;
     let port: u16 = port.parse().map_err(|e| format!("port: {e}"))?;
+    let lanes: usize = lanes.parse().map_err(|e| format!("lanes: {e}"))?;
     let count: usize = count.parse().map_err(|e| format!("count: {e}"))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -425,28 +426,48 @@ pub fn round_trips_in_one_process(args: &[String]) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let (outbox, mut inbox) = open(stack, port).await?;
-        for _ in 0..=count {
+        let send = async |lane: usize| {
             outbox
-                .send(invocation_response("0".into()))
+                .send(invocation_response(lane.to_string()))
                 .await
-                .map_err(|e| e.to_string())?;
-            loop {
-                let message = inbox.next().await?.ok_or("the host ended the stream")?;
-                if let Some(Content::InvocationRequest(_)) = message.content {
-                    break;
-                }
+                .map_err(|e| e.to_string())
+        };
+        send(0).await?;
+        next_request(&mut inbox).await?;
+        let (mut sent, mut received) = (0, 0);
+        while sent < lanes.min(count) {
+            send(sent).await?;
+            sent += 1;
+        }
+        while received < count {
+            next_request(&mut inbox).await?;
+            received += 1;
+            if sent < count {
+                send(sent % lanes).await?;
+                sent += 1;
             }
         }
         Ok(())
     })
 }
 
+/// Reads up to the next `InvocationRequest`.
+async fn next_request(inbox: &mut Inbox) -> Result<(), String> {
+    loop {
+        let message = inbox.next().await?.ok_or("the host ended the stream")?;
+        if let Some(Content::InvocationRequest(_)) = message.content {
+            return Ok(());
+        }
+    }
+}
+
 /// The command line of [`round_trips_in_one_process`].
-pub fn round_trips_args(stack: Stack, port: u16, count: usize) -> Vec<String> {
+pub fn round_trips_args(stack: Stack, port: u16, lanes: usize, count: usize) -> Vec<String> {
     vec![
         "round-trips".into(),
         stack.arg().into(),
         port.to_string(),
+        lanes.to_string(),
         count.to_string(),
     ]
 }
