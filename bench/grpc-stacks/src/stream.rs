@@ -277,6 +277,9 @@ async fn open(stack: Stack, port: u16) -> Result<(mpsc::Sender<StreamingMessage>
     Ok((outbox, inbox))
 }
 
+/// A figure of a round: its name in the ratios, and how to read it.
+type Figure = (&'static str, fn(&Round) -> f64);
+
 /// What one round measured.
 struct Round {
     stack: Stack,
@@ -369,7 +372,7 @@ pub fn run(quick: bool) -> Result<(), String> {
             );
             results.push(round);
         }
-        let figures: [(&str, fn(&Round) -> f64); 4] = [
+        let figures: [Figure; 4] = [
             ("round trips/s", |r| r.round_trips_per_second),
             ("p50", |r| r.p50.as_secs_f64() * 1e6),
             ("p99", |r| r.p99.as_secs_f64() * 1e6),

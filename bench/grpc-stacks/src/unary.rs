@@ -7,6 +7,9 @@ use crate::clients::{Client, Stack};
 use crate::sidecar::SidecarProcess;
 use crate::stats::{median, percentile, process_cpu};
 
+/// A figure of a round: its name in the ratios, and how to read it.
+type Figure = (&'static str, fn(&Round) -> f64);
+
 /// What one round measured.
 struct Round {
     stack: Stack,
@@ -55,7 +58,7 @@ pub fn run(quick: bool) -> Result<(), String> {
             let values: Vec<f64> = results.iter().filter(|r| r.stack == stack).map(figure).collect();
             median(&values)
         };
-        let figures: [(&str, fn(&Round) -> f64); 4] = [
+        let figures: [Figure; 4] = [
             ("calls/s", |r| r.calls_per_second),
             ("p50", |r| r.p50.as_secs_f64() * 1e6),
             ("p99", |r| r.p99.as_secs_f64() * 1e6),
