@@ -14,15 +14,39 @@ use prost::Message;
 /// The length of the frame header.
 const HEADER_LENGTH: usize = 5;
 
+/// How many bytes [`encode_ready`] gathers before it stops taking more messages.
+pub const BATCH_BYTES: usize = 64 * 1024;
+
 /// One message, framed.
 pub fn encode<M: Message>(message: &M) -> Bytes {
-    let length = message.encoded_len();
-    let mut frame = BytesMut::with_capacity(HEADER_LENGTH + length);
-    frame.put_u8(0);
-    // A message over 4 GiB cannot be framed; prost cannot build one that large in memory anyway.
-    frame.put_u32(u32::try_from(length).unwrap_or(u32::MAX));
-    message.encode_raw(&mut frame);
+    let mut frame = BytesMut::with_capacity(HEADER_LENGTH + message.encoded_len());
+    encode_into(message, &mut frame);
     frame.freeze()
+}
+
+/// `first`, framed, followed by every message `ready` still has while the buffer holds less
+/// than `limit` bytes: one HTTP/2 write for a burst of messages instead of one each, which is
+/// what many invocations in flight on one stream produce. (A message taken is always written,
+/// so a batch may end up to one message over `limit`.)
+pub fn encode_ready<M: Message>(first: &M, mut ready: impl FnMut() -> Option<M>, limit: usize) -> Bytes {
+    let mut batch = BytesMut::with_capacity(HEADER_LENGTH + first.encoded_len());
+    encode_into(first, &mut batch);
+    while batch.len() < limit {
+        match ready() {
+            Some(message) => encode_into(&message, &mut batch),
+            None => break,
+        }
+    }
+    batch.freeze()
+}
+
+fn encode_into<M: Message>(message: &M, buffer: &mut BytesMut) {
+    let length = message.encoded_len();
+    buffer.reserve(HEADER_LENGTH + length);
+    buffer.put_u8(0);
+    // A message over 4 GiB cannot be framed; prost cannot build one that large in memory anyway.
+    buffer.put_u32(u32::try_from(length).unwrap_or(u32::MAX));
+    message.encode_raw(buffer);
 }
 
 /// What makes a byte stream not a sequence of gRPC frames.
@@ -172,6 +196,26 @@ mod tests {
     #[test]
     fn frames_have_a_flag_a_big_endian_length_and_the_message() {
         assert_eq!(&encode(&start("w"))[..], [0, 0, 0, 0, 3, 0x12, 1, b'w']);
+    }
+
+    #[test]
+    fn a_batch_is_the_frames_of_its_messages_in_order_up_to_the_limit() {
+        let mut queued = vec![start("b"), start("c"), start("d")].into_iter();
+        let batch = encode_ready(&start("a"), || queued.next(), 1024);
+        let one_by_one: Vec<u8> = ["a", "b", "c", "d"]
+            .iter()
+            .flat_map(|id| encode(&start(id)).to_vec())
+            .collect();
+        assert_eq!(&batch[..], &one_by_one[..]);
+        // Past the limit, the rest waits for the next batch.
+        let mut queued = vec![start("b"), start("c")].into_iter();
+        let batch = encode_ready(&start("a"), || queued.next(), 10);
+        assert_eq!(
+            batch.len(),
+            16,
+            "two 8-byte frames: the second taken while under the limit"
+        );
+        assert_eq!(queued.next(), Some(start("c")));
     }
 
     #[test]

@@ -24,7 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::codec::{FrameDecoder, encode};
+use crate::codec::{BATCH_BYTES, FrameDecoder, encode_ready};
 use crate::rpc::{EVENT_STREAM_PATH, StreamingMessage};
 
 /// gRPC status `UNIMPLEMENTED`, for calls to any other method.
@@ -174,7 +174,8 @@ async fn read_messages(
     }
 }
 
-/// The host's half of the call: each queued message framed, then the `grpc-status` trailer.
+/// The host's half of the call: the queued messages framed (those already waiting written
+/// together), then the `grpc-status` trailer.
 #[derive(Debug)]
 pub struct OutboundBody {
     messages: mpsc::UnboundedReceiver<StreamingMessage>,
@@ -192,7 +193,10 @@ impl http_body::Body for OutboundBody {
             return Poll::Ready(None);
         }
         match this.messages.poll_recv(cx) {
-            Poll::Ready(Some(message)) => Poll::Ready(Some(Ok(Frame::data(encode(&message))))),
+            Poll::Ready(Some(message)) => {
+                let batch = encode_ready(&message, || this.messages.try_recv().ok(), BATCH_BYTES);
+                Poll::Ready(Some(Ok(Frame::data(batch))))
+            }
             Poll::Ready(None) => {
                 this.done = true;
                 let mut trailers = HeaderMap::new();

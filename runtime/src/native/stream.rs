@@ -252,7 +252,12 @@ impl http_body::Body for OutgoingBody {
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         let this = self.get_mut();
         match this.messages.poll_recv(cx) {
-            Poll::Ready(Some(message)) => Poll::Ready(Some(Ok(Frame::data(codec::encode(&message))))),
+            // Everything already queued goes out in one write: with many invocations in flight,
+            // one HTTP/2 data frame for a burst of responses instead of one each.
+            Poll::Ready(Some(message)) => {
+                let batch = codec::encode_ready(&message, || this.messages.try_recv().ok(), codec::BATCH_BYTES);
+                Poll::Ready(Some(Ok(Frame::data(batch))))
+            }
             Poll::Ready(None) => {
                 if let Some(ended) = this.ended.take() {
                     let _ = ended.send(());
