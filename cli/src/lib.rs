@@ -28,6 +28,7 @@ pub mod invoke;
 pub mod new;
 pub mod pack;
 pub mod settings;
+pub mod storage;
 pub mod watch;
 
 pub use error::{Error, Result};
