@@ -1,0 +1,110 @@
+//! `cargo azfn start` with real storage: the host starts Azurite (installing it from npm into
+//! the tool's cache on first use, or using one already listening), and the fixture `storage`
+//! runs HTTP → queue output → queue trigger → blob output → blob trigger through it.
+//! Needs Node.js and npm (CI installs Azurite with scripts/setup-azurite); without them the
+//! host's start fails and so does the test, saying what to install.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{LocalHost, assert_success, cli, fixture_app, free_port, path_str, target_dir, workspace_root};
+
+const SECOND: Duration = Duration::from_secs(1);
+
+fn start_with_storage(app: &std::path::Path) -> LocalHost {
+    let port = free_port();
+    let port_text = port.to_string();
+    let host = LocalHost::spawn_with_storage(
+        &["--no-build", "--dir", path_str(app), "--port", &port_text],
+        &workspace_root(),
+        port,
+        &target_dir(),
+    );
+    // A first run may install Azurite from npm.
+    host.wait_for("Host started on", 300 * SECOND);
+    host.wait_for("Worker process is ready", 60 * SECOND);
+    host
+}
+
+#[test]
+fn queue_and_blob_functions_chain_through_azurite_and_survive_a_restart() {
+    let app = fixture_app("storage");
+    let host = start_with_storage(app);
+    assert!(
+        host.console().iter().any(|l| l.contains("storage emulator")),
+        "the host says which emulator it uses:\n{}",
+        host.console().join("\n")
+    );
+
+    // HTTP → queue → blob → blob trigger.
+    let body = r#"[{"id": 1, "item": "tea", "quantity": 2}, {"id": 2, "item": "air", "quantity": 0}]"#;
+    let response = host.request("POST", "/api/orders", &[("content-type", "application/json")], body);
+    assert_eq!(response.status, 202, "{response:?}");
+    let delivered = host.wait_for("delivered: 1 = ", 30 * SECOND);
+    assert!(delivered.contains(r#""item":"tea""#), "{delivered}");
+    assert!(
+        host.console()
+            .iter()
+            .any(|l| l.contains("Reason='New queue message detected on 'orders'.'")),
+        "the queue trigger fired"
+    );
+
+    // A function that always fails: tried maxDequeueCount (2) times, then poisoned.
+    host.wait_for("ship: order 2 try 2", 30 * SECOND);
+    host.wait_for("moving it to queue 'orders-poison'", 30 * SECOND);
+    assert!(
+        !host.console().iter().any(|l| l.contains("ship: order 2 try 3")),
+        "no third try"
+    );
+    assert!(!host.console().iter().any(|l| l.contains("delivered: 2 ")));
+
+    // A message whose invocation is cut short by a stop comes back after the restart.
+    let body = r#"[{"id": 3, "item": "slow", "quantity": 1}]"#;
+    let response = host.request("POST", "/api/orders", &[("content-type", "application/json")], body);
+    assert_eq!(response.status, 202, "{response:?}");
+    host.wait_for("ship: order 3 try 1", 30 * SECOND);
+    host.stop(20 * SECOND);
+
+    let host = start_with_storage(app);
+    host.wait_for("ship: order 3 try 2", 30 * SECOND);
+    host.wait_for("delivered: 3 = ", 30 * SECOND);
+
+    // `invoke --via-storage` enqueues a real message and uploads a real blob, which the
+    // running host's listeners pick up.
+    let port = host.port.to_string();
+    let message = r#"{"id": 4, "item": "jam", "quantity": 1}"#;
+    let output = cli(
+        app,
+        &["invoke", "ship", "--via-storage", "--port", &port, "--data", message],
+    );
+    assert_success(&output, "cargo azfn invoke ship --via-storage");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("Enqueued"),
+        "{output:?}"
+    );
+    host.wait_for("delivered: 4 = ", 30 * SECOND);
+    let output = cli(
+        app,
+        &[
+            "invoke",
+            "delivered",
+            "--via-storage",
+            "--port",
+            &port,
+            "--param",
+            "name=direct",
+            "--data",
+            "hello",
+        ],
+    );
+    assert_success(&output, "cargo azfn invoke delivered --via-storage");
+    host.wait_for("delivered: direct = hello", 30 * SECOND);
+
+    // Receipts keep the blobs delivered before the restart from firing again.
+    assert!(
+        !host.console().iter().any(|l| l.contains("delivered: 1 = ")),
+        "blob 1 fired once:\n{}",
+        host.console().join("\n")
+    );
+}
