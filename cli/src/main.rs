@@ -334,7 +334,7 @@ fn run_invoke(args: InvokeArgs) -> Result<()> {
         let queues =
             cargo_azfn::storage::options::QueueOptions::from_host_json(host_json.as_ref()).map_err(Error::new)?;
         Some(invoke::ViaStorage {
-            values: local.values.clone(),
+            values: cargo_azfn::storage::account::settings_with_environment(&local.values, std::env::vars()),
             encoding: queues.message_encoding,
         })
     } else {

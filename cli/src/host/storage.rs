@@ -69,7 +69,7 @@ impl HostStorage {
     ///
     /// A message naming the setting or host.json key that is wrong, or why Azurite cannot run.
     pub async fn open(app: &FunctionApp) -> Result<Option<Arc<HostStorage>>, String> {
-        let values = &app.local.values;
+        let values = &crate::storage::account::settings_with_environment(&app.local.values, std::env::vars());
         let mut development = false;
         let mut any = false;
         for binding in app

@@ -69,6 +69,23 @@ pub struct StorageAccount {
     pub development: bool,
 }
 
+/// The settings connections resolve against: local.settings.json `values`, with the process
+/// environment over them where it is set and not empty (as the host reads its configuration,
+/// and as `cargo azfn start` hands `Values` to the worker: the environment wins).
+pub fn settings_with_environment(
+    values: &BTreeMap<String, String>,
+    environment: impl IntoIterator<Item = (String, String)>,
+) -> BTreeMap<String, String> {
+    let mut merged = values.clone();
+    for (key, value) in environment {
+        if !value.is_empty() {
+            merged.retain(|k, _| !k.eq_ignore_ascii_case(&key));
+            merged.insert(key, value);
+        }
+    }
+    merged
+}
+
 /// The setting a connection name resolves to and its value, or `None` when neither
 /// `AzureWebJobsN` nor `N` is set (as a value or as `__` section keys).
 pub fn resolve_setting<'a>(
@@ -376,6 +393,28 @@ mod tests {
         assert_eq!(
             resolve_setting(Some("MyStorage"), &identity),
             Some(("MyStorage".to_owned(), None))
+        );
+    }
+
+    #[test]
+    fn the_environment_wins_over_local_settings() {
+        let local = values(&[("AzureWebJobsStorage", "AccountName=a;AccountKey=a2V5"), ("Other", "1")]);
+        let environment = [
+            (
+                "AZUREWEBJOBSSTORAGE".to_owned(),
+                "UseDevelopmentStorage=true".to_owned(),
+            ),
+            ("Other".to_owned(), String::new()),
+        ];
+        let merged = settings_with_environment(&local, environment);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged["AZUREWEBJOBSSTORAGE"], "UseDevelopmentStorage=true");
+        assert_eq!(merged["Other"], "1");
+        assert!(
+            StorageAccount::from_settings(None, &merged)
+                .unwrap()
+                .unwrap()
+                .development
         );
     }
 
