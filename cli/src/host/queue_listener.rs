@@ -188,7 +188,22 @@ async fn process(
     };
     let payload = payload::queue_message_invocation(definition, &data);
     let reason = format!("New queue message detected on '{queue}'.");
-    let invocation = host.invoke(&function, payload, &reason).await;
+    let invocation = host.invoke(&function, payload, &reason);
+    tokio::pin!(invocation);
+    // The message stays invisible while the function runs: renewed at half time, as the host
+    // does; each renewal gives a new pop receipt.
+    let mut receipt = receipt;
+    let invocation = loop {
+        tokio::select! {
+            done = &mut invocation => break done,
+            _ = tokio::time::sleep(RUNNING_VISIBILITY / 2) => {
+                match storage.storage.set_visibility(connection, &queue, &id, &receipt, RUNNING_VISIBILITY).await {
+                    Ok(renewed) => receipt = renewed,
+                    Err(e) => console::line(format!("error: keeping message {id} of '{queue}' invisible: {e}")),
+                }
+            }
+        }
+    };
     let succeeded = invocation.outcome.is_ok();
     if succeeded {
         if let Err(e) = storage.storage.delete(connection, &queue, &id, &receipt).await {
@@ -211,7 +226,11 @@ async fn release(
     receipt: &str,
     delay: Duration,
 ) {
-    if let Err(e) = storage.storage.release(connection, queue, id, receipt, delay).await {
+    if let Err(e) = storage
+        .storage
+        .set_visibility(connection, queue, id, receipt, delay)
+        .await
+    {
         console::line(format!("error: returning message {id} to '{queue}': {e}"));
     }
 }

@@ -228,25 +228,30 @@ impl Storage {
             .map_err(|e| describe(&e, name))
     }
 
-    /// Makes a taken message visible again after `delay`.
+    /// Makes a taken message visible again after `delay` (a message still running gets its
+    /// invisibility extended so), returning the message's new pop receipt.
     ///
     /// # Errors
     ///
     /// The service's error, as text.
-    pub async fn release(
+    pub async fn set_visibility(
         &self,
         connection: Option<&str>,
         name: &str,
         id: &str,
         pop_receipt: &str,
         delay: Duration,
-    ) -> Result<(), String> {
+    ) -> Result<String, String> {
         let client = self.queue(connection, name)?;
-        client
+        let response = client
             .update_message(id, pop_receipt, seconds(delay), None)
             .await
-            .map(|_| ())
-            .map_err(|e| describe(&e, name))
+            .map_err(|e| describe(&e, name))?;
+        response
+            .headers()
+            .get_optional_str(&azure_core::http::headers::HeaderName::from_static("x-ms-popreceipt"))
+            .map(str::to_owned)
+            .ok_or_else(|| format!("{name}: the service returned no new pop receipt for message {id}"))
     }
 
     /// Uploads `bytes` as block blob `container/name`, creating the container on first use.
