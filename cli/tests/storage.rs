@@ -6,11 +6,18 @@
 
 mod support;
 
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use support::{LocalHost, assert_success, cli, fixture_app, free_port, path_str, target_dir, workspace_root};
+use support::{
+    CLI, LocalHost, assert_success, cli, fixture_app, free_port, path_str, scratch, target_dir, workspace_root,
+};
 
 const SECOND: Duration = Duration::from_secs(1);
+
+/// The tests share Azurite's fixed ports: one at a time.
+static AZURITE_PORTS: Mutex<()> = Mutex::new(());
 
 fn start_with_storage(app: &std::path::Path) -> LocalHost {
     let port = free_port();
@@ -29,6 +36,7 @@ fn start_with_storage(app: &std::path::Path) -> LocalHost {
 
 #[test]
 fn queue_and_blob_functions_chain_through_azurite_and_survive_a_restart() {
+    let _ports = AZURITE_PORTS.lock().unwrap_or_else(|e| e.into_inner());
     let app = fixture_app("storage");
     let host = start_with_storage(app);
     assert!(
@@ -107,4 +115,50 @@ fn queue_and_blob_functions_chain_through_azurite_and_survive_a_restart() {
         "blob 1 fired once:\n{}",
         host.console().join("\n")
     );
+}
+
+#[test]
+fn without_node_the_start_fails_naming_what_to_install() {
+    let _ports = AZURITE_PORTS.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", 10000)).is_err(),
+        "something listens on 127.0.0.1:10000 (an Azurite of your own?): this test needs the port free"
+    );
+    let app = fixture_app("storage");
+    let empty_cache = scratch("no-azurite-cache");
+    let mut child = Command::new(CLI)
+        .args([
+            "start",
+            "--no-build",
+            "--dir",
+            path_str(app),
+            "--port",
+            &free_port().to_string(),
+        ])
+        // No node and no npm on the PATH, and no Azurite in the cache.
+        .env("PATH", empty_cache.join("no-bin"))
+        .env("AZFN_CACHE_DIR", &empty_cache)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start cargo-azfn");
+    let deadline = Instant::now() + 60 * SECOND;
+    while child.try_wait().expect("wait for cargo-azfn").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the start did not fail within 60 s");
+        }
+        std::thread::sleep(SECOND / 10);
+    }
+    let output = child.wait_with_output().expect("cargo-azfn's output");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!output.status.success(), "{said}");
+    assert!(said.contains("UseDevelopmentStorage=true"), "{said}");
+    assert!(said.contains("Install Node.js and npm"), "{said}");
+    assert!(said.contains("apt-get install nodejs npm"), "{said}");
 }
