@@ -47,6 +47,7 @@ pub fn spawn_all(host: &Arc<Host>, storage: &Arc<HostStorage>, app: &FunctionApp
                 function.name.clone(),
                 pattern,
                 connection,
+                storage.generation(),
             )))
         })
         .collect()
@@ -95,6 +96,7 @@ async fn listen(
     function: String,
     pattern: String,
     connection: Option<String>,
+    generation: u64,
 ) {
     let Some((container, blob_pattern)) = split_blob_path(&pattern) else {
         console::line(format!(
@@ -104,7 +106,7 @@ async fn listen(
     };
     let (container, blob_pattern) = (container.to_owned(), blob_pattern.to_owned());
     let waker = storage.waker(&blob_waker_name(&container));
-    let mut stopping = storage.stopping.subscribe();
+    let mut current = storage.watch_generation();
     // Blob name + ETag pairs known to be done (a receipt exists or was written).
     let mut done: HashSet<(String, String)> = HashSet::new();
     let mut failures: HashMap<(String, String), u32> = HashMap::new();
@@ -117,12 +119,12 @@ async fn listen(
     } else {
         connection.clone()
     };
-    while !*stopping.borrow() {
+    while *current.borrow() == generation {
         match storage.storage.list(connection.as_deref(), &container, &prefix).await {
             Ok(items) => {
                 reported_error = false;
                 for item in items {
-                    if *stopping.borrow() {
+                    if *current.borrow() != generation {
                         break;
                     }
                     let Some(name) = item.name.clone() else { continue };
@@ -194,7 +196,7 @@ async fn listen(
         tokio::select! {
             _ = tokio::time::sleep(SCAN_INTERVAL) => {}
             _ = waker.notified() => {}
-            _ = stopping.changed() => {}
+            _ = current.changed() => {}
         }
     }
 }

@@ -281,9 +281,10 @@ impl Host {
             *timers = timers::spawn_all(self, app);
         }
         if let (Some(storage), Ok(mut listeners)) = (&self.storage, self.listeners.lock()) {
-            for listener in listeners.drain(..) {
-                listener.abort();
-            }
+            // The old listeners finish the messages they took (with the new worker, after a
+            // reload) rather than being cut off holding them.
+            storage.next_generation();
+            listeners.retain(|listener| !listener.is_finished());
             listeners.extend(queue_listener::spawn_all(self, storage, app));
             listeners.extend(blob_listener::spawn_all(self, storage, app));
         }
@@ -296,7 +297,7 @@ impl Host {
         let Some(storage) = &self.storage else {
             return Vec::new();
         };
-        storage.stopping.send_replace(true);
+        storage.stop();
         let mut listeners: Vec<JoinHandle<()>> = self
             .listeners
             .lock()

@@ -51,6 +51,7 @@ pub fn spawn_all(host: &Arc<Host>, storage: &Arc<HostStorage>, app: &FunctionApp
                 function.name.clone(),
                 queue,
                 connection,
+                storage.generation(),
             )))
         })
         .collect()
@@ -77,14 +78,15 @@ async fn listen(
     function: String,
     queue: String,
     connection: Option<String>,
+    generation: u64,
 ) {
     let options = storage.queue_options.clone();
     let waker = storage.waker(&queue);
-    let mut stopping = storage.stopping.subscribe();
+    let mut current = storage.watch_generation();
     let mut in_flight: JoinSet<()> = JoinSet::new();
     let mut interval = MIN_INTERVAL;
     let mut reported_error = false;
-    while !*stopping.borrow() {
+    while *current.borrow() == generation {
         while in_flight.try_join_next().is_some() {}
         let room = in_flight.len() <= options.new_batch_threshold as usize;
         let taken = if room {
@@ -126,18 +128,18 @@ async fn listen(
             // Wait for an invocation to finish before fetching more.
             tokio::select! {
                 _ = in_flight.join_next() => {}
-                _ = stopping.changed() => {}
+                _ = current.changed() => {}
             }
             continue;
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => interval = next_interval(interval, options.max_polling_interval, jitter()),
             _ = waker.notified() => interval = MIN_INTERVAL,
-            _ = stopping.changed() => {}
+            _ = current.changed() => {}
         }
     }
-    // Stopping: the invocations under way finish (or fail as the worker stops) and release
-    // their messages.
+    // Retired (a reload) or stopping: the invocations under way finish (or fail as the worker
+    // stops, and release their messages).
     while in_flight.join_next().await.is_some() {}
 }
 
@@ -209,7 +211,7 @@ async fn process(
         if let Err(e) = storage.storage.delete(connection, &queue, &id, &receipt).await {
             console::line(format!("error: deleting message {id} from '{queue}': {e}"));
         }
-    } else if *storage.stopping.borrow() {
+    } else if storage.stopping() {
         release(&storage, connection, &queue, &id, &receipt, Duration::ZERO).await;
     } else if dequeue_count >= i64::from(options.max_dequeue_count) {
         poison(&storage, connection, &queue, &id, &receipt, &content).await;

@@ -42,8 +42,9 @@ pub struct HostStorage {
     pub host_id: String,
     /// Wakes a queue's poller when this host enqueues to it, by lower-case queue name.
     wakers: Mutex<HashMap<String, Arc<Notify>>>,
-    /// True once the host is stopping: listeners take no more messages.
-    pub stopping: watch::Sender<bool>,
+    /// Which listeners may take messages: those of the current generation (a reload starts a
+    /// new one, and the old listeners finish what they took); [`STOPPED`] once the host stops.
+    generation: watch::Sender<u64>,
     azurite: Mutex<Option<Azurite>>,
 }
 
@@ -102,9 +103,36 @@ impl HostStorage {
             blob_options,
             host_id: host_id(&app.root),
             wakers: Mutex::new(HashMap::new()),
-            stopping: watch::Sender::new(false),
+            generation: watch::Sender::new(0),
             azurite: Mutex::new(azurite),
         })))
+    }
+
+    /// The current listener generation.
+    pub fn generation(&self) -> u64 {
+        *self.generation.borrow()
+    }
+
+    /// Follows the listener generation.
+    pub fn watch_generation(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
+    }
+
+    /// Retires the current listeners: they take no more messages and end once what they took
+    /// is done.
+    pub fn next_generation(&self) {
+        self.generation
+            .send_modify(|g| *g = g.saturating_add(1).min(STOPPED - 1));
+    }
+
+    /// Whether the host is stopping.
+    pub fn stopping(&self) -> bool {
+        self.generation() == STOPPED
+    }
+
+    /// The host is stopping: no listener takes more messages.
+    pub fn stop(&self) {
+        self.generation.send_replace(STOPPED);
     }
 
     /// The waker of queue `name`'s poller.
@@ -191,6 +219,9 @@ impl HostStorage {
         Ok(())
     }
 }
+
+/// The listener generation of a stopping host.
+pub const STOPPED: u64 = u64::MAX;
 
 /// The waker name of a container's blob trigger listeners (kept apart from queue names).
 pub fn blob_waker_name(container: &str) -> String {
