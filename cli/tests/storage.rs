@@ -115,6 +115,8 @@ fn queue_and_blob_functions_chain_through_azurite_and_survive_a_restart() {
         "blob 1 fired once:\n{}",
         host.console().join("\n")
     );
+    // The host stops its Azurite with it, so that the ports are free again.
+    host.stop(20 * SECOND);
 }
 
 #[test]

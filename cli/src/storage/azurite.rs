@@ -175,8 +175,6 @@ async fn start(dir: &Path, data_dir: &Path) -> Result<Azurite, String> {
         .arg("--silent")
         .arg("--location")
         .arg(data_dir)
-        .arg("--debug")
-        .arg(data_dir.join("debug.log"))
         .args(["--blobPort", &DEVELOPMENT_BLOB_PORT.to_string()])
         .args(["--queuePort", &DEVELOPMENT_QUEUE_PORT.to_string()])
         .args(["--tablePort", &TABLE_PORT.to_string()])
