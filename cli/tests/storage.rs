@@ -58,6 +58,13 @@ fn queue_and_blob_functions_chain_through_azurite_and_survive_a_restart() {
         "the queue trigger fired"
     );
 
+    // A blob input reads the blob; a missing one is null (`None`).
+    let found = host.request("GET", "/api/shipments/1", &[], "");
+    assert_eq!(found.status, 200, "{found:?}");
+    assert!(found.body.contains(r#""item":"tea""#), "{found:?}");
+    let missing = host.request("GET", "/api/shipments/404", &[], "");
+    assert_eq!(missing.status, 404, "{missing:?}");
+
     // A function that always fails: tried maxDequeueCount (2) times, then poisoned.
     host.wait_for("ship: order 2 try 2", 30 * SECOND);
     host.wait_for("moving it to queue 'orders-poison'", 30 * SECOND);
