@@ -358,3 +358,23 @@ fn seconds(duration: Duration) -> i32 {
 fn describe(error: &azure_core::Error, what: &str) -> String {
     format!("{what}: {error}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_base64_unless_host_json_says_none() {
+        let base64 = Storage::new(BTreeMap::new(), MessageEncoding::Base64);
+        assert_eq!(base64.encode_message(b"{\"id\":1}"), "eyJpZCI6MX0=");
+        assert_eq!(
+            base64.decode_message("eyJpZCI6MX0=").as_deref(),
+            Some(&b"{\"id\":1}"[..])
+        );
+        // Text that is not base64 cannot be decoded: the listener poisons it at once.
+        assert_eq!(base64.decode_message("{\"id\":1}"), None);
+        let plain = Storage::new(BTreeMap::new(), MessageEncoding::None);
+        assert_eq!(plain.encode_message(b"{\"id\":1}"), "{\"id\":1}");
+        assert_eq!(plain.decode_message("{\"id\":1}").as_deref(), Some(&b"{\"id\":1}"[..]));
+    }
+}
