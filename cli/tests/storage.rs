@@ -116,6 +116,36 @@ fn queue_and_blob_functions_chain_through_azurite_and_survive_a_restart() {
     assert_success(&output, "cargo azfn invoke delivered --via-storage");
     host.wait_for("delivered: direct = hello", 30 * SECOND);
 
+    // A message that is not base64 (sent by a project whose host.json says
+    // messageEncoding none, to this base64 host) goes to the poison queue unrun.
+    let plain = scratch("plain-sender");
+    std::fs::write(
+        plain.join("host.json"),
+        r#"{"version": "2.0", "extensions": {"queues": {"messageEncoding": "none"}}}"#,
+    )
+    .expect("write host.json");
+    std::fs::write(
+        plain.join("local.settings.json"),
+        r#"{"Values": {"AzureWebJobsStorage": "UseDevelopmentStorage=true"}}"#,
+    )
+    .expect("write local.settings.json");
+    let output = cli(
+        &plain,
+        &[
+            "invoke",
+            "ship",
+            "--via-storage",
+            "--port",
+            &port,
+            "--data",
+            "not base64!",
+        ],
+    );
+    assert_success(&output, "cargo azfn invoke ship --via-storage (messageEncoding none)");
+    let poisoned = host.wait_for("is not base64", 30 * SECOND);
+    assert!(poisoned.contains("'orders'"), "{poisoned}");
+    host.wait_for("moving it to the poison queue", 5 * SECOND);
+
     // Receipts keep the blobs delivered before the restart from firing again.
     assert!(
         !host.console().iter().any(|l| l.contains("delivered: 1 = ")),
