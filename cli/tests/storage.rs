@@ -116,6 +116,31 @@ fn queue_and_blob_functions_chain_through_azurite_and_survive_a_restart() {
     assert_success(&output, "cargo azfn invoke delivered --via-storage");
     host.wait_for("delivered: direct = hello", 30 * SECOND);
 
+    // A blob whose function always fails: tried poisonBlobThreshold (5) times, then its
+    // trigger message goes to webjobs-blobtrigger-poison.
+    let output = cli(
+        app,
+        &[
+            "invoke",
+            "delivered",
+            "--via-storage",
+            "--port",
+            &port,
+            "--param",
+            "name=bad",
+            "--data",
+            "broken",
+        ],
+    );
+    assert_success(&output, "cargo azfn invoke delivered --via-storage (broken)");
+    host.wait_for("Blob shipments/bad.json failed 5 times", 40 * SECOND);
+    let tries = host
+        .console()
+        .iter()
+        .filter(|l| l.contains("Executing 'Functions.delivered'") && l.contains("shipments/bad.json"))
+        .count();
+    assert_eq!(tries, 5, "{}", host.console().join("\n"));
+
     // A message that is not base64 (sent by a project whose host.json says
     // messageEncoding none, to this base64 host) goes to the poison queue unrun.
     let plain = scratch("plain-sender");

@@ -4,8 +4,8 @@
 //! receipt fires the function once. Receipts are blobs where the host keeps them,
 //! `azure-webjobs-hosts/blobreceipts/{hostId}/{functionId}/{ETag}/{container}/{blobName}`,
 //! so a restarted host does not fire again; a changed blob has a new ETag and fires again.
-//! After `poisonBlobThreshold` failed tries the blob's trigger message goes to
-//! `webjobs-blobtrigger-poison` (tries are counted while the host runs).
+//! A failed blob is tried again after a second; after `poisonBlobThreshold` failed tries its
+//! trigger message goes to `webjobs-blobtrigger-poison` (tries are counted while the host runs).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -24,6 +24,8 @@ use azfn_bindings::catalog::BLOB_TRIGGER;
 
 /// How often containers are scanned (the host's polling strategy also scans every 10 s).
 pub const SCAN_INTERVAL: Duration = Duration::from_secs(10);
+/// How soon a blob whose invocation failed is tried again.
+const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 /// The container of the host's receipts.
 const HOSTS_CONTAINER: &str = "azure-webjobs-hosts";
 /// The queue of blobs that failed too often.
@@ -120,6 +122,7 @@ async fn listen(
         connection.clone()
     };
     while *current.borrow() == generation {
+        let mut retry_soon = false;
         match storage.storage.list(connection.as_deref(), &container, &prefix).await {
             Ok(items) => {
                 reported_error = false;
@@ -171,6 +174,7 @@ async fn listen(
                     if !succeeded {
                         *tries += 1;
                         if *tries < storage.blob_options.poison_threshold {
+                            retry_soon = true;
                             continue;
                         }
                         poison(&storage, &function, &container, &name, &etag).await;
@@ -193,8 +197,10 @@ async fn listen(
                 }
             }
         }
+        // A failed blob is tried again soon, as the host's blob trigger queue returns it.
+        let pause = if retry_soon { RETRY_INTERVAL } else { SCAN_INTERVAL };
         tokio::select! {
-            _ = tokio::time::sleep(SCAN_INTERVAL) => {}
+            _ = tokio::time::sleep(pause) => {}
             _ = waker.notified() => {}
             _ = current.changed() => {}
         }
