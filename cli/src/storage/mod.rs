@@ -90,17 +90,9 @@ impl Storage {
     ///
     /// When the connection is not usable.
     pub fn queue(&self, connection: Option<&str>, name: &str) -> Result<Arc<QueueClient>, String> {
-        let key = (connection_key(connection), name.to_owned());
-        let mut cache = self.queues.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((made, client)) = cache.get(&key)
-            && made.elapsed() < CLIENT_LIFETIME
-        {
-            return Ok(client.clone());
-        }
-        let (url, credential) = self.account(connection)?.url(Service::Queue, &[name])?;
-        let client = Arc::new(QueueClient::new(url, credential, None).map_err(|e| e.to_string())?);
-        cache.insert(key, (Instant::now(), client.clone()));
-        Ok(client)
+        self.cached(&self.queues, connection, Service::Queue, name, |url, credential| {
+            QueueClient::new(url, credential, None)
+        })
     }
 
     /// The client of container `name`.
@@ -109,15 +101,33 @@ impl Storage {
     ///
     /// When the connection is not usable.
     pub fn container(&self, connection: Option<&str>, name: &str) -> Result<Arc<BlobContainerClient>, String> {
+        self.cached(&self.containers, connection, Service::Blob, name, |url, credential| {
+            BlobContainerClient::new(url, credential, None)
+        })
+    }
+
+    /// The cached client of `name` (a queue or container) in `service`, or a new one made by
+    /// `make` from its URL and credential.
+    fn cached<C>(
+        &self,
+        cache: &Mutex<ClientCache<C>>,
+        connection: Option<&str>,
+        service: Service,
+        name: &str,
+        make: impl FnOnce(
+            azure_core::http::Url,
+            Option<Arc<dyn azure_core::credentials::TokenCredential>>,
+        ) -> azure_core::Result<C>,
+    ) -> Result<Arc<C>, String> {
         let key = (connection_key(connection), name.to_owned());
-        let mut cache = self.containers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((made, client)) = cache.get(&key)
             && made.elapsed() < CLIENT_LIFETIME
         {
             return Ok(client.clone());
         }
-        let (url, credential) = self.account(connection)?.url(Service::Blob, &[name])?;
-        let client = Arc::new(BlobContainerClient::new(url, credential, None).map_err(|e| e.to_string())?);
+        let (url, credential) = self.account(connection)?.url(service, &[name])?;
+        let client = Arc::new(make(url, credential).map_err(|e| e.to_string())?);
         cache.insert(key, (Instant::now(), client.clone()));
         Ok(client)
     }
