@@ -16,9 +16,9 @@ use serde_json::{Map, Value, json};
 use tokio::task::JoinHandle;
 
 use super::payload::{self, BlobData};
-use super::storage::{HostStorage, blob_waker_name, connection, json_key, split_blob_path};
+use super::storage::{HostStorage, blob_waker_name, split_blob_path, storage_triggered};
 use super::{Host, console};
-use crate::app::{FunctionApp, Trigger};
+use crate::app::FunctionApp;
 use crate::clock;
 use azfn_bindings::catalog::BLOB_TRIGGER;
 
@@ -33,24 +33,16 @@ pub const POISON_QUEUE: &str = "webjobs-blobtrigger-poison";
 
 /// Starts one listener per blob-triggered function of `app`.
 pub fn spawn_all(host: &Arc<Host>, storage: &Arc<HostStorage>, app: &FunctionApp) -> Vec<JoinHandle<()>> {
-    app.functions
-        .iter()
-        .filter(
-            |f| matches!(&f.trigger, Trigger::Other { kind, .. } if kind.eq_ignore_ascii_case(BLOB_TRIGGER.json_type)),
-        )
-        .filter_map(|function| {
-            let binding = function.trigger_binding()?;
-            let pattern = binding.text(json_key(&BLOB_TRIGGER, "path"))?.to_owned();
-            let connection = connection(binding).map(str::to_owned);
-            storage.storage.account(connection.as_deref()).ok()?;
-            Some(tokio::spawn(listen(
+    storage_triggered(app, storage, &BLOB_TRIGGER, "path")
+        .map(|(function, pattern, connection)| {
+            tokio::spawn(listen(
                 host.clone(),
                 storage.clone(),
                 function.name.clone(),
                 pattern,
                 connection,
                 storage.generation(),
-            )))
+            ))
         })
         .collect()
 }

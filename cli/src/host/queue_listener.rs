@@ -17,9 +17,9 @@ use azure_storage_queue::models::ReceivedMessage;
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::payload::{self, QueueMessageData};
-use super::storage::{HostStorage, connection, json_key};
+use super::storage::{HostStorage, storage_triggered};
 use super::{Host, console};
-use crate::app::{FunctionApp, Trigger};
+use crate::app::FunctionApp;
 use crate::clock;
 use azfn_bindings::catalog::QUEUE_TRIGGER;
 
@@ -32,27 +32,16 @@ const MAX_POISONABLE_NAME: usize = 56;
 
 /// Starts one listener per queue-triggered function of `app`.
 pub fn spawn_all(host: &Arc<Host>, storage: &Arc<HostStorage>, app: &FunctionApp) -> Vec<JoinHandle<()>> {
-    app.functions
-        .iter()
-        .filter(
-            |f| matches!(&f.trigger, Trigger::Other { kind, .. } if kind.eq_ignore_ascii_case(QUEUE_TRIGGER.json_type)),
-        )
-        .filter_map(|function| {
-            let binding = function.trigger_binding()?;
-            let queue = binding
-                .text(json_key(&QUEUE_TRIGGER, "queue_name"))?
-                .to_ascii_lowercase();
-            let connection = connection(binding).map(str::to_owned);
-            // A function whose connection names no account keeps the admin API only.
-            storage.storage.account(connection.as_deref()).ok()?;
-            Some(tokio::spawn(listen(
+    storage_triggered(app, storage, &QUEUE_TRIGGER, "queue_name")
+        .map(|(function, queue, connection)| {
+            tokio::spawn(listen(
                 host.clone(),
                 storage.clone(),
                 function.name.clone(),
-                queue,
+                queue.to_ascii_lowercase(),
                 connection,
                 storage.generation(),
-            )))
+            ))
         })
         .collect()
 }

@@ -220,6 +220,24 @@ impl HostStorage {
     }
 }
 
+/// The functions of `app` that a `kind` trigger runs and whose connection names an account
+/// (the others keep the admin API only), each with its trigger's `attr` value (the queue
+/// name, the blob path) and connection.
+pub fn storage_triggered<'a>(
+    app: &'a FunctionApp,
+    storage: &'a HostStorage,
+    kind: &'static BindingKind,
+    attr: &'static str,
+) -> impl Iterator<Item = (&'a Function, String, Option<String>)> + 'a {
+    app.functions.iter().filter_map(move |function| {
+        let binding = function.trigger_binding().filter(|b| b.is(kind.json_type))?;
+        let target = binding.text(json_key(kind, attr))?.to_owned();
+        let connection = connection(binding).map(str::to_owned);
+        storage.storage.account(connection.as_deref()).ok()?;
+        Some((function, target, connection))
+    })
+}
+
 /// The listener generation of a stopping host.
 pub const STOPPED: u64 = u64::MAX;
 
