@@ -25,6 +25,11 @@ pub fn iso_offset(unix_seconds: i64) -> String {
     format!("{}+00:00", iso_seconds(&CivilTime::from_unix(unix_seconds)))
 }
 
+/// `2024-02-29T13:05:00Z`: whole seconds in UTC, as storage signatures and listings write times.
+pub fn iso_utc_seconds(unix_seconds: i64) -> String {
+    CivilTime::from_unix(unix_seconds).to_string()
+}
+
 /// A short local-console timestamp: `2024-05-01T12:00:00.123Z`.
 pub fn console_timestamp() -> String {
     let now = since_epoch();

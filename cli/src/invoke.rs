@@ -5,6 +5,11 @@
 //! is called at its URL (route parameters from `--param name=value`); any other function goes
 //! through the admin API (`POST /admin/functions/{name}` with `{"input": ...}`), whose answer
 //! from the local host lists the outputs and logs.
+//!
+//! With `--via-storage`, a queue- or blob-triggered function is reached through real storage
+//! instead: the input is enqueued on the trigger's queue, or uploaded as a blob named after
+//! the trigger's path (its `{parameters}` from `--param`), in the account its connection names
+//! in local.settings.json; the running host's listener then runs the function.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -92,14 +97,30 @@ pub struct InvokeOptions {
     pub key: Option<String>,
     /// The HTTP method for an HTTP function.
     pub method: Option<String>,
-    /// Route parameter values for an HTTP function.
+    /// Route parameter values for an HTTP function, or blob path parameters with
+    /// `via_storage`.
     pub params: Vec<(String, String)>,
+    /// Enqueue or upload the input instead of calling the admin API: the settings and the
+    /// message encoding to use.
+    pub via_storage: Option<ViaStorage>,
+}
+
+/// What `--via-storage` needs.
+#[derive(Debug, Clone)]
+pub struct ViaStorage {
+    /// The local settings' values (the connections).
+    pub values: std::collections::BTreeMap<String, String>,
+    /// host.json `extensions.queues.messageEncoding`.
+    pub encoding: crate::storage::options::MessageEncoding,
 }
 
 /// Runs `invoke`; fails when the invocation failed.
 pub async fn invoke(options: &InvokeOptions) -> Result<()> {
     let input = options.input.read()?;
     let description = describe_function(options).await?;
+    if let Some(via) = &options.via_storage {
+        return put_in_storage(options, via, &description, &input).await;
+    }
     match description["invoke_url_template"].as_str() {
         Some(url) => call_http_function(options, &description, url, &input).await,
         None => call_admin(options, &input).await,
@@ -187,6 +208,76 @@ async fn call_http_function(options: &InvokeOptions, description: &Value, url: &
         )));
     }
     Ok(())
+}
+
+/// `--via-storage`: enqueues the input on the trigger's queue or uploads it as the trigger's
+/// blob.
+async fn put_in_storage(options: &InvokeOptions, via: &ViaStorage, description: &Value, input: &str) -> Result<()> {
+    use azfn_bindings::catalog::{BLOB_TRIGGER, QUEUE_TRIGGER};
+    let trigger = description["config"]["bindings"]
+        .as_array()
+        .and_then(|bindings| {
+            bindings.iter().find(|b| {
+                b["type"]
+                    .as_str()
+                    .is_some_and(|t| t.to_ascii_lowercase().ends_with("trigger"))
+            })
+        })
+        .cloned()
+        .unwrap_or(Value::Null);
+    let kind = trigger["type"].as_str().unwrap_or("unknown").to_owned();
+    let connection = trigger["connection"].as_str().filter(|c| !c.is_empty());
+    let storage = crate::storage::Storage::new(via.values.clone(), via.encoding);
+    let account = storage.account(connection).map_err(Error::new)?;
+    let hint = |e: String| {
+        let running = if account.development {
+            " (Azurite runs while `cargo azfn start` does: is it running?)"
+        } else {
+            ""
+        };
+        Error::new(format!("{e}{running}"))
+    };
+    if kind.eq_ignore_ascii_case(QUEUE_TRIGGER.json_type) {
+        let queue = trigger["queueName"].as_str().unwrap_or_default().to_ascii_lowercase();
+        storage.send(connection, &queue, input.as_bytes()).await.map_err(hint)?;
+        println!(
+            "Enqueued {} bytes on queue '{queue}' ({}); the running host's trigger of `{}` takes it from there",
+            input.len(),
+            account.setting,
+            options.function
+        );
+        Ok(())
+    } else if kind.eq_ignore_ascii_case(BLOB_TRIGGER.json_type) {
+        let pattern = trigger["path"].as_str().unwrap_or_default();
+        let data: serde_json::Map<String, Value> = options
+            .params
+            .iter()
+            .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+            .collect();
+        let path = crate::host::storage::resolve_expressions(pattern, &data).map_err(|e| {
+            Error::new(format!(
+                "the blob path {pattern} needs a value: pass --param NAME=VALUE ({e})"
+            ))
+        })?;
+        let (container, name) = crate::host::storage::split_blob_path(&path)
+            .ok_or_else(|| Error::new(format!("`{path}` is not a container/blob path")))?;
+        storage
+            .upload(connection, container, name, input.as_bytes())
+            .await
+            .map_err(hint)?;
+        println!(
+            "Uploaded {} bytes as blob {path} ({}); the running host's scan finds it within {} s",
+            input.len(),
+            account.setting,
+            crate::host::blob_listener::SCAN_INTERVAL.as_secs()
+        );
+        Ok(())
+    } else {
+        Err(Error::new(format!(
+            "--via-storage reaches queue and blob triggers; `{}` has a {kind} trigger",
+            options.function
+        )))
+    }
 }
 
 /// The methods the function's HTTP trigger accepts (empty: all).

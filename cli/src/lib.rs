@@ -29,6 +29,7 @@ pub mod json_file;
 pub mod new;
 pub mod pack;
 pub mod settings;
+pub mod storage;
 pub mod watch;
 
 pub use error::{Error, Result};

@@ -107,6 +107,11 @@ struct StartArgs {
     /// gRPC protocol (the app is then built with azfn's `native` feature).
     #[arg(long, value_enum, default_value_t = Transport::CustomHandler)]
     transport: Transport,
+    /// Use no storage even when AzureWebJobsStorage is set (no Azurite, no Node.js): queue
+    /// and blob outputs are only shown, blob inputs are null, and queue and blob triggers run
+    /// through `cargo azfn invoke`.
+    #[arg(long)]
+    no_storage: bool,
 }
 
 #[derive(Debug, Args)]
@@ -136,9 +141,15 @@ struct InvokeArgs {
     /// The HTTP method, for HTTP functions (default: GET without input, POST with).
     #[arg(long)]
     method: Option<String>,
-    /// A route parameter for HTTP functions, as name=value (repeatable).
+    /// A route parameter for HTTP functions, or a blob path parameter with --via-storage, as
+    /// name=value (repeatable).
     #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
     params: Vec<(String, String)>,
+    /// For a queue or blob trigger: enqueue the input on its queue, or upload it as its blob,
+    /// in the storage local.settings.json names (Azurite while `cargo azfn start` runs), and
+    /// let the running host's trigger run it, instead of calling the admin API.
+    #[arg(long)]
+    via_storage: bool,
 }
 
 fn parse_param(text: &str) -> std::result::Result<(String, String), String> {
@@ -274,6 +285,7 @@ fn start(args: StartArgs) -> Result<()> {
         },
         transport: args.transport,
         watch,
+        storage: !args.no_storage,
     }))
 }
 
@@ -308,9 +320,25 @@ fn run_invoke(args: InvokeArgs) -> Result<()> {
     // As Core Tools finds it: the nearest folder up from here with host.json or
     // local.settings.json.
     let cwd = std::env::current_dir().context(|| "cannot read the current folder".to_owned())?;
-    let local = match settings::project_settings_file(&cwd) {
-        Some(file) => LocalSettings::read(&file)?,
+    let settings_file = settings::project_settings_file(&cwd);
+    let local = match &settings_file {
+        Some(file) => LocalSettings::read(file)?,
         None => LocalSettings::default(),
+    };
+    let via_storage = if args.via_storage {
+        // host.json beside local.settings.json says how queue messages are encoded.
+        let host_json = match settings_file.as_deref().and_then(std::path::Path::parent) {
+            Some(dir) => cargo_azfn::host_json::read_user(&dir.join("host.json"))?,
+            None => None,
+        };
+        let queues =
+            cargo_azfn::storage::options::QueueOptions::from_host_json(host_json.as_ref()).map_err(Error::new)?;
+        Some(invoke::ViaStorage {
+            values: cargo_azfn::storage::account::settings_with_environment(&local.values, std::env::vars()),
+            encoding: queues.message_encoding,
+        })
+    } else {
+        None
     };
     let options = InvokeOptions {
         function: args.function,
@@ -325,6 +353,7 @@ fn run_invoke(args: InvokeArgs) -> Result<()> {
         }),
         method: args.method,
         params: args.params,
+        via_storage,
     };
     runtime()?.block_on(invoke::invoke(&options))
 }

@@ -34,9 +34,10 @@ fn text(output: &Output) -> String {
     )
 }
 
-/// A folder outside the repository (and outside any Cargo workspace).
-fn outside_the_repository() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("azfn-user-path-{}", std::process::id()));
+/// A folder outside the repository (and outside any Cargo workspace), one per test (`name`), as
+/// the tests run at once and each removes its folder.
+fn outside_the_repository(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("azfn-user-path-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create a folder");
     assert!(!dir.starts_with(support::workspace_root()));
@@ -45,7 +46,7 @@ fn outside_the_repository() -> PathBuf {
 
 #[test]
 fn a_new_project_builds_starts_answers_and_packs_with_no_flags() {
-    let parent = outside_the_repository();
+    let parent = outside_the_repository("new-project");
     let target = target_dir().join("user-path");
 
     // new
@@ -176,7 +177,7 @@ fn a_new_project_builds_starts_answers_and_packs_with_no_flags() {
 
 #[test]
 fn a_mistake_in_the_users_host_json_fails_the_build_naming_the_file_and_key() {
-    let parent = outside_the_repository().join("bad-host");
+    let parent = outside_the_repository("bad-host");
     std::fs::create_dir_all(&parent).expect("create a folder");
     let target = target_dir().join("user-path");
     assert_success(&cargo_azfn(&parent, &target, &["new", "badhost"]), "cargo azfn new");

@@ -15,16 +15,22 @@
 //! | [`auth`] | function and master keys (`--enable-auth`) |
 //! | [`reply`] | responses the host builds itself |
 //! | [`timers`] | NCRONTAB schedules and `runOnStartup` |
+//! | [`storage`] | real queues and blobs: inputs, outputs, Azurite |
+//! | [`queue_listener`] | queue triggers |
+//! | [`blob_listener`] | blob triggers |
 
 pub mod admin;
 pub mod auth;
+pub mod blob_listener;
 pub mod console;
 pub mod grpc;
 pub mod http;
 pub mod payload;
 pub mod process;
+pub mod queue_listener;
 pub mod reply;
 pub mod response;
+pub mod storage;
 pub mod timers;
 pub mod transport;
 pub mod worker;
@@ -49,6 +55,9 @@ use worker::{Worker, WorkerState};
 /// The port of the local host when neither `--port` nor local.settings.json sets one.
 pub const DEFAULT_PORT: u16 = 7071;
 
+/// How long invocations of queue and blob triggers may take to finish when the host stops.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
 /// How long an invocation waits for a worker that is (re)starting.
 const READY_WAIT: Duration = Duration::from_secs(60);
 
@@ -59,6 +68,10 @@ pub struct Host {
     worker: Worker,
     port: u16,
     timers: Mutex<Vec<JoinHandle<()>>>,
+    /// Real queues and blobs, when the app's storage bindings name an account.
+    storage: Option<Arc<storage::HostStorage>>,
+    /// The queue and blob trigger listeners.
+    listeners: Mutex<Vec<JoinHandle<()>>>,
     transport: Transport,
     /// Whether the app's function list is the current worker's: always for a custom handler,
     /// once the worker has described its functions for a gRPC worker (worker indexing).
@@ -121,11 +134,18 @@ impl Host {
 
     /// Sends one invocation of the function `name` to the worker, printing what happens: the
     /// start, each log line, each non-HTTP output (one line per message) and the end.
-    pub async fn invoke(&self, name: &str, payload: InvocationPayload, reason: &str) -> Invocation {
+    pub async fn invoke(&self, name: &str, mut payload: InvocationPayload, reason: &str) -> Invocation {
         let id = clock::new_guid();
         console::line(format!("Executing 'Functions.{name}' (Reason='{reason}', Id={id})"));
         let started = Instant::now();
-        let outcome = self.exchange(name, &payload, &id).await;
+        let outcome = match self.read_inputs(name, &mut payload).await {
+            Ok(()) => self.exchange(name, &payload, &id).await,
+            Err(e) => Err(e),
+        };
+        let outcome = match outcome {
+            Ok(result) => self.write_outputs(name, &payload, &result).await.map(|()| result),
+            Err(e) => Err(e),
+        };
         let millis = started.elapsed().as_millis();
         match &outcome {
             Ok(result) => {
@@ -152,6 +172,28 @@ impl Host {
             )),
         }
         Invocation { id, outcome }
+    }
+
+    /// Reads the function's blob inputs from storage, when the host has storage.
+    async fn read_inputs(&self, name: &str, payload: &mut InvocationPayload) -> std::result::Result<(), String> {
+        let (Some(storage), Some(function)) = (&self.storage, self.app().function(name).cloned()) else {
+            return Ok(());
+        };
+        storage.read_inputs(&function, payload).await
+    }
+
+    /// Writes the function's queue and blob outputs to storage, when the host has storage; an
+    /// output that cannot be written fails the invocation, as in the host.
+    async fn write_outputs(
+        &self,
+        name: &str,
+        payload: &InvocationPayload,
+        result: &InvocationResult,
+    ) -> std::result::Result<(), String> {
+        let (Some(storage), Some(function)) = (&self.storage, self.app().function(name).cloned()) else {
+            return Ok(());
+        };
+        storage.write_outputs(&function, payload, result).await
     }
 
     /// Sends the invocation over the worker's transport, once it is ready.
@@ -238,6 +280,37 @@ impl Host {
             }
             *timers = timers::spawn_all(self, app);
         }
+        if let (Some(storage), Ok(mut listeners)) = (&self.storage, self.listeners.lock()) {
+            // The old listeners finish the messages they took (with the new worker, after a
+            // reload) rather than being cut off holding them.
+            storage.next_generation();
+            listeners.retain(|listener| !listener.is_finished());
+            listeners.extend(queue_listener::spawn_all(self, storage, app));
+            listeners.extend(blob_listener::spawn_all(self, storage, app));
+        }
+    }
+
+    /// Stops the storage listeners: they take no more messages, and the invocations under way
+    /// get `grace` to finish before the worker stops (a message whose invocation did not
+    /// succeed is made visible again).
+    async fn stop_listeners(&self, grace: Duration) -> Vec<JoinHandle<()>> {
+        let Some(storage) = &self.storage else {
+            return Vec::new();
+        };
+        storage.stop();
+        let mut listeners: Vec<JoinHandle<()>> = self
+            .listeners
+            .lock()
+            .map(|mut l| l.drain(..).collect())
+            .unwrap_or_default();
+        let deadline = tokio::time::Instant::now() + grace;
+        let mut left = Vec::new();
+        for mut listener in listeners.drain(..) {
+            if tokio::time::timeout_at(deadline, &mut listener).await.is_err() {
+                left.push(listener);
+            }
+        }
+        left
     }
 }
 
@@ -292,6 +365,9 @@ pub struct StartOptions {
     pub transport: Transport,
     /// With `--watch`: how to rebuild, and which folders to watch.
     pub watch: Option<WatchPlan>,
+    /// Whether queue and blob bindings use the storage their connections name (`false` with
+    /// `--no-storage`).
+    pub storage: bool,
 }
 
 /// How `--watch` rebuilds the app.
@@ -325,11 +401,30 @@ pub async fn run(options: StartOptions) -> Result<()> {
         app.clone()
     };
     let served = Arc::new(served);
+    let storage = if options.storage {
+        storage::HostStorage::open(&app).await.map_err(Error::new)?
+    } else {
+        None
+    };
+    if storage.is_none()
+        && app
+            .functions
+            .iter()
+            .flat_map(|f| &f.bindings)
+            .any(storage::is_storage_binding)
+    {
+        console::line(
+            "No storage connection (AzureWebJobsStorage or a binding's `connection`): queue and blob outputs are \
+             only shown, blob inputs are null, and queue and blob triggers run through `cargo azfn invoke`",
+        );
+    }
     let host = Arc::new(Host {
         app: RwLock::new(served.clone()),
         worker: Worker::start(Arc::new(app), options.transport),
         port,
         timers: Mutex::new(Vec::new()),
+        storage,
+        listeners: Mutex::new(Vec::new()),
         transport: options.transport,
         functions_known: watch::Sender::new(!grpc),
     });
@@ -355,7 +450,14 @@ pub async fn run(options: StartOptions) -> Result<()> {
         reason = worker_gave_up(&host), if !watching => Err(Error::new(reason)),
     };
     console::line("Stopping the host");
+    let unfinished = host.stop_listeners(STOP_GRACE).await;
     host.worker.shutdown().await;
+    for listener in unfinished {
+        let _ = tokio::time::timeout(STOP_GRACE, listener).await;
+    }
+    if let Some(storage) = &host.storage {
+        storage.stop_emulator().await;
+    }
     result
 }
 

@@ -38,6 +38,9 @@ pub struct InvocationPayload {
     /// For an HTTP trigger, the request itself: the gRPC transport sends it as an `RpcHttp`
     /// rather than as the custom handler's JSON object.
     pub http: Option<HttpSource>,
+    /// The trigger's binding data as plain values, every key kept (`queueTrigger` too): what
+    /// `{expressions}` in the paths of other bindings resolve against.
+    pub binding_data: Map<String, Value>,
 }
 
 /// The request behind an HTTP trigger's value.
@@ -265,6 +268,7 @@ fn assemble(function: &Function, trigger_value: Value, metadata: Map<String, Val
     for input in function.other_inputs() {
         data.insert(input.name.clone(), Value::Null);
     }
+    let binding_data = plain_values(&metadata);
     let mut metadata: Map<String, Value> = metadata
         .into_iter()
         .filter(|(key, value)| keep_metadata_entry(key, value))
@@ -274,7 +278,22 @@ fn assemble(function: &Function, trigger_value: Value, metadata: Map<String, Val
         data,
         metadata,
         http: None,
+        binding_data,
     }
+}
+
+/// Metadata values with the value encoding undone: `"\"42\""` → `"42"`, `"2"` → `2`.
+fn plain_values(metadata: &Map<String, Value>) -> Map<String, Value> {
+    metadata
+        .iter()
+        .map(|(key, value)| {
+            let plain = match value {
+                Value::String(text) => serde_json::from_str(text).unwrap_or_else(|_| value.clone()),
+                other => other.clone(),
+            };
+            (key.clone(), plain)
+        })
+        .collect()
 }
 
 /// The payload for an HTTP-triggered invocation.
@@ -319,18 +338,73 @@ fn trigger_content(binding: Option<&Binding>, content: &str) -> Value {
 /// message has (as in `runtime/tests/captures/queue.json`): `DequeueCount` 1, a new `Id` and `PopReceipt`, and its times.
 pub fn queue_invocation(function: &Function, message: &str) -> InvocationPayload {
     let now = i64::try_from(clock::since_epoch().as_secs()).unwrap_or(0);
+    queue_message_invocation(
+        function,
+        &QueueMessageData {
+            content: message.as_bytes(),
+            id: clock::new_guid(),
+            pop_receipt: BASE64.encode(clock::new_guid().as_bytes()),
+            dequeue_count: 1,
+            insertion_time: now,
+            expiration_time: now + 7 * 86_400,
+            next_visible_time: now + 600,
+        },
+    )
+}
+
+/// A message taken from a queue, as the trigger passes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueMessageData<'a> {
+    /// The decoded content.
+    pub content: &'a [u8],
+    /// The message id.
+    pub id: String,
+    /// The receipt of this dequeue.
+    pub pop_receipt: String,
+    /// How often the message has been taken, this time included.
+    pub dequeue_count: i64,
+    /// Unix seconds.
+    pub insertion_time: i64,
+    /// Unix seconds.
+    pub expiration_time: i64,
+    /// Unix seconds.
+    pub next_visible_time: i64,
+}
+
+/// The payload for a queue message: the content (text, or base64 for `dataType: binary`), and
+/// the host's metadata (`QueueTrigger` only for text, left out of `Metadata` like every key
+/// ending in "trigger", but kept for `{queueTrigger}`; the top-level properties of a JSON
+/// object message are binding data too).
+pub fn queue_message_invocation(function: &Function, message: &QueueMessageData<'_>) -> InvocationPayload {
     let mut metadata = Map::new();
-    metadata.insert("DequeueCount".into(), encode_value(&json!(1)));
-    metadata.insert("Id".into(), encode_text(&clock::new_guid()));
+    let text = std::str::from_utf8(message.content).ok();
+    if let Some(text) = text {
+        metadata.insert("QueueTrigger".into(), encode_text(text));
+    }
+    metadata.insert("DequeueCount".into(), encode_value(&json!(message.dequeue_count)));
+    metadata.insert("Id".into(), encode_text(&message.id));
+    metadata.insert("PopReceipt".into(), encode_text(&message.pop_receipt));
+    metadata.insert("InsertionTime".into(), clock::iso_offset(message.insertion_time).into());
     metadata.insert(
-        "PopReceipt".into(),
-        encode_text(&BASE64.encode(clock::new_guid().as_bytes())),
+        "ExpirationTime".into(),
+        clock::iso_offset(message.expiration_time).into(),
     );
-    metadata.insert("InsertionTime".into(), clock::iso_offset(now).into());
-    metadata.insert("ExpirationTime".into(), clock::iso_offset(now + 7 * 86_400).into());
-    metadata.insert("NextVisibleTime".into(), clock::iso_offset(now + 600).into());
+    metadata.insert(
+        "NextVisibleTime".into(),
+        clock::iso_offset(message.next_visible_time).into(),
+    );
     let trigger = function.trigger_binding();
-    assemble(function, trigger_content(trigger, message), metadata)
+    let value = match (trigger.is_some_and(Binding::is_binary), text) {
+        (false, Some(text)) => encode_text(text),
+        _ => encode_bytes(message.content),
+    };
+    let mut payload = assemble(function, value, metadata);
+    if let Some(Ok(Value::Object(properties))) = text.map(serde_json::from_str::<Value>) {
+        for (name, value) in properties {
+            payload.binding_data.entry(name).or_insert(value);
+        }
+    }
+    payload
 }
 
 /// The value given to every `{parameter}` of a blob path pattern by a local blob invocation.
@@ -343,23 +417,51 @@ pub fn blob_invocation(function: &Function, content: &str) -> InvocationPayload 
     let trigger = function.trigger_binding();
     let pattern = trigger.and_then(|b| b.text("path")).unwrap_or("samples/{name}");
     let (path, parameters) = fill_blob_pattern(pattern);
+    blob_content_invocation(
+        function,
+        &BlobData {
+            path: path.clone(),
+            uri: format!("http://127.0.0.1:10000/devstoreaccount1/{path}"),
+            captures: parameters.into_iter().collect(),
+            content: content.as_bytes(),
+            properties: json!({"ContentType": "application/octet-stream", "Length": content.len(), "BlobType": "BlockBlob"}),
+            metadata: Map::new(),
+        },
+    )
+}
+
+/// A blob that fires a blob trigger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlobData<'a> {
+    /// `container/name`.
+    pub path: String,
+    /// The blob's URL (without any SAS).
+    pub uri: String,
+    /// The values of the path pattern's `{parameters}`.
+    pub captures: Vec<(String, String)>,
+    /// The content.
+    pub content: &'a [u8],
+    /// `Properties`: `ContentType`, `Length`, `ETag`, `LastModified`, `BlobType`.
+    pub properties: Value,
+    /// The blob's own metadata.
+    pub metadata: Map<String, Value>,
+}
+
+/// The payload for a blob trigger: the content as base64 unless the binding says
+/// `dataType: string`, with `BlobTrigger`, `Uri`, `Properties`, `Metadata` and the captures.
+pub fn blob_content_invocation(function: &Function, blob: &BlobData<'_>) -> InvocationPayload {
+    let trigger = function.trigger_binding();
     let mut metadata = Map::new();
-    metadata.insert("BlobTrigger".into(), encode_text(&path));
-    metadata.insert(
-        "Uri".into(),
-        encode_text(&format!("http://127.0.0.1:10000/devstoreaccount1/{path}")),
-    );
-    metadata.insert(
-        "Properties".into(),
-        json!({"ContentType": "application/octet-stream", "Length": content.len(), "BlobType": "BlockBlob"}),
-    );
-    metadata.insert("Metadata".into(), json!({}));
-    for (name, value) in parameters {
-        metadata.insert(name, encode_text(&value));
+    metadata.insert("BlobTrigger".into(), encode_text(&blob.path));
+    metadata.insert("Uri".into(), encode_text(&blob.uri));
+    metadata.insert("Properties".into(), blob.properties.clone());
+    metadata.insert("Metadata".into(), Value::Object(blob.metadata.clone()));
+    for (name, value) in &blob.captures {
+        metadata.insert(name.clone(), encode_text(value));
     }
     let value = match trigger.and_then(|b| b.data_type.as_deref()) {
-        Some("string") => encode_text(content),
-        _ => encode_bytes(content.as_bytes()),
+        Some("string") => encode_text(&String::from_utf8_lossy(blob.content)),
+        _ => encode_bytes(blob.content),
     };
     assemble(function, value, metadata)
 }

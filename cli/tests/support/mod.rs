@@ -108,7 +108,14 @@ pub fn fixture_workspace() -> &'static Path {
         copy_dir(&source, &dir);
         // Paths into this repository (the runtime, the quickstart's sources) become absolute.
         let root = format!("{}/", path_str(&workspace_root()));
-        for member in ["timers", "empty", "native-quickstart", "native-timers", "routes"] {
+        for member in [
+            "timers",
+            "empty",
+            "native-quickstart",
+            "native-timers",
+            "routes",
+            "storage",
+        ] {
             let manifest = dir.join(member).join("Cargo.toml");
             let text = std::fs::read_to_string(&manifest).expect("read a fixture manifest");
             let text = text.replace("../../../../../", &root);
@@ -134,7 +141,7 @@ pub fn timers_app() -> &'static Path {
 }
 
 /// The app folder of a fixture package, built once per package with `cargo azfn build --debug`.
-fn fixture_app(package: &'static str) -> &'static Path {
+pub fn fixture_app(package: &'static str) -> &'static Path {
     static APPS: Mutex<Vec<(&'static str, &'static Path)>> = Mutex::new(Vec::new());
     let mut apps = APPS.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, dir)) = apps.iter().find(|(name, _)| *name == package) {
@@ -261,9 +268,16 @@ impl LocalHost {
         host
     }
 
-    /// Runs `cargo azfn start <args>` in `dir` (serving on `port`, building into `target`)
-    /// without waiting for anything.
+    /// Runs `cargo azfn start <args> --no-storage` in `dir` (serving on `port`, building into
+    /// `target`) without waiting for anything. Storage stays off so that tests which are not
+    /// about it need no emulator and do not share queues with each other.
     pub fn spawn(args: &[&str], dir: &Path, port: u16, target: &Path) -> LocalHost {
+        let args: Vec<&str> = args.iter().copied().chain(["--no-storage"]).collect();
+        LocalHost::spawn_with_storage(&args, dir, port, target)
+    }
+
+    /// Runs `cargo azfn start <args>` in `dir` with the storage the app's settings name.
+    pub fn spawn_with_storage(args: &[&str], dir: &Path, port: u16, target: &Path) -> LocalHost {
         let mut child = Command::new(CLI)
             .arg("start")
             .args(args)
@@ -348,8 +362,31 @@ impl LocalHost {
     }
 }
 
+impl LocalHost {
+    /// Stops the host with SIGTERM and waits up to `limit` for it to end.
+    pub fn stop(mut self, limit: Duration) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "the host did not stop within {limit:?}; console:\n{}",
+            self.console().join("\n")
+        );
+    }
+}
+
 impl Drop for LocalHost {
     fn drop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         // SIGTERM lets the host stop its worker; kill it outright if it does not stop in time.
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
