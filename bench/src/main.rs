@@ -1,7 +1,7 @@
 //! azfn's benchmarks, each figure a ratio to a baseline measured in the same run.
 //!
 //! ```text
-//! cargo run -p azfn-bench --release -- [all|throughput|forwarding|cold-start|manifest|build|memory] [--quick]
+//! cargo run -p azfn-bench --release -- [all|throughput|forwarding|cold-start|manifest|build|memory|durable-replay] [--quick]
 //! ```
 //!
 //! Prints one markdown table per scenario (method, medians over rounds, ratios, targets), the
@@ -13,6 +13,7 @@
 mod binaries;
 mod build_cost;
 mod cold_start;
+mod durable_replay;
 mod load;
 mod machine;
 mod manifest;
@@ -43,6 +44,9 @@ struct Settings {
     memory_rounds: usize,
     /// Invocations in flight at once in the memory scenario.
     concurrent: usize,
+    /// Interleaved rounds of the Durable replay scenario, and how long each side's turn lasts.
+    replay_rounds: usize,
+    replay_round_time: Duration,
 }
 
 impl Settings {
@@ -57,6 +61,8 @@ impl Settings {
             build_rounds: 5,
             memory_rounds: 3,
             concurrent: 1000,
+            replay_rounds: 7,
+            replay_round_time: Duration::from_millis(300),
         }
     }
 
@@ -69,12 +75,22 @@ impl Settings {
             manifest_rounds: 2,
             build_rounds: 1,
             memory_rounds: 1,
+            replay_rounds: 2,
+            replay_round_time: Duration::from_millis(20),
             ..Settings::full()
         }
     }
 }
 
-const SCENARIOS: [&str; 6] = ["throughput", "forwarding", "cold-start", "manifest", "build", "memory"];
+const SCENARIOS: [&str; 7] = [
+    "throughput",
+    "forwarding",
+    "cold-start",
+    "manifest",
+    "build",
+    "memory",
+    "durable-replay",
+];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -138,6 +154,7 @@ fn run(scenario: &str, binaries: &Binaries, settings: &Settings) -> Result<Vec<T
         "manifest" => manifest::run(binaries, settings),
         "build" => build_cost::run(settings),
         "memory" => with_runtime(memory::run(binaries, settings)).map(|t| vec![t]),
+        "durable-replay" => durable_replay::run(settings),
         _ => Err(format!("unknown scenario `{scenario}`")),
     }
 }
