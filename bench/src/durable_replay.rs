@@ -201,6 +201,9 @@ struct Case {
     python_episodes: usize,
     /// Nanoseconds per episode, one per round.
     azfn_ns: Vec<f64>,
+    /// Nanoseconds of `decode_request` alone (base64 and protobuf), one per round: what of
+    /// azfn's episode is not replay.
+    decode_ns: Vec<f64>,
     python_ns: Vec<f64>,
 }
 
@@ -246,6 +249,14 @@ fn time_azfn(case: &Case, episodes: usize) -> f64 {
     started.elapsed().as_nanos() as f64 / episodes as f64
 }
 
+fn time_decode(case: &Case, episodes: usize) -> f64 {
+    let started = Instant::now();
+    for _ in 0..episodes {
+        std::hint::black_box(decode_request(std::hint::black_box(&case.request_base64)).ok());
+    }
+    started.elapsed().as_nanos() as f64 / episodes as f64
+}
+
 pub fn run(settings: &Settings) -> Result<Vec<Table>, String> {
     let target = target_dir()?;
     let python = python_env(&target)?;
@@ -269,6 +280,7 @@ pub fn run(settings: &Settings) -> Result<Vec<Table>, String> {
                 azfn_episodes: 1,
                 python_episodes: 1,
                 azfn_ns: Vec::new(),
+                decode_ns: Vec::new(),
                 python_ns: Vec::new(),
             });
         }
@@ -310,6 +322,7 @@ pub fn run(settings: &Settings) -> Result<Vec<Table>, String> {
             if !azfn_first {
                 case.azfn_ns.push(time_azfn(case, case.azfn_episodes));
             }
+            case.decode_ns.push(time_decode(case, case.azfn_episodes));
         }
     }
     baseline.stop();
@@ -357,7 +370,8 @@ fn tabulate(cases: &[Case], settings: &Settings) -> Vec<Table> {
          summed). The histories are built in Rust from the protocol's messages and both sides read \
          them as protobuf bytes; they differ only in the task ids, which each executor chooses \
          itself (azfn numbers tasks from 0, durabletask from 1). **azfn**: `decode_request` (base64, protobuf) + \
-         `run_orchestrator` + `encode_response`, in process. **durabletask** {DURABLETASK_VERSION} \
+         `run_orchestrator` + `encode_response`, in process (\"of which decoding\": `decode_request` \
+         alone, timed after each round). **durabletask** {DURABLETASK_VERSION} \
          (Python, PyPI): its worker's work item less the gRPC call: `OrchestratorRequest` \
          decoded, `_OrchestrationExecutor.execute(instanceId, pastEvents, newEvents)`, the \
          `OrchestratorResponse` built and serialized, driven by `bench/scripts/durable_replay.py` \
@@ -374,6 +388,7 @@ fn tabulate(cases: &[Case], settings: &Settings) -> Vec<Table> {
             "shape",
             "events",
             "azfn per episode",
+            "of which decoding",
             "durabletask per episode",
             "durabletask / azfn",
             "azfn per event",
@@ -390,6 +405,7 @@ fn tabulate(cases: &[Case], settings: &Settings) -> Vec<Table> {
             case.shape.label().to_owned(),
             case.events.to_string(),
             time(azfn),
+            time(median(&case.decode_ns)),
             time(python),
             table::ratio(python / azfn),
             format!("{:.0} ns", azfn / case.events as f64),
