@@ -598,3 +598,36 @@ impl Baseline {
         let _ = self.child.wait();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_history_has_four_events_per_step_plus_two_and_azfn_completes_it() {
+        for shape in [Shape::Chain, Shape::FanOut] {
+            for steps in [1, 2, 25] {
+                let request = history(shape, steps, 0);
+                assert_eq!(request.past_events.len() + request.new_events.len(), 4 * steps + 2);
+                let text = base64::engine::general_purpose::STANDARD.encode(request.encode_to_vec());
+                let response = decode_response(&azfn_episode(shape, &text)).unwrap();
+                check_response(&response, shape.expected_output(steps)).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn a_history_with_the_other_executors_task_ids_is_refused() {
+        let text = base64::engine::general_purpose::STANDARD.encode(history(Shape::Chain, 2, 1).encode_to_vec());
+        let response = decode_response(&azfn_episode(Shape::Chain, &text)).unwrap();
+        assert!(check_response(&response, 2).is_err());
+    }
+
+    #[test]
+    fn least_squares_of_points_on_a_line() {
+        let (slope, intercept, r_squared) = least_squares(&[(1.0, 3.0), (2.0, 5.0), (4.0, 9.0)]);
+        assert!((slope - 2.0).abs() < 1e-12);
+        assert!((intercept - 1.0).abs() < 1e-12);
+        assert!((r_squared - 1.0).abs() < 1e-12);
+    }
+}
