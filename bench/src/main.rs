@@ -1,7 +1,7 @@
 //! azfn's benchmarks, each figure a ratio to a baseline measured in the same run.
 //!
 //! ```text
-//! cargo run -p azfn-bench --release -- [all|throughput|forwarding|cold-start|grpc|manifest|build|memory] [--quick]
+//! cargo run -p azfn-bench --release -- [all|throughput|forwarding|cold-start|grpc|manifest|build|memory|durable-replay] [--quick]
 //! ```
 //!
 //! Prints one markdown table per scenario (method, medians over rounds, ratios, targets), the
@@ -13,6 +13,7 @@
 mod binaries;
 mod build_cost;
 mod cold_start;
+mod durable_replay;
 mod grpc;
 mod load;
 mod machine;
@@ -44,6 +45,9 @@ struct Settings {
     memory_rounds: usize,
     /// Invocations in flight at once in the memory scenario.
     concurrent: usize,
+    /// Interleaved rounds of the Durable replay scenario, and how long each side's turn lasts.
+    replay_rounds: usize,
+    replay_round_time: Duration,
 }
 
 impl Settings {
@@ -58,6 +62,8 @@ impl Settings {
             build_rounds: 5,
             memory_rounds: 3,
             concurrent: 1000,
+            replay_rounds: 7,
+            replay_round_time: Duration::from_millis(300),
         }
     }
 
@@ -70,12 +76,14 @@ impl Settings {
             manifest_rounds: 2,
             build_rounds: 1,
             memory_rounds: 1,
+            replay_rounds: 2,
+            replay_round_time: Duration::from_millis(20),
             ..Settings::full()
         }
     }
 }
 
-const SCENARIOS: [&str; 7] = [
+const SCENARIOS: [&str; 8] = [
     "throughput",
     "forwarding",
     "cold-start",
@@ -83,6 +91,7 @@ const SCENARIOS: [&str; 7] = [
     "manifest",
     "build",
     "memory",
+    "durable-replay",
 ];
 
 fn main() -> ExitCode {
@@ -148,6 +157,7 @@ fn run(scenario: &str, binaries: &Binaries, settings: &Settings) -> Result<Vec<T
         "manifest" => manifest::run(binaries, settings),
         "build" => build_cost::run(settings),
         "memory" => with_runtime(memory::run(binaries, settings)).map(|t| vec![t]),
+        "durable-replay" => durable_replay::run(settings),
         _ => Err(format!("unknown scenario `{scenario}`")),
     }
 }
