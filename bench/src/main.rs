@@ -1,7 +1,7 @@
 //! azfn's benchmarks, each figure a ratio to a baseline measured in the same run.
 //!
 //! ```text
-//! cargo run -p azfn-bench --release -- [all|throughput|forwarding|cold-start|grpc|manifest|build|memory|durable-replay] [--quick]
+//! cargo run -p azfn-bench --release -- [all|throughput|forwarding|cold-start|grpc|manifest|build|memory|durable-replay|storage] [--quick]
 //! ```
 //!
 //! Prints one markdown table per scenario (method, medians over rounds, ratios, targets), the
@@ -22,6 +22,7 @@ mod memory;
 mod process;
 mod requests;
 mod stats;
+mod storage;
 mod table;
 mod throughput;
 
@@ -48,6 +49,10 @@ struct Settings {
     /// Interleaved rounds of the Durable replay scenario, and how long each side's turn lasts.
     replay_rounds: usize,
     replay_round_time: Duration,
+    /// Messages timed one at a time, rounds and their batch size, in the storage scenario.
+    storage_messages: u32,
+    storage_rounds: u32,
+    storage_batch: u32,
 }
 
 impl Settings {
@@ -64,6 +69,9 @@ impl Settings {
             concurrent: 1000,
             replay_rounds: 7,
             replay_round_time: Duration::from_millis(300),
+            storage_messages: 30,
+            storage_rounds: 3,
+            storage_batch: 300,
         }
     }
 
@@ -78,12 +86,15 @@ impl Settings {
             memory_rounds: 1,
             replay_rounds: 2,
             replay_round_time: Duration::from_millis(20),
+            storage_messages: 5,
+            storage_rounds: 1,
+            storage_batch: 50,
             ..Settings::full()
         }
     }
 }
 
-const SCENARIOS: [&str; 8] = [
+const SCENARIOS: [&str; 9] = [
     "throughput",
     "forwarding",
     "cold-start",
@@ -92,6 +103,7 @@ const SCENARIOS: [&str; 8] = [
     "build",
     "memory",
     "durable-replay",
+    "storage",
 ];
 
 fn main() -> ExitCode {
@@ -158,6 +170,7 @@ fn run(scenario: &str, binaries: &Binaries, settings: &Settings) -> Result<Vec<T
         "build" => build_cost::run(settings),
         "memory" => with_runtime(memory::run(binaries, settings)).map(|t| vec![t]),
         "durable-replay" => durable_replay::run(settings),
+        "storage" => storage::run(settings).map(|t| vec![t]),
         _ => Err(format!("unknown scenario `{scenario}`")),
     }
 }

@@ -20,6 +20,7 @@ pub mod app;
 pub mod build;
 pub mod client;
 pub mod clock;
+pub mod console;
 pub mod elf;
 pub mod error;
 pub mod host;

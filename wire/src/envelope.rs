@@ -10,7 +10,9 @@
 //! are used.
 
 use base64::Engine as _;
+use base64::alphabet;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde_json::Value;
 
 /// The request's input values, by binding name.
@@ -58,6 +60,27 @@ pub fn encode_bytes(bytes: &[u8]) -> Value {
 /// Reads base64 text as the host writes it ([`encode_bytes`]).
 pub fn decode_bytes(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
     BASE64.decode(text)
+}
+
+/// Reads base64 as .NET's `Convert.FromBase64String` does: whitespace ignored, padding
+/// required, unused trailing bits not checked. The host reads a worker's output strings so
+/// (`GetBindingValue`: a string that decodes becomes bytes), and the queue extension its
+/// base64-encoded messages.
+pub fn decode_dotnet_base64(text: &str) -> Option<Vec<u8>> {
+    const DOTNET: GeneralPurpose = GeneralPurpose::new(
+        &alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
+    );
+    let compact: String = text
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\t' | '\r' | '\n'))
+        .collect();
+    if !compact.len().is_multiple_of(4) {
+        return None;
+    }
+    DOTNET.decode(compact).ok()
 }
 
 /// A `Data` string after [`decode_text`].
@@ -134,6 +157,18 @@ mod tests {
         assert_eq!(
             decode_bytes(encode_bytes(b"\x00\xffbin").as_str().unwrap()).unwrap(),
             b"\x00\xffbin"
+        );
+    }
+
+    #[test]
+    fn dotnet_base64_rules() {
+        assert_eq!(decode_dotnet_base64("dGVz dA=="), Some(b"test".to_vec()));
+        assert_eq!(decode_dotnet_base64(""), Some(Vec::new()));
+        assert_eq!(decode_dotnet_base64("abc"), None);
+        assert_eq!(decode_dotnet_base64("ab=c"), None);
+        assert_eq!(
+            decode_dotnet_base64("Hello123"),
+            Some(vec![0x1d, 0xe9, 0x65, 0xa3, 0x5d, 0xb7])
         );
     }
 

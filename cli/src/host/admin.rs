@@ -19,13 +19,14 @@ use bytes::Bytes;
 use hyper::StatusCode;
 use serde_json::{Value, json};
 
+use super::Host;
 use super::auth::admin_authorized;
 use super::payload::{self, IncomingRequest, InvocationPayload};
 use super::reply::{Reply, empty_reply, json_or_text, status_reply};
 use super::response::InvocationResult;
 use super::worker::WorkerState;
-use super::{Host, console};
 use crate::app::{Function, FunctionApp, HttpTrigger, Trigger, get_ignore_case};
+use crate::console;
 
 /// Answers the request if it is for the admin API.
 pub async fn handle(host: &Host, request: &IncomingRequest) -> Option<Reply> {

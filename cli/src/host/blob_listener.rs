@@ -15,11 +15,12 @@ use azure_storage_blob::models::BlobItem;
 use serde_json::{Map, Value, json};
 use tokio::task::JoinHandle;
 
+use super::Host;
 use super::payload::{self, BlobData};
 use super::storage::{HostStorage, blob_waker_name, split_blob_path, storage_triggered};
-use super::{Host, console};
 use crate::app::FunctionApp;
 use crate::clock;
+use crate::console;
 use azfn_bindings::catalog::BLOB_TRIGGER;
 
 /// How often containers are scanned (the host's polling strategy also scans every 10 s).

@@ -27,7 +27,8 @@ use super::auth::authorized;
 use super::payload::{self, IncomingRequest};
 use super::reply::{Reply, empty_reply, status_reply};
 use super::response::HttpReply;
-use super::{Host, admin, console};
+use super::{Host, admin};
+use crate::console;
 use azfn_bindings::route::RouteLookup;
 
 use crate::app::{AuthLevel, Function, FunctionApp, HttpTrigger, Trigger};

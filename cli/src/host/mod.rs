@@ -22,7 +22,6 @@
 pub mod admin;
 pub mod auth;
 pub mod blob_listener;
-pub mod console;
 pub mod grpc;
 pub mod http;
 pub mod payload;
@@ -46,6 +45,7 @@ use tokio::task::JoinHandle;
 use crate::app::{Function, FunctionApp, LoadOptions, Trigger};
 use crate::build::{self, BuildOptions};
 use crate::clock;
+use crate::console;
 use crate::error::{Context, Error, Result};
 use payload::InvocationPayload;
 use response::InvocationResult;

@@ -16,11 +16,12 @@ use std::time::Duration;
 use azure_storage_queue::models::ReceivedMessage;
 use tokio::task::{JoinHandle, JoinSet};
 
+use super::Host;
 use super::payload::{self, QueueMessageData};
 use super::storage::{HostStorage, storage_triggered};
-use super::{Host, console};
 use crate::app::FunctionApp;
 use crate::clock;
+use crate::console;
 use azfn_bindings::catalog::QUEUE_TRIGGER;
 
 /// How long a taken message stays invisible while its invocation runs.

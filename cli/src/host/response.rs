@@ -9,9 +9,8 @@
 //! - A `$return` of type `http` is a response object only if it has a `body` key.
 //! - A `ReturnValue` object without a `$return` binding spreads over the outputs.
 
+use azfn_wire::envelope::decode_dotnet_base64;
 use base64::Engine as _;
-use base64::alphabet;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde_json::{Map, Value};
 
 use crate::app::{Binding, Function, get_ignore_case};
@@ -99,30 +98,11 @@ impl OutputValue {
     }
 }
 
-/// .NET's `Convert.FromBase64String`: whitespace ignored, padding required, unused trailing
-/// bits not checked.
-pub fn dotnet_base64_decode(text: &str) -> Option<Vec<u8>> {
-    const ENGINE: GeneralPurpose = GeneralPurpose::new(
-        &alphabet::STANDARD,
-        GeneralPurposeConfig::new()
-            .with_decode_allow_trailing_bits(true)
-            .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
-    );
-    let compact: String = text
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '\t' | '\r' | '\n'))
-        .collect();
-    if !compact.len().is_multiple_of(4) {
-        return None;
-    }
-    ENGINE.decode(compact).ok()
-}
-
 /// The host's `GetBindingValue`: binary bindings pass through, strings that are valid base64
 /// become bytes, anything else stays JSON.
 pub fn binding_value(value: &Value, binary: bool) -> OutputValue {
     if let (false, Value::String(text)) = (binary, value)
-        && let Some(bytes) = dotnet_base64_decode(text)
+        && let Some(bytes) = decode_dotnet_base64(text)
     {
         return OutputValue::Bytes(bytes);
     }
@@ -583,18 +563,6 @@ mod tests {
         .unwrap();
         assert_eq!(result.messages[0].value.display(), "second");
         assert_eq!(result.http.unwrap().status, 202);
-    }
-
-    #[test]
-    fn dotnet_base64_rules() {
-        assert_eq!(dotnet_base64_decode("dGVz dA=="), Some(b"test".to_vec()));
-        assert_eq!(dotnet_base64_decode(""), Some(Vec::new()));
-        assert_eq!(dotnet_base64_decode("abc"), None);
-        assert_eq!(dotnet_base64_decode("ab=c"), None);
-        assert_eq!(
-            dotnet_base64_decode("Hello123"),
-            Some(vec![0x1d, 0xe9, 0x65, 0xa3, 0x5d, 0xb7])
-        );
     }
 
     #[test]

@@ -11,9 +11,10 @@ use std::time::Duration;
 use azfn_bindings::schedule::{CivilTime, TimerSchedule};
 use tokio::task::JoinHandle;
 
-use super::{Host, console, payload};
+use super::{Host, payload};
 use crate::app::{FunctionApp, TimerTrigger, Trigger};
 use crate::clock;
+use crate::console;
 
 /// Starts one task per timer-triggered function of `app`.
 pub fn spawn_all(host: &Arc<Host>, app: &FunctionApp) -> Vec<JoinHandle<()>> {

@@ -23,13 +23,13 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, watch};
 
-use super::console;
 use super::grpc;
 use super::process::{exit_reason, free_port};
 use super::transport::{Connection, Transport};
 use crate::app::FunctionApp;
 use crate::client;
 use crate::clock;
+use crate::console;
 
 /// How often the readiness probe runs.
 pub const PROBE_INTERVAL: Duration = Duration::from_millis(25);

@@ -190,7 +190,7 @@ impl StorageAccount {
         }
         let authorization = match (parts.get("accountkey"), parts.get("sharedaccesssignature")) {
             (Some(key), _) => {
-                let key = crate::host::response::dotnet_base64_decode(key)
+                let key = azfn_wire::envelope::decode_dotnet_base64(key)
                     .ok_or_else(|| format!("the setting `{setting}` has an AccountKey that is not base64"))?;
                 if account.is_none() {
                     return Err(format!("the setting `{setting}` has an AccountKey but no AccountName"));
@@ -232,7 +232,7 @@ impl StorageAccount {
             blob_endpoint: Some(url(DEVELOPMENT_BLOB_PORT)),
             queue_endpoint: Some(url(DEVELOPMENT_QUEUE_PORT)),
             authorization: Authorization::Key(
-                crate::host::response::dotnet_base64_decode(DEVELOPMENT_KEY).expect("the well-known key is base64"),
+                azfn_wire::envelope::decode_dotnet_base64(DEVELOPMENT_KEY).expect("the well-known key is base64"),
             ),
             development: true,
         }

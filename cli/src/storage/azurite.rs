@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
 use super::account::{DEVELOPMENT_BLOB_PORT, DEVELOPMENT_QUEUE_PORT};
-use crate::host::console;
+use crate::console;
 
 /// The Azurite release the tool installs (`scripts/setup-azurite` installs the same).
 pub const AZURITE_VERSION: &str = "3.37.0";

@@ -153,7 +153,7 @@ impl Storage {
     /// not base64 (such a message goes to the poison queue at once).
     pub fn decode_message(&self, text: &str) -> Option<Vec<u8>> {
         match self.encoding {
-            MessageEncoding::Base64 => crate::host::response::dotnet_base64_decode(text),
+            MessageEncoding::Base64 => azfn_wire::envelope::decode_dotnet_base64(text),
             MessageEncoding::None => Some(text.as_bytes().to_vec()),
         }
     }

@@ -31,11 +31,11 @@ use azfn_wire::rpc::{
 use tokio::process::Child;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::console;
 use super::payload::{HOST_VERSION, InvocationPayload};
 use super::response::InvocationResult;
 use crate::app::{Function, FunctionApp};
 use crate::clock;
+use crate::console;
 use convert::Capabilities;
 
 /// Process start to `StartStream` (the host's `ProcessStartupTimeout`).
