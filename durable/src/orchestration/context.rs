@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::entity_id::EntityId;
-use super::state::{ContinueAsNew, SharedState, SlotFuture, State};
+use super::state::{ContinueAsNew, SharedState, Slot, SlotFuture, State};
 use super::task::{DurableTask, RetryPolicy, Source, TimerTask};
 use crate::proto::{
     CreateSubOrchestrationAction, OrchestratorAction, ScheduleTaskAction, SendEventAction,
@@ -427,7 +427,7 @@ impl OrchestrationContext {
                     Some(crate::proto::history_event::EventType::EventRaised(raised)) => raised.input.map(|v| v.value),
                     _ => None,
                 };
-                state.slots.insert(slot, Some(Ok(input)));
+                state.slots.insert(slot, Slot::Done(Ok(input)));
             }
             None => state.event_waiters.entry(key).or_default().push_back(slot),
         }

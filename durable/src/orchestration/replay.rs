@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::context::{OrchestrationContext, to_json};
-use super::state::State;
+use super::state::{State, recording_durable_wait};
 use super::task::TaskFailed;
 use crate::proto::{
     CompleteOrchestrationAction, HistoryEvent, OrchestratorAction, OrchestratorRequest, OrchestratorResponse,
@@ -325,10 +325,11 @@ impl<'a> Engine<'a> {
             }
             EventType::TimerFired(e) => self.complete(e.timer_id, Ok(None)),
             EventType::EventRaised(e) => {
-                self.ctx
+                let waker = self
+                    .ctx
                     .lock()
                     .raise_event(event, &e.name, e.input.as_ref().map(|v| v.value.clone()));
-                self.poll_if_progressed();
+                self.wake_and_poll(waker);
             }
             EventType::ExecutionTerminated(e) if self.finished.is_none() => {
                 self.finished = Some(Finished::Terminated(e.input.as_ref().map(|v| v.value.clone())));
@@ -385,7 +386,16 @@ impl<'a> Engine<'a> {
     }
 
     fn complete(&mut self, task_id: i32, outcome: Result<Option<String>, TaskFailureDetails>) {
-        self.ctx.lock().complete_task(task_id, outcome);
+        let waker = self.ctx.lock().complete_task(task_id, outcome);
+        self.wake_and_poll(waker);
+    }
+
+    /// Wakes the future waiting on the task an event completed (the lock released), then polls
+    /// the orchestrator if the event completed anything.
+    fn wake_and_poll(&mut self, waker: Option<Waker>) {
+        if let Some(waker) = waker {
+            waker.wake();
+        }
         self.poll_if_progressed();
     }
 
@@ -429,13 +439,11 @@ impl<'a> Engine<'a> {
             let Some(future) = self.future.as_mut() else {
                 return;
             };
-            {
-                let mut state = self.ctx.lock();
-                state.durable_pending = false;
-                state.progressed = false;
-            }
+            self.ctx.lock().progressed = false;
             self.flag.0.store(false, Ordering::SeqCst);
-            match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
+            let (polled, durable_pending) =
+                recording_durable_wait(|| catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))));
+            match polled {
                 Err(payload) => return self.panicked(payload.as_ref()),
                 Ok(Poll::Ready(result)) => {
                     self.future = None;
@@ -451,10 +459,7 @@ impl<'a> Engine<'a> {
                     return;
                 }
                 Ok(Poll::Pending) => {
-                    let (durable_pending, progressed) = {
-                        let state = self.ctx.lock();
-                        (state.durable_pending, state.progressed)
-                    };
+                    let progressed = self.ctx.lock().progressed;
                     if durable_pending || progressed {
                         if progressed {
                             continue;

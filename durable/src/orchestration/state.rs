@@ -1,12 +1,18 @@
 //! The replay state of one episode ([`State`]: ids, pending actions, the slot table the task
 //! futures wait on, buffered events), the handle that shares it ([`SharedState`]) and the
 //! future of one slot ([`SlotFuture`]). The context and the task futures both build on it.
+//!
+//! A pending [`SlotFuture`] leaves its waker in its slot; completing the slot hands that waker
+//! back to the engine, which wakes it, so that combinators poll again only the children that
+//! can have progressed (see [`record_durable_wait`] for how the engine still tells a wait on the
+//! history from a wait on something else).
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::Outcome;
@@ -35,8 +41,8 @@ pub(crate) struct State {
     guid_counter: u64,
     /// Actions scheduled and not yet acknowledged by a scheduling event, by id.
     pub(crate) pending_actions: BTreeMap<i32, OrchestratorAction>,
-    /// The outcome of every live task future, by slot (`None` while it runs).
-    pub(crate) slots: HashMap<u64, Option<Outcome>>,
+    /// Every live task future's slot: waiting for its outcome, or holding it.
+    pub(crate) slots: HashMap<u64, Slot>,
     next_slot: u64,
     /// Task id → slot, for activities, sub-orchestrations and timers.
     by_task_id: HashMap<i32, u64>,
@@ -48,8 +54,6 @@ pub(crate) struct State {
     pub(crate) buffered_events: Vec<HistoryEvent>,
     pub(crate) custom_status: Option<String>,
     pub(crate) continue_as_new: Option<ContinueAsNew>,
-    /// Set by a durable task future that returned `Pending` during the current poll.
-    pub(crate) durable_pending: bool,
     /// Set when a live task got its outcome since the last poll.
     pub(crate) progressed: bool,
     pub(crate) maximum_timer_interval: Option<Duration>,
@@ -80,7 +84,6 @@ impl State {
             buffered_events: Vec::new(),
             custom_status: None,
             continue_as_new: None,
-            durable_pending: false,
             progressed: false,
             maximum_timer_interval,
         }
@@ -96,7 +99,7 @@ impl State {
     pub(crate) fn new_slot(&mut self) -> u64 {
         let slot = self.next_slot;
         self.next_slot += 1;
-        self.slots.insert(slot, None);
+        self.slots.insert(slot, Slot::Waiting(None));
         slot
     }
 
@@ -115,27 +118,32 @@ impl State {
         (id, slot)
     }
 
-    /// Stores the outcome of the task with this id, if its future is still alive.
-    pub(crate) fn complete_task(&mut self, task_id: i32, outcome: Outcome) {
-        if let Some(slot) = self.by_task_id.remove(&task_id) {
-            self.fill(slot, outcome);
-        }
+    /// Stores the outcome of the task with this id, if its future is still alive, and gives
+    /// the waker to wake (after the lock is released) for it.
+    #[must_use = "the future waiting on the task must be woken"]
+    pub(crate) fn complete_task(&mut self, task_id: i32, outcome: Outcome) -> Option<Waker> {
+        let slot = self.by_task_id.remove(&task_id)?;
+        self.fill(slot, outcome)
     }
 
-    fn fill(&mut self, slot: u64, outcome: Outcome) {
-        if let Some(entry @ None) = self.slots.get_mut(&slot) {
-            *entry = Some(outcome);
-            self.progressed = true;
-        }
+    fn fill(&mut self, slot: u64, outcome: Outcome) -> Option<Waker> {
+        let entry = self.slots.get_mut(&slot)?;
+        let Slot::Waiting(waker) = entry else {
+            return None;
+        };
+        let waker = waker.take();
+        *entry = Slot::Done(outcome);
+        self.progressed = true;
+        waker
     }
 
     /// Delivers an `eventRaised`: to the entity call it answers, else to the oldest waiter of
-    /// its name, else into the buffer.
-    pub(crate) fn raise_event(&mut self, event: &HistoryEvent, name: &str, input: Option<String>) {
+    /// its name, else into the buffer. Gives the waker to wake for the task it completed.
+    #[must_use = "the future waiting on the event must be woken"]
+    pub(crate) fn raise_event(&mut self, event: &HistoryEvent, name: &str, input: Option<String>) -> Option<Waker> {
         let key = name.to_lowercase();
         if let Some(slot) = self.entity_waiters.remove(&key) {
-            self.fill(slot, super::entity_message::decode_response(input.as_deref()));
-            return;
+            return self.fill(slot, super::entity_message::decode_response(input.as_deref()));
         }
         if let Some(waiters) = self.event_waiters.get_mut(&key)
             && let Some(slot) = waiters.pop_front()
@@ -143,21 +151,27 @@ impl State {
             if waiters.is_empty() {
                 self.event_waiters.remove(&key);
             }
-            self.fill(slot, Ok(input));
-            return;
+            return self.fill(slot, Ok(input));
         }
         self.buffered_events.push(event.clone());
+        None
     }
 
-    /// Takes a finished outcome out of `slot`, or notes that a durable task is still pending.
-    pub(crate) fn poll_slot(&mut self, slot: u64) -> Option<Outcome> {
-        match self.slots.get(&slot) {
-            Some(Some(_)) => self.slots.remove(&slot).flatten(),
-            Some(None) => {
-                self.durable_pending = true;
+    /// Takes a finished outcome out of `slot`; else keeps `waker` to wake when the outcome
+    /// comes and records that the poll under way leaves a durable task waiting.
+    pub(crate) fn poll_slot(&mut self, slot: u64, waker: &Waker) -> Option<Outcome> {
+        match self.slots.get_mut(&slot)? {
+            Slot::Done(_) => match self.slots.remove(&slot) {
+                Some(Slot::Done(outcome)) => Some(outcome),
+                _ => None,
+            },
+            Slot::Waiting(registered) => {
+                if !registered.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                    *registered = Some(waker.clone());
+                }
+                record_durable_wait();
                 None
             }
-            None => None,
         }
     }
 
@@ -178,6 +192,40 @@ impl State {
         self.guid_counter += 1;
         guid
     }
+}
+
+/// One task future's slot in the replay state.
+pub(crate) enum Slot {
+    /// No outcome yet; the waker of the last poll, if the future was polled.
+    Waiting(Option<Waker>),
+    /// The outcome, until the future takes it.
+    Done(Outcome),
+}
+
+thread_local! {
+    /// Whether the poll under way leaves a durable task waiting (see [`record_durable_wait`]).
+    static DURABLE_WAIT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Records that the poll under way leaves a durable task waiting: a [`SlotFuture`] returned
+/// `Pending`, or a combinator did not poll again a child that would have returned `Pending`
+/// on one (it was not woken since it did).
+///
+/// The engine asks, through [`recording_durable_wait`], whether a poll that ended `Pending`
+/// did so: if not, and nothing woke the orchestrator, it waits on something that no history
+/// event will ever wake.
+pub(crate) fn record_durable_wait() {
+    DURABLE_WAIT.set(true);
+}
+
+/// Runs `poll` and tells whether it left a durable task waiting (see [`record_durable_wait`]);
+/// an enclosing call learns it too.
+pub(crate) fn recording_durable_wait<T>(poll: impl FnOnce() -> T) -> (T, bool) {
+    let outer = DURABLE_WAIT.replace(false);
+    let output = poll();
+    let waiting = DURABLE_WAIT.get();
+    DURABLE_WAIT.set(outer || waiting);
+    (output, waiting)
 }
 
 /// The replay state as the context, its clones and the task futures share it.
@@ -223,9 +271,9 @@ impl SlotFuture {
 impl Future for SlotFuture {
     type Output = Outcome;
 
-    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Outcome> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
         assert!(!self.done, "a durable task was polled after it completed");
-        let outcome = self.state.lock().poll_slot(self.slot);
+        let outcome = self.state.lock().poll_slot(self.slot, cx.waker());
         match outcome {
             Some(outcome) => {
                 self.done = true;
