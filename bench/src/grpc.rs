@@ -395,38 +395,14 @@ fn load_table(rounds: &[Vec<Round>; 2], settings: &Settings) -> Table {
         per_round(0, &|r| f64::from(percentile(&r.latencies_us, 99.0))),
         per_round(1, &|r| f64::from(percentile(&r.latencies_us, 99.0))),
     ];
-    let throughput_ratio = median(&rate[0]) / median(&rate[1]);
-    table.row(vec![
-        "invocations/s".into(),
-        format!("{:.0}", median(&rate[0])),
-        format!("{:.0}", median(&rate[1])),
-        table::ratio(throughput_ratio),
-        format!("≥ {THROUGHPUT_TARGET}×"),
-        table::verdict(throughput_ratio >= THROUGHPUT_TARGET),
-        table::rounds(&rate[0], |v| format!("{v:.0}")),
-        table::rounds(&rate[1], |v| format!("{v:.0}")),
-    ]);
-    table.row(vec![
-        "p50 latency".into(),
-        table::us(median(&p50[0])),
-        table::us(median(&p50[1])),
-        table::ratio(median(&p50[0]) / median(&p50[1])),
-        String::new(),
-        String::new(),
-        table::rounds(&p50[0], table::us),
-        table::rounds(&p50[1], table::us),
-    ]);
-    let p99_ratio = median(&p99[0]) / median(&p99[1]);
-    table.row(vec![
-        "p99 latency".into(),
-        table::us(median(&p99[0])),
-        table::us(median(&p99[1])),
-        table::ratio(p99_ratio),
-        format!("≤ {P99_TARGET}×"),
-        table::verdict(p99_ratio <= P99_TARGET),
-        table::rounds(&p99[0], table::us),
-        table::rounds(&p99[1], table::us),
-    ]);
+    table::load_rows(
+        &mut table,
+        "invocations/s",
+        &rate,
+        &p50,
+        &p99,
+        (THROUGHPUT_TARGET, P99_TARGET),
+    );
     let completed: [u64; 2] = [
         rounds[0].iter().map(|r| r.completed).sum(),
         rounds[1].iter().map(|r| r.completed).sum(),

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::stats::median;
+
 /// One scenario's results.
 pub struct Table {
     title: String,
@@ -85,4 +87,49 @@ pub fn verdict(met: bool) -> String {
 /// Values of every round, so the spread behind a median is visible.
 pub fn rounds(values: &[f64], show: impl Fn(f64) -> String) -> String {
     values.iter().map(|v| show(*v)).collect::<Vec<_>>().join(", ")
+}
+
+/// The rate, p50 and p99 rows of a load table, azfn's figures first and the baseline's second
+/// (medians over rounds, then every round), with the targets on the rate and on p99.
+pub fn load_rows(
+    table: &mut Table,
+    rate_label: &str,
+    rate: &[Vec<f64>; 2],
+    p50: &[Vec<f64>; 2],
+    p99: &[Vec<f64>; 2],
+    targets: (f64, f64),
+) {
+    let (rate_target, p99_target) = targets;
+    let rate_ratio = median(&rate[0]) / median(&rate[1]);
+    table.row(vec![
+        rate_label.into(),
+        format!("{:.0}", median(&rate[0])),
+        format!("{:.0}", median(&rate[1])),
+        ratio(rate_ratio),
+        format!("≥ {rate_target}×"),
+        verdict(rate_ratio >= rate_target),
+        rounds(&rate[0], |v| format!("{v:.0}")),
+        rounds(&rate[1], |v| format!("{v:.0}")),
+    ]);
+    table.row(vec![
+        "p50 latency".into(),
+        us(median(&p50[0])),
+        us(median(&p50[1])),
+        ratio(median(&p50[0]) / median(&p50[1])),
+        String::new(),
+        String::new(),
+        rounds(&p50[0], us),
+        rounds(&p50[1], us),
+    ]);
+    let p99_ratio = median(&p99[0]) / median(&p99[1]);
+    table.row(vec![
+        "p99 latency".into(),
+        us(median(&p99[0])),
+        us(median(&p99[1])),
+        ratio(p99_ratio),
+        format!("≤ {p99_target}×"),
+        verdict(p99_ratio <= p99_target),
+        rounds(&p99[0], us),
+        rounds(&p99[1], us),
+    ]);
 }

@@ -127,38 +127,14 @@ fn tabulate(reports: &[Vec<Round>; 2], settings: &Settings, mode: Mode) -> Table
         per_round(1, &|r| r.report.percentile_us(99.0)),
     ];
 
-    let throughput_ratio = median(&rps[0]) / median(&rps[1]);
-    table.row(vec![
-        "requests/s".into(),
-        format!("{:.0}", median(&rps[0])),
-        format!("{:.0}", median(&rps[1])),
-        table::ratio(throughput_ratio),
-        format!("≥ {THROUGHPUT_TARGET}×"),
-        table::verdict(throughput_ratio >= THROUGHPUT_TARGET),
-        table::rounds(&rps[0], |v| format!("{v:.0}")),
-        table::rounds(&rps[1], |v| format!("{v:.0}")),
-    ]);
-    table.row(vec![
-        "p50 latency".into(),
-        table::us(median(&p50[0])),
-        table::us(median(&p50[1])),
-        table::ratio(median(&p50[0]) / median(&p50[1])),
-        String::new(),
-        String::new(),
-        table::rounds(&p50[0], table::us),
-        table::rounds(&p50[1], table::us),
-    ]);
-    let p99_ratio = median(&p99[0]) / median(&p99[1]);
-    table.row(vec![
-        "p99 latency".into(),
-        table::us(median(&p99[0])),
-        table::us(median(&p99[1])),
-        table::ratio(p99_ratio),
-        format!("≤ {P99_TARGET}×"),
-        table::verdict(p99_ratio <= P99_TARGET),
-        table::rounds(&p99[0], table::us),
-        table::rounds(&p99[1], table::us),
-    ]);
+    table::load_rows(
+        &mut table,
+        "requests/s",
+        &rps,
+        &p50,
+        &p99,
+        (THROUGHPUT_TARGET, P99_TARGET),
+    );
     let cpu_us = |v: f64| format!("{v:.1} µs");
     table.row(vec![
         "server CPU per request".into(),
