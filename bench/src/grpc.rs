@@ -2,20 +2,28 @@
 //! worker) against `grpc-baseline` (a hand-written worker), both driven by the host's side of
 //! `EventStream` (`azfn_wire::server`, as `cargo azfn start --transport grpc` serves workers).
 //!
-//! Three figures: exec → `WorkerInitResponse` (spawn, `StartStream`, the host's
+//! Four figures: exec → `WorkerInitResponse` (spawn, `StartStream`, the host's
 //! `WorkerInitRequest`, its answer); `hello` invoked as `RpcHttp` requests, a fixed number in
-//! flight at once on the one stream, each answer checked; and the worker's resident memory with
-//! 1,000 invocations of `nap` (200 ms each) in flight at once.
+//! flight at once on the one stream, each answer checked; the same through `HttpUri` (the
+//! request forwarded over HTTP as the host's proxy does, its route half over gRPC); and the
+//! worker's resident memory with 1,000 invocations of `nap` (200 ms each) in flight at once.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use azfn_wire::rpc::streaming_message::Content;
 use azfn_wire::rpc::typed_data::Data;
 use azfn_wire::rpc::*;
 use azfn_wire::server::{Server, Stream};
+use bytes::Bytes;
+use http_body_util::Full;
+use tokio::sync::oneshot;
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::Settings;
@@ -57,48 +65,90 @@ pub async fn run(binaries: &Binaries, settings: &Settings) -> Result<Vec<Table>,
     let mut init_ms: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     for round in 0..settings.cold_start_rounds {
         for which in abba(round) {
-            let (worker, took) = start(&mut server, binaries[which], &scratch.0).await?;
+            let (worker, took, _) = start(&mut server, binaries[which], &scratch.0, Http::Rpc).await?;
             drop(worker);
             init_ms[which].push(took.as_secs_f64() * 1e3);
         }
     }
 
-    let mut workers = Vec::new();
-    for binary in binaries {
-        let (mut worker, _) = start(&mut server, binary, &scratch.0).await?;
-        load_function(&mut worker.stream, "hello").await?;
-        workers.push(worker);
-    }
-    let mut rounds: [Vec<Round>; 2] = [Vec::new(), Vec::new()];
-    for round in 0..settings.load_rounds {
-        for which in abba(round) {
-            let stream = &mut workers[which].stream;
-            drive(stream, settings.connections, settings.load_warm_up)
-                .await
-                .map_err(|e| format!("{}: {e}", WORKERS[which]))?;
-            let measured = drive(stream, settings.connections, settings.load_duration)
-                .await
-                .map_err(|e| format!("{}: {e}", WORKERS[which]))?;
-            rounds[which].push(measured);
+    let mut load_tables = Vec::new();
+    for http in [Http::Rpc, Http::Uri] {
+        let mut workers = Vec::new();
+        for binary in binaries {
+            let (mut worker, _, uri) = start(&mut server, binary, &scratch.0, http).await?;
+            load_function(&mut worker.stream, "hello").await?;
+            let address = match http {
+                Http::Rpc => None,
+                Http::Uri => Some(http_uri_address(uri.as_deref(), binary)?),
+            };
+            workers.push((worker, address));
         }
+        let mut rounds: [Vec<Round>; 2] = [Vec::new(), Vec::new()];
+        for round in 0..settings.load_rounds {
+            for which in abba(round) {
+                let (worker, address) = &mut workers[which];
+                let stream = &mut worker.stream;
+                let mut measured = None;
+                for duration in [settings.load_warm_up, settings.load_duration] {
+                    let result = match address {
+                        None => drive(stream, settings.connections, duration).await,
+                        Some(address) => drive_forwarded(stream, *address, settings.connections, duration).await,
+                    };
+                    measured = Some(result.map_err(|e| format!("{} ({}): {e}", WORKERS[which], http.name()))?);
+                }
+                rounds[which].extend(measured);
+            }
+        }
+        drop(workers);
+        load_tables.push(load_table(&rounds, settings, http));
     }
-    drop(workers);
 
     let mut memory: [Vec<Memory>; 2] = [Vec::new(), Vec::new()];
     for round in 0..settings.memory_rounds {
         for which in abba(round) {
-            let (mut worker, _) = start(&mut server, binaries[which], &scratch.0).await?;
+            let (mut worker, _, _) = start(&mut server, binaries[which], &scratch.0, Http::Rpc).await?;
             let measured = memory_in_flight(&mut worker, settings.concurrent)
                 .await
                 .map_err(|e| format!("{}: {e}", WORKERS[which]))?;
             memory[which].push(measured);
         }
     }
-    Ok(vec![
-        init_table(&init_ms, settings),
-        load_table(&rounds, settings),
-        memory_table(&memory, settings),
-    ])
+    let mut tables = vec![init_table(&init_ms, settings)];
+    tables.extend(load_tables);
+    tables.push(memory_table(&memory, settings));
+    Ok(tables)
+}
+
+/// How the host hands HTTP-triggered invocations to the worker.
+#[derive(Clone, Copy, Debug)]
+enum Http {
+    /// The whole request in the `InvocationRequest` (`RpcHttp`).
+    Rpc,
+    /// `HttpUri`: the request forwarded to the worker's loopback HTTP server, its route half
+    /// over gRPC.
+    Uri,
+}
+
+impl Http {
+    fn name(self) -> &'static str {
+        match self {
+            Http::Rpc => "RpcHttp",
+            Http::Uri => "HttpUri",
+        }
+    }
+}
+
+/// The loopback address a worker advertised as its `HttpUri` capability.
+fn http_uri_address(uri: Option<&str>, binary: &Path) -> Result<SocketAddr, String> {
+    let uri = uri.ok_or_else(|| format!("{} did not advertise HttpUri", binary.display()))?;
+    uri.strip_prefix("http://")
+        .and_then(|address| address.trim_end_matches('/').parse().ok())
+        .ok_or_else(|| {
+            format!(
+                "{} advertised HttpUri `{uri}`, not http://<ip>:<port>",
+                binary.display()
+            )
+        })
 }
 
 /// A worker's resident memory, in KiB: once loaded and idle, and the most seen while
@@ -152,11 +202,24 @@ fn abba(round: usize) -> [usize; 2] {
 }
 
 /// Starts a worker as the host does and answers its `StartStream` with `WorkerInitRequest`;
-/// returns it with the time from spawn to its `WorkerInitResponse`.
-async fn start(server: &mut Server, binary: &Path, workdir: &Path) -> Result<(Worker, Duration), String> {
+/// returns it with the time from spawn to its `WorkerInitResponse` and the `HttpUri` it
+/// advertised, if any.
+async fn start(
+    server: &mut Server,
+    binary: &Path,
+    workdir: &Path,
+    http: Http,
+) -> Result<(Worker, Duration, Option<String>), String> {
     let port = server.port.to_string();
     let spawned_at = Instant::now();
-    let child = Command::new(binary)
+    let mut command = Command::new(binary);
+    if let Http::Rpc = http {
+        // Both workers would otherwise serve HTTP triggers through HttpUri.
+        command.env(azfn_wire::DISABLE_HTTP_URI_VARIABLE, "1");
+    } else {
+        command.env_remove(azfn_wire::DISABLE_HTTP_URI_VARIABLE);
+    }
+    let child = command
         .current_dir(workdir)
         .args([
             "--host",
@@ -170,9 +233,6 @@ async fn start(server: &mut Server, binary: &Path, workdir: &Path) -> Result<(Wo
             "--grpcMaxMessageLength",
             "2147483647",
         ])
-        // azfn's worker would otherwise serve HTTP triggers through HttpUri; this scenario
-        // measures RpcHttp, which the baseline speaks.
-        .env(azfn_wire::DISABLE_HTTP_URI_VARIABLE, "1")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .stdin(Stdio::null())
@@ -194,7 +254,11 @@ async fn start(server: &mut Server, binary: &Path, workdir: &Path) -> Result<(Wo
     )?;
     loop {
         match next(&mut worker.stream).await?.content {
-            Some(Content::WorkerInitResponse(_)) => return Ok((worker, spawned_at.elapsed())),
+            Some(Content::WorkerInitResponse(init)) => {
+                let took = spawned_at.elapsed();
+                let uri = init.capabilities.get("HttpUri").cloned();
+                return Ok((worker, took, uri));
+            }
             Some(Content::RpcLog(_)) => {}
             other => return Err(format!("expected WorkerInitResponse, got {other:?}")),
         }
@@ -279,6 +343,107 @@ async fn drive(stream: &mut Stream, in_flight: usize, duration: Duration) -> Res
     })
 }
 
+/// Keeps `in_flight` invocations of `hello` going for `duration` as a host does with
+/// `HttpUri`: per invocation, the `InvocationRequest` (an `RpcHttp` with no URL: the route
+/// half) on the stream and `GET /api/hello?name=x` with `x-ms-invocation-id` on one of
+/// `in_flight` keep-alive connections to the worker's loopback server. An invocation is done
+/// when both answers are in: the greeting over HTTP and the success over gRPC.
+async fn drive_forwarded(
+    stream: &mut Stream,
+    address: SocketAddr,
+    in_flight: usize,
+    duration: Duration,
+) -> Result<Round, String> {
+    type Waiting = Arc<Mutex<HashMap<String, oneshot::Sender<InvocationResponse>>>>;
+    let started = Instant::now();
+    let deadline = started + duration;
+    let waiting: Waiting = Arc::default();
+    let next_id = Arc::new(AtomicU64::new(0));
+    let mut connections = JoinSet::new();
+    for _ in 0..in_flight {
+        let (waiting, next_id, outbound) = (waiting.clone(), next_id.clone(), stream.outbound.clone());
+        connections.spawn(async move {
+            let mut sender = crate::load::connect(address).await?;
+            let mut latencies_us = Vec::new();
+            while Instant::now() < deadline {
+                let id = format!("uri-{}", next_id.fetch_add(1, Ordering::Relaxed));
+                let (answered, answer) = oneshot::channel();
+                waiting.lock().expect("no panic holds it").insert(id.clone(), answered);
+                let sent = Instant::now();
+                outbound
+                    .send(StreamingMessage {
+                        request_id: String::new(),
+                        content: Some(Content::InvocationRequest(forwarded_hello_request(id.clone()))),
+                    })
+                    .map_err(|_| "the worker's stream closed".to_owned())?;
+                sender
+                    .ready()
+                    .await
+                    .map_err(|e| format!("the connection closed: {e}"))?;
+                let request = http::Request::get("/api/hello?name=x")
+                    .header(http::header::HOST, "127.0.0.1")
+                    .header("x-ms-invocation-id", &id)
+                    .body(Full::new(Bytes::new()))
+                    .map_err(|e| format!("cannot build the request: {e}"))?;
+                let (status, body) = crate::load::exchange(&mut sender, request).await?;
+                if status != 200 || body != GREETING.as_bytes() {
+                    return Err(format!("{id}: HTTP {status} {:?}", String::from_utf8_lossy(&body)));
+                }
+                let response = tokio::time::timeout(PATIENCE, answer)
+                    .await
+                    .map_err(|_| format!("{id}: no InvocationResponse in time"))?
+                    .map_err(|_| format!("{id}: the stream ended"))?;
+                if response.result.as_ref().map(|r| r.status) != Some(status_result::Status::Success as i32) {
+                    return Err(format!("{id}: a failed invocation: {response:?}"));
+                }
+                latencies_us.push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
+            }
+            Ok::<_, String>(latencies_us)
+        });
+    }
+    let mut latencies_us = Vec::new();
+    loop {
+        tokio::select! {
+            joined = connections.join_next() => match joined {
+                None => break,
+                Some(Ok(finished)) => latencies_us.extend(finished?),
+                Some(Err(failed)) => return Err(format!("a connection task failed: {failed}")),
+            },
+            message = next(stream) => {
+                if let Some(Content::InvocationResponse(response)) = message?.content {
+                    let answered = waiting.lock().expect("no panic holds it").remove(&response.invocation_id);
+                    let answered = answered.ok_or_else(|| {
+                        format!("an answer to {}, which was not asked", response.invocation_id)
+                    })?;
+                    let _ = answered.send(response);
+                }
+            }
+        }
+    }
+    latencies_us.sort_unstable();
+    Ok(Round {
+        completed: latencies_us.len() as u64,
+        elapsed: started.elapsed(),
+        latencies_us,
+    })
+}
+
+/// The gRPC half of a forwarded `GET /api/hello?name=x`: the trigger's `RpcHttp` without a URL,
+/// with the route values (none for `hello`).
+fn forwarded_hello_request(invocation_id: String) -> InvocationRequest {
+    InvocationRequest {
+        invocation_id,
+        function_id: "hello".into(),
+        input_data: vec![ParameterBinding {
+            name: "req".into(),
+            rpc_data: Some(parameter_binding::RpcData::Data(TypedData {
+                data: Some(Data::Http(Box::default())),
+            })),
+        }],
+        ..Default::default()
+    }
+}
+
 /// `GET /api/hello?name=x` as the host sends an HTTP trigger's request over gRPC.
 fn hello_request(invocation_id: String) -> InvocationRequest {
     let http = RpcHttp {
@@ -361,9 +526,18 @@ fn init_table(init_ms: &[Vec<f64>; 2], settings: &Settings) -> Table {
     table
 }
 
-fn load_table(rounds: &[Vec<Round>; 2], settings: &Settings) -> Table {
+fn load_table(rounds: &[Vec<Round>; 2], settings: &Settings, http: Http) -> Table {
+    let how = match http {
+        Http::Rpc => "with an `RpcHttp` request (`GET /api/hello?name=x`)",
+        Http::Uri => {
+            "through `HttpUri`: `GET /api/hello?name=x` with `x-ms-invocation-id` forwarded over one of as many \
+             keep-alive HTTP/1.1 connections to the worker's loopback server as there are invocations in flight, \
+             and the `InvocationRequest` (an `RpcHttp` with no URL) on the stream; an invocation ends when both \
+             answers are in"
+        }
+    };
     let method = format!(
-        "`hello` invoked with an `RpcHttp` request (`GET /api/hello?name=x`), {} invocations in flight on the \
+        "`hello` invoked {how}, {} invocations in flight on the \
          one `EventStream` (the next sent when an answer arrives), each answer checked; the host's side is \
          `azfn_wire::server` in the runner. `bench-app` (azfn, 50 functions, `native` feature) and \
          `grpc-baseline` (hand-written hyper HTTP/2 worker) run side by side; {} rounds of {:?} each (after a \
@@ -372,7 +546,7 @@ fn load_table(rounds: &[Vec<Round>; 2], settings: &Settings) -> Table {
         settings.connections, settings.load_rounds, settings.load_duration, settings.load_warm_up
     );
     let mut table = Table::new(
-        "Invocation throughput and latency over gRPC (RpcHttp)",
+        &format!("Invocation throughput and latency over gRPC ({})", http.name()),
         &method,
         &[
             "metric",

@@ -3,15 +3,23 @@
 //! azfn's worker (only the protocol's messages, generated from the published `.proto`, which
 //! any worker would use).
 //!
-//! It connects to `--host`/`--port`, sends `StartStream`, answers `WorkerInitRequest` (no
-//! capabilities), `FunctionLoadRequest` (any function loads), and each `InvocationRequest` with
+//! It connects to `--host`/`--port`, sends `StartStream`, answers `WorkerInitRequest`,
+//! `FunctionLoadRequest` (any function loads), and each `InvocationRequest` with
 //! `Hello, <name>!` as an `RpcHttp` return value, `name` read from the request's query (after
 //! 200 ms for the function loaded as `nap`, as bench-app's `nap`, so that many are in flight at
 //! once). It stops when the host ends the stream. Everything azfn adds (the registry, typed parameters,
 //! middleware, logs, cancellation, other triggers) is what the comparison measures.
+//!
+//! Like azfn's worker, it also serves HTTP triggers through the `HttpUri` capability unless
+//! `AZFN_DISABLE_HTTP_URI` is set: a loopback HTTP/1.1 server takes the request the host
+//! forwards (with `x-ms-invocation-id`), waits for that invocation's `InvocationRequest` (the
+//! gRPC half, which carries the route values), answers the HTTP request with the greeting and
+//! the gRPC half with the invocation's success. The halves meet in either order.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use azfn_wire::rpc::streaming_message::Content;
@@ -22,8 +30,8 @@ use http_body_util::BodyExt;
 use hyper::body::{Body, Frame};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use prost::Message;
-use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
 
 /// The request body: frames queued by the handler, sent as they come.
 struct Outgoing(mpsc::UnboundedReceiver<Bytes>);
@@ -65,14 +73,24 @@ fn success() -> Option<StatusResult> {
 /// The function id of bench-app's `nap`, which answers after 200 ms.
 const NAP: &str = "nap";
 
-/// The answer to one message, if it needs one.
-fn answer(message: StreamingMessage) -> Option<Bytes> {
+/// The answer to one message, if it needs one; `http_uri` is the loopback server's address
+/// when the worker serves HTTP triggers that way.
+fn answer(message: StreamingMessage, http_uri: Option<&str>) -> Option<Bytes> {
     let request_id = message.request_id;
     match message.content? {
         Content::WorkerInitRequest(_) => Some(reply(
             request_id,
             Content::WorkerInitResponse(WorkerInitResponse {
                 worker_version: "baseline".into(),
+                capabilities: http_uri
+                    .map(|uri| {
+                        [
+                            ("HttpUri".to_owned(), uri.to_owned()),
+                            ("RequiresRouteParameters".to_owned(), "true".to_owned()),
+                        ]
+                        .into()
+                    })
+                    .unwrap_or_default(),
                 result: success(),
                 ..Default::default()
             }),
@@ -120,6 +138,106 @@ fn answer(message: StreamingMessage) -> Option<Bytes> {
     }
 }
 
+/// With `HttpUri`, an HTTP trigger's `RpcHttp` has no URL: the request comes over HTTP.
+fn is_forwarded(invocation: &InvocationRequest) -> bool {
+    invocation.input_data.iter().any(|binding| {
+        matches!(&binding.rpc_data, Some(parameter_binding::RpcData::Data(TypedData {
+            data: Some(Data::Http(http)),
+        })) if http.url.is_empty())
+    })
+}
+
+/// The invocation's answer when its HTTP response went out on the forwarded request.
+fn forwarded_success(invocation_id: String) -> Bytes {
+    reply(
+        String::new(),
+        Content::InvocationResponse(InvocationResponse {
+            invocation_id,
+            result: success(),
+            ..Default::default()
+        }),
+    )
+}
+
+/// Whichever half of a forwarded invocation arrived first.
+enum Half {
+    /// The forwarded HTTP request, waiting for its `InvocationRequest`.
+    Http(oneshot::Sender<()>),
+    /// The `InvocationRequest`, waiting for its forwarded HTTP request.
+    Grpc,
+}
+
+/// The halves of forwarded invocations, by invocation id.
+type Halves = Arc<Mutex<HashMap<String, Half>>>;
+
+/// The gRPC half of a forwarded invocation arrived: wake its HTTP half, or leave word.
+fn grpc_half_arrived(halves: &Halves, invocation_id: String) {
+    let mut halves = halves.lock().expect("never poisoned: no panic holds it");
+    match halves.remove(&invocation_id) {
+        Some(Half::Http(waiting)) => {
+            let _ = waiting.send(());
+        }
+        _ => {
+            halves.insert(invocation_id, Half::Grpc);
+        }
+    }
+}
+
+/// One forwarded HTTP request: once its gRPC half is there, the greeting goes back on this
+/// connection and the invocation's success on the stream.
+async fn forwarded(
+    request: http::Request<hyper::body::Incoming>,
+    halves: Halves,
+    outgoing: mpsc::UnboundedSender<Bytes>,
+) -> Result<http::Response<http_body_util::Full<Bytes>>, Infallible> {
+    let invocation_id = request
+        .headers()
+        .get("x-ms-invocation-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let name = request
+        .uri()
+        .query()
+        .and_then(|query| query.split('&').find_map(|pair| pair.strip_prefix("name=")))
+        .unwrap_or("world")
+        .to_owned();
+    let waiting = {
+        let mut halves = halves.lock().expect("never poisoned: no panic holds it");
+        match halves.remove(&invocation_id) {
+            Some(Half::Grpc) => None,
+            _ => {
+                let (wake, waiting) = oneshot::channel();
+                halves.insert(invocation_id.clone(), Half::Http(wake));
+                Some(waiting)
+            }
+        }
+    };
+    if let Some(waiting) = waiting {
+        let _ = waiting.await;
+    }
+    let _ = outgoing.send(forwarded_success(invocation_id));
+    Ok(http::Response::builder()
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(http_body_util::Full::new(Bytes::from(format!("Hello, {name}!"))))
+        .expect("a response"))
+}
+
+/// Serves forwarded requests on `listener`, one task per connection.
+async fn serve_http_uri(listener: TcpListener, halves: Halves, outgoing: mpsc::UnboundedSender<Bytes>) {
+    while let Ok((tcp, _)) = listener.accept().await {
+        let _ = tcp.set_nodelay(true);
+        let (halves, outgoing) = (halves.clone(), outgoing.clone());
+        tokio::spawn(async move {
+            let service =
+                hyper::service::service_fn(move |request| forwarded(request, halves.clone(), outgoing.clone()));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tcp), service)
+                .await;
+        });
+    }
+}
+
 fn argument(args: &[String], name: &str) -> Option<String> {
     args.iter()
         .position(|a| a == name)
@@ -148,6 +266,15 @@ async fn main() {
     tokio::spawn(connection);
     let (outgoing, frames) = mpsc::unbounded_channel();
     let _ = outgoing.send(reply(request_id, Content::StartStream(StartStream { worker_id })));
+    let halves: Halves = Arc::default();
+    let http_uri = if std::env::var_os("AZFN_DISABLE_HTTP_URI").is_none_or(|value| value.is_empty()) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+        let uri = format!("http://{}", listener.local_addr().expect("bound"));
+        tokio::spawn(serve_http_uri(listener, halves.clone(), outgoing.clone()));
+        Some(uri)
+    } else {
+        None
+    };
     let request = http::Request::post(format!(
         "http://{host}:{port}/AzureFunctionsRpcMessages.FunctionRpc/EventStream"
     ))
@@ -173,17 +300,21 @@ async fn main() {
             // Each invocation on a task of its own, as a worker must (one slow function holds
             // up nothing); the control messages are answered in order.
             if let Some(Content::InvocationRequest(invocation)) = &message.content {
+                if http_uri.is_some() && is_forwarded(invocation) {
+                    grpc_half_arrived(&halves, invocation.invocation_id.clone());
+                    continue;
+                }
                 let nap = invocation.function_id == NAP;
                 let outgoing = outgoing.clone();
                 tokio::spawn(async move {
                     if nap {
                         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                     }
-                    if let Some(bytes) = answer(message) {
+                    if let Some(bytes) = answer(message, None) {
                         let _ = outgoing.send(bytes);
                     }
                 });
-            } else if let Some(bytes) = answer(message) {
+            } else if let Some(bytes) = answer(message, http_uri.as_deref()) {
                 let _ = outgoing.send(bytes);
             }
         }
