@@ -145,7 +145,7 @@ fn generate(root: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn write_if_changed(path: &Path, text: &str) -> Result<(), String> {
+pub fn write_if_changed(path: &Path, text: &str) -> Result<(), String> {
     if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
         return Ok(());
     }

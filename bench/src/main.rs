@@ -1,7 +1,7 @@
 //! azfn's benchmarks, each figure a ratio to a baseline measured in the same run.
 //!
 //! ```text
-//! cargo run -p azfn-bench --release -- [all|throughput|forwarding|cold-start|grpc|manifest|build|memory|durable-replay|storage] [--quick]
+//! cargo run -p azfn-bench --release -- [all|throughput|forwarding|cold-start|grpc|manifest|build|user-build|memory|durable-replay|storage] [--quick]
 //! ```
 //!
 //! Prints one markdown table per scenario (method, medians over rounds, ratios, targets), the
@@ -25,6 +25,7 @@ mod stats;
 mod storage;
 mod table;
 mod throughput;
+mod user_build;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -94,13 +95,14 @@ impl Settings {
     }
 }
 
-const SCENARIOS: [&str; 9] = [
+const SCENARIOS: [&str; 10] = [
     "throughput",
     "forwarding",
     "cold-start",
     "grpc",
     "manifest",
     "build",
+    "user-build",
     "memory",
     "durable-replay",
     "storage",
@@ -168,6 +170,7 @@ fn run(scenario: &str, binaries: &Binaries, settings: &Settings) -> Result<Vec<T
         "grpc" => with_runtime(grpc::run(binaries, settings)),
         "manifest" => manifest::run(binaries, settings),
         "build" => build_cost::run(settings),
+        "user-build" => user_build::run(settings),
         "memory" => with_runtime(memory::run(binaries, settings)).map(|t| vec![t]),
         "durable-replay" => durable_replay::run(settings),
         "storage" => storage::run(settings).map(|t| vec![t]),
