@@ -1,0 +1,227 @@
+//! OpenTelemetry export for azfn: every invocation is a span whose parent is the Functions
+//! host's trace context, exported over OTLP/HTTP (protobuf) by the SDK's batch span processor.
+//!
+//! Users enable azfn's `opentelemetry` feature and name this crate as `azfn::opentelemetry`.
+//! Export starts, as in the .NET isolated worker, only when the environment configures it:
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, and
+//! `OTEL_SDK_DISABLED` is not `true`. The exporter reads the other `OTEL_EXPORTER_OTLP_*`
+//! variables itself (headers, timeout). `App::run` does everything: it calls [`init`],
+//! installs [`init_default_subscriber`], and calls [`shutdown`] once the worker has stopped.
+//!
+//! A program that sets its own global subscriber adds [`layer`] to it beside azfn's log
+//! capture:
+//!
+//! ```no_run
+//! use tracing_subscriber::layer::SubscriberExt as _;
+//! let subscriber = tracing_subscriber::registry()
+//!     .with(azfn::logging::layer())
+//!     .with(azfn::opentelemetry::layer());
+//! tracing::subscriber::set_global_default(subscriber).expect("the first subscriber");
+//! azfn::App::new().run();
+//! ```
+//!
+//! See `docs/opentelemetry.md` for the span's name and attributes and where each comes from.
+#![forbid(unsafe_code)]
+
+mod resource;
+mod span;
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use azfn_core::dispatch::{self, SpanHooks};
+use azfn_core::logging::{CaptureLayer, LogFilter};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::{SdkTracerProvider, Tracer};
+use tracing::{Metadata, Subscriber};
+use tracing_opentelemetry::OpenTelemetryLayer;
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::Filtered;
+use tracing_subscriber::layer::{Context, Filter, SubscriberExt as _};
+use tracing_subscriber::registry::LookupSpan;
+
+/// The capability the host reads in `WorkerInitResponse`: with `"true"` it stops exporting the
+/// worker's logs itself (host `GrpcWorkerChannel`, `OpenTelemetryConfigurationExtensions`).
+pub const CAPABILITY_ENABLED: &str = "WorkerOpenTelemetryEnabled";
+/// The capability naming the schema the worker's spans follow, as the .NET worker sends it.
+pub const CAPABILITY_SCHEMA_VERSION: &str = "WorkerOpenTelemetrySchemaVersion";
+/// The schema version advertised with [`CAPABILITY_SCHEMA_VERSION`].
+pub const SCHEMA_VERSION: &str = "1.37.0";
+/// The instrumentation scope of the spans (the .NET worker's `ActivitySource` has its own).
+const SCOPE: &str = "azfn";
+
+/// Why export could not start.
+#[derive(Debug)]
+pub struct ExportError(String);
+
+impl fmt::Display for ExportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OpenTelemetry export cannot start: {}", self.0)
+    }
+}
+
+impl std::error::Error for ExportError {}
+
+/// The tracer provider, once [`init`] has decided (`None`: the environment configures no export).
+static EXPORT: OnceLock<Option<Export>> = OnceLock::new();
+
+struct Export {
+    provider: SdkTracerProvider,
+    tracer: Tracer,
+}
+
+/// Whether the environment asks for export (see the crate docs), read through `lookup`.
+fn configured(lookup: impl Fn(&str) -> Option<String>) -> bool {
+    let set = |name: &str| lookup(name).is_some_and(|value| !value.trim().is_empty());
+    let disabled = lookup("OTEL_SDK_DISABLED").is_some_and(|value| value.trim().eq_ignore_ascii_case("true"));
+    !disabled && (set("OTEL_EXPORTER_OTLP_ENDPOINT") || set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+}
+
+/// Starts export if the environment configures it, once per process; later calls return the
+/// first answer. `Ok(true)`: exporting, and every invocation span goes through this crate's
+/// hooks. `Ok(false)`: not configured, nothing installed.
+pub fn init() -> Result<bool, ExportError> {
+    if let Some(export) = EXPORT.get() {
+        return Ok(export.is_some());
+    }
+    let lookup = |name: &str| std::env::var(name).ok();
+    let export = if configured(lookup) { Some(start(lookup)?) } else { None };
+    let exporting = export.is_some();
+    // Two racing first calls each built a provider; the loser's is dropped, unused.
+    if EXPORT.set(export).is_ok() && exporting {
+        dispatch::install_span_hooks(SpanHooks {
+            started: span::started,
+            finished: span::finished,
+        });
+    }
+    Ok(EXPORT.get().is_some_and(Option::is_some))
+}
+
+fn start(lookup: impl Fn(&str) -> Option<String>) -> Result<Export, ExportError> {
+    // https endpoints: ring, unless the program installed a provider of its own already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .build()
+        .map_err(|error| ExportError(error.to_string()))?;
+    let provider = SdkTracerProvider::builder()
+        .with_resource(resource::detect(lookup))
+        .with_batch_exporter(exporter)
+        .build();
+    let scope = opentelemetry::InstrumentationScope::builder(SCOPE)
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .with_schema_url(span::SCHEMA_URL)
+        .build();
+    let tracer = provider.tracer_with_scope(scope);
+    Ok(Export { provider, tracer })
+}
+
+/// Whether spans are being exported ([`init`] said `Ok(true)`).
+pub fn is_exporting() -> bool {
+    EXPORT.get().is_some_and(Option::is_some)
+}
+
+/// The gRPC capabilities to advertise while exporting ([`CAPABILITY_ENABLED`] and
+/// [`CAPABILITY_SCHEMA_VERSION`]), none otherwise.
+pub fn capabilities() -> impl Iterator<Item = (&'static str, &'static str)> {
+    let exporting = is_exporting();
+    [
+        (CAPABILITY_ENABLED, "true"),
+        (CAPABILITY_SCHEMA_VERSION, SCHEMA_VERSION),
+    ]
+    .into_iter()
+    .filter(move |_| exporting)
+}
+
+/// The layer that turns spans into OpenTelemetry spans (and the events inside them into span
+/// events), filtered by [`SpanFilter`]; `None` (a layer that does nothing) when not exporting.
+/// Calls [`init`]; an error is written to stderr and export stays off.
+pub fn layer<S>() -> Option<Filtered<OpenTelemetryLayer<S, Tracer>, SpanFilter, S>>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    if let Err(error) = init() {
+        eprintln!("azfn: {error}");
+    }
+    let export = EXPORT.get()?.as_ref()?;
+    let layer = tracing_opentelemetry::layer()
+        .with_tracer(export.tracer.clone())
+        .with_threads(false)
+        .with_location(false)
+        .with_tracked_inactivity(false);
+    Some(layer.with_filter(SpanFilter(LogFilter::from_environment())))
+}
+
+/// Installs azfn's default subscriber (log capture with the console writer, see
+/// [`azfn_core::logging::init_default`]) with [`layer`] beside it, unless the program has set a
+/// global subscriber already.
+pub fn init_default_subscriber() {
+    if tracing::dispatcher::has_been_set() {
+        return;
+    }
+    let subscriber = tracing_subscriber::registry()
+        .with(CaptureLayer::with_console().with_filter(LogFilter::from_environment()))
+        .with(layer());
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+/// Exports every finished span still buffered, then stops the exporter. Blocks (up to the
+/// exporter's timeout), so call it outside the async runtime's tasks: `App::run` calls it once
+/// the worker has stopped and its in-flight invocations have ended. Errors go to stderr.
+pub fn shutdown() {
+    let Some(Some(export)) = EXPORT.get() else { return };
+    if let Err(error) = export.provider.force_flush() {
+        eprintln!("azfn: flushing OpenTelemetry spans failed: {error}");
+    }
+    if let Err(error) = export.provider.shutdown() {
+        eprintln!("azfn: stopping the OpenTelemetry exporter failed: {error}");
+    }
+}
+
+/// What the OpenTelemetry layer sees: the invocation span always (even when `RUST_LOG` is
+/// below `info`, so every invocation is exported), everything else as the log filter says.
+#[derive(Debug, Clone)]
+pub struct SpanFilter(LogFilter);
+
+impl<S> Filter<S> for SpanFilter {
+    fn enabled(&self, metadata: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        (metadata.is_span() && metadata.target() == "azfn::dispatch" && metadata.name() == "invocation")
+            || self.0.enabled(metadata.target(), *metadata.level())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(variables: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        |name| {
+            variables
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        }
+    }
+
+    #[test]
+    fn an_otlp_endpoint_starts_export_and_nothing_else_does() {
+        assert!(configured(with(&[(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "http://127.0.0.1:4318"
+        )])));
+        assert!(configured(with(&[(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "http://c/v1/traces"
+        )])));
+        assert!(!configured(with(&[])));
+        assert!(!configured(with(&[("OTEL_EXPORTER_OTLP_ENDPOINT", " ")])));
+        assert!(!configured(with(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+            ("OTEL_SDK_DISABLED", "true"),
+        ])));
+        assert!(!configured(with(&[(
+            "APPLICATIONINSIGHTS_CONNECTION_STRING",
+            "InstrumentationKey=x"
+        )])));
+    }
+}
