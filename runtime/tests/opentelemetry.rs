@@ -341,6 +341,12 @@ fn check_span(
         "{invocation_id}: the description {:?} says {description:?}",
         status.message
     );
+    // The function's `tracing` events go out as the span's events.
+    assert!(
+        span.events.iter().any(|event| event.name == "acting"),
+        "{invocation_id}: the function's event is a span event: {:?}",
+        span.events
+    );
     let resource = |key| string_attribute(&exported.resource, key);
     assert_eq!(resource("service.name").as_deref(), Some("otel-site"));
     assert_eq!(resource("cloud.provider").as_deref(), Some("azure"));

@@ -307,7 +307,7 @@ fn invoke(
             // `dispatch::invoke` has written the stderr line already.
             Err(error) => return error_response(status_for(&error), &error.to_string()),
         };
-        keep_levels(function, &invocation_id, &mut outputs.logs);
+        keep_levels(function.name, &invocation_id, &mut outputs.logs);
         // The envelope carries whole bodies; the rare streamed one is read in a future of its
         // own, which every invocation would otherwise carry.
         if outputs.has_streamed_bodies() {
@@ -323,12 +323,12 @@ fn invoke(
 /// Moves warnings and errors out of the envelope's `Logs`, which the host logs at Information
 /// whatever they say, to stderr, which it logs at Warning (a line containing "warn") or Error;
 /// the other lines stay in `Logs`, tied to the invocation.
-fn keep_levels(function: &FunctionDescription, invocation_id: &str, logs: &mut Vec<crate::LogLine>) {
+fn keep_levels(function: &str, invocation_id: &str, logs: &mut Vec<crate::LogLine>) {
     let is_high = |line: &crate::LogLine| line.level() <= tracing::Level::WARN;
     if logs.iter().any(is_high) {
         let (high, rest): (Vec<_>, Vec<_>) = std::mem::take(logs).into_iter().partition(is_high);
         *logs = rest;
-        crate::logging::replay_to_console(function.name, invocation_id, &high);
+        crate::logging::replay_to_console(function, invocation_id, &high);
     }
 }
 
@@ -487,6 +487,20 @@ mod tests {
         let second = invocation_id(&HeaderMap::new());
         assert!(first.starts_with("azfn-"), "{first}");
         assert_ne!(first, second);
+    }
+
+    #[test]
+    fn warnings_and_errors_leave_the_envelope_logs_for_stderr() {
+        use tracing::Level;
+        let mut logs = vec![
+            crate::LogLine::new(Level::INFO, "app", "kept"),
+            crate::LogLine::new(Level::WARN, "app", "to stderr"),
+            crate::LogLine::new(Level::DEBUG, "app", "kept too"),
+            crate::LogLine::new(Level::ERROR, "app", "to stderr too"),
+        ];
+        keep_levels("audit", "inv-1", &mut logs);
+        let kept: Vec<&str> = logs.iter().map(crate::LogLine::message).collect();
+        assert_eq!(kept, ["kept", "kept too"]);
     }
 
     #[test]
