@@ -2,7 +2,7 @@
 //! decodes each `ExportTraceServiceRequest` with the `opentelemetry-proto` types. The app
 //! (`examples/otel_app.rs`, built with the `opentelemetry` feature) runs as the host runs it,
 //! with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at the receiver, over the custom-handler envelope
-//! and over gRPC. A succeeded, a failed and a cancelled invocation each arrive as a span whose
+//! (and a forwarded HTTP request) and over gRPC. A succeeded, a failed and a cancelled invocation each arrive as a span whose
 //! parent is the trace context the host sent, with the FaaS attributes and the status; they
 //! arrive after SIGTERM or `WorkerTerminate`, when the worker flushes. A build without the
 //! feature (`examples/statuses_app.rs`) exports nothing with the same environment, and the
@@ -277,6 +277,21 @@ fn invoke_brew(port: u16, invocation_id: &str, mode: &str, traceparent: &str) ->
     response.get(9..12).and_then(|status| status.parse().ok())
 }
 
+/// A request the host forwards as it came (`enableForwardingHttpRequest`), to `brew` with
+/// `mode`, carrying `traceparent`; the status of the answer.
+fn forward_brew(port: u16, invocation_id: &str, mode: &str, traceparent: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let raw = format!(
+        "GET /api/brew/{mode} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Azure-Functions-InvocationId: {invocation_id}\r\n\
+         traceparent: {traceparent}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(raw.as_bytes()).unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.get(9..12).and_then(|status| status.parse().ok())
+}
+
 /// Sends SIGTERM, as the host stops a worker, and waits for the process to exit.
 fn terminate(mut child: Child) {
     let killed = Command::new("kill")
@@ -369,6 +384,7 @@ async fn custom_handler_invocations_are_spans_parented_on_the_hosts_traceparent(
     let spans = tokio::task::spawn_blocking(move || {
         assert_eq!(invoke_brew(port, "ch-ok", "tea", &parent(1).0), Some(200));
         assert_eq!(invoke_brew(port, "ch-fail", "fail", &parent(2).0), Some(500));
+        assert_eq!(forward_brew(port, "ch-forwarded", "tea", &parent(9).0), Some(200));
         // Waits until SIGTERM cancels it; its answer may or may not get out before the server
         // closes, but its span must.
         let waiting = std::thread::spawn(move || invoke_brew(port, "ch-wait", "wait", &parent(3).0));
@@ -378,10 +394,11 @@ async fn custom_handler_invocations_are_spans_parented_on_the_hosts_traceparent(
     });
     spans.await.unwrap();
     // The batch processor waits 60 s between exports here: what arrived came with the flush.
-    let spans = receiver.wait_for(&["ch-ok", "ch-fail", "ch-wait"]).await;
+    let spans = receiver.wait_for(&["ch-ok", "ch-fail", "ch-wait", "ch-forwarded"]).await;
     check_span(&spans, "ch-ok", ("brew", "http"), 1, StatusCode::Unset, "");
     check_span(&spans, "ch-fail", ("brew", "http"), 2, StatusCode::Error, "no water");
     check_span(&spans, "ch-wait", ("brew", "http"), 3, StatusCode::Error, "cancelled");
+    check_span(&spans, "ch-forwarded", ("brew", "http"), 9, StatusCode::Unset, "");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
