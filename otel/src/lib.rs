@@ -5,7 +5,8 @@
 //! Export starts, as in the .NET isolated worker, only when the environment configures it:
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, and
 //! `OTEL_SDK_DISABLED` is not `true`. The exporter reads the other `OTEL_EXPORTER_OTLP_*`
-//! variables itself (headers, timeout). `App::run` does everything: it calls [`init`],
+//! variables itself (headers, timeout); a protocol other than `http/protobuf` is refused with
+//! an [`ExportError`]. `App::run` does everything: it calls [`init`],
 //! installs [`init_default_subscriber`], and calls [`shutdown`] once the worker has stopped.
 //!
 //! A program that sets its own global subscriber adds [`layer`] to it beside azfn's log
@@ -77,6 +78,23 @@ fn configured(lookup: impl Fn(&str) -> Option<String>) -> bool {
     !disabled && (set("OTEL_EXPORTER_OTLP_ENDPOINT") || set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
 }
 
+/// Refuses a protocol other than `http/protobuf`, the only one compiled in: the exporter would
+/// otherwise ignore the setting and post protobuf to an endpoint that expects something else.
+fn check_protocol(lookup: impl Fn(&str) -> Option<String>) -> Result<(), ExportError> {
+    for name in ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"] {
+        if let Some(protocol) = lookup(name).map(|value| value.trim().to_owned())
+            && !protocol.is_empty()
+            && !protocol.eq_ignore_ascii_case("http/protobuf")
+        {
+            return Err(ExportError(format!(
+                "{name}={protocol}: azfn exports OTLP over http/protobuf only; unset it and point \
+                 OTEL_EXPORTER_OTLP_ENDPOINT at the receiver's HTTP port (4318 by convention)"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Starts export if the environment configures it, once per process; later calls return the
 /// first answer. `Ok(true)`: exporting, and every invocation span goes through this crate's
 /// hooks. `Ok(false)`: not configured, nothing installed.
@@ -85,7 +103,12 @@ pub fn init() -> Result<bool, ExportError> {
         return Ok(export.is_some());
     }
     let lookup = |name: &str| std::env::var(name).ok();
-    let export = if configured(lookup) { Some(start(lookup)?) } else { None };
+    let export = if configured(lookup) {
+        check_protocol(lookup)?;
+        Some(start(lookup)?)
+    } else {
+        None
+    };
     let exporting = export.is_some();
     // Two racing first calls each built a provider; the loser's is dropped, unused.
     if EXPORT.set(export).is_ok() && exporting {
@@ -223,5 +246,18 @@ mod tests {
             "APPLICATIONINSIGHTS_CONNECTION_STRING",
             "InstrumentationKey=x"
         )])));
+    }
+
+    #[test]
+    fn only_http_protobuf_is_accepted_and_another_protocol_says_what_to_do() {
+        assert!(check_protocol(with(&[])).is_ok());
+        assert!(check_protocol(with(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")])).is_ok());
+        let error = check_protocol(with(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")])).unwrap_err();
+        assert!(
+            error.to_string().contains("OTEL_EXPORTER_OTLP_PROTOCOL=grpc"),
+            "{error}"
+        );
+        assert!(error.to_string().contains("4318"), "{error}");
+        assert!(check_protocol(with(&[("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json")])).is_err());
     }
 }

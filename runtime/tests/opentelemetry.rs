@@ -225,6 +225,8 @@ fn command(app: &Path, endpoint: Option<&str>) -> Command {
         .env_remove("OTEL_RESOURCE_ATTRIBUTES")
         .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
         .env_remove("OTEL_SDK_DISABLED")
+        .env_remove("OTEL_EXPORTER_OTLP_PROTOCOL")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
         .env(azfn::native::DISABLE_HTTP_URI_VARIABLE, "1")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
@@ -394,7 +396,9 @@ async fn custom_handler_invocations_are_spans_parented_on_the_hosts_traceparent(
     });
     spans.await.unwrap();
     // The batch processor waits 60 s between exports here: what arrived came with the flush.
-    let spans = receiver.wait_for(&["ch-ok", "ch-fail", "ch-wait", "ch-forwarded"]).await;
+    let spans = receiver
+        .wait_for(&["ch-ok", "ch-fail", "ch-wait", "ch-forwarded"])
+        .await;
     check_span(&spans, "ch-ok", ("brew", "http"), 1, StatusCode::Unset, "");
     check_span(&spans, "ch-fail", ("brew", "http"), 2, StatusCode::Error, "no water");
     check_span(&spans, "ch-wait", ("brew", "http"), 3, StatusCode::Error, "cancelled");
