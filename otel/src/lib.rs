@@ -29,6 +29,7 @@ mod span;
 
 use std::fmt;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use azfn_core::dispatch::{self, SpanHooks};
 use azfn_core::logging::{CaptureLayer, LogFilter};
@@ -63,6 +64,9 @@ impl fmt::Display for ExportError {
 
 impl std::error::Error for ExportError {}
 
+/// Set once [`layer`] has handed out a layer that feeds the exporter.
+static LAYER_IN_USE: AtomicBool = AtomicBool::new(false);
+
 /// The tracer provider, once [`init`] has decided (`None`: the environment configures no export).
 static EXPORT: OnceLock<Option<Export>> = OnceLock::new();
 
@@ -95,9 +99,9 @@ fn check_protocol(lookup: impl Fn(&str) -> Option<String>) -> Result<(), ExportE
     Ok(())
 }
 
-/// Starts export if the environment configures it, once per process; later calls return the
-/// first answer. `Ok(true)`: exporting, and every invocation span goes through this crate's
-/// hooks. `Ok(false)`: not configured, nothing installed.
+/// Starts the exporter if the environment configures it, once per process; later calls return
+/// the first answer. `Ok(true)`: the exporter runs, and spans are exported once [`layer`] is
+/// in the program's subscriber. `Ok(false)`: not configured, nothing started.
 pub fn init() -> Result<bool, ExportError> {
     if let Some(export) = EXPORT.get() {
         return Ok(export.is_some());
@@ -109,14 +113,8 @@ pub fn init() -> Result<bool, ExportError> {
     } else {
         None
     };
-    let exporting = export.is_some();
     // Two racing first calls each built a provider; the loser's is dropped, unused.
-    if EXPORT.set(export).is_ok() && exporting {
-        dispatch::install_span_hooks(SpanHooks {
-            started: span::started,
-            finished: span::finished,
-        });
-    }
+    let _ = EXPORT.set(export);
     Ok(EXPORT.get().is_some_and(Option::is_some))
 }
 
@@ -139,9 +137,12 @@ fn start(lookup: impl Fn(&str) -> Option<String>) -> Result<Export, ExportError>
     Ok(Export { provider, tracer })
 }
 
-/// Whether spans are being exported ([`init`] said `Ok(true)`).
+/// Whether spans are being exported: the exporter runs ([`init`] said `Ok(true)`) and [`layer`]
+/// has handed out the layer that feeds it. Without the layer in the subscriber nothing would
+/// reach the exporter, and advertising the capability would make the host drop the worker's
+/// logs for nothing.
 pub fn is_exporting() -> bool {
-    EXPORT.get().is_some_and(Option::is_some)
+    LAYER_IN_USE.load(Ordering::Acquire)
 }
 
 /// The gRPC capabilities to advertise while exporting ([`CAPABILITY_ENABLED`] and
@@ -157,8 +158,9 @@ pub fn capabilities() -> impl Iterator<Item = (&'static str, &'static str)> {
 }
 
 /// The layer that turns spans into OpenTelemetry spans (and the events inside them into span
-/// events), filtered by [`SpanFilter`]; `None` (a layer that does nothing) when not exporting.
-/// Calls [`init`]; an error is written to stderr and export stays off.
+/// events), filtered by [`SpanFilter`]; `None` (a layer that does nothing) when the environment
+/// configures no export. Calls [`init`]; an error is written to stderr and export stays off.
+/// Handing out a layer installs dispatch's span hooks and makes [`is_exporting`] true.
 pub fn layer<S>() -> Option<Filtered<OpenTelemetryLayer<S, Tracer>, SpanFilter, S>>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -167,6 +169,12 @@ where
         eprintln!("azfn: {error}");
     }
     let export = EXPORT.get()?.as_ref()?;
+    // Dispatch names and parents the invocation span from now on.
+    dispatch::install_span_hooks(SpanHooks {
+        started: span::started,
+        finished: span::finished,
+    });
+    LAYER_IN_USE.store(true, Ordering::Release);
     let layer = tracing_opentelemetry::layer()
         .with_tracer(export.tracer.clone())
         .with_threads(false)
@@ -180,6 +188,12 @@ where
 /// global subscriber already.
 pub fn init_default_subscriber() {
     if tracing::dispatcher::has_been_set() {
+        if EXPORT.get().is_some_and(Option::is_some) && !is_exporting() {
+            eprintln!(
+                "azfn: OTEL_EXPORTER_OTLP_ENDPOINT is set, but the program's own subscriber has no \
+                 `azfn::opentelemetry::layer()`: nothing is exported"
+            );
+        }
         return;
     }
     let subscriber = tracing_subscriber::registry()
