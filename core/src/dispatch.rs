@@ -41,6 +41,26 @@ pub fn install(pipeline: Pipeline) {
     let _ = GLOBAL.set(pipeline);
 }
 
+/// What a telemetry exporter does with each invocation's span (the `azfn-opentelemetry` crate
+/// installs one): dispatch calls `started` before the span is first entered, so the span can
+/// still take its parent from [`Invocation::trace`], and `finished` once the result is known.
+#[derive(Debug, Clone, Copy)]
+pub struct SpanHooks {
+    /// Names the span, sets its parent and attributes; the span has not been entered yet.
+    pub started: fn(&tracing::Span, &Invocation),
+    /// Sets the span's status from how the invocation ended; `cancelled` says whether its
+    /// cancellation token had fired (the host cancelled it, or the worker is shutting down).
+    pub finished: fn(&tracing::Span, &Result<Outputs, InvocationError>, bool),
+}
+
+static SPAN_HOOKS: OnceLock<SpanHooks> = OnceLock::new();
+
+/// Installs the hooks every invocation span goes through; the first call wins. Without them,
+/// dispatch pays one atomic load per invocation for the check.
+pub fn install_span_hooks(hooks: SpanHooks) {
+    let _ = SPAN_HOOKS.set(hooks);
+}
+
 /// Runs one invocation through the app's middleware and function.
 ///
 /// Transports call this; so can tests. An HTTP function's error that carries a status (request
@@ -100,12 +120,20 @@ impl Pipeline {
         let invocation_id = invocation.invocation_id.clone();
         // The target is `azfn::…`, the crate users name in their filters (`RUST_LOG=azfn=debug`),
         // and what log capture recognizes the invocation span by.
+        // `otel.name` is declared for an exporter's hooks to record (OpenTelemetry's span name,
+        // read by `tracing-opentelemetry`); other layers see an empty field and skip it.
         let span = tracing::info_span!(
             target: "azfn::dispatch",
             "invocation",
             invocation_id = %invocation.invocation_id,
-            function = function.name
+            function = function.name,
+            otel.name = tracing::field::Empty,
         );
+        // One atomic load when no exporter is installed; the span is cloned only for one.
+        let hooks = SPAN_HOOKS.get().map(|hooks| {
+            (hooks.started)(&span, &invocation);
+            (hooks.finished, span.clone())
+        });
         let running = Next::start(Arc::clone(&self.chain)).run(invocation).instrument(span);
         let deadline = self.deadline;
         async move {
@@ -130,6 +158,9 @@ impl Pipeline {
                     Err(InvocationError::Timeout(deadline))
                 }
             };
+            if let Some((finished, span)) = hooks {
+                finished(&span, &result, token.is_cancelled());
+            }
             match &mut result {
                 Ok(outputs) => outputs.logs.extend(lines),
                 Err(error) => {

@@ -264,30 +264,52 @@ impl App {
                         .max_body_bytes
                         .unwrap_or(custom_handler::ServerOptions::default().max_body_bytes),
                 };
+                // Export starts before the subscriber is built, which then carries its layer.
+                #[cfg(feature = "opentelemetry")]
+                {
+                    if let Err(error) = crate::opentelemetry::init() {
+                        eprintln!("azfn: {error}");
+                    }
+                    crate::opentelemetry::init_default_subscriber();
+                }
                 logging::init_default();
                 dispatch::install(self.into_pipeline());
-                // The native runtime starts the worker with its gRPC arguments; the custom
-                // handler host with none.
-                #[cfg(feature = "native")]
-                if let Some(native_args) = crate::native::parse_args(&args) {
-                    let mut native_args = native_args?;
-                    native_args.shutdown_grace = grace;
-                    return serve_native(registry, native_args);
-                }
-                #[cfg(not(feature = "native"))]
-                if args
-                    .iter()
-                    .any(|a| a.starts_with("--functions-worker-id") || a.starts_with("--workerId"))
-                {
-                    return Err(
-                        "the host started this app as a gRPC (native runtime) worker; enable azfn's `native` feature"
-                            .into(),
-                    );
-                }
-                serve(registry, grace, options)
+                let served = serve_transport(registry, &args, grace, options);
+                // The worker has stopped and its in-flight invocations have ended (or the grace
+                // period ran out): their spans are closed, and go out before the process exits.
+                #[cfg(feature = "opentelemetry")]
+                crate::opentelemetry::shutdown();
+                served
             }
         }
     }
+}
+
+/// Serves the transport the host started this process for, until it stops.
+fn serve_transport(
+    registry: &'static Registry,
+    args: &[String],
+    grace: Duration,
+    options: custom_handler::ServerOptions,
+) -> Result<(), String> {
+    // The native runtime starts the worker with its gRPC arguments; the custom
+    // handler host with none.
+    #[cfg(feature = "native")]
+    if let Some(native_args) = crate::native::parse_args(args) {
+        let mut native_args = native_args?;
+        native_args.shutdown_grace = grace;
+        return serve_native(registry, native_args);
+    }
+    #[cfg(not(feature = "native"))]
+    if args
+        .iter()
+        .any(|a| a.starts_with("--functions-worker-id") || a.starts_with("--workerId"))
+    {
+        return Err(
+            "the host started this app as a gRPC (native runtime) worker; enable azfn's `native` feature".into(),
+        );
+    }
+    serve(registry, grace, options)
 }
 
 fn write_app(registry: &'static Registry, dir: &std::path::Path, host: manifest::HostOptions) -> Result<(), String> {

@@ -37,6 +37,10 @@ mod loopback;
 pub mod native;
 pub mod testing;
 
+/// OpenTelemetry export (feature `opentelemetry`): the `azfn-opentelemetry` crate.
+#[cfg(feature = "opentelemetry")]
+pub use azfn_opentelemetry as opentelemetry;
+
 /// Durable Functions (feature `durable`): the `azfn-durable` crate.
 #[cfg(feature = "durable")]
 pub use azfn_durable as durable;

@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The crates whose modules are checked (the folders under the workspace root).
-const CRATES: &[&str] = &["bindings", "macros", "wire", "core", "durable", "runtime", "cli"];
+const CRATES: &[&str] = &[
+    "bindings", "macros", "wire", "core", "durable", "runtime", "otel", "cli",
+];
 
 type ModulePath = Vec<String>;
 

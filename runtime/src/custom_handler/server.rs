@@ -239,13 +239,15 @@ fn forward(
     options: ServerOptions,
 ) -> impl Future<Output = Response<Body>> + Send {
     let invocation_id = invocation_id(request.headers());
+    let trace = trace_context(request.headers());
     let (parts, body) = request.into_parts();
     async move {
         let body = match loopback::read_body(body, options.max_body_bytes).await {
             Ok(body) => body,
             Err(error) => return error_response(status_for(&error), &error.to_string()),
         };
-        let invocation = forwarding::invocation(function, invocation_id.clone(), parts, values, body);
+        let mut invocation = forwarding::invocation(function, invocation_id.clone(), parts, values, body);
+        invocation.trace = trace;
         let answered = dispatch::invoke(invocation).await.map(|outputs| {
             // No envelope carries the invocation's log lines back: the console does, which the
             // host keeps (a failure's lines are written there by `dispatch::invoke`).
@@ -288,21 +290,24 @@ fn invoke(
     options: ServerOptions,
 ) -> impl Future<Output = Response<Body>> + Send {
     let invocation_id = invocation_id(request.headers());
+    let trace = trace_context(request.headers());
     let body = request.into_body();
     async move {
         let body = match loopback::read_body(body, options.max_body_bytes).await {
             Ok(body) => body,
             Err(error) => return report_failure(function, &invocation_id, &error),
         };
-        let invocation = match protocol::decode_request(function, invocation_id.clone(), &body) {
+        let mut invocation = match protocol::decode_request(function, invocation_id.clone(), &body) {
             Ok(invocation) => invocation,
             Err(error) => return report_failure(function, &invocation_id, &error),
         };
+        invocation.trace = trace;
         let mut outputs = match dispatch::invoke(invocation).await {
             Ok(outputs) => outputs,
             // `dispatch::invoke` has written the stderr line already.
             Err(error) => return error_response(status_for(&error), &error.to_string()),
         };
+        keep_levels(function.name, &invocation_id, &mut outputs.logs);
         // The envelope carries whole bodies; the rare streamed one is read in a future of its
         // own, which every invocation would otherwise carry.
         if outputs.has_streamed_bodies() {
@@ -315,6 +320,18 @@ fn invoke(
     }
 }
 
+/// Moves warnings and errors out of the envelope's `Logs`, which the host logs at Information
+/// whatever they say, to stderr, which it logs at Warning (a line containing "warn") or Error;
+/// the other lines stay in `Logs`, tied to the invocation.
+fn keep_levels(function: &str, invocation_id: &str, logs: &mut Vec<crate::LogLine>) {
+    let is_high = |line: &crate::LogLine| line.level() <= tracing::Level::WARN;
+    if logs.iter().any(is_high) {
+        let (high, rest): (Vec<_>, Vec<_>) = std::mem::take(logs).into_iter().partition(is_high);
+        *logs = rest;
+        crate::logging::replay_to_console(function, invocation_id, &high);
+    }
+}
+
 /// The host's invocation id, or a fresh one for callers that send none.
 fn invocation_id(headers: &HeaderMap) -> String {
     headers
@@ -323,6 +340,18 @@ fn invocation_id(headers: &HeaderMap) -> String {
         .map(str::trim)
         .filter(|id| !id.is_empty())
         .map_or_else(generated_invocation_id, str::to_owned)
+}
+
+/// The W3C trace context the host's HTTP client sends with its request to the worker (its
+/// current activity's `traceparent` and `tracestate`), if any: the envelope itself carries none.
+fn trace_context(headers: &HeaderMap) -> Option<crate::TraceContext> {
+    let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(str::trim);
+    let trace_parent = text("traceparent").filter(|value| !value.is_empty())?;
+    Some(crate::TraceContext {
+        trace_parent: trace_parent.to_owned(),
+        trace_state: text("tracestate").unwrap_or_default().to_owned(),
+        attributes: Default::default(),
+    })
 }
 
 /// Unique across the process (a counter) and across restarts (the process start time and id).
@@ -458,6 +487,33 @@ mod tests {
         let second = invocation_id(&HeaderMap::new());
         assert!(first.starts_with("azfn-"), "{first}");
         assert_ne!(first, second);
+    }
+
+    #[test]
+    fn warnings_and_errors_leave_the_envelope_logs_for_stderr() {
+        use tracing::Level;
+        let mut logs = vec![
+            crate::LogLine::new(Level::INFO, "app", "kept"),
+            crate::LogLine::new(Level::WARN, "app", "to stderr"),
+            crate::LogLine::new(Level::DEBUG, "app", "kept too"),
+            crate::LogLine::new(Level::ERROR, "app", "to stderr too"),
+        ];
+        keep_levels("audit", "inv-1", &mut logs);
+        let kept: Vec<&str> = logs.iter().map(crate::LogLine::message).collect();
+        assert_eq!(kept, ["kept", "kept too"]);
+    }
+
+    #[test]
+    fn the_trace_context_comes_from_the_w3c_headers() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(trace_context(&headers), None);
+        headers.insert("tracestate", "k=v".parse().unwrap());
+        assert_eq!(trace_context(&headers), None, "no tracestate without a traceparent");
+        let parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        headers.insert("traceparent", parent.parse().unwrap());
+        let trace = trace_context(&headers).expect("a trace context");
+        assert_eq!(trace.trace_parent, parent);
+        assert_eq!(trace.trace_state, "k=v");
     }
 
     #[test]

@@ -53,7 +53,9 @@ pub(crate) enum Next {
 /// - `WorkerStatus`, `HandlesWorkerTerminateMessage`, `HandlesInvocationCancelMessage`,
 ///   `SupportsLoadResponseCollection`: those messages are answered;
 /// - `EnableUserCodeException`: failures say whether user code failed;
-/// - `HttpUri`, `RequiresRouteParameters`: only when the loopback HTTP server runs.
+/// - `HttpUri`, `RequiresRouteParameters`: only when the loopback HTTP server runs;
+/// - `WorkerOpenTelemetryEnabled`, `WorkerOpenTelemetrySchemaVersion`: only while exporting
+///   (feature `opentelemetry`).
 pub(crate) fn capabilities(http_uri: Option<&str>) -> BTreeMap<String, String> {
     let mut capabilities: BTreeMap<String, String> = [
         "RpcHttpBodyOnly",
@@ -71,6 +73,10 @@ pub(crate) fn capabilities(http_uri: Option<&str>) -> BTreeMap<String, String> {
     .into_iter()
     .map(|name| (name.to_owned(), "true".to_owned()))
     .collect();
+    // Only while the worker exports its own spans: the host then stops exporting the worker's
+    // logs itself (in telemetryMode OpenTelemetry).
+    #[cfg(feature = "opentelemetry")]
+    capabilities.extend(crate::opentelemetry::capabilities().map(|(name, value)| (name.to_owned(), value.to_owned())));
     if let Some(uri) = http_uri {
         capabilities.insert("HttpUri".to_owned(), uri.to_owned());
         // Forwarded requests do not carry the route's values; the gRPC half does.
