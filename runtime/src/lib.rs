@@ -71,7 +71,10 @@ pub use azfn_core::{KafkaEvent, KafkaHeader};
 #[cfg(feature = "rabbitmq")]
 pub use azfn_core::{RabbitMqMessageMetadata, RabbitMqProperties};
 #[cfg(feature = "servicebus")]
-pub use azfn_core::{ServiceBusBatchMetadata, ServiceBusMessageMetadata};
+pub use azfn_core::{
+    MessagePropertyValue, MessageSettler, PropertiesToModify, ServiceBusBatchMetadata, ServiceBusMessageMetadata,
+    ServiceBusSettlement, SettleFuture, SettlementChannel, SettlementError, SettlementOperation, SettlementRequest,
+};
 #[cfg(feature = "signalr")]
 pub use azfn_core::{SignalRConnectionInfo, SignalRInvocationContext, SignalRMessage};
 #[cfg(any(feature = "sql", feature = "mysql"))]
