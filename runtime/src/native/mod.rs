@@ -55,6 +55,8 @@ mod metadata;
 pub mod offline;
 mod relay;
 mod responses;
+#[cfg(feature = "servicebus")]
+mod settlement;
 mod stream;
 mod typed_data;
 mod worker;
@@ -129,6 +131,8 @@ pub async fn run(
         mut inbox,
         sent_everything,
         connection,
+        #[cfg(feature = "servicebus")]
+        host,
     } = match opened {
         Ok(stream) => stream,
         Err(error) => {
@@ -140,6 +144,8 @@ pub async fn run(
     };
     let http_uri = http_server.as_ref().map(|server| (server.uri(), server.pairing()));
     let mut worker = Worker::new(registry, outbox, http_uri);
+    #[cfg(feature = "servicebus")]
+    worker.settle_through(std::sync::Arc::new(settlement::HostSettler::new(host)));
 
     let mut shutdown = std::pin::pin!(shutdown);
     let ending = loop {

@@ -165,6 +165,28 @@ pub(crate) struct Worker {
     accepting: bool,
     /// The host's `WorkerInitRequest`, kept to replay to a specialized app.
     init_request: Option<(String, WorkerInitRequest)>,
+    /// What settles Service Bus messages, given to every Service Bus invocation.
+    #[cfg(feature = "servicebus")]
+    settlement: Option<crate::SettlementChannel>,
+}
+
+/// What the worker attaches to an invocation beside what its request carries.
+#[derive(Debug, Default)]
+struct Attachments {
+    /// The settlement channel, for a Service Bus invocation.
+    #[cfg(feature = "servicebus")]
+    settlement: Option<crate::SettlementChannel>,
+}
+
+impl Attachments {
+    fn attach_to(self, invocation: &mut crate::Invocation) {
+        #[cfg(feature = "servicebus")]
+        if let Some(channel) = self.settlement {
+            invocation.extensions.insert(channel);
+        }
+        #[cfg(not(feature = "servicebus"))]
+        let _ = invocation;
+    }
 }
 
 impl Worker {
@@ -181,6 +203,32 @@ impl Worker {
             capabilities: capabilities(uri.as_deref()),
             accepting: true,
             init_request: None,
+            #[cfg(feature = "servicebus")]
+            settlement: None,
+        }
+    }
+
+    /// Settles the messages of Service Bus invocations through `settler` (the host's
+    /// `Settlement` service).
+    #[cfg(feature = "servicebus")]
+    pub(crate) fn settle_through(&mut self, settler: std::sync::Arc<dyn crate::MessageSettler>) {
+        self.settlement = Some(crate::SettlementChannel(settler));
+    }
+
+    /// What an invocation of `function` gets attached.
+    fn attachments(&self, function: &FunctionDescription) -> Attachments {
+        #[cfg(feature = "servicebus")]
+        {
+            let is_service_bus =
+                function.trigger().kind.json_type == crate::bindings::catalog::SERVICE_BUS_TRIGGER.json_type;
+            Attachments {
+                settlement: self.settlement.clone().filter(|_| is_service_bus),
+            }
+        }
+        #[cfg(not(feature = "servicebus"))]
+        {
+            let _ = function;
+            Attachments::default()
         }
     }
 
@@ -341,6 +389,7 @@ impl Worker {
         tokio::spawn(run_invocation(
             function,
             request,
+            self.attachments(function),
             token,
             self.outbox.clone(),
             self.pairing.clone(),
@@ -403,6 +452,7 @@ impl Worker {
 async fn run_invocation(
     function: &'static FunctionDescription,
     request: InvocationRequest,
+    attachments: Attachments,
     token: CancellationToken,
     outbox: Outbox,
     pairing: Option<Arc<Pairing>>,
@@ -411,7 +461,11 @@ async fn run_invocation(
 ) {
     let invocation_id = request.invocation_id.clone();
     let (result, responder) = match invocation::prepare(function, request, token.clone(), pairing.as_ref()).await {
-        Ok(Prepared { invocation, responder }) => {
+        Ok(Prepared {
+            mut invocation,
+            responder,
+        }) => {
+            attachments.attach_to(&mut invocation);
             let mut result = dispatch::invoke(invocation).await;
             if responder.is_none()
                 && let Ok(outputs) = &mut result
