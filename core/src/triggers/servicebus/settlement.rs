@@ -392,7 +392,10 @@ mod tests {
         settlement.complete().await.expect("complete");
         settlement.abandon().await.expect("abandon");
         settlement.dead_letter("Bad", "no body").await.expect("dead-letter");
-        settlement.defer_with(PropertiesToModify::new().set("n", 1)).await.expect("defer");
+        settlement
+            .defer_with(PropertiesToModify::new().set("n", 1))
+            .await
+            .expect("defer");
         settlement.renew_lock().await.expect("renew");
         settlement.for_message("t-2").complete().await.expect("another message");
         let requests = recorder.requests.lock().expect("lock").clone();
