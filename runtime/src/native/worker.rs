@@ -170,18 +170,21 @@ pub(crate) struct Worker {
     settlement: Option<crate::SettlementChannel>,
 }
 
-/// What the worker attaches to an invocation beside what its request carries.
+/// What an invocation gets from the worker beside its request.
 #[derive(Debug, Default)]
-struct Attachments {
+struct FromWorker {
+    /// The `HttpUri` server's pairing, when it runs.
+    pairing: Option<Arc<Pairing>>,
     /// The settlement channel, for a Service Bus invocation.
     #[cfg(feature = "servicebus")]
     settlement: Option<crate::SettlementChannel>,
 }
 
-impl Attachments {
-    fn attach_to(self, invocation: &mut crate::Invocation) {
+impl FromWorker {
+    /// Attaches what goes into the invocation's extensions.
+    fn attach_to(&mut self, invocation: &mut crate::Invocation) {
         #[cfg(feature = "servicebus")]
-        if let Some(channel) = self.settlement {
+        if let Some(channel) = self.settlement.take() {
             invocation.extensions.insert(channel);
         }
         #[cfg(not(feature = "servicebus"))]
@@ -215,20 +218,17 @@ impl Worker {
         self.settlement = Some(crate::SettlementChannel(settler));
     }
 
-    /// What an invocation of `function` gets attached.
-    fn attachments(&self, function: &FunctionDescription) -> Attachments {
+    /// What an invocation of `function` gets from the worker.
+    fn given_to(&self, function: &FunctionDescription) -> FromWorker {
         #[cfg(feature = "servicebus")]
-        {
-            let is_service_bus =
-                function.trigger().kind.json_type == crate::bindings::catalog::SERVICE_BUS_TRIGGER.json_type;
-            Attachments {
-                settlement: self.settlement.clone().filter(|_| is_service_bus),
-            }
-        }
+        let is_service_bus =
+            function.trigger().kind.json_type == crate::bindings::catalog::SERVICE_BUS_TRIGGER.json_type;
         #[cfg(not(feature = "servicebus"))]
-        {
-            let _ = function;
-            Attachments::default()
+        let _ = function;
+        FromWorker {
+            pairing: self.pairing.clone(),
+            #[cfg(feature = "servicebus")]
+            settlement: self.settlement.clone().filter(|_| is_service_bus),
         }
     }
 
@@ -389,10 +389,9 @@ impl Worker {
         tokio::spawn(run_invocation(
             function,
             request,
-            self.attachments(function),
+            self.given_to(function),
             token,
             self.outbox.clone(),
-            self.pairing.clone(),
             request_id.to_owned(),
             finished,
         ));
@@ -452,20 +451,20 @@ impl Worker {
 async fn run_invocation(
     function: &'static FunctionDescription,
     request: InvocationRequest,
-    attachments: Attachments,
+    mut given: FromWorker,
     token: CancellationToken,
     outbox: Outbox,
-    pairing: Option<Arc<Pairing>>,
     request_id: String,
     finished: Finished,
 ) {
     let invocation_id = request.invocation_id.clone();
-    let (result, responder) = match invocation::prepare(function, request, token.clone(), pairing.as_ref()).await {
+    let (result, responder) = match invocation::prepare(function, request, token.clone(), given.pairing.as_ref()).await
+    {
         Ok(Prepared {
             mut invocation,
             responder,
         }) => {
-            attachments.attach_to(&mut invocation);
+            given.attach_to(&mut invocation);
             let mut result = dispatch::invoke(invocation).await;
             if responder.is_none()
                 && let Ok(outputs) = &mut result
