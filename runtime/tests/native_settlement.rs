@@ -15,9 +15,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use azfn::native::proto::{
-    FunctionLoadRequest, FunctionLoadRequestCollection, FunctionsMetadataRequest, InvocationRequest,
-    InvocationResponse, ParameterBinding, StreamingMessage, TypedData, WorkerInitRequest, parameter_binding::RpcData,
-    status_result::Status, streaming_message::Content, typed_data::Data,
+    FunctionEnvironmentReloadRequest, FunctionLoadRequest, FunctionLoadRequestCollection, FunctionsMetadataRequest,
+    InvocationRequest, InvocationResponse, ParameterBinding, StreamingMessage, TypedData, WorkerInitRequest,
+    WorkerTerminate, parameter_binding::RpcData, status_result::Status, streaming_message::Content, typed_data::Data,
 };
 use azfn::prelude::*;
 use azfn::{PropertiesToModify, Registry, ServiceBusBatchMetadata, ServiceBusSettlement};
@@ -187,6 +187,11 @@ impl MockHost {
     async fn ready(&mut self) {
         self.send(Content::WorkerInitRequest(WorkerInitRequest::default()));
         assert!(matches!(self.next_reply().await, Content::WorkerInitResponse(_)));
+        self.index_and_load().await;
+    }
+
+    /// Indexing and loading every function.
+    async fn index_and_load(&mut self) {
         self.send(Content::FunctionsMetadataRequest(FunctionsMetadataRequest::default()));
         let Content::FunctionMetadataResponse(metadata) = self.next_reply().await else {
             panic!("expected FunctionMetadataResponse");
@@ -615,4 +620,141 @@ async fn over_the_custom_handler_settlement_fails_with_the_reason() {
 
     let _ = stop.send(());
     let _ = tokio::time::timeout(PATIENCE, server).await;
+}
+
+/// The worker's own gRPC endpoint (the one it serves a restarted app at specialization) hands
+/// calls to other methods over whole when asked to, and answers with what it is given, status
+/// and message in the trailers; the relay passes them to the host this way.
+#[tokio::test]
+async fn the_relays_endpoint_forwards_other_calls_and_their_answers() {
+    use azfn::native::codec::GrpcStatus;
+    use azfn::native::server::{OtherAnswer, Server};
+
+    let server = Server::start(1 << 20).await.expect("listens");
+    let mut calls = server.forward_other_calls();
+    let tcp = TcpStream::connect(("127.0.0.1", server.port)).await.expect("connects");
+    let (mut sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+        .handshake(TokioIo::new(tcp))
+        .await
+        .expect("HTTP/2");
+    tokio::spawn(connection);
+
+    let token = field(1, UNKNOWN_TOKEN.as_bytes());
+    let request = Request::post(format!("http://127.0.0.1:{}/Settlement/Complete", server.port))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(http_body_util::Full::new(frame(&token)))
+        .expect("a request");
+    let answering = tokio::spawn(async move {
+        let call = calls.recv().await.expect("the call is handed over");
+        assert_eq!(call.path, "/Settlement/Complete");
+        assert_eq!(call.body, frame(&token));
+        let answer = OtherAnswer {
+            body: bytes::Bytes::new(),
+            status: GrpcStatus {
+                code: 9,
+                message: format!("LockToken {UNKNOWN_TOKEN} not found."),
+            },
+        };
+        call.answer.send(answer).expect("the caller waits");
+    });
+    let response = sender.send_request(request).await.expect("answered");
+    assert_eq!(response.status(), http::StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/grpc");
+    let collected = response.into_body().collect().await.expect("the whole answer");
+    let trailers = collected.trailers().expect("trailers").clone();
+    assert!(collected.to_bytes().is_empty());
+    assert_eq!(trailers["grpc-status"], "9");
+    let status = GrpcStatus::from_headers(|name| trailers.get(name).map(HeaderValue::as_bytes)).expect("a status");
+    assert_eq!(status.message, format!("LockToken {UNKNOWN_TOKEN} not found."));
+    answering.await.expect("the answering side ran");
+}
+
+/// The example app `settlement_app`, built once.
+fn settlement_app() -> std::path::PathBuf {
+    let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target_dir =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| manifest_dir.join("../target"), std::path::PathBuf::from);
+    let status = std::process::Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "azfn",
+            "--example",
+            "settlement_app",
+            "--features",
+            "native,servicebus",
+        ])
+        .current_dir(manifest_dir)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building the settlement_app example failed");
+    target_dir.join("debug/examples/settlement_app")
+}
+
+/// After placeholder specialization the worker restarts the app and relays its stream; the
+/// restarted app's settlement calls reach the host over the worker's connection, and the host's
+/// answers come back.
+#[tokio::test]
+async fn after_specialization_settlements_reach_the_host_through_the_relay() {
+    let directory =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("settle-specialized-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).expect("a scratch folder");
+    std::fs::copy(settlement_app(), directory.join("app")).expect("the app is deployed");
+
+    let mut harness = Harness::start().await;
+    harness.host.send(Content::FunctionEnvironmentReloadRequest(
+        FunctionEnvironmentReloadRequest {
+            environment_variables: [("AZFN_SPECIALIZED".to_owned(), "yes".to_owned())].into(),
+            function_app_directory: directory.display().to_string(),
+        },
+    ));
+    let Content::FunctionEnvironmentReloadResponse(reloaded) = harness.host.next_reply().await else {
+        panic!("expected FunctionEnvironmentReloadResponse");
+    };
+    assert_eq!(
+        reloaded.result.as_ref().map(|r| r.status),
+        Some(Status::Success as i32),
+        "{reloaded:?}"
+    );
+    harness.host.index_and_load().await;
+
+    // The restarted app's function: its call goes out through the relay.
+    let token = "9a8b7c6d-0000-4000-8000-00000000c0de";
+    let mut request = message("inv-relayed", "settle", "ignored", token);
+    request.function_id = "complete".to_owned();
+    request.input_data[0].name = "message".to_owned();
+    let response = harness.host.invoke(request).await;
+    assert_eq!(status(&response), Status::Success, "{}", exception_message(&response));
+    let call = harness.host.next_settlement().await;
+    assert_eq!(
+        message_of(&call, &harness.host, "/Settlement/Complete"),
+        field(1, token.as_bytes())
+    );
+
+    // And a refusal comes back as the host gave it.
+    let mut request = message("inv-relayed-2", "settle", "ignored", UNKNOWN_TOKEN);
+    request.function_id = "complete".to_owned();
+    request.input_data[0].name = "message".to_owned();
+    let response = harness.host.invoke(request).await;
+    assert_eq!(status(&response), Status::Failure);
+    let error = exception_message(&response);
+    assert!(error.contains("gRPC status 9"), "{error}");
+    assert!(
+        error.contains(&format!("LockToken {UNKNOWN_TOKEN} not found.")),
+        "{error}"
+    );
+    harness.host.next_settlement().await;
+
+    harness.host.send(Content::WorkerTerminate(WorkerTerminate {
+        grace_period: Some(azfn::native::proto::Duration { seconds: 5, nanos: 0 }),
+    }));
+    let result = tokio::time::timeout(PATIENCE, harness.worker)
+        .await
+        .expect("run returns in time")
+        .expect("run does not panic");
+    assert_eq!(result, Ok(()));
 }

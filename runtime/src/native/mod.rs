@@ -131,7 +131,6 @@ pub async fn run(
         mut inbox,
         sent_everything,
         connection,
-        #[cfg(feature = "servicebus")]
         host,
     } = match opened {
         Ok(stream) => stream,
@@ -145,13 +144,14 @@ pub async fn run(
     let http_uri = http_server.as_ref().map(|server| (server.uri(), server.pairing()));
     let mut worker = Worker::new(registry, outbox, http_uri);
     #[cfg(feature = "servicebus")]
-    worker.settle_through(std::sync::Arc::new(settlement::HostSettler::new(host)));
+    worker.settle_through(std::sync::Arc::new(settlement::HostSettler::new(host.clone())));
 
     let mut shutdown = std::pin::pin!(shutdown);
     let ending = loop {
         match serve(&mut worker, &mut inbox, shutdown.as_mut(), args.shutdown_grace).await {
             Ok(ending) => break ending,
-            Err(specialization) => match relay::relay(&args, &specialization, worker.outbox(), &mut inbox).await {
+            Err(specialization) => match relay::relay(&args, &specialization, worker.outbox(), &mut inbox, &host).await
+            {
                 Ok(exited) => break Ending::Relayed(exited),
                 Err(error) => {
                     let message = format!(

@@ -134,13 +134,11 @@ pub(crate) struct EventStream {
     /// The connection's task.
     pub(crate) connection: JoinHandle<()>,
     /// The connection, for unary calls beside the stream.
-    #[cfg(feature = "servicebus")]
     pub(crate) host: HostConnection,
 }
 
 /// The HTTP/2 connection to the host, for unary gRPC calls to the services it serves beside
 /// `EventStream`. Cheap to clone; each call is one more HTTP/2 stream.
-#[cfg(feature = "servicebus")]
 #[derive(Debug, Clone)]
 pub(crate) struct HostConnection {
     sender: SendRequest<ConnectionBody>,
@@ -148,16 +146,22 @@ pub(crate) struct HostConnection {
     base: String,
 }
 
-#[cfg(feature = "servicebus")]
 impl HostConnection {
     /// Calls `path` (`/Service/Method`) with `message`, as gRPC does: `Ok` with the response
     /// body's bytes when the call ends with `grpc-status: 0`, `Err` with the status otherwise.
+    #[cfg(feature = "servicebus")]
     pub(crate) async fn unary<M: Message>(&self, path: &str, message: &M) -> Result<Bytes, UnaryError> {
+        self.unary_framed(path, codec::encode(message)).await
+    }
+
+    /// As [`unary`](Self::unary), with the request body already framed (a call relayed as it
+    /// came); the answer is the response body as it came.
+    pub(crate) async fn unary_framed(&self, path: &str, body: Bytes) -> Result<Bytes, UnaryError> {
         let request = Request::post(format!("{}{path}", self.base))
             .header(CONTENT_TYPE, "application/grpc")
             .header(TE, "trailers")
             .header(USER_AGENT, concat!("azfn/", env!("CARGO_PKG_VERSION")))
-            .body(Either::Right(Full::new(codec::encode(message))))
+            .body(Either::Right(Full::new(body)))
             .map_err(|e| UnaryError::Transport(format!("cannot build the request for {path}: {e}")))?;
         let mut sender = self.sender.clone();
         sender
@@ -200,7 +204,6 @@ impl HostConnection {
 }
 
 /// How a unary call failed.
-#[cfg(feature = "servicebus")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum UnaryError {
     /// The host answered with a gRPC status other than OK.
@@ -246,7 +249,6 @@ pub(crate) async fn open(args: &NativeArgs) -> Result<EventStream, String> {
     });
     outbox.send_content(&args.request_id, start).await;
 
-    #[cfg(feature = "servicebus")]
     let host = HostConnection {
         sender: sender.clone(),
         base: service_base(&args.uri),
@@ -278,7 +280,6 @@ pub(crate) async fn open(args: &NativeArgs) -> Result<EventStream, String> {
         },
         sent_everything,
         connection,
-        #[cfg(feature = "servicebus")]
         host,
     })
 }
