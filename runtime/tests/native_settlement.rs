@@ -758,3 +758,52 @@ async fn after_specialization_settlements_reach_the_host_through_the_relay() {
         .expect("run does not panic");
     assert_eq!(result, Ok(()));
 }
+
+/// A test of the app attaches its own settler with a middleware, and sees what the function
+/// settles, with no host at all.
+#[tokio::test]
+async fn a_test_attaches_its_own_settler_and_sees_each_settlement() {
+    use azfn::testing::{TestApp, Trigger};
+    use azfn::{Invocation, MessageSettler, SettleFuture, SettlementChannel, SettlementOperation, SettlementRequest};
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<SettlementRequest>>);
+
+    impl MessageSettler for Recorder {
+        fn settle(&self, request: SettlementRequest) -> SettleFuture<'_> {
+            self.0.lock().expect("lock").push(request);
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    let recorder = Arc::new(Recorder::default());
+    let attached = recorder.clone();
+    let app = TestApp::new(
+        azfn::App::new().middleware(move |mut invocation: Invocation, next: azfn::Next| {
+            invocation
+                .extensions
+                .insert(SettlementChannel(attached.clone() as Arc<dyn MessageSettler>));
+            next.run(invocation)
+        }),
+    );
+    let trigger = Trigger::json(&"dead-letter").with_metadata("LockToken", "t-1");
+    app.invoke("settle", trigger).await.expect("the function succeeds");
+    let seen = recorder.0.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].lock_token, "t-1");
+    assert!(matches!(
+        &seen[0].operation,
+        SettlementOperation::DeadLetter { reason: Some(reason), .. } if reason == "Invalid"
+    ));
+
+    // Without one, the function's settlement fails with the reason.
+    let bare = TestApp::new(azfn::App::new());
+    let error = bare
+        .invoke("settle", Trigger::json(&"complete").with_metadata("LockToken", "t-1"))
+        .await
+        .expect_err("no channel");
+    assert!(
+        error.to_string().contains("needs azfn's native gRPC transport"),
+        "{error}"
+    );
+}

@@ -129,11 +129,11 @@ async fn accept_loop(listener: TcpListener, calls: mpsc::UnboundedSender<Stream>
             async move {
                 let response = match forward {
                     Some(forward) if request.uri().path() != EVENT_STREAM_PATH => {
-                        Response::new(Either::Right(other_call(request, &forward).await))
+                        grpc_content_type(Response::new(Either::Right(other_call(request, &forward).await)))
                     }
                     _ => event_stream(request, &calls, limit).map(Either::Left),
                 };
-                Ok::<_, Infallible>(grpc_content_type(response))
+                Ok::<_, Infallible>(response)
             }
         });
         // Kept so that aborting this task (the server's drop) also closes its connections:
@@ -226,7 +226,7 @@ fn grpc_content_type<B>(mut response: Response<B>) -> Response<B> {
 
 /// The body of an answer to another method: its bytes, then the status as trailers.
 #[derive(Debug)]
-pub struct AnswerBody {
+struct AnswerBody {
     data: Option<Bytes>,
     status: Option<GrpcStatus>,
 }

@@ -154,7 +154,7 @@ impl HostConnection {
         self.unary_framed(path, codec::encode(message)).await
     }
 
-    /// As [`unary`](Self::unary), with the request body already framed (a call relayed as it
+    /// As `unary`, with the request body already framed (a call relayed as it
     /// came); the answer is the response body as it came.
     pub(crate) async fn unary_framed(&self, path: &str, body: Bytes) -> Result<Bytes, UnaryError> {
         let request = Request::post(format!("{}{path}", self.base))
