@@ -389,6 +389,17 @@ metadata_parameters! {
     rabbitmq_trigger => crate::triggers::rabbitmq::RabbitMqMessageMetadata,
 }
 
+/// Settles the triggering message through the channel the transport attached; never fails to
+/// extract (a missing channel or lock token is the error of the method called).
+#[cfg(feature = "servicebus")]
+impl Parameter for crate::triggers::servicebus::settlement::ServiceBusSettlement {
+    type Owner = kind::service_bus_trigger;
+
+    fn read(invocation: &Invocation) -> Result<Self, InvocationError> {
+        Ok(Self::of_invocation(invocation))
+    }
+}
+
 impl Parameter for FunctionContext {
     type Owner = AnyTrigger;
 

@@ -77,6 +77,11 @@ pub use triggers::kafka::{KafkaEvent, KafkaHeader};
 #[cfg(feature = "rabbitmq")]
 pub use triggers::rabbitmq::{RabbitMqMessageMetadata, RabbitMqProperties};
 #[cfg(feature = "servicebus")]
+pub use triggers::servicebus::settlement::{
+    MessagePropertyValue, MessageSettler, PropertiesToModify, ServiceBusSettlement, SettleFuture, SettlementChannel,
+    SettlementError, SettlementOperation, SettlementRequest,
+};
+#[cfg(feature = "servicebus")]
 pub use triggers::servicebus::{ServiceBusBatchMetadata, ServiceBusMessageMetadata};
 #[cfg(feature = "signalr")]
 pub use triggers::signalr::{SignalRConnectionInfo, SignalRInvocationContext, SignalRMessage};

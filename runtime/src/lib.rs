@@ -72,10 +72,13 @@ pub use azfn_core::{CloudEvent, EventGridEvent};
 pub use azfn_core::{EventHubBatchMetadata, EventHubEventMetadata, PartitionContext};
 #[cfg(feature = "kafka")]
 pub use azfn_core::{KafkaEvent, KafkaHeader};
+#[cfg(feature = "servicebus")]
+pub use azfn_core::{
+    MessagePropertyValue, MessageSettler, PropertiesToModify, ServiceBusBatchMetadata, ServiceBusMessageMetadata,
+    ServiceBusSettlement, SettleFuture, SettlementChannel, SettlementError, SettlementOperation, SettlementRequest,
+};
 #[cfg(feature = "rabbitmq")]
 pub use azfn_core::{RabbitMqMessageMetadata, RabbitMqProperties};
-#[cfg(feature = "servicebus")]
-pub use azfn_core::{ServiceBusBatchMetadata, ServiceBusMessageMetadata};
 #[cfg(feature = "signalr")]
 pub use azfn_core::{SignalRConnectionInfo, SignalRInvocationContext, SignalRMessage};
 #[cfg(any(feature = "sql", feature = "mysql"))]

@@ -5,6 +5,7 @@
 //! | [`envelope`] (feature `envelope`) | the custom handler's JSON envelope: field names, the host's value encodings |
 //! | [`rpc`] (feature `rpc`) | the Functions host's language-worker protocol (`FunctionRpc.proto`) |
 //! | [`durable`] (feature `durable`) | the Durable Task sidecar protocol (`orchestrator_service.proto`) |
+//! | [`settlement`] (feature `settlement`) | the Service Bus extension's settlement service (`settlement.proto`) and the AMQP map it takes |
 //! | [`wkt`] (feature `grpc`) | the protobuf well-known types both use, with conversions to `std::time` and `serde_json` |
 //! | [`codec`] (feature `grpc`) | gRPC message framing |
 //! | [`server`] (feature `server`) | the host's side of the language-worker `EventStream` |
@@ -27,6 +28,8 @@ pub mod envelope;
 pub mod rpc;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "settlement")]
+pub mod settlement;
 #[cfg(feature = "grpc")]
 pub mod wkt;
 

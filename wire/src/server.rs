@@ -7,28 +7,36 @@
 //! compression flag (always 0 here: the host never negotiates compression), a 4-byte big-endian
 //! length and the protobuf bytes; the response ends with a `grpc-status` trailer. That is all
 //! this module does, so nothing needs a gRPC library.
+//!
+//! Calls to other methods (the extensions' services the real host serves beside `EventStream`,
+//! such as Service Bus settlement) are answered `UNIMPLEMENTED`, unless the server forwards them
+//! ([`Server::forward_other_calls`]), as the worker's relay does to the real host.
 
 use std::convert::Infallible;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
+use azfn_bindings::percent::encode_component;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::Frame;
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, Either};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use prost::Message;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::codec::{BATCH_BYTES, FrameDecoder, encode_ready};
+use crate::codec::{BATCH_BYTES, FrameDecoder, GrpcStatus, encode_ready};
 use crate::rpc::{EVENT_STREAM_PATH, StreamingMessage};
 
 /// gRPC status `UNIMPLEMENTED`, for calls to any other method.
 const UNIMPLEMENTED: &str = "12";
+/// gRPC status `UNAVAILABLE`, for a forwarded call nobody answered.
+const UNAVAILABLE: u32 = 14;
 
 /// One `EventStream` call: the worker's messages in, the host's messages out.
 #[derive(Debug)]
@@ -40,6 +48,30 @@ pub struct Stream {
     pub outbound: mpsc::UnboundedSender<StreamingMessage>,
 }
 
+/// A call to a method other than `EventStream`, handed over whole for someone else to answer
+/// ([`Server::forward_other_calls`]).
+#[derive(Debug)]
+pub struct OtherCall {
+    /// The method's path (`/Settlement/Complete`).
+    pub path: String,
+    /// The request body as it came: the framed message.
+    pub body: Bytes,
+    /// Where the answer goes; dropping it answers `UNAVAILABLE`.
+    pub answer: oneshot::Sender<OtherAnswer>,
+}
+
+/// The answer to an [`OtherCall`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherAnswer {
+    /// The response body: framed messages, or nothing.
+    pub body: Bytes,
+    /// How the call ends.
+    pub status: GrpcStatus,
+}
+
+/// Where calls to other methods go, once someone asks for them.
+type Forward = Arc<Mutex<Option<mpsc::UnboundedSender<OtherCall>>>>;
+
 /// A listening server; stops accepting when dropped.
 #[derive(Debug)]
 pub struct Server {
@@ -47,6 +79,7 @@ pub struct Server {
     pub port: u16,
     /// Each `EventStream` call, as it opens.
     pub calls: mpsc::UnboundedReceiver<Stream>,
+    forward: Forward,
     accept: JoinHandle<()>,
 }
 
@@ -63,21 +96,45 @@ impl Server {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let port = listener.local_addr()?.port();
         let (calls_tx, calls) = mpsc::unbounded_channel();
-        let accept = tokio::spawn(accept_loop(listener, calls_tx, max_message_length));
-        Ok(Server { port, calls, accept })
+        let forward = Forward::default();
+        let accept = tokio::spawn(accept_loop(listener, calls_tx, forward.clone(), max_message_length));
+        Ok(Server {
+            port,
+            calls,
+            forward,
+            accept,
+        })
+    }
+
+    /// From now on, hands every call to a method other than `EventStream` to the receiver
+    /// returned, instead of answering `UNIMPLEMENTED`.
+    pub fn forward_other_calls(&self) -> mpsc::UnboundedReceiver<OtherCall> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        *self.forward.lock().unwrap_or_else(|e| e.into_inner()) = Some(sender);
+        receiver
     }
 }
 
-async fn accept_loop(listener: TcpListener, calls: mpsc::UnboundedSender<Stream>, limit: usize) {
+async fn accept_loop(listener: TcpListener, calls: mpsc::UnboundedSender<Stream>, forward: Forward, limit: usize) {
     let mut connections = Vec::new();
     loop {
         let Ok((tcp, _)) = listener.accept().await else {
             continue;
         };
         let calls = calls.clone();
-        let service = service_fn(move |request| {
+        let forward = forward.clone();
+        let service = service_fn(move |request: Request<Incoming>| {
             let calls = calls.clone();
-            async move { Ok::<_, Infallible>(event_stream(request, &calls, limit)) }
+            let forward = forward.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            async move {
+                let response = match forward {
+                    Some(forward) if request.uri().path() != EVENT_STREAM_PATH => {
+                        grpc_content_type(Response::new(Either::Right(other_call(request, &forward).await)))
+                    }
+                    _ => event_stream(request, &calls, limit).map(Either::Left),
+                };
+                Ok::<_, Infallible>(response)
+            }
         });
         // Kept so that aborting this task (the server's drop) also closes its connections:
         // a worker from an earlier run must not keep a stream to a host that forgot it.
@@ -124,6 +181,86 @@ fn event_stream(
     // Nobody waiting for calls means the host is going away: the call just ends.
     let _ = calls.send(Stream { inbound, outbound });
     grpc_response(body)
+}
+
+/// Hands a call to another method over and waits for its answer.
+async fn other_call(request: Request<Incoming>, forward: &mpsc::UnboundedSender<OtherCall>) -> AnswerBody {
+    let path = request.uri().path().to_owned();
+    let unavailable = |message: String| {
+        AnswerBody::new(OtherAnswer {
+            body: Bytes::new(),
+            status: GrpcStatus {
+                code: UNAVAILABLE,
+                message,
+            },
+        })
+    };
+    let body = match request.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => return unavailable(format!("the request to {path} broke: {e}")),
+    };
+    let (answer, answered) = oneshot::channel();
+    if forward
+        .send(OtherCall {
+            path: path.clone(),
+            body,
+            answer,
+        })
+        .is_err()
+    {
+        return unavailable(format!("nothing answers {path} any more"));
+    }
+    match answered.await {
+        Ok(answer) => AnswerBody::new(answer),
+        Err(_) => unavailable(format!("{path} was not answered")),
+    }
+}
+
+/// Sets `content-type: application/grpc`, which every gRPC response has.
+fn grpc_content_type<B>(mut response: Response<B>) -> Response<B> {
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    response
+}
+
+/// The body of an answer to another method: its bytes, then the status as trailers.
+#[derive(Debug)]
+struct AnswerBody {
+    data: Option<Bytes>,
+    status: Option<GrpcStatus>,
+}
+
+impl AnswerBody {
+    fn new(answer: OtherAnswer) -> Self {
+        AnswerBody {
+            data: Some(answer.body).filter(|body| !body.is_empty()),
+            status: Some(answer.status),
+        }
+    }
+}
+
+impl http_body::Body for AnswerBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        if let Some(data) = this.data.take() {
+            return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
+        let Some(status) = this.status.take() else {
+            return Poll::Ready(None);
+        };
+        let mut trailers = HeaderMap::new();
+        trailers.insert("grpc-status", HeaderValue::from(status.code));
+        if !status.message.is_empty()
+            && let Ok(message) = HeaderValue::from_str(&encode_component(&status.message))
+        {
+            trailers.insert("grpc-message", message);
+        }
+        Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+    }
 }
 
 fn grpc_response(body: OutboundBody) -> Response<OutboundBody> {

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 /// The environment variable that makes the test write the generated files instead of comparing.
 const UPDATE: &str = "AZFN_UPDATE_GENERATED";
 
-/// The well-known types the two protocols import. protox has its own copies of these files, so
+/// The well-known types the protocols import. protox has its own copies of these files, so
 /// they are not kept in `proto/`.
 const WELL_KNOWN_TYPES: &[&str] = &[
     "google/protobuf/duration.proto",
@@ -50,9 +50,9 @@ fn config(out: &Path) -> prost_build::Config {
 
 /// Writes every generated file into `out`.
 ///
-/// Three runs, because the language-worker protocol's shared files and the Durable Task protocol
-/// both declare their messages without a package: compiled together, prost-build would write
-/// both into one root module.
+/// One run per protocol, because the language-worker protocol's shared files, the Durable Task
+/// protocol and the Service Bus settlement service all declare their messages without a package:
+/// compiled together, prost-build would write them all into one root module.
 fn generate(out: &Path) -> Result<(), Box<dyn Error>> {
     let proto = proto_dir();
 
@@ -81,6 +81,15 @@ fn generate(out: &Path) -> Result<(), Box<dyn Error>> {
         .extern_path(".google.protobuf", WELL_KNOWN_TYPES_PATH)
         .default_package_filename("orchestrator_service")
         .compile_fds(orchestrator)?;
+
+    // The Service Bus extension's settlement service, which has no package either
+    // (settlement.rs).
+    let servicebus = proto.join("servicebus");
+    let settlement = protox::compile([servicebus.join("settlement.proto")], [&servicebus])?;
+    config(out)
+        .extern_path(".google.protobuf", WELL_KNOWN_TYPES_PATH)
+        .default_package_filename("settlement")
+        .compile_fds(settlement)?;
     Ok(())
 }
 

@@ -1,7 +1,10 @@
-//! Service Bus: the metadata of a received message (the body is the payload parameter).
+//! Service Bus: the metadata of a received message (the body is the payload parameter), and
+//! settling it ([`settlement`]).
 //!
 //! The host sends the message body as the trigger's value and the message's properties as
 //! metadata; a batch (`Vec<T>` payload) sends each property as an array `<Key>Array`.
+
+pub mod settlement;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};

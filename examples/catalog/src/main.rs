@@ -5,13 +5,17 @@
 //! 3. `order-changes` (Cosmos DB change feed, retried with backoff) counts stock in a Table;
 //! 4. `telemetry` (Event Hubs, batched) archives device readings to Azure SQL;
 //! 5. `order-events` (Event Grid) and `price-changes` (SQL change tracking) log what happened;
-//! 6. `stock` (HTTP) reads the Table.
+//! 6. `stock` (HTTP) reads the Table;
+//! 7. `triage-order` (Service Bus) settles each message itself: dead-letters what is not an
+//!    order, defers orders for later, completes the rest (with the native gRPC transport; see
+//!    `docs/servicebus-settlement.md`).
 //!
 //! `cargo run -p catalog -- --write-app ./app` writes the function app folder.
 
 use azfn::prelude::*;
 use azfn::{
-    EventGridEvent, EventHubBatchMetadata, IntoHttpResponse, ServiceBusMessageMetadata, SqlChange, TableEntity,
+    EventGridEvent, EventHubBatchMetadata, IntoHttpResponse, PropertiesToModify, ServiceBusMessageMetadata,
+    ServiceBusSettlement, SqlChange, TableEntity,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -72,6 +76,30 @@ async fn store_order(order: Order, message: ServiceBusMessageMetadata) -> Stored
         ..EventGridEvent::default()
     };
     Stored { document: order, event }
+}
+
+/// Settles each message by hand: a body that is not an order goes to the dead-letter queue with
+/// the reason, an order of nothing is deferred with a note, any other order is completed. An
+/// error from the host (the message's lock lost, say) fails the invocation, and the extension
+/// then abandons the message unless it was settled.
+#[function(
+    name = "triage-order",
+    service_bus_trigger(
+        queue_name = "incoming-orders",
+        connection = "ServiceBus",
+        auto_complete_messages = false
+    )
+)]
+async fn triage_order(body: String, settlement: ServiceBusSettlement) -> Result<(), azfn::Error> {
+    match serde_json::from_str::<Order>(&body) {
+        Err(error) => settlement.dead_letter("NotAnOrder", error.to_string()).await?,
+        Ok(order) if order.quantity == 0 => {
+            let note = PropertiesToModify::new().set("triage", "empty order");
+            settlement.defer_with(note).await?;
+        }
+        Ok(_) => settlement.complete().await?,
+    }
+    Ok(())
 }
 
 /// The stock count of one item, in the `stock` table.

@@ -55,6 +55,8 @@ mod metadata;
 pub mod offline;
 mod relay;
 mod responses;
+#[cfg(feature = "servicebus")]
+mod settlement;
 mod stream;
 mod typed_data;
 mod worker;
@@ -129,6 +131,7 @@ pub async fn run(
         mut inbox,
         sent_everything,
         connection,
+        host,
     } = match opened {
         Ok(stream) => stream,
         Err(error) => {
@@ -140,12 +143,15 @@ pub async fn run(
     };
     let http_uri = http_server.as_ref().map(|server| (server.uri(), server.pairing()));
     let mut worker = Worker::new(registry, outbox, http_uri);
+    #[cfg(feature = "servicebus")]
+    worker.settle_through(std::sync::Arc::new(settlement::HostSettler::new(host.clone())));
 
     let mut shutdown = std::pin::pin!(shutdown);
     let ending = loop {
         match serve(&mut worker, &mut inbox, shutdown.as_mut(), args.shutdown_grace).await {
             Ok(ending) => break ending,
-            Err(specialization) => match relay::relay(&args, &specialization, worker.outbox(), &mut inbox).await {
+            Err(specialization) => match relay::relay(&args, &specialization, worker.outbox(), &mut inbox, &host).await
+            {
                 Ok(exited) => break Ending::Relayed(exited),
                 Err(error) => {
                     let message = format!(

@@ -14,6 +14,10 @@
 //! 4. every later message passes through unchanged, both ways, until either side ends. Host
 //!    messages that arrive in the meantime wait, in order.
 //!
+//! The child's calls to other methods of the endpoint (the extensions' services, such as Service
+//! Bus settlement) go to the host on the worker's connection, and their answers back, as they
+//! came.
+//!
 //! The child's exit status becomes this worker's result.
 
 use std::path::PathBuf;
@@ -25,8 +29,9 @@ use super::proto::{
     FunctionEnvironmentReloadRequest, FunctionEnvironmentReloadResponse, StreamingMessage, WorkerInitRequest,
     function_environment_reload_response::CapabilitiesUpdateStrategy, streaming_message::Content,
 };
-use super::server::{Server, Stream};
-use super::stream::{Inbound, Inbox, Outbox};
+use super::server::{OtherAnswer, OtherCall, Server, Stream};
+use super::stream::{HostConnection, Inbound, Inbox, Outbox, UnaryError};
+use crate::grpc::codec::GrpcStatus;
 
 /// How long the child may take to connect and answer its `WorkerInitRequest`.
 const CHILD_START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -66,12 +71,15 @@ pub(crate) async fn relay(
     specialization: &Specialization,
     outbox: &Outbox,
     inbox: &mut Inbox,
+    host: &HostConnection,
 ) -> Result<Result<ExitStatus, String>, String> {
     // Dropped on every way out, which ends the child's stream, and so the child.
     let mut server = Server::start(args.max_message_length)
         .await
         .map_err(|e| format!("cannot listen for the specialized app: {e}"))?;
     let port = server.port;
+    // Ends when the server does.
+    tokio::spawn(forward_to_host(server.forward_other_calls(), host.clone()));
 
     let request = &specialization.request;
     let mut command = Command::new(child_executable(request)?);
@@ -121,6 +129,40 @@ pub(crate) async fn relay(
         Err(error) => Err(format!("cannot wait for the specialized app: {error}")),
     })
 }
+
+/// Passes the child's calls to other methods to the host, each on its own task, and their
+/// answers back; a call the host cannot be asked ends `UNAVAILABLE`.
+async fn forward_to_host(mut calls: tokio::sync::mpsc::UnboundedReceiver<OtherCall>, host: HostConnection) {
+    while let Some(OtherCall { path, body, answer }) = calls.recv().await {
+        let host = host.clone();
+        tokio::spawn(async move {
+            let answered = match host.unary_framed(&path, body).await {
+                Ok(body) => OtherAnswer {
+                    body,
+                    status: GrpcStatus {
+                        code: GrpcStatus::OK,
+                        message: String::new(),
+                    },
+                },
+                Err(UnaryError::Status(status)) => OtherAnswer {
+                    body: bytes::Bytes::new(),
+                    status,
+                },
+                Err(UnaryError::Transport(why)) => OtherAnswer {
+                    body: bytes::Bytes::new(),
+                    status: GrpcStatus {
+                        code: UNAVAILABLE,
+                        message: why,
+                    },
+                },
+            };
+            let _ = answer.send(answered);
+        });
+    }
+}
+
+/// gRPC status `UNAVAILABLE`.
+const UNAVAILABLE: u32 = 14;
 
 /// Steps 1–3: the child's `StartStream` dropped, the init replayed, the reload answered.
 async fn handshake(mut call: Stream, specialization: &Specialization, outbox: &Outbox) -> Result<Stream, String> {

@@ -4,6 +4,10 @@
 //! every task may send into; the body encodes messages as hyper's connection task polls it, so
 //! that one task writes every frame, in the order the messages were queued. The response body
 //! is the host's half, read by [`Inbox`].
+//!
+//! The connection also carries the worker's unary calls to services the host serves beside
+//! `EventStream` (the Service Bus extension's settlement service): their request bodies are
+//! whole messages ([`ConnectionBody`]).
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -14,7 +18,7 @@ use bytes::Bytes;
 use http::header::{CONTENT_TYPE, TE, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Uri};
 use http_body::Frame;
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, Either, Full};
 use hyper::body::Incoming;
 use hyper::client::conn::http2::{Builder, SendRequest};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -73,13 +77,17 @@ pub(crate) enum Inbound {
     Malformed(String),
 }
 
+/// A request body on the connection to the host: the worker's half of `EventStream`, or the one
+/// message of a unary call.
+pub(crate) type ConnectionBody = Either<OutgoingBody, Full<Bytes>>;
+
 /// The host's half of the stream.
 #[derive(Debug)]
 pub(crate) struct Inbox {
     body: Incoming,
     decoder: FrameDecoder,
     // Held so the connection stays up for as long as the stream is read.
-    _sender: SendRequest<OutgoingBody>,
+    _sender: SendRequest<ConnectionBody>,
 }
 
 impl Inbox {
@@ -125,6 +133,87 @@ pub(crate) struct EventStream {
     pub(crate) sent_everything: oneshot::Receiver<()>,
     /// The connection's task.
     pub(crate) connection: JoinHandle<()>,
+    /// The connection, for unary calls beside the stream.
+    pub(crate) host: HostConnection,
+}
+
+/// The HTTP/2 connection to the host, for unary gRPC calls to the services it serves beside
+/// `EventStream`. Cheap to clone; each call is one more HTTP/2 stream.
+#[derive(Debug, Clone)]
+pub(crate) struct HostConnection {
+    sender: SendRequest<ConnectionBody>,
+    /// `http://host:port` and any path prefix of the host's URI, without a final `/`.
+    base: String,
+}
+
+impl HostConnection {
+    /// Calls `path` (`/Service/Method`) with `message`, as gRPC does: `Ok` with the response
+    /// body's bytes when the call ends with `grpc-status: 0`, `Err` with the status otherwise.
+    #[cfg(feature = "servicebus")]
+    pub(crate) async fn unary<M: Message>(&self, path: &str, message: &M) -> Result<Bytes, UnaryError> {
+        self.unary_framed(path, codec::encode(message)).await
+    }
+
+    /// As `unary`, with the request body already framed (a call relayed as it
+    /// came); the answer is the response body as it came.
+    pub(crate) async fn unary_framed(&self, path: &str, body: Bytes) -> Result<Bytes, UnaryError> {
+        let request = Request::post(format!("{}{path}", self.base))
+            .header(CONTENT_TYPE, "application/grpc")
+            .header(TE, "trailers")
+            .header(USER_AGENT, concat!("azfn/", env!("CARGO_PKG_VERSION")))
+            .body(Either::Right(Full::new(body)))
+            .map_err(|e| UnaryError::Transport(format!("cannot build the request for {path}: {e}")))?;
+        let mut sender = self.sender.clone();
+        sender
+            .ready()
+            .await
+            .map_err(|e| UnaryError::Transport(format!("the connection to the host is gone: {e}")))?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| UnaryError::Transport(format!("the host did not answer {path}: {e}")))?;
+        if response.status() != StatusCode::OK {
+            return Err(UnaryError::Transport(format!(
+                "the host answered {path} with HTTP {}",
+                response.status()
+            )));
+        }
+        // A trailers-only answer carries its status in the headers.
+        if let Some(status) = status_of(response.headers()) {
+            return if status.is_ok() {
+                Ok(Bytes::new())
+            } else {
+                Err(UnaryError::Status(status))
+            };
+        }
+        let collected = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| UnaryError::Transport(format!("the answer to {path} broke: {e}")))?;
+        let status = collected
+            .trailers()
+            .and_then(status_of)
+            .ok_or_else(|| UnaryError::Transport(format!("the answer to {path} has no grpc-status")))?;
+        if status.is_ok() {
+            Ok(collected.to_bytes())
+        } else {
+            Err(UnaryError::Status(status))
+        }
+    }
+}
+
+/// How a unary call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum UnaryError {
+    /// The host answered with a gRPC status other than OK.
+    Status(codec::GrpcStatus),
+    /// No gRPC answer came: the connection, HTTP, or a missing status.
+    Transport(String),
+}
+
+fn status_of(headers: &HeaderMap) -> Option<codec::GrpcStatus> {
+    codec::GrpcStatus::from_headers(|name| headers.get(name).map(HeaderValue::as_bytes))
 }
 
 /// Connects to the host, starts `EventStream` and sends `StartStream` as its first message.
@@ -160,14 +249,18 @@ pub(crate) async fn open(args: &NativeArgs) -> Result<EventStream, String> {
     });
     outbox.send_content(&args.request_id, start).await;
 
+    let host = HostConnection {
+        sender: sender.clone(),
+        base: service_base(&args.uri),
+    };
     let request = Request::post(event_stream_uri(&args.uri)?)
         .header(CONTENT_TYPE, "application/grpc")
         .header(TE, "trailers")
         .header(USER_AGENT, concat!("azfn/", env!("CARGO_PKG_VERSION")))
-        .body(OutgoingBody {
+        .body(Either::Left(OutgoingBody {
             messages: outgoing,
             ended: Some(ended),
-        })
+        }))
         .map_err(|e| format!("cannot build the EventStream request: {e}"))?;
     sender
         .ready()
@@ -187,6 +280,7 @@ pub(crate) async fn open(args: &NativeArgs) -> Result<EventStream, String> {
         },
         sent_everything,
         connection,
+        host,
     })
 }
 
@@ -212,11 +306,16 @@ async fn connect(authority: &str) -> Result<TcpStream, String> {
 /// `http://host:port/AzureFunctionsRpcMessages.FunctionRpc/EventStream`, keeping any path
 /// prefix of the host's URI.
 fn event_stream_uri(host: &Uri) -> Result<Uri, String> {
-    let prefix = host.path().trim_end_matches('/');
-    let authority = host.authority().map(|a| a.as_str()).unwrap_or_default();
-    format!("http://{authority}{prefix}{EVENT_STREAM_PATH}")
+    format!("{}{EVENT_STREAM_PATH}", service_base(host))
         .parse()
         .map_err(|e| format!("cannot build the EventStream URI from {host}: {e}"))
+}
+
+/// `http://host:port` and any path prefix of the host's URI, to which a method's path is added.
+fn service_base(host: &Uri) -> String {
+    let prefix = host.path().trim_end_matches('/');
+    let authority = host.authority().map(|a| a.as_str()).unwrap_or_default();
+    format!("http://{authority}{prefix}")
 }
 
 /// Refuses a response that is not a gRPC stream, or a trailers-only error.
@@ -229,7 +328,7 @@ fn check_response_head(response: &Response<Incoming>) -> Result<(), String> {
 
 /// `Err` when `grpc-status` is present and not 0 (OK).
 fn grpc_status(headers: &HeaderMap) -> Result<(), String> {
-    match codec::GrpcStatus::from_headers(|name| headers.get(name).map(HeaderValue::as_bytes)) {
+    match status_of(headers) {
         Some(status) if !status.is_ok() => Err(format!(
             "the host ended the stream with gRPC status {}: {}",
             status.code, status.message

@@ -171,6 +171,31 @@ pub(crate) struct Worker {
     accepting: bool,
     /// The host's `WorkerInitRequest`, kept to replay to a specialized app.
     init_request: Option<(String, WorkerInitRequest)>,
+    /// What settles Service Bus messages, given to every Service Bus invocation.
+    #[cfg(feature = "servicebus")]
+    settlement: Option<crate::SettlementChannel>,
+}
+
+/// What an invocation gets from the worker beside its request.
+#[derive(Debug, Default)]
+struct FromWorker {
+    /// The `HttpUri` server's pairing, when it runs.
+    pairing: Option<Arc<Pairing>>,
+    /// The settlement channel, for a Service Bus invocation.
+    #[cfg(feature = "servicebus")]
+    settlement: Option<crate::SettlementChannel>,
+}
+
+impl FromWorker {
+    /// Attaches what goes into the invocation's extensions.
+    fn attach_to(&mut self, invocation: &mut crate::Invocation) {
+        #[cfg(feature = "servicebus")]
+        if let Some(channel) = self.settlement.take() {
+            invocation.extensions.insert(channel);
+        }
+        #[cfg(not(feature = "servicebus"))]
+        let _ = invocation;
+    }
 }
 
 impl Worker {
@@ -187,6 +212,29 @@ impl Worker {
             capabilities: capabilities(uri.as_deref()),
             accepting: true,
             init_request: None,
+            #[cfg(feature = "servicebus")]
+            settlement: None,
+        }
+    }
+
+    /// Settles the messages of Service Bus invocations through `settler` (the host's
+    /// `Settlement` service).
+    #[cfg(feature = "servicebus")]
+    pub(crate) fn settle_through(&mut self, settler: std::sync::Arc<dyn crate::MessageSettler>) {
+        self.settlement = Some(crate::SettlementChannel(settler));
+    }
+
+    /// What an invocation of `function` gets from the worker.
+    fn given_to(&self, function: &FunctionDescription) -> FromWorker {
+        #[cfg(feature = "servicebus")]
+        let is_service_bus =
+            function.trigger().kind.json_type == crate::bindings::catalog::SERVICE_BUS_TRIGGER.json_type;
+        #[cfg(not(feature = "servicebus"))]
+        let _ = function;
+        FromWorker {
+            pairing: self.pairing.clone(),
+            #[cfg(feature = "servicebus")]
+            settlement: self.settlement.clone().filter(|_| is_service_bus),
         }
     }
 
@@ -347,9 +395,9 @@ impl Worker {
         tokio::spawn(run_invocation(
             function,
             request,
+            self.given_to(function),
             token,
             self.outbox.clone(),
-            self.pairing.clone(),
             request_id.to_owned(),
             finished,
         ));
@@ -409,15 +457,20 @@ impl Worker {
 async fn run_invocation(
     function: &'static FunctionDescription,
     request: InvocationRequest,
+    mut given: FromWorker,
     token: CancellationToken,
     outbox: Outbox,
-    pairing: Option<Arc<Pairing>>,
     request_id: String,
     finished: Finished,
 ) {
     let invocation_id = request.invocation_id.clone();
-    let (result, responder) = match invocation::prepare(function, request, token.clone(), pairing.as_ref()).await {
-        Ok(Prepared { invocation, responder }) => {
+    let (result, responder) = match invocation::prepare(function, request, token.clone(), given.pairing.as_ref()).await
+    {
+        Ok(Prepared {
+            mut invocation,
+            responder,
+        }) => {
+            given.attach_to(&mut invocation);
             let mut result = dispatch::invoke(invocation).await;
             if responder.is_none()
                 && let Ok(outputs) = &mut result
