@@ -8,6 +8,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use azfn_bindings::description::SUPPORTS_DEFERRED_BINDING;
 use azfn_bindings::{BindingDescription, Direction, PropertyValue};
 use serde_json::{Map, Value, json};
 
@@ -40,11 +41,19 @@ pub fn binding_json(binding: &BindingDescription) -> Value {
     object.insert("name".into(), binding.name.into());
     // Outputs never declare a data type: the host's base64 handling of custom-handler outputs
     // depends on it not being `binary` (see the custom-handler protocol module).
-    if let (Some(data_type), Direction::In) = (binding.data_type, binding.direction()) {
+    // With deferred binding the host sends a reference, so no `dataType` (as .NET omits it).
+    let deferred = binding.property(SUPPORTS_DEFERRED_BINDING) == Some(PropertyValue::Bool(true));
+    if let (Some(data_type), Direction::In, false) = (binding.data_type, binding.direction(), deferred) {
         object.insert("dataType".into(), data_type.as_str().into());
     }
     for &(key, value) in binding.properties {
-        object.insert(key.into(), property_json(value));
+        if key != SUPPORTS_DEFERRED_BINDING {
+            object.insert(key.into(), property_json(value));
+        }
+    }
+    if deferred {
+        // The .NET worker's spelling: a string "True" under `properties`.
+        object.insert("properties".into(), json!({ SUPPORTS_DEFERRED_BINDING: "True" }));
     }
     Value::Object(object)
 }
