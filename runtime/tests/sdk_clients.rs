@@ -121,6 +121,12 @@ async fn blob_clients_follow_the_reference_or_the_metadata() {
         url(&app, "on_upload", by_content).await,
         "http://127.0.0.1:10000/devstoreaccount1/inbox/c.txt"
     );
+    // The custom handler's host drops `BlobTrigger`: the path's captures name the blob.
+    let captures = Trigger::bytes(b"hello".to_vec()).with_metadata("name", "e.txt");
+    assert_eq!(
+        url(&app, "on_upload", captures).await,
+        "http://127.0.0.1:10000/devstoreaccount1/inbox/e.txt"
+    );
     let container = Trigger::bytes(b"hello".to_vec()).with_metadata("BlobTrigger", "inbox/c.txt");
     assert_eq!(
         url(&app, "on_upload_container", container).await,
@@ -130,7 +136,7 @@ async fn blob_clients_follow_the_reference_or_the_metadata() {
     let other = Trigger::json(&json!({"version": "1.0", "source": "AzureStorageQueues", "content": "{}"}));
     let error = app.invoke("on_upload", other).await.unwrap_err().to_string();
     assert!(
-        error.contains("AzureStorageQueues") && error.contains("BlobTrigger"),
+        error.contains("AzureStorageQueues") && error.contains("{name}"),
         "{error}"
     );
 }

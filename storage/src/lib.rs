@@ -8,7 +8,7 @@
 //! | [`clients`] | Azure SDK for Rust clients per connection, made once and reused |
 //! | [`reference`] | the blob reference the host sends for deferred binding |
 //!
-//! The SDK crates are re-exported ([`blob`], [`queue`]) so that users name the same
+//! The SDK crates are re-exported ([`blob`], [`queue`], [`azure_core`]) so that users name the same
 //! versions azfn builds clients with.
 
 pub mod account;
@@ -17,6 +17,7 @@ mod clock;
 pub mod reference;
 pub mod sas;
 
+pub use azure_core;
 pub use azure_storage_blob as blob;
 pub use azure_storage_queue as queue;
 pub use clients::StorageClients;

@@ -4,9 +4,9 @@
 //!
 //! Where the client points comes from, in order: the host's blob reference (deferred binding,
 //! gRPC: `ModelBindingData` with source `AzureStorageBlobs`), else the trigger's metadata
-//! (`BlobTrigger` = `container/name`), else the binding's own keys (a blob input's `path`
-//! with its `{expressions}` resolved from the trigger's metadata, a queue trigger's
-//! `queueName`), `%AppSetting%` references resolved from the environment.
+//! (`BlobTrigger` = `container/name`), else the binding's own keys (a blob `path` with its
+//! `{expressions}` resolved from the trigger's metadata, a queue trigger's `queueName`),
+//! `%AppSetting%` references resolved from the environment.
 
 use std::sync::OnceLock;
 
@@ -215,15 +215,18 @@ fn blob_location(
         Some(Err(error)) => Some(error),
         None => None,
     };
-    let path = if binding.kind.role == azfn_bindings::Role::Trigger {
-        get_ignore_case(&invocation.metadata, "BlobTrigger")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| "the host sent no `BlobTrigger` metadata (`container/name`)".to_owned())
-    } else {
-        let pattern = string_property(binding, "path")?;
-        resolve_app_settings(pattern, app_setting)
-            .and_then(|pattern| resolve_expressions(&pattern, |name| metadata_value(&invocation.metadata, name)))
+    // A trigger's `BlobTrigger` metadata names the blob over gRPC; the custom-handler host
+    // drops metadata keys ending in "trigger", so there the trigger's `path` pattern is filled
+    // in from its captures (`{name}`), which it does send, as an input's path is.
+    let blob_trigger = (binding.kind.role == azfn_bindings::Role::Trigger)
+        .then(|| get_ignore_case(&invocation.metadata, "BlobTrigger").and_then(Value::as_str))
+        .flatten();
+    let path = match blob_trigger {
+        Some(path) => Ok(path.to_owned()),
+        None => string_property(binding, "path").and_then(|pattern| {
+            resolve_app_settings(pattern, app_setting)
+                .and_then(|pattern| resolve_expressions(&pattern, |name| metadata_value(&invocation.metadata, name)))
+        }),
     };
     let path = path.map_err(|e| match reference_error {
         Some(reference) => format!("{reference}; and {e}"),
