@@ -228,3 +228,47 @@ fn make_executable(path: &Path) -> io::Result<()> {
 fn make_executable(_path: &Path) -> io::Result<()> {
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use azfn_bindings::description::SUPPORTS_DEFERRED_BINDING;
+    use azfn_bindings::{BindingDescription, DataType, PropertyValue, catalog};
+    use serde_json::json;
+
+    use super::binding_json;
+
+    static DEFERRED: BindingDescription = BindingDescription {
+        kind: &catalog::BLOB_TRIGGER,
+        name: "blob",
+        data_type: Some(DataType::String),
+        properties: &[
+            ("path", PropertyValue::Str("uploads/{name}")),
+            ("connection", PropertyValue::Str("Uploads")),
+            (SUPPORTS_DEFERRED_BINDING, PropertyValue::Bool(true)),
+        ],
+    };
+
+    static CONTENT: BindingDescription = BindingDescription {
+        kind: &catalog::BLOB_INPUT,
+        name: "side",
+        data_type: Some(DataType::Binary),
+        properties: &[
+            ("path", PropertyValue::Str("side/a.txt")),
+            (SUPPORTS_DEFERRED_BINDING, PropertyValue::Bool(false)),
+        ],
+    };
+
+    #[test]
+    fn deferred_binding_is_written_as_the_dotnet_worker_writes_it() {
+        // Golden: the .NET worker's generator writes `"properties": {"SupportsDeferredBinding":
+        // "True"}` and no `dataType`.
+        assert_eq!(
+            serde_json::to_string(&binding_json(&DEFERRED)).unwrap(),
+            r#"{"connection":"Uploads","direction":"in","name":"blob","path":"uploads/{name}","properties":{"SupportsDeferredBinding":"True"},"type":"blobTrigger"}"#
+        );
+        assert_eq!(
+            binding_json(&CONTENT),
+            json!({"type": "blob", "direction": "in", "name": "side", "dataType": "binary", "path": "side/a.txt"})
+        );
+    }
+}

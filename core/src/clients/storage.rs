@@ -288,3 +288,57 @@ fn metadata_value(metadata: &Map<String, Value>, path: &str) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn references_are_read_in_either_spelling_and_content_is_not_one() {
+        let grpc = BindingData::Json(json!({
+            "version": "1.0", "source": "AzureStorageBlobs", "contentType": "application/json",
+            "content": r#"{"Connection":"AzureWebJobsStorage","ContainerName":"in","BlobName":"a.txt"}"#,
+        }));
+        let reference = blob_reference(&grpc).unwrap().unwrap();
+        assert_eq!(
+            (
+                reference.connection.as_deref(),
+                reference.container_name.as_str(),
+                reference.blob()
+            ),
+            (Some("AzureWebJobsStorage"), "in", Some("a.txt"))
+        );
+        let pascal = BindingData::Json(json!({
+            "Version": "1.0", "Source": "AzureStorageBlobs", "ContentType": "application/json",
+            "Content": {"Connection": null, "ContainerName": "in", "BlobName": ""},
+        }));
+        let reference = blob_reference(&pascal).unwrap().unwrap();
+        assert_eq!((reference.container_name.as_str(), reference.blob()), ("in", None));
+        let broken = BindingData::Json(json!({"source": "AzureStorageBlobs", "content": "not json"}));
+        assert!(blob_reference(&broken).unwrap().is_err());
+        let other = BindingData::Json(json!({"source": "AzureStorageQueues", "content": "{}"}));
+        assert!(
+            blob_reference(&other)
+                .unwrap()
+                .unwrap_err()
+                .contains("AzureStorageQueues")
+        );
+        for content in [
+            BindingData::Text("hello".into()),
+            BindingData::Bytes(b"hi".to_vec()),
+            BindingData::Json(json!({"id": 1})),
+        ] {
+            assert!(blob_reference(&content).is_none(), "{content:?}");
+        }
+    }
+
+    #[test]
+    fn metadata_values_resolve_paths() {
+        let metadata = json!({"Name": "a.txt", "order": {"id": 7}, "n": 2});
+        let metadata = metadata.as_object().unwrap();
+        assert_eq!(metadata_value(metadata, "name").as_deref(), Some("a.txt"));
+        assert_eq!(metadata_value(metadata, "order.id").as_deref(), Some("7"));
+        assert_eq!(metadata_value(metadata, "missing"), None);
+    }
+}
