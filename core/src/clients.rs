@@ -101,7 +101,7 @@ mod tests {
 
     #[test]
     fn plain_types_take_the_content() {
-        assert!(!<ParameterOf<String, crate::extract::kind::blob_trigger>>::DEFERRED);
+        const { assert!(!<ParameterOf<String, crate::extract::kind::blob_trigger>>::DEFERRED) };
         assert!(!any_deferred(&[false, false]));
         assert!(any_deferred(&[false, true]));
     }
