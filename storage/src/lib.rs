@@ -6,7 +6,7 @@
 //! | [`account`] | which account a `connection` names (connection strings, identities) |
 //! | [`sas`] | signing an account SAS with an account key (the SDK takes no shared key) |
 //! | [`clients`] | Azure SDK for Rust clients per connection, made once and reused |
-//! | [`reference`] | the blob reference the host sends for deferred binding |
+//! | [`reference`](mod@reference) | the blob reference the host sends for deferred binding |
 //!
 //! The SDK crates are re-exported ([`blob`], [`queue`], [`azure_core`]) so that users name the same
 //! versions azfn builds clients with.
