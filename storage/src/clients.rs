@@ -75,13 +75,16 @@ impl StorageClients {
     /// setting whose value is not usable.
     pub fn account(&self, connection: Option<&str>) -> Result<Arc<StorageAccount>, String> {
         let key = connection_key(connection);
-        if let Some(account) = lock(&self.accounts).get(&key) {
+        // Resolved under the lock (it is synchronous), so that concurrent first uses make one
+        // credential, not several.
+        let mut accounts = lock(&self.accounts);
+        if let Some(account) = accounts.get(&key) {
             return Ok(account.clone());
         }
         let account =
             StorageAccount::from_settings(Some(&key), &self.settings)?.ok_or_else(|| missing_setting(&key))?;
         let account = Arc::new(account);
-        lock(&self.accounts).insert(key, account.clone());
+        accounts.insert(key, account.clone());
         Ok(account)
     }
 
