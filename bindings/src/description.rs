@@ -59,5 +59,11 @@ impl BindingDescription {
     }
 }
 
+/// The property key that asks the host for deferred binding: `"properties":
+/// {"SupportsDeferredBinding": "True"}` in the binding's JSON (the .NET isolated worker's
+/// spelling, FunctionMetadataProviderGenerator). A description carries it as
+/// `PropertyValue::Bool`; `false` writes nothing.
+pub const SUPPORTS_DEFERRED_BINDING: &str = "SupportsDeferredBinding";
+
 /// The binding name the host uses for a function's return value.
 pub const RETURN_BINDING_NAME: &str = "$return";

@@ -6,6 +6,7 @@
 //! proc-macro build stays fast.
 
 pub mod catalog;
+pub mod expression;
 pub mod extension;
 #[cfg(test)]
 mod fuzz;

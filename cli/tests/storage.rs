@@ -20,14 +20,16 @@ const SECOND: Duration = Duration::from_secs(1);
 static AZURITE_PORTS: Mutex<()> = Mutex::new(());
 
 fn start_with_storage(app: &std::path::Path) -> LocalHost {
+    start_with_storage_over(app, &[])
+}
+
+/// Starts the host with storage on `app`, with `extra` arguments (`--transport grpc`).
+fn start_with_storage_over(app: &std::path::Path, extra: &[&str]) -> LocalHost {
     let port = free_port();
     let port_text = port.to_string();
-    let host = LocalHost::spawn_with_storage(
-        &["--no-build", "--dir", path_str(app), "--port", &port_text],
-        &workspace_root(),
-        port,
-        &target_dir(),
-    );
+    let mut args = vec!["--no-build", "--dir", path_str(app), "--port", &port_text];
+    args.extend_from_slice(extra);
+    let host = LocalHost::spawn_with_storage(&args, &workspace_root(), port, &target_dir());
     // A first run may install Azurite from npm.
     host.wait_for("Host started on", 300 * SECOND);
     host.wait_for("Worker process is ready", 60 * SECOND);
@@ -179,6 +181,46 @@ fn queue_and_blob_functions_chain_through_azurite_and_survive_a_restart() {
     );
     // The host stops its Azurite with it, so that the ports are free again.
     host.stop(20 * SECOND);
+}
+
+/// A blob trigger taking a `BlobClient` reads its blob and writes a copy through a
+/// `BlobContainerClient` input; a queue trigger taking a `QueueClient` answers on its queue.
+/// Over the custom handler the host sends the content and the worker builds the clients from
+/// the trigger's metadata; over gRPC it sends references (deferred binding).
+fn sdk_clients_work_over(transport: &[&str], tag: &str) {
+    let _ports = AZURITE_PORTS.lock().unwrap_or_else(|e| e.into_inner());
+    let app = fixture_app("sdk-clients");
+    let host = start_with_storage_over(app, transport);
+    let name = format!("note-{tag}.txt");
+    let response = host.request("POST", &format!("/api/upload/{name}"), &[], &format!("hello {tag}"));
+    assert!(response.status < 300, "{response:?}");
+    let rewrote = host.wait_for(&format!("rewrote: {name} = "), 60 * SECOND);
+    assert!(rewrote.contains(&format!("HELLO {}", tag.to_uppercase())), "{rewrote}");
+
+    let response = host.request("POST", "/api/ask", &[], &format!("ping {tag}"));
+    assert!(response.status < 300, "{response:?}");
+    host.wait_for(&format!("answered: ping {tag}"), 30 * SECOND);
+    // The reply went through the trigger's own queue, so the trigger sees it.
+    host.wait_for(&format!("got reply: ping {tag}"), 30 * SECOND);
+    assert!(
+        !host
+            .console()
+            .iter()
+            .any(|l| l.contains("Failed") && l.contains("Functions.rewrite")),
+        "{}",
+        host.console().join("\n")
+    );
+    host.stop(20 * SECOND);
+}
+
+#[test]
+fn sdk_clients_over_the_custom_handler() {
+    sdk_clients_work_over(&[], "envelope");
+}
+
+#[test]
+fn sdk_clients_over_grpc_with_deferred_binding() {
+    sdk_clients_work_over(&["--transport", "grpc"], "grpc");
 }
 
 #[test]

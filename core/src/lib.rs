@@ -22,6 +22,8 @@ pub mod activity;
 #[doc(hidden)]
 pub mod cancel;
 #[doc(hidden)]
+pub mod clients;
+#[doc(hidden)]
 pub mod context;
 #[doc(hidden)]
 pub mod data;
@@ -95,6 +97,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// What generated code uses, re-exported by `azfn::__private`. Not part of the API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::clients::{ParameterOf, ThroughTraits, any_deferred};
     pub use crate::error::{IntoFunctionError, InvocationError};
     pub use crate::extract::{
         Admits, AnyTrigger, DataTypeOf, FromInputBinding, FromInvocation, HTTP_RETURN, IntoOutputValue,
@@ -104,6 +107,7 @@ pub mod __private {
     pub use crate::function::{FunctionDescription, InvokeFuture, Registration, RetryPolicy};
     pub use crate::invocation::{Invocation, Outputs};
     pub use azfn_bindings::catalog;
+    pub use azfn_bindings::description::SUPPORTS_DEFERRED_BINDING;
     pub use azfn_bindings::{BindingDescription, DataType, PropertyValue};
     pub use inventory;
     pub use std::boxed::Box;

@@ -8,6 +8,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use azfn_bindings::description::SUPPORTS_DEFERRED_BINDING;
 use azfn_bindings::{BindingDescription, Direction, PropertyValue};
 use serde_json::{Map, Value, json};
 
@@ -40,11 +41,19 @@ pub fn binding_json(binding: &BindingDescription) -> Value {
     object.insert("name".into(), binding.name.into());
     // Outputs never declare a data type: the host's base64 handling of custom-handler outputs
     // depends on it not being `binary` (see the custom-handler protocol module).
-    if let (Some(data_type), Direction::In) = (binding.data_type, binding.direction()) {
+    // With deferred binding the host sends a reference, so no `dataType` (as .NET omits it).
+    let deferred = binding.property(SUPPORTS_DEFERRED_BINDING) == Some(PropertyValue::Bool(true));
+    if let (Some(data_type), Direction::In, false) = (binding.data_type, binding.direction(), deferred) {
         object.insert("dataType".into(), data_type.as_str().into());
     }
     for &(key, value) in binding.properties {
-        object.insert(key.into(), property_json(value));
+        if key != SUPPORTS_DEFERRED_BINDING {
+            object.insert(key.into(), property_json(value));
+        }
+    }
+    if deferred {
+        // The .NET worker's spelling: a string "True" under `properties`.
+        object.insert("properties".into(), json!({ SUPPORTS_DEFERRED_BINDING: "True" }));
     }
     Value::Object(object)
 }
@@ -218,4 +227,48 @@ fn make_executable(path: &Path) -> io::Result<()> {
 #[cfg(not(unix))]
 fn make_executable(_path: &Path) -> io::Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use azfn_bindings::description::SUPPORTS_DEFERRED_BINDING;
+    use azfn_bindings::{BindingDescription, DataType, PropertyValue, catalog};
+    use serde_json::json;
+
+    use super::binding_json;
+
+    static DEFERRED: BindingDescription = BindingDescription {
+        kind: &catalog::BLOB_TRIGGER,
+        name: "blob",
+        data_type: Some(DataType::String),
+        properties: &[
+            ("path", PropertyValue::Str("uploads/{name}")),
+            ("connection", PropertyValue::Str("Uploads")),
+            (SUPPORTS_DEFERRED_BINDING, PropertyValue::Bool(true)),
+        ],
+    };
+
+    static CONTENT: BindingDescription = BindingDescription {
+        kind: &catalog::BLOB_INPUT,
+        name: "side",
+        data_type: Some(DataType::Binary),
+        properties: &[
+            ("path", PropertyValue::Str("side/a.txt")),
+            (SUPPORTS_DEFERRED_BINDING, PropertyValue::Bool(false)),
+        ],
+    };
+
+    #[test]
+    fn deferred_binding_is_written_as_the_dotnet_worker_writes_it() {
+        // Golden: the .NET worker's generator writes `"properties": {"SupportsDeferredBinding":
+        // "True"}` and no `dataType`.
+        assert_eq!(
+            serde_json::to_string(&binding_json(&DEFERRED)).unwrap(),
+            r#"{"connection":"Uploads","direction":"in","name":"blob","path":"uploads/{name}","properties":{"SupportsDeferredBinding":"True"},"type":"blobTrigger"}"#
+        );
+        assert_eq!(
+            binding_json(&CONTENT),
+            json!({"type": "blob", "direction": "in", "name": "side", "dataType": "binary", "path": "side/a.txt"})
+        );
+    }
 }

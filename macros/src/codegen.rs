@@ -108,12 +108,38 @@ pub fn cardinality_checks(trigger: &BindingAttr, payload: Option<&Type>) -> Toke
     }
 }
 
+/// The `SupportsDeferredBinding` property of a blob trigger or blob input, true at compile
+/// time when one of `param_tys` (the parameters the binding fills) is an SDK client
+/// (`ParameterOf<T, K>::DEFERRED`). `None` for other kinds, and when no parameter takes it.
+fn deferred_prop(attr: &BindingAttr, param_tys: &[&Type]) -> Option<TokenStream> {
+    let blob = [catalog::BLOB_TRIGGER.attr, catalog::BLOB_INPUT.attr].contains(&attr.kind.attr);
+    if !blob || param_tys.is_empty() {
+        return None;
+    }
+    let kind = kind_marker(attr);
+    let flags = param_tys
+        .iter()
+        .map(|ty| quote_spanned!(at(ty.span())=> <__azfn::ParameterOf<#ty, #kind>>::DEFERRED));
+    Some(quote! {
+        (__azfn::SUPPORTS_DEFERRED_BINDING, __azfn::PropertyValue::Bool(__azfn::any_deferred(&[#(#flags),*])))
+    })
+}
+
 /// A `BindingDescription` expression. `value_ty` is the Rust type whose byte-ness decides
 /// `dataType` (and, for a trigger, whether it receives batches); `None` leaves both to the kind.
-pub fn binding_description(attr: &BindingAttr, name: &str, value_ty: Option<&Type>) -> TokenStream {
+/// `param_tys` are the parameters the binding fills (for a trigger, every parameter without an
+/// attribute), which decide whether it asks for deferred binding.
+pub fn binding_description(
+    attr: &BindingAttr,
+    name: &str,
+    value_ty: Option<&Type>,
+    param_tys: &[&Type],
+) -> TokenStream {
     let kind = kind_static(attr);
     let kind_ref = kind_ref(attr);
-    let cardinality = cardinality_prop(attr, value_ty);
+    let cardinality = cardinality_prop(attr, value_ty)
+        .into_iter()
+        .chain(deferred_prop(attr, param_tys));
     let props = attr.props.iter().map(|(key, value)| {
         let value = match value {
             PropValue::Str(s) => quote!(__azfn::PropertyValue::Str(#s)),
@@ -148,5 +174,7 @@ pub fn private_imports() -> TokenStream {
         use __azfn::NoDataTypePreference as _;
         #[allow(unused_imports)]
         use __azfn::NoCardinalityPreference as _;
+        #[allow(unused_imports)]
+        use __azfn::ThroughTraits as _;
     }
 }

@@ -59,20 +59,32 @@ fn generate(def: &FunctionDef) -> TokenStream {
         .find(|p| p.binding.is_none())
         .map(|p| &p.ty)
         .filter(|_| durable.is_none());
+    let trigger_tys: Vec<&syn::Type> = def
+        .params
+        .iter()
+        .filter(|p| p.binding.is_none())
+        .map(|p| &p.ty)
+        .collect();
     let mut bindings = vec![binding_description(
         trigger,
         &binding_name_of_trigger(trigger),
         payload_ty,
+        &trigger_tys,
     )];
     for param in &def.params {
         if let Some(binding) = &param.binding {
-            bindings.push(binding_description(binding, &param.binding_name, Some(&param.ty)));
+            bindings.push(binding_description(
+                binding,
+                &param.binding_name,
+                Some(&param.ty),
+                &[&param.ty],
+            ));
         }
     }
     let ret_ty = &def.ret.ty;
     let return_output = def.outputs.first();
     if let Some(output) = return_output {
-        bindings.push(binding_description(output, "$return", Some(ret_ty)));
+        bindings.push(binding_description(output, "$return", Some(ret_ty), &[]));
     }
     let binding_count = bindings.len();
     let batch_checks = cardinality_checks(trigger, payload_ty);
@@ -84,14 +96,16 @@ fn generate(def: &FunctionDef) -> TokenStream {
         let ty = &param.ty;
         let var = quote::format_ident!("__arg{}", i);
         match &param.binding {
+            // Through `ParameterOf`, so that an SDK client (an inherent item there) is read
+            // its own way and every other type through the traits (see core/src/clients.rs).
             None => quote_spanned! {at(ty.span())=>
-                let #var = <#ty as __azfn::FromInvocation<#trigger_kind>>::from_invocation(&__invocation)?;
+                let #var = <__azfn::ParameterOf<#ty, #trigger_kind>>::from_invocation(&__invocation)?;
             },
             Some(binding) => {
                 let marker = kind_marker(binding);
                 let name = &param.binding_name;
                 quote_spanned! {at(ty.span())=>
-                    let #var = <#ty as __azfn::FromInputBinding<#marker>>::from_input_binding(&__invocation, #name)?;
+                    let #var = <__azfn::ParameterOf<#ty, #marker>>::from_input_binding(&__invocation, #name)?;
                 }
             }
         }

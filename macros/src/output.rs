@@ -203,7 +203,7 @@ fn generate(input: &DeriveInput, fields: &[OutputField]) -> TokenStream {
     let has_http = fields.iter().any(|f| f.binding.kind.is_http_output());
     let bindings = fields
         .iter()
-        .map(|f| binding_description(&f.binding, &f.name, Some(&f.ty)));
+        .map(|f| binding_description(&f.binding, &f.name, Some(&f.ty), &[]));
     let writes = fields.iter().enumerate().map(|(i, f)| {
         let (member, ty) = (&f.member, &f.ty);
         let marker = kind_marker(&f.binding);

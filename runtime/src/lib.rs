@@ -44,6 +44,11 @@ pub use azfn_opentelemetry as opentelemetry;
 /// Durable Functions (feature `durable`): the `azfn-durable` crate.
 #[cfg(feature = "durable")]
 pub use azfn_durable as durable;
+/// Azure Storage connections and the Azure SDK for Rust storage crates (`storage::blob`,
+/// `storage::queue`), whose `BlobClient`, `BlobContainerClient` and `QueueClient` can be
+/// parameters (feature `storage-clients`; see docs/sdk-clients.md).
+#[cfg(feature = "storage-clients")]
+pub use azfn_storage as storage;
 
 // The core's modules under the names the transports here use.
 pub(crate) use azfn_core::{

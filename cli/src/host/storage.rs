@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 
 use azfn_bindings::BindingKind;
 use azfn_bindings::catalog::{BLOB_INPUT, BLOB_OUTPUT, BLOB_TRIGGER, QUEUE_OUTPUT, QUEUE_TRIGGER};
-use azfn_bindings::validate::binding_expressions;
 use serde_json::Value;
 use tokio::sync::{Notify, watch};
 
@@ -268,26 +267,14 @@ pub fn split_blob_path(path: &str) -> Option<(&str, &str)> {
 ///
 /// An expression with no value.
 pub fn resolve_expressions(pattern: &str, data: &serde_json::Map<String, Value>) -> Result<String, String> {
-    let expressions = binding_expressions(pattern).map_err(|p| p.message)?;
-    let mut out = String::new();
-    let mut last = 0;
-    for (range, expression) in expressions {
-        // The text before the expression, without its `{`, with `{{`/`}}` unescaped.
-        out.push_str(&pattern[last..range.start - 1].replace("{{", "{").replace("}}", "}"));
-        let name = expression.trim();
-        let value = match name.to_ascii_lowercase().as_str() {
-            "rand-guid" => clock::new_guid(),
-            "datetime" => {
-                let now = i64::try_from(clock::since_epoch().as_secs()).unwrap_or(0);
-                clock::iso_utc_seconds(now).replace(':', "-")
-            }
-            _ => lookup_path(data, name).ok_or_else(|| format!("no binding data for `{{{name}}}` in `{pattern}`"))?,
-        };
-        out.push_str(&value);
-        last = range.end + 1;
-    }
-    out.push_str(&pattern[last..].replace("{{", "{").replace("}}", "}"));
-    Ok(out)
+    azfn_bindings::expression::resolve_expressions(pattern, |name| match name.to_ascii_lowercase().as_str() {
+        "rand-guid" => Some(clock::new_guid()),
+        "datetime" => {
+            let now = i64::try_from(clock::since_epoch().as_secs()).unwrap_or(0);
+            Some(clock::iso_utc_seconds(now).replace(':', "-"))
+        }
+        _ => lookup_path(data, name),
+    })
 }
 
 /// `a.b` in nested binding data, names ignoring case; strings as they are, numbers and

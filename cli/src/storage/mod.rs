@@ -2,24 +2,24 @@
 //!
 //! | module | concern |
 //! |---|---|
-//! | [`account`] | which account a `connection` names (connection strings, identities) |
-//! | [`sas`] | signing an account SAS with an account key (the SDK takes no shared key) |
+//! | [`account`] | which account a `connection` names (connection strings, identities), from `azfn-storage` |
+//! | [`sas`] | signing an account SAS with an account key (the SDK takes no shared key), from `azfn-storage` |
 //! | [`azurite`] | finding, installing and starting the emulator |
 //! | [`options`] | host.json `extensions.queues` / `extensions.blobs` |
 //!
-//! [`Storage`] hands out SDK clients per connection, queue and container, and does the few
+//! [`Storage`] hands out SDK clients (through `azfn-storage`'s cache) and does the few
 //! operations the host needs. Tables are not here: the Azure SDK for Rust has no tables
 //! crate, so table bindings stay on the admin API's path.
 
-pub mod account;
 pub mod azurite;
 pub mod options;
-pub mod sas;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+pub use azfn_storage::{account, sas};
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use azfn_storage::StorageClients;
 use azure_core::http::{RequestContent, StatusCode};
 use azure_storage_blob::models::{BlobContainerClientListBlobsOptions, BlobItem, ListBlobsIncludeItem};
 use azure_storage_blob::{BlobClient, BlobContainerClient};
@@ -29,22 +29,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures::StreamExt as _;
 
-use account::{Service, StorageAccount};
+use account::StorageAccount;
 use options::MessageEncoding;
-
-/// How long a client (and the SAS in its URL) is reused before it is made anew; well within
-/// [`sas::VALIDITY_SECONDS`].
-const CLIENT_LIFETIME: Duration = Duration::from_secs(3600);
-
-/// Clients by connection and queue (or container) name, with when they were made.
-type ClientCache<C> = HashMap<(String, String), (Instant, Arc<C>)>;
 
 /// Clients for the storage accounts an app's settings name.
 pub struct Storage {
-    values: BTreeMap<String, String>,
+    clients: StorageClients,
     encoding: MessageEncoding,
-    queues: Mutex<ClientCache<QueueClient>>,
-    containers: Mutex<ClientCache<BlobContainerClient>>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -56,19 +47,12 @@ impl std::fmt::Debug for Storage {
     }
 }
 
-/// A connection's key in the caches: the binding's `connection`, empty for the default.
-fn connection_key(connection: Option<&str>) -> String {
-    connection.unwrap_or_default().to_owned()
-}
-
 impl Storage {
     /// Storage for the settings `values`, with queue messages encoded as `encoding`.
     pub fn new(values: BTreeMap<String, String>, encoding: MessageEncoding) -> Self {
         Storage {
-            values,
+            clients: StorageClients::new(values),
             encoding,
-            queues: Mutex::new(HashMap::new()),
-            containers: Mutex::new(HashMap::new()),
         }
     }
 
@@ -77,11 +61,8 @@ impl Storage {
     /// # Errors
     ///
     /// When no setting names one, or its value is not usable.
-    pub fn account(&self, connection: Option<&str>) -> Result<StorageAccount, String> {
-        StorageAccount::from_settings(connection, &self.values)?.ok_or_else(|| {
-            let name = connection.filter(|c| !c.is_empty()).unwrap_or(account::DEFAULT_CONNECTION);
-            format!("no setting named `AzureWebJobs{name}` or `{name}` (nor `{name}__serviceUri`) holds a storage connection")
-        })
+    pub fn account(&self, connection: Option<&str>) -> Result<std::sync::Arc<StorageAccount>, String> {
+        self.clients.account(connection)
     }
 
     /// The client of queue `name`.
@@ -89,10 +70,8 @@ impl Storage {
     /// # Errors
     ///
     /// When the connection is not usable.
-    pub fn queue(&self, connection: Option<&str>, name: &str) -> Result<Arc<QueueClient>, String> {
-        self.cached(&self.queues, connection, Service::Queue, name, |url, credential| {
-            QueueClient::new(url, credential, None)
-        })
+    pub fn queue(&self, connection: Option<&str>, name: &str) -> Result<QueueClient, String> {
+        self.clients.queue(connection, name)
     }
 
     /// The client of container `name`.
@@ -100,36 +79,8 @@ impl Storage {
     /// # Errors
     ///
     /// When the connection is not usable.
-    pub fn container(&self, connection: Option<&str>, name: &str) -> Result<Arc<BlobContainerClient>, String> {
-        self.cached(&self.containers, connection, Service::Blob, name, |url, credential| {
-            BlobContainerClient::new(url, credential, None)
-        })
-    }
-
-    /// The cached client of `name` (a queue or container) in `service`, or a new one made by
-    /// `make` from its URL and credential.
-    fn cached<C>(
-        &self,
-        cache: &Mutex<ClientCache<C>>,
-        connection: Option<&str>,
-        service: Service,
-        name: &str,
-        make: impl FnOnce(
-            azure_core::http::Url,
-            Option<Arc<dyn azure_core::credentials::TokenCredential>>,
-        ) -> azure_core::Result<C>,
-    ) -> Result<Arc<C>, String> {
-        let key = (connection_key(connection), name.to_owned());
-        let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((made, client)) = cache.get(&key)
-            && made.elapsed() < CLIENT_LIFETIME
-        {
-            return Ok(client.clone());
-        }
-        let (url, credential) = self.account(connection)?.url(service, &[name])?;
-        let client = Arc::new(make(url, credential).map_err(|e| e.to_string())?);
-        cache.insert(key, (Instant::now(), client.clone()));
-        Ok(client)
+    pub fn container(&self, connection: Option<&str>, name: &str) -> Result<BlobContainerClient, String> {
+        self.clients.container(connection, name)
     }
 
     /// The client of blob `container/name`.
@@ -138,7 +89,7 @@ impl Storage {
     ///
     /// When the connection is not usable.
     pub fn blob(&self, connection: Option<&str>, container: &str, name: &str) -> Result<BlobClient, String> {
-        Ok(self.container(connection, container)?.blob_client(name))
+        self.clients.blob(connection, container, name)
     }
 
     /// The text a queue holds for message bytes, per `messageEncoding`.

@@ -115,6 +115,7 @@ pub fn fixture_workspace() -> &'static Path {
             "native-timers",
             "routes",
             "storage",
+            "sdk-clients",
         ] {
             let manifest = dir.join(member).join("Cargo.toml");
             let text = std::fs::read_to_string(&manifest).expect("read a fixture manifest");

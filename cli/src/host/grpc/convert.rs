@@ -67,7 +67,11 @@ pub fn invocation_request(
             let value = payload.data.get(&binding.name)?;
             let data = match &http {
                 Some(http) if binding.is_trigger() => http.clone(),
-                _ => typed_value(Some(binding), value),
+                // As the host: a reference instead of the content, when the binding asks.
+                _ => match deferred_blob_reference(function, binding, payload) {
+                    Some(reference) => reference,
+                    None => typed_value(Some(binding), value),
+                },
             };
             Some(ParameterBinding {
                 name: binding.name.clone(),
@@ -92,6 +96,68 @@ pub fn invocation_request(
         trace_context: Some(trace_context()),
         retry_context: None,
     }
+}
+
+/// Whether `binding` asks for deferred binding: `"properties": {"SupportsDeferredBinding":
+/// "True"}` (read as the host's `BindingMetadataExtensions` does: a boolean or its text).
+fn supports_deferred_binding(binding: &Binding) -> bool {
+    let Some(Value::Object(properties)) = binding.property("properties") else {
+        return false;
+    };
+    match crate::app::get_ignore_case(properties, azfn_bindings::description::SUPPORTS_DEFERRED_BINDING) {
+        Some(Value::Bool(on)) => *on,
+        Some(Value::String(text)) => text.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
+/// Whether the host skips deferred binding for the trigger of `function`
+/// (`WorkerFunctionDescriptorProvider.BindingAttributeContainsExpression`): it looks at the
+/// first binding that is not the trigger, and skips when one of its string values holds a
+/// `{expression}`, since resolving it needs the trigger's content.
+fn skips_deferred_trigger(function: &Function) -> bool {
+    function
+        .bindings
+        .iter()
+        .find(|b| !b.is_trigger())
+        .is_some_and(|binding| {
+            binding.properties.values().any(|value| {
+                value
+                    .as_str()
+                    .and_then(|text| text.find('{').map(|open| text[open..].contains('}')))
+                    .unwrap_or(false)
+            })
+        })
+}
+
+/// The `model_binding_data` the host sends for a blob trigger or blob input with deferred
+/// binding: source `AzureStorageBlobs`, JSON `{Connection, ContainerName, BlobName}`
+/// (`azfn_storage::reference`). `None` when the binding takes its content.
+fn deferred_blob_reference(function: &Function, binding: &Binding, payload: &InvocationPayload) -> Option<TypedData> {
+    use azfn_storage::reference::{BLOB_SOURCE, BlobReference, JSON_CONTENT_TYPE, MODEL_BINDING_DATA_VERSION};
+    let blob_kind = binding.is("blobTrigger") || binding.is("blob");
+    if !blob_kind || !supports_deferred_binding(binding) || (binding.is_trigger() && skips_deferred_trigger(function)) {
+        return None;
+    }
+    let path = if binding.is_trigger() {
+        crate::app::get_ignore_case(&payload.binding_data, "BlobTrigger")?
+            .as_str()?
+            .to_owned()
+    } else {
+        crate::host::storage::resolve_expressions(binding.text("path")?, &payload.binding_data).ok()?
+    };
+    let (container, blob) = path.split_once('/').unwrap_or((path.as_str(), ""));
+    let reference = BlobReference {
+        connection: binding.text("connection").map(str::to_owned),
+        container_name: container.to_owned(),
+        blob_name: Some(blob.to_owned()),
+    };
+    Some(typed(Data::ModelBindingData(azfn_wire::rpc::ModelBindingData {
+        version: MODEL_BINDING_DATA_VERSION.to_owned(),
+        source: BLOB_SOURCE.to_owned(),
+        content_type: JSON_CONTENT_TYPE.to_owned(),
+        content: reference.to_json(),
+    })))
 }
 
 /// A new W3C `traceparent`, as the host's `Activity` for the invocation would have.
@@ -711,6 +777,51 @@ mod tests {
         assert_eq!(data(None, json!({"a": 1})), Some(Data::Json(r#"{"a":1}"#.into())));
         assert_eq!(data(None, Value::Null), None);
         assert_eq!(data(Some(&binary), json!("aGk=")), Some(Data::Bytes(b"hi".to_vec())));
+    }
+
+    #[test]
+    fn deferred_blob_bindings_get_references() {
+        let reference = |request: &InvocationRequest, i: usize| match &request.input_data[i].rpc_data {
+            Some(RpcData::Data(TypedData {
+                data: Some(Data::ModelBindingData(m)),
+            })) => Some((
+                m.source.clone(),
+                m.content_type.clone(),
+                String::from_utf8(m.content.clone()).unwrap(),
+            )),
+            _ => None,
+        };
+        let deferred = json!({"SupportsDeferredBinding": "True"});
+        let blob = function(json!([
+            {"type": "blobTrigger", "direction": "in", "name": "b", "path": "in/{name}", "connection": "Uploads",
+             "properties": deferred},
+            {"type": "blob", "direction": "in", "name": "side", "path": "side", "properties": deferred},
+        ]));
+        let mut payload = payload::blob_invocation(&blob, "hi");
+        payload.binding_data.insert("BlobTrigger".into(), json!("in/a b.txt"));
+        let request = invocation_request(&blob, "f", "i", &payload, &Capabilities::default());
+        assert_eq!(
+            reference(&request, 0),
+            Some((
+                "AzureStorageBlobs".to_owned(),
+                "application/json".to_owned(),
+                r#"{"Connection":"Uploads","ContainerName":"in","BlobName":"a b.txt"}"#.to_owned()
+            ))
+        );
+        assert_eq!(
+            reference(&request, 1).unwrap().2,
+            r#"{"Connection":null,"ContainerName":"side","BlobName":""}"#
+        );
+
+        // An output with an expression: the host skips deferred binding for the trigger.
+        let skipped = function(json!([
+            {"type": "blobTrigger", "direction": "in", "name": "b", "path": "in/{name}", "properties": deferred},
+            {"type": "blob", "direction": "out", "name": "$return", "path": "out/{name}"},
+        ]));
+        let request = invocation_request(&skipped, "f", "i", &payload, &Capabilities::default());
+        assert_eq!(reference(&request, 0), None);
+        assert!(supports_deferred_binding(&skipped.bindings[0]));
+        assert!(!supports_deferred_binding(&skipped.bindings[1]));
     }
 
     #[test]

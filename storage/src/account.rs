@@ -15,8 +15,8 @@ use std::sync::Arc;
 use azure_core::credentials::TokenCredential;
 use azure_core::http::Url;
 
-use super::sas;
 use crate::clock;
+use crate::sas;
 
 /// Azurite's account, the one `UseDevelopmentStorage=true` stands for.
 pub const DEVELOPMENT_ACCOUNT: &str = "devstoreaccount1";
@@ -325,7 +325,7 @@ impl StorageAccount {
         }
         match &self.authorization {
             Authorization::Key(key) => {
-                let now = i64::try_from(clock::since_epoch().as_secs()).unwrap_or(0);
+                let now = clock::unix_now();
                 url.set_query(Some(&sas::account_sas(&self.name, key, now)));
                 Ok((url, None))
             }

@@ -27,7 +27,7 @@ const SIGNED_RESOURCE_TYPES: &str = "sco";
 const SIGNED_PERMISSIONS: &str = "rwdlacup";
 
 /// How long a signature is valid; clients are re-signed long before (see
-/// [`super::account::StorageAccount`]).
+/// [`crate::account::StorageAccount`]).
 pub const VALIDITY_SECONDS: i64 = 7 * 86_400;
 
 /// The query string of an account SAS (`sv=…&ss=…&sig=…`, without `?`) signed with `key` for
