@@ -10,7 +10,8 @@ use crate::ExportError;
 /// The setting the Functions host reads its Azure Monitor exporter's connection string from.
 pub(crate) const CONNECTION_STRING: &str = "APPLICATIONINSIGHTS_CONNECTION_STRING";
 
-/// How long one upload may take; the exporter retries a failed one for up to 35 s more.
+/// How long one upload may take (the exporter retries a failed one for up to 35 s, unless the
+/// SDK's flush or shutdown timeout ends it first).
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The exporter for `connection_string`, posting with reqwest's blocking client (the one the
