@@ -131,8 +131,9 @@ fn check_protocol(lookup: impl Fn(&str) -> Option<String>) -> Result<(), ExportE
 }
 
 /// Starts the exporter if the environment configures it, once per process; later calls return
-/// the first answer. `Ok(true)`: the exporter runs, and spans are exported once [`layer`] is
-/// in the program's subscriber. `Ok(false)`: not configured, nothing started.
+/// the first answer (`Ok(false)` after an error). `Ok(true)`: the exporter runs, and spans are
+/// exported once [`layer`] is in the program's subscriber. `Ok(false)`: not configured,
+/// nothing started.
 pub fn init() -> Result<bool, ExportError> {
     if let Some(export) = EXPORT.get() {
         return Ok(export.is_some());
@@ -140,7 +141,14 @@ pub fn init() -> Result<bool, ExportError> {
     let lookup = |name: &str| std::env::var(name).ok();
     let exporters = configured(lookup);
     let export = if exporters.any() {
-        Some(start(&exporters, lookup)?)
+        match start(&exporters, lookup) {
+            Ok(export) => Some(export),
+            Err(error) => {
+                // Reported once: later calls (`layer`) see that export is off.
+                let _ = EXPORT.set(None);
+                return Err(error);
+            }
+        }
     } else {
         None
     };
@@ -199,7 +207,8 @@ pub fn capabilities() -> impl Iterator<Item = (&'static str, &'static str)> {
 /// The layer that turns spans into OpenTelemetry spans (and the events inside them into span
 /// events), filtered by [`SpanFilter`]; `None` (a layer that does nothing) when the environment
 /// configures no export (no OTLP endpoint and, with the `application-insights` feature, no
-/// Application Insights connection string). Calls [`init`]; an error is written to stderr and export stays off.
+/// Application Insights connection string). Calls [`init`]; an error is written to stderr and
+/// export stays off.
 /// Handing out a layer installs dispatch's span hooks and makes [`is_exporting`] true.
 pub fn layer<S>() -> Option<Filtered<OpenTelemetryLayer<S, Tracer>, SpanFilter, S>>
 where
