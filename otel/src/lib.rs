@@ -1,12 +1,16 @@
 //! OpenTelemetry export for azfn: every invocation is a span whose parent is the Functions
-//! host's trace context, exported over OTLP/HTTP (protobuf) by the SDK's batch span processor.
+//! host's trace context, exported over OTLP/HTTP (protobuf) by the SDK's batch span processor,
+//! and, with the `application-insights` feature, to Application Insights.
 //!
 //! Users enable azfn's `opentelemetry` feature and name this crate as `azfn::opentelemetry`.
-//! Export starts, as in the .NET isolated worker, only when the environment configures it:
-//! `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, and
-//! `OTEL_SDK_DISABLED` is not `true`. The exporter reads the other `OTEL_EXPORTER_OTLP_*`
-//! variables itself (headers, timeout); a protocol other than `http/protobuf` is refused with
-//! an [`ExportError`]. `App::run` does everything: it calls [`init`],
+//! Export starts, as in the .NET isolated worker, only when the environment configures it and
+//! `OTEL_SDK_DISABLED` is not `true`: over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+//! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set; with the `application-insights` feature, to
+//! Application Insights when `APPLICATIONINSIGHTS_CONNECTION_STRING` is set; to both when both
+//! are, as the Functions host exports. The OTLP exporter reads the other
+//! `OTEL_EXPORTER_OTLP_*` variables itself (headers, timeout); a protocol other than
+//! `http/protobuf`, or a connection string the Application Insights exporter cannot read, is
+//! refused with an [`ExportError`]. `App::run` does everything: it calls [`init`],
 //! installs [`init_default_subscriber`], and calls [`shutdown`] once the worker has stopped.
 //!
 //! A program that sets its own global subscriber adds [`layer`] to it beside azfn's log
@@ -24,6 +28,8 @@
 //! See `docs/opentelemetry.md` for the span's name and attributes and where each comes from.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "application-insights")]
+mod application_insights;
 mod resource;
 mod span;
 
@@ -75,11 +81,36 @@ struct Export {
     tracer: Tracer,
 }
 
-/// Whether the environment asks for export (see the crate docs), read through `lookup`.
-fn configured(lookup: impl Fn(&str) -> Option<String>) -> bool {
-    let set = |name: &str| lookup(name).is_some_and(|value| !value.trim().is_empty());
+/// The exporters the environment asks for (see the crate docs).
+#[derive(Debug, Default, PartialEq)]
+struct Exporters {
+    /// OTLP/HTTP: an OTLP endpoint is set.
+    otlp: bool,
+    /// Application Insights: the connection string, when it is set and the feature is on.
+    application_insights: Option<String>,
+}
+
+impl Exporters {
+    fn any(&self) -> bool {
+        self.otlp || self.application_insights.is_some()
+    }
+}
+
+/// The exporters the environment asks for, read through `lookup`; none with
+/// `OTEL_SDK_DISABLED=true`.
+fn configured(lookup: impl Fn(&str) -> Option<String>) -> Exporters {
+    let value = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
     let disabled = lookup("OTEL_SDK_DISABLED").is_some_and(|value| value.trim().eq_ignore_ascii_case("true"));
-    !disabled && (set("OTEL_EXPORTER_OTLP_ENDPOINT") || set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+    if disabled {
+        return Exporters::default();
+    }
+    Exporters {
+        otlp: value("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() || value("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some(),
+        #[cfg(feature = "application-insights")]
+        application_insights: value(application_insights::CONNECTION_STRING),
+        #[cfg(not(feature = "application-insights"))]
+        application_insights: None,
+    }
 }
 
 /// Refuses a protocol other than `http/protobuf`, the only one compiled in: the exporter would
@@ -100,16 +131,24 @@ fn check_protocol(lookup: impl Fn(&str) -> Option<String>) -> Result<(), ExportE
 }
 
 /// Starts the exporter if the environment configures it, once per process; later calls return
-/// the first answer. `Ok(true)`: the exporter runs, and spans are exported once [`layer`] is
-/// in the program's subscriber. `Ok(false)`: not configured, nothing started.
+/// the first answer (`Ok(false)` after an error). `Ok(true)`: the exporter runs, and spans are
+/// exported once [`layer`] is in the program's subscriber. `Ok(false)`: not configured,
+/// nothing started.
 pub fn init() -> Result<bool, ExportError> {
     if let Some(export) = EXPORT.get() {
         return Ok(export.is_some());
     }
     let lookup = |name: &str| std::env::var(name).ok();
-    let export = if configured(lookup) {
-        check_protocol(lookup)?;
-        Some(start(lookup)?)
+    let exporters = configured(lookup);
+    let export = if exporters.any() {
+        match start(&exporters, lookup) {
+            Ok(export) => Some(export),
+            Err(error) => {
+                // Reported once: later calls (`layer`) see that export is off.
+                let _ = EXPORT.set(None);
+                return Err(error);
+            }
+        }
     } else {
         None
     };
@@ -118,17 +157,25 @@ pub fn init() -> Result<bool, ExportError> {
     Ok(EXPORT.get().is_some_and(Option::is_some))
 }
 
-fn start(lookup: impl Fn(&str) -> Option<String>) -> Result<Export, ExportError> {
+/// Builds every exporter `exporters` names, each behind a batch span processor of its own, or
+/// none if one of them cannot be built.
+fn start(exporters: &Exporters, lookup: impl Fn(&str) -> Option<String>) -> Result<Export, ExportError> {
     // https endpoints: ring, unless the program installed a provider of its own already.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .build()
-        .map_err(|error| ExportError(error.to_string()))?;
-    let provider = SdkTracerProvider::builder()
-        .with_resource(resource::detect(lookup))
-        .with_batch_exporter(exporter)
-        .build();
+    let mut builder = SdkTracerProvider::builder().with_resource(resource::detect(&lookup));
+    if exporters.otlp {
+        check_protocol(&lookup)?;
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .build()
+            .map_err(|error| ExportError(error.to_string()))?;
+        builder = builder.with_batch_exporter(exporter);
+    }
+    #[cfg(feature = "application-insights")]
+    if let Some(connection_string) = &exporters.application_insights {
+        builder = builder.with_batch_exporter(application_insights::exporter(connection_string)?);
+    }
+    let provider = builder.build();
     let scope = opentelemetry::InstrumentationScope::builder(SCOPE)
         .with_version(env!("CARGO_PKG_VERSION"))
         .with_schema_url(span::SCHEMA_URL)
@@ -159,7 +206,9 @@ pub fn capabilities() -> impl Iterator<Item = (&'static str, &'static str)> {
 
 /// The layer that turns spans into OpenTelemetry spans (and the events inside them into span
 /// events), filtered by [`SpanFilter`]; `None` (a layer that does nothing) when the environment
-/// configures no export. Calls [`init`]; an error is written to stderr and export stays off.
+/// configures no export (no OTLP endpoint and, with the `application-insights` feature, no
+/// Application Insights connection string). Calls [`init`]; an error is written to stderr and
+/// export stays off.
 /// Handing out a layer installs dispatch's span hooks and makes [`is_exporting`] true.
 pub fn layer<S>() -> Option<Filtered<OpenTelemetryLayer<S, Tracer>, SpanFilter, S>>
 where
@@ -190,7 +239,7 @@ pub fn init_default_subscriber() {
     if tracing::dispatcher::has_been_set() {
         if EXPORT.get().is_some_and(Option::is_some) && !is_exporting() {
             eprintln!(
-                "azfn: OTEL_EXPORTER_OTLP_ENDPOINT is set, but the program's own subscriber has no \
+                "azfn: OpenTelemetry export is configured, but the program's own subscriber has no \
                  `azfn::opentelemetry::layer()`: nothing is exported"
             );
         }
@@ -241,25 +290,64 @@ mod tests {
     }
 
     #[test]
-    fn an_otlp_endpoint_starts_export_and_nothing_else_does() {
-        assert!(configured(with(&[(
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            "http://127.0.0.1:4318"
-        )])));
-        assert!(configured(with(&[(
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-            "http://c/v1/traces"
-        )])));
-        assert!(!configured(with(&[])));
-        assert!(!configured(with(&[("OTEL_EXPORTER_OTLP_ENDPOINT", " ")])));
-        assert!(!configured(with(&[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
-            ("OTEL_SDK_DISABLED", "true"),
-        ])));
-        assert!(!configured(with(&[(
-            "APPLICATIONINSIGHTS_CONNECTION_STRING",
-            "InstrumentationKey=x"
-        )])));
+    fn an_otlp_endpoint_starts_otlp_export() {
+        assert!(configured(with(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")])).otlp);
+        assert!(configured(with(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c/v1/traces")])).otlp);
+        assert!(!configured(with(&[])).any());
+        assert!(!configured(with(&[("OTEL_EXPORTER_OTLP_ENDPOINT", " ")])).any());
+        assert!(
+            !configured(with(&[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+                ("OTEL_SDK_DISABLED", "true"),
+            ]))
+            .any()
+        );
+    }
+
+    #[cfg(not(feature = "application-insights"))]
+    #[test]
+    fn without_the_feature_a_connection_string_starts_nothing() {
+        assert!(
+            !configured(with(&[(
+                "APPLICATIONINSIGHTS_CONNECTION_STRING",
+                "InstrumentationKey=x"
+            )]))
+            .any()
+        );
+    }
+
+    #[cfg(feature = "application-insights")]
+    #[test]
+    fn with_the_feature_a_connection_string_starts_application_insights_export_beside_otlp() {
+        let connection_string = Some("InstrumentationKey=x".to_owned());
+        assert_eq!(
+            configured(with(&[(
+                "APPLICATIONINSIGHTS_CONNECTION_STRING",
+                "InstrumentationKey=x"
+            )])),
+            Exporters {
+                otlp: false,
+                application_insights: connection_string.clone()
+            }
+        );
+        assert_eq!(
+            configured(with(&[
+                ("APPLICATIONINSIGHTS_CONNECTION_STRING", "InstrumentationKey=x"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+            ])),
+            Exporters {
+                otlp: true,
+                application_insights: connection_string
+            }
+        );
+        assert!(!configured(with(&[("APPLICATIONINSIGHTS_CONNECTION_STRING", "")])).any());
+        assert!(
+            !configured(with(&[
+                ("APPLICATIONINSIGHTS_CONNECTION_STRING", "InstrumentationKey=x"),
+                ("OTEL_SDK_DISABLED", "true"),
+            ]))
+            .any()
+        );
     }
 
     #[test]

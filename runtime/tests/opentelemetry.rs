@@ -6,7 +6,9 @@
 //! parent is the trace context the host sent, with the FaaS attributes and the status; they
 //! arrive after SIGTERM or `WorkerTerminate`, when the worker flushes. A build without the
 //! feature (`examples/statuses_app.rs`) exports nothing with the same environment, and the
-//! gRPC capability is advertised only while exporting.
+//! gRPC capability is advertised only while exporting. With the `application-insights` feature,
+//! the same invocations reach a stand-in for the Application Insights ingestion endpoint
+//! (`mod application_insights` at the end).
 #![cfg(feature = "native")]
 
 use std::collections::HashMap;
@@ -227,6 +229,7 @@ fn command(app: &Path, endpoint: Option<&str>) -> Command {
         .env_remove("OTEL_SDK_DISABLED")
         .env_remove("OTEL_EXPORTER_OTLP_PROTOCOL")
         .env_remove("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        .env_remove("APPLICATIONINSIGHTS_CONNECTION_STRING")
         .env(azfn::native::DISABLE_HTTP_URI_VARIABLE, "1")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
@@ -624,5 +627,376 @@ async fn wait_exit(child: &mut Child) {
         }
         assert!(Instant::now() < deadline, "the worker did not exit");
         tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Application Insights (feature `application-insights`)
+// ---------------------------------------------------------------------------------------------
+
+/// The same app exporting to Application Insights: `APPLICATIONINSIGHTS_CONNECTION_STRING`
+/// points at a stand-in for the ingestion endpoint here, which speaks the track API as the
+/// exporter (`opentelemetry-application-insights` 0.46.0, `src/uploader.rs`) uses it: a POST of
+/// gzip'd JSON envelopes to `<IngestionEndpoint>/v2/track`, over https (the exporter upgrades an
+/// `http://` endpoint), answered `200` with the counts of received and accepted items.
+#[cfg(feature = "application-insights")]
+mod application_insights {
+    use std::io::Read as _;
+
+    use serde_json::Value;
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    use super::*;
+
+    /// The instrumentation key of every connection string here.
+    const INSTRUMENTATION_KEY: &str = "5b8c1e2a-7f3d-4e6a-9b1c-0d2e3f4a5b6c";
+
+    /// A stand-in for the ingestion endpoint on a free port of 127.0.0.1, serving https with
+    /// `tests/tls/server.pem`: every envelope it accepted, and every request it refused.
+    struct Ingestion {
+        port: u16,
+        envelopes: Arc<Mutex<Vec<Value>>>,
+        refused: Arc<Mutex<Vec<String>>>,
+    }
+
+    fn tls_file(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tls").join(name)
+    }
+
+    impl Ingestion {
+        async fn start() -> Ingestion {
+            let certificates = CertificateDer::pem_file_iter(tls_file("server.pem"))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            let key = PrivateKeyDer::from_pem_file(tls_file("server.key")).unwrap();
+            let config =
+                rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                    .with_safe_default_protocol_versions()
+                    .unwrap()
+                    .with_no_client_auth()
+                    .with_single_cert(certificates, key)
+                    .unwrap();
+            let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let envelopes = Arc::new(Mutex::new(Vec::new()));
+            let refused = Arc::new(Mutex::new(Vec::new()));
+            let (envelopes_in, refused_in) = (Arc::clone(&envelopes), Arc::clone(&refused));
+            tokio::spawn(async move {
+                loop {
+                    let Ok((tcp, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let (acceptor, envelopes, refused) =
+                        (acceptor.clone(), Arc::clone(&envelopes_in), Arc::clone(&refused_in));
+                    tokio::spawn(async move {
+                        let Ok(tls) = acceptor.accept(tcp).await else {
+                            refused.lock().unwrap().push("the TLS handshake failed".into());
+                            return;
+                        };
+                        let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
+                            let (envelopes, refused) = (Arc::clone(&envelopes), Arc::clone(&refused));
+                            async move { Ok::<_, Infallible>(track(request, &envelopes, &refused).await) }
+                        });
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(tls), service)
+                            .await;
+                    });
+                }
+            });
+            Ingestion {
+                port,
+                envelopes,
+                refused,
+            }
+        }
+
+        /// A connection string as the portal shows it, pointing at this endpoint.
+        fn connection_string(&self) -> String {
+            format!(
+                "InstrumentationKey={INSTRUMENTATION_KEY};IngestionEndpoint=https://127.0.0.1:{port}/;\
+                 LiveEndpoint=https://127.0.0.1:{port}/;ApplicationId=0e1f2a3b-4c5d-6e7f-8091-a2b3c4d5e6f7",
+                port = self.port
+            )
+        }
+
+        /// The envelopes of the invocation `invocation_id`: its dependency or request, and the
+        /// messages made from its span's events (children of the span's id).
+        fn of(&self, invocation_id: &str) -> (Option<Value>, Vec<Value>) {
+            let envelopes = self.envelopes.lock().unwrap();
+            let span = envelopes
+                .iter()
+                .find(|envelope| envelope["data"]["baseData"]["properties"]["faas.invocation_id"] == invocation_id)
+                .cloned();
+            let span_id = span.as_ref().map(|span| span["data"]["baseData"]["id"].clone());
+            let messages = envelopes
+                .iter()
+                .filter(|envelope| {
+                    envelope["data"]["baseType"] == "MessageData"
+                        && Some(&envelope["tags"]["ai.operation.parentId"]) == span_id.as_ref()
+                })
+                .cloned()
+                .collect();
+            (span, messages)
+        }
+
+        /// Waits until the telemetry of `ids` has all arrived.
+        async fn wait_for(&self, ids: &[&str]) {
+            let deadline = Instant::now() + PATIENCE;
+            while !ids.iter().all(|id| self.of(id).0.is_some()) {
+                assert!(
+                    Instant::now() < deadline,
+                    "the telemetry of {ids:?} did not all arrive; received {:?}; refused {:?}",
+                    self.envelopes.lock().unwrap(),
+                    self.refused.lock().unwrap()
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+
+    /// The track API: `POST /v2/track`, `Content-Type: application/json`, `Content-Encoding:
+    /// gzip`, a JSON array of envelopes; answered as the service answers when it accepts all.
+    async fn track(
+        request: http::Request<Incoming>,
+        envelopes: &Mutex<Vec<Value>>,
+        refused: &Mutex<Vec<String>>,
+    ) -> http::Response<Full<Bytes>> {
+        let (parts, body) = request.into_parts();
+        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let mut json = Vec::new();
+        let decoded = flate2::read::GzDecoder::new(&body[..])
+            .read_to_end(&mut json)
+            .ok()
+            .and_then(|_| serde_json::from_slice::<Vec<Value>>(&json).ok());
+        let accepted = match (
+            &parts.method,
+            parts.uri.path(),
+            header("content-type"),
+            header("content-encoding"),
+            decoded,
+        ) {
+            (&http::Method::POST, "/v2/track", Some(content_type), Some(encoding), Some(items))
+                if content_type.starts_with("application/json") && encoding == "gzip" =>
+            {
+                let count = items.len();
+                envelopes.lock().unwrap().extend(items);
+                Some(count)
+            }
+            _ => None,
+        };
+        let (status, body) = match accepted {
+            Some(count) => (
+                200,
+                json!({"itemsReceived": count, "itemsAccepted": count, "errors": []}),
+            ),
+            None => {
+                refused.lock().unwrap().push(format!(
+                    "{} {} content-type {:?} content-encoding {:?}",
+                    parts.method,
+                    parts.uri,
+                    header("content-type"),
+                    header("content-encoding")
+                ));
+                (400, json!({"itemsReceived": 0, "itemsAccepted": 0, "errors": []}))
+            }
+        };
+        http::Response::builder()
+            .status(status)
+            .header("content-type", "application/json; charset=utf-8")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .unwrap()
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// `app` run with the connection string of `ingestion` (and an OTLP endpoint, if any),
+    /// trusting the stand-in's certificate authority.
+    fn command_with(app: &Path, ingestion: &Ingestion, otlp_endpoint: Option<&str>) -> Command {
+        let mut command = command(app, otlp_endpoint);
+        command
+            .env("APPLICATIONINSIGHTS_CONNECTION_STRING", ingestion.connection_string())
+            .env("SSL_CERT_FILE", tls_file("ca.pem"))
+            .env_remove("SSL_CERT_DIR");
+        command
+    }
+
+    /// The invocation `invocation_id` of `function` arrived as a dependency (the invocation span
+    /// is `Internal`) in the host's operation: `ai.operation.id` the trace id of `parent(n)`,
+    /// `ai.operation.parentId` its span id, with the success flag `success` (absent: the
+    /// service's default, true), the connection string's key, and the function's event as a
+    /// message.
+    fn check_dependency(ingestion: &Ingestion, invocation_id: &str, function: &str, n: u8, success: Option<bool>) {
+        let (envelope, messages) = ingestion.of(invocation_id);
+        let envelope = envelope.unwrap();
+        let (_, trace_id, span_id) = parent(n);
+        assert_eq!(
+            envelope["name"], "Microsoft.ApplicationInsights.RemoteDependency",
+            "{invocation_id}: {envelope}"
+        );
+        assert_eq!(envelope["iKey"], INSTRUMENTATION_KEY, "{invocation_id}");
+        let tags = &envelope["tags"];
+        assert_eq!(
+            tags["ai.operation.id"],
+            hex(&trace_id),
+            "{invocation_id}: the host's trace"
+        );
+        assert_eq!(
+            tags["ai.operation.parentId"],
+            hex(&span_id),
+            "{invocation_id}: the host's span is the parent"
+        );
+        assert_eq!(
+            tags["ai.cloud.role"], "otel-site",
+            "{invocation_id}: service.name is the role"
+        );
+        let data = &envelope["data"];
+        assert_eq!(data["baseType"], "RemoteDependencyData");
+        let base = &data["baseData"];
+        assert_eq!(base["name"], format!("function {function}"), "{invocation_id}");
+        assert_eq!(base["type"], "InProc", "{invocation_id}: an Internal span");
+        assert_eq!(base["success"].as_bool(), success, "{invocation_id}: {base}");
+        assert_eq!(base["properties"]["faas.name"], function);
+        assert_eq!(base["properties"]["cloud.region"], "West Europe", "the resource");
+        assert!(
+            messages
+                .iter()
+                .any(|message| message["data"]["baseData"]["message"] == "acting"
+                    && message["iKey"] == INSTRUMENTATION_KEY
+                    && message["tags"]["ai.operation.id"] == hex(&trace_id)),
+            "{invocation_id}: the function's event is a trace message in the same operation: {messages:?}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn custom_handler_invocations_reach_application_insights_with_the_connection_string_alone() {
+        let ingestion = Ingestion::start().await;
+        let app = example("otel_app", "opentelemetry,native,application-insights");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = command_with(&app, &ingestion, None)
+            .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
+            .spawn()
+            .expect("the app starts");
+        tokio::task::spawn_blocking(move || {
+            let deadline = Instant::now() + PATIENCE;
+            while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(Instant::now() < deadline, "the app never listened");
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            assert_eq!(invoke_brew(port, "ai-ok", "tea", &parent(21).0), Some(200));
+            assert_eq!(invoke_brew(port, "ai-fail", "fail", &parent(22).0), Some(500));
+            terminate(child);
+        })
+        .await
+        .unwrap();
+        // The batch processor waits 60 s between exports: what arrived came with the flush.
+        ingestion.wait_for(&["ai-ok", "ai-fail"]).await;
+        check_dependency(&ingestion, "ai-ok", "brew", 21, None);
+        check_dependency(&ingestion, "ai-fail", "brew", 22, Some(false));
+        assert!(ingestion.refused.lock().unwrap().is_empty(), "{:?}", ingestion.refused);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn grpc_with_both_settings_exports_to_both_and_advertises_the_capability() {
+        let ingestion = Ingestion::start().await;
+        let receiver = Receiver::start().await;
+        let app = example("otel_app", "opentelemetry,native,application-insights");
+        let mut server = Server::start(usize::MAX).await.expect("the host listens");
+        let mut child = command_with(&app, &ingestion, Some(&receiver.endpoint()))
+            .args(grpc_arguments(server.port))
+            .spawn()
+            .expect("the app starts");
+        let mut stream = next_call(&mut server).await;
+        let capabilities = init(&mut stream).await;
+        assert_eq!(
+            capabilities.get("WorkerOpenTelemetryEnabled").map(String::as_str),
+            Some("true")
+        );
+        load_ship(&mut stream).await;
+        invoke_ship(&stream, "ai-g-ok", "tea", 23);
+        invoke_ship(&stream, "ai-g-fail", "fail", 24);
+        let mut answered = 0;
+        while answered < 2 {
+            answered += usize::from(response(&mut stream).await.is_some());
+        }
+        send(&stream, "bye", Content::WorkerTerminate(WorkerTerminate::default()));
+        wait_exit(&mut child).await;
+
+        ingestion.wait_for(&["ai-g-ok", "ai-g-fail"]).await;
+        check_dependency(&ingestion, "ai-g-ok", "ship", 23, None);
+        check_dependency(&ingestion, "ai-g-fail", "ship", 24, Some(false));
+        let spans = receiver.wait_for(&["ai-g-ok", "ai-g-fail"]).await;
+        check_span(&spans, "ai-g-ok", ("ship", "pubsub"), 23, StatusCode::Unset, "");
+        check_span(
+            &spans,
+            "ai-g-fail",
+            ("ship", "pubsub"),
+            24,
+            StatusCode::Error,
+            "no water",
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn grpc_with_the_connection_string_alone_advertises_the_capability() {
+        let ingestion = Ingestion::start().await;
+        let app = example("otel_app", "opentelemetry,native,application-insights");
+        let mut server = Server::start(usize::MAX).await.expect("the host listens");
+        let mut child = command_with(&app, &ingestion, None)
+            .args(grpc_arguments(server.port))
+            .spawn()
+            .expect("the app starts");
+        let mut stream = next_call(&mut server).await;
+        let capabilities = init(&mut stream).await;
+        assert_eq!(
+            capabilities.get("WorkerOpenTelemetryEnabled").map(String::as_str),
+            Some("true"),
+            "{capabilities:?}"
+        );
+        send(&stream, "bye", Content::WorkerTerminate(WorkerTerminate::default()));
+        wait_exit(&mut child).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_malformed_connection_string_is_named_on_stderr_and_nothing_is_advertised() {
+        let app = example("otel_app", "opentelemetry,native,application-insights");
+        let mut server = Server::start(usize::MAX).await.expect("the host listens");
+        let mut child = command(&app, None)
+            .env(
+                "APPLICATIONINSIGHTS_CONNECTION_STRING",
+                "IngestionEndpoint=https://127.0.0.1:9/",
+            )
+            .args(grpc_arguments(server.port))
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the app starts");
+        let mut stream = next_call(&mut server).await;
+        let capabilities = init(&mut stream).await;
+        assert!(
+            !capabilities.contains_key("WorkerOpenTelemetryEnabled"),
+            "{capabilities:?}"
+        );
+        send(&stream, "bye", Content::WorkerTerminate(WorkerTerminate::default()));
+        wait_exit(&mut child).await;
+        let mut stderr = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        assert_eq!(
+            stderr
+                .matches("APPLICATIONINSIGHTS_CONNECTION_STRING is not a connection string")
+                .count(),
+            1,
+            "said once at start-up; stderr: {stderr}"
+        );
+        assert!(stderr.contains("missing instrumentation key"), "stderr: {stderr}");
     }
 }
