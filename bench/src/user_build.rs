@@ -10,7 +10,9 @@
 //!   default incremental compilation on: what a user waits for on every edit;
 //! - where the quickstart's clean build goes, from `cargo build --timings`: the proc-macro
 //!   crates and the crates only they use, and macro expansion inside the app crate itself
-//!   (`-Z time-passes`, through `RUSTC_BOOTSTRAP` on the app crate alone).
+//!   (`-Z time-passes`, through `RUSTC_BOOTSTRAP` on the app crate alone);
+//! - what each of azfn's heavy features (`opentelemetry`, `storage-clients`, `native`) adds to
+//!   the quickstart's clean build.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -31,7 +33,7 @@ const GREETINGS: [&str; 2] = ["\"Hello, {}!\"", "\"Hello again, {}!\""];
 pub fn run(settings: &Settings) -> Result<Vec<Table>, String> {
     let root = workspace_root().join("target/azfn-bench/user-build");
     generate(&root)?;
-    let rounds = settings.build_rounds.clamp(1, 3);
+    let rounds = settings.build_rounds.clamp(1, 2);
     let mut clean: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     let mut incremental: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     for round in 0..rounds {
@@ -92,7 +94,87 @@ pub fn run(settings: &Settings) -> Result<Vec<Table>, String> {
     let shares = timings(&root)?;
     table.note(shares);
     table.note(format!("Generated sources: `{}`.", root.display()));
-    Ok(vec![table])
+    Ok(vec![table, features(&root, rounds)?])
+}
+
+/// The quickstart's features that each turn on one of azfn's optional parts, and what they cost
+/// a clean build.
+const FEATURES: [(&str, &str); 4] = [
+    ("none", ""),
+    ("opentelemetry", "otel"),
+    ("storage-clients", "clients"),
+    ("native", "native"),
+];
+
+/// Clean `dev` builds of the quickstart with each of azfn's heavy features, in turn.
+fn features(root: &Path, rounds: usize) -> Result<Table, String> {
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); FEATURES.len()];
+    for round in 0..rounds {
+        let mut order: Vec<usize> = (0..FEATURES.len()).collect();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for which in order {
+            let target = root.join(format!("target-features-{}", FEATURES[which].0));
+            if target.exists() {
+                std::fs::remove_dir_all(&target).map_err(|e| format!("cannot remove {}: {e}", target.display()))?;
+            }
+            let mut extra = vec!["--target-dir".to_owned(), target.display().to_string()];
+            if !FEATURES[which].1.is_empty() {
+                extra.extend(["--features".to_owned(), FEATURES[which].1.to_owned()]);
+            }
+            let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+            times[which].push(timed(|| cargo_in(root, &["build", "-p", APPS[0]], &extra))?);
+        }
+    }
+    let mut table = Table::new(
+        "What each of azfn's optional parts adds to the quickstart's clean build",
+        &format!(
+            "The quickstart of the table above, built clean (`dev`, a fresh target folder each time) with no \
+             azfn feature and with each of `opentelemetry` (OTLP export: opentelemetry, tracing-opentelemetry, \
+             reqwest, rustls), `storage-clients` (the Azure SDK's storage crates, azure_identity) and `native` \
+             (the gRPC transport: prost, HTTP/2) on its own. {rounds} rounds, the order reversed every other \
+             round; medians of wall-clock time."
+        ),
+        &["azfn feature", "clean build", "added", "ratio to none", "rounds"],
+    );
+    let none = median(&times[0]);
+    for (which, (feature, _)) in FEATURES.iter().enumerate() {
+        let time = median(&times[which]);
+        table.row(vec![
+            format!("`{feature}`"),
+            table::ms(time),
+            if which == 0 {
+                String::new()
+            } else {
+                table::ms(time - none)
+            },
+            table::ratio(time / none),
+            table::rounds(&times[which], table::ms),
+        ]);
+    }
+    Ok(table)
+}
+
+/// `cargo` with `args` then `extra`, in the scratch workspace.
+fn cargo_in(root: &Path, args: &[&str], extra: &[&str]) -> Result<(), String> {
+    let output = Command::new(cargo())
+        .current_dir(root)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_INCREMENTAL")
+        .args(args)
+        .args(extra)
+        .output()
+        .map_err(|e| format!("cannot run cargo in {}: {e}", root.display()))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "cargo {} failed:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
 }
 
 fn target_dir(root: &Path, which: usize) -> PathBuf {
@@ -107,24 +189,8 @@ fn timed(build: impl FnOnce() -> Result<(), String>) -> Result<f64, String> {
 
 /// `cargo build` of one app in its own target folder, with `extra` arguments.
 fn build(root: &Path, which: usize, extra: &[&str]) -> Result<(), String> {
-    let output = Command::new(cargo())
-        .current_dir(root)
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_INCREMENTAL")
-        .args(["build", "-p", APPS[which], "--target-dir"])
-        .arg(target_dir(root, which))
-        .args(extra)
-        .output()
-        .map_err(|e| format!("cannot run cargo in {}: {e}", root.display()))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "building {} failed:\n{}",
-            APPS[which],
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
+    let target = target_dir(root, which).display().to_string();
+    cargo_in(root, &["build", "-p", APPS[which], "--target-dir", &target], extra)
 }
 
 /// Switches `hello`'s greeting to the other text.
@@ -323,7 +389,8 @@ fn generate(root: &Path) -> Result<(), String> {
         &root.join("quickstart/Cargo.toml"),
         "[package]\nname = \"quickstart\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
          [dependencies]\nazfn.workspace = true\nserde = { version = \"1\", features = [\"derive\"] }\n\
-         serde_json = \"1\"\ntracing = \"0.1\"\n",
+         serde_json = \"1\"\ntracing = \"0.1\"\n\n\
+         [features]\notel = [\"azfn/opentelemetry\"]\nclients = [\"azfn/storage-clients\"]\nnative = [\"azfn/native\"]\n",
     )?;
     write_if_changed(&root.join("quickstart/src/main.rs"), &quickstart)?;
     write_if_changed(
