@@ -27,6 +27,50 @@ pub fn decode_query_component(text: &str) -> String {
     decode(text, true, |_| true)
 }
 
+/// A query string's parameters, decoded, in order, repeats kept; a parameter without `=` has
+/// an empty value, and one without a name is dropped (as ASP.NET Core's query parser does).
+///
+/// ```
+/// use azfn_bindings::percent::decode_query;
+/// assert_eq!(
+///     decode_query("name=J%C3%BCrgen+M&flag&=x&a=1&a=2"),
+///     [("name", "Jürgen M"), ("flag", ""), ("a", "1"), ("a", "2")].map(|(n, v)| (n.to_owned(), v.to_owned()))
+/// );
+/// ```
+pub fn decode_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let (name, value) = part.split_once('=').unwrap_or((part, ""));
+            (decode_query_component(name), decode_query_component(value))
+        })
+        .filter(|(name, _)| !name.is_empty())
+        .collect()
+}
+
+/// A query string's parameters as the host hands them to a function: decoded, the values of a
+/// repeated name joined with `,` (ASP.NET's `StringValues.ToString()`).
+///
+/// ```
+/// use azfn_bindings::percent::decode_query_joined;
+/// let query = decode_query_joined("tag=a&tag=b&q=green+tea&empty=");
+/// assert_eq!((query["tag"].as_str(), query["q"].as_str(), query["empty"].as_str()), ("a,b", "green tea", ""));
+/// ```
+pub fn decode_query_joined(query: &str) -> std::collections::BTreeMap<String, String> {
+    let mut joined = std::collections::BTreeMap::<String, String>::new();
+    for (name, value) in decode_query(query) {
+        joined
+            .entry(name)
+            .and_modify(|existing| {
+                existing.push(',');
+                existing.push_str(&value);
+            })
+            .or_insert(value);
+    }
+    joined
+}
+
 /// Text with every valid `%XX` escape decoded and nothing else changed (`+` stays `+`), as gRPC
 /// percent-encodes `grpc-message`; invalid escapes stay as written, and bytes that do not form
 /// UTF-8 become U+FFFD.

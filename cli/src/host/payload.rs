@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 
-use azfn_bindings::percent::decode_query_component;
 use azfn_wire::envelope;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -112,18 +111,7 @@ impl IncomingRequest {
     }
 }
 
-/// Splits and decodes a query string; a parameter without `=` has an empty value.
-pub fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let (name, value) = part.split_once('=').unwrap_or((part, ""));
-            (decode_query_component(name), decode_query_component(value))
-        })
-        .filter(|(name, _)| !name.is_empty())
-        .collect()
-}
+pub use azfn_bindings::percent::decode_query as parse_query;
 
 /// Groups `pairs` by name ignoring case (the first spelling wins), keeping every value.
 fn group_ignoring_case(pairs: impl IntoIterator<Item = (String, String)>) -> Vec<(String, Vec<String>)> {

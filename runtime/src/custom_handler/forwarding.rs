@@ -6,9 +6,8 @@
 //! `httpTrigger`, and exactly one output binding, an `http`; any other function still gets the JSON envelope. Its route
 //! template, under the host's route prefix, picks it; its `methods` filter it.
 
-use std::collections::BTreeMap;
 
-use azfn_bindings::percent::decode_query_component;
+use azfn_bindings::percent::decode_query_joined;
 use azfn_bindings::route::{RouteLookup, RouteTable, parse_route};
 use azfn_bindings::{Direction, PropertyValue};
 use bytes::Bytes;
@@ -88,23 +87,6 @@ impl ForwardRoutes {
     }
 }
 
-/// Query parameters as the host gives them: decoded, repeated keys joined with `,`.
-fn query_pairs(query: &str) -> BTreeMap<String, String> {
-    let mut pairs: BTreeMap<String, String> = BTreeMap::new();
-    for part in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = part.split_once('=').unwrap_or((part, ""));
-        let (key, value) = (decode_query_component(key), decode_query_component(value));
-        pairs
-            .entry(key)
-            .and_modify(|v| {
-                v.push(',');
-                v.push_str(&value);
-            })
-            .or_insert(value);
-    }
-    pairs
-}
-
 /// The invocation of `function` for a forwarded request: the request's parts are moved into
 /// the [`HttpRequest`] as they are.
 pub(crate) fn invocation(
@@ -121,7 +103,7 @@ pub(crate) fn invocation(
         .unwrap_or("localhost");
     let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
     let url = format!("http://{host}{path_and_query}");
-    let query = parts.uri.query().map(query_pairs).unwrap_or_default();
+    let query = parts.uri.query().map(decode_query_joined).unwrap_or_default();
     let mut invocation = Invocation::new(function, invocation_id);
     let params = route_values.into_iter().collect();
     let request = HttpRequest::from_parts(
@@ -196,7 +178,7 @@ mod tests {
 
     #[test]
     fn repeated_query_keys_join_with_commas() {
-        let pairs = query_pairs("tag=a&tag=b&q=green+tea&empty=");
+        let pairs = decode_query_joined("tag=a&tag=b&q=green+tea&empty=");
         assert_eq!(pairs["tag"], "a,b");
         assert_eq!(pairs["q"], "green tea");
         assert_eq!(pairs["empty"], "");

@@ -7,13 +7,13 @@
 //! invocation id. The function's HTTP response is written on the forwarded request's connection,
 //! and the gRPC response carries only the status and the other outputs.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use azfn_bindings::percent::decode_query_component;
+use azfn_bindings::percent::decode_query_joined;
 use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::http::{HttpRequest, HttpResponse, ResponseBody};
+use crate::http::{HttpRequest, HttpResponse, IdentityList, ResponseBody};
 use crate::loopback;
 
 /// The header carrying the invocation id on forwarded requests.
@@ -37,24 +37,23 @@ pub(crate) struct RawRequest {
     method: Method,
     url: String,
     headers: HeaderMap,
-    query: Vec<(String, String)>,
+    query: BTreeMap<String, String>,
     body: Bytes,
 }
 
 impl RawRequest {
     /// The request a function sees, with the route parameters of the gRPC half.
+    /// The parts are moved in as they are, not parsed again.
     pub(crate) fn into_http_request(self, params: Vec<(String, String)>) -> HttpRequest {
-        let mut builder = HttpRequest::builder().method(self.method).url(self.url);
-        for (name, value) in &self.headers {
-            builder = builder.header(name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
-        }
-        for (name, value) in self.query {
-            builder = builder.query(name, value);
-        }
-        for (name, value) in params {
-            builder = builder.param(name, value);
-        }
-        builder.body(self.body).build()
+        HttpRequest::from_parts(
+            self.method,
+            self.url,
+            self.headers,
+            self.query,
+            params.into_iter().collect(),
+            IdentityList::default(),
+            self.body,
+        )
     }
 }
 
@@ -250,29 +249,11 @@ fn raw_request(parts: Parts, body: Bytes) -> RawRequest {
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     RawRequest {
         url: format!("{scheme}://{host}{path_and_query}"),
-        query: parts.uri.query().map(query_pairs).unwrap_or_default(),
+        query: parts.uri.query().map(decode_query_joined).unwrap_or_default(),
         method: parts.method,
         headers: parts.headers,
         body,
     }
-}
-
-/// `a=1&b=x%20y&a=2` as `[(a, "1,2"), (b, "x y")]`: decoded, repeated names joined with `,` as
-/// the host does.
-fn query_pairs(query: &str) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    for part in query.split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = part.split_once('=').unwrap_or((part, ""));
-        let (name, value) = (decode_query_component(name), decode_query_component(value));
-        match pairs.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, existing)) => {
-                existing.push(',');
-                existing.push_str(&value);
-            }
-            None => pairs.push((name, value)),
-        }
-    }
-    pairs
 }
 
 fn plain(status: StatusCode, message: &str) -> Response<ResponseBody> {
@@ -291,7 +272,7 @@ mod tests {
             method: Method::GET,
             url: "http://h/api/x".into(),
             headers: HeaderMap::new(),
-            query: Vec::new(),
+            query: BTreeMap::new(),
             body: Bytes::new(),
         };
         (RawExchange { request, respond }, response)
@@ -327,19 +308,6 @@ mod tests {
         assert!(pairing.slots().is_empty());
         // Dropping the exchange tells the HTTP half the invocation failed.
         assert!(response.try_recv().is_err());
-    }
-
-    #[test]
-    fn queries_are_decoded_and_repeated_names_joined() {
-        assert_eq!(
-            query_pairs("a=1&b=x%20y+z&a=2&flag&bad=%zz%4"),
-            [
-                ("a".to_owned(), "1,2".to_owned()),
-                ("b".to_owned(), "x y z".to_owned()),
-                ("flag".to_owned(), String::new()),
-                ("bad".to_owned(), "%zz%4".to_owned()),
-            ]
-        );
     }
 
     #[test]
