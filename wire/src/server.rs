@@ -121,6 +121,9 @@ async fn accept_loop(listener: TcpListener, calls: mpsc::UnboundedSender<Stream>
         let Ok((tcp, _)) = listener.accept().await else {
             continue;
         };
+        // As Kestrel does by default: a small message goes out at once, not after the peer's
+        // delayed acknowledgement of the one before.
+        let _ = tcp.set_nodelay(true);
         let calls = calls.clone();
         let forward = forward.clone();
         let service = service_fn(move |request: Request<Incoming>| {
