@@ -6,7 +6,6 @@
 //! `httpTrigger`, and exactly one output binding, an `http`; any other function still gets the JSON envelope. Its route
 //! template, under the host's route prefix, picks it; its `methods` filter it.
 
-
 use azfn_bindings::percent::decode_query_joined;
 use azfn_bindings::route::{RouteLookup, RouteTable, parse_route};
 use azfn_bindings::{Direction, PropertyValue};
