@@ -599,6 +599,29 @@ impl Baseline {
     }
 }
 
+/// `replay-loop <chain|fan-out> <steps> <episodes>`: answers one history's episode that many
+/// times and nothing else, so that a profiler sees only azfn's episode (decoding, replay,
+/// encoding). No baseline, no timing.
+pub fn replay_loop(args: &[String]) -> Result<(), String> {
+    let usage = "usage: azfn-bench replay-loop <chain|fan-out> <steps> <episodes>";
+    let [shape, steps, episodes] = args else {
+        return Err(usage.to_owned());
+    };
+    let shape = match shape.as_str() {
+        "chain" => Shape::Chain,
+        "fan-out" => Shape::FanOut,
+        _ => return Err(usage.to_owned()),
+    };
+    let steps: usize = steps.parse().map_err(|_| usage.to_owned())?;
+    let episodes: usize = episodes.parse().map_err(|_| usage.to_owned())?;
+    let request = history(shape, steps, 0);
+    let text = base64::engine::general_purpose::STANDARD.encode(request.encode_to_vec());
+    for _ in 0..episodes {
+        std::hint::black_box(azfn_episode(shape, std::hint::black_box(&text)));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -110,6 +110,17 @@ const SCENARIOS: [&str; 10] = [
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // Not a scenario: one history replayed in a loop with nothing else in the process, for
+    // `valgrind --tool=callgrind` (BENCHMARKS.md, "Durable replay").
+    if args.first().map(String::as_str) == Some("replay-loop") {
+        return match durable_replay::replay_loop(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("azfn-bench: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let chosen: Vec<&str> = args
         .iter()

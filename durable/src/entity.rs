@@ -776,9 +776,9 @@ pub fn decode_batch_request(trigger_value: &str) -> Result<EntityBatchRequest, E
     } else {
         trimmed
     };
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(base64_text)
-        .map_err(|e| Error::msg(format!("the entity trigger's value is not base64: {e}")))?;
+    let bytes = base64_simd::STANDARD
+        .decode_to_vec(base64_text)
+        .map_err(|_| Error::msg("the entity trigger's value is not base64 (standard alphabet, padded)"))?;
     EntityBatchRequest::decode(bytes.as_slice())
         .map_err(|e| Error::msg(format!("the entity trigger's value is not an EntityBatchRequest: {e}")))
 }

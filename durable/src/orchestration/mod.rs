@@ -111,14 +111,61 @@ use crate::proto::{OrchestratorRequest, OrchestratorResponse};
 /// assert!(decode_request("not base64!").is_err());
 /// ```
 pub fn decode_request(base64_text: &str) -> Result<OrchestratorRequest, azfn_core::Error> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(base64_text.trim())
-        .map_err(|e| azfn_core::Error::msg(format!("the orchestrator request is not base64: {e}")))?;
-    OrchestratorRequest::decode(bytes.as_slice()).map_err(|e| {
+    let bytes = base64_simd::STANDARD
+        .decode_to_vec(base64_text.trim())
+        .map_err(|_| azfn_core::Error::msg("the orchestrator request is not base64 (standard alphabet, padded)"))?;
+    // The history's vectors get their final size first: grown one push at a time, they copied
+    // every event about twice over (BENCHMARKS.md, "Durable replay").
+    let (past, new) = history_lengths(&bytes);
+    let mut request = OrchestratorRequest {
+        past_events: Vec::with_capacity(past),
+        new_events: Vec::with_capacity(new),
+        ..OrchestratorRequest::default()
+    };
+    request.merge(bytes.as_slice()).map_err(|e| {
         azfn_core::Error::msg(format!(
             "the orchestrator request is not a protobuf OrchestratorRequest: {e}"
         ))
-    })
+    })?;
+    Ok(request)
+}
+
+/// How many `pastEvents` (field 3) and `newEvents` (field 4) an encoded `OrchestratorRequest`
+/// holds, read from the top-level field keys alone. Only a capacity hint: malformed bytes stop
+/// the count, and the decoding that follows reports them.
+fn history_lengths(mut bytes: &[u8]) -> (usize, usize) {
+    fn varint(bytes: &mut &[u8]) -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&byte, rest) = bytes.split_first()?;
+            *bytes = rest;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+    let (mut past, mut new) = (0, 0);
+    while let Some(key) = varint(&mut bytes) {
+        let skip = match key & 7 {
+            0 => varint(&mut bytes).map(|_| 0),
+            1 => Some(8),
+            2 => varint(&mut bytes).and_then(|length| usize::try_from(length).ok()),
+            5 => Some(4),
+            _ => None,
+        };
+        let Some(skip) = skip.filter(|skip| *skip <= bytes.len()) else {
+            break;
+        };
+        bytes = &bytes[skip..];
+        match key >> 3 {
+            3 => past += 1,
+            4 => new += 1,
+            _ => {}
+        }
+    }
+    (past, new)
 }
 
 /// Encodes an [`OrchestratorResponse`] as the orchestrator function's return value: base64
@@ -133,4 +180,40 @@ pub fn decode_request(base64_text: &str) -> Result<OrchestratorRequest, azfn_cor
 /// ```
 pub fn encode_response(response: &OrchestratorResponse) -> String {
     base64::engine::general_purpose::STANDARD.encode(response.encode_to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::HistoryEvent;
+
+    fn request(past: usize, new: usize) -> Vec<u8> {
+        OrchestratorRequest {
+            instance_id: "i1".into(),
+            past_events: vec![HistoryEvent { event_id: 7, ..Default::default() }; past],
+            new_events: vec![HistoryEvent::default(); new],
+            requires_history_streaming: true,
+            ..Default::default()
+        }
+        .encode_to_vec()
+    }
+
+    #[test]
+    fn history_lengths_count_both_histories_past_other_fields() {
+        assert_eq!(history_lengths(&request(3, 2)), (3, 2));
+        assert_eq!(history_lengths(&request(0, 0)), (0, 0));
+    }
+
+    #[test]
+    fn history_lengths_stop_at_malformed_bytes_and_decoding_reports_them() {
+        let bytes = request(3, 2);
+        for cut in 0..bytes.len() {
+            let (past, new) = history_lengths(&bytes[..cut]);
+            assert!(past <= 3 && new <= 2);
+        }
+        assert_eq!(history_lengths(&[0xff; 12]), (0, 0));
+        let text = base64::engine::general_purpose::STANDARD.encode(&bytes[..bytes.len() - 1]);
+        let error = decode_request(&text).unwrap_err().to_string();
+        assert!(error.contains("not a protobuf OrchestratorRequest"), "{error}");
+    }
 }

@@ -354,10 +354,12 @@ impl<'a> Engine<'a> {
     /// A scheduling event: the action with this id must exist and be of the same kind.
     fn acknowledge(&mut self, id: i32, kind: &str, name: &str, matches: impl Fn(&OrchestratorActionType) -> bool) {
         let mut state = self.ctx.lock();
-        let recorded = if name.is_empty() {
-            format!("a {kind}")
-        } else {
-            format!("{kind} `{name}`")
+        let recorded = || {
+            if name.is_empty() {
+                format!("a {kind}")
+            } else {
+                format!("{kind} `{name}`")
+            }
         };
         let error = match state
             .pending_actions
@@ -366,12 +368,13 @@ impl<'a> Engine<'a> {
         {
             Some(action) if matches(action) => None,
             Some(action) => Some(format!(
-                "the history records {recorded} with id {id}, but the orchestrator now schedules {} with that id",
+                "the history records {} with id {id}, but the orchestrator now schedules {} with that id",
+                recorded(),
                 describe(action)
             )),
             None => Some(format!(
-                "the history records {recorded} with id {id}, but the orchestrator did not schedule anything \
-                 with that id"
+                "the history records {} with id {id}, but the orchestrator did not schedule anything with that id",
+                recorded()
             )),
         };
         match error {
@@ -517,6 +520,8 @@ impl<'a> Engine<'a> {
         } else {
             let mut actions: Vec<OrchestratorAction> =
                 std::mem::take(&mut state.pending_actions).into_values().collect();
+            // In the order the orchestrator scheduled them, as DTFx sends them.
+            actions.sort_unstable_by_key(|action| action.id);
             let completion = match self.finished {
                 None => None,
                 Some(Finished::Completed(output)) => Some(CompleteOrchestrationAction {

@@ -8,8 +8,9 @@
 //! history from a wait on something else).
 
 use std::cell::Cell;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
@@ -39,13 +40,14 @@ pub(crate) struct State {
     pub(crate) is_replaying: bool,
     pub(crate) next_id: i32,
     guid_counter: u64,
-    /// Actions scheduled and not yet acknowledged by a scheduling event, by id.
-    pub(crate) pending_actions: BTreeMap<i32, OrchestratorAction>,
+    /// Actions scheduled and not yet acknowledged by a scheduling event, by id (unordered: the
+    /// response sorts the few left).
+    pub(crate) pending_actions: HashMap<i32, OrchestratorAction, IdHash>,
     /// Every live task future's slot: waiting for its outcome, or holding it.
-    pub(crate) slots: HashMap<u64, Slot>,
+    pub(crate) slots: HashMap<u64, Slot, IdHash>,
     next_slot: u64,
     /// Task id → slot, for activities, sub-orchestrations and timers.
-    by_task_id: HashMap<i32, u64>,
+    by_task_id: HashMap<i32, u64, IdHash>,
     /// Lower-cased event name → waiting slots, oldest first.
     pub(crate) event_waiters: HashMap<String, VecDeque<u64>>,
     /// Lower-cased entity request id → the slot of the call.
@@ -75,10 +77,10 @@ impl State {
             is_replaying: false,
             next_id: 0,
             guid_counter: 0,
-            pending_actions: BTreeMap::new(),
-            slots: HashMap::new(),
+            pending_actions: HashMap::default(),
+            slots: HashMap::default(),
             next_slot: 0,
-            by_task_id: HashMap::new(),
+            by_task_id: HashMap::default(),
             event_waiters: HashMap::new(),
             entity_waiters: HashMap::new(),
             buffered_events: Vec::new(),
@@ -191,6 +193,37 @@ impl State {
         let guid = deterministic_guid(&self.instance_id, self.now, self.guid_counter);
         self.guid_counter += 1;
         guid
+    }
+}
+
+/// The hasher of the slot and task-id tables. Their keys are counters the episode itself hands
+/// out, never input, so there is nothing to defend against with SipHash, which cost a tenth of
+/// a long replay: a multiplication spreads consecutive ids over the table (Fibonacci hashing;
+/// the table reads the top bits).
+pub(crate) type IdHash = BuildHasherDefault<IdHasher>;
+
+/// See [`IdHash`].
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only the integer writes below are used; this keeps any other key correct.
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_u64(&mut self, id: u64) {
+        self.0 = (self.0.rotate_left(5) ^ id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_i32(&mut self, id: i32) {
+        self.write_u64(u64::from(id as u32));
     }
 }
 
