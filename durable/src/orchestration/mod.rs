@@ -190,7 +190,13 @@ mod tests {
     fn request(past: usize, new: usize) -> Vec<u8> {
         OrchestratorRequest {
             instance_id: "i1".into(),
-            past_events: vec![HistoryEvent { event_id: 7, ..Default::default() }; past],
+            past_events: vec![
+                HistoryEvent {
+                    event_id: 7,
+                    ..Default::default()
+                };
+                past
+            ],
             new_events: vec![HistoryEvent::default(); new],
             requires_history_streaming: true,
             ..Default::default()
