@@ -8,6 +8,7 @@
 //! | [`invoke`] | `cargo azfn invoke`: send a trigger payload to a running local host |
 //! | [`new`] | `cargo azfn new`: a new app from the template |
 //! | [`pack`] | `cargo azfn pack`: a zip for zip deployment, and a Dockerfile |
+//! | [`kubernetes`] | `cargo azfn kubernetes`: Deployments, Secret, Service and KEDA ScaledObject |
 //! | [`app`] | reading an app folder (host.json, function.json) and its local settings |
 //! | [`host_json`] | the user's host.json, merged with what azfn owns and checked against the schema |
 //! | [`settings`] | local.settings.json as Core Tools reads it |
@@ -27,6 +28,7 @@ pub mod host;
 pub mod host_json;
 pub mod invoke;
 pub mod json_file;
+pub mod kubernetes;
 pub mod new;
 pub mod pack;
 pub mod settings;
