@@ -196,7 +196,9 @@ struct PackArgs {
     /// The zip to write (default: <app folder>.zip).
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Also write a Dockerfile (and .dockerignore) into the app folder.
+    /// Write a multi-stage Dockerfile (and .dockerignore) at the workspace root that builds
+    /// the app inside the image, instead of building and zipping here. With --no-build, the
+    /// zip is written and the Dockerfile goes into the app folder and copies it as built.
     #[arg(long)]
     dockerfile: bool,
     /// Pack for the native runtime (Flex Consumption, gRPC): only `app` and host.json. The app
@@ -437,6 +439,19 @@ fn run_new(args: NewArgs) -> Result<()> {
 }
 
 fn run_pack(args: PackArgs) -> Result<()> {
+    if args.dockerfile && !args.no_build {
+        let context = cargo_azfn::dockerfile::locate(args.package.package.as_deref())?;
+        let dockerfile = cargo_azfn::dockerfile::write(&context)?;
+        build::status(
+            "Wrote",
+            format!(
+                "{} (docker build -t <image> {})",
+                dockerfile.display(),
+                context.root.display()
+            ),
+        );
+        return Ok(());
+    }
     let app_dir = if args.no_build {
         args.dir
             .ok_or_else(|| Error::new("--no-build needs --dir <app folder>"))?

@@ -431,3 +431,36 @@ fn the_command_prints_the_objects_with_dry_run() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("is not a Kubernetes name"));
 }
+
+#[test]
+fn pack_dockerfile_writes_a_multi_stage_build_at_the_workspace_root() {
+    let dir = support::source_scratch("dockerfile-app");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"shop\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n\
+         azfn = { git = \"https://example.com/azfn.git\", tag = \"v0.1.0\" }\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("src/main.rs"), "fn main() {}\n").unwrap();
+    let output = Command::new(CLI)
+        .current_dir(&dir)
+        .args(["azfn", "pack", "--dockerfile"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let text = std::fs::read_to_string(dir.join("Dockerfile")).unwrap();
+    assert!(
+        text.contains("cargo install --locked --git 'https://example.com/azfn.git' --tag 'v0.1.0' cargo-azfn"),
+        "{text}"
+    );
+    assert!(text.contains("cargo azfn build --package 'shop' --out /app"), "{text}");
+    assert!(
+        std::fs::read_to_string(dir.join(".dockerignore"))
+            .unwrap()
+            .contains("**/local.settings.json")
+    );
+    // Nothing was built here: the image builds the app.
+    assert!(!dir.join("target").exists());
+}
