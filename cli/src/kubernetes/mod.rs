@@ -393,6 +393,23 @@ mod tests {
     }
 
     #[test]
+    fn settings_a_scaler_names_must_be_in_the_secret() {
+        let rule = ScaleRule {
+            function: "Orders".to_owned(),
+            scaler: "azure-queue",
+            metadata: Vec::new(),
+            settings: vec!["Storage".to_owned(), "Missing".to_owned()],
+            notes: Vec::new(),
+        };
+        let values = BTreeMap::from([("Storage__accountName".to_owned(), "acct".to_owned())]);
+        let mut warnings = Vec::new();
+        check_named_settings(&rule, &values, &mut warnings);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("identity-based"), "{warnings:?}");
+        assert!(warnings[1].contains("does not have"), "{warnings:?}");
+    }
+
+    #[test]
     fn options_out_of_range_are_refused() {
         let options = KubernetesOptions {
             name: "app".to_owned(),

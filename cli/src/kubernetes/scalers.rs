@@ -12,11 +12,12 @@
 //! | `blobTrigger` | `azure-blob` | `blobContainerName` and `blobPrefix` from `path`, `connectionFromEnv` (as above) |
 //! | `serviceBusTrigger` | `azure-servicebus` | `queueName`, or `topicName` and `subscriptionName`; `connectionFromEnv` (`connection`, else `AzureWebJobsServiceBus`) |
 //! | `eventHubTrigger` | `azure-eventhub` | `connectionFromEnv`, `eventHubName`, `consumerGroup`, `storageConnectionFromEnv` (`AzureWebJobsStorage`, where the host checkpoints), `checkpointStrategy: azureFunction` |
-//! | `kafkaTrigger` | `kafka` | `bootstrapServers` (the binding's `brokerList`), `topic`, `consumerGroup` |
+//! | `kafkaTrigger` | `kafka` | `bootstrapServers` (the binding's `brokerList`, or the setting it names), `topic`, `consumerGroup` (default `$Default`) |
 //! | `rabbitMQTrigger` | `rabbitmq` | `hostFromEnv` (the binding's `connectionStringSetting`), `queueName` |
 //!
-//! Connections are always named (`…FromEnv`: the setting that holds them), never copied, so no
-//! secret lands in the ScaledObject. Other values may say `%Setting%`; those are resolved from
+//! Connections are always named (`…FromEnv`: the setting that holds them, `AzureWebJobs<name>`
+//! before `<name>` as the host looks them up), never copied, so no secret lands in the
+//! ScaledObject. Other values may say `%Setting%`; those are resolved from
 //! local.settings.json, and a setting that is not there is an error. Triggers with no scaler
 //! here (timers, Event Grid, Cosmos DB, Durable Functions' triggers, …) get none:
 //! [`scale_rule`] says so and the caller decides.
@@ -32,6 +33,9 @@ use crate::error::{Error, Result};
 pub const DEFAULT_STORAGE_CONNECTION: &str = "AzureWebJobsStorage";
 /// The Service Bus connection the host uses when a Service Bus binding names none.
 pub const DEFAULT_SERVICE_BUS_CONNECTION: &str = "AzureWebJobsServiceBus";
+
+/// The consumer group of a Kafka trigger that names none.
+pub const KAFKA_DEFAULT_CONSUMER_GROUP: &str = "$Default";
 
 /// One trigger of the ScaledObject: the KEDA scaler and its metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,10 +119,10 @@ pub fn scale_rule(function: &Function, values: &BTreeMap<String, String>) -> Res
         }
         "eventhubtrigger" => {
             rule.scaler = "azure-eventhub";
-            let connection = reader.setting_name("connection").ok_or_else(|| {
-                reader.error("needs `connection` (the setting with the Event Hubs connection string)")
-            })?;
-            rule.push_setting("connectionFromEnv", connection);
+            if reader.setting_name("connection").is_none() {
+                return Err(reader.error("needs `connection` (the setting with the Event Hubs connection string)"));
+            }
+            rule.push_setting("connectionFromEnv", reader.connection("connection", ""));
             match reader.optional("eventHubName")? {
                 Some(hub) => rule.push("eventHubName", hub),
                 None => rule.notes.push(format!(
@@ -135,12 +139,17 @@ pub fn scale_rule(function: &Function, values: &BTreeMap<String, String>) -> Res
         }
         "kafkatrigger" => {
             rule.scaler = "kafka";
-            rule.push("bootstrapServers", reader.required("brokerList")?);
+            let brokers = reader
+                .secure_setting("brokerList")?
+                .ok_or_else(|| reader.error("has no `brokerList`, which its KEDA scaler needs"))?;
+            rule.push("bootstrapServers", brokers);
             rule.push("topic", reader.required("topic")?);
-            let group = reader.optional("consumerGroup")?.ok_or_else(|| {
-                reader.error("needs `consumerGroup`: KEDA's kafka scaler measures the lag of one consumer group")
-            })?;
-            rule.push("consumerGroup", group);
+            // The extension's own default (`KafkaListener`); KEDA needs it written.
+            let group = reader.optional("consumerGroup")?;
+            rule.push(
+                "consumerGroup",
+                group.unwrap_or_else(|| KAFKA_DEFAULT_CONSUMER_GROUP.to_owned()),
+            );
             let secured = ["authenticationMode", "protocol", "username", "password"]
                 .iter()
                 .any(|key| {
@@ -253,8 +262,30 @@ impl BindingReader<'_> {
         (!raw.is_empty()).then(|| raw.to_owned())
     }
 
+    /// The setting a `connection` property names, found as the WebJobs SDK finds it
+    /// (`IConfigurationExtensions.GetWebJobsConnectionString`): `AzureWebJobs<name>` first,
+    /// then `<name>`.
     fn connection(&self, key: &str, default: &str) -> String {
-        self.setting_name(key).unwrap_or_else(|| default.to_owned())
+        let name = self.setting_name(key).unwrap_or_else(|| default.to_owned());
+        let prefixed = format!("AzureWebJobs{name}");
+        match self.values.keys().find(|k| k.eq_ignore_ascii_case(&prefixed)) {
+            Some(found) => found.clone(),
+            None => name,
+        }
+    }
+
+    /// A value the Kafka extension resolves as `ResolveSecureSetting` does: `%Setting%`
+    /// references first, then, if the result names a setting, that setting's value.
+    fn secure_setting(&self, key: &str) -> Result<Option<String>> {
+        let Some(value) = self.optional(key)? else {
+            return Ok(None);
+        };
+        let named = self
+            .values
+            .iter()
+            .find(|(k, v)| k.eq_ignore_ascii_case(&value) && !v.is_empty())
+            .map(|(_, v)| v.clone());
+        Ok(Some(named.unwrap_or(value)))
     }
 
     fn error(&self, what: &str) -> Error {
@@ -375,6 +406,42 @@ mod tests {
             scale_rule(&function("eventGridTrigger", json!({})), &values).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn connections_are_found_as_the_host_finds_them() {
+        let values = BTreeMap::from([("AzureWebJobsOrders".to_owned(), "x".to_owned())]);
+        let rule = scale_rule(
+            &function("queueTrigger", json!({"queueName": "q", "connection": "Orders"})),
+            &values,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(metadata(&rule)[1], ("connectionFromEnv", "AzureWebJobsOrders"));
+        assert_eq!(rule.settings, ["AzureWebJobsOrders"]);
+    }
+
+    #[test]
+    fn kafka_resolves_its_brokers_and_defaults_its_group() {
+        let values = BTreeMap::from([("Brokers".to_owned(), "kafka:9092".to_owned())]);
+        let rule = scale_rule(
+            &function(
+                "kafkaTrigger",
+                json!({"brokerList": "Brokers", "topic": "t", "protocol": "SaslSsl"}),
+            ),
+            &values,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            metadata(&rule),
+            [
+                ("bootstrapServers", "kafka:9092"),
+                ("topic", "t"),
+                ("consumerGroup", "$Default")
+            ]
+        );
+        assert!(rule.notes[0].contains("TriggerAuthentication"), "{:?}", rule.notes);
     }
 
     #[test]
