@@ -39,7 +39,7 @@ fn write_app(dir: &Path) {
         ),
         (
             "Invoices",
-            json!({"type": "serviceBusTrigger", "direction": "in", "name": "msg", "queueName": "invoices", "connection": "ServiceBus"}),
+            json!({"type": "serviceBusTrigger", "direction": "in", "name": "msg", "queueName": "invoices", "connection": "InvoiceBus"}),
         ),
         (
             "Audit",
@@ -72,7 +72,7 @@ fn write_app(dir: &Path) {
         "Values": {
             "AzureWebJobsStorage": "UseDevelopmentStorage=true",
             "UploadStorage": "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=a2V5;EndpointSuffix=core.windows.net",
-            "ServiceBus": "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=s",
+            "InvoiceBus": "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=s",
             "AzureWebJobsServiceBus": "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=s",
             "EventHubs": "Endpoint=sb://hubs.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=s",
             "OrdersQueue": "orders",
@@ -294,7 +294,7 @@ fn manifests_for_every_scaler_match_the_kubernetes_and_keda_schemas() {
     );
     assert_eq!(
         metadata("invoices"),
-        json!({"queueName": "invoices", "connectionFromEnv": "ServiceBus"})
+        json!({"queueName": "invoices", "connectionFromEnv": "InvoiceBus"})
     );
     assert_eq!(
         metadata("audit"),
