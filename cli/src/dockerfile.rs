@@ -17,8 +17,8 @@
 //!   custom handler needs no language worker, so the smaller `base:4` is enough.)
 //!
 //! What cannot be built inside is refused before anything is written: azfn as a path
-//! dependency (no matching `cargo-azfn` can be installed in the image), and path dependencies
-//! outside the workspace root (outside the build context).
+//! dependency, unless it is an azfn checkout inside the workspace (its `cli/` is then built in
+//! the image), and path dependencies outside the workspace root (outside the build context).
 
 use std::path::{Path, PathBuf};
 
@@ -45,6 +45,9 @@ pub const IGNORED: &[&str] = &["target", ".git", "**/local.settings.json", "**/*
 pub enum CliSource {
     /// crates.io, this version requirement (`=0.1.0` when Cargo.lock has the version).
     Registry(String),
+    /// The workspace's own member, at this folder relative to the root (an app inside an azfn
+    /// checkout, whose azfn is a path dependency).
+    Path(String),
     /// A git repository, with `--rev`, `--tag` or `--branch` and its value, if the app gives one.
     Git {
         /// The repository URL.
@@ -112,14 +115,24 @@ pub fn context_from_metadata(metadata: &Value, package: &Package, lock: Option<&
         .as_array()
         .and_then(|deps| deps.iter().find(|d| d["name"] == "azfn" && d["kind"].is_null()))
         .ok_or_else(|| Error::new(format!("{} does not depend on azfn", package.name)))?;
-    if let Some(path) = azfn["path"].as_str() {
-        return Err(Error::new(format!(
-            "{} depends on azfn by path ({path}), so the image cannot install the matching cargo-azfn. Depend on \
-             azfn by version or git to build inside the image, or build here and write a Dockerfile that copies the \
-             built folder: `cargo azfn build`, then `cargo azfn pack --no-build --dir <app folder> --dockerfile`",
-            package.name
-        )));
-    }
+    let source = azfn["source"].as_str().unwrap_or_default();
+    let cli = if let Some(path) = azfn["path"].as_str() {
+        checkout_cli(packages, Path::new(path), &root).ok_or_else(|| {
+            Error::new(format!(
+                "{} depends on azfn by path ({path}), and cargo-azfn is not beside it in this workspace, so the \
+                 image cannot install the matching cargo-azfn. Depend on azfn by version or git to build inside \
+                 the image, or build here and write a Dockerfile that copies the built folder: `cargo azfn build`, \
+                 then `cargo azfn pack --no-build --dir <app folder> --dockerfile`",
+                package.name
+            ))
+        })?
+    } else if let Some(git) = source.strip_prefix("git+") {
+        git_source(git)
+    } else {
+        let locked = lock.and_then(locked_registry_version);
+        let requirement = azfn["req"].as_str().unwrap_or("*");
+        CliSource::Registry(locked.map_or_else(|| requirement.to_owned(), |v| format!("={v}")))
+    };
     if !outside.is_empty() {
         return Err(Error::new(format!(
             "path dependencies outside {} cannot be in the image's build context: {}. Move them into the \
@@ -129,18 +142,23 @@ pub fn context_from_metadata(metadata: &Value, package: &Package, lock: Option<&
             outside.join(", ")
         )));
     }
-    let source = azfn["source"].as_str().unwrap_or_default();
-    let cli = if let Some(git) = source.strip_prefix("git+") {
-        git_source(git)
-    } else {
-        let locked = lock.and_then(locked_registry_version);
-        let requirement = azfn["req"].as_str().unwrap_or("*");
-        CliSource::Registry(locked.map_or_else(|| requirement.to_owned(), |v| format!("={v}")))
-    };
     Ok(BuildContext {
         root,
         package: package.name.clone(),
         cli,
+    })
+}
+
+/// The cargo-azfn of an azfn checkout that is part of the workspace: the member `cargo-azfn`
+/// in the folder beside azfn's (`<checkout>/cli` beside `<checkout>/runtime`), relative to the
+/// workspace root.
+fn checkout_cli(packages: &[Value], azfn: &Path, root: &Path) -> Option<CliSource> {
+    let checkout = azfn.parent()?;
+    packages.iter().find_map(|p| {
+        let dir = Path::new(p["manifest_path"].as_str()?).parent()?;
+        let relative = dir.strip_prefix(root).ok()?;
+        (p["name"] == "cargo-azfn" && dir.parent() == Some(checkout))
+            .then(|| CliSource::Path(relative.to_string_lossy().replace('\\', "/")))
     })
 }
 
@@ -177,15 +195,27 @@ fn locked_registry_version(lock: &str) -> Option<String> {
 
 /// The Dockerfile for `context`.
 pub fn dockerfile_text(context: &BuildContext) -> String {
-    let install = match &context.cli {
-        CliSource::Registry(version) => format!("cargo install --locked cargo-azfn --version '{version}'"),
+    // A published or git cargo-azfn is installed before the sources are copied, so its layer
+    // survives source edits; the workspace's own is built from the copied sources.
+    let (install_first, install_from_sources) = match &context.cli {
+        CliSource::Registry(version) => (
+            format!("RUN cargo install --locked cargo-azfn --version '{version}'\n"),
+            String::new(),
+        ),
         CliSource::Git { url, reference } => {
             let reference = reference
                 .as_ref()
                 .map(|(kind, value)| format!(" --{kind} '{value}'"))
                 .unwrap_or_default();
-            format!("cargo install --locked --git '{url}'{reference} cargo-azfn")
+            (
+                format!("RUN cargo install --locked --git '{url}'{reference} cargo-azfn\n"),
+                String::new(),
+            )
         }
+        CliSource::Path(folder) => (
+            String::new(),
+            format!("cargo install --locked --path '{folder}' \\\n    && "),
+        ),
     };
     let package = &context.package;
     format!(
@@ -199,12 +229,11 @@ ARG RUST_IMAGE={RUST_IMAGE}
 FROM ${{RUST_IMAGE}} AS build
 # cargo-azfn writes the function app folder (function.json files, host.json) from the same azfn
 # as the app's.
-RUN {install}
-WORKDIR /src
+{install_first}WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo azfn build --package '{package}' --out /app \
+    {install_from_sources}cargo azfn build --package '{package}' --out /app \
     && rm -f /app/local.settings.json
 
 FROM {BASE_IMAGE}
@@ -293,6 +322,26 @@ mod tests {
             text.contains("RUN cargo install --locked --git 'https://example.com/azfn.git' --rev 'abc123' cargo-azfn"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn an_app_inside_an_azfn_checkout_builds_the_checkouts_cli() {
+        let metadata = json!({
+            "workspace_root": "/ws",
+            "packages": [
+                {"id": "shop-id", "name": "shop", "manifest_path": "/ws/examples/shop/Cargo.toml",
+                 "dependencies": [{"name": "azfn", "kind": null, "path": "/ws/runtime", "req": "*"}]},
+                {"id": "cli-id", "name": "cargo-azfn", "manifest_path": "/ws/cli/Cargo.toml", "dependencies": []}
+            ]
+        });
+        let context = context_from_metadata(&metadata, &package(), None).unwrap();
+        assert_eq!(context.cli, CliSource::Path("cli".to_owned()));
+        let text = dockerfile_text(&context);
+        assert!(
+            text.contains("COPY . .\nRUN --mount=type=cache,target=/usr/local/cargo/registry \\\n    --mount=type=cache,target=/src/target \\\n    cargo install --locked --path 'cli' \\\n    && cargo azfn build --package 'shop' --out /app"),
+            "{text}"
+        );
+        assert!(!text.contains("RUN cargo install"), "{text}");
     }
 
     #[test]
