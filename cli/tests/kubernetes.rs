@@ -464,3 +464,58 @@ fn pack_dockerfile_writes_a_multi_stage_build_at_the_workspace_root() {
     // Nothing was built here: the image builds the app.
     assert!(!dir.join("target").exists());
 }
+
+#[test]
+fn without_dry_run_the_objects_go_to_kubectl_apply() {
+    let dir = scratch("kubernetes-apply");
+    write_app(&dir);
+    // A stand-in kubectl that records its arguments and input.
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let kubectl = bin.join("kubectl");
+    std::fs::write(
+        &kubectl,
+        format!(
+            "#!/bin/sh\necho \"$@\" > '{0}/args'\ncat > '{0}/stdin'\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let mut permissions = std::fs::metadata(&kubectl).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&kubectl, permissions).unwrap();
+    let run = |path: &std::ffi::OsStr| {
+        Command::new(CLI)
+            .env("PATH", path)
+            .args(["azfn", "kubernetes", "--no-build", "--dir"])
+            .arg(&dir)
+            .args(["--name", "shop", "--image-name", "registry.example/shop:1.0"])
+            .output()
+            .unwrap()
+    };
+    // The stand-in first, then the system's folders for `sh` and `cat`.
+    let mut path = bin.clone().into_os_string();
+    path.push(":");
+    path.push(std::env::var_os("PATH").unwrap_or_default());
+    let output = run(&path);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(std::fs::read_to_string(dir.join("args")).unwrap(), "apply -f -\n");
+    let applied = std::fs::read_to_string(dir.join("stdin")).unwrap();
+    assert_eq!(YamlLoader::load_from_str(&applied).unwrap().len(), 5);
+
+    // A cluster without KEDA: kubectl fails, and the error says what to install.
+    std::fs::write(
+        &kubectl,
+        "#!/bin/sh\ncat > /dev/null\necho 'no matches for kind \"ScaledObject\"' >&2\nexit 1\n",
+    )
+    .unwrap();
+    let output = run(&path);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("install KEDA first"), "{stderr}");
+
+    let output = run(dir.join("no-such-folder").as_os_str());
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("kubectl is not on PATH"), "{stderr}");
+}

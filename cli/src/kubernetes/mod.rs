@@ -334,20 +334,20 @@ pub fn apply(yaml: &str) -> Result<()> {
                 Error::new(format!("cannot run kubectl: {e}"))
             }
         })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(yaml.as_bytes())
-            .context(|| "cannot give the objects to kubectl".to_owned())?;
-    }
+    // Dropping stdin closes it, so kubectl sees the end of the input.
+    let written = child
+        .stdin
+        .take()
+        .map_or(Ok(()), |mut stdin| stdin.write_all(yaml.as_bytes()));
     let status = child.wait().context(|| "kubectl did not finish".to_owned())?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(Error::new(format!(
+    // kubectl's own failure (shown above) says more than the pipe it closed early.
+    if !status.success() {
+        return Err(Error::new(format!(
             "`kubectl apply` failed ({status}); if it says there is no kind ScaledObject, install KEDA first \
              (https://keda.sh/docs/deploy/)"
-        )))
+        )));
     }
+    written.context(|| "cannot give the objects to kubectl".to_owned())
 }
 
 #[cfg(test)]
