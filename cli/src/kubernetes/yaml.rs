@@ -4,7 +4,8 @@
 //! enough and keeps a YAML library out of the tool. Every text value is written double-quoted,
 //! with JSON's escapes (a subset of YAML's), so values such as `"true"`, `"5"` or `"0x10"` stay
 //! strings, as Kubernetes and KEDA need them (KEDA's trigger metadata is a map of strings).
-//! Keys are written plain when they are simple names and double-quoted otherwise.
+//! Keys are written plain when they are simple names and double-quoted otherwise (also words
+//! such as `on` or `null`, which YAML 1.1 parsers would not read as text).
 
 /// A YAML value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,11 +151,15 @@ fn write_inline(node: &Node, out: &mut String) {
     }
 }
 
+/// Words YAML 1.1 parsers read as booleans or null even as keys.
+const RESERVED_WORDS: &[&str] = &["true", "false", "yes", "no", "on", "off", "y", "n", "null"];
+
 fn write_key(key: &str, out: &mut String) {
-    let plain = key
-        .chars()
-        .next()
-        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+    let plain = !RESERVED_WORDS.contains(&key.to_ascii_lowercase().as_str())
+        && key
+            .chars()
+            .next()
+            .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
         && key
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'));
@@ -183,7 +188,10 @@ mod tests {
         let document = Node::map([
             ("apiVersion", Node::text("v1")),
             ("kind", Node::text("Secret")),
-            ("data", Node::text_map([("FLAG", "true"), ("Odd key", "5")])),
+            (
+                "data",
+                Node::text_map([("FLAG", "true"), ("Odd key", "5"), ("On", "x")]),
+            ),
             (
                 "items",
                 Node::List(vec![
@@ -201,6 +209,7 @@ kind: "Secret"
 data:
   FLAG: "true"
   "Odd key": "5"
+  "On": "x"
 items:
 - name: "a\"b\n"
   port: 80
