@@ -519,3 +519,58 @@ fn without_dry_run_the_objects_go_to_kubectl_apply() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("kubectl is not on PATH"), "{stderr}");
 }
+
+#[test]
+fn an_azfn_apps_own_function_json_maps_to_its_scalers() {
+    // The storage fixture, built by `cargo azfn build`: the property names the scalers read are
+    // the ones azfn's macros write.
+    let app = support::fixture_app("storage");
+    let output = Command::new(CLI)
+        .args(["azfn", "kubernetes", "--no-build", "--dir"])
+        .arg(app)
+        .args([
+            "--name",
+            "store",
+            "--image-name",
+            "registry.example/store:1",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let documents: Vec<Value> = YamlLoader::load_from_str(&String::from_utf8_lossy(&output.stdout))
+        .unwrap()
+        .iter()
+        .map(to_json)
+        .collect();
+    let scaled = documents
+        .iter()
+        .find(|d| d["kind"] == "ScaledObject")
+        .expect("a ScaledObject");
+    let triggers: Vec<(&str, &Value)> = scaled["spec"]["triggers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["type"].as_str().unwrap(), &t["metadata"]))
+        .collect();
+    assert!(
+        triggers.contains(&(
+            "azure-queue",
+            &json!({"queueName": "orders", "connectionFromEnv": "AzureWebJobsStorage"})
+        )),
+        "{triggers:?}"
+    );
+    assert!(
+        triggers.contains(&(
+            "azure-blob",
+            &json!({"blobContainerName": "shipments", "connectionFromEnv": "AzureWebJobsStorage"})
+        )),
+        "{triggers:?}"
+    );
+    let kubernetes_schema = schema("kubernetes-v1.33-strict.json");
+    let keda_schema = schema("keda-scaledobject-v1alpha1.json");
+    for document in &documents {
+        let errors = schema_errors(document, &kubernetes_schema, &keda_schema);
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+}
