@@ -262,6 +262,9 @@ struct KubernetesArgs {
     /// The type of the HTTP functions' Service: LoadBalancer (default), ClusterIP or NodePort.
     #[arg(long, value_name = "TYPE")]
     service_type: Option<String>,
+    /// The Secret with the credentials of a private image registry (`imagePullSecrets`).
+    #[arg(long, value_name = "NAME")]
+    pull_secret: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -520,6 +523,7 @@ fn run_kubernetes(args: KubernetesArgs) -> Result<()> {
             cooldown_period: args.cooldown_period,
             secret_name: args.secret_name,
             service_type: args.service_type,
+            pull_secret: args.pull_secret,
         },
     )?;
     for warning in &manifests.warnings {

@@ -95,6 +95,7 @@ fn options() -> KubernetesOptions {
         cooldown_period: Some(120),
         secret_name: None,
         service_type: None,
+        pull_secret: Some("registry-credentials".to_owned()),
     }
 }
 
@@ -250,6 +251,10 @@ fn manifests_for_every_scaler_match_the_kubernetes_and_keda_schemas() {
     );
     assert_eq!(container["ports"], json!([{"containerPort": 80}]));
     assert_eq!(container["envFrom"], json!([{"secretRef": {"name": "shop"}}]));
+    assert_eq!(
+        http["template"]["spec"]["imagePullSecrets"],
+        json!([{"name": "registry-credentials"}])
+    );
     assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/");
     assert_eq!(documents[1]["spec"]["type"], "LoadBalancer");
     assert_eq!(documents[1]["spec"]["selector"], json!({"app": "shop-http"}));

@@ -65,6 +65,8 @@ pub struct KubernetesOptions {
     pub secret_name: Option<String>,
     /// `--service-type` of the HTTP Service (default `LoadBalancer`).
     pub service_type: Option<String>,
+    /// `--pull-secret`: the Secret with the image registry's credentials.
+    pub pull_secret: Option<String>,
 }
 
 /// The objects for an app, and what the user should know about them.
@@ -155,6 +157,7 @@ pub fn manifests(app: &FunctionApp, local: &LocalSettings, options: &KubernetesO
                 functions: &http_functions,
                 http: true,
                 settings_secret: &secret_name,
+                pull_secret: options.pull_secret.as_deref(),
             },
             placement,
         ));
@@ -168,6 +171,7 @@ pub fn manifests(app: &FunctionApp, local: &LocalSettings, options: &KubernetesO
                 functions: &other_functions,
                 http: false,
                 settings_secret: &secret_name,
+                pull_secret: options.pull_secret.as_deref(),
             },
             placement,
         ));
@@ -198,6 +202,9 @@ fn check_options(options: &KubernetesOptions) -> Result<()> {
     }
     if let Some(secret) = &options.secret_name {
         check_label("--secret-name", secret, 253, false)?;
+    }
+    if let Some(secret) = &options.pull_secret {
+        check_label("--pull-secret", secret, 253, false)?;
     }
     if options.image.trim().is_empty() || options.image.chars().any(char::is_whitespace) {
         return Err(Error::new(format!(
@@ -421,6 +428,7 @@ mod tests {
             cooldown_period: None,
             secret_name: None,
             service_type: None,
+            pull_secret: None,
         };
         assert!(
             check_options(&options)

@@ -72,6 +72,8 @@ pub struct DeploymentSpec<'a> {
     pub http: bool,
     /// The Secret given to the container through `envFrom`.
     pub settings_secret: &'a str,
+    /// The Secret with the registry's credentials (`imagePullSecrets`), for a private registry.
+    pub pull_secret: Option<&'a str>,
 }
 
 /// An `apps/v1` Deployment of the Functions host image.
@@ -121,15 +123,23 @@ pub fn deployment(spec: &DeploymentSpec<'_>, placement: Placement<'_>) -> Node {
                     "template",
                     Node::map([
                         ("metadata", Node::map([("labels", app_label(spec.name))])),
-                        (
-                            "spec",
-                            Node::map([("containers", Node::List(vec![Node::Map(container)]))]),
-                        ),
+                        ("spec", pod_spec(Node::Map(container), spec.pull_secret)),
                     ]),
                 ),
             ]),
         ),
     ])
+}
+
+fn pod_spec(container: Node, pull_secret: Option<&str>) -> Node {
+    let mut spec = vec![("containers".to_owned(), Node::List(vec![container]))];
+    if let Some(secret) = pull_secret {
+        spec.push((
+            "imagePullSecrets".to_owned(),
+            Node::List(vec![Node::text_map([("name", secret)])]),
+        ));
+    }
+    Node::Map(spec)
 }
 
 fn host_probe() -> Node {
