@@ -8,6 +8,8 @@
 //! | [`invoke`] | `cargo azfn invoke`: send a trigger payload to a running local host |
 //! | [`new`] | `cargo azfn new`: a new app from the template |
 //! | [`pack`] | `cargo azfn pack`: a zip for zip deployment, and a Dockerfile |
+//! | [`dockerfile`] | `cargo azfn pack --dockerfile`: a multi-stage Dockerfile building the app inside |
+//! | [`kubernetes`] | `cargo azfn kubernetes`: Deployments, Secret, Service and KEDA ScaledObject |
 //! | [`app`] | reading an app folder (host.json, function.json) and its local settings |
 //! | [`host_json`] | the user's host.json, merged with what azfn owns and checked against the schema |
 //! | [`settings`] | local.settings.json as Core Tools reads it |
@@ -21,12 +23,14 @@ pub mod build;
 pub mod client;
 pub mod clock;
 pub mod console;
+pub mod dockerfile;
 pub mod elf;
 pub mod error;
 pub mod host;
 pub mod host_json;
 pub mod invoke;
 pub mod json_file;
+pub mod kubernetes;
 pub mod new;
 pub mod pack;
 pub mod settings;

@@ -12,7 +12,7 @@ use cargo_azfn::host::{self, StartOptions, WatchPlan};
 use cargo_azfn::invoke::{self, Example, Input, InvokeOptions};
 use cargo_azfn::new::{self, AzfnSource, NewOptions};
 use cargo_azfn::settings::{self, LocalSettings};
-use cargo_azfn::{pack, watch};
+use cargo_azfn::{kubernetes, pack, watch};
 use clap::{ArgGroup, Args, Parser, Subcommand};
 
 /// Create, build, run locally, invoke and package Azure Functions apps written with azfn.
@@ -36,6 +36,9 @@ enum Commands {
     New(NewArgs),
     /// Build the app and zip its folder for zip deployment (optionally with a Dockerfile).
     Pack(PackArgs),
+    /// Write the Kubernetes objects that run the app's image with KEDA scaling (as
+    /// `func kubernetes deploy`), and apply them with kubectl unless --dry-run.
+    Kubernetes(KubernetesArgs),
 }
 
 /// Which package to build, and how.
@@ -193,7 +196,9 @@ struct PackArgs {
     /// The zip to write (default: <app folder>.zip).
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Also write a Dockerfile (and .dockerignore) into the app folder.
+    /// Write a multi-stage Dockerfile (and .dockerignore) at the workspace root that builds
+    /// the app inside the image, instead of building and zipping here. With --no-build, the
+    /// zip is written and the Dockerfile goes into the app folder and copies it as built.
     #[arg(long)]
     dockerfile: bool,
     /// Pack for the native runtime (Flex Consumption, gRPC): only `app` and host.json. The app
@@ -209,6 +214,57 @@ struct PackArgs {
     /// images with that glibc.
     #[arg(long, value_name = "VERSION")]
     max_glibc: Option<cargo_azfn::elf::GlibcVersion>,
+}
+
+#[derive(Debug, Args)]
+struct KubernetesArgs {
+    #[command(flatten)]
+    package: PackageArgs,
+    /// Read an app folder that is already written instead of building (needs --dir).
+    #[arg(long, requires = "dir")]
+    no_build: bool,
+    /// The app folder to read (with --no-build) or to build into.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// The base name of the objects: the Deployment `<NAME>` and ScaledObject for non-HTTP
+    /// functions, `<NAME>-http` for HTTP ones, the settings Secret `<NAME>`.
+    #[arg(long)]
+    name: String,
+    /// The image the Deployments run (built with `cargo azfn pack --dockerfile` and pushed).
+    #[arg(long, value_name = "IMAGE")]
+    image_name: String,
+    /// The namespace of the objects (default: kubectl's current one).
+    #[arg(long)]
+    namespace: Option<String>,
+    /// Print the objects instead of applying them.
+    #[arg(long)]
+    dry_run: bool,
+    /// Write the objects to this file instead of applying them.
+    #[arg(long, value_name = "FILE")]
+    write_configs: Option<PathBuf>,
+    /// The fewest replicas of the non-HTTP Deployment (default 0: KEDA scales it from zero).
+    #[arg(long, value_name = "N")]
+    min_replicas: Option<u32>,
+    /// The most replicas of the non-HTTP Deployment (default: KEDA's, 100).
+    #[arg(long, value_name = "N")]
+    max_replicas: Option<u32>,
+    /// How often KEDA checks each trigger, in seconds (default 30).
+    #[arg(long, value_name = "SECONDS")]
+    polling_interval: Option<u32>,
+    /// How long KEDA waits after the last activity before scaling to zero, in seconds
+    /// (default 300).
+    #[arg(long, value_name = "SECONDS")]
+    cooldown_period: Option<u32>,
+    /// Use this existing Secret for the settings instead of writing one from
+    /// local.settings.json.
+    #[arg(long, value_name = "NAME")]
+    secret_name: Option<String>,
+    /// The type of the HTTP functions' Service: LoadBalancer (default), ClusterIP or NodePort.
+    #[arg(long, value_name = "TYPE")]
+    service_type: Option<String>,
+    /// The Secret with the credentials of a private image registry (`imagePullSecrets`).
+    #[arg(long, value_name = "NAME")]
+    pull_secret: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -238,6 +294,7 @@ fn run(cli: Cli) -> Result<()> {
         Commands::Invoke(args) => run_invoke(args),
         Commands::New(args) => run_new(args),
         Commands::Pack(args) => run_pack(args),
+        Commands::Kubernetes(args) => run_kubernetes(args),
     }
 }
 
@@ -385,6 +442,19 @@ fn run_new(args: NewArgs) -> Result<()> {
 }
 
 fn run_pack(args: PackArgs) -> Result<()> {
+    if args.dockerfile && !args.no_build {
+        let context = cargo_azfn::dockerfile::locate(args.package.package.as_deref())?;
+        let dockerfile = cargo_azfn::dockerfile::write(&context)?;
+        build::status(
+            "Wrote",
+            format!(
+                "{} (docker build -t <image> {})",
+                dockerfile.display(),
+                context.root.display()
+            ),
+        );
+        return Ok(());
+    }
     let app_dir = if args.no_build {
         args.dir
             .ok_or_else(|| Error::new("--no-build needs --dir <app folder>"))?
@@ -422,4 +492,57 @@ fn run_pack(args: PackArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn run_kubernetes(args: KubernetesArgs) -> Result<()> {
+    let (app_dir, settings_file) = if args.no_build {
+        let dir = args
+            .dir
+            .ok_or_else(|| Error::new("--no-build needs --dir <app folder>"))?;
+        let settings = dir.join(settings::FILE_NAME);
+        (dir, settings)
+    } else {
+        let options = args.package.options(args.dir, true);
+        let package = build::locate(options.package.as_deref())?;
+        let built = build::build_package(&package, &options)?;
+        (built.app_dir, package.settings_file())
+    };
+    let app = cargo_azfn::app::FunctionApp::load(&app_dir)?;
+    // The file's values only: this machine's environment is not the cluster's.
+    let local = LocalSettings::read_with_environment(&settings_file, |_| None)?;
+    let manifests = kubernetes::manifests(
+        &app,
+        &local,
+        &kubernetes::KubernetesOptions {
+            name: args.name,
+            image: args.image_name,
+            namespace: args.namespace,
+            min_replicas: args.min_replicas,
+            max_replicas: args.max_replicas,
+            polling_interval: args.polling_interval,
+            cooldown_period: args.cooldown_period,
+            secret_name: args.secret_name,
+            service_type: args.service_type,
+            pull_secret: args.pull_secret,
+        },
+    )?;
+    for warning in &manifests.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let yaml = manifests.to_yaml();
+    if let Some(path) = &args.write_configs {
+        std::fs::write(path, &yaml).context(|| format!("cannot write {}", path.display()))?;
+        build::status(
+            "Wrote",
+            format!("{} ({} objects)", path.display(), manifests.documents.len()),
+        );
+    }
+    if args.dry_run {
+        print!("{yaml}");
+        return Ok(());
+    }
+    if args.write_configs.is_some() {
+        return Ok(());
+    }
+    kubernetes::apply(&yaml)
 }

@@ -1,6 +1,7 @@
 //! `cargo azfn pack`: a zip for zip deployment (the app folder's content at the zip's root, the
-//! Linux x86-64 executable recorded with Unix mode 0755), and with `--dockerfile` a Dockerfile
-//! on the official Functions base image for container and Kubernetes (KEDA) deployments.
+//! Linux x86-64 executable recorded with Unix mode 0755), and with `--no-build --dockerfile` a
+//! Dockerfile that copies the built folder onto the official Functions base image. (Without
+//! `--no-build`, `--dockerfile` writes one that builds the app inside: [`crate::dockerfile`].)
 //!
 //! `local.settings.json` stays out of the zip and the image: it is for local runs and may hold
 //! secrets (the same rule as `func azure functionapp publish`). Entries are sorted and carry a
