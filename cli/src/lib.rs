@@ -8,6 +8,7 @@
 //! | [`invoke`] | `cargo azfn invoke`: send a trigger payload to a running local host |
 //! | [`new`] | `cargo azfn new`: a new app from the template |
 //! | [`pack`] | `cargo azfn pack`: a zip for zip deployment, and a Dockerfile |
+//! | [`deploy`] | `cargo azfn deploy`: the package to a function app in Azure |
 //! | [`app`] | reading an app folder (host.json, function.json) and its local settings |
 //! | [`host_json`] | the user's host.json, merged with what azfn owns and checked against the schema |
 //! | [`settings`] | local.settings.json as Core Tools reads it |
@@ -21,6 +22,7 @@ pub mod build;
 pub mod client;
 pub mod clock;
 pub mod console;
+pub mod deploy;
 pub mod elf;
 pub mod error;
 pub mod host;

@@ -6,6 +6,9 @@ use std::process::ExitCode;
 
 use cargo_azfn::app::LoadOptions;
 use cargo_azfn::build::{self, BuildOptions};
+use cargo_azfn::deploy::checks::PackageKind;
+use cargo_azfn::deploy::credential::CredentialKind;
+use cargo_azfn::deploy::{self, DeployOptions, Source};
 use cargo_azfn::error::{Context, Error, Result};
 use cargo_azfn::host::transport::Transport;
 use cargo_azfn::host::{self, StartOptions, WatchPlan};
@@ -36,6 +39,9 @@ enum Commands {
     New(NewArgs),
     /// Build the app and zip its folder for zip deployment (optionally with a Dockerfile).
     Pack(PackArgs),
+    /// Build, check and deploy the app to a function app in Azure (Flex Consumption, Premium or
+    /// Dedicated, on Linux), then list its functions and their URLs.
+    Deploy(DeployArgs),
 }
 
 /// Which package to build, and how.
@@ -211,6 +217,50 @@ struct PackArgs {
     max_glibc: Option<cargo_azfn::elf::GlibcVersion>,
 }
 
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("kind").args(["native", "custom_handler"])))]
+struct DeployArgs {
+    #[command(flatten)]
+    package: PackageArgs,
+    /// The function app's name.
+    #[arg(long, value_name = "NAME")]
+    app: String,
+    /// Its resource group (default: looked up in every subscription the identity sees).
+    #[arg(long, short = 'g', value_name = "GROUP")]
+    resource_group: Option<String>,
+    /// Its subscription id.
+    #[arg(long, env = "AZURE_SUBSCRIPTION_ID", value_name = "ID")]
+    subscription: Option<String>,
+    /// Insist on a native-runtime package (default: what the app runs).
+    #[arg(long)]
+    native: bool,
+    /// Insist on a custom-handler package (default: what the app runs).
+    #[arg(long)]
+    custom_handler: bool,
+    /// Push the settings the functions' connections need and the app lacks, from
+    /// local.settings.json (never `UseDevelopmentStorage=true` or local-only keys).
+    #[arg(long)]
+    sync_settings: bool,
+    /// Deploy an app folder that is already written instead of building (needs --dir).
+    #[arg(long, requires = "dir")]
+    no_build: bool,
+    /// The app folder to deploy (with --no-build) or to build into.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// How to sign in to Entra ID.
+    #[arg(long, value_enum, default_value_t = CredentialKind::Auto)]
+    credential: CredentialKind,
+    /// The Azure Resource Manager endpoint, for sovereign clouds.
+    #[arg(long, env = "AZURE_RESOURCE_MANAGER_ENDPOINT", value_name = "URL", default_value = deploy::arm::PUBLIC_ENDPOINT)]
+    arm_endpoint: String,
+    /// Seconds between two reads of the deployment's status.
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+    poll_interval: f64,
+    /// Seconds to wait for the deployment to end.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1200)]
+    timeout: u64,
+}
+
 fn main() -> ExitCode {
     // As a cargo subcommand we are started as `cargo-azfn azfn <args>`.
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
@@ -238,6 +288,7 @@ fn run(cli: Cli) -> Result<()> {
         Commands::Invoke(args) => run_invoke(args),
         Commands::New(args) => run_new(args),
         Commands::Pack(args) => run_pack(args),
+        Commands::Deploy(args) => run_deploy(args),
     }
 }
 
@@ -422,4 +473,39 @@ fn run_pack(args: PackArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn run_deploy(args: DeployArgs) -> Result<()> {
+    let source = if args.no_build {
+        Source::Dir(
+            args.dir
+                .ok_or_else(|| Error::new("--no-build needs --dir <app folder>"))?,
+        )
+    } else {
+        Source::Build(args.package.options(args.dir, true))
+    };
+    let arm_endpoint = deploy::arm::endpoint_url(&args.arm_endpoint)?;
+    if !(args.poll_interval.is_finite() && args.poll_interval > 0.0) {
+        return Err(Error::new("--poll-interval must be a positive number of seconds"));
+    }
+    let package_kind = if args.native {
+        Some(PackageKind::Native)
+    } else if args.custom_handler {
+        Some(PackageKind::CustomHandler)
+    } else {
+        None
+    };
+    deploy::deploy(&DeployOptions {
+        app: args.app,
+        resource_group: args.resource_group,
+        subscription: args.subscription.filter(|s| !s.trim().is_empty()),
+        package_kind,
+        sync_settings: args.sync_settings,
+        source,
+        credential: args.credential,
+        arm_endpoint,
+        poll_interval: std::time::Duration::from_secs_f64(args.poll_interval),
+        timeout: std::time::Duration::from_secs(args.timeout),
+    })
+    .map(|_| ())
 }
