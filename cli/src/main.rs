@@ -259,6 +259,10 @@ struct DeployArgs {
     /// Seconds to wait for the deployment to end.
     #[arg(long, value_name = "SECONDS", default_value_t = 1200)]
     timeout: u64,
+    /// The newest glibc the executable may need (default: the app's images: 2.36 on Flex
+    /// Consumption, 2.31 on other plans, whose images may be older).
+    #[arg(long, value_name = "VERSION")]
+    max_glibc: Option<cargo_azfn::elf::GlibcVersion>,
 }
 
 fn main() -> ExitCode {
@@ -506,6 +510,7 @@ fn run_deploy(args: DeployArgs) -> Result<()> {
         arm_endpoint,
         poll_interval: std::time::Duration::from_secs_f64(args.poll_interval),
         timeout: std::time::Duration::from_secs(args.timeout),
+        max_glibc: args.max_glibc,
     })
     .map(|_| ())
 }

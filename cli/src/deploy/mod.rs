@@ -75,6 +75,8 @@ pub struct DeployOptions {
     pub poll_interval: Duration,
     /// How long to wait for the deployment to end.
     pub timeout: Duration,
+    /// `--max-glibc`: overrides the plan's images' glibc.
+    pub max_glibc: Option<elf::GlibcVersion>,
 }
 
 /// What the deploy did, for the caller.
@@ -120,11 +122,11 @@ pub fn deploy(options: &DeployOptions) -> Result<Deployed> {
         PackageKind::CustomHandler => "deploy.zip",
     });
     let limits = ImageLimits {
-        max_glibc: Some(if flex {
+        max_glibc: Some(options.max_glibc.unwrap_or(if flex {
             elf::FLEX_CONSUMPTION_MAX_GLIBC
         } else {
             elf::MAX_GLIBC
-        }),
+        })),
     };
     let needed = checks::needed_settings(&app);
     let missing = checks::missing(&needed, &remote_settings);

@@ -66,10 +66,12 @@ impl Progress {
             let sent = state.sent;
             drop(state);
             self.end_bar();
+            // The retry policy does not say why (a throttling answer, a server error, a dropped
+            // connection): what matters here is that the zip goes again from its first byte.
             eprintln!(
-                "    the upload was interrupted after {}; sending it again from the start (try {})",
-                bytes(sent),
-                self.lock().tries
+                "    retrying: sending the zip again from the start (try {}; the last try sent {})",
+                self.lock().tries,
+                bytes(sent)
             );
             state = self.lock();
         }
