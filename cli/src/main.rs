@@ -247,6 +247,9 @@ struct DeployArgs {
     /// The app folder to deploy (with --no-build) or to build into.
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+    /// Cross-compile for this target triple (Linux x86-64, e.g. x86_64-unknown-linux-musl).
+    #[arg(long, value_name = "TRIPLE", conflicts_with = "no_build")]
+    target: Option<String>,
     /// How to sign in to Entra ID.
     #[arg(long, value_enum, default_value_t = CredentialKind::Auto)]
     credential: CredentialKind,
@@ -486,7 +489,9 @@ fn run_deploy(args: DeployArgs) -> Result<()> {
                 .ok_or_else(|| Error::new("--no-build needs --dir <app folder>"))?,
         )
     } else {
-        Source::Build(args.package.options(args.dir, true))
+        let mut options = args.package.options(args.dir, true);
+        options.target = args.target;
+        Source::Build(options)
     };
     let arm_endpoint = deploy::arm::endpoint_url(&args.arm_endpoint)?;
     if !(args.poll_interval.is_finite() && args.poll_interval > 0.0) {

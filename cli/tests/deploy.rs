@@ -333,3 +333,36 @@ fn sync_settings_pushes_the_missing_ones_with_the_rest() {
     );
     assert!(!fake.requests().iter().any(|r| r.method == "PUT"));
 }
+
+#[test]
+fn an_app_that_is_not_there_is_named_in_the_error() {
+    let dir = app("deploy-unknown", &[]);
+    let fake = FakeAzure::start(Scenario::flex_native("azfn-test-app"));
+    let output = fake.deploy(&[
+        "--app",
+        "no-such-app",
+        "-g",
+        GROUP,
+        "--subscription",
+        SUBSCRIPTION,
+        "--no-build",
+        "--dir",
+        path_str(&dir),
+    ]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains("no function app `no-such-app` in the resource group `rg-azfn`")
+            && err.contains("ResourceNotFound"),
+        "{err}"
+    );
+    // Searched by name instead, the one app it sees is not it either.
+    let output = fake.deploy(&["--app", "no-such-app", "--no-build", "--dir", path_str(&dir)]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("no function app named `no-such-app` in the 1 subscription(s)"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(uploads(&fake.requests()).is_empty());
+}
