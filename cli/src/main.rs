@@ -237,7 +237,7 @@ struct DeployArgs {
     /// Insist on a custom-handler package (default: what the app runs).
     #[arg(long)]
     custom_handler: bool,
-    /// Push the settings the functions' connections need and the app lacks, from
+    /// Push the settings the functions' bindings need and the app lacks, from
     /// local.settings.json (never `UseDevelopmentStorage=true` or local-only keys).
     #[arg(long)]
     sync_settings: bool,

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use azfn_bindings::expression::resolve_app_settings;
 use azfn_bindings::{ValueRule, catalog};
 use azfn_storage::account::resolve_setting;
 
@@ -131,21 +132,48 @@ pub fn package_kind(
     }
 }
 
+/// What a binding needs from the app's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Requirement {
+    /// A connection, as function.json names it (`None`: the storage default), resolved as the
+    /// host does: `AzureWebJobsN`, `N`, or identity-based `N__…` keys.
+    Connection(Option<String>),
+    /// A setting a `%Name%` reference in a binding property reads.
+    Setting(String),
+}
+
 /// A setting the app's functions need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Needed {
-    /// The connection name as function.json gives it (`None`: the storage default).
-    pub connection: Option<String>,
-    /// The functions that name it.
+    /// What is needed.
+    pub requirement: Requirement,
+    /// The functions that need it.
     pub functions: Vec<String>,
 }
 
 impl Needed {
     /// The settings that would satisfy it, for messages.
     pub fn describe(&self) -> String {
-        match &self.connection {
-            None => "AzureWebJobsStorage (or AzureWebJobsStorage__accountName / __serviceUri)".to_owned(),
-            Some(name) => format!("{name} (or AzureWebJobs{name}, or identity-based {name}__…)"),
+        match &self.requirement {
+            Requirement::Connection(None) => {
+                "AzureWebJobsStorage (or AzureWebJobsStorage__accountName / __serviceUri)".to_owned()
+            }
+            Requirement::Connection(Some(name)) => {
+                format!("{name} (or AzureWebJobs{name}, or identity-based {name}__…)")
+            }
+            Requirement::Setting(name) => format!("{name} (a %{name}% reference)"),
+        }
+    }
+
+    /// The setting (or section) in `settings` that satisfies it, and its value when it is a
+    /// single value rather than `__` section keys.
+    fn resolve<'a>(&self, settings: &'a BTreeMap<String, String>) -> Option<(String, Option<&'a str>)> {
+        match &self.requirement {
+            Requirement::Connection(name) => resolve_setting(name.as_deref(), settings),
+            Requirement::Setting(name) => settings
+                .iter()
+                .find(|(k, v)| k.eq_ignore_ascii_case(name) && !v.trim().is_empty())
+                .map(|(k, v)| (k.clone(), Some(v.as_str()))),
         }
     }
 }
@@ -162,20 +190,21 @@ const STORAGE_DEFAULT_TYPES: &[&str] = &[
     "durableClient",
 ];
 
-/// The connections the app's bindings name: every key the binding catalog marks as an app
-/// setting name (`connection`, `connectionStringSetting`, …), and the storage default for
-/// storage and Durable bindings that name none.
+/// What the app's bindings need from its settings: every connection a key the binding catalog
+/// marks as an app setting name (`connection`, `connectionStringSetting`, …) names, the storage
+/// default for storage and Durable bindings that name none, and every `%Name%` reference in a
+/// binding property (the host fails to index a function whose reference is unset).
 pub fn needed_settings(app: &FunctionApp) -> Vec<Needed> {
     let mut needed: Vec<Needed> = Vec::new();
     let mut add =
-        |connection: Option<String>, function: &str| match needed.iter_mut().find(|n| n.connection == connection) {
+        |requirement: Requirement, function: &str| match needed.iter_mut().find(|n| n.requirement == requirement) {
             Some(entry) => {
                 if !entry.functions.iter().any(|f| f == function) {
                     entry.functions.push(function.to_owned());
                 }
             }
             None => needed.push(Needed {
-                connection,
+                requirement,
                 functions: vec![function.to_owned()],
             }),
         };
@@ -191,7 +220,7 @@ pub fn needed_settings(app: &FunctionApp) -> Vec<Needed> {
             let mut named = false;
             for key in setting_keys {
                 if let Some(value) = binding.text(key).map(str::trim).filter(|v| !v.is_empty()) {
-                    add(Some(value.to_owned()), &function.name);
+                    add(Requirement::Connection(Some(value.to_owned())), &function.name);
                     named = true;
                 }
             }
@@ -200,19 +229,30 @@ pub fn needed_settings(app: &FunctionApp) -> Vec<Needed> {
                     .iter()
                     .any(|t| t.eq_ignore_ascii_case(&binding.kind))
             {
-                add(None, &function.name);
+                add(Requirement::Connection(None), &function.name);
+            }
+            for value in binding.properties.values().filter_map(serde_json::Value::as_str) {
+                // The binding crate's resolver parses the references; a malformed one is the
+                // build's to report, not the deploy's.
+                let mut referenced = Vec::new();
+                let _ = resolve_app_settings(value, |name| {
+                    referenced.push(name.to_owned());
+                    Some(String::new())
+                });
+                for name in referenced {
+                    add(Requirement::Setting(name), &function.name);
+                }
             }
         }
     }
     needed
 }
 
-/// The needed settings the app's settings do not satisfy (a connection is satisfied by
-/// `AzureWebJobsN`, `N`, or identity-based `N__…` keys, as the host resolves it).
+/// The needed settings the app's settings do not satisfy.
 pub fn missing(needed: &[Needed], settings: &BTreeMap<String, String>) -> Vec<Needed> {
     needed
         .iter()
-        .filter(|n| resolve_setting(n.connection.as_deref(), settings).is_none())
+        .filter(|n| n.resolve(settings).is_none())
         .cloned()
         .collect()
 }
@@ -230,7 +270,7 @@ pub fn settings_to_push(
     let mut push = BTreeMap::new();
     let mut unfilled = Vec::new();
     for needed in missing {
-        let Some((setting, value)) = resolve_setting(needed.connection.as_deref(), local) else {
+        let Some((setting, value)) = needed.resolve(local) else {
             unfilled.push((
                 needed.clone(),
                 "local.settings.json has no value for it either".to_owned(),
@@ -353,15 +393,15 @@ mod tests {
     fn identity_based_connections_count_and_emulator_values_are_never_pushed() {
         let needed = vec![
             Needed {
-                connection: None,
+                requirement: Requirement::Connection(None),
                 functions: vec!["a".into()],
             },
             Needed {
-                connection: Some("ServiceBus".into()),
+                requirement: Requirement::Connection(Some("ServiceBus".into())),
                 functions: vec!["b".into()],
             },
             Needed {
-                connection: Some("Orders".into()),
+                requirement: Requirement::Connection(Some("Orders".into())),
                 functions: vec!["c".into()],
             },
         ];
@@ -371,7 +411,7 @@ mod tests {
         ]);
         let missing = missing(&needed, &remote);
         assert_eq!(missing.len(), 1);
-        assert_eq!(missing[0].connection.as_deref(), Some("Orders"));
+        assert_eq!(missing[0].requirement, Requirement::Connection(Some("Orders".into())));
         let local = settings(&[("Orders", "Endpoint=sb://x/;SharedAccessKeyName=k;SharedAccessKey=v")]);
         let (push, unfilled) = settings_to_push(&missing, &local, true);
         assert_eq!(push.keys().collect::<Vec<_>>(), vec!["Orders"]);
@@ -381,5 +421,47 @@ mod tests {
         let (push, unfilled) = settings_to_push(&storage_missing, &local, true);
         assert!(push.is_empty());
         assert!(unfilled[0].1.contains("UseDevelopmentStorage"), "{unfilled:?}");
+    }
+
+    #[test]
+    fn bindings_name_connections_and_setting_references() {
+        let dir = std::env::temp_dir().join(format!("azfn-deploy-checks-{}", crate::clock::new_guid()));
+        std::fs::create_dir_all(dir.join("forward")).unwrap();
+        std::fs::write(
+            dir.join("host.json"),
+            r#"{"version": "2.0", "customHandler": {"description": {"defaultExecutablePath": "app"}}}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("forward/function.json"),
+            r#"{"bindings": [
+                {"type": "serviceBusTrigger", "direction": "in", "name": "message", "queueName": "%OrdersQueue%", "connection": "Bus"},
+                {"type": "queue", "direction": "out", "name": "shipping", "queueName": "shipping"}
+            ]}"#,
+        )
+        .unwrap();
+        let app = FunctionApp::load(&dir).unwrap();
+        let needed = needed_settings(&app);
+        let requirements: Vec<&Requirement> = needed.iter().map(|n| &n.requirement).collect();
+        assert_eq!(
+            requirements,
+            [
+                &Requirement::Connection(Some("Bus".into())),
+                &Requirement::Setting("OrdersQueue".into()),
+                &Requirement::Connection(None),
+            ]
+        );
+        assert!(needed.iter().all(|n| n.functions == ["forward"]));
+        let remote = settings(&[
+            ("Bus__fullyQualifiedNamespace", "bus.servicebus.windows.net"),
+            ("AzureWebJobsStorage", "x"),
+        ]);
+        let missing = missing(&needed, &remote);
+        assert_eq!(missing.len(), 1);
+        assert!(missing[0].describe().contains("%OrdersQueue%"));
+        let (push, unfilled) = settings_to_push(&missing, &settings(&[("OrdersQueue", "orders")]), false);
+        assert_eq!(push, settings(&[("OrdersQueue", "orders")]));
+        assert!(unfilled.is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -101,6 +101,9 @@ impl AzureClient {
             retry: RetryOptions::exponential(ExponentialRetryOptions {
                 max_retries: MAX_RETRIES,
                 initial_delay: Duration::milliseconds(500),
+                // The default (one minute since the first try) would forbid retrying an upload
+                // that took longer than that before its connection dropped.
+                max_total_elapsed: Duration::minutes(15),
                 ..Default::default()
             }),
             ..Default::default()

@@ -136,7 +136,7 @@ pub fn deploy(options: &DeployOptions) -> Result<Deployed> {
         settings_from_local(&app_dir, &missing, flex)?
     } else {
         return Err(Error::new(format!(
-            "the app `{}` lacks settings its functions' connections name:\n{}\nAdd them in Azure (az functionapp config \
+            "the app `{}` lacks settings its functions' bindings name:\n{}\nAdd them in Azure (az functionapp config \
              appsettings set …), or pass --sync-settings to push them from local.settings.json",
             site.name,
             list_needed(&missing)
@@ -149,7 +149,7 @@ pub fn deploy(options: &DeployOptions) -> Result<Deployed> {
     status(
         "Checked",
         format!(
-            "a {} package for {}; {} connection setting(s) present{}",
+            "a {} package for {}; {} needed setting(s) present{}",
             kind.describe(),
             plan_name(&site),
             needed.len() - missing.len(),
