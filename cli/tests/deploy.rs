@@ -126,6 +126,24 @@ fn flex_native_happy_path() {
         "{out}"
     );
     assert!(out.contains("    forward - [queueTrigger]"), "{out}");
+    let listings = requests.iter().filter(|r| r.path.ends_with("/functions")).count();
+    assert_eq!(listings, 2, "the list is read again while it is still empty");
+}
+
+#[test]
+fn a_deployment_already_running_is_a_clear_error() {
+    let dir = app("deploy-conflict", &[]);
+    let mut scenario = Scenario::flex_native("azfn-test-app");
+    scenario.upload_answers = [UploadAnswer::Status(409, None)].into();
+    let fake = FakeAzure::start(scenario);
+    let output = deploy_dir(&fake, &dir, &[]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains("another deployment is already running on this app (HTTP 409"),
+        "{err}"
+    );
+    assert_eq!(uploads(&fake.requests()).len(), 1, "a conflict is not retried");
 }
 
 #[test]
