@@ -121,13 +121,19 @@ fn flex_native_happy_path() {
     let out = stdout(&output);
     assert!(
         out.contains(
-            "    hello - [httpTrigger]\n        Invoke url: https://azfn-test-app.azurewebsites.net/api/hello"
+            "    hello - [httpTrigger]\n        Invoke url: https://azfn-test-app.azurewebsites.net/api/hello?code=fn-key-1==\n"
         ),
         "{out}"
     );
     assert!(out.contains("    forward - [queueTrigger]"), "{out}");
     let listings = requests.iter().filter(|r| r.path.ends_with("/functions")).count();
     assert_eq!(listings, 2, "the list is read again while it is still empty");
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.method == "POST" && r.path.ends_with("/functions/hello/listkeys")),
+        "the key of the function-level HTTP function is read"
+    );
 }
 
 #[test]
@@ -182,7 +188,7 @@ fn premium_custom_handler_through_zip_deploy() {
             .iter()
             .any(|r| r.method == "POST" && r.path.ends_with("/syncfunctiontriggers"))
     );
-    assert!(stdout(&output).contains("Invoke url: https://azfn-test-app.azurewebsites.net/api/hello"));
+    assert!(stdout(&output).contains("Invoke url: https://azfn-test-app.azurewebsites.net/api/hello?code=fn-key-1=="));
 }
 
 #[test]

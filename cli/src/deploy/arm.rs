@@ -170,6 +170,20 @@ pub struct RemoteFunction {
     pub trigger: String,
     /// `invoke_url_template`, for HTTP functions.
     pub invoke_url: Option<String>,
+    /// The trigger's `authLevel`, for HTTP functions.
+    pub auth_level: Option<String>,
+}
+
+impl RemoteFunction {
+    /// Whether calling it takes a function key (`authLevel` `function`), so its URL is printed
+    /// with `?code=`, as Core Tools does.
+    pub fn needs_key(&self) -> bool {
+        self.invoke_url.is_some()
+            && self
+                .auth_level
+                .as_deref()
+                .is_some_and(|l| l.eq_ignore_ascii_case("function"))
+    }
 }
 
 /// An ARM client.
@@ -352,6 +366,23 @@ impl Arm {
         Ok(())
     }
 
+    /// A function's `default` key (`POST …/functions/<name>/listkeys`). The REST reference
+    /// documents a `StringDictionary` (`properties.default`); a flat `default` is read too.
+    pub async fn function_key(&self, site: &Site, function: &str) -> Result<Option<String>> {
+        let url = self.url(&format!("{}/functions/{function}/listkeys", site.id), WEB_API_VERSION)?;
+        let reply = self.call(Method::Post, url, None).await?;
+        if !reply.is_success() {
+            return Err(reply.error(&format!("cannot read the keys of {function}")));
+        }
+        let body = reply.json("the function keys")?;
+        Ok(body
+            .get("properties")
+            .and_then(|p| p.get("default"))
+            .or_else(|| body.get("default"))
+            .and_then(Value::as_str)
+            .map(str::to_owned))
+    }
+
     /// The app's functions (`GET …/functions`), sorted by name.
     pub async fn functions(&self, site: &Site) -> Result<Vec<RemoteFunction>> {
         let url = self.url(&format!("{}/functions", site.id), WEB_API_VERSION)?;
@@ -377,16 +408,25 @@ fn remote_function(item: &Value) -> RemoteFunction {
         })
         .unwrap_or_default()
         .to_owned();
-    let trigger = properties
+    let trigger_binding = properties
         .get("config")
         .and_then(|c| c.get("bindings"))
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|b| b.get("type").and_then(Value::as_str))
-        .find(|t| t.to_ascii_lowercase().ends_with("trigger"))
-        .unwrap_or_default()
-        .to_owned();
+        .find(|b| {
+            b.get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.to_ascii_lowercase().ends_with("trigger"))
+        });
+    let binding_text = |key: &str| {
+        trigger_binding
+            .and_then(|b| b.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let trigger = binding_text("type").unwrap_or_default();
+    let auth_level = binding_text("authLevel");
     let invoke_url = properties
         .get("invoke_url_template")
         .and_then(Value::as_str)
@@ -396,6 +436,7 @@ fn remote_function(item: &Value) -> RemoteFunction {
         name,
         trigger,
         invoke_url,
+        auth_level,
     }
 }
 
@@ -447,7 +488,7 @@ mod tests {
         let function = remote_function(&json!({
             "name": "app1/Hello",
             "properties": {
-                "config": {"bindings": [{"type": "httpTrigger"}, {"type": "http"}]},
+                "config": {"bindings": [{"type": "httpTrigger", "authLevel": "function"}, {"type": "http"}]},
                 "invoke_url_template": "https://app1.azurewebsites.net/api/hello"
             }
         }));
@@ -456,8 +497,10 @@ mod tests {
             RemoteFunction {
                 name: "Hello".into(),
                 trigger: "httpTrigger".into(),
-                invoke_url: Some("https://app1.azurewebsites.net/api/hello".into())
+                invoke_url: Some("https://app1.azurewebsites.net/api/hello".into()),
+                auth_level: Some("function".into()),
             }
         );
+        assert!(function.needs_key());
     }
 }

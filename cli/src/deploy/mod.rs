@@ -183,7 +183,7 @@ pub fn deploy(options: &DeployOptions) -> Result<Deployed> {
             arm.sync_triggers(&site).await?;
         }
         let functions = list_functions(&arm, &site, options.poll_interval).await?;
-        print_functions(&site, &functions);
+        print_functions(&arm, &site, &functions).await;
         Ok(Deployed { site, functions })
     })
 }
@@ -319,8 +319,9 @@ async fn list_functions(arm: &Arm, site: &Site, interval: Duration) -> Result<Ve
     Ok(functions)
 }
 
-/// Prints the functions as `func azure functionapp publish` does.
-fn print_functions(site: &Site, functions: &[arm::RemoteFunction]) {
+/// Prints the functions as `func azure functionapp publish` does: each HTTP function's URL,
+/// with its function key when it takes one.
+async fn print_functions(arm: &Arm, site: &Site, functions: &[arm::RemoteFunction]) {
     if functions.is_empty() {
         status(
             "Functions",
@@ -337,7 +338,22 @@ fn print_functions(site: &Site, functions: &[arm::RemoteFunction]) {
     for function in functions {
         println!("    {} - [{}]", function.name, function.trigger);
         if let Some(url) = &function.invoke_url {
-            println!("        Invoke url: {url}");
+            let key = if function.needs_key() {
+                arm.function_key(site, &function.name).await
+            } else {
+                Ok(None)
+            };
+            match key {
+                Ok(Some(key)) => {
+                    let separator = if url.contains('?') { '&' } else { '?' };
+                    println!("        Invoke url: {url}{separator}code={key}");
+                }
+                Ok(None) => println!("        Invoke url: {url}"),
+                Err(e) => {
+                    println!("        Invoke url: {url}");
+                    println!("        (it takes a function key, which could not be read: {e})");
+                }
+            }
         }
         println!();
     }

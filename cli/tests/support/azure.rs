@@ -324,7 +324,7 @@ fn functions_json(app: &str) -> Value {
         })
     };
     json!({"value": [
-        function("hello", json!({"type": "httpTrigger", "direction": "in", "name": "req"}), Some(format!("https://{app}.azurewebsites.net/api/hello"))),
+        function("hello", json!({"type": "httpTrigger", "direction": "in", "name": "req", "authLevel": "function"}), Some(format!("https://{app}.azurewebsites.net/api/hello"))),
         function("forward", json!({"type": "queueTrigger", "direction": "in", "name": "order", "queueName": "orders"}), None),
     ]})
 }
@@ -450,6 +450,10 @@ async fn handle(
                 reply(200, functions_json(&app))
             }
         }
+        ("POST", p) if p == format!("{site}/functions/hello/listkeys") => reply(
+            200,
+            json!({"id": format!("{site}/functions/hello/keys"), "name": "hello", "properties": {"default": "fn-key-1=="}}),
+        ),
         ("POST", "/api/publish") => Response::builder()
             .status(202)
             .body(Full::new(Bytes::from(DEPLOYMENT_ID)))
