@@ -198,6 +198,7 @@ fn throttling_and_server_errors_are_retried_after_the_servers_wait() {
     scenario.upload_answers = [
         UploadAnswer::Status(429, Some("1".to_owned())),
         UploadAnswer::Status(503, None),
+        UploadAnswer::Status(500, Some("1".to_owned())),
     ]
     .into();
     let fake = FakeAzure::start(scenario);
@@ -205,11 +206,20 @@ fn throttling_and_server_errors_are_retried_after_the_servers_wait() {
     support::assert_success(&output, "deploy through throttling");
     let requests = fake.requests();
     let upload = uploads(&requests);
-    assert_eq!(upload.len(), 3, "429, 503, then accepted");
+    assert_eq!(upload.len(), 4, "429, 503, 500, then accepted");
     let waited = upload[1].at - upload[0].at;
     assert!(
         waited >= Duration::from_millis(950),
-        "Retry-After: 1 was honoured ({waited:?})"
+        "Retry-After: 1 on the 429 was honoured ({waited:?})"
+    );
+    eprintln!(
+        "waits before each retry: {:?}",
+        upload.windows(2).map(|w| w[1].at - w[0].at).collect::<Vec<_>>()
+    );
+    let waited = upload[3].at - upload[2].at;
+    assert!(
+        waited >= Duration::from_millis(950),
+        "Retry-After: 1 on the 500 was honoured ({waited:?})"
     );
     let zip = std::fs::read(dir.with_extension("deploy.native.zip")).expect("the packed zip");
     assert!(upload.iter().all(|u| u.body == zip), "each try sends the whole zip");

@@ -1,14 +1,8 @@
 //! The HTTP pipeline every deploy request goes through: the Azure SDK for Rust's `azure_core`
-//! pipeline with its bearer-token policy and its retry policy.
+//! pipeline with its bearer-token policy, and a retry policy of ours in place of its own.
 //!
-//! What the retry policy does (read in `typespec_client_core` 1.1
-//! `src/http/policies/retry/mod.rs`): it retries 408, 429, 500, 502, 503 and 504, and transport
-//! errors (`ErrorKind::Io` / `Connection`, which is what a connection dropped in the middle of an
-//! upload gives); on 429 and 503 it waits the longer of its own back-off and the server's
-//! `x-ms-retry-after-ms`, `retry-after-ms` or `Retry-After` (seconds or an HTTP date, the list
-//! `azure_core`'s pipeline configures); before each retry it resets the request body, so a
-//! rewindable upload is sent again from its first byte. That is what ARM and the SCM site ask for,
-//! so no policy is added; only the number of retries is set here.
+//! Retries are [`ServerPacedRetry`]'s: `azure_core`'s statuses and transport errors, with the
+//! server's wait honoured on every retried status, and the body rewound before each retry.
 
 use std::sync::Arc;
 
@@ -17,16 +11,12 @@ use azure_core::http::headers::{HeaderName, Headers};
 use azure_core::http::policies::Policy;
 use azure_core::http::policies::auth::BearerTokenAuthorizationPolicy;
 use azure_core::http::{
-    Body, ClientOptions, Context, ExponentialRetryOptions, Method, Pipeline, PipelineSendOptions, Request,
-    RetryOptions, Url,
+    Body, ClientOptions, Context, Method, Pipeline, PipelineSendOptions, Request, RetryOptions, Url,
 };
-use azure_core::time::Duration;
 
 use crate::error::{Error, Result};
 
-/// How many times a request is retried after a throttling answer, a server error or a lost
-/// connection.
-pub const MAX_RETRIES: u32 = 5;
+use super::retry::ServerPacedRetry;
 
 /// An answer, whatever its status.
 #[derive(Debug)]
@@ -97,23 +87,18 @@ impl AzureClient {
     /// A client whose requests carry a token from `credential` for `scope`.
     pub fn new(credential: Arc<dyn TokenCredential>, scope: String) -> AzureClient {
         let bearer: Arc<dyn Policy> = Arc::new(BearerTokenAuthorizationPolicy::new(credential, vec![scope]));
+        // The pipeline's own retry policy is off: ours runs in its place, per call, so the
+        // bearer policy after it signs every try.
         let options = ClientOptions {
-            retry: RetryOptions::exponential(ExponentialRetryOptions {
-                max_retries: MAX_RETRIES,
-                initial_delay: Duration::milliseconds(500),
-                // The default (one minute since the first try) would forbid retrying an upload
-                // that took longer than that before its connection dropped.
-                max_total_elapsed: Duration::minutes(15),
-                ..Default::default()
-            }),
+            retry: RetryOptions::none(),
             ..Default::default()
         };
-        // The bearer policy runs per try, so a retry after a long wait gets a fresh token.
+        let retry: Arc<dyn Policy> = Arc::new(ServerPacedRetry::default());
         let pipeline = Pipeline::new(
             Some("cargo-azfn"),
             Some(env!("CARGO_PKG_VERSION")),
             options,
-            Vec::new(),
+            vec![retry],
             vec![bearer],
             None,
         );

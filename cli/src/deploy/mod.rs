@@ -14,13 +14,15 @@
 //! | [`scm`] | the SCM (Kudu) site: upload and deployment status |
 //! | [`checks`] | package kind and missing settings, before anything is uploaded |
 //! | [`progress`] | the upload body and its progress bar |
-//! | [`http`] | the signed, retrying HTTP pipeline |
+//! | [`http`] | the signed HTTP pipeline |
+//! | [`retry`] | its retry policy: the server's wait on every retried status |
 
 pub mod arm;
 pub mod checks;
 pub mod credential;
 pub mod http;
 pub mod progress;
+pub mod retry;
 pub mod scm;
 
 use std::collections::BTreeMap;
