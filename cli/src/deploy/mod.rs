@@ -102,7 +102,14 @@ pub fn deploy(options: &DeployOptions) -> Result<Deployed> {
         .context(|| "cannot start the async runtime".to_owned())?;
 
     // 1. Who, which app, what it runs.
-    let (arm, client, site, remote_settings, kind) = runtime.block_on(find_app(options))?;
+    let Found {
+        arm,
+        client,
+        site,
+        scm_host,
+        settings: remote_settings,
+        kind,
+    } = runtime.block_on(find_app(options))?;
 
     // 2. The package, built for what the app runs.
     let app_dir = match &options.source {
@@ -178,8 +185,8 @@ pub fn deploy(options: &DeployOptions) -> Result<Deployed> {
                 ),
             );
         }
-        let scm = Scm::new(client, &site.scm_host()?)?;
-        upload_and_wait(&scm, &site, &packed.zip, options).await?;
+        let scm = Scm::new(client, &scm_host)?;
+        upload_and_wait(&scm, &site, &scm_host, &packed.zip, options).await?;
         if !flex {
             // Flex Consumption's one deploy syncs the triggers itself; zip deploy leaves it to us.
             arm.sync_triggers(&site).await?;
@@ -190,7 +197,15 @@ pub fn deploy(options: &DeployOptions) -> Result<Deployed> {
     })
 }
 
-type Found = (Arm, AzureClient, Site, BTreeMap<String, String>, PackageKind);
+/// What is known once the app is found, before anything is built.
+struct Found {
+    arm: Arm,
+    client: AzureClient,
+    site: Site,
+    scm_host: String,
+    settings: BTreeMap<String, String>,
+    kind: PackageKind,
+}
 
 async fn find_app(options: &DeployOptions) -> Result<Found> {
     let scope = Arm::scope(&options.arm_endpoint);
@@ -218,7 +233,15 @@ async fn find_app(options: &DeployOptions) -> Result<Found> {
     );
     let settings = arm.app_settings(&site).await?;
     let kind = checks::package_kind(&site, &settings, options.package_kind)?;
-    Ok((arm, client, site, settings, kind))
+    let scm_host = site.scm_host()?;
+    Ok(Found {
+        arm,
+        client,
+        site,
+        scm_host,
+        settings,
+        kind,
+    })
 }
 
 fn plan_name(site: &Site) -> String {
@@ -259,7 +282,7 @@ fn settings_from_local(app_dir: &Path, missing: &[checks::Needed], flex: bool) -
     Ok(push)
 }
 
-async fn upload_and_wait(scm: &Scm, site: &Site, zip: &Path, options: &DeployOptions) -> Result<()> {
+async fn upload_and_wait(scm: &Scm, site: &Site, scm_host: &str, zip: &Path, options: &DeployOptions) -> Result<()> {
     let data = Bytes::from(std::fs::read(zip).context(|| format!("cannot read {}", zip.display()))?);
     let method = if site.plan() == Plan::FlexConsumption {
         DeployMethod::Publish
@@ -272,7 +295,7 @@ async fn upload_and_wait(scm: &Scm, site: &Site, zip: &Path, options: &DeployOpt
             "{} ({}) to {}",
             zip.display(),
             progress::bytes(data.len() as u64),
-            site.scm_host()?
+            scm_host
         ),
     );
     let progress = progress::Progress::new(data.len() as u64);

@@ -86,35 +86,20 @@ impl Progress {
         state.sent += count;
         let elapsed = state.started.elapsed().as_secs_f64().max(1e-3);
         let rate = state.sent as f64 / elapsed;
-        let percent = state.sent.saturating_mul(100).checked_div(self.total).unwrap_or(100);
+        let percent = percent(state.sent, self.total);
         if self.terminal {
             let due = state.last_draw.is_none_or(|t| t.elapsed().as_millis() >= 100) || state.sent >= self.total;
             if due {
                 state.last_draw = Some(Instant::now());
-                let filled = (percent / 4) as usize;
                 let mut err = std::io::stderr().lock();
-                let _ = write!(
-                    err,
-                    "\r    [{}{}] {percent:>3} % {} / {} {}/s  ",
-                    "=".repeat(filled),
-                    " ".repeat(25 - filled.min(25)),
-                    bytes(state.sent),
-                    bytes(self.total),
-                    bytes(rate as u64)
-                );
+                let _ = write!(err, "\r{}", bar_line(state.sent, self.total, rate as u64));
                 let _ = err.flush();
             }
         } else {
             let tenth = percent / 10;
             if tenth > state.last_tenth {
                 state.last_tenth = tenth;
-                eprintln!(
-                    "    {:>3} % {} / {} {}/s",
-                    tenth * 10,
-                    bytes(state.sent),
-                    bytes(self.total),
-                    bytes(rate as u64)
-                );
+                eprintln!("{}", tenth_line(tenth * 10, state.sent, self.total, rate as u64));
             }
         }
     }
@@ -125,6 +110,35 @@ impl Progress {
             eprintln!();
         }
     }
+}
+
+/// The bar drawn in place on a terminal: `[=====     ]  20 % 1.0 MiB / 5.0 MiB 2.0 MiB/s`.
+pub fn bar_line(sent: u64, total: u64, rate: u64) -> String {
+    const WIDTH: u64 = 25;
+    let percent = percent(sent, total);
+    let filled = (percent * WIDTH / 100) as usize;
+    format!(
+        "    [{}{}] {percent:>3} % {} / {} {}/s  ",
+        "=".repeat(filled),
+        " ".repeat(WIDTH as usize - filled),
+        bytes(sent),
+        bytes(total),
+        bytes(rate)
+    )
+}
+
+/// The plain line written at each tenth when standard error is not a terminal.
+pub fn tenth_line(percent: u64, sent: u64, total: u64, rate: u64) -> String {
+    format!(
+        "    {percent:>3} % {} / {} {}/s",
+        bytes(sent),
+        bytes(total),
+        bytes(rate)
+    )
+}
+
+fn percent(sent: u64, total: u64) -> u64 {
+    sent.saturating_mul(100).checked_div(total).unwrap_or(100).min(100)
 }
 
 /// A byte count for people: `812 B`, `3.4 KiB`, `12.0 MiB`.
@@ -196,6 +210,22 @@ mod tests {
     use futures::AsyncReadExt;
 
     use super::*;
+
+    #[test]
+    fn the_bar_fills_with_the_bytes_sent() {
+        let mib = 1024 * 1024;
+        assert_eq!(
+            bar_line(mib, 5 * mib, 2 * mib),
+            "    [=====                    ]  20 % 1.0 MiB / 5.0 MiB 2.0 MiB/s  "
+        );
+        assert!(bar_line(5 * mib, 5 * mib, mib).starts_with("    [=========================] 100 %"));
+        assert_eq!(
+            tenth_line(30, 3 * mib, 10 * mib, mib),
+            "     30 % 3.0 MiB / 10.0 MiB 1.0 MiB/s"
+        );
+        // An empty body is complete, not a division by zero.
+        assert!(bar_line(0, 0, 0).contains("100 %"));
+    }
 
     #[test]
     fn sizes_read_as_people_write_them() {
