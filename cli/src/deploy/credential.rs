@@ -191,7 +191,8 @@ pub async fn sign_in(candidates: Vec<Candidate>, scope: &str) -> Result<SignedIn
         match attempt {
             Ok(credential) => return Ok(SignedIn { credential, candidate }),
             Err(e) => {
-                let line = format!("{}: {}", candidate.describe(), describe(&e));
+                // The SDK's messages run over several lines; keep each under its credential.
+                let line = format!("{}: {}", candidate.describe(), describe(&e).replace('\n', "\n    "));
                 if !candidate.falls_through() {
                     return Err(Error::new(format!("cannot sign in {line}")));
                 }
