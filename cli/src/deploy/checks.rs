@@ -101,7 +101,15 @@ pub fn package_kind(
                 .unwrap_or_default();
             let kind = match runtime.to_ascii_lowercase().as_str() {
                 "custom" => PackageKind::CustomHandler,
-                "native" => PackageKind::Native,
+                // The platform offers the native runtime (the Go stack) on Flex Consumption only
+                // (Azure/azure-dev#8307).
+                "native" => {
+                    return Err(Error::new(format!(
+                        "`{}` has {WORKER_RUNTIME_SETTING}=native, but the native runtime runs on Flex Consumption \
+                         only; on this plan set {WORKER_RUNTIME_SETTING}=custom and deploy a custom handler",
+                        site.name
+                    )));
+                }
                 "" => {
                     return Err(Error::new(format!(
                         "`{}` has no {WORKER_RUNTIME_SETTING} setting; set it to `custom` (az functionapp config \
@@ -365,6 +373,13 @@ mod tests {
         assert_eq!(
             package_kind(&premium, &custom, None).unwrap(),
             PackageKind::CustomHandler
+        );
+        let native = settings(&[("FUNCTIONS_WORKER_RUNTIME", "native")]);
+        assert!(
+            package_kind(&premium, &native, None)
+                .unwrap_err()
+                .to_string()
+                .contains("Flex Consumption only")
         );
         let node = settings(&[("FUNCTIONS_WORKER_RUNTIME", "node")]);
         assert!(
