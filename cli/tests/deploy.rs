@@ -400,3 +400,26 @@ fn an_app_that_is_not_there_is_named_in_the_error() {
     );
     assert!(uploads(&fake.requests()).is_empty());
 }
+
+#[test]
+fn a_refused_service_principal_is_an_error_not_a_fall_through() {
+    let dir = app("deploy-bad-secret", &[]);
+    let mut scenario = Scenario::flex_native("azfn-test-app");
+    scenario.refuse_secret = true;
+    let fake = FakeAzure::start(scenario);
+    let output = deploy_dir(&fake, &dir, &[]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains("cannot sign in with the service principal test-client"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("Azure CLI"),
+        "no fall-through to the developer tools: {err}"
+    );
+    assert!(
+        fake.requests().iter().all(|r| r.path.ends_with("/oauth2/v2.0/token")),
+        "nothing but the token endpoint was called"
+    );
+}

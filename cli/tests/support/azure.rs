@@ -90,6 +90,8 @@ pub struct Scenario {
     pub statuses: Vec<i64>,
     /// How many function listings are empty before the functions appear.
     pub empty_function_lists: u32,
+    /// Whether the token endpoint refuses the client secret.
+    pub refuse_secret: bool,
 }
 
 impl Scenario {
@@ -111,6 +113,7 @@ impl Scenario {
             upload_answers: VecDeque::new(),
             statuses: vec![1, 2, 4],
             empty_function_lists: 1,
+            refuse_secret: false,
         }
     }
 
@@ -405,6 +408,10 @@ async fn handle(
     let app = state.scenario.app.clone();
     let site = site_id(&app);
     let ok = match (method.as_str(), path.as_str()) {
+        ("POST", p) if p == format!("/{TENANT}/oauth2/v2.0/token") && state.scenario.refuse_secret => reply(
+            401,
+            json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided.", "error_codes": [7000215]}),
+        ),
         ("POST", p) if p == format!("/{TENANT}/oauth2/v2.0/token") => reply(
             200,
             json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": TOKEN}),
