@@ -10,6 +10,7 @@
 //! | [`pack`] | `cargo azfn pack`: a zip for zip deployment, and a Dockerfile |
 //! | [`dockerfile`] | `cargo azfn pack --dockerfile`: a multi-stage Dockerfile building the app inside |
 //! | [`kubernetes`] | `cargo azfn kubernetes`: Deployments, Secret, Service and KEDA ScaledObject |
+//! | [`deploy`] | `cargo azfn deploy`: the package to a function app in Azure |
 //! | [`app`] | reading an app folder (host.json, function.json) and its local settings |
 //! | [`host_json`] | the user's host.json, merged with what azfn owns and checked against the schema |
 //! | [`settings`] | local.settings.json as Core Tools reads it |
@@ -23,6 +24,7 @@ pub mod build;
 pub mod client;
 pub mod clock;
 pub mod console;
+pub mod deploy;
 pub mod dockerfile;
 pub mod elf;
 pub mod error;

@@ -6,6 +6,9 @@ use std::process::ExitCode;
 
 use cargo_azfn::app::LoadOptions;
 use cargo_azfn::build::{self, BuildOptions};
+use cargo_azfn::deploy::checks::PackageKind;
+use cargo_azfn::deploy::credential::CredentialKind;
+use cargo_azfn::deploy::{self, DeployOptions, Source};
 use cargo_azfn::error::{Context, Error, Result};
 use cargo_azfn::host::transport::Transport;
 use cargo_azfn::host::{self, StartOptions, WatchPlan};
@@ -39,6 +42,9 @@ enum Commands {
     /// Write the Kubernetes objects that run the app's image with KEDA scaling (as
     /// `func kubernetes deploy`), and apply them with kubectl unless --dry-run.
     Kubernetes(KubernetesArgs),
+    /// Build, check and deploy the app to a function app in Azure (Flex Consumption, Premium or
+    /// Dedicated, on Linux), then list its functions and their URLs.
+    Deploy(DeployArgs),
 }
 
 /// Which package to build, and how.
@@ -267,6 +273,57 @@ struct KubernetesArgs {
     pull_secret: Option<String>,
 }
 
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("kind").args(["native", "custom_handler"])))]
+struct DeployArgs {
+    #[command(flatten)]
+    package: PackageArgs,
+    /// The function app's name.
+    #[arg(long, value_name = "NAME")]
+    app: String,
+    /// Its resource group (default: looked up in every subscription the identity sees).
+    #[arg(long, short = 'g', value_name = "GROUP")]
+    resource_group: Option<String>,
+    /// Its subscription id.
+    #[arg(long, env = "AZURE_SUBSCRIPTION_ID", value_name = "ID")]
+    subscription: Option<String>,
+    /// Insist on a native-runtime package (default: what the app runs).
+    #[arg(long)]
+    native: bool,
+    /// Insist on a custom-handler package (default: what the app runs).
+    #[arg(long)]
+    custom_handler: bool,
+    /// Push the settings the functions' bindings need and the app lacks, from
+    /// local.settings.json (never `UseDevelopmentStorage=true` or local-only keys).
+    #[arg(long)]
+    sync_settings: bool,
+    /// Deploy an app folder that is already written instead of building (needs --dir).
+    #[arg(long, requires = "dir")]
+    no_build: bool,
+    /// The app folder to deploy (with --no-build) or to build into.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Cross-compile for this target triple (Linux x86-64, e.g. x86_64-unknown-linux-musl).
+    #[arg(long, value_name = "TRIPLE", conflicts_with = "no_build")]
+    target: Option<String>,
+    /// How to sign in to Entra ID.
+    #[arg(long, value_enum, default_value_t = CredentialKind::Auto)]
+    credential: CredentialKind,
+    /// The Azure Resource Manager endpoint, for sovereign clouds.
+    #[arg(long, env = "AZURE_RESOURCE_MANAGER_ENDPOINT", value_name = "URL", default_value = deploy::arm::PUBLIC_ENDPOINT)]
+    arm_endpoint: String,
+    /// Seconds between two reads of the deployment's status.
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+    poll_interval: f64,
+    /// Seconds to wait for the deployment to end.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1200)]
+    timeout: u64,
+    /// The newest glibc the executable may need (default: the app's images: 2.36 on Flex
+    /// Consumption, 2.31 on other plans, whose images may be older).
+    #[arg(long, value_name = "VERSION")]
+    max_glibc: Option<cargo_azfn::elf::GlibcVersion>,
+}
+
 fn main() -> ExitCode {
     // As a cargo subcommand we are started as `cargo-azfn azfn <args>`.
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
@@ -295,6 +352,7 @@ fn run(cli: Cli) -> Result<()> {
         Commands::New(args) => run_new(args),
         Commands::Pack(args) => run_pack(args),
         Commands::Kubernetes(args) => run_kubernetes(args),
+        Commands::Deploy(args) => run_deploy(args),
     }
 }
 
@@ -545,4 +603,42 @@ fn run_kubernetes(args: KubernetesArgs) -> Result<()> {
         return Ok(());
     }
     kubernetes::apply(&yaml)
+}
+
+fn run_deploy(args: DeployArgs) -> Result<()> {
+    let source = if args.no_build {
+        Source::Dir(
+            args.dir
+                .ok_or_else(|| Error::new("--no-build needs --dir <app folder>"))?,
+        )
+    } else {
+        let mut options = args.package.options(args.dir, true);
+        options.target = args.target;
+        Source::Build(options)
+    };
+    let arm_endpoint = deploy::arm::endpoint_url(&args.arm_endpoint)?;
+    if !(args.poll_interval.is_finite() && args.poll_interval > 0.0) {
+        return Err(Error::new("--poll-interval must be a positive number of seconds"));
+    }
+    let package_kind = if args.native {
+        Some(PackageKind::Native)
+    } else if args.custom_handler {
+        Some(PackageKind::CustomHandler)
+    } else {
+        None
+    };
+    deploy::deploy(&DeployOptions {
+        app: args.app,
+        resource_group: args.resource_group,
+        subscription: args.subscription.filter(|s| !s.trim().is_empty()),
+        package_kind,
+        sync_settings: args.sync_settings,
+        source,
+        credential: args.credential,
+        arm_endpoint,
+        poll_interval: std::time::Duration::from_secs_f64(args.poll_interval),
+        timeout: std::time::Duration::from_secs(args.timeout),
+        max_glibc: args.max_glibc,
+    })
+    .map(|_| ())
 }
