@@ -50,7 +50,14 @@ struct Worker {
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        if std::env::var_os(WRAPPER_VARIABLE).is_some() {
+            // A profiler writes its figures when the process ends, which SIGKILL prevents.
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+        } else {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
@@ -204,6 +211,9 @@ fn abba(round: usize) -> [usize; 2] {
 /// Starts a worker as the host does and answers its `StartStream` with `WorkerInitRequest`;
 /// returns it with the time from spawn to its `WorkerInitResponse` and the `HttpUri` it
 /// advertised, if any.
+/// The environment variable naming a command to start the workers under (a profiler).
+const WRAPPER_VARIABLE: &str = "AZFN_BENCH_WORKER_WRAPPER";
+
 async fn start(
     server: &mut Server,
     binary: &Path,
@@ -212,7 +222,17 @@ async fn start(
 ) -> Result<(Worker, Duration, Option<String>), String> {
     let port = server.port.to_string();
     let spawned_at = Instant::now();
-    let mut command = Command::new(binary);
+    // `AZFN_BENCH_WORKER_WRAPPER="valgrind --tool=callgrind"` starts the workers under a
+    // profiler (BENCHMARKS.md, "gRPC": instructions per invocation).
+    let wrapper = std::env::var(WRAPPER_VARIABLE).unwrap_or_default();
+    let mut command = match wrapper.split_whitespace().collect::<Vec<_>>().as_slice() {
+        [] => Command::new(binary),
+        [program, args @ ..] => {
+            let mut command = Command::new(program);
+            command.args(args).arg(binary);
+            command
+        }
+    };
     if let Http::Rpc = http {
         // Both workers would otherwise serve HTTP triggers through HttpUri.
         command.env(azfn_wire::DISABLE_HTTP_URI_VARIABLE, "1");

@@ -290,6 +290,10 @@ impl HttpRequestBuilder {
     }
 }
 
+// Checked once, at compile time (`from_static` checks every byte when run).
+const TEXT_PLAIN_UTF8: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
 /// An HTTP response.
 ///
 /// ```
@@ -474,15 +478,14 @@ impl HttpResponse {
 
     /// Sets a text body and `Content-Type: text/plain; charset=utf-8` unless one is set.
     pub fn text(self, body: impl Into<String>) -> Self {
-        self.default_content_type("text/plain; charset=utf-8")
-            .bytes(body.into())
+        self.default_content_type(TEXT_PLAIN_UTF8).bytes(body.into())
     }
 
     /// Sets a JSON body and `Content-Type: application/json` unless one is set.
     pub fn json<T: Serialize + ?Sized>(self, body: &T) -> Self {
         // Serializing into memory fails only for maps with non-string keys; say so in the body.
         let bytes = serde_json::to_vec(body).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}").into_bytes());
-        self.default_content_type("application/json").bytes(bytes)
+        self.default_content_type(APPLICATION_JSON).bytes(bytes)
     }
 
     /// Sets a raw body.
@@ -556,10 +559,8 @@ impl HttpResponse {
         out
     }
 
-    fn default_content_type(mut self, value: &'static str) -> Self {
-        self.headers
-            .entry(http::header::CONTENT_TYPE)
-            .or_insert(HeaderValue::from_static(value));
+    fn default_content_type(mut self, value: HeaderValue) -> Self {
+        self.headers.entry(http::header::CONTENT_TYPE).or_insert(value);
         self
     }
 

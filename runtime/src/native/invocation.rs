@@ -172,7 +172,7 @@ async fn attach_forwarded_request(
             "the host's forwarded HTTP request for this invocation did not arrive".to_owned(),
         ));
     };
-    let params = either_map(route.nullable_params, route.params);
+    let params = either_map(route.nullable_params, route.params).collect();
     let request = exchange.request.into_http_request(params);
     invocation.data.insert(key, BindingData::Http(request));
     Ok(exchange.respond)

@@ -116,14 +116,14 @@ pub(crate) fn http_request(http: RpcHttp) -> Result<HttpRequest, String> {
 pub(crate) fn either_map(
     nullable: BTreeMap<String, NullableString>,
     plain: BTreeMap<String, String>,
-) -> Vec<(String, String)> {
-    if nullable.is_empty() {
-        return plain.into_iter().collect();
-    }
-    nullable
+) -> impl Iterator<Item = (String, String)> {
+    // When the nullable map is empty it yields nothing and the plain one is used; otherwise the
+    // plain one is dropped.
+    let plain = nullable.is_empty().then_some(plain).into_iter().flatten();
+    let nullable = nullable
         .into_iter()
-        .filter_map(|(name, value)| value.into_value().map(|v| (name, v)))
-        .collect()
+        .filter_map(|(name, value)| value.into_value().map(|v| (name, v)));
+    plain.chain(nullable)
 }
 
 fn body_bytes(body: TypedData) -> Bytes {
@@ -187,16 +187,24 @@ fn response_headers(headers: &HeaderMap) -> (BTreeMap<String, String>, Vec<RpcHt
     let mut joined = BTreeMap::new();
     let mut cookies = Vec::new();
     for name in headers.keys() {
-        let values: Vec<String> = headers
-            .get_all(name)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .collect();
-        if name == http::header::SET_COOKIE && values.len() > 1 {
-            cookies.extend(values.iter().filter_map(|v| parse_set_cookie(v)));
+        let values = headers.get_all(name);
+        if name == http::header::SET_COOKIE && values.iter().nth(1).is_some() {
+            cookies.extend(
+                values
+                    .iter()
+                    .filter_map(|v| parse_set_cookie(&String::from_utf8_lossy(v.as_bytes()))),
+            );
             continue;
         }
-        joined.insert(name.as_str().to_owned(), values.join(", "));
+        // Joined in place: most headers have one value, which is then one allocation.
+        let mut text = String::new();
+        for (index, value) in values.iter().enumerate() {
+            if index > 0 {
+                text.push_str(", ");
+            }
+            text.push_str(&String::from_utf8_lossy(value.as_bytes()));
+        }
+        joined.insert(name.as_str().to_owned(), text);
     }
     (joined, cookies)
 }

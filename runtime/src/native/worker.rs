@@ -392,7 +392,9 @@ impl Worker {
             in_flight: self.in_flight.clone(),
             invocation_id: request.invocation_id.clone(),
         };
-        tokio::spawn(run_invocation(
+        // Boxed: the invocation's future is several kilobytes, and tokio copies a task's future
+        // into its cell and its output over it; a box makes those copies a pointer's.
+        tokio::spawn(Box::pin(run_invocation(
             function,
             request,
             self.given_to(function),
@@ -400,7 +402,7 @@ impl Worker {
             self.outbox.clone(),
             request_id.to_owned(),
             finished,
-        ));
+        )));
     }
 
     async fn refuse(&self, request_id: &str, invocation_id: &str, message: String) {
