@@ -440,19 +440,23 @@ fn remote_function(item: &Value) -> RemoteFunction {
     }
 }
 
+/// A site `app1` in `rg1` of subscription `s1`, as ARM describes it, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_site(kind: &str, properties: Value) -> Site {
+    Site::from_json(&serde_json::json!({
+        "id": "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Web/sites/app1",
+        "name": "app1",
+        "kind": kind,
+        "properties": properties,
+    }))
+    .expect("a well-formed site")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn site(kind: &str, properties: Value) -> Site {
-        Site::from_json(&json!({
-            "id": "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Web/sites/app1",
-            "name": "app1",
-            "kind": kind,
-            "properties": properties,
-        }))
-        .unwrap()
-    }
+    use test_site as site;
 
     #[test]
     fn plans_and_hosts_are_read_from_the_site() {

@@ -341,15 +341,7 @@ mod tests {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
-    fn site(kind: &str, properties: serde_json::Value) -> Site {
-        Site::from_json(&json!({
-            "id": "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Web/sites/app1",
-            "name": "app1",
-            "kind": kind,
-            "properties": properties,
-        }))
-        .unwrap()
-    }
+    use crate::deploy::arm::test_site as site;
 
     #[test]
     fn the_package_follows_the_app_and_a_disagreeing_flag_is_refused() {
