@@ -172,6 +172,62 @@ fn a_new_project_builds_starts_answers_and_packs_with_no_flags() {
         "{packed_host}"
     );
 
+    // Toward Kubernetes: a Dockerfile that builds inside the image cannot install the
+    // cargo-azfn of a path dependency, and says what to do instead; the objects for the
+    // cluster come from the built folder.
+    let inside = cargo_azfn(&app, &target, &["pack", "--dockerfile"]);
+    assert!(!inside.status.success(), "{}", text(&inside));
+    assert!(text(&inside).contains("--no-build --dir"), "{}", text(&inside));
+    let folder = target.join("azfn/demo");
+    let folder = folder.to_str().expect("a UTF-8 path");
+    let objects = cargo_azfn(
+        &app,
+        &target,
+        &[
+            "kubernetes",
+            "--name",
+            "demo",
+            "--image-name",
+            "example/demo:1",
+            "--dry-run",
+            "--no-build",
+            "--dir",
+            folder,
+        ],
+    );
+    assert_success(&objects, "cargo azfn kubernetes --dry-run");
+    let yaml = String::from_utf8_lossy(&objects.stdout);
+    for line in [
+        "kind: \"Secret\"",
+        "kind: \"Service\"",
+        "name: \"demo-http\"",
+        "image: \"example/demo:1\"",
+    ] {
+        assert!(yaml.contains(line), "{line} missing from:\n{yaml}");
+    }
+    assert!(
+        text(&objects).contains("UseDevelopmentStorage=true"),
+        "{}",
+        text(&objects)
+    );
+
+    // Toward Azure: with no way to sign in, deploy says how to, before anything is built.
+    let deploy = Command::new(CLI)
+        .current_dir(&app)
+        .env("CARGO_TARGET_DIR", &target)
+        .env("PATH", "/usr/bin:/bin")
+        .env_remove("AZURE_CLIENT_ID")
+        .env_remove("AZURE_TENANT_ID")
+        .env_remove("AZURE_CLIENT_SECRET")
+        .env_remove("AZURE_FEDERATED_TOKEN_FILE")
+        .env_remove("IDENTITY_ENDPOINT")
+        .env_remove("MSI_ENDPOINT")
+        .args(["azfn", "deploy", "--app", "demo", "--no-build", "--dir", folder])
+        .output()
+        .expect("run cargo-azfn deploy");
+    assert!(!deploy.status.success());
+    assert!(text(&deploy).contains("az login"), "{}", text(&deploy));
+
     let _ = std::fs::remove_dir_all(&parent);
 }
 
