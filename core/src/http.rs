@@ -583,6 +583,19 @@ impl HttpResponse {
     pub fn body(&self) -> &[u8] {
         &self.body
     }
+
+    /// The status, the headers and the body (as [`body`](HttpResponse::body) has it), taken
+    /// apart without copying.
+    ///
+    /// ```
+    /// use azfn::HttpResponse;
+    /// let (status, headers, body) = HttpResponse::ok().text("hi").into_parts();
+    /// assert_eq!((status.as_u16(), &body[..]), (200, &b"hi"[..]));
+    /// assert_eq!(headers["content-type"], "text/plain; charset=utf-8");
+    /// ```
+    pub fn into_parts(self) -> (StatusCode, HeaderMap, Bytes) {
+        (self.status, self.headers, self.body)
+    }
 }
 
 /// A JSON body or payload: `Json<T>` reads or writes `T` as JSON.

@@ -277,6 +277,17 @@ pub struct TraceContext {
 impl Invocation {
     /// An invocation of `function` with no data yet.
     pub fn new(function: &'static FunctionDescription, invocation_id: impl Into<String>) -> Self {
+        Self::with_cancellation(function, invocation_id, CancellationToken::for_invocation())
+    }
+
+    /// An invocation of `function` with no data yet, cancelled through `cancellation`: for a
+    /// worker that keeps its invocations' tokens itself (the gRPC worker cancels them on the
+    /// host's `InvocationCancel` and at shutdown).
+    pub fn with_cancellation(
+        function: &'static FunctionDescription,
+        invocation_id: impl Into<String>,
+        cancellation: CancellationToken,
+    ) -> Self {
         Invocation {
             invocation_id: invocation_id.into(),
             function,
@@ -284,7 +295,7 @@ impl Invocation {
             metadata: Metadata::default(),
             retry: None,
             trace: None,
-            cancellation: CancellationToken::for_invocation(),
+            cancellation,
             extensions: Extensions::new(),
             state: no_state(),
         }

@@ -35,8 +35,7 @@ pub(crate) async fn prepare(
     cancellation: CancellationToken,
     pairing: Option<&Arc<Pairing>>,
 ) -> Result<Prepared, InvocationError> {
-    let mut invocation = Invocation::new(function, request.invocation_id);
-    invocation.cancellation = cancellation;
+    let mut invocation = Invocation::with_cancellation(function, request.invocation_id, cancellation);
     invocation.retry = request.retry_context.map(|retry| RetryContext {
         retry_count: i64::from(retry.retry_count),
         max_retry_count: i64::from(retry.max_retry_count),

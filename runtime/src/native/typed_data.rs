@@ -82,7 +82,7 @@ pub(crate) fn output(value: OutputValue) -> TypedData {
         OutputValue::Text(text) => Data::String(text),
         OutputValue::Bytes(bytes) => Data::Bytes(bytes),
         OutputValue::Json(value) => Data::Json(value.to_string()),
-        OutputValue::Http(response) => Data::Http(Box::new(rpc_http_response(&response))),
+        OutputValue::Http(response) => Data::Http(Box::new(rpc_http_response(response))),
     };
     TypedData { data: Some(data) }
 }
@@ -170,14 +170,17 @@ fn claims_identity(identity: RpcClaimsIdentity) -> ClaimsIdentity {
 /// An HTTP response as `RpcHttp`: the status as text, headers as single strings (repeated ones
 /// joined with `, `), several `Set-Cookie`s as cookies (they cannot be joined), and the body
 /// always set as bytes, since the host applies status and headers only when a body is present.
-pub(crate) fn rpc_http_response(response: &HttpResponse) -> RpcHttp {
-    let (headers, cookies) = response_headers(response.headers());
+pub(crate) fn rpc_http_response(response: HttpResponse) -> RpcHttp {
+    let (status, headers, body) = response.into_parts();
+    let (headers, cookies) = response_headers(&headers);
     RpcHttp {
-        status_code: response.status().as_u16().to_string(),
+        status_code: status.as_str().to_owned(),
         headers,
         cookies,
         body: Some(Box::new(TypedData {
-            data: Some(Data::Bytes(response.body().to_vec())),
+            // Without a copy when the body is the only owner of its buffer (a `String` or
+            // `Vec` body).
+            data: Some(Data::Bytes(Vec::from(body))),
         })),
         ..RpcHttp::default()
     }
@@ -411,7 +414,7 @@ mod tests {
         assert_eq!(http.headers["x-one"], "1");
         assert_eq!(http.headers["vary"], "a, b");
         assert_eq!(http.body, Some(Box::new(typed(Data::Bytes(vec![0, 159])))));
-        let empty = rpc_http_response(&HttpResponse::new(StatusCode::NO_CONTENT));
+        let empty = rpc_http_response(HttpResponse::new(StatusCode::NO_CONTENT));
         assert_eq!(empty.body, Some(Box::new(typed(Data::Bytes(Vec::new())))));
     }
 
@@ -420,7 +423,7 @@ mod tests {
         let response = HttpResponse::ok()
             .append_header("Set-Cookie", "a=1; Path=/; HttpOnly; SameSite=Strict; Max-Age=60")
             .append_header("Set-Cookie", "b=2; Domain=example.com; Secure");
-        let http = rpc_http_response(&response);
+        let http = rpc_http_response(response);
         assert!(!http.headers.contains_key("set-cookie"));
         assert_eq!(http.cookies.len(), 2);
         assert_eq!(
@@ -434,7 +437,7 @@ mod tests {
         assert_eq!(http.cookies[1].domain, Some(NullableString::new("example.com")));
         assert_eq!(http.cookies[1].secure, Some(NullableBool::new(true)));
         let one =
-            rpc_http_response(&HttpResponse::ok().header("Set-Cookie", "a=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT"));
+            rpc_http_response(HttpResponse::ok().header("Set-Cookie", "a=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT"));
         assert_eq!(one.headers["set-cookie"], "a=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT");
     }
 }

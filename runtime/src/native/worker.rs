@@ -88,23 +88,27 @@ pub(crate) fn capabilities(http_uri: Option<&str>) -> BTreeMap<String, String> {
 /// The invocations running, by id, with their cancellation tokens.
 #[derive(Debug, Default)]
 pub(crate) struct InFlight {
-    tokens: Mutex<HashMap<String, CancellationToken>>,
+    // Keyed by a shared id: the map, the invocation's `Finished` guard and its task hold one
+    // allocation of it between them.
+    tokens: Mutex<HashMap<Arc<str>, CancellationToken>>,
     changed: Notify,
 }
 
 impl InFlight {
-    fn tokens(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
+    fn tokens(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, CancellationToken>> {
         self.tokens.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Registers an invocation; `false` if one with that id is already running.
-    fn start(&self, invocation_id: &str, token: CancellationToken) -> bool {
+    /// Registers an invocation and gives its shared id; `None` if one with that id is already
+    /// running.
+    fn start(&self, invocation_id: &str, token: CancellationToken) -> Option<Arc<str>> {
         let mut tokens = self.tokens();
         if tokens.contains_key(invocation_id) {
-            return false;
+            return None;
         }
-        tokens.insert(invocation_id.to_owned(), token);
-        true
+        let id: Arc<str> = Arc::from(invocation_id);
+        tokens.insert(Arc::clone(&id), token);
+        Some(id)
     }
 
     fn finish(&self, invocation_id: &str) {
@@ -150,7 +154,7 @@ impl InFlight {
 /// Removes an invocation from [`InFlight`] when its task ends, however it ends.
 struct Finished {
     in_flight: Arc<InFlight>,
-    invocation_id: String,
+    invocation_id: Arc<str>,
 }
 
 impl Drop for Finished {
@@ -383,14 +387,14 @@ impl Worker {
         };
         let token = CancellationToken::new();
         // Registered before the next message is read, so a cancel that follows finds it.
-        if !self.in_flight.start(&request.invocation_id, token.clone()) {
+        let Some(invocation_id) = self.in_flight.start(&request.invocation_id, token.clone()) else {
             let message = format!("invocation {} is already running", request.invocation_id);
             self.refuse(request_id, &request.invocation_id, message).await;
             return;
-        }
+        };
         let finished = Finished {
             in_flight: self.in_flight.clone(),
-            invocation_id: request.invocation_id.clone(),
+            invocation_id,
         };
         // Boxed: the invocation's future is several kilobytes, and tokio copies a task's future
         // into its cell and its output over it; a box makes those copies a pointer's.
@@ -465,7 +469,7 @@ async fn run_invocation(
     request_id: String,
     finished: Finished,
 ) {
-    let invocation_id = request.invocation_id.clone();
+    let invocation_id = Arc::clone(&finished.invocation_id);
     let (result, responder) = match invocation::prepare(function, request, token.clone(), given.pairing.as_ref()).await
     {
         Ok(Prepared {
@@ -514,8 +518,8 @@ mod tests {
     async fn in_flight_tracks_cancels_and_reports_idle() {
         let in_flight = Arc::new(InFlight::default());
         let token = CancellationToken::new();
-        assert!(in_flight.start("a", token.clone()));
-        assert!(!in_flight.start("a", CancellationToken::new()));
+        assert_eq!(in_flight.start("a", token.clone()).as_deref(), Some("a"));
+        assert!(in_flight.start("a", CancellationToken::new()).is_none());
         assert!(in_flight.cancel("a"));
         assert!(token.is_cancelled());
         assert!(!in_flight.cancel("b"));
