@@ -418,6 +418,7 @@ impl Agenda {
 struct Instance {
     id: String,
     name: String,
+    version: Option<String>,
     input: Option<String>,
     parent: Option<ParentInstanceInfo>,
     start: SystemTime,
@@ -536,12 +537,39 @@ impl OrchestrationDriver {
 
     /// Runs the orchestrator `name` with `input` under `instance_id`.
     pub async fn run_instance<I: Serialize + ?Sized>(&self, instance_id: &str, name: &str, input: &I) -> DriverResult {
+        self.run_versioned(instance_id, name, None, input).await
+    }
+
+    /// Runs the orchestrator `name` at `version` (what
+    /// [`OrchestrationContext::version`] gives) with `input` under `instance_id`, as a client's
+    /// start with a version does.
+    ///
+    /// ```
+    /// use azfn::durable::driver::{MockActivities, OrchestrationDriver};
+    /// use azfn::durable::orchestration::OrchestrationContext;
+    ///
+    /// async fn which(ctx: OrchestrationContext) -> Result<Option<String>, azfn::Error> {
+    ///     Ok(ctx.version())
+    /// }
+    /// let driver = OrchestrationDriver::new(MockActivities::new()).orchestrator("Which", which);
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let result = rt.block_on(driver.run_versioned("i", "Which", Some("2.0"), &()));
+    /// assert_eq!(result.output::<Option<String>>().unwrap().as_deref(), Some("2.0"));
+    /// ```
+    pub async fn run_versioned<I: Serialize + ?Sized>(
+        &self,
+        instance_id: &str,
+        name: &str,
+        version: Option<&str>,
+        input: &I,
+    ) -> DriverResult {
         let input = serde_json::to_string(input).ok().filter(|t| t != "null");
         let entities = Mutex::new(HashMap::new());
         let mut episodes = 0;
         let instance = Instance {
             id: instance_id.to_owned(),
             name: name.to_owned(),
+            version: version.map(str::to_owned),
             input,
             parent: None,
             start: self.start,
@@ -603,6 +631,7 @@ impl OrchestrationDriver {
                     at,
                     EventType::ExecutionStarted(ExecutionStartedEvent {
                         name: instance.name.clone(),
+                        version: instance.version.clone().map(StringValue::from),
                         input: input.map(StringValue::from),
                         orchestration_instance: Some(OrchestrationInstance {
                             instance_id: instance.id.clone(),
@@ -716,6 +745,7 @@ impl OrchestrationDriver {
                                 EventType::SubOrchestrationInstanceCreated(SubOrchestrationInstanceCreatedEvent {
                                     instance_id: sub.instance_id.clone(),
                                     name: sub.name.clone(),
+                                    version: sub.version.clone(),
                                     input: sub.input.clone(),
                                     ..Default::default()
                                 }),
@@ -723,11 +753,12 @@ impl OrchestrationDriver {
                             let child = Instance {
                                 id: sub.instance_id,
                                 name: sub.name,
+                                version: sub.version.map(|v| v.value),
                                 input: sub.input.map(|v| v.value),
                                 parent: Some(ParentInstanceInfo {
                                     task_scheduled_id: id,
                                     name: Some(instance.name.clone().into()),
-                                    version: None,
+                                    version: instance.version.clone().map(StringValue::from),
                                     orchestration_instance: Some(OrchestrationInstance {
                                         instance_id: instance.id.clone(),
                                         execution_id: Some(execution(result.executions).into()),

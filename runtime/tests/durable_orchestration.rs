@@ -1426,3 +1426,42 @@ fn context_and_tasks_can_cross_threads() {
     send_sync::<TaskFailed>();
     send_sync::<EntityId>();
 }
+
+#[test]
+fn the_version_is_read_from_execution_started_and_sent_with_sub_orchestrations() {
+    async fn versioned(ctx: OrchestrationContext) -> Result<Option<String>, azfn::Error> {
+        let options = SubOrchestratorOptions::new().instance_id("child").version("3.1");
+        let _: () = ctx.call_sub_orchestrator_with_options("Ship", &(), options).await?;
+        Ok(ctx.version())
+    }
+    let mut started = execution_started("Versioned", None);
+    if let Some(EventType::ExecutionStarted(e)) = &mut started.event_type {
+        e.version = Some("2.0".into());
+    }
+    let start = vec![orchestrator_started(T0), started];
+    let child = action(
+        0,
+        OrchestratorActionType::CreateSubOrchestration(CreateSubOrchestrationAction {
+            instance_id: "child".into(),
+            name: "Ship".into(),
+            version: Some("3.1".into()),
+            ..Default::default()
+        }),
+    );
+    assert_eq!(run(vec![], start.clone(), versioned), response(vec![child], None));
+
+    let mut past = start;
+    past.extend([sub_created(0, T0, "Ship", "child"), orchestrator_completed(T0)]);
+    let done = vec![orchestrator_started(T0 + 1), sub_completed(0, T0 + 1, "null")];
+    assert_eq!(
+        run(past, done, versioned),
+        response(vec![completed(1, Some(r#""2.0""#))], None)
+    );
+
+    // Without a version in the history, the context has none.
+    let unversioned = vec![orchestrator_started(T0), execution_started("Versioned", None)];
+    let out = run(vec![], unversioned, |ctx: OrchestrationContext| async move {
+        Ok(ctx.version())
+    });
+    assert_eq!(out, response(vec![completed(0, None)], None));
+}

@@ -89,6 +89,9 @@ pub struct SubOrchestratorOptions {
     pub instance_id: Option<String>,
     /// Retry the child when it fails (each attempt reuses the same instance id).
     pub retry: Option<RetryPolicy>,
+    /// The child's version (`createSubOrchestration.version`, which the child reads as
+    /// [`OrchestrationContext::version`]). Default: none, as the .NET SDK sends.
+    pub version: Option<String>,
 }
 
 impl SubOrchestratorOptions {
@@ -108,6 +111,12 @@ impl SubOrchestratorOptions {
         self.retry = Some(policy);
         self
     }
+
+    /// Start the child with this version.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
 }
 
 /// What a retried call schedules on each attempt.
@@ -120,6 +129,7 @@ pub(crate) enum Schedule {
     SubOrchestrator {
         name: String,
         instance_id: String,
+        version: Option<String>,
         input: Option<String>,
     },
 }
@@ -148,6 +158,24 @@ impl OrchestrationContext {
     /// The orchestrator's name.
     pub fn name(&self) -> String {
         self.lock().name.clone()
+    }
+
+    /// The orchestration's version: the one its client or parent started it with
+    /// (`executionStarted.version`), `None` when it was started without one. Branch on it to
+    /// keep instances started by older code replaying the old way.
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::OrchestrationContext;
+    /// async fn orchestrator(ctx: OrchestrationContext) -> Result<u32, azfn::Error> {
+    ///     let step = match ctx.version().as_deref() {
+    ///         Some("2") => ctx.call_activity("PriceV2", &()).await?,
+    ///         _ => ctx.call_activity("Price", &()).await?,
+    ///     };
+    ///     Ok(step)
+    /// }
+    /// ```
+    pub fn version(&self) -> Option<String> {
+        self.lock().version.clone()
     }
 
     /// The parent's instance id, when this is a sub-orchestration.
@@ -350,6 +378,7 @@ impl OrchestrationContext {
         let schedule = Schedule::SubOrchestrator {
             name: name.to_owned(),
             instance_id,
+            version: options.version,
             input,
         };
         match options.retry {
@@ -595,10 +624,12 @@ impl OrchestrationContext {
             Schedule::SubOrchestrator {
                 name,
                 instance_id,
+                version,
                 input,
             } => OrchestratorActionType::CreateSubOrchestration(CreateSubOrchestrationAction {
                 instance_id,
                 name,
+                version: version.map(StringValue::from),
                 input: input.map(StringValue::from),
                 ..Default::default()
             }),

@@ -276,6 +276,11 @@ impl<'a> Engine<'a> {
                 {
                     let mut state = self.ctx.lock();
                     state.name = started.name.clone();
+                    state.version = started
+                        .version
+                        .as_ref()
+                        .map(|v| v.value.clone())
+                        .filter(|v| !v.is_empty());
                     state.input = started.input.as_ref().map(|v| v.value.clone());
                     state.parent = started.parent_instance.clone();
                     if let Some(instance) = &started.orchestration_instance {

@@ -34,6 +34,8 @@ pub(crate) struct State {
     pub(crate) instance_id: String,
     pub(crate) execution_id: Option<String>,
     pub(crate) name: String,
+    /// The orchestration's version, from `executionStarted`.
+    pub(crate) version: Option<String>,
     pub(crate) input: Option<String>,
     pub(crate) parent: Option<ParentInstanceInfo>,
     pub(crate) now: SystemTime,
@@ -71,6 +73,7 @@ impl State {
             instance_id,
             execution_id,
             name: String::new(),
+            version: None,
             input: None,
             parent: None,
             now: UNIX_EPOCH,
