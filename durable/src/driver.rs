@@ -17,7 +17,9 @@
 //! - **Sub-orchestrations** run (to their end, with their own clock) when created, among the
 //!   orchestrators registered with [`orchestrator`](OrchestrationDriver::orchestrator).
 //! - **Entities**: registered closures over the entity's state, answering calls and signals sent
-//!   in the legacy message format (one operation at a time, no locks).
+//!   in the legacy message format (one operation at a time, no locks). A scheduled signal
+//!   (`op@<time>`) runs when the virtual clock reaches its `due` time; one still pending when
+//!   the orchestration ends is dropped.
 //!
 //! ```
 //! use azfn::durable::driver::{MockActivities, OrchestrationDriver};
@@ -400,6 +402,11 @@ impl Agenda {
         self.next += 1;
     }
 
+    /// The earliest time something is due.
+    fn earliest(&self) -> Option<SystemTime> {
+        self.items.iter().map(|(at, _, _)| *at).min()
+    }
+
     /// Takes every item due at the earliest time, in the order they were added.
     fn pop_earliest(&mut self) -> Option<(SystemTime, Vec<HistoryEvent>)> {
         let at = self.items.iter().map(|(at, _, _)| *at).min()?;
@@ -645,10 +652,23 @@ impl OrchestrationDriver {
             let mut inbox: VecDeque<HistoryEvent> = VecDeque::from([started(instance.input.clone(), 1, clock)]);
             let mut history: Vec<HistoryEvent> = Vec::new();
 
+            // Scheduled entity signals not delivered yet: (due time, entity, request).
+            let mut signals: Vec<(SystemTime, EntityId, Option<String>)> = Vec::new();
+
             loop {
                 if inbox.is_empty() {
+                    let next_signal = signals.iter().map(|(at, _, _)| *at).min();
                     if let Some(planned) = waiting.pop_front() {
                         inbox.push_back(raised(clock, &planned.name, planned.data));
+                    } else if let Some(at) = next_signal.filter(|at| agenda.earliest().is_none_or(|next| *at <= next)) {
+                        // A signal is due before anything else happens to the orchestration.
+                        clock = clock.max(at);
+                        let (due, later) = signals.drain(..).partition(|(due, _, _)| *due == at);
+                        signals = later;
+                        for (_, entity, request) in due {
+                            self.entity_operation(&entity, request.as_deref(), entities);
+                        }
+                        continue;
                     } else if let Some((at, due)) = agenda.pop_earliest() {
                         clock = clock.max(at);
                         inbox.extend(due);
@@ -813,7 +833,13 @@ impl OrchestrationDriver {
                                     input: data.clone().map(StringValue::from),
                                 }),
                             ));
-                            if let Ok(entity) = target.parse::<EntityId>()
+                            let scheduled = send
+                                .name
+                                .strip_prefix("op@")
+                                .and_then(|_| scheduled_signal_due(data.as_deref()));
+                            if let (Ok(entity), Some(due)) = (target.parse::<EntityId>(), scheduled) {
+                                signals.push((due, entity, data));
+                            } else if let Ok(entity) = target.parse::<EntityId>()
                                 && send.name == "op"
                             {
                                 if let Some(answer) = self.entity_operation(&entity, data.as_deref(), entities) {
@@ -905,6 +931,12 @@ impl OrchestrationDriver {
         };
         Some((id, payload.to_string()))
     }
+}
+
+/// When a scheduled signal's request (`{"op", "signal", "due", …}`) is due.
+fn scheduled_signal_due(request: Option<&str>) -> Option<SystemTime> {
+    let request: serde_json::Value = serde_json::from_str(request?).ok()?;
+    crate::orchestration::guid::parse_round_trip(request.get("due")?.as_str()?)
 }
 
 fn completed_event(at: SystemTime, done: &CompleteOrchestrationAction) -> HistoryEvent {

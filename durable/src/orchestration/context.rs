@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::entity_id::EntityId;
+use super::guid::format_round_trip;
 use super::state::{ContinueAsNew, SharedState, Slot, SlotFuture, State};
 use super::task::{DurableTask, RetryPolicy, Source, TimerTask};
 use crate::proto::{
@@ -569,8 +570,9 @@ impl OrchestrationContext {
             &request_id,
             Some(&parent),
             parent_execution.as_deref(),
+            None,
         );
-        let id = push_entity_message(&mut state, entity, message);
+        let id = push_entity_message(&mut state, entity, "op".into(), message);
         let slot = state.new_slot();
         state.entity_waiters.insert(request_id.to_lowercase(), slot);
         drop(state);
@@ -600,8 +602,58 @@ impl OrchestrationContext {
         let mut state = self.lock();
         let request_id = state.new_guid();
         let message =
-            super::entity_message::request_message(operation, true, input.as_deref(), &request_id, None, None);
-        push_entity_message(&mut state, entity, message);
+            super::entity_message::request_message(operation, true, input.as_deref(), &request_id, None, None, None);
+        push_entity_message(&mut state, entity, "op".into(), message);
+        Ok(())
+    }
+
+    /// Signals an entity to run `operation` with `input` at `at` (fire and forget): the
+    /// extension holds the message back until then.
+    ///
+    /// It goes out as the extension's own orchestrations send one: an event named
+    /// `op@<delivery time>` whose request carries `due` = `at` (both in .NET's round-trip
+    /// format). As the extension caps the delivery time for Azure Storage, a signal more than
+    /// six days ahead is first delivered after the maximum timer interval (3 days by default)
+    /// and the entity waits again for the rest.
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::{EntityId, OrchestrationContext};
+    /// # use std::time::Duration;
+    /// async fn orchestrator(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+    ///     let in_an_hour = ctx.current_utc_time() + Duration::from_secs(3600);
+    ///     ctx.signal_entity_at(&EntityId::new("Reminder", "ann"), "ring", &"tea", in_an_hour)?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn signal_entity_at<I: Serialize + ?Sized>(
+        &self,
+        entity: &EntityId,
+        operation: &str,
+        input: &I,
+        at: SystemTime,
+    ) -> Result<(), serde_json::Error> {
+        let input = to_json(input)?;
+        let mut state = self.lock();
+        let request_id = state.new_guid();
+        let due = format_round_trip(at);
+        // `RequestMessage.GetAdjustedDeliveryTime`: beyond the Azure Storage provider's
+        // maximum delay (6 days) the message is delivered after one long-timer interval.
+        let delivery = if at.duration_since(state.now).unwrap_or_default() <= MAXIMUM_ENTITY_DELAY {
+            at
+        } else {
+            state.now + state.maximum_timer_interval.unwrap_or(DEFAULT_LONG_TIMER_INTERVAL)
+        };
+        let message = super::entity_message::request_message(
+            operation,
+            true,
+            input.as_deref(),
+            &request_id,
+            None,
+            None,
+            Some(&due),
+        );
+        let name = format!("op@{}", format_round_trip(delivery));
+        push_entity_message(&mut state, entity, name, message);
         Ok(())
     }
 
@@ -667,7 +719,14 @@ impl OrchestrationContext {
     }
 }
 
-fn push_entity_message(state: &mut State, entity: &EntityId, message: String) -> i32 {
+/// The Azure Storage provider's `MaximumDelayTime`: how far ahead a message may be delivered.
+const MAXIMUM_ENTITY_DELAY: Duration = Duration::from_secs(6 * 86_400);
+
+/// The Azure Storage provider's `LongRunningTimerIntervalLength`, when the run sets no maximum
+/// timer interval.
+const DEFAULT_LONG_TIMER_INTERVAL: Duration = Duration::from_secs(3 * 86_400);
+
+fn push_entity_message(state: &mut State, entity: &EntityId, name: String, message: String) -> i32 {
     let id = state.next_id();
     state.pending_actions.insert(
         id,
@@ -678,7 +737,7 @@ fn push_entity_message(state: &mut State, entity: &EntityId, message: String) ->
                     instance_id: entity.to_string(),
                     execution_id: None,
                 }),
-                name: "op".into(),
+                name,
                 data: Some(message.into()),
             })),
         },
