@@ -546,6 +546,41 @@ async fn queries_and_purges_send_their_filters() {
 }
 
 #[tokio::test]
+async fn recursive_terminate_and_purge_set_the_flag() {
+    let sidecar = Sidecar::start(|path, _| match path {
+        "/TaskHubSidecarService/PurgeInstances" => reply(&PurgeInstancesResponse {
+            deleted_instance_count: 2,
+            is_complete: None,
+        }),
+        _ => Reply::Message(Vec::new()),
+    })
+    .await;
+    let client = sidecar.client();
+    client.terminate_recursive("abc", "x").await.unwrap();
+    let purged = client.purge_recursive("abc").await.unwrap();
+    assert_eq!(purged.deleted_instance_count, 2);
+    client
+        .purge_instances(&PurgeFilter {
+            recursive: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let calls = sidecar.calls();
+    // instanceId "abc", output StringValue("\"x\""), recursive true.
+    assert_eq!(
+        calls[0].message.as_ref(),
+        b"\x0a\x03abc\x12\x05\x0a\x03\"x\"\x18\x01".as_slice()
+    );
+    // instanceId "abc", recursive true, isOrchestration true.
+    assert_eq!(calls[1].message.as_ref(), b"\x0a\x03abc\x18\x01\x28\x01".as_slice());
+    let by_filter = calls[2].decode::<PurgeInstancesRequest>();
+    assert!(by_filter.recursive);
+    assert!(!by_filter.is_orchestration);
+}
+
+#[tokio::test]
 async fn entities_are_signaled_read_queried_and_cleaned() {
     let cleaned = Arc::new(AtomicUsize::new(0));
     let cleaned2 = cleaned.clone();

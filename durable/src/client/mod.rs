@@ -505,10 +505,38 @@ impl DurableClient {
     /// # Ok(()) }
     /// ```
     pub async fn terminate<O: Serialize + ?Sized>(&self, instance_id: &str, output: &O) -> Result<(), ClientError> {
+        self.terminate_with(instance_id, output, false).await
+    }
+
+    /// Terminates the instance and its sub-orchestrations, theirs in turn, and so on
+    /// (`TerminateRequest.recursive`, the .NET SDK's `TerminateInstanceOptions.Recursive`).
+    ///
+    /// Extension 2.13's gRPC endpoint does not read the flag and terminates only the named
+    /// instance; the children then run on to their end.
+    ///
+    /// ```no_run
+    /// # async fn f(client: azfn::durable::client::DurableClient) -> Result<(), azfn::Error> {
+    /// client.terminate_recursive("order-7", &"order cancelled").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn terminate_recursive<O: Serialize + ?Sized>(
+        &self,
+        instance_id: &str,
+        output: &O,
+    ) -> Result<(), ClientError> {
+        self.terminate_with(instance_id, output, true).await
+    }
+
+    async fn terminate_with<O: Serialize + ?Sized>(
+        &self,
+        instance_id: &str,
+        output: &O,
+        recursive: bool,
+    ) -> Result<(), ClientError> {
         let request = TerminateRequest {
             instance_id: instance_id.to_owned(),
             output: payload(output, "the termination output")?,
-            recursive: false,
+            recursive,
         };
         let _: TerminateResponse = self.call(method::TERMINATE_INSTANCE, &request).await?;
         Ok(())
@@ -588,9 +616,29 @@ impl DurableClient {
     /// # Ok(()) }
     /// ```
     pub async fn purge(&self, instance_id: &str) -> Result<PurgeResult, ClientError> {
+        self.purge_one(instance_id, false).await
+    }
+
+    /// Deletes the history and state of the instance and of its sub-orchestrations, theirs in
+    /// turn, and so on (`PurgeInstancesRequest.recursive`, the .NET SDK's
+    /// `PurgeInstanceOptions.Recursive`).
+    ///
+    /// Extension 2.13's gRPC endpoint does not read the flag and purges only the named
+    /// instance.
+    ///
+    /// ```no_run
+    /// # async fn f(client: azfn::durable::client::DurableClient) -> Result<(), azfn::Error> {
+    /// let purged = client.purge_recursive("order-7").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn purge_recursive(&self, instance_id: &str) -> Result<PurgeResult, ClientError> {
+        self.purge_one(instance_id, true).await
+    }
+
+    async fn purge_one(&self, instance_id: &str, recursive: bool) -> Result<PurgeResult, ClientError> {
         let request = PurgeInstancesRequest {
             request: Some(purge_instances_request::Request::InstanceId(instance_id.to_owned())),
-            recursive: false,
+            recursive,
             is_orchestration: true,
         };
         self.purge_with(request).await
@@ -620,7 +668,7 @@ impl DurableClient {
                     timeout: None,
                 },
             )),
-            recursive: false,
+            recursive: filter.recursive,
             is_orchestration: false,
         };
         self.purge_with(request).await
