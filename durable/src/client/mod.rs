@@ -27,6 +27,8 @@ mod error;
 mod management;
 mod rpc;
 mod start;
+#[cfg(feature = "tls")]
+mod tls;
 mod types;
 
 use std::collections::BTreeMap;
@@ -935,5 +937,20 @@ mod tests {
     fn entity_prefixes_lower_case_the_name() {
         assert_eq!(entity_prefix("Counter"), "@counter");
         assert_eq!(entity_prefix("@Counter@Key"), "@counter@Key");
+    }
+
+    #[test]
+    fn rpc_base_urls_are_checked() {
+        let client = |url: &str| DurableClient::from_json(&serde_json::json!({"taskHubName": "h", "rpcBaseUrl": url}));
+        let error = client("ftp://localhost:4001").unwrap_err().to_string();
+        assert!(error.contains("neither an http:// nor an https:// URL"), "{error}");
+        assert!(client("localhost:4001").is_ok(), "no scheme means http");
+        let https = client("https://example.net");
+        if cfg!(feature = "tls") {
+            assert!(https.is_ok());
+        } else {
+            let error = https.unwrap_err().to_string();
+            assert!(error.contains("`durable-tls` feature"), "{error}");
+        }
     }
 }
