@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use azfn::durable::orchestration::{
-    Either, EntityId, OrchestrationContext, RetryPolicy, SubOrchestratorOptions, TaskFailed, decode_request,
-    encode_response, run_orchestrator, select, when_all, when_any,
+    DurableHttpRequest, Either, EntityId, OrchestrationContext, RetryPolicy, SubOrchestratorOptions, TaskFailed,
+    TokenSource, decode_request, encode_response, run_orchestrator, select, when_all, when_any,
 };
 use azfn::durable::proto::history_event::EventType;
 use azfn::durable::proto::orchestrator_action::OrchestratorActionType;
@@ -1294,6 +1294,36 @@ mod driver {
     }
 
     #[test]
+    fn call_http_polls_in_virtual_time_through_the_driver() {
+        async fn check(ctx: OrchestrationContext) -> Result<u16, azfn::Error> {
+            let request = azfn::durable::orchestration::DurableHttpRequest::new("GET", "https://example.net/job");
+            Ok(ctx.call_http(request).await?.status_code)
+        }
+        let polls = Arc::new(AtomicUsize::new(0));
+        let seen = polls.clone();
+        // The extension's HTTP activity, played by a mock: two 202s (the second without
+        // Retry-After), then 200.
+        let activities = MockActivities::new().activity("BuiltIn::HttpActivity", move |requests: serde_json::Value| {
+            let n = seen.fetch_add(1, Ordering::SeqCst);
+            let uri = requests[0]["uri"].as_str().unwrap_or_default().to_owned();
+            Ok::<_, String>(match n {
+                0 => serde_json::json!({"statusCode": 202, "headers": {"Location": "https://example.net/s", "Retry-After": "5"}}),
+                1 if uri == "https://example.net/s" => serde_json::json!({"statusCode": 202, "headers": {"Location": "https://example.net/s"}}),
+                _ => serde_json::json!({"statusCode": 200, "headers": {}, "content": uri}),
+            })
+        });
+        let driver = OrchestrationDriver::new(activities).orchestrator("Check", check);
+        let result = block_on(driver.run("Check", &()));
+        assert_eq!(result.status, OrchestrationStatus::Completed, "{:?}", result.failure);
+        assert_eq!(result.output::<u16>().unwrap(), 200);
+        assert_eq!(polls.load(Ordering::SeqCst), 3);
+        assert_eq!(
+            result.finished_at.duration_since(driver.start()).unwrap(),
+            Duration::from_secs(35)
+        );
+    }
+
+    #[test]
     fn runs_activities_fan_out_and_retries_with_virtual_time() {
         let calls = Arc::new(AtomicUsize::new(0));
         let counter = calls.clone();
@@ -1562,4 +1592,70 @@ fn scheduled_entity_signals_carry_the_delivery_time_in_the_event_name() {
     ]);
     let out = run(past, vec![orchestrator_started(T0 + 5)], remind);
     assert_eq!(out, response(vec![completed(2, None)], None));
+}
+
+#[test]
+fn call_http_runs_the_built_in_activity_and_polls_202_answers() {
+    async fn restart(ctx: OrchestrationContext) -> Result<(u16, Option<String>), azfn::Error> {
+        let request = DurableHttpRequest::new("POST", "https://example.net/restart")
+            .header("x-functions-key", "secret")
+            .token_source(TokenSource::managed_identity(
+                "https://management.core.windows.net/.default",
+            ));
+        let response = ctx.call_http(request).await?;
+        Ok((response.status_code, response.content))
+    }
+    let first_input = r#"[{"method":"POST","uri":"https://example.net/restart","headers":{"x-functions-key":"secret"},"tokenSource":{"kind":"AzureManagedIdentity","resource":"https://management.core.windows.net/.default"},"asynchronousPatternEnabled":true}]"#;
+    let poll_input = r#"[{"method":"GET","uri":"https://example.net/status/1","headers":{},"tokenSource":{"kind":"AzureManagedIdentity","resource":"https://management.core.windows.net/.default"},"asynchronousPatternEnabled":true}]"#;
+    let accepted =
+        r#"{"statusCode":202,"headers":{"Location":"https://example.net/status/1","Retry-After":"10"},"content":""}"#;
+    let done = r#"{"statusCode":200,"headers":{"Content-Type":"text/plain"},"content":"restarted"}"#;
+
+    let start = vec![orchestrator_started(T0), execution_started("Restart", None)];
+    assert_eq!(
+        run(vec![], start.clone(), restart),
+        response(vec![schedule(0, "BuiltIn::HttpActivity", Some(first_input))], None)
+    );
+
+    // 202 with a location: a durable timer of Retry-After seconds.
+    let mut past = start;
+    past.extend([
+        task_scheduled(0, T0, "BuiltIn::HttpActivity", Some(first_input)),
+        orchestrator_completed(T0),
+    ]);
+    let answer = vec![orchestrator_started(T0 + 1), task_completed(0, T0 + 1, Some(accepted))];
+    assert_eq!(
+        run(past.clone(), answer.clone(), restart),
+        response(vec![create_timer(1, T0 + 11)], None)
+    );
+
+    // The timer fires: a GET of the location, without the function key.
+    past.extend(answer);
+    past.extend([timer_created(1, T0 + 1, T0 + 11), orchestrator_completed(T0 + 1)]);
+    let fired = vec![orchestrator_started(T0 + 11), timer_fired(1, T0 + 11)];
+    assert_eq!(
+        run(past.clone(), fired.clone(), restart),
+        response(vec![schedule(2, "BuiltIn::HttpActivity", Some(poll_input))], None)
+    );
+
+    // The poll answers 200: the orchestration gets that response.
+    past.extend(fired);
+    past.extend([
+        task_scheduled(2, T0 + 11, "BuiltIn::HttpActivity", Some(poll_input)),
+        orchestrator_completed(T0 + 11),
+    ]);
+    let ok = vec![orchestrator_started(T0 + 12), task_completed(2, T0 + 12, Some(done))];
+    assert_eq!(
+        run(past.clone(), ok, restart),
+        response(vec![completed(3, Some(r#"[200,"restarted"]"#))], None)
+    );
+
+    // A request the extension could not make fails the task.
+    let failed_call = vec![
+        orchestrator_started(T0 + 12),
+        task_failed(2, T0 + 12, failure("System.Net.Http.HttpRequestException", "no route")),
+    ];
+    let out = run(past, failed_call, restart);
+    let inner = completion(&out).failure_details.clone().unwrap().inner_failure.unwrap();
+    assert_eq!(inner.error_message, "no route");
 }

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::entity_id::EntityId;
 use super::guid::format_round_trip;
+use super::http::{DurableHttpRequest, DurableHttpResponse, HTTP_ACTIVITY};
 use super::state::{ContinueAsNew, SharedState, Slot, SlotFuture, State};
 use super::task::{DurableTask, RetryPolicy, Source, TimerTask};
 use crate::proto::{
@@ -655,6 +656,62 @@ impl OrchestrationContext {
         let name = format!("op@{}", format_round_trip(delivery));
         push_entity_message(&mut state, entity, name, message);
         Ok(())
+    }
+
+    /// Makes an HTTP request through the Durable extension: it runs the request (its built-in
+    /// activity `BuiltIn::HttpActivity`, getting a managed-identity token when asked), and the
+    /// task gives the response — any status; only a request that could not be made fails.
+    ///
+    /// With [`asynchronous_pattern_enabled`](DurableHttpRequest::asynchronous_pattern_enabled)
+    /// (the default), a `202 Accepted` with a `Location` header is polled as the extension's
+    /// own orchestrations do: a durable timer of `Retry-After` seconds (30 s without one), then
+    /// a GET of the location, until the answer is not a 202. Each call and each timer takes a
+    /// task id.
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::{DurableHttpRequest, OrchestrationContext, TokenSource};
+    /// async fn orchestrator(ctx: OrchestrationContext) -> Result<u16, azfn::Error> {
+    ///     let request = DurableHttpRequest::new("POST", "https://management.azure.com/…/restart?api-version=2024-03-01")
+    ///         .token_source(TokenSource::managed_identity("https://management.core.windows.net/.default"));
+    ///     let response = ctx.call_http(request).await?;
+    ///     Ok(response.status_code)
+    /// }
+    /// ```
+    pub fn call_http(&self, request: DurableHttpRequest) -> DurableTask<DurableHttpResponse> {
+        let activity = |request: &DurableHttpRequest| -> Result<Schedule, TaskFailureDetails> {
+            let input = request
+                .activity_input()
+                .map_err(|error| serialization_failure(HTTP_ACTIVITY, &error))?;
+            Ok(Schedule::Activity {
+                name: HTTP_ACTIVITY.into(),
+                input: Some(input),
+            })
+        };
+        let first = match activity(&request) {
+            Ok(schedule) => schedule,
+            Err(failure) => return DurableTask::failed(HTTP_ACTIVITY, failure),
+        };
+        let (id, first) = self.schedule_slot(first);
+        if !request.asynchronous_pattern_enabled {
+            return DurableTask::from_source(HTTP_ACTIVITY, Some(id), Source::Slot(first));
+        }
+        let ctx = self.clone();
+        let polled = async move {
+            let mut outcome = first.await;
+            loop {
+                let response = match &outcome {
+                    Ok(Some(text)) => serde_json::from_str::<DurableHttpResponse>(text).ok(),
+                    _ => None,
+                };
+                let Some((location, delay)) = response.as_ref().and_then(DurableHttpResponse::next_poll) else {
+                    return outcome;
+                };
+                ctx.create_timer_after(delay).await;
+                let poll = activity(&request.location_poll(&location))?;
+                outcome = ctx.schedule_slot(poll).1.await;
+            }
+        };
+        DurableTask::from_source(HTTP_ACTIVITY, None, Source::Boxed(Box::pin(polled)))
     }
 
     fn schedule<O: DeserializeOwned>(&self, schedule: Schedule) -> DurableTask<O> {
