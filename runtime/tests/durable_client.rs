@@ -1110,12 +1110,19 @@ fn the_binding_value_is_read_as_the_host_sends_it() {
         "",
         "[1]",
         r#"{"taskHubName":"Hub"}"#,
-        r#"{"rpcBaseUrl":"https://localhost:4001"}"#,
+        r#"{"rpcBaseUrl":"ftp://localhost:4001"}"#,
         r#"{"rpcBaseUrl":"http://"}"#,
         r#"{"rpcBaseUrl":null}"#,
     ] {
         let e = DurableClient::from_binding(bad).unwrap_err();
         assert!(matches!(e, ClientError::Config(_)), "{bad}: {e:?}");
+    }
+    // An https endpoint needs the `durable-tls` feature (tests/durable_tls.rs connects to one).
+    let https = DurableClient::from_binding(r#"{"rpcBaseUrl":"https://localhost:4001"}"#);
+    if cfg!(feature = "durable-tls") {
+        assert!(https.is_ok());
+    } else {
+        assert!(matches!(https, Err(ClientError::Config(message)) if message.contains("durable-tls")));
     }
     let without_scheme = DurableClient::from_binding(r#"{"rpcBaseUrl":"localhost:4001"}"#).unwrap();
     assert_eq!(without_scheme.task_hub_name(), "");
