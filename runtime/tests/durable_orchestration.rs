@@ -1324,6 +1324,44 @@ mod driver {
     }
 
     #[test]
+    fn call_http_retries_the_first_call_but_not_the_polls() {
+        async fn check(ctx: OrchestrationContext) -> Result<u16, azfn::Error> {
+            let request = azfn::durable::orchestration::DurableHttpRequest::new("GET", "https://example.net/job")
+                .retry(RetryPolicy::new(3, Duration::from_secs(10)), [503]);
+            Ok(ctx.call_http(request).await?.status_code)
+        }
+        let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        // The extension fails a call answered with a listed status; the mock plays that part.
+        let activities = MockActivities::new().activity("BuiltIn::HttpActivity", move |input: serde_json::Value| {
+            let mut seen = seen.lock().unwrap();
+            seen.push(input[0].clone());
+            match seen.len() {
+                1 => Err("Status code ServiceUnavailable received, retry requested.".to_owned()),
+                2 => Ok(serde_json::json!({"statusCode": 202, "headers": {"Location": "https://example.net/s", "Retry-After": "5"}})),
+                _ => Ok(serde_json::json!({"statusCode": 200, "headers": {}})),
+            }
+        });
+        let driver = OrchestrationDriver::new(activities).orchestrator("Check", check);
+        let result = block_on(driver.run("Check", &()));
+        assert_eq!(result.status, OrchestrationStatus::Completed, "{:?}", result.failure);
+        assert_eq!(result.output::<u16>().unwrap(), 200);
+        // 10 s before the second attempt, 5 s before the poll.
+        assert_eq!(
+            result.finished_at.duration_since(driver.start()).unwrap(),
+            Duration::from_secs(15)
+        );
+        let requests = requests.lock().unwrap().clone();
+        assert_eq!(requests.len(), 3);
+        assert_eq!(
+            requests[0]["retryOptions"]["StatusCodesToRetry"],
+            serde_json::json!([503])
+        );
+        assert_eq!(requests[1], requests[0], "the retry sends the same request");
+        assert!(requests[2].get("retryOptions").is_none(), "polls are not retried");
+    }
+
+    #[test]
     fn runs_activities_fan_out_and_retries_with_virtual_time() {
         let calls = Arc::new(AtomicUsize::new(0));
         let counter = calls.clone();

@@ -691,9 +691,18 @@ impl OrchestrationContext {
             Ok(schedule) => schedule,
             Err(failure) => return DurableTask::failed(HTTP_ACTIVITY, failure),
         };
-        let (id, first) = self.schedule_slot(first);
+        // The first call is retried as the request's retry options say (the extension fails
+        // it on the listed statuses); polls are not, as in the extension's own context.
+        let first: BoxedOutcome = match &request.retry {
+            Some(retry) => self.retried(first, retry.policy.clone()),
+            None if !request.asynchronous_pattern_enabled => {
+                let (id, first) = self.schedule_slot(first);
+                return DurableTask::from_source(HTTP_ACTIVITY, Some(id), Source::Slot(first));
+            }
+            None => Box::pin(self.schedule_slot(first).1),
+        };
         if !request.asynchronous_pattern_enabled {
-            return DurableTask::from_source(HTTP_ACTIVITY, Some(id), Source::Slot(first));
+            return DurableTask::from_source(HTTP_ACTIVITY, None, Source::Boxed(first));
         }
         let ctx = self.clone();
         let polled = async move {
@@ -751,12 +760,18 @@ impl OrchestrationContext {
         let name = match &schedule {
             Schedule::Activity { name, .. } | Schedule::SubOrchestrator { name, .. } => name.clone(),
         };
+        DurableTask::from_source(&name, None, Source::Boxed(self.retried(schedule, policy)))
+    }
+
+    /// Schedules the first attempt of `schedule` now and gives the future of the attempts
+    /// `policy` allows: the last one's outcome.
+    fn retried(&self, schedule: Schedule, policy: RetryPolicy) -> BoxedOutcome {
         let started = self.current_utc_time();
         // The first attempt is scheduled now, so ids follow call order; later timers and
         // attempts are scheduled when the failure is seen, the same way on every replay.
         let (_, first) = self.schedule_slot(schedule.clone());
         let ctx = self.clone();
-        let retried = async move {
+        Box::pin(async move {
             let mut attempt: u32 = 1;
             let mut current = first;
             loop {
@@ -771,10 +786,12 @@ impl OrchestrationContext {
                 attempt += 1;
                 current = ctx.schedule_slot(schedule.clone()).1;
             }
-        };
-        DurableTask::from_source(&name, None, Source::Boxed(Box::pin(retried)))
+        })
     }
 }
+
+/// The future of a task made of several durable steps (retries, polls).
+type BoxedOutcome = std::pin::Pin<Box<dyn std::future::Future<Output = super::Outcome> + Send>>;
 
 /// The Azure Storage provider's `MaximumDelayTime`: how far ahead a message may be delivered.
 const MAXIMUM_ENTITY_DELAY: Duration = Duration::from_secs(6 * 86_400);

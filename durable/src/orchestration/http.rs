@@ -9,6 +9,8 @@ use std::time::Duration;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::task::RetryPolicy;
+
 /// The name the extension reserves for its HTTP activity.
 pub(crate) const HTTP_ACTIVITY: &str = "BuiltIn::HttpActivity";
 
@@ -48,6 +50,40 @@ pub struct DurableHttpRequest {
     pub asynchronous_pattern_enabled: bool,
     /// How long the extension waits for each response (.NET `TimeSpan`); none by default.
     pub timeout: Option<Duration>,
+    /// Retry the call (`retryOptions`): see [`HttpRetry`]. None by default.
+    pub retry: Option<HttpRetry>,
+}
+
+/// When and how a durable HTTP call is retried (the extension's `HttpRetryOptions`).
+///
+/// The extension fails the call on a listed status (on any status outside 2xx when the list is
+/// empty), and the orchestration retries failed calls as [`policy`](Self::policy) says, on
+/// durable timers. Only the first call is retried, not the 202 polls.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpRetry {
+    /// Attempts, intervals, back-off and timeout.
+    pub policy: RetryPolicy,
+    /// The statuses that fail the call so that it is retried; empty: every non-2xx status.
+    pub status_codes_to_retry: Vec<u16>,
+}
+
+impl Serialize for HttpRetry {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // PascalCase, as the extension's (Newtonsoft) and the isolated worker's classes name
+        // them; an absent interval or timeout keeps the extension's default.
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("FirstRetryInterval", &time_span(self.policy.first_retry_interval))?;
+        if let Some(max) = self.policy.max_retry_interval {
+            map.serialize_entry("MaxRetryInterval", &time_span(max))?;
+        }
+        map.serialize_entry("BackoffCoefficient", &self.policy.backoff_coefficient)?;
+        if let Some(timeout) = self.policy.retry_timeout {
+            map.serialize_entry("RetryTimeout", &time_span(timeout))?;
+        }
+        map.serialize_entry("MaxNumberOfAttempts", &self.policy.max_attempts)?;
+        map.serialize_entry("StatusCodesToRetry", &self.status_codes_to_retry)?;
+        map.end()
+    }
 }
 
 impl DurableHttpRequest {
@@ -61,6 +97,7 @@ impl DurableHttpRequest {
             token_source: None,
             asynchronous_pattern_enabled: true,
             timeout: None,
+            retry: None,
         }
     }
 
@@ -94,6 +131,16 @@ impl DurableHttpRequest {
         self
     }
 
+    /// Retries the call as `policy` says when it fails or answers one of
+    /// `status_codes_to_retry` (any non-2xx status when empty).
+    pub fn retry(mut self, policy: RetryPolicy, status_codes_to_retry: impl IntoIterator<Item = u16>) -> Self {
+        self.retry = Some(HttpRetry {
+            policy,
+            status_codes_to_retry: status_codes_to_retry.into_iter().collect(),
+        });
+        self
+    }
+
     /// The request that polls `location`: a GET with the same headers (but `x-functions-key`,
     /// which the extension drops because a status endpoint needs another key), token source
     /// and timeout.
@@ -108,6 +155,7 @@ impl DurableHttpRequest {
             token_source: self.token_source.clone(),
             asynchronous_pattern_enabled: self.asynchronous_pattern_enabled,
             timeout: self.timeout,
+            retry: None,
         }
     }
 
@@ -131,6 +179,9 @@ impl Serialize for DurableHttpRequest {
             map.serialize_entry("tokenSource", source)?;
         }
         map.serialize_entry("asynchronousPatternEnabled", &self.asynchronous_pattern_enabled)?;
+        if let Some(retry) = &self.retry {
+            map.serialize_entry("retryOptions", retry)?;
+        }
         if let Some(timeout) = self.timeout {
             map.serialize_entry("timeout", &time_span(timeout))?;
         }
@@ -312,6 +363,14 @@ mod tests {
         assert_eq!(
             request.activity_input().unwrap(),
             r#"[{"method":"GET","uri":"https://example.net/a","headers":{"Accept":"application/json","X-Many":["1","2"]},"tokenSource":{"kind":"AzureManagedIdentity","resource":"https://r/.default","options":{"authorityhost":"https://login.example"}},"asynchronousPatternEnabled":true,"timeout":"1.01:01:01.5000000"}]"#
+        );
+        let retried = DurableHttpRequest::new("GET", "https://e/").retry(
+            RetryPolicy::new(3, Duration::from_secs(5)).max_retry_interval(Duration::from_secs(60)),
+            [503, 429],
+        );
+        assert_eq!(
+            serde_json::to_string(&retried).unwrap(),
+            r#"{"method":"GET","uri":"https://e/","headers":{},"asynchronousPatternEnabled":true,"retryOptions":{"FirstRetryInterval":"00:00:05","MaxRetryInterval":"00:01:00","BackoffCoefficient":1.0,"MaxNumberOfAttempts":3,"StatusCodesToRetry":[503,429]}}"#
         );
         let plain = DurableHttpRequest::new("POST", "https://e/")
             .content("hi")

@@ -92,7 +92,7 @@ pub use combinators::{
 };
 pub use context::{OrchestrationContext, ReplaySafeLogger, SubOrchestratorOptions};
 pub use entity_id::{EntityId, ParseEntityIdError};
-pub use http::{DurableHttpRequest, DurableHttpResponse, TokenSource};
+pub use http::{DurableHttpRequest, DurableHttpResponse, HttpRetry, TokenSource};
 pub use replay::{RunOptions, run_orchestrator, run_orchestrator_with};
 pub use task::{DurableTask, RetryPolicy, TaskFailed, TimerTask};
 
