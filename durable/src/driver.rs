@@ -632,13 +632,13 @@ impl OrchestrationDriver {
                 return result;
             };
             let execution = |n: usize| format!("{}-execution-{n}", instance.id);
-            let started = |input: Option<String>, n: usize, at: SystemTime| {
+            let started = |input: Option<String>, version: Option<String>, n: usize, at: SystemTime| {
                 event(
                     -1,
                     at,
                     EventType::ExecutionStarted(ExecutionStartedEvent {
                         name: instance.name.clone(),
-                        version: instance.version.clone().map(StringValue::from),
+                        version: version.map(StringValue::from),
                         input: input.map(StringValue::from),
                         orchestration_instance: Some(OrchestrationInstance {
                             instance_id: instance.id.clone(),
@@ -649,7 +649,10 @@ impl OrchestrationDriver {
                     }),
                 )
             };
-            let mut inbox: VecDeque<HistoryEvent> = VecDeque::from([started(instance.input.clone(), 1, clock)]);
+            // The version of the running execution (continue-as-new may change it).
+            let mut version = instance.version.clone();
+            let mut inbox: VecDeque<HistoryEvent> =
+                VecDeque::from([started(instance.input.clone(), version.clone(), 1, clock)]);
             let mut history: Vec<HistoryEvent> = Vec::new();
 
             // Scheduled entity signals not delivered yet: (due time, entity, request).
@@ -778,7 +781,7 @@ impl OrchestrationDriver {
                                 parent: Some(ParentInstanceInfo {
                                     task_scheduled_id: id,
                                     name: Some(instance.name.clone().into()),
-                                    version: instance.version.clone().map(StringValue::from),
+                                    version: version.clone().map(StringValue::from),
                                     orchestration_instance: Some(OrchestrationInstance {
                                         instance_id: instance.id.clone(),
                                         execution_id: Some(execution(result.executions).into()),
@@ -873,7 +876,15 @@ impl OrchestrationDriver {
                         .items
                         .retain(|(_, _, e)| matches!(e.event_type, Some(EventType::EventRaised(_))));
                     inbox.clear();
-                    inbox.push_back(started(done.result.map(|v| v.value), result.executions, clock));
+                    if let Some(next) = done.new_version.map(|v| v.value) {
+                        version = Some(next);
+                    }
+                    inbox.push_back(started(
+                        done.result.map(|v| v.value),
+                        version.clone(),
+                        result.executions,
+                        clock,
+                    ));
                     inbox.extend(done.carryover_events);
                     continue;
                 }

@@ -1362,6 +1362,24 @@ mod driver {
     }
 
     #[test]
+    fn continue_as_new_with_a_version_starts_the_next_execution_at_it() {
+        async fn eternal(ctx: OrchestrationContext) -> Result<Option<String>, azfn::Error> {
+            let round: u32 = ctx.input()?;
+            match (round, ctx.version().as_deref()) {
+                (0, None) => ctx.continue_as_new_with_version(&1, "2")?,
+                (1, Some("2")) => ctx.continue_as_new(&2)?,
+                _ => {}
+            }
+            Ok(ctx.version())
+        }
+        let driver = OrchestrationDriver::new(MockActivities::new()).orchestrator("Eternal", eternal);
+        let result = block_on(driver.run("Eternal", &0));
+        assert_eq!(result.executions, 3);
+        // The plain continue-as-new kept version 2.
+        assert_eq!(result.output::<Option<String>>().unwrap().as_deref(), Some("2"));
+    }
+
+    #[test]
     fn runs_activities_fan_out_and_retries_with_virtual_time() {
         let calls = Arc::new(AtomicUsize::new(0));
         let counter = calls.clone();
@@ -1696,4 +1714,23 @@ fn call_http_runs_the_built_in_activity_and_polls_202_answers() {
     let out = run(past, failed_call, restart);
     let inner = completion(&out).failure_details.clone().unwrap().inner_failure.unwrap();
     assert_eq!(inner.error_message, "no route");
+}
+
+#[test]
+fn continue_as_new_may_change_the_version() {
+    async fn upgrade(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+        ctx.continue_as_new_with_version(&7, "2")?;
+        Ok(())
+    }
+    let start = vec![orchestrator_started(T0), execution_started("Upgrade", None)];
+    let expected = action(
+        0,
+        OrchestratorActionType::CompleteOrchestration(CompleteOrchestrationAction {
+            orchestration_status: OrchestrationStatus::ContinuedAsNew as i32,
+            result: Some("7".into()),
+            new_version: Some("2".into()),
+            ..Default::default()
+        }),
+    );
+    assert_eq!(run(vec![], start, upgrade), response(vec![expected], None));
 }

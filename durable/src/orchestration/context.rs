@@ -517,21 +517,46 @@ impl OrchestrationContext {
     /// }
     /// ```
     pub fn continue_as_new<I: Serialize + ?Sized>(&self, input: &I) -> Result<(), serde_json::Error> {
-        self.set_continue_as_new(input, true)
+        self.set_continue_as_new(input, true, None)
     }
 
     /// Like [`continue_as_new`](Self::continue_as_new), dropping unconsumed events.
     pub fn continue_as_new_discarding_events<I: Serialize + ?Sized>(&self, input: &I) -> Result<(), serde_json::Error> {
-        self.set_continue_as_new(input, false)
+        self.set_continue_as_new(input, false, None)
+    }
+
+    /// Like [`continue_as_new`](Self::continue_as_new), the new execution running at `version`
+    /// (`completeOrchestration.newVersion`; the plain form keeps the current version, as DTFx
+    /// does with no new version). This is how an eternal orchestration moves to new code.
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::OrchestrationContext;
+    /// async fn monitor(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+    ///     let round: u64 = ctx.input()?;
+    ///     ctx.continue_as_new_with_version(&(round + 1), "2")?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn continue_as_new_with_version<I: Serialize + ?Sized>(
+        &self,
+        input: &I,
+        version: &str,
+    ) -> Result<(), serde_json::Error> {
+        self.set_continue_as_new(input, true, Some(version.to_owned()))
     }
 
     fn set_continue_as_new<I: Serialize + ?Sized>(
         &self,
         input: &I,
         preserve_events: bool,
+        version: Option<String>,
     ) -> Result<(), serde_json::Error> {
         let input = to_json(input)?;
-        self.lock().continue_as_new = Some(ContinueAsNew { input, preserve_events });
+        self.lock().continue_as_new = Some(ContinueAsNew {
+            input,
+            preserve_events,
+            version,
+        });
         Ok(())
     }
 

@@ -60,6 +60,7 @@ enum Finished {
     ContinuedAsNew {
         input: Option<String>,
         preserve_events: bool,
+        version: Option<String>,
     },
     Terminated(Option<String>),
 }
@@ -461,6 +462,7 @@ impl<'a> Engine<'a> {
                         (Ok(_), Some(next)) => Finished::ContinuedAsNew {
                             input: next.input,
                             preserve_events: next.preserve_events,
+                            version: next.version,
                         },
                         (Ok(output), None) => Finished::Completed(output),
                     });
@@ -539,9 +541,14 @@ impl<'a> Engine<'a> {
                     failure_details: Some(details),
                     ..Default::default()
                 }),
-                Some(Finished::ContinuedAsNew { input, preserve_events }) => Some(CompleteOrchestrationAction {
+                Some(Finished::ContinuedAsNew {
+                    input,
+                    preserve_events,
+                    version,
+                }) => Some(CompleteOrchestrationAction {
                     orchestration_status: OrchestrationStatus::ContinuedAsNew as i32,
                     result: input.map(StringValue::from),
+                    new_version: version.map(StringValue::from),
                     carryover_events: if preserve_events {
                         std::mem::take(&mut state.buffered_events)
                     } else {

@@ -27,6 +27,8 @@ use azfn_wire::wkt::Timestamp;
 pub(crate) struct ContinueAsNew {
     pub(crate) input: Option<String>,
     pub(crate) preserve_events: bool,
+    /// The next execution's version; `None` keeps the current one.
+    pub(crate) version: Option<String>,
 }
 
 /// The replay state of one orchestration episode. Only the engine and the task futures touch it.
