@@ -17,7 +17,9 @@
 //! - **Sub-orchestrations** run (to their end, with their own clock) when created, among the
 //!   orchestrators registered with [`orchestrator`](OrchestrationDriver::orchestrator).
 //! - **Entities**: registered closures over the entity's state, answering calls and signals sent
-//!   in the legacy message format (one operation at a time, no locks).
+//!   in the legacy message format (one operation at a time, no locks). A scheduled signal
+//!   (`op@<time>`) runs when the virtual clock reaches its `due` time; one still pending when
+//!   the orchestration ends is dropped.
 //!
 //! ```
 //! use azfn::durable::driver::{MockActivities, OrchestrationDriver};
@@ -400,6 +402,11 @@ impl Agenda {
         self.next += 1;
     }
 
+    /// The earliest time something is due.
+    fn earliest(&self) -> Option<SystemTime> {
+        self.items.iter().map(|(at, _, _)| *at).min()
+    }
+
     /// Takes every item due at the earliest time, in the order they were added.
     fn pop_earliest(&mut self) -> Option<(SystemTime, Vec<HistoryEvent>)> {
         let at = self.items.iter().map(|(at, _, _)| *at).min()?;
@@ -418,6 +425,7 @@ impl Agenda {
 struct Instance {
     id: String,
     name: String,
+    version: Option<String>,
     input: Option<String>,
     parent: Option<ParentInstanceInfo>,
     start: SystemTime,
@@ -536,12 +544,39 @@ impl OrchestrationDriver {
 
     /// Runs the orchestrator `name` with `input` under `instance_id`.
     pub async fn run_instance<I: Serialize + ?Sized>(&self, instance_id: &str, name: &str, input: &I) -> DriverResult {
+        self.run_versioned(instance_id, name, None, input).await
+    }
+
+    /// Runs the orchestrator `name` at `version` (what
+    /// [`OrchestrationContext::version`] gives) with `input` under `instance_id`, as a client's
+    /// start with a version does.
+    ///
+    /// ```
+    /// use azfn::durable::driver::{MockActivities, OrchestrationDriver};
+    /// use azfn::durable::orchestration::OrchestrationContext;
+    ///
+    /// async fn which(ctx: OrchestrationContext) -> Result<Option<String>, azfn::Error> {
+    ///     Ok(ctx.version())
+    /// }
+    /// let driver = OrchestrationDriver::new(MockActivities::new()).orchestrator("Which", which);
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let result = rt.block_on(driver.run_versioned("i", "Which", Some("2.0"), &()));
+    /// assert_eq!(result.output::<Option<String>>().unwrap().as_deref(), Some("2.0"));
+    /// ```
+    pub async fn run_versioned<I: Serialize + ?Sized>(
+        &self,
+        instance_id: &str,
+        name: &str,
+        version: Option<&str>,
+        input: &I,
+    ) -> DriverResult {
         let input = serde_json::to_string(input).ok().filter(|t| t != "null");
         let entities = Mutex::new(HashMap::new());
         let mut episodes = 0;
         let instance = Instance {
             id: instance_id.to_owned(),
             name: name.to_owned(),
+            version: version.map(str::to_owned),
             input,
             parent: None,
             start: self.start,
@@ -597,12 +632,13 @@ impl OrchestrationDriver {
                 return result;
             };
             let execution = |n: usize| format!("{}-execution-{n}", instance.id);
-            let started = |input: Option<String>, n: usize, at: SystemTime| {
+            let started = |input: Option<String>, version: Option<String>, n: usize, at: SystemTime| {
                 event(
                     -1,
                     at,
                     EventType::ExecutionStarted(ExecutionStartedEvent {
                         name: instance.name.clone(),
+                        version: version.map(StringValue::from),
                         input: input.map(StringValue::from),
                         orchestration_instance: Some(OrchestrationInstance {
                             instance_id: instance.id.clone(),
@@ -613,13 +649,29 @@ impl OrchestrationDriver {
                     }),
                 )
             };
-            let mut inbox: VecDeque<HistoryEvent> = VecDeque::from([started(instance.input.clone(), 1, clock)]);
+            // The version of the running execution (continue-as-new may change it).
+            let mut version = instance.version.clone();
+            let mut inbox: VecDeque<HistoryEvent> =
+                VecDeque::from([started(instance.input.clone(), version.clone(), 1, clock)]);
             let mut history: Vec<HistoryEvent> = Vec::new();
+
+            // Scheduled entity signals not delivered yet: (due time, entity, request).
+            let mut signals: Vec<(SystemTime, EntityId, Option<String>)> = Vec::new();
 
             loop {
                 if inbox.is_empty() {
+                    let next_signal = signals.iter().map(|(at, _, _)| *at).min();
                     if let Some(planned) = waiting.pop_front() {
                         inbox.push_back(raised(clock, &planned.name, planned.data));
+                    } else if let Some(at) = next_signal.filter(|at| agenda.earliest().is_none_or(|next| *at <= next)) {
+                        // A signal is due before anything else happens to the orchestration.
+                        clock = clock.max(at);
+                        let (due, later) = signals.drain(..).partition(|(due, _, _)| *due == at);
+                        signals = later;
+                        for (_, entity, request) in due {
+                            self.entity_operation(&entity, request.as_deref(), entities);
+                        }
+                        continue;
                     } else if let Some((at, due)) = agenda.pop_earliest() {
                         clock = clock.max(at);
                         inbox.extend(due);
@@ -716,6 +768,7 @@ impl OrchestrationDriver {
                                 EventType::SubOrchestrationInstanceCreated(SubOrchestrationInstanceCreatedEvent {
                                     instance_id: sub.instance_id.clone(),
                                     name: sub.name.clone(),
+                                    version: sub.version.clone(),
                                     input: sub.input.clone(),
                                     ..Default::default()
                                 }),
@@ -723,11 +776,12 @@ impl OrchestrationDriver {
                             let child = Instance {
                                 id: sub.instance_id,
                                 name: sub.name,
+                                version: sub.version.map(|v| v.value),
                                 input: sub.input.map(|v| v.value),
                                 parent: Some(ParentInstanceInfo {
                                     task_scheduled_id: id,
                                     name: Some(instance.name.clone().into()),
-                                    version: None,
+                                    version: version.clone().map(StringValue::from),
                                     orchestration_instance: Some(OrchestrationInstance {
                                         instance_id: instance.id.clone(),
                                         execution_id: Some(execution(result.executions).into()),
@@ -782,7 +836,13 @@ impl OrchestrationDriver {
                                     input: data.clone().map(StringValue::from),
                                 }),
                             ));
-                            if let Ok(entity) = target.parse::<EntityId>()
+                            let scheduled = send
+                                .name
+                                .strip_prefix("op@")
+                                .and_then(|_| scheduled_signal_due(data.as_deref()));
+                            if let (Ok(entity), Some(due)) = (target.parse::<EntityId>(), scheduled) {
+                                signals.push((due, entity, data));
+                            } else if let Ok(entity) = target.parse::<EntityId>()
                                 && send.name == "op"
                             {
                                 if let Some(answer) = self.entity_operation(&entity, data.as_deref(), entities) {
@@ -816,7 +876,15 @@ impl OrchestrationDriver {
                         .items
                         .retain(|(_, _, e)| matches!(e.event_type, Some(EventType::EventRaised(_))));
                     inbox.clear();
-                    inbox.push_back(started(done.result.map(|v| v.value), result.executions, clock));
+                    if let Some(next) = done.new_version.map(|v| v.value) {
+                        version = Some(next);
+                    }
+                    inbox.push_back(started(
+                        done.result.map(|v| v.value),
+                        version.clone(),
+                        result.executions,
+                        clock,
+                    ));
                     inbox.extend(done.carryover_events);
                     continue;
                 }
@@ -874,6 +942,12 @@ impl OrchestrationDriver {
         };
         Some((id, payload.to_string()))
     }
+}
+
+/// When a scheduled signal's request (`{"op", "signal", "due", …}`) is due.
+fn scheduled_signal_due(request: Option<&str>) -> Option<SystemTime> {
+    let request: serde_json::Value = serde_json::from_str(request?).ok()?;
+    crate::orchestration::guid::parse_round_trip(request.get("due")?.as_str()?)
 }
 
 fn completed_event(at: SystemTime, done: &CompleteOrchestrationAction) -> HistoryEvent {

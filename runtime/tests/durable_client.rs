@@ -546,6 +546,41 @@ async fn queries_and_purges_send_their_filters() {
 }
 
 #[tokio::test]
+async fn recursive_terminate_and_purge_set_the_flag() {
+    let sidecar = Sidecar::start(|path, _| match path {
+        "/TaskHubSidecarService/PurgeInstances" => reply(&PurgeInstancesResponse {
+            deleted_instance_count: 2,
+            is_complete: None,
+        }),
+        _ => Reply::Message(Vec::new()),
+    })
+    .await;
+    let client = sidecar.client();
+    client.terminate_recursive("abc", "x").await.unwrap();
+    let purged = client.purge_recursive("abc").await.unwrap();
+    assert_eq!(purged.deleted_instance_count, 2);
+    client
+        .purge_instances(&PurgeFilter {
+            recursive: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let calls = sidecar.calls();
+    // instanceId "abc", output StringValue("\"x\""), recursive true.
+    assert_eq!(
+        calls[0].message.as_ref(),
+        b"\x0a\x03abc\x12\x05\x0a\x03\"x\"\x18\x01".as_slice()
+    );
+    // instanceId "abc", recursive true, isOrchestration true.
+    assert_eq!(calls[1].message.as_ref(), b"\x0a\x03abc\x18\x01\x28\x01".as_slice());
+    let by_filter = calls[2].decode::<PurgeInstancesRequest>();
+    assert!(by_filter.recursive);
+    assert!(!by_filter.is_orchestration);
+}
+
+#[tokio::test]
 async fn entities_are_signaled_read_queried_and_cleaned() {
     let cleaned = Arc::new(AtomicUsize::new(0));
     let cleaned2 = cleaned.clone();
@@ -1075,12 +1110,19 @@ fn the_binding_value_is_read_as_the_host_sends_it() {
         "",
         "[1]",
         r#"{"taskHubName":"Hub"}"#,
-        r#"{"rpcBaseUrl":"https://localhost:4001"}"#,
+        r#"{"rpcBaseUrl":"ftp://localhost:4001"}"#,
         r#"{"rpcBaseUrl":"http://"}"#,
         r#"{"rpcBaseUrl":null}"#,
     ] {
         let e = DurableClient::from_binding(bad).unwrap_err();
         assert!(matches!(e, ClientError::Config(_)), "{bad}: {e:?}");
+    }
+    // An https endpoint needs the `durable-tls` feature (tests/durable_tls.rs connects to one).
+    let https = DurableClient::from_binding(r#"{"rpcBaseUrl":"https://localhost:4001"}"#);
+    if cfg!(feature = "durable-tls") {
+        assert!(https.is_ok());
+    } else {
+        assert!(matches!(https, Err(ClientError::Config(message)) if message.contains("durable-tls")));
     }
     let without_scheme = DurableClient::from_binding(r#"{"rpcBaseUrl":"localhost:4001"}"#).unwrap();
     assert_eq!(without_scheme.task_hub_name(), "");

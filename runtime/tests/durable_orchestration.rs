@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use azfn::durable::orchestration::{
-    Either, EntityId, OrchestrationContext, RetryPolicy, SubOrchestratorOptions, TaskFailed, decode_request,
-    encode_response, run_orchestrator, select, when_all, when_any,
+    DurableHttpRequest, Either, EntityId, OrchestrationContext, RetryPolicy, SubOrchestratorOptions, TaskFailed,
+    TokenSource, decode_request, encode_response, run_orchestrator, select, when_all, when_any,
 };
 use azfn::durable::proto::history_event::EventType;
 use azfn::durable::proto::orchestrator_action::OrchestratorActionType;
@@ -1235,6 +1235,150 @@ mod driver {
         Ok(checked)
     }
 
+    /// Counts with a scheduled signal: the entity sees the signal only once the virtual clock
+    /// has reached its due time.
+    async fn delayed_count(ctx: OrchestrationContext) -> Result<(i64, i64), azfn::Error> {
+        let counter = EntityId::new("Counter", "c");
+        ctx.signal_entity_at(&counter, "add", &5, ctx.current_utc_time() + Duration::from_secs(3600))?;
+        ctx.create_timer_after(Duration::from_secs(1800)).await;
+        let before: i64 = ctx.call_entity(&counter, "get", &()).await?;
+        ctx.create_timer_after(Duration::from_secs(3600)).await;
+        let after: i64 = ctx.call_entity(&counter, "get", &()).await?;
+        Ok((before, after))
+    }
+
+    #[test]
+    fn scheduled_signals_reach_the_entity_at_their_due_time() {
+        let driver = OrchestrationDriver::new(MockActivities::new())
+            .orchestrator("DelayedCount", delayed_count)
+            .entity("Counter", |op, input, state| {
+                let current: i64 = state
+                    .as_deref()
+                    .map_or(Ok(0), str::parse::<i64>)
+                    .map_err(|e| e.to_string())?;
+                let next = match op {
+                    "add" => current + input.unwrap_or("0").parse::<i64>().map_err(|e| e.to_string())?,
+                    _ => current,
+                };
+                *state = Some(next.to_string());
+                Ok(Some(next.to_string()))
+            });
+        let result = block_on(driver.run("DelayedCount", &()));
+        assert_eq!(result.status, OrchestrationStatus::Completed, "{:?}", result.failure);
+        assert_eq!(result.output::<(i64, i64)>().unwrap(), (0, 5));
+    }
+
+    #[test]
+    fn the_version_reaches_the_orchestration_and_its_children() {
+        async fn parent(ctx: OrchestrationContext) -> Result<(Option<String>, Option<String>), azfn::Error> {
+            let options = azfn::durable::orchestration::SubOrchestratorOptions::new().version("child-v2");
+            let child: Option<String> = ctx.call_sub_orchestrator_with_options("Child", &(), options).await?;
+            Ok((ctx.version(), child))
+        }
+        async fn child(ctx: OrchestrationContext) -> Result<Option<String>, azfn::Error> {
+            Ok(ctx.version())
+        }
+        let driver = OrchestrationDriver::new(MockActivities::new())
+            .orchestrator("Parent", parent)
+            .orchestrator("Child", child);
+        let result = block_on(driver.run_versioned("p", "Parent", Some("1.0"), &()));
+        assert_eq!(
+            result.output::<(Option<String>, Option<String>)>().unwrap(),
+            (Some("1.0".into()), Some("child-v2".into()))
+        );
+        let unversioned = block_on(driver.run("Parent", &()));
+        assert_eq!(
+            unversioned.output::<(Option<String>, Option<String>)>().unwrap(),
+            (None, Some("child-v2".into()))
+        );
+    }
+
+    #[test]
+    fn call_http_polls_in_virtual_time_through_the_driver() {
+        async fn check(ctx: OrchestrationContext) -> Result<u16, azfn::Error> {
+            let request = azfn::durable::orchestration::DurableHttpRequest::new("GET", "https://example.net/job");
+            Ok(ctx.call_http(request).await?.status_code)
+        }
+        let polls = Arc::new(AtomicUsize::new(0));
+        let seen = polls.clone();
+        // The extension's HTTP activity, played by a mock: two 202s (the second without
+        // Retry-After), then 200.
+        let activities = MockActivities::new().activity("BuiltIn::HttpActivity", move |requests: serde_json::Value| {
+            let n = seen.fetch_add(1, Ordering::SeqCst);
+            let uri = requests[0]["uri"].as_str().unwrap_or_default().to_owned();
+            Ok::<_, String>(match n {
+                0 => serde_json::json!({"statusCode": 202, "headers": {"Location": "https://example.net/s", "Retry-After": "5"}}),
+                1 if uri == "https://example.net/s" => serde_json::json!({"statusCode": 202, "headers": {"Location": "https://example.net/s"}}),
+                _ => serde_json::json!({"statusCode": 200, "headers": {}, "content": uri}),
+            })
+        });
+        let driver = OrchestrationDriver::new(activities).orchestrator("Check", check);
+        let result = block_on(driver.run("Check", &()));
+        assert_eq!(result.status, OrchestrationStatus::Completed, "{:?}", result.failure);
+        assert_eq!(result.output::<u16>().unwrap(), 200);
+        assert_eq!(polls.load(Ordering::SeqCst), 3);
+        assert_eq!(
+            result.finished_at.duration_since(driver.start()).unwrap(),
+            Duration::from_secs(35)
+        );
+    }
+
+    #[test]
+    fn call_http_retries_the_first_call_but_not_the_polls() {
+        async fn check(ctx: OrchestrationContext) -> Result<u16, azfn::Error> {
+            let request = azfn::durable::orchestration::DurableHttpRequest::new("GET", "https://example.net/job")
+                .retry(RetryPolicy::new(3, Duration::from_secs(10)), [503]);
+            Ok(ctx.call_http(request).await?.status_code)
+        }
+        let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        // The extension fails a call answered with a listed status; the mock plays that part.
+        let activities = MockActivities::new().activity("BuiltIn::HttpActivity", move |input: serde_json::Value| {
+            let mut seen = seen.lock().unwrap();
+            seen.push(input[0].clone());
+            match seen.len() {
+                1 => Err("Status code ServiceUnavailable received, retry requested.".to_owned()),
+                2 => Ok(serde_json::json!({"statusCode": 202, "headers": {"Location": "https://example.net/s", "Retry-After": "5"}})),
+                _ => Ok(serde_json::json!({"statusCode": 200, "headers": {}})),
+            }
+        });
+        let driver = OrchestrationDriver::new(activities).orchestrator("Check", check);
+        let result = block_on(driver.run("Check", &()));
+        assert_eq!(result.status, OrchestrationStatus::Completed, "{:?}", result.failure);
+        assert_eq!(result.output::<u16>().unwrap(), 200);
+        // 10 s before the second attempt, 5 s before the poll.
+        assert_eq!(
+            result.finished_at.duration_since(driver.start()).unwrap(),
+            Duration::from_secs(15)
+        );
+        let requests = requests.lock().unwrap().clone();
+        assert_eq!(requests.len(), 3);
+        assert_eq!(
+            requests[0]["retryOptions"]["StatusCodesToRetry"],
+            serde_json::json!([503])
+        );
+        assert_eq!(requests[1], requests[0], "the retry sends the same request");
+        assert!(requests[2].get("retryOptions").is_none(), "polls are not retried");
+    }
+
+    #[test]
+    fn continue_as_new_with_a_version_starts_the_next_execution_at_it() {
+        async fn eternal(ctx: OrchestrationContext) -> Result<Option<String>, azfn::Error> {
+            let round: u32 = ctx.input()?;
+            match (round, ctx.version().as_deref()) {
+                (0, None) => ctx.continue_as_new_with_version(&1, "2")?,
+                (1, Some("2")) => ctx.continue_as_new(&2)?,
+                _ => {}
+            }
+            Ok(ctx.version())
+        }
+        let driver = OrchestrationDriver::new(MockActivities::new()).orchestrator("Eternal", eternal);
+        let result = block_on(driver.run("Eternal", &0));
+        assert_eq!(result.executions, 3);
+        // The plain continue-as-new kept version 2.
+        assert_eq!(result.output::<Option<String>>().unwrap().as_deref(), Some("2"));
+    }
+
     #[test]
     fn runs_activities_fan_out_and_retries_with_virtual_time() {
         let calls = Arc::new(AtomicUsize::new(0));
@@ -1425,4 +1569,168 @@ fn context_and_tasks_can_cross_threads() {
     send::<azfn::durable::orchestration::TimerTask>();
     send_sync::<TaskFailed>();
     send_sync::<EntityId>();
+}
+
+#[test]
+fn the_version_is_read_from_execution_started_and_sent_with_sub_orchestrations() {
+    async fn versioned(ctx: OrchestrationContext) -> Result<Option<String>, azfn::Error> {
+        let options = SubOrchestratorOptions::new().instance_id("child").version("3.1");
+        let _: () = ctx.call_sub_orchestrator_with_options("Ship", &(), options).await?;
+        Ok(ctx.version())
+    }
+    let mut started = execution_started("Versioned", None);
+    if let Some(EventType::ExecutionStarted(e)) = &mut started.event_type {
+        e.version = Some("2.0".into());
+    }
+    let start = vec![orchestrator_started(T0), started];
+    let child = action(
+        0,
+        OrchestratorActionType::CreateSubOrchestration(CreateSubOrchestrationAction {
+            instance_id: "child".into(),
+            name: "Ship".into(),
+            version: Some("3.1".into()),
+            ..Default::default()
+        }),
+    );
+    assert_eq!(run(vec![], start.clone(), versioned), response(vec![child], None));
+
+    let mut past = start;
+    past.extend([sub_created(0, T0, "Ship", "child"), orchestrator_completed(T0)]);
+    let done = vec![orchestrator_started(T0 + 1), sub_completed(0, T0 + 1, "null")];
+    assert_eq!(
+        run(past, done, versioned),
+        response(vec![completed(1, Some(r#""2.0""#))], None)
+    );
+
+    // Without a version in the history, the context has none.
+    let unversioned = vec![orchestrator_started(T0), execution_started("Versioned", None)];
+    let out = run(vec![], unversioned, |ctx: OrchestrationContext| async move {
+        Ok(ctx.version())
+    });
+    assert_eq!(out, response(vec![completed(0, None)], None));
+}
+
+#[test]
+fn scheduled_entity_signals_carry_the_delivery_time_in_the_event_name() {
+    async fn remind(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+        let reminder = EntityId::new("Reminder", "ann");
+        let now = ctx.current_utc_time();
+        ctx.signal_entity_at(&reminder, "ring", &"tea", now + Duration::from_secs(3600))?;
+        // Beyond the six days Azure Storage can hold a message back: delivered after three
+        // days, `due` still says when it is meant for.
+        ctx.signal_entity_at(&reminder, "ring", &(), now + Duration::from_secs(10 * 86_400))?;
+        Ok(())
+    }
+    let guid0 = "64c9f67f-1aa1-5514-98a0-a51b2822a4ec";
+    let guid1 = "c9ecdf90-7ce1-536c-a3c9-810794069829";
+    let soon = format!(
+        r#"{{"op":"ring","signal":true,"input":"\"tea\"","id":"{guid0}","due":"2024-01-02T04:04:05.0000000Z"}}"#
+    );
+    let far = format!(r#"{{"op":"ring","signal":true,"id":"{guid1}","due":"2024-01-12T03:04:05.0000000Z"}}"#);
+    let start = vec![orchestrator_started(T0), execution_started("Remind", None)];
+    assert_eq!(
+        run(vec![], start.clone(), remind),
+        response(
+            vec![
+                send_event(0, "@reminder@ann", "op@2024-01-02T04:04:05.0000000Z", &soon),
+                send_event(1, "@reminder@ann", "op@2024-01-05T03:04:05.0000000Z", &far),
+                completed(2, None),
+            ],
+            None
+        )
+    );
+
+    // Replayed over the extension's eventSent records, the same names are expected.
+    let mut past = start;
+    past.extend([
+        event_sent(0, T0, "@reminder@ann", "op@2024-01-02T04:04:05.0000000Z", &soon),
+        event_sent(1, T0, "@reminder@ann", "op@2024-01-05T03:04:05.0000000Z", &far),
+    ]);
+    let out = run(past, vec![orchestrator_started(T0 + 5)], remind);
+    assert_eq!(out, response(vec![completed(2, None)], None));
+}
+
+#[test]
+fn call_http_runs_the_built_in_activity_and_polls_202_answers() {
+    async fn restart(ctx: OrchestrationContext) -> Result<(u16, Option<String>), azfn::Error> {
+        let request = DurableHttpRequest::new("POST", "https://example.net/restart")
+            .header("x-functions-key", "secret")
+            .token_source(TokenSource::managed_identity(
+                "https://management.core.windows.net/.default",
+            ));
+        let response = ctx.call_http(request).await?;
+        Ok((response.status_code, response.content))
+    }
+    let first_input = r#"[{"method":"POST","uri":"https://example.net/restart","headers":{"x-functions-key":"secret"},"tokenSource":{"kind":"AzureManagedIdentity","resource":"https://management.core.windows.net/.default"},"asynchronousPatternEnabled":true}]"#;
+    let poll_input = r#"[{"method":"GET","uri":"https://example.net/status/1","headers":{},"tokenSource":{"kind":"AzureManagedIdentity","resource":"https://management.core.windows.net/.default"},"asynchronousPatternEnabled":true}]"#;
+    let accepted =
+        r#"{"statusCode":202,"headers":{"Location":"https://example.net/status/1","Retry-After":"10"},"content":""}"#;
+    let done = r#"{"statusCode":200,"headers":{"Content-Type":"text/plain"},"content":"restarted"}"#;
+
+    let start = vec![orchestrator_started(T0), execution_started("Restart", None)];
+    assert_eq!(
+        run(vec![], start.clone(), restart),
+        response(vec![schedule(0, "BuiltIn::HttpActivity", Some(first_input))], None)
+    );
+
+    // 202 with a location: a durable timer of Retry-After seconds.
+    let mut past = start;
+    past.extend([
+        task_scheduled(0, T0, "BuiltIn::HttpActivity", Some(first_input)),
+        orchestrator_completed(T0),
+    ]);
+    let answer = vec![orchestrator_started(T0 + 1), task_completed(0, T0 + 1, Some(accepted))];
+    assert_eq!(
+        run(past.clone(), answer.clone(), restart),
+        response(vec![create_timer(1, T0 + 11)], None)
+    );
+
+    // The timer fires: a GET of the location, without the function key.
+    past.extend(answer);
+    past.extend([timer_created(1, T0 + 1, T0 + 11), orchestrator_completed(T0 + 1)]);
+    let fired = vec![orchestrator_started(T0 + 11), timer_fired(1, T0 + 11)];
+    assert_eq!(
+        run(past.clone(), fired.clone(), restart),
+        response(vec![schedule(2, "BuiltIn::HttpActivity", Some(poll_input))], None)
+    );
+
+    // The poll answers 200: the orchestration gets that response.
+    past.extend(fired);
+    past.extend([
+        task_scheduled(2, T0 + 11, "BuiltIn::HttpActivity", Some(poll_input)),
+        orchestrator_completed(T0 + 11),
+    ]);
+    let ok = vec![orchestrator_started(T0 + 12), task_completed(2, T0 + 12, Some(done))];
+    assert_eq!(
+        run(past.clone(), ok, restart),
+        response(vec![completed(3, Some(r#"[200,"restarted"]"#))], None)
+    );
+
+    // A request the extension could not make fails the task.
+    let failed_call = vec![
+        orchestrator_started(T0 + 12),
+        task_failed(2, T0 + 12, failure("System.Net.Http.HttpRequestException", "no route")),
+    ];
+    let out = run(past, failed_call, restart);
+    let inner = completion(&out).failure_details.clone().unwrap().inner_failure.unwrap();
+    assert_eq!(inner.error_message, "no route");
+}
+
+#[test]
+fn continue_as_new_may_change_the_version() {
+    async fn upgrade(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+        ctx.continue_as_new_with_version(&7, "2")?;
+        Ok(())
+    }
+    let start = vec![orchestrator_started(T0), execution_started("Upgrade", None)];
+    let expected = action(
+        0,
+        OrchestratorActionType::CompleteOrchestration(CompleteOrchestrationAction {
+            orchestration_status: OrchestrationStatus::ContinuedAsNew as i32,
+            result: Some("7".into()),
+            new_version: Some("2".into()),
+            ..Default::default()
+        }),
+    );
+    assert_eq!(run(vec![], start, upgrade), response(vec![expected], None));
 }

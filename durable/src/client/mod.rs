@@ -27,6 +27,8 @@ mod error;
 mod management;
 mod rpc;
 mod start;
+#[cfg(feature = "tls")]
+mod tls;
 mod types;
 
 use std::collections::BTreeMap;
@@ -505,10 +507,38 @@ impl DurableClient {
     /// # Ok(()) }
     /// ```
     pub async fn terminate<O: Serialize + ?Sized>(&self, instance_id: &str, output: &O) -> Result<(), ClientError> {
+        self.terminate_with(instance_id, output, false).await
+    }
+
+    /// Terminates the instance and its sub-orchestrations, theirs in turn, and so on
+    /// (`TerminateRequest.recursive`, the .NET SDK's `TerminateInstanceOptions.Recursive`).
+    ///
+    /// Extension 2.13's gRPC endpoint does not read the flag and terminates only the named
+    /// instance; the children then run on to their end.
+    ///
+    /// ```no_run
+    /// # async fn f(client: azfn::durable::client::DurableClient) -> Result<(), azfn::Error> {
+    /// client.terminate_recursive("order-7", &"order cancelled").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn terminate_recursive<O: Serialize + ?Sized>(
+        &self,
+        instance_id: &str,
+        output: &O,
+    ) -> Result<(), ClientError> {
+        self.terminate_with(instance_id, output, true).await
+    }
+
+    async fn terminate_with<O: Serialize + ?Sized>(
+        &self,
+        instance_id: &str,
+        output: &O,
+        recursive: bool,
+    ) -> Result<(), ClientError> {
         let request = TerminateRequest {
             instance_id: instance_id.to_owned(),
             output: payload(output, "the termination output")?,
-            recursive: false,
+            recursive,
         };
         let _: TerminateResponse = self.call(method::TERMINATE_INSTANCE, &request).await?;
         Ok(())
@@ -588,9 +618,29 @@ impl DurableClient {
     /// # Ok(()) }
     /// ```
     pub async fn purge(&self, instance_id: &str) -> Result<PurgeResult, ClientError> {
+        self.purge_one(instance_id, false).await
+    }
+
+    /// Deletes the history and state of the instance and of its sub-orchestrations, theirs in
+    /// turn, and so on (`PurgeInstancesRequest.recursive`, the .NET SDK's
+    /// `PurgeInstanceOptions.Recursive`).
+    ///
+    /// Extension 2.13's gRPC endpoint does not read the flag and purges only the named
+    /// instance.
+    ///
+    /// ```no_run
+    /// # async fn f(client: azfn::durable::client::DurableClient) -> Result<(), azfn::Error> {
+    /// let purged = client.purge_recursive("order-7").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn purge_recursive(&self, instance_id: &str) -> Result<PurgeResult, ClientError> {
+        self.purge_one(instance_id, true).await
+    }
+
+    async fn purge_one(&self, instance_id: &str, recursive: bool) -> Result<PurgeResult, ClientError> {
         let request = PurgeInstancesRequest {
             request: Some(purge_instances_request::Request::InstanceId(instance_id.to_owned())),
-            recursive: false,
+            recursive,
             is_orchestration: true,
         };
         self.purge_with(request).await
@@ -620,7 +670,7 @@ impl DurableClient {
                     timeout: None,
                 },
             )),
-            recursive: false,
+            recursive: filter.recursive,
             is_orchestration: false,
         };
         self.purge_with(request).await
@@ -887,5 +937,20 @@ mod tests {
     fn entity_prefixes_lower_case_the_name() {
         assert_eq!(entity_prefix("Counter"), "@counter");
         assert_eq!(entity_prefix("@Counter@Key"), "@counter@Key");
+    }
+
+    #[test]
+    fn rpc_base_urls_are_checked() {
+        let client = |url: &str| DurableClient::from_json(&serde_json::json!({"taskHubName": "h", "rpcBaseUrl": url}));
+        let error = client("ftp://localhost:4001").unwrap_err().to_string();
+        assert!(error.contains("neither an http:// nor an https:// URL"), "{error}");
+        assert!(client("localhost:4001").is_ok(), "no scheme means http");
+        let https = client("https://example.net");
+        if cfg!(feature = "tls") {
+            assert!(https.is_ok());
+        } else {
+            let error = https.unwrap_err().to_string();
+            assert!(error.contains("`durable-tls` feature"), "{error}");
+        }
     }
 }

@@ -21,7 +21,9 @@ type Sender = SendRequest<Full<Bytes>>;
 pub(super) struct Rpc {
     /// `host:port`, for connecting.
     authority: String,
-    /// `http://host:port[/prefix]`, before the method's path.
+    /// The host name TLS checks the certificate against; `None` for plaintext.
+    server_name: Option<String>,
+    /// `http[s]://host:port[/prefix]`, before the method's path.
     uri_prefix: String,
     headers: HeaderMap,
     max_message: usize,
@@ -43,16 +45,32 @@ impl Rpc {
         let uri: Uri = with_scheme
             .parse()
             .map_err(|e| ClientError::Config(format!("`rpcBaseUrl` {rpc_base_url} is not a URL: {e}")))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(ClientError::Config(format!(
-                "`rpcBaseUrl` {rpc_base_url} is not an http:// URL (the extension's endpoint is plaintext gRPC)"
-            )));
-        }
+        let secure = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") if cfg!(feature = "tls") => true,
+            Some("https") => {
+                return Err(ClientError::Config(format!(
+                    "`rpcBaseUrl` {rpc_base_url} is an https URL: build azfn with the `durable-tls` feature \
+                     (azfn-durable's `tls`) to connect over TLS"
+                )));
+            }
+            _ => {
+                return Err(ClientError::Config(format!(
+                    "`rpcBaseUrl` {rpc_base_url} is neither an http:// nor an https:// URL"
+                )));
+            }
+        };
         let authority = uri
             .authority()
             .ok_or_else(|| ClientError::Config(format!("`rpcBaseUrl` {rpc_base_url} has no host")))?;
-        let authority = match authority.port_u16() {
+        let host = uri
+            .host()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let authority_with_port = match authority.port_u16() {
             Some(_) => authority.as_str().to_owned(),
+            None if secure => format!("{}:443", authority.as_str()),
             None => format!("{}:80", authority.as_str()),
         };
         let mut headers = HeaderMap::new();
@@ -73,10 +91,12 @@ impl Rpc {
             headers.insert("durable-connectionname", header("connection name", connection)?);
         }
         Ok(Rpc {
-            authority,
+            authority: authority_with_port,
+            server_name: secure.then(|| host.to_owned()),
             uri_prefix: format!(
-                "http://{}{}",
-                uri.authority().map(|a| a.as_str()).unwrap_or_default(),
+                "{}://{}{}",
+                if secure { "https" } else { "http" },
+                authority.as_str(),
                 uri.path().trim_end_matches('/')
             ),
             headers,
@@ -172,23 +192,55 @@ impl Rpc {
             .await
             .map_err(|e| connect_error(e.to_string()))?;
         let _ = tcp.set_nodelay(true);
-        let (sender, connection) = Builder::new(TokioExecutor::new())
-            .handshake(TokioIo::new(tcp))
-            .await
-            .map_err(|e| connect_error(format!("the HTTP/2 handshake failed: {e}")))?;
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(target: "azfn::durable", "the HTTP/2 connection to the Durable extension ended: {error}");
-            }
-        });
+        let sender = match &self.server_name {
+            None => handshake(tcp).await,
+            Some(host) => self.secure_handshake(host, tcp).await,
+        }
+        .map_err(connect_error)?;
         *guard = Some(sender.clone());
         Ok(sender)
+    }
+
+    #[cfg(feature = "tls")]
+    async fn secure_handshake(&self, host: &str, tcp: TcpStream) -> Result<Sender, String> {
+        use tokio_rustls::rustls::pki_types::ServerName;
+        let connector = super::tls::connector()?;
+        let name = ServerName::try_from(host.to_owned())
+            .map_err(|e| format!("`{host}` is not a name TLS can check a certificate against: {e}"))?;
+        let stream = connector
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("the TLS handshake failed: {e}"))?;
+        handshake(stream).await
+    }
+
+    #[cfg(not(feature = "tls"))]
+    async fn secure_handshake(&self, _host: &str, _tcp: TcpStream) -> Result<Sender, String> {
+        // `Rpc::new` refuses https URLs without the feature, so no client gets here.
+        Err("TLS needs the `tls` feature".into())
     }
 
     /// Drops the connection, so the next call opens a new one.
     async fn forget(&self) {
         *self.sender.lock().await = None;
     }
+}
+
+/// Opens HTTP/2 over `io` and drives the connection in the background.
+async fn handshake<Io>(io: Io) -> Result<Sender, String>
+where
+    Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let (sender, connection) = Builder::new(TokioExecutor::new())
+        .handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| format!("the HTTP/2 handshake failed: {e}"))?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(target: "azfn::durable", "the HTTP/2 connection to the Durable extension ended: {error}");
+        }
+    });
+    Ok(sender)
 }
 
 /// Reads a unary gRPC response: one message, then `grpc-status` in the trailers (or in the

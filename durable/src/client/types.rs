@@ -321,6 +321,9 @@ pub struct PurgeFilter {
     pub created_to: Option<SystemTime>,
     /// Only instances in these statuses (all when empty).
     pub statuses: Vec<RuntimeStatus>,
+    /// Purge the matching instances' sub-orchestrations too (`PurgeInstancesRequest.recursive`;
+    /// extension 2.13 does not read it).
+    pub recursive: bool,
 }
 
 /// What a purge deleted.

@@ -9,6 +9,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::entity_id::EntityId;
+use super::guid::format_round_trip;
+use super::http::{DurableHttpRequest, DurableHttpResponse, HTTP_ACTIVITY};
 use super::state::{ContinueAsNew, SharedState, Slot, SlotFuture, State};
 use super::task::{DurableTask, RetryPolicy, Source, TimerTask};
 use crate::proto::{
@@ -89,6 +91,9 @@ pub struct SubOrchestratorOptions {
     pub instance_id: Option<String>,
     /// Retry the child when it fails (each attempt reuses the same instance id).
     pub retry: Option<RetryPolicy>,
+    /// The child's version (`createSubOrchestration.version`, which the child reads as
+    /// [`OrchestrationContext::version`]). Default: none, as the .NET SDK sends.
+    pub version: Option<String>,
 }
 
 impl SubOrchestratorOptions {
@@ -108,6 +113,12 @@ impl SubOrchestratorOptions {
         self.retry = Some(policy);
         self
     }
+
+    /// Start the child with this version.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
 }
 
 /// What a retried call schedules on each attempt.
@@ -120,6 +131,7 @@ pub(crate) enum Schedule {
     SubOrchestrator {
         name: String,
         instance_id: String,
+        version: Option<String>,
         input: Option<String>,
     },
 }
@@ -148,6 +160,24 @@ impl OrchestrationContext {
     /// The orchestrator's name.
     pub fn name(&self) -> String {
         self.lock().name.clone()
+    }
+
+    /// The orchestration's version: the one its client or parent started it with
+    /// (`executionStarted.version`), `None` when it was started without one. Branch on it to
+    /// keep instances started by older code replaying the old way.
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::OrchestrationContext;
+    /// async fn orchestrator(ctx: OrchestrationContext) -> Result<u32, azfn::Error> {
+    ///     let step = match ctx.version().as_deref() {
+    ///         Some("2") => ctx.call_activity("PriceV2", &()).await?,
+    ///         _ => ctx.call_activity("Price", &()).await?,
+    ///     };
+    ///     Ok(step)
+    /// }
+    /// ```
+    pub fn version(&self) -> Option<String> {
+        self.lock().version.clone()
     }
 
     /// The parent's instance id, when this is a sub-orchestration.
@@ -350,6 +380,7 @@ impl OrchestrationContext {
         let schedule = Schedule::SubOrchestrator {
             name: name.to_owned(),
             instance_id,
+            version: options.version,
             input,
         };
         match options.retry {
@@ -486,21 +517,46 @@ impl OrchestrationContext {
     /// }
     /// ```
     pub fn continue_as_new<I: Serialize + ?Sized>(&self, input: &I) -> Result<(), serde_json::Error> {
-        self.set_continue_as_new(input, true)
+        self.set_continue_as_new(input, true, None)
     }
 
     /// Like [`continue_as_new`](Self::continue_as_new), dropping unconsumed events.
     pub fn continue_as_new_discarding_events<I: Serialize + ?Sized>(&self, input: &I) -> Result<(), serde_json::Error> {
-        self.set_continue_as_new(input, false)
+        self.set_continue_as_new(input, false, None)
+    }
+
+    /// Like [`continue_as_new`](Self::continue_as_new), the new execution running at `version`
+    /// (`completeOrchestration.newVersion`; the plain form keeps the current version, as DTFx
+    /// does with no new version). This is how an eternal orchestration moves to new code.
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::OrchestrationContext;
+    /// async fn monitor(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+    ///     let round: u64 = ctx.input()?;
+    ///     ctx.continue_as_new_with_version(&(round + 1), "2")?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn continue_as_new_with_version<I: Serialize + ?Sized>(
+        &self,
+        input: &I,
+        version: &str,
+    ) -> Result<(), serde_json::Error> {
+        self.set_continue_as_new(input, true, Some(version.to_owned()))
     }
 
     fn set_continue_as_new<I: Serialize + ?Sized>(
         &self,
         input: &I,
         preserve_events: bool,
+        version: Option<String>,
     ) -> Result<(), serde_json::Error> {
         let input = to_json(input)?;
-        self.lock().continue_as_new = Some(ContinueAsNew { input, preserve_events });
+        self.lock().continue_as_new = Some(ContinueAsNew {
+            input,
+            preserve_events,
+            version,
+        });
         Ok(())
     }
 
@@ -540,8 +596,9 @@ impl OrchestrationContext {
             &request_id,
             Some(&parent),
             parent_execution.as_deref(),
+            None,
         );
-        let id = push_entity_message(&mut state, entity, message);
+        let id = push_entity_message(&mut state, entity, "op".into(), message);
         let slot = state.new_slot();
         state.entity_waiters.insert(request_id.to_lowercase(), slot);
         drop(state);
@@ -571,9 +628,124 @@ impl OrchestrationContext {
         let mut state = self.lock();
         let request_id = state.new_guid();
         let message =
-            super::entity_message::request_message(operation, true, input.as_deref(), &request_id, None, None);
-        push_entity_message(&mut state, entity, message);
+            super::entity_message::request_message(operation, true, input.as_deref(), &request_id, None, None, None);
+        push_entity_message(&mut state, entity, "op".into(), message);
         Ok(())
+    }
+
+    /// Signals an entity to run `operation` with `input` at `at` (fire and forget): the
+    /// extension holds the message back until then.
+    ///
+    /// It goes out as the extension's own orchestrations send one: an event named
+    /// `op@<delivery time>` whose request carries `due` = `at` (both in .NET's round-trip
+    /// format). As the extension caps the delivery time for Azure Storage, a signal more than
+    /// six days ahead is first delivered after the maximum timer interval (3 days by default)
+    /// and the entity waits again for the rest.
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::{EntityId, OrchestrationContext};
+    /// # use std::time::Duration;
+    /// async fn orchestrator(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+    ///     let in_an_hour = ctx.current_utc_time() + Duration::from_secs(3600);
+    ///     ctx.signal_entity_at(&EntityId::new("Reminder", "ann"), "ring", &"tea", in_an_hour)?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn signal_entity_at<I: Serialize + ?Sized>(
+        &self,
+        entity: &EntityId,
+        operation: &str,
+        input: &I,
+        at: SystemTime,
+    ) -> Result<(), serde_json::Error> {
+        let input = to_json(input)?;
+        let mut state = self.lock();
+        let request_id = state.new_guid();
+        let due = format_round_trip(at);
+        // `RequestMessage.GetAdjustedDeliveryTime`: beyond the Azure Storage provider's
+        // maximum delay (6 days) the message is delivered after one long-timer interval.
+        let delivery = if at.duration_since(state.now).unwrap_or_default() <= MAXIMUM_ENTITY_DELAY {
+            at
+        } else {
+            state.now + state.maximum_timer_interval.unwrap_or(DEFAULT_LONG_TIMER_INTERVAL)
+        };
+        let message = super::entity_message::request_message(
+            operation,
+            true,
+            input.as_deref(),
+            &request_id,
+            None,
+            None,
+            Some(&due),
+        );
+        let name = format!("op@{}", format_round_trip(delivery));
+        push_entity_message(&mut state, entity, name, message);
+        Ok(())
+    }
+
+    /// Makes an HTTP request through the Durable extension: it runs the request (its built-in
+    /// activity `BuiltIn::HttpActivity`, getting a managed-identity token when asked), and the
+    /// task gives the response — any status; only a request that could not be made fails.
+    ///
+    /// With [`asynchronous_pattern_enabled`](DurableHttpRequest::asynchronous_pattern_enabled)
+    /// (the default), a `202 Accepted` with a `Location` header is polled as the extension's
+    /// own orchestrations do: a durable timer of `Retry-After` seconds (30 s without one), then
+    /// a GET of the location, until the answer is not a 202. Each call and each timer takes a
+    /// task id.
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::{DurableHttpRequest, OrchestrationContext, TokenSource};
+    /// async fn orchestrator(ctx: OrchestrationContext) -> Result<u16, azfn::Error> {
+    ///     let request = DurableHttpRequest::new("POST", "https://management.azure.com/…/restart?api-version=2024-03-01")
+    ///         .token_source(TokenSource::managed_identity("https://management.core.windows.net/.default"));
+    ///     let response = ctx.call_http(request).await?;
+    ///     Ok(response.status_code)
+    /// }
+    /// ```
+    pub fn call_http(&self, request: DurableHttpRequest) -> DurableTask<DurableHttpResponse> {
+        let activity = |request: &DurableHttpRequest| -> Result<Schedule, TaskFailureDetails> {
+            let input = request
+                .activity_input()
+                .map_err(|error| serialization_failure(HTTP_ACTIVITY, &error))?;
+            Ok(Schedule::Activity {
+                name: HTTP_ACTIVITY.into(),
+                input: Some(input),
+            })
+        };
+        let first = match activity(&request) {
+            Ok(schedule) => schedule,
+            Err(failure) => return DurableTask::failed(HTTP_ACTIVITY, failure),
+        };
+        // The first call is retried as the request's retry options say (the extension fails
+        // it on the listed statuses); polls are not, as in the extension's own context.
+        let first: BoxedOutcome = match &request.retry {
+            Some(retry) => self.retried(first, retry.policy.clone()),
+            None if !request.asynchronous_pattern_enabled => {
+                let (id, first) = self.schedule_slot(first);
+                return DurableTask::from_source(HTTP_ACTIVITY, Some(id), Source::Slot(first));
+            }
+            None => Box::pin(self.schedule_slot(first).1),
+        };
+        if !request.asynchronous_pattern_enabled {
+            return DurableTask::from_source(HTTP_ACTIVITY, None, Source::Boxed(first));
+        }
+        let ctx = self.clone();
+        let polled = async move {
+            let mut outcome = first.await;
+            loop {
+                let response = match &outcome {
+                    Ok(Some(text)) => serde_json::from_str::<DurableHttpResponse>(text).ok(),
+                    _ => None,
+                };
+                let Some((location, delay)) = response.as_ref().and_then(DurableHttpResponse::next_poll) else {
+                    return outcome;
+                };
+                ctx.create_timer_after(delay).await;
+                let poll = activity(&request.location_poll(&location))?;
+                outcome = ctx.schedule_slot(poll).1.await;
+            }
+        };
+        DurableTask::from_source(HTTP_ACTIVITY, None, Source::Boxed(Box::pin(polled)))
     }
 
     fn schedule<O: DeserializeOwned>(&self, schedule: Schedule) -> DurableTask<O> {
@@ -595,10 +767,12 @@ impl OrchestrationContext {
             Schedule::SubOrchestrator {
                 name,
                 instance_id,
+                version,
                 input,
             } => OrchestratorActionType::CreateSubOrchestration(CreateSubOrchestrationAction {
                 instance_id,
                 name,
+                version: version.map(StringValue::from),
                 input: input.map(StringValue::from),
                 ..Default::default()
             }),
@@ -611,12 +785,18 @@ impl OrchestrationContext {
         let name = match &schedule {
             Schedule::Activity { name, .. } | Schedule::SubOrchestrator { name, .. } => name.clone(),
         };
+        DurableTask::from_source(&name, None, Source::Boxed(self.retried(schedule, policy)))
+    }
+
+    /// Schedules the first attempt of `schedule` now and gives the future of the attempts
+    /// `policy` allows: the last one's outcome.
+    fn retried(&self, schedule: Schedule, policy: RetryPolicy) -> BoxedOutcome {
         let started = self.current_utc_time();
         // The first attempt is scheduled now, so ids follow call order; later timers and
         // attempts are scheduled when the failure is seen, the same way on every replay.
         let (_, first) = self.schedule_slot(schedule.clone());
         let ctx = self.clone();
-        let retried = async move {
+        Box::pin(async move {
             let mut attempt: u32 = 1;
             let mut current = first;
             loop {
@@ -631,12 +811,21 @@ impl OrchestrationContext {
                 attempt += 1;
                 current = ctx.schedule_slot(schedule.clone()).1;
             }
-        };
-        DurableTask::from_source(&name, None, Source::Boxed(Box::pin(retried)))
+        })
     }
 }
 
-fn push_entity_message(state: &mut State, entity: &EntityId, message: String) -> i32 {
+/// The future of a task made of several durable steps (retries, polls).
+type BoxedOutcome = std::pin::Pin<Box<dyn std::future::Future<Output = super::Outcome> + Send>>;
+
+/// The Azure Storage provider's `MaximumDelayTime`: how far ahead a message may be delivered.
+const MAXIMUM_ENTITY_DELAY: Duration = Duration::from_secs(6 * 86_400);
+
+/// The Azure Storage provider's `LongRunningTimerIntervalLength`, when the run sets no maximum
+/// timer interval.
+const DEFAULT_LONG_TIMER_INTERVAL: Duration = Duration::from_secs(3 * 86_400);
+
+fn push_entity_message(state: &mut State, entity: &EntityId, name: String, message: String) -> i32 {
     let id = state.next_id();
     state.pending_actions.insert(
         id,
@@ -647,7 +836,7 @@ fn push_entity_message(state: &mut State, entity: &EntityId, message: String) ->
                     instance_id: entity.to_string(),
                     execution_id: None,
                 }),
-                name: "op".into(),
+                name,
                 data: Some(message.into()),
             })),
         },

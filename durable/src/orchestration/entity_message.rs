@@ -19,6 +19,10 @@ struct RequestMessage<'a> {
     parent: Option<&'a str>,
     #[serde(rename = "parentExecution", skip_serializing_if = "Option::is_none")]
     parent_execution: Option<&'a str>,
+    /// When a scheduled signal is due (.NET round-trip format); the extension's
+    /// `RequestMessage.ScheduledTime`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    due: Option<&'a str>,
 }
 
 /// The JSON text of a request to run `operation` (`input` is the operation input's JSON text,
@@ -31,6 +35,7 @@ pub(crate) fn request_message(
     request_id: &str,
     parent: Option<&str>,
     parent_execution: Option<&str>,
+    due: Option<&str>,
 ) -> String {
     let message = RequestMessage {
         op: operation,
@@ -39,6 +44,7 @@ pub(crate) fn request_message(
         id: request_id,
         parent,
         parent_execution,
+        due,
     };
     serde_json::to_string(&message).unwrap_or_default()
 }
@@ -102,12 +108,24 @@ mod tests {
     #[test]
     fn calls_and_signals_encode_like_durable_task_core() {
         assert_eq!(
-            request_message("add", false, Some("5"), "g", Some("orch"), Some("exec")),
+            request_message("add", false, Some("5"), "g", Some("orch"), Some("exec"), None),
             r#"{"op":"add","input":"5","id":"g","parent":"orch","parentExecution":"exec"}"#
         );
         assert_eq!(
-            request_message("reset", true, None, "g", None, None),
+            request_message("reset", true, None, "g", None, None, None),
             r#"{"op":"reset","signal":true,"id":"g"}"#
+        );
+        assert_eq!(
+            request_message(
+                "reset",
+                true,
+                None,
+                "g",
+                None,
+                None,
+                Some("2024-01-02T03:04:05.0000000Z")
+            ),
+            r#"{"op":"reset","signal":true,"id":"g","due":"2024-01-02T03:04:05.0000000Z"}"#
         );
     }
 

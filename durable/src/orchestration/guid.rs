@@ -35,6 +35,41 @@ pub(crate) fn format_round_trip(now: SystemTime) -> String {
     azfn_bindings::schedule::round_trip(now.duration_since(UNIX_EPOCH).unwrap_or_default())
 }
 
+/// Reads a UTC time written in .NET's round-trip format (`yyyy-MM-ddTHH:mm:ss[.f…]Z`, up to
+/// seven fractional digits), as [`format_round_trip`] writes it; `None` for anything else or a
+/// time before 1970.
+pub(crate) fn parse_round_trip(text: &str) -> Option<SystemTime> {
+    let text = text.strip_suffix('Z')?;
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let bytes = whole.as_bytes();
+    let shape_ok = bytes.len() == 19
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            10 => *b == b'T',
+            13 | 16 => *b == b':',
+            _ => b.is_ascii_digit(),
+        });
+    if !shape_ok || fraction.len() > 7 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let field = |range: std::ops::Range<usize>| whole[range].parse::<u8>().ok();
+    let civil = azfn_bindings::schedule::CivilTime {
+        year: whole[0..4].parse().ok()?,
+        month: field(5..7).filter(|m| (1..=12).contains(m))?,
+        day: field(8..10).filter(|d| (1..=31).contains(d))?,
+        hour: field(11..13).filter(|h| *h < 24)?,
+        minute: field(14..16).filter(|m| *m < 60)?,
+        second: field(17..19).filter(|s| *s < 60)?,
+    };
+    let seconds = u64::try_from(civil.to_unix()).ok()?;
+    let ticks: u32 = if fraction.is_empty() {
+        0
+    } else {
+        format!("{fraction:0<7}").parse().ok()?
+    };
+    Some(UNIX_EPOCH + std::time::Duration::new(seconds, ticks * 100))
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -48,6 +83,31 @@ mod tests {
             Uuid::new_v5(&dns, b"python.org").hyphenated().to_string(),
             "886313e1-3b8a-5372-9b90-0c9aee199e5d"
         );
+    }
+
+    #[test]
+    fn round_trip_times_parse_back() {
+        let t = UNIX_EPOCH + Duration::new(1_704_164_645, 123_456_700);
+        assert_eq!(parse_round_trip(&format_round_trip(t)), Some(t));
+        assert_eq!(
+            parse_round_trip("2024-01-02T03:04:05Z"),
+            Some(UNIX_EPOCH + Duration::from_secs(1_704_164_645))
+        );
+        assert_eq!(
+            parse_round_trip("2024-01-02T03:04:05.5Z"),
+            Some(UNIX_EPOCH + Duration::from_millis(1_704_164_645_500))
+        );
+        for bad in [
+            "",
+            "2024-01-02T03:04:05",
+            "2024-01-02 03:04:05Z",
+            "2024-13-02T03:04:05Z",
+            "2024-01-02T03:04:05.12345678Z",
+            "1969-12-31T23:59:59Z",
+            "2024-01-02T03:04:5xZ",
+        ] {
+            assert_eq!(parse_round_trip(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -76,6 +76,7 @@ mod context;
 mod entity_id;
 mod entity_message;
 pub(crate) mod guid;
+mod http;
 mod replay;
 mod state;
 mod task;
@@ -91,6 +92,7 @@ pub use combinators::{
 };
 pub use context::{OrchestrationContext, ReplaySafeLogger, SubOrchestratorOptions};
 pub use entity_id::{EntityId, ParseEntityIdError};
+pub use http::{DurableHttpRequest, DurableHttpResponse, HttpRetry, TokenSource};
 pub use replay::{RunOptions, run_orchestrator, run_orchestrator_with};
 pub use task::{DurableTask, RetryPolicy, TaskFailed, TimerTask};
 

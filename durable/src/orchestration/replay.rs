@@ -60,6 +60,7 @@ enum Finished {
     ContinuedAsNew {
         input: Option<String>,
         preserve_events: bool,
+        version: Option<String>,
     },
     Terminated(Option<String>),
 }
@@ -276,6 +277,11 @@ impl<'a> Engine<'a> {
                 {
                     let mut state = self.ctx.lock();
                     state.name = started.name.clone();
+                    state.version = started
+                        .version
+                        .as_ref()
+                        .map(|v| v.value.clone())
+                        .filter(|v| !v.is_empty());
                     state.input = started.input.as_ref().map(|v| v.value.clone());
                     state.parent = started.parent_instance.clone();
                     if let Some(instance) = &started.orchestration_instance {
@@ -456,6 +462,7 @@ impl<'a> Engine<'a> {
                         (Ok(_), Some(next)) => Finished::ContinuedAsNew {
                             input: next.input,
                             preserve_events: next.preserve_events,
+                            version: next.version,
                         },
                         (Ok(output), None) => Finished::Completed(output),
                     });
@@ -534,9 +541,14 @@ impl<'a> Engine<'a> {
                     failure_details: Some(details),
                     ..Default::default()
                 }),
-                Some(Finished::ContinuedAsNew { input, preserve_events }) => Some(CompleteOrchestrationAction {
+                Some(Finished::ContinuedAsNew {
+                    input,
+                    preserve_events,
+                    version,
+                }) => Some(CompleteOrchestrationAction {
                     orchestration_status: OrchestrationStatus::ContinuedAsNew as i32,
                     result: input.map(StringValue::from),
+                    new_version: version.map(StringValue::from),
                     carryover_events: if preserve_events {
                         std::mem::take(&mut state.buffered_events)
                     } else {

@@ -27,6 +27,8 @@ use azfn_wire::wkt::Timestamp;
 pub(crate) struct ContinueAsNew {
     pub(crate) input: Option<String>,
     pub(crate) preserve_events: bool,
+    /// The next execution's version; `None` keeps the current one.
+    pub(crate) version: Option<String>,
 }
 
 /// The replay state of one orchestration episode. Only the engine and the task futures touch it.
@@ -34,6 +36,8 @@ pub(crate) struct State {
     pub(crate) instance_id: String,
     pub(crate) execution_id: Option<String>,
     pub(crate) name: String,
+    /// The orchestration's version, from `executionStarted`.
+    pub(crate) version: Option<String>,
     pub(crate) input: Option<String>,
     pub(crate) parent: Option<ParentInstanceInfo>,
     pub(crate) now: SystemTime,
@@ -71,6 +75,7 @@ impl State {
             instance_id,
             execution_id,
             name: String::new(),
+            version: None,
             input: None,
             parent: None,
             now: UNIX_EPOCH,

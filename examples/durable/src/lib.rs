@@ -10,6 +10,9 @@
 //!   races the external event `Approved` against a deadline timer.
 //! - [`counter`]: a durable entity with `add`, `reset` and `get`, driven by [`tally`], which
 //!   signals it and calls it.
+//! - [`health_check`]: an HTTP call made by the Durable extension (`call_http`, polling `202`
+//!   answers), a managed-identity token from version `2` on (the orchestration's version),
+//!   and a counter reset scheduled for the next midnight (a scheduled entity signal).
 //! - [`price_line`], [`send_approval_request`]: activities, taking and returning serde types.
 //!
 //! Orchestrators run again from the start on every replay, so they must be deterministic: see
@@ -18,7 +21,7 @@
 use std::time::Duration;
 
 use azfn::App;
-use azfn::durable::orchestration::{Either, select, try_when_all};
+use azfn::durable::orchestration::{DurableHttpRequest, Either, TokenSource, select, try_when_all};
 use azfn::durable::{DurableClient, EntityContext, EntityId, OrchestrationContext, RetryPolicy};
 use azfn::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -299,6 +302,51 @@ pub async fn tally(ctx: OrchestrationContext) -> Result<TallyReport, azfn::Error
     ctx.call_entity::<(), _>(&counter, "reset", &()).await?;
     let after_reset: i64 = ctx.call_entity(&counter, "get", &()).await?;
     Ok(TallyReport { total, after_reset })
+}
+
+// ---------------------------------------------------------------------------------------------
+// An HTTP call made by the extension, a version, a scheduled signal
+// ---------------------------------------------------------------------------------------------
+
+/// The output of [`health_check`].
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct HealthReport {
+    /// The status code the checked URL finally answered.
+    pub status: u16,
+    /// How many checks the `health` counter has seen today, this one included.
+    pub checks_today: i64,
+    /// The orchestration's version, as its starter set it.
+    pub version: Option<String>,
+}
+
+/// The resource [`health_check`] asks a managed-identity token for, from version `2` on.
+pub const HEALTH_TOKEN_RESOURCE: &str = "https://management.core.windows.net/.default";
+
+/// GETs the URL given as input through the Durable extension (which polls a `202 Accepted`
+/// with a `Location` until the answer is final), sending a managed-identity token when the
+/// instance was started with version `2`; counts the check in the `health` counter, whose
+/// reset is scheduled for the next midnight (UTC).
+#[function(orchestration_trigger)]
+pub async fn health_check(ctx: OrchestrationContext) -> Result<HealthReport, azfn::Error> {
+    let url: String = ctx.input()?;
+    let mut request = DurableHttpRequest::new("GET", url).header("Accept", "application/json");
+    if ctx.version().as_deref() == Some("2") {
+        request = request.token_source(TokenSource::managed_identity(HEALTH_TOKEN_RESOURCE));
+    }
+    let response = ctx.call_http(request).await?;
+
+    let counter = EntityId::new("counter", "health");
+    ctx.signal_entity(&counter, "add", &1)?;
+    let now = ctx.current_utc_time();
+    let since_midnight = now.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs() % 86_400;
+    let midnight = now + Duration::from_secs(86_400 - since_midnight);
+    ctx.signal_entity_at(&counter, "reset", &(), midnight)?;
+    let checks_today: i64 = ctx.call_entity(&counter, "get", &()).await?;
+    Ok(HealthReport {
+        status: response.status_code,
+        checks_today,
+        version: ctx.version(),
+    })
 }
 
 /// The app. Every `#[function]` linked into the binary is registered; the app adds no state

@@ -13,8 +13,8 @@ use azfn::durable::proto::OrchestrationStatus;
 use azfn::durable::proto::history_event::EventType;
 use azfn::durable::proto::{EntityBatchRequest, OperationRequest, operation_result};
 use durable_example::{
-    APPROVAL_TIMEOUT, APPROVED_EVENT, ApprovalOutcome, ApprovalRequest, Approved, COOLING_OFF, Order, OrderLine,
-    OrderProgress, OrderSummary, TallyInput, TallyReport,
+    APPROVAL_TIMEOUT, APPROVED_EVENT, ApprovalOutcome, ApprovalRequest, Approved, COOLING_OFF, HEALTH_TOKEN_RESOURCE,
+    HealthReport, Order, OrderLine, OrderProgress, OrderSummary, TallyInput, TallyReport,
 };
 
 /// The app's registry, which `AppActivities` runs the activities from.
@@ -293,4 +293,77 @@ async fn tally_signals_and_calls_the_counter_entity() {
     // Without the entity, the call fails, and so does the orchestration.
     let result = new_driver(AppActivities::new()).run("tally", &input).await;
     assert_eq!(result.status, OrchestrationStatus::Failed);
+}
+
+/// The extension's `BuiltIn::HttpActivity`, played by a mock: the first call answers `202`
+/// with a location to poll in 60 s, the poll answers `200`. Records each request it got.
+fn http_activity(requests: Arc<Mutex<Vec<serde_json::Value>>>) -> MockActivities {
+    MockActivities::new().activity("BuiltIn::HttpActivity", move |input: serde_json::Value| {
+        let mut seen = requests.lock().unwrap();
+        seen.push(input[0].clone());
+        Ok::<_, String>(if seen.len() == 1 {
+            serde_json::json!({"statusCode": 202, "headers": {"Location": "https://status.example/1", "Retry-After": "60"}})
+        } else {
+            serde_json::json!({"statusCode": 200, "headers": {}, "content": "{\"healthy\":true}"})
+        })
+    })
+}
+
+#[tokio::test]
+async fn health_check_polls_the_http_call_and_schedules_the_reset() {
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let driver = with_counter_entity(
+        OrchestrationDriver::new(http_activity(requests.clone()))
+            .orchestrator("health_check", durable_example::health_check),
+    );
+    let result = driver.run("health_check", &"https://service.example/health").await;
+    assert_eq!(result.status, OrchestrationStatus::Completed, "{:?}", result.failure);
+    assert_eq!(
+        result.output::<HealthReport>().unwrap(),
+        HealthReport {
+            status: 200,
+            checks_today: 1,
+            version: None
+        }
+    );
+    // The 202 was polled after its Retry-After, by a GET of the location.
+    assert_eq!(
+        result.finished_at.duration_since(driver.start()).unwrap(),
+        Duration::from_secs(60)
+    );
+    let requests = requests.lock().unwrap().clone();
+    assert_eq!(requests[0]["uri"], "https://service.example/health");
+    assert_eq!(requests[1]["uri"], "https://status.example/1");
+    assert!(requests[0].get("tokenSource").is_none(), "no token before version 2");
+    // The reset goes to the counter at the next midnight (the driver starts 2024-01-01T00:00Z).
+    let resets: Vec<&str> = result
+        .history
+        .iter()
+        .filter_map(|e| match &e.event_type {
+            Some(EventType::EventSent(sent)) if sent.name.starts_with("op@") => Some(sent.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(resets, ["op@2024-01-02T00:00:00.0000000Z"]);
+}
+
+#[tokio::test]
+async fn health_check_at_version_2_sends_a_managed_identity_token() {
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let driver = with_counter_entity(
+        OrchestrationDriver::new(http_activity(requests.clone()))
+            .orchestrator("health_check", durable_example::health_check),
+    );
+    let result = driver
+        .run_versioned("check-2", "health_check", Some("2"), &"https://service.example/health")
+        .await;
+    assert_eq!(result.output::<HealthReport>().unwrap().version.as_deref(), Some("2"));
+    let requests = requests.lock().unwrap().clone();
+    for request in &requests {
+        assert_eq!(
+            request["tokenSource"],
+            serde_json::json!({"kind": "AzureManagedIdentity", "resource": HEALTH_TOKEN_RESOURCE})
+        );
+    }
+    assert_eq!(requests.len(), 2);
 }
