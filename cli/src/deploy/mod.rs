@@ -237,7 +237,7 @@ enum Target {
     /// The SCM site at this host (Flex Consumption, Premium, Dedicated).
     Scm(String),
     /// A blob of the app's storage account (Linux Consumption).
-    Blob(PackageStorage),
+    Blob(Box<PackageStorage>),
 }
 
 /// Uploads the zip as a new package blob and returns its URL with a read-only SAS.
@@ -298,7 +298,7 @@ async fn find_app(options: &DeployOptions) -> Result<Found> {
     // Linux Consumption's package goes to the app's storage account: its key is checked now,
     // before anything is built or uploaded.
     let target = if site.plan() == Plan::LinuxConsumption {
-        Target::Blob(run_from_package::package_storage(&site.name, &settings)?)
+        Target::Blob(Box::new(run_from_package::package_storage(&site.name, &settings)?))
     } else {
         Target::Scm(site.scm_host()?)
     };
