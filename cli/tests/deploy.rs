@@ -525,6 +525,7 @@ fn linux_consumption_runs_from_a_package_blob_with_a_read_only_sas() {
         "the key is never printed: {err}"
     );
     assert!(err.contains("function-releases/"), "{err}");
+    assert!(err.contains("    100 % "), "the progress reaches the end: {err}");
     let requests = fake.requests();
     assert_signed(&requests);
     assert!(

@@ -34,6 +34,10 @@ pub const MOUNT_ENABLED_SETTING: &str = "WEBSITE_MOUNT_ENABLED";
 pub const CONTAINER: &str = "function-releases";
 /// How long the package URL's signature is valid: ten years, as Core Tools signs it.
 pub const SAS_VALIDITY_YEARS: i32 = 10;
+/// Packages up to this size go up in one Put Blob request, so that the progress bar counts bytes
+/// on the wire (for larger content the SDK reads the stream into 4 MiB blocks ahead of sending
+/// them); larger ones go in the SDK's blocks.
+const ONE_REQUEST_LIMIT: u64 = 256 * 1024 * 1024;
 /// How far back the signature's start is put, for clock skew (Core Tools: five minutes).
 const SAS_START_SKEW_SECONDS: i64 = 300;
 
@@ -145,9 +149,13 @@ impl PackageStorage {
                 )));
             }
         }
+        let length = zip.len() as u64;
         let stream: Box<dyn SeekableStream> = Box::new(UploadBody::new(zip, progress.clone()));
         let options = BlobClientUploadOptions {
             blob_content_type: Some("application/zip".to_owned()),
+            partition_size: (length <= ONE_REQUEST_LIMIT)
+                .then(|| std::num::NonZero::new(length))
+                .flatten(),
             ..Default::default()
         };
         let uploaded = container
