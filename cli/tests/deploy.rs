@@ -1,13 +1,16 @@
 //! `cargo azfn deploy` against a local stand-in for Entra ID, ARM and the SCM site
-//! (`support/azure.rs`), with the real `cargo-azfn` binary and one built test app.
+//! (`support/azure.rs`), with the real `cargo-azfn` binary and one built test app. The Linux
+//! Consumption test stores the package in a real Azurite (installed by scripts/setup-azurite).
 
 #[path = "support/azure.rs"]
 mod azure;
 mod support;
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::Output;
-use std::time::Duration;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use azure::{FakeAzure, GROUP, Recorded, SUBSCRIPTION, Scenario, TOKEN, UploadAnswer};
 use support::path_str;
@@ -421,5 +424,199 @@ fn a_refused_service_principal_is_an_error_not_a_fall_through() {
     assert!(
         fake.requests().iter().all(|r| r.path.ends_with("/oauth2/v2.0/token")),
         "nothing but the token endpoint was called"
+    );
+}
+
+/// An Azurite blob service on a port of its own, with its data in a scratch folder; stopped
+/// when dropped.
+struct AzuriteBlob {
+    child: Child,
+    port: u16,
+}
+
+impl AzuriteBlob {
+    fn start(name: &str) -> AzuriteBlob {
+        let dir = cargo_azfn::storage::azurite::install_dir().expect("a cache folder for Azurite");
+        let launcher = dir.join("node_modules").join(".bin").join("azurite-blob");
+        assert!(
+            launcher.exists(),
+            "{} is missing: run scripts/setup-azurite",
+            launcher.display()
+        );
+        let data = support::scratch(name);
+        let port = support::free_port();
+        let child = Command::new(&launcher)
+            .args(["--silent", "--location", path_str(&data)])
+            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
+            .args(["--skipApiVersionCheck", "--disableTelemetry"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start azurite-blob");
+        let azurite = AzuriteBlob { child, port };
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "Azurite did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        azurite
+    }
+
+    /// A connection string with Azurite's well-known account key.
+    fn connection_string(&self) -> String {
+        format!(
+            "DefaultEndpointsProtocol=http;AccountName={};AccountKey={};BlobEndpoint=http://127.0.0.1:{}/{};",
+            azfn_storage::account::DEVELOPMENT_ACCOUNT,
+            azfn_storage::account::DEVELOPMENT_KEY,
+            self.port,
+            azfn_storage::account::DEVELOPMENT_ACCOUNT
+        )
+    }
+}
+
+impl Drop for AzuriteBlob {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `GET` of `path_and_query` on 127.0.0.1:`port` with no credential: the status and, for a
+/// success, the body (Azurite answers blob downloads with a `Content-Length`, errors chunked).
+fn get_bytes(port: u16, path_and_query: &str) -> (u16, Vec<u8>) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to Azurite");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("set a timeout");
+    write!(
+        stream,
+        "GET {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send the request");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read the response");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    if status != 200 {
+        return (status, Vec::new());
+    }
+    assert!(!head.contains("transfer-encoding: chunked"), "{head}");
+    (status, raw[split + 4..].to_vec())
+}
+
+#[test]
+fn linux_consumption_runs_from_a_package_blob_with_a_read_only_sas() {
+    let dir = app("deploy-linux-consumption", &[]);
+    let azurite = AzuriteBlob::start("deploy-linux-consumption-azurite");
+    let scenario = Scenario::linux_consumption("azfn-test-app", Some(&azurite.connection_string()));
+    let before = scenario.settings.clone();
+    let fake = FakeAzure::start(scenario);
+    // The test machine's glibc is newer than the Linux Consumption images'.
+    let output = deploy_dir(&fake, &dir, &["--max-glibc", "2.36"]);
+    support::assert_success(&output, "deploy to Linux Consumption");
+    let err = stderr(&output);
+    assert!(
+        !err.contains(azfn_storage::account::DEVELOPMENT_KEY),
+        "the key is never printed: {err}"
+    );
+    assert!(err.contains("function-releases/"), "{err}");
+    assert!(err.contains("    100 % "), "the progress reaches the end: {err}");
+    let requests = fake.requests();
+    assert_signed(&requests);
+    assert!(
+        !requests.iter().any(|r| r.path.starts_with("/api/")),
+        "no SCM call: {:#?}",
+        requests.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+    let site =
+        format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/{GROUP}/providers/Microsoft.Web/sites/azfn-test-app");
+    let put = requests
+        .iter()
+        .position(|r| r.method == "PUT" && r.path == format!("{site}/config/appsettings"))
+        .expect("the settings are written");
+    let sync = requests
+        .iter()
+        .position(|r| r.method == "POST" && r.path == format!("{site}/syncfunctiontriggers"))
+        .expect("the triggers are synced");
+    assert!(put < sync, "the triggers are synced after the package is set");
+
+    // Every other setting kept; the package URL and the mount flag added.
+    let mut after = fake.settings();
+    let package = after
+        .remove("WEBSITE_RUN_FROM_PACKAGE")
+        .expect("WEBSITE_RUN_FROM_PACKAGE");
+    assert_eq!(after.remove("WEBSITE_MOUNT_ENABLED").as_deref(), Some("1"));
+    assert_eq!(after, before);
+
+    // The URL names a new blob of function-releases, `yyyyMMddHHmmss-<guid>.zip`.
+    let prefix = format!("http://127.0.0.1:{}/devstoreaccount1/function-releases/", azurite.port);
+    let rest = package.strip_prefix(&prefix).unwrap_or_else(|| panic!("{package}"));
+    let (name, query) = rest.split_once('?').expect("a SAS");
+    let (stamp, guid) = name
+        .strip_suffix(".zip")
+        .and_then(|n| n.split_once('-'))
+        .unwrap_or_else(|| panic!("{name}"));
+    assert!(stamp.len() == 14 && stamp.bytes().all(|b| b.is_ascii_digit()), "{name}");
+    assert_eq!(guid.len(), 36, "{name}");
+    assert!(query.contains("sr=b") && query.contains("&sp=r&"), "read-only: {query}");
+
+    // The SAS alone downloads the zip's bytes; without it, or with another permission, no.
+    let zip = std::fs::read(dir.with_extension("deploy.zip")).expect("the packed zip");
+    let path = format!("/devstoreaccount1/function-releases/{name}");
+    let (status, body) = get_bytes(azurite.port, &format!("{path}?{query}"));
+    assert_eq!(status, 200, "the SAS URL downloads the blob");
+    assert!(
+        body == zip,
+        "the blob is the zip ({} bytes, {} uploaded)",
+        zip.len(),
+        body.len()
+    );
+    assert!(zip_names(&body).iter().any(|n| n == "host.json"));
+    let (status, _) = get_bytes(azurite.port, &path);
+    assert_ne!(status, 200, "the container is private");
+    let widened = query.replace("&sp=r&", "&sp=rw&");
+    let (status, _) = get_bytes(azurite.port, &format!("{path}?{widened}"));
+    assert_eq!(status, 403, "the signature covers the permissions");
+
+    let out = stdout(&output);
+    assert!(out.contains("    hello - [httpTrigger]"), "{out}");
+}
+
+#[test]
+fn linux_consumption_with_identity_based_storage_is_refused_before_any_upload() {
+    let dir = app("deploy-linux-consumption-identity", &[]);
+    let mut scenario = Scenario::linux_consumption("azfn-test-app", None);
+    scenario
+        .settings
+        .insert("AzureWebJobsStorage__accountName".to_owned(), "azfnstore".to_owned());
+    let before = scenario.settings.clone();
+    let fake = FakeAzure::start(scenario);
+    let output = deploy_dir(&fake, &dir, &[]);
+    assert!(!output.status.success(), "refused");
+    let err = stderr(&output);
+    assert!(
+        err.contains("by identity (AzureWebJobsStorage__accountName)") && err.contains("AccountKey"),
+        "{err}"
+    );
+    let requests = fake.requests();
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.method == "PUT" || r.path.starts_with("/api/") || r.path.ends_with("/syncfunctiontriggers")),
+        "nothing is changed: {:#?}",
+        requests
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(fake.settings(), before);
+    assert!(
+        !dir.with_extension("deploy.zip").exists(),
+        "refused before anything is packed"
     );
 }

@@ -4,7 +4,7 @@
 //! | module | concern |
 //! |---|---|
 //! | [`account`] | which account a `connection` names (connection strings, identities) |
-//! | [`sas`] | signing an account SAS with an account key (the SDK takes no shared key) |
+//! | [`sas`] | signing an account SAS, or a blob service SAS, with an account key (the SDK takes no shared key) |
 //! | [`clients`] | Azure SDK for Rust clients per connection, made once and reused |
 //! | [`reference`](mod@reference) | the blob reference the host sends for deferred binding |
 //!

@@ -1,9 +1,10 @@
-//! Account shared access signatures: the one place an account key is used.
+//! Shared access signatures: the one place an account key is used.
 //!
 //! The Azure SDK for Rust 1.x storage clients take Entra ID tokens or SAS URLs, not shared
 //! keys; with an account key (Azurite's well-known one, or a connection string's `AccountKey`)
 //! the host signs an account SAS for the blob and queue services and hands the SDK URLs that
-//! carry it, with no credential.
+//! carry it, with no credential. [`blob_service_sas`] signs the narrower service SAS for one
+//! blob, which `cargo azfn deploy` gives a Linux Consumption app as its package URL.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -69,6 +70,63 @@ pub fn account_sas(account: &str, key: &[u8], now_unix: i64) -> String {
     .join("&")
 }
 
+/// The query string of a blob service SAS (`sv=…&sr=b&sp=…&sig=…`, without `?`) for blob
+/// `blob` of `container` in `account`, signed with `key`: `permissions` (`r` for read-only)
+/// from `start_unix` to `expiry_unix`, over https or http.
+///
+/// Follows the service SAS string-to-sign of version 2020-12-06 and later ("Create a service
+/// SAS" in the Storage REST reference): no stored access policy, IP range, snapshot,
+/// encryption scope or response-header overrides, so those lines are empty.
+pub fn blob_service_sas(
+    account: &str,
+    key: &[u8],
+    container: &str,
+    blob: &str,
+    permissions: &str,
+    start_unix: i64,
+    expiry_unix: i64,
+) -> String {
+    let start = clock::iso_utc_seconds(start_unix);
+    let expiry = clock::iso_utc_seconds(expiry_unix);
+    let protocol = "https,http";
+    let signed_resource = "b";
+    // The resource is named by its decoded path, under the service's name.
+    let canonicalized_resource = format!("/blob/{account}/{container}/{blob}");
+    let string_to_sign = [
+        permissions,
+        &start,
+        &expiry,
+        &canonicalized_resource,
+        "", // signed identifier (stored access policy)
+        "", // signed IP
+        protocol,
+        SIGNED_VERSION,
+        signed_resource,
+        "", // snapshot time
+        "", // encryption scope
+        "", // rscc: Cache-Control
+        "", // rscd: Content-Disposition
+        "", // rsce: Content-Encoding
+        "", // rscl: Content-Language
+        "", // rsct: Content-Type
+    ]
+    .join("\n");
+    let signature = BASE64.encode(hmac_sha256(key, string_to_sign.as_bytes()));
+    [
+        ("sv", SIGNED_VERSION),
+        ("sr", signed_resource),
+        ("sp", permissions),
+        ("st", &start),
+        ("se", &expiry),
+        ("spr", protocol),
+        ("sig", &signature),
+    ]
+    .iter()
+    .map(|(name, value)| format!("{name}={}", encode_component(value)))
+    .collect::<Vec<_>>()
+    .join("&")
+}
+
 fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
     // HMAC takes keys of any length.
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
@@ -99,6 +157,22 @@ mod tests {
         assert!(
             !signature.contains('+') && !signature.contains('/'),
             "percent-encoded: {signature}"
+        );
+    }
+
+    #[test]
+    fn a_blob_service_sas_names_the_blob_and_its_window() {
+        // 2024-01-01T00:00:00Z, for ten years (2034-01-01, with the leap days between).
+        let start = 1_704_067_200;
+        let query = blob_service_sas("acct", b"key", "function-releases", "a.zip", "r", start, 2_019_686_400);
+        assert!(query.starts_with("sv=2021-08-06&sr=b&sp=r&"), "{query}");
+        assert!(query.contains("st=2024-01-01T00%3A00%3A00Z"), "{query}");
+        assert!(query.contains("se=2034-01-01T00%3A00%3A00Z"), "{query}");
+        // The signature covers the blob: another blob, another signature.
+        let other = blob_service_sas("acct", b"key", "function-releases", "b.zip", "r", start, 2_019_686_400);
+        assert_ne!(
+            query.rsplit_once("sig=").unwrap().1,
+            other.rsplit_once("sig=").unwrap().1
         );
     }
 }

@@ -50,7 +50,7 @@ pub struct Site {
 pub enum Plan {
     /// Flex Consumption: one deploy through `/api/publish`.
     FlexConsumption,
-    /// Linux Consumption (SKU `Dynamic`): no zip deploy.
+    /// Linux Consumption (SKU `Dynamic`): no zip deploy; the package runs from a blob URL.
     LinuxConsumption,
     /// Premium (Elastic Premium) or Dedicated (App Service plan): zip deploy.
     PremiumOrDedicated,

@@ -46,7 +46,7 @@ pub const WORKER_RUNTIME_SETTING: &str = "FUNCTIONS_WORKER_RUNTIME";
 ///
 /// # Errors
 ///
-/// A Windows app, Linux Consumption, a runtime azfn cannot provide, or a flag that disagrees.
+/// A Windows app, a runtime azfn cannot provide, or a flag that disagrees.
 pub fn package_kind(
     site: &Site,
     settings: &BTreeMap<String, String>,
@@ -61,20 +61,11 @@ pub fn package_kind(
     if !site.is_linux() {
         return Err(Error::new(format!(
             "`{}` is a Windows function app; an azfn app is a Linux x86-64 executable, so it needs a Linux app \
-             (Flex Consumption, or a Linux Premium or Dedicated plan; see docs/deploy.md)",
+             (Flex Consumption, Linux Consumption, or a Linux Premium or Dedicated plan; see docs/deploy.md)",
             site.name
         )));
     }
     let (kind, source) = match site.plan() {
-        Plan::LinuxConsumption => {
-            return Err(Error::new(format!(
-                "`{}` is on the Linux Consumption plan, which takes no zip deploy (Core Tools uploads to blob \
-                 storage and sets WEBSITE_RUN_FROM_PACKAGE); cargo azfn deploys to Flex Consumption, its \
-                 successor, and to Premium and Dedicated plans: create the app with `az functionapp create \
-                 --flexconsumption-location …` (see docs/deploy.md)",
-                site.name
-            )));
-        }
         Plan::FlexConsumption => {
             let (name, version) = site.flex_runtime().unwrap_or_default();
             let kind = match name.to_ascii_lowercase().as_str() {
@@ -93,7 +84,9 @@ pub fn package_kind(
             };
             (kind, format!("functionAppConfig.runtime `{name}`"))
         }
-        Plan::PremiumOrDedicated => {
+        // Linux Consumption runs the package from a blob URL, Premium and Dedicated take zip
+        // deploy; both name the runtime in the setting.
+        Plan::PremiumOrDedicated | Plan::LinuxConsumption => {
             let runtime = settings
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(WORKER_RUNTIME_SETTING))
@@ -387,12 +380,17 @@ mod tests {
                 .to_string()
                 .contains("Windows")
         );
+        // Linux Consumption runs a custom handler (from a package URL), not the native runtime.
         let dynamic = site("functionapp,linux", json!({"sku": "Dynamic", "reserved": true}));
+        assert_eq!(
+            package_kind(&dynamic, &custom, None).unwrap(),
+            PackageKind::CustomHandler
+        );
         assert!(
-            package_kind(&dynamic, &custom, None)
+            package_kind(&dynamic, &native, None)
                 .unwrap_err()
                 .to_string()
-                .contains("Flex Consumption")
+                .contains("Flex Consumption only")
         );
     }
 

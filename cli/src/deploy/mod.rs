@@ -3,7 +3,9 @@
 //! The path: sign in ([`credential`]), find the app through ARM ([`arm`]), decide the package
 //! from the app's plan and runtime and check what would fail in Azure ([`checks`]), build and
 //! pack ([`crate::build`], [`crate::pack`]), upload to the app's SCM site with a progress bar
-//! ([`scm`], [`progress`]), follow the deployment until it ends, then list the functions with
+//! ([`scm`], [`progress`]) and follow the deployment until it ends — or, on Linux Consumption,
+//! upload to the app's storage account and point `WEBSITE_RUN_FROM_PACKAGE` at the blob
+//! ([`run_from_package`]) — then list the functions with
 //! their URLs as Core Tools does. Every request goes through the `azure_core` pipeline of
 //! [`http`], which signs it and retries throttling, server errors and dropped connections.
 //!
@@ -12,6 +14,7 @@
 //! | [`credential`] | which Entra ID credential signs in |
 //! | [`arm`] | Azure Resource Manager: the app, its settings, its functions |
 //! | [`scm`] | the SCM (Kudu) site: upload and deployment status |
+//! | [`run_from_package`] | Linux Consumption: the package as a blob URL with a read-only SAS |
 //! | [`checks`] | package kind and missing settings, before anything is uploaded |
 //! | [`progress`] | the upload body and its progress bar |
 //! | [`http`] | the signed HTTP pipeline |
@@ -23,6 +26,7 @@ pub mod credential;
 pub mod http;
 pub mod progress;
 pub mod retry;
+pub mod run_from_package;
 pub mod scm;
 
 use std::collections::BTreeMap;
@@ -43,6 +47,7 @@ use arm::{Arm, Plan, Site};
 use checks::PackageKind;
 use credential::CredentialKind;
 use http::AzureClient;
+use run_from_package::PackageStorage;
 use scm::{DeployMethod, Scm};
 
 /// Where the app folder comes from.
@@ -106,7 +111,7 @@ pub fn deploy(options: &DeployOptions) -> Result<Deployed> {
         arm,
         client,
         site,
-        scm_host,
+        target,
         settings: remote_settings,
         kind,
     } = runtime.block_on(find_app(options))?;
@@ -172,24 +177,43 @@ pub fn deploy(options: &DeployOptions) -> Result<Deployed> {
 
     // 4. Settings, upload, deployment, functions.
     runtime.block_on(async {
-        if !push.is_empty() {
-            let mut all = remote_settings.clone();
-            all.extend(push.clone());
-            arm.put_app_settings(&site, &all).await?;
-            status(
-                "Synced",
-                format!(
-                    "{} setting(s) from local.settings.json (values hidden): {}",
-                    push.len(),
-                    push.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            );
-        }
-        let scm = Scm::new(client, &scm_host)?;
-        upload_and_wait(&scm, &site, &scm_host, &packed.zip, options).await?;
-        if !flex {
-            // Flex Consumption's one deploy syncs the triggers itself; zip deploy leaves it to us.
-            arm.sync_triggers(&site).await?;
+        match target {
+            Target::Scm(scm_host) => {
+                if !push.is_empty() {
+                    let mut all = remote_settings.clone();
+                    all.extend(push.clone());
+                    arm.put_app_settings(&site, &all).await?;
+                    report_synced(&push);
+                }
+                let scm = Scm::new(client, &scm_host)?;
+                upload_and_wait(&scm, &site, &scm_host, &packed.zip, options).await?;
+                if !flex {
+                    // Flex Consumption's one deploy syncs the triggers itself; zip deploy leaves it to us.
+                    arm.sync_triggers(&site).await?;
+                }
+            }
+            Target::Blob(storage) => {
+                let url = upload_package(&storage, &packed.zip).await?;
+                // One settings update: the pushed settings and the package URL together.
+                let mut all = remote_settings.clone();
+                all.extend(push.clone());
+                let all = run_from_package::settings_with_package(&all, &url);
+                arm.put_app_settings(&site, &all).await?;
+                if !push.is_empty() {
+                    report_synced(&push);
+                }
+                status(
+                    "Deployed",
+                    format!(
+                        "{} runs from {} ({} set, with a read-only SAS valid {} years)",
+                        site.name,
+                        url.as_str().split('?').next().unwrap_or_default(),
+                        run_from_package::RUN_FROM_PACKAGE_SETTING,
+                        run_from_package::SAS_VALIDITY_YEARS
+                    ),
+                );
+                arm.sync_triggers(&site).await?;
+            }
         }
         let functions = list_functions(&arm, &site, options.poll_interval).await?;
         print_functions(&arm, &site, &functions).await;
@@ -197,12 +221,50 @@ pub fn deploy(options: &DeployOptions) -> Result<Deployed> {
     })
 }
 
+fn report_synced(push: &BTreeMap<String, String>) {
+    status(
+        "Synced",
+        format!(
+            "{} setting(s) from local.settings.json (values hidden): {}",
+            push.len(),
+            push.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+    );
+}
+
+/// Where the package goes.
+enum Target {
+    /// The SCM site at this host (Flex Consumption, Premium, Dedicated).
+    Scm(String),
+    /// A blob of the app's storage account (Linux Consumption).
+    Blob(Box<PackageStorage>),
+}
+
+/// Uploads the zip as a new package blob and returns its URL with a read-only SAS.
+async fn upload_package(storage: &PackageStorage, zip: &Path) -> Result<Url> {
+    let data = Bytes::from(std::fs::read(zip).context(|| format!("cannot read {}", zip.display()))?);
+    let now = i64::try_from(crate::clock::since_epoch().as_secs()).unwrap_or(i64::MAX);
+    let name = run_from_package::blob_name(now, &crate::clock::new_guid());
+    status(
+        "Uploading",
+        format!(
+            "{} ({}) to {}/{name} in the storage account {}",
+            zip.display(),
+            progress::bytes(data.len() as u64),
+            run_from_package::CONTAINER,
+            storage.account_name()
+        ),
+    );
+    let progress = progress::Progress::new(data.len() as u64);
+    storage.upload(&name, data, progress, now).await
+}
+
 /// What is known once the app is found, before anything is built.
 struct Found {
     arm: Arm,
     client: AzureClient,
     site: Site,
-    scm_host: String,
+    target: Target,
     settings: BTreeMap<String, String>,
     kind: PackageKind,
 }
@@ -233,12 +295,18 @@ async fn find_app(options: &DeployOptions) -> Result<Found> {
     );
     let settings = arm.app_settings(&site).await?;
     let kind = checks::package_kind(&site, &settings, options.package_kind)?;
-    let scm_host = site.scm_host()?;
+    // Linux Consumption's package goes to the app's storage account: its key is checked now,
+    // before anything is built or uploaded.
+    let target = if site.plan() == Plan::LinuxConsumption {
+        Target::Blob(Box::new(run_from_package::package_storage(&site.name, &settings)?))
+    } else {
+        Target::Scm(site.scm_host()?)
+    };
     Ok(Found {
         arm,
         client,
         site,
-        scm_host,
+        target,
         settings,
         kind,
     })

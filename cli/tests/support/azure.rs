@@ -78,8 +78,10 @@ pub enum UploadAnswer {
 pub struct Scenario {
     /// The app's name.
     pub app: String,
-    /// Flex Consumption (else Elastic Premium).
+    /// Flex Consumption (else Elastic Premium, or Linux Consumption with `dynamic`).
     pub flex: bool,
+    /// Linux Consumption (SKU `Dynamic`), when not `flex`.
+    pub dynamic: bool,
     /// Flex's `functionAppConfig.runtime.name`.
     pub flex_runtime: String,
     /// The app settings.
@@ -101,6 +103,7 @@ impl Scenario {
         Scenario {
             app: app.to_owned(),
             flex: true,
+            dynamic: false,
             flex_runtime: "go".to_owned(),
             settings: [
                 ("AzureWebJobsStorage__accountName".to_owned(), "azfnstore".to_owned()),
@@ -124,6 +127,20 @@ impl Scenario {
         scenario
             .settings
             .insert("FUNCTIONS_WORKER_RUNTIME".to_owned(), "custom".to_owned());
+        scenario
+    }
+
+    /// A Linux Consumption app running a custom handler, its `AzureWebJobsStorage` being
+    /// `storage` (no setting when `None`).
+    pub fn linux_consumption(app: &str, storage: Option<&str>) -> Scenario {
+        let mut scenario = Scenario::premium_custom(app);
+        scenario.dynamic = true;
+        scenario.settings.remove("AzureWebJobsStorage__accountName");
+        if let Some(storage) = storage {
+            scenario
+                .settings
+                .insert("AzureWebJobsStorage".to_owned(), storage.to_owned());
+        }
         scenario
     }
 }
@@ -287,7 +304,11 @@ fn site_json(scenario: &Scenario, address: SocketAddr) -> Value {
     let mut properties = json!({
         "state": "Running",
         "reserved": true,
-        "sku": if scenario.flex { "FlexConsumption" } else { "ElasticPremium" },
+        "sku": match (scenario.flex, scenario.dynamic) {
+            (true, _) => "FlexConsumption",
+            (false, true) => "Dynamic",
+            (false, false) => "ElasticPremium",
+        },
         "defaultHostName": format!("{app}.azurewebsites.net"),
         "hostNameSslStates": [
             {"name": format!("{app}.azurewebsites.net"), "sslState": "Disabled", "hostType": "Standard"},
