@@ -53,21 +53,19 @@ pub fn account_sas(account: &str, key: &[u8], now_unix: i64) -> String {
         "",
     ]
     .join("\n");
-    let signature = BASE64.encode(hmac_sha256(key, string_to_sign.as_bytes()));
-    [
-        ("sv", SIGNED_VERSION),
-        ("ss", SIGNED_SERVICES),
-        ("srt", SIGNED_RESOURCE_TYPES),
-        ("sp", SIGNED_PERMISSIONS),
-        ("st", &start),
-        ("se", &expiry),
-        ("spr", protocol),
-        ("sig", &signature),
-    ]
-    .iter()
-    .map(|(name, value)| format!("{name}={}", encode_component(value)))
-    .collect::<Vec<_>>()
-    .join("&")
+    signed_query(
+        key,
+        &string_to_sign,
+        &[
+            ("sv", SIGNED_VERSION),
+            ("ss", SIGNED_SERVICES),
+            ("srt", SIGNED_RESOURCE_TYPES),
+            ("sp", SIGNED_PERMISSIONS),
+            ("st", &start),
+            ("se", &expiry),
+            ("spr", protocol),
+        ],
+    )
 }
 
 /// The query string of a blob service SAS (`sv=…&sr=b&sp=…&sig=…`, without `?`) for blob
@@ -111,20 +109,30 @@ pub fn blob_service_sas(
         "", // rsct: Content-Type
     ]
     .join("\n");
+    signed_query(
+        key,
+        &string_to_sign,
+        &[
+            ("sv", SIGNED_VERSION),
+            ("sr", signed_resource),
+            ("sp", permissions),
+            ("st", &start),
+            ("se", &expiry),
+            ("spr", protocol),
+        ],
+    )
+}
+
+/// `fields`, then `sig` (the HMAC-SHA256 of `string_to_sign` with `key`), as a query string.
+fn signed_query(key: &[u8], string_to_sign: &str, fields: &[(&str, &str)]) -> String {
     let signature = BASE64.encode(hmac_sha256(key, string_to_sign.as_bytes()));
-    [
-        ("sv", SIGNED_VERSION),
-        ("sr", signed_resource),
-        ("sp", permissions),
-        ("st", &start),
-        ("se", &expiry),
-        ("spr", protocol),
-        ("sig", &signature),
-    ]
-    .iter()
-    .map(|(name, value)| format!("{name}={}", encode_component(value)))
-    .collect::<Vec<_>>()
-    .join("&")
+    fields
+        .iter()
+        .copied()
+        .chain([("sig", signature.as_str())])
+        .map(|(name, value)| format!("{name}={}", encode_component(value)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
