@@ -47,6 +47,7 @@ static HTTP_FUNCTION: FunctionDescription = FunctionDescription {
     bindings: &HTTP_WITH_INPUTS,
     return_bindings: &[],
     retry: None,
+    streams_request_body: false,
     invoke: never_invoked,
 };
 
@@ -64,6 +65,7 @@ static QUEUE_FUNCTION: FunctionDescription = FunctionDescription {
     bindings: &QUEUE_BINDINGS,
     return_bindings: &[],
     retry: None,
+    streams_request_body: false,
     invoke: never_invoked,
 };
 

@@ -273,6 +273,7 @@ static {upper}: FunctionDescription = FunctionDescription {{
     bindings: &{upper}_BINDINGS,
     return_bindings: &HTTP_RETURN,
     retry: None,
+    streams_request_body: false,
     invoke: invoke_{name},
 }};
 
@@ -316,6 +317,7 @@ static {upper}: FunctionDescription = FunctionDescription {{
     bindings: &{upper}_BINDINGS,
     return_bindings: &[],
     retry: None,
+    streams_request_body: false,
     invoke: invoke_{name},
 }};
 

@@ -30,6 +30,11 @@ pub trait ThroughTraits<T, K> {
     /// Whether the binding should say `SupportsDeferredBinding`.
     const DEFERRED: bool = false;
 
+    /// Whether the parameter reads the request body as it arrives (a [`RequestBody`]).
+    ///
+    /// [`RequestBody`]: crate::RequestBody
+    const STREAMS_BODY: bool = false;
+
     /// A parameter without a binding attribute.
     ///
     /// # Errors
@@ -57,9 +62,15 @@ pub trait ThroughTraits<T, K> {
 
 impl<T, K> ThroughTraits<T, K> for ParameterOf<T, K> {}
 
-/// Whether any of a binding's parameters asks for deferred binding (a trigger may have
-/// several parameters: the client and its metadata).
-pub const fn any_deferred(flags: &[bool]) -> bool {
+impl<K> ParameterOf<crate::RequestBody, K> {
+    /// The transport hands this function its body unread (see [`crate::RequestBody`]).
+    pub const STREAMS_BODY: bool = true;
+}
+
+/// Whether any of these compile-time flags is set: whether any of a binding's parameters asks
+/// for deferred binding (a trigger may have several parameters: the client and its metadata),
+/// or streams the request body.
+pub const fn any_of(flags: &[bool]) -> bool {
     let mut i = 0;
     while i < flags.len() {
         if flags[i] {
@@ -97,12 +108,12 @@ impl QueueClientSource<crate::extract::kind::queue_trigger> for ClientSource {}
 
 #[cfg(test)]
 mod tests {
-    use super::{ParameterOf, ThroughTraits as _, any_deferred};
+    use super::{ParameterOf, ThroughTraits as _, any_of};
 
     #[test]
     fn plain_types_take_the_content() {
         const { assert!(!<ParameterOf<String, crate::extract::kind::blob_trigger>>::DEFERRED) };
-        assert!(!any_deferred(&[false, false]));
-        assert!(any_deferred(&[false, true]));
+        assert!(!any_of(&[false, false]));
+        assert!(any_of(&[false, true]));
     }
 }

@@ -116,6 +116,11 @@ impl Pipeline {
         let function = invocation.function;
         invocation.state = Arc::clone(&self.state);
         let token = invocation.cancellation.clone();
+        let body_limit = if function.streams_request_body {
+            crate::request_body::body_limit_of(&invocation)
+        } else {
+            None
+        };
         // For the failure's console line: the invocation itself moves into the chain.
         let invocation_id = invocation.invocation_id.clone();
         // The target is `azfn::…`, the crate users name in their filters (`RUST_LOG=azfn=debug`),
@@ -158,6 +163,17 @@ impl Pipeline {
                     Err(InvocationError::Timeout(deadline))
                 }
             };
+            if let Some((limit, exceeded)) = body_limit
+                && exceeded.load(Ordering::Relaxed)
+                && matches!(
+                    result,
+                    Err(InvocationError::Binding { .. } | InvocationError::Function(_))
+                )
+            {
+                result = Err(InvocationError::TooLarge {
+                    limit: usize::try_from(limit).unwrap_or(usize::MAX),
+                });
+            }
             if let Some((finished, span)) = hooks {
                 finished(&span, &result, token.is_cancelled());
             }
@@ -183,6 +199,7 @@ impl Pipeline {
 pub fn failure_response(error: &InvocationError) -> HttpResponse {
     match error {
         InvocationError::Timeout(_) => HttpResponse::new(StatusCode::GATEWAY_TIMEOUT).text("the function timed out"),
+        InvocationError::TooLarge { .. } => HttpResponse::new(StatusCode::PAYLOAD_TOO_LARGE).text(error.to_string()),
         _ => HttpResponse::new(StatusCode::INTERNAL_SERVER_ERROR).text("internal server error"),
     }
 }

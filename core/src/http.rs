@@ -218,6 +218,11 @@ impl HttpRequest {
         &self.inner.body
     }
 
+    /// The body, shared (a reference count, not a copy).
+    pub(crate) fn body_bytes(&self) -> Bytes {
+        self.inner.body.clone()
+    }
+
     /// The body, as text.
     pub fn text(&self) -> Result<&str, DecodeError> {
         std::str::from_utf8(&self.inner.body)

@@ -66,6 +66,10 @@ pub struct FunctionDescription {
     pub return_bindings: &'static [BindingDescription],
     /// The function-level retry policy.
     pub retry: Option<RetryPolicy>,
+    /// Whether the function reads its request body as it arrives (it takes a
+    /// [`RequestBody`](crate::RequestBody)): a transport that receives the client's request
+    /// itself then invokes it before reading the body.
+    pub streams_request_body: bool,
     /// The invoker.
     pub invoke: Invoker,
 }

@@ -48,6 +48,8 @@ pub mod manifest;
 #[doc(hidden)]
 pub mod middleware;
 #[doc(hidden)]
+pub mod request_body;
+#[doc(hidden)]
 pub mod triggers;
 
 pub use cancel::CancellationToken;
@@ -66,6 +68,7 @@ pub use http::{
 pub use invocation::{Invocation, LogLine, Metadata, OutputValue, Outputs, RetryContext, TraceContext};
 pub use logging::LogFilter;
 pub use middleware::{Middleware, MiddlewareFuture, Next, NextFuture};
+pub use request_body::{BodyError, RequestBody};
 #[cfg(any(feature = "sql", feature = "mysql"))]
 pub use triggers::changes::{SqlChange, SqlChangeOperation};
 #[cfg(feature = "cosmosdb")]
@@ -97,7 +100,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// What generated code uses, re-exported by `azfn::__private`. Not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::clients::{ParameterOf, ThroughTraits, any_deferred};
+    pub use crate::clients::{ParameterOf, ThroughTraits, any_of};
     pub use crate::error::{IntoFunctionError, InvocationError};
     pub use crate::extract::{
         Admits, AnyTrigger, DataTypeOf, FromInputBinding, FromInvocation, HTTP_RETURN, IntoOutputValue,

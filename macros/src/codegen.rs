@@ -121,7 +121,7 @@ fn deferred_prop(attr: &BindingAttr, param_tys: &[&Type]) -> Option<TokenStream>
         .iter()
         .map(|ty| quote_spanned!(at(ty.span())=> <__azfn::ParameterOf<#ty, #kind>>::DEFERRED));
     Some(quote! {
-        (__azfn::SUPPORTS_DEFERRED_BINDING, __azfn::PropertyValue::Bool(__azfn::any_deferred(&[#(#flags),*])))
+        (__azfn::SUPPORTS_DEFERRED_BINDING, __azfn::PropertyValue::Bool(__azfn::any_of(&[#(#flags),*])))
     })
 }
 

@@ -87,6 +87,7 @@ fn generate(def: &FunctionDef) -> TokenStream {
         bindings.push(binding_description(output, "$return", Some(ret_ty), &[]));
     }
     let binding_count = bindings.len();
+    let streams_request_body = streams_request_body(&trigger_kind, &trigger_tys);
     let batch_checks = cardinality_checks(trigger, payload_ty);
     let retry = retry_policy(def.retry.as_ref());
 
@@ -228,6 +229,7 @@ fn generate(def: &FunctionDef) -> TokenStream {
                 bindings: &__BINDINGS,
                 return_bindings: #return_bindings,
                 retry: #retry,
+                streams_request_body: #streams_request_body,
                 invoke: __invoke,
             };
             fn __invoke(__invocation: __azfn::Invocation) -> __azfn::InvokeFuture {
@@ -236,6 +238,15 @@ fn generate(def: &FunctionDef) -> TokenStream {
             __azfn::inventory::submit!(__azfn::Registration(&__FUNCTION));
         };
     }
+}
+
+/// The `streams_request_body` field of the description: whether a parameter without a binding
+/// takes the request body unread, decided at compile time through `ParameterOf`.
+fn streams_request_body(trigger_kind: &TokenStream, trigger_tys: &[&syn::Type]) -> TokenStream {
+    let flags = trigger_tys
+        .iter()
+        .map(|ty| quote_spanned!(at(ty.span())=> <__azfn::ParameterOf<#ty, #trigger_kind>>::STREAMS_BODY));
+    quote!(__azfn::any_of(&[#(#flags),*]))
 }
 
 /// The `retry` field of the description.

@@ -101,6 +101,7 @@ pub(crate) fn mount(name: &str, prefix: &str, service: BoxedService) -> &'static
         bindings,
         return_bindings: &HTTP_RETURN,
         retry: None,
+        streams_request_body: false,
         invoke: invoke_service,
     }))
 }

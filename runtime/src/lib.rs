@@ -61,12 +61,12 @@ pub use azfn_bindings as bindings;
 #[cfg(feature = "tables")]
 pub use azfn_core::TableEntity;
 pub use azfn_core::{
-    BindingData, BodyClosed, BodySender, CancellationToken, Claim, ClaimsIdentity, DecodeError, DuplicateFunctionName,
-    Error, Extensions, FromInputBinding, FromInvocation, FunctionContext, FunctionDescription, Headers, HttpRequest,
-    HttpRequestBuilder, HttpResponse, Identities, IntoFunctionError, IntoHttpResponse, IntoOutputValue, Invocation,
-    InvocationError, InvokeFuture, Invoker, Json, LogFilter, LogLine, Metadata, Middleware, MiddlewareFuture, Next,
-    NextFuture, OutputValue, Outputs, Path, Query, Registry, Result, RetryContext, RetryPolicy, ReturnOutputs, State,
-    TraceContext, TriggerKind, invoke, kind,
+    BindingData, BodyClosed, BodyError, BodySender, CancellationToken, Claim, ClaimsIdentity, DecodeError,
+    DuplicateFunctionName, Error, Extensions, FromInputBinding, FromInvocation, FunctionContext, FunctionDescription,
+    Headers, HttpRequest, HttpRequestBuilder, HttpResponse, Identities, IntoFunctionError, IntoHttpResponse,
+    IntoOutputValue, Invocation, InvocationError, InvokeFuture, Invoker, Json, LogFilter, LogLine, Metadata,
+    Middleware, MiddlewareFuture, Next, NextFuture, OutputValue, Outputs, Path, Query, Registry, RequestBody, Result,
+    RetryContext, RetryPolicy, ReturnOutputs, State, TraceContext, TriggerKind, invoke, kind,
 };
 pub use azfn_core::{BlobTriggerMetadata, QueueTriggerMetadata, ScheduleStatus, TimerInfo, WarmupContext};
 #[cfg(feature = "cosmosdb")]

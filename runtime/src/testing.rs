@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::RequestBody;
 use crate::app::App;
 use crate::data::{BindingData, DecodeError};
 use crate::dispatch::Pipeline;
@@ -50,6 +51,17 @@ pub struct Trigger {
     inputs: Vec<(String, BindingData)>,
     metadata: Map<String, Value>,
     retry: Option<RetryContext>,
+    streamed_body: Option<StreamedBody>,
+}
+
+/// A streamed request body for a test; a cloned [`Trigger`] shares it, and it is read once.
+#[derive(Clone)]
+struct StreamedBody(std::sync::Arc<std::sync::Mutex<Option<RequestBody>>>);
+
+impl std::fmt::Debug for StreamedBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StreamedBody")
+    }
 }
 
 fn json_of<T: Serialize>(value: &T) -> BindingData {
@@ -68,6 +80,7 @@ impl Trigger {
             inputs: Vec::new(),
             metadata: Map::new(),
             retry: None,
+            streamed_body: None,
         }
     }
 
@@ -77,6 +90,40 @@ impl Trigger {
         for (name, value) in request.params() {
             trigger.metadata.insert(name.clone(), Value::String(value.clone()));
         }
+        trigger
+    }
+
+    /// An HTTP request whose body arrives as a stream, as forwarded, proxied and `HttpUri`
+    /// requests do for a function that takes a [`RequestBody`]: the request's own body is left
+    /// empty, and `body` is what the function reads.
+    ///
+    /// ```
+    /// use azfn::prelude::*;
+    /// use azfn::RequestBody;
+    /// use azfn::testing::{TestApp, Trigger};
+    ///
+    /// #[function(http_trigger(methods = "post"))]
+    /// async fn count(mut body: RequestBody) -> Result<String, azfn::Error> {
+    ///     let mut chunks = 0;
+    ///     while let Some(chunk) = body.chunk().await {
+    ///         chunk?;
+    ///         chunks += 1;
+    ///     }
+    ///     Ok(chunks.to_string())
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = TestApp::new(azfn::App::new());
+    /// let request = HttpRequest::builder().method(http::Method::POST).build();
+    /// let body = RequestBody::from_chunks(["a", "b", "c"]);
+    /// let outputs = app.invoke("count", Trigger::http_streamed(request, body)).await.unwrap();
+    /// assert_eq!(outputs.http_response().unwrap().body(), b"3");
+    /// # }
+    /// ```
+    pub fn http_streamed(request: HttpRequest, body: RequestBody) -> Self {
+        let mut trigger = Trigger::http(request);
+        trigger.streamed_body = Some(StreamedBody(std::sync::Arc::new(std::sync::Mutex::new(Some(body)))));
         trigger
     }
 
@@ -176,6 +223,12 @@ impl TestApp {
         }
         invocation.metadata = trigger.metadata.into();
         invocation.retry = trigger.retry;
+        let streamed = trigger
+            .streamed_body
+            .and_then(|body| body.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take());
+        if let Some(body) = streamed {
+            invocation.attach_request_body(body);
+        }
         let mut outputs = self.pipeline.invoke(invocation).await?;
         // Streamed bodies are read to their end, so that tests see them whole.
         outputs.collect_streamed_bodies().await;

@@ -64,6 +64,7 @@ static HELLO: FunctionDescription = FunctionDescription {
     bindings: &HELLO_BINDINGS,
     return_bindings: &HTTP_RETURN,
     retry: None,
+    streams_request_body: false,
     invoke: hello,
 };
 
@@ -110,6 +111,7 @@ static QUEUE: FunctionDescription = FunctionDescription {
     bindings: &QUEUE_BINDINGS,
     return_bindings: &QUEUE_OUTPUTS,
     retry: None,
+    streams_request_body: false,
     invoke: copy_message,
 };
 
@@ -142,6 +144,7 @@ static TIMER: FunctionDescription = FunctionDescription {
     bindings: &TIMER_BINDINGS,
     return_bindings: &[],
     retry: None,
+    streams_request_body: false,
     invoke: nothing,
 };
 
@@ -191,6 +194,7 @@ static RESIZE: FunctionDescription = FunctionDescription {
     bindings: &BLOB_BINDINGS,
     return_bindings: &ORDER_OUTPUTS,
     retry: None,
+    streams_request_body: false,
     invoke: nothing,
 };
 
@@ -210,6 +214,7 @@ macro_rules! http_function {
             bindings: &PLAIN_HTTP,
             return_bindings: &HTTP_RETURN,
             retry: None,
+            streams_request_body: false,
             invoke: $invoke,
         };
     };

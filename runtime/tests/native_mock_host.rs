@@ -164,6 +164,7 @@ static RETRIED: FunctionDescription = FunctionDescription {
         max_retry_count: 4,
         delay_interval: "00:00:10",
     }),
+    streams_request_body: false,
     invoke: nothing,
 };
 

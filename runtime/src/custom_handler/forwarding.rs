@@ -157,6 +157,7 @@ mod tests {
             bindings: &BINDINGS,
             return_bindings: &[],
             retry: None,
+            streams_request_body: false,
             invoke: never_called,
         };
         let request = http::Request::get("/api/items/7?id=q&x=a%20b&x=c")

@@ -81,6 +81,7 @@ use crate::invocation::{Invocation, Outputs, RetryContext};
 ///     bindings: &BINDINGS,
 ///     return_bindings: &[],
 ///     retry: None,
+///     streams_request_body: false,
 ///     invoke: never_called,
 /// };
 ///
@@ -197,6 +198,7 @@ fn retry_context(value: &Value) -> Option<RetryContext> {
 ///     bindings: &[],
 ///     return_bindings: &[],
 ///     retry: None,
+///     streams_request_body: false,
 ///     invoke: never_called,
 /// };
 ///
@@ -529,6 +531,7 @@ mod tests {
         bindings: &BINDINGS,
         return_bindings: &[],
         retry: None,
+        streams_request_body: false,
         invoke: never_called,
     };
 
@@ -910,6 +913,7 @@ mod direct_tests {
         bindings: &HTTP_BINDINGS,
         return_bindings: &[],
         retry: None,
+        streams_request_body: false,
         invoke: never_called,
     };
 
@@ -927,6 +931,7 @@ mod direct_tests {
         bindings: &QUEUE_BINDINGS,
         return_bindings: &[],
         retry: None,
+        streams_request_body: false,
         invoke: never_called,
     };
 

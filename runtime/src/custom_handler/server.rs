@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use http::header::{ALLOW, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -20,7 +21,7 @@ use super::protocol;
 use crate::error::InvocationError;
 use crate::function::{FunctionDescription, Registry};
 use crate::http::ResponseBody;
-use crate::{dispatch, loopback};
+use crate::{RequestBody, dispatch, loopback};
 
 /// The variables holding the port, in the order they are read: the current name, then the
 /// legacy one (both are set by every host).
@@ -242,11 +243,19 @@ fn forward(
     let trace = trace_context(request.headers());
     let (parts, body) = request.into_parts();
     async move {
-        let body = match loopback::read_body(body, options.max_body_bytes).await {
-            Ok(body) => body,
-            Err(error) => return error_response(status_for(&error), &error.to_string()),
+        let limit = options.max_body_bytes;
+        // A function that streams its body is invoked now, and reads the body as it arrives.
+        let mut invocation = if function.streams_request_body {
+            let mut invocation = forwarding::invocation(function, invocation_id.clone(), parts, values, Bytes::new());
+            invocation.attach_request_body(RequestBody::from_body(body).limited(limit));
+            invocation
+        } else {
+            let body = match loopback::read_body(body, limit).await {
+                Ok(body) => body,
+                Err(error) => return error_response(status_for(&error), &error.to_string()),
+            };
+            forwarding::invocation(function, invocation_id.clone(), parts, values, body)
         };
-        let mut invocation = forwarding::invocation(function, invocation_id.clone(), parts, values, body);
         invocation.trace = trace;
         let answered = dispatch::invoke(invocation).await.map(|outputs| {
             // No envelope carries the invocation's log lines back: the console does, which the

@@ -17,13 +17,14 @@ use azfn_bindings::percent::decode_query_joined;
 use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::error::InvocationError;
 use crate::http::{HttpRequest, HttpResponse, IdentityList, ResponseBody};
-use crate::loopback;
+use crate::{RequestBody, loopback};
 
 /// The header carrying the invocation id on forwarded requests.
 pub(crate) const INVOCATION_ID_HEADER: &str = "x-ms-invocation-id";
@@ -38,22 +39,52 @@ pub(crate) struct RawRequest {
     url: String,
     headers: HeaderMap,
     query: BTreeMap<String, String>,
-    body: Bytes,
+    body: RawBody,
+}
+
+/// A forwarded request's body: left unread until the invocation says whether its function
+/// streams it.
+#[derive(Debug)]
+enum RawBody {
+    #[cfg(test)]
+    Read(Bytes),
+    Unread {
+        body: Incoming,
+        limit: usize,
+    },
 }
 
 impl RawRequest {
-    /// The request a function sees, with the route parameters of the gRPC half.
-    /// The parts are moved in as they are, not parsed again.
-    pub(crate) fn into_http_request(self, params: Vec<(String, String)>) -> HttpRequest {
-        HttpRequest::from_parts(
+    /// The request a function sees, with the route parameters of the gRPC half, and for a
+    /// function that streams its body, that body unread. The parts are moved in as they are,
+    /// not parsed again.
+    ///
+    /// # Errors
+    ///
+    /// When a body read whole cannot be read, or is larger than the limit.
+    pub(crate) async fn into_http_request(
+        self,
+        params: Vec<(String, String)>,
+        streams_body: bool,
+    ) -> Result<(HttpRequest, Option<RequestBody>), InvocationError> {
+        let (body, streamed) = match self.body {
+            #[cfg(test)]
+            RawBody::Read(bytes) => (bytes, None),
+            RawBody::Unread { body, limit } if streams_body => {
+                (Bytes::new(), Some(RequestBody::from_body(body).limited(limit)))
+            }
+            RawBody::Unread { body, limit } => (loopback::read_body(body, limit).await?, None),
+        };
+        let request = HttpRequest::from_parts(
             self.method,
             self.url,
             self.headers,
             self.query,
             params.into_iter().collect(),
             IdentityList::default(),
-            self.body,
-        )
+            body,
+        );
+        Ok((request, streamed))
     }
 }
 
@@ -212,13 +243,23 @@ async fn forwarded(request: Request<Incoming>, pairing: &Pairing, body_limit: us
         return plain(StatusCode::BAD_REQUEST, "missing the x-ms-invocation-id header");
     };
     let (parts, body) = request.into_parts();
-    let body = match loopback::read_body(body, body_limit).await {
-        Ok(body) => body,
-        Err(error) => return plain(StatusCode::PAYLOAD_TOO_LARGE, &format!("cannot read the body: {error}")),
-    };
+    // A body declared too large is refused at once; any other is read by the invocation, whole
+    // or as a stream, as its function asks.
+    if body.size_hint().lower() > body_limit as u64 {
+        return plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &InvocationError::TooLarge { limit: body_limit }.to_string(),
+        );
+    }
     let (respond, response) = oneshot::channel();
     let exchange = RawExchange {
-        request: raw_request(parts, body),
+        request: raw_request(
+            parts,
+            RawBody::Unread {
+                body,
+                limit: body_limit,
+            },
+        ),
         respond,
     };
     pairing.request_arrived(&invocation_id, exchange);
@@ -234,7 +275,7 @@ async fn forwarded(request: Request<Incoming>, pairing: &Pairing, body_limit: us
 }
 
 /// The request as the client sent it: the URL rebuilt from the forwarding headers.
-fn raw_request(parts: Parts, body: Bytes) -> RawRequest {
+fn raw_request(parts: Parts, body: RawBody) -> RawRequest {
     let header = |name: &str| {
         parts
             .headers
@@ -273,7 +314,7 @@ mod tests {
             url: "http://h/api/x".into(),
             headers: HeaderMap::new(),
             query: BTreeMap::new(),
-            body: Bytes::new(),
+            body: RawBody::Read(Bytes::new()),
         };
         (RawExchange { request, respond }, response)
     }
@@ -310,8 +351,8 @@ mod tests {
         assert!(response.try_recv().is_err());
     }
 
-    #[test]
-    fn the_url_is_rebuilt_from_the_forwarding_headers() {
+    #[tokio::test]
+    async fn the_url_is_rebuilt_from_the_forwarding_headers() {
         let request = Request::get("/api/hello?name=x")
             .header("host", "127.0.0.1:5555")
             .header("x-forwarded-host", "app.azurewebsites.net")
@@ -319,9 +360,13 @@ mod tests {
             .body(())
             .expect("request");
         let (parts, ()) = request.into_parts();
-        let raw = raw_request(parts, Bytes::from_static(b"hi"));
+        let raw = raw_request(parts, RawBody::Read(Bytes::from_static(b"hi")));
         assert_eq!(raw.url, "https://app.azurewebsites.net/api/hello?name=x");
-        let http = raw.into_http_request(vec![("id".into(), "7".into())]);
+        let (http, streamed) = raw
+            .into_http_request(vec![("id".into(), "7".into())], false)
+            .await
+            .expect("a request");
+        assert!(streamed.is_none());
         assert_eq!(http.query("name"), Some("x"));
         assert_eq!(http.param("id"), Some("7"));
         assert_eq!(http.body(), b"hi");

@@ -172,8 +172,19 @@ async fn attach_forwarded_request(
         ));
     };
     let params = either_map(route.nullable_params, route.params).collect();
-    let request = exchange.request.into_http_request(params);
+    let streams_body = invocation.function.streams_request_body;
+    let (request, body) = match exchange.request.into_http_request(params, streams_body).await {
+        Ok(read) => read,
+        Err(error) => {
+            // The caller is answered here: the invocation ends before it runs.
+            let _ = exchange.respond.send(crate::dispatch::failure_response(&error));
+            return Err(error);
+        }
+    };
     invocation.data.insert(key, BindingData::Http(request));
+    if let Some(body) = body {
+        invocation.attach_request_body(body);
+    }
     Ok(exchange.respond)
 }
 
@@ -341,6 +352,7 @@ mod tests {
         bindings: &BINDINGS,
         return_bindings: &[],
         retry: None,
+        streams_request_body: false,
         invoke: never_called,
     };
 
@@ -421,6 +433,7 @@ mod tests {
         bindings: &GREET_BINDINGS,
         return_bindings: &[],
         retry: None,
+        streams_request_body: false,
         invoke: never_called,
     };
 

@@ -143,6 +143,7 @@ mod tests {
             minimum_interval: "00:00:04",
             maximum_interval: "1.00:15:00.5",
         }),
+        streams_request_body: false,
         invoke: never_called,
     };
 

@@ -135,6 +135,7 @@ mod tests {
         bindings: &[],
         return_bindings: &[],
         retry: None,
+        streams_request_body: false,
         invoke: never_called,
     };
 
