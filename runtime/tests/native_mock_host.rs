@@ -102,6 +102,23 @@ async fn countdown(req: HttpRequest) -> HttpResponse {
 }
 
 /// Fails, panics, answers 404 or brews, by its route value.
+/// Notified when `tally` has read the first chunk of its body.
+static TALLY_FIRST_CHUNK: LazyLock<tokio::sync::Notify> = LazyLock::new(tokio::sync::Notify::new);
+
+/// Counts the bytes of a body it reads as it arrives.
+#[function(http_trigger(methods = "post"))]
+async fn tally(mut body: azfn::RequestBody) -> azfn::Result<String> {
+    let (mut bytes, mut chunks) = (0, 0);
+    while let Some(chunk) = body.chunk().await {
+        bytes += chunk?.len();
+        chunks += 1;
+        if chunks == 1 {
+            TALLY_FIRST_CHUNK.notify_one();
+        }
+    }
+    Ok(format!("{bytes} bytes"))
+}
+
 #[function(http_trigger(route = "brew/{mode}"))]
 async fn brew(Path(mode): Path<String>) -> azfn::Result<String> {
     match mode.as_str() {
@@ -1602,4 +1619,51 @@ async fn a_thousand_invocations_run_at_once() {
         );
         assert!(answered.insert(response.invocation_id), "answered twice");
     }
+}
+
+#[tokio::test]
+async fn request_bodies_stream_through_http_uri_to_a_function_that_takes_them() {
+    let mut harness = Harness::start(true).await;
+    let init = harness.host.ready().await;
+    let address = init.capabilities["HttpUri"].trim_start_matches("http://").to_owned();
+
+    // The client's request is forwarded chunked, and only its first chunk is sent for now.
+    let mut tcp = TcpStream::connect(&address).await.expect("the HttpUri server listens");
+    let head = format!(
+        "POST /api/tally HTTP/1.1\r\nHost: {address}\r\nx-ms-invocation-id: t-1\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n"
+    );
+    tcp.write_all(head.as_bytes()).await.expect("writes");
+    let grpc_half = invocation("t-1", "tally", vec![input("req", Data::Http(Box::default()))]);
+    harness.host.send("t-1", Content::InvocationRequest(grpc_half));
+    // A worker that buffered the body whole would never get here: the rest is not sent yet.
+    tokio::time::timeout(PATIENCE, TALLY_FIRST_CHUNK.notified())
+        .await
+        .expect("the function reads the first chunk while the body is still arriving");
+    tcp.write_all(b"6\r\n world\r\n0\r\n\r\n").await.expect("writes");
+    let (_, response) = harness.host.response_of("t-1").await;
+    assert_eq!(status(&response.result), Status::Success);
+    let mut raw = Vec::new();
+    tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut raw))
+        .await
+        .expect("answered in time")
+        .expect("reads");
+    let text = String::from_utf8(raw).expect("text");
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.ends_with("\r\n\r\n11 bytes"), "{text}");
+
+    // A body declared larger than the limit is refused before any invocation pairs with it.
+    let mut tcp = TcpStream::connect(&address).await.expect("the HttpUri server listens");
+    let head = format!(
+        "POST /api/tally HTTP/1.1\r\nHost: {address}\r\nx-ms-invocation-id: t-2\r\n\
+         Content-Length: 999999999999\r\nConnection: close\r\n\r\n"
+    );
+    tcp.write_all(head.as_bytes()).await.expect("writes");
+    let mut raw = Vec::new();
+    tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut raw))
+        .await
+        .expect("answered in time")
+        .expect("reads");
+    let text = String::from_utf8(raw).expect("text");
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
 }
