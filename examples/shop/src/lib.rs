@@ -5,7 +5,11 @@
 //!   [`stamp_request_id`] adds a header to every HTTP response and tags the invocation;
 //! - the function context: invocation id, retry count, a value set by middleware, cancellation;
 //! - logging: `tracing` events land in the invocation's log;
+//! - a streamed request body: [`import_stock`] applies an upload line by line as it arrives;
 //! - errors: `azfn::Error::not_found` answers `404` with its message; other errors answer a bare `500`.
+
+mod import;
+pub use import::{ImportReport, import_stock};
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

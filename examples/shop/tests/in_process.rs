@@ -90,3 +90,42 @@ async fn the_api_key_middleware_guards_http_functions_only() {
         .await;
     assert!(queue.is_ok());
 }
+
+#[tokio::test]
+async fn a_stock_import_is_applied_line_by_line_as_its_body_arrives() {
+    use azfn::RequestBody;
+    use shop::ImportReport;
+
+    let app = app();
+    let request = HttpRequest::builder().build();
+    // Lines split across chunks, as a network delivers them.
+    let body = RequestBody::from_chunks([
+        "{\"id\":1,\"quan",
+        "tity\":5}\n{\"id\":9,\"quantity\":1}\n",
+        "{\"id\":2,\"quantity\":3}",
+    ]);
+    let outputs = app
+        .invoke("import_stock", Trigger::http_streamed(request, body))
+        .await
+        .unwrap();
+    let response = outputs.http_response().unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let report: ImportReport = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(
+        report,
+        ImportReport {
+            applied: 2,
+            unknown: vec![9]
+        }
+    );
+
+    // A malformed line is the caller's mistake.
+    let request = HttpRequest::builder().build();
+    let body = RequestBody::from_chunks(["{\"id\":1,\"quantity\":1}\nnot json\n"]);
+    let outputs = app
+        .invoke("import_stock", Trigger::http_streamed(request, body))
+        .await
+        .unwrap();
+    let response = outputs.http_response().unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}

@@ -98,6 +98,9 @@ pub(crate) struct RawExchange {
 }
 
 /// Whichever half of an invocation arrived first.
+// Unboxed: a slot lives only until its other half arrives, and a box would cost an allocation
+// per request.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Slot {
     /// The forwarded request, waiting for its invocation.
