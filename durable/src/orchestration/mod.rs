@@ -72,6 +72,7 @@
 // `combinators` stands alone.
 mod combinators;
 mod context;
+mod critical;
 
 mod entity_id;
 mod entity_message;
@@ -91,6 +92,7 @@ pub use combinators::{
     Either, Join, Select, TryWhenAll, WhenAll, WhenAny, join, select, try_when_all, when_all, when_any,
 };
 pub use context::{OrchestrationContext, ReplaySafeLogger, SubOrchestratorOptions};
+pub use critical::{CriticalSection, LockTask};
 pub use entity_id::{EntityId, ParseEntityIdError};
 pub use http::{DurableHttpRequest, DurableHttpResponse, HttpRetry, TokenSource};
 pub use replay::{RunOptions, run_orchestrator, run_orchestrator_with};
