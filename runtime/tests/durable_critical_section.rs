@@ -674,3 +674,20 @@ fn an_empty_lock_set_is_refused() {
     );
     assert_eq!(answer, response(vec![completed(0, None)], None));
 }
+
+#[test]
+fn continuing_as_new_inside_a_section_releases_the_locks_first() {
+    async fn restart(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+        let _section = ctx.lock_entities(&[account("a")]).await?;
+        ctx.continue_as_new(&1)?;
+        Ok(())
+    }
+    let (past, new) = granted("restart", &["a"]);
+    let answer = run(past, new, restart);
+    assert_eq!(answer.actions[0], send_event(1, "@account@a", "release", &release(G0)));
+    assert_eq!(answer.actions.len(), 2);
+    assert_eq!(
+        completion(&answer).orchestration_status,
+        OrchestrationStatus::ContinuedAsNew as i32
+    );
+}

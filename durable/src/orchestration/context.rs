@@ -549,9 +549,10 @@ impl OrchestrationContext {
         Ok(())
     }
 
-    /// Locks `entities` for a critical section: the task gives a [`CriticalSection`] once all
-    /// are locked, and until it is dropped (or [released](CriticalSection::release)) no one
-    /// else can run operations on them while this orchestration calls them.
+    /// Locks `entities` for a critical section: the task gives a
+    /// [`CriticalSection`](super::CriticalSection) once all are locked, and until it is dropped
+    /// (or [released](super::CriticalSection::release)) no one else can run operations on them
+    /// while this orchestration calls them.
     ///
     /// The entities are locked in a fixed order (sorted by name then key, each once), as the
     /// Durable Task SDKs do so that two orchestrations never wait on each other: one `op`

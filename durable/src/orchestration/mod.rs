@@ -64,6 +64,9 @@
 //! - The default sub-orchestration instance id is `"<parent id>:<task id as 4 hex digits>"`.
 //! - Entity calls and signals go out as `sendEvent` actions in the extension's legacy request
 //!   format, the only form extension 2.13 accepts over the passthrough protocol.
+//! - Critical sections ([`OrchestrationContext::lock_entities`]) lock their entities sorted by
+//!   name then key in byte order (.NET compares culture-aware); a signal that breaks the locking
+//!   rules fails the orchestration, since `signal_entity` has no such error to return.
 
 // The modules import one another one way only (`ui-tests/tests/module_graph.rs` checks it): `state` (the replay
 // state, its slot table and the future of one slot) is below `task` (the futures an
