@@ -328,3 +328,79 @@ impl Drop for CriticalSection {
         self.release_locks();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::orchestrator_action::OrchestratorActionType;
+
+    fn account(key: &str) -> EntityId {
+        EntityId::new("account", key)
+    }
+
+    fn sent(state: &State) -> Vec<(i32, String, String)> {
+        let mut sent: Vec<_> = state
+            .pending_actions
+            .values()
+            .map(|action| match &action.orchestrator_action_type {
+                Some(OrchestratorActionType::SendEvent(e)) => (
+                    action.id,
+                    e.instance.as_ref().unwrap().instance_id.clone(),
+                    e.name.clone(),
+                ),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        sent.sort();
+        sent
+    }
+
+    #[test]
+    fn a_request_sorts_the_set_and_opens_the_section_until_the_release() {
+        let mut state = State::new("inst".into(), None, None);
+        let (id, locks, _) = request_locks(&mut state, &[account("b"), account("a"), account("b")]);
+        assert_eq!(locks, [account("a"), account("b")]);
+        assert_eq!(sent(&state), [(0, "@account@a".into(), "op".into())]);
+        assert!(check_lock(&state, &[account("c")]).is_err());
+        // Before the grant no call goes through, even to a locked entity.
+        assert!(check_call(&state, &account("a"), "get").is_err());
+        state.critical_section.as_mut().unwrap().response_arrived(&id);
+        assert!(check_call(&state, &account("a"), "get").is_ok());
+        // A release for another section changes nothing; the section's own closes it.
+        release(&mut state, Some("another"));
+        assert!(state.critical_section.is_some());
+        release(&mut state, Some(&id));
+        assert!(state.critical_section.is_none());
+        assert_eq!(
+            sent(&state),
+            [
+                (0, "@account@a".into(), "op".into()),
+                (1, "@account@a".into(), "release".into()),
+                (2, "@account@b".into(), "release".into()),
+            ]
+        );
+        assert!(check_lock(&state, &[account("c")]).is_ok());
+    }
+
+    #[test]
+    fn a_call_holds_its_entity_until_the_answer() {
+        let mut state = State::new("inst".into(), None, None);
+        let (id, _, _) = request_locks(&mut state, &[account("a")]);
+        state.critical_section.as_mut().unwrap().response_arrived(&id);
+        call_started(&mut state, "R1", &account("a"));
+        let busy = check_call(&state, &account("a"), "get").unwrap_err();
+        assert_eq!(busy.error_type, LOCKING_RULES_VIOLATION);
+        assert!(busy.error_message.contains("still pending"), "{}", busy.error_message);
+        state.critical_section.as_mut().unwrap().response_arrived("r1");
+        assert!(check_call(&state, &account("a"), "get").is_ok());
+    }
+
+    #[test]
+    fn outside_a_section_everything_is_allowed() {
+        let state = State::new("inst".into(), None, None);
+        assert!(check_call(&state, &account("a"), "get").is_ok());
+        assert!(check_signal(&state, &account("a"), "add").is_ok());
+        assert!(check_sub_orchestration(&state, "Child").is_ok());
+        assert!(check_lock(&state, &[]).is_err());
+    }
+}

@@ -51,7 +51,7 @@ impl SectionState {
     /// An `eventRaised` named `key` (lower-case) arrived: the grant, or the answer of a call,
     /// which makes its entity available again (whether or not the call's task is still alive,
     /// as in .NET, where the SDK's own continuation does it).
-    fn response_arrived(&mut self, key: &str) {
+    pub(crate) fn response_arrived(&mut self, key: &str) {
         if key == self.id {
             self.acquiring = false;
         } else {
