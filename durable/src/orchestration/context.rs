@@ -8,16 +8,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::critical::{self, LockTask};
 use super::entity_id::EntityId;
 use super::guid::format_round_trip;
 use super::http::{DurableHttpRequest, DurableHttpResponse, HTTP_ACTIVITY};
 use super::state::{ContinueAsNew, SharedState, Slot, SlotFuture, State};
 use super::task::{DurableTask, RetryPolicy, Source, TimerTask};
-use crate::proto::{
-    CreateSubOrchestrationAction, OrchestratorAction, ScheduleTaskAction, SendEventAction,
-    orchestrator_action::OrchestratorActionType,
-};
-use crate::proto::{OrchestrationInstance, TaskFailureDetails};
+use crate::proto::TaskFailureDetails;
+use crate::proto::{CreateSubOrchestrationAction, ScheduleTaskAction, orchestrator_action::OrchestratorActionType};
 use azfn_wire::wkt::StringValue;
 
 /// The context of one orchestration instance: its id and input, the deterministic clock, and
@@ -351,6 +349,9 @@ impl OrchestrationContext {
 
     /// Starts a sub-orchestration with an explicit instance id and/or a retry policy.
     ///
+    /// In a [critical section](Self::lock_entities) no sub-orchestration may start: the task
+    /// fails at once (error type `LockingRulesViolation`) and nothing is scheduled.
+    ///
     /// ```
     /// # use azfn::durable::orchestration::{OrchestrationContext, SubOrchestratorOptions};
     /// async fn orchestrator(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
@@ -366,6 +367,9 @@ impl OrchestrationContext {
         input: &I,
         options: SubOrchestratorOptions,
     ) -> DurableTask<O> {
+        if let Err(failure) = critical::check_sub_orchestration(&self.lock(), name) {
+            return DurableTask::failed(name, failure);
+        }
         let input = match to_json(input) {
             Ok(input) => input,
             Err(error) => return DurableTask::failed(name, serialization_failure(name, &error)),
@@ -482,22 +486,7 @@ impl OrchestrationContext {
         data: &D,
     ) -> Result<(), serde_json::Error> {
         let data = to_json(data)?;
-        let mut state = self.lock();
-        let id = state.next_id();
-        state.pending_actions.insert(
-            id,
-            OrchestratorAction {
-                id,
-                orchestrator_action_type: Some(OrchestratorActionType::SendEvent(SendEventAction {
-                    instance: Some(OrchestrationInstance {
-                        instance_id: instance_id.to_owned(),
-                        execution_id: None,
-                    }),
-                    name: name.to_owned(),
-                    data: data.map(StringValue::from),
-                })),
-            },
-        );
+        self.lock().send_event(instance_id.to_owned(), name.to_owned(), data);
         Ok(())
     }
 
@@ -560,7 +549,55 @@ impl OrchestrationContext {
         Ok(())
     }
 
-    /// Calls `operation` on an entity and waits for its result, decoded as `O`.
+    /// Locks `entities` for a critical section: the task gives a
+    /// [`CriticalSection`](super::CriticalSection) once all are locked, and until it is dropped
+    /// (or [released](super::CriticalSection::release)) no one else can run operations on them
+    /// while this orchestration calls them.
+    ///
+    /// The entities are locked in a fixed order (sorted by name then key, each once), as the
+    /// Durable Task SDKs do so that two orchestrations never wait on each other: one `op`
+    /// event carrying a lock request goes to the first entity, which forwards it along the
+    /// set, and the last entity answers with an event named by the request's deterministic
+    /// GUID.
+    ///
+    /// The .NET SDK's rules hold while the section is open (from the request on): no other
+    /// lock request; calls only to locked entities, one at a time each, after the grant; no
+    /// signals to locked entities; no sub-orchestrations. A refused request or call fails its
+    /// task, a refused signal fails the orchestration (error type `LockingRulesViolation`).
+    /// Activities, timers and external events are allowed — but an activity that waits on a
+    /// locked entity (through a client) waits for the release, which may never come.
+    ///
+    /// ```
+    /// # use azfn::durable::orchestration::{EntityId, OrchestrationContext};
+    /// async fn audit(ctx: OrchestrationContext) -> Result<i64, azfn::Error> {
+    ///     let ledger = EntityId::new("ledger", "2024");
+    ///     let section = ctx.lock_entities(&[ledger.clone()]).await?;
+    ///     let total: i64 = ctx.call_entity(&ledger, "total", &()).await?;
+    ///     ctx.call_activity::<(), _>("Archive", &total).await?;
+    ///     drop(section); // released here
+    ///     Ok(total)
+    /// }
+    /// ```
+    pub fn lock_entities(&self, entities: &[EntityId]) -> LockTask {
+        let mut state = self.lock();
+        if let Err(failure) = critical::check_lock(&state, entities) {
+            drop(state);
+            return LockTask::refused(self.inner.clone(), failure);
+        }
+        let (id, locks, slot) = critical::request_locks(&mut state, entities);
+        drop(state);
+        LockTask::requested(self.inner.clone(), id, locks, slot)
+    }
+
+    /// Whether a critical section is open: locks requested (granted or not) and not released.
+    pub fn in_critical_section(&self) -> bool {
+        self.lock().critical_section.is_some()
+    }
+
+    ///
+    /// In a [critical section](Self::lock_entities), only a locked entity may be called, once
+    /// the lock is granted and when no earlier call to it is still pending; otherwise the task
+    /// fails at once (error type `LockingRulesViolation`, naming the entity) and nothing is sent.
     ///
     /// The request goes out as an event in the extension's legacy entity message format (an
     /// `eventSent` named `op` to `@name@key`, carrying `{"op", "input", "id", "parent",
@@ -586,6 +623,9 @@ impl OrchestrationContext {
             Err(error) => return DurableTask::failed(operation, serialization_failure(operation, &error)),
         };
         let mut state = self.lock();
+        if let Err(failure) = critical::check_call(&state, entity, operation) {
+            return DurableTask::failed(operation, failure);
+        }
         let request_id = state.new_guid();
         let parent = state.instance_id.clone();
         let parent_execution = state.execution_id.clone();
@@ -598,7 +638,8 @@ impl OrchestrationContext {
             parent_execution.as_deref(),
             None,
         );
-        let id = push_entity_message(&mut state, entity, "op".into(), message);
+        let id = state.send_event(entity.to_string(), "op".into(), Some(message));
+        critical::call_started(&mut state, &request_id, entity);
         let slot = state.new_slot();
         state.entity_waiters.insert(request_id.to_lowercase(), slot);
         drop(state);
@@ -610,6 +651,10 @@ impl OrchestrationContext {
     }
 
     /// Signals an entity: runs `operation` with `input` on it without waiting (fire and forget).
+    ///
+    /// In a [critical section](Self::lock_entities), signaling one of the locked entities
+    /// breaks the locking rules: the orchestration fails (error type `LockingRulesViolation`)
+    /// once the orchestrator next waits.
     ///
     /// ```
     /// # use azfn::durable::orchestration::{EntityId, OrchestrationContext};
@@ -626,10 +671,15 @@ impl OrchestrationContext {
     ) -> Result<(), serde_json::Error> {
         let input = to_json(input)?;
         let mut state = self.lock();
+        if let Err(failure) = critical::check_signal(&state, entity, operation) {
+            let at = state.next_id;
+            state.rule_violation.get_or_insert((failure, at));
+            return Ok(());
+        }
         let request_id = state.new_guid();
         let message =
             super::entity_message::request_message(operation, true, input.as_deref(), &request_id, None, None, None);
-        push_entity_message(&mut state, entity, "op".into(), message);
+        state.send_event(entity.to_string(), "op".into(), Some(message));
         Ok(())
     }
 
@@ -660,6 +710,11 @@ impl OrchestrationContext {
     ) -> Result<(), serde_json::Error> {
         let input = to_json(input)?;
         let mut state = self.lock();
+        if let Err(failure) = critical::check_signal(&state, entity, operation) {
+            let at = state.next_id;
+            state.rule_violation.get_or_insert((failure, at));
+            return Ok(());
+        }
         let request_id = state.new_guid();
         let due = format_round_trip(at);
         // `RequestMessage.GetAdjustedDeliveryTime`: beyond the Azure Storage provider's
@@ -679,7 +734,7 @@ impl OrchestrationContext {
             Some(&due),
         );
         let name = format!("op@{}", format_round_trip(delivery));
-        push_entity_message(&mut state, entity, name, message);
+        state.send_event(entity.to_string(), name, Some(message));
         Ok(())
     }
 
@@ -824,25 +879,6 @@ const MAXIMUM_ENTITY_DELAY: Duration = Duration::from_secs(6 * 86_400);
 /// The Azure Storage provider's `LongRunningTimerIntervalLength`, when the run sets no maximum
 /// timer interval.
 const DEFAULT_LONG_TIMER_INTERVAL: Duration = Duration::from_secs(3 * 86_400);
-
-fn push_entity_message(state: &mut State, entity: &EntityId, name: String, message: String) -> i32 {
-    let id = state.next_id();
-    state.pending_actions.insert(
-        id,
-        OrchestratorAction {
-            id,
-            orchestrator_action_type: Some(OrchestratorActionType::SendEvent(SendEventAction {
-                instance: Some(OrchestrationInstance {
-                    instance_id: entity.to_string(),
-                    execution_id: None,
-                }),
-                name,
-                data: Some(message.into()),
-            })),
-        },
-    );
-    id
-}
 
 /// Logs for an orchestration without repeating lines on replay: each method emits a `tracing`
 /// event (target `azfn::durable::orchestration`, with the instance id and orchestrator name as

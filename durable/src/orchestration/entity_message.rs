@@ -1,10 +1,12 @@
 //! The extension's legacy entity messages, as orchestrations exchange them with entities over
-//! `eventSent` / `eventRaised`: the request (`RequestMessage`) and the response
-//! (`ResponseMessage`). Field names follow Durable Task Core's JSON contract.
+//! `eventSent` / `eventRaised`: the request (`RequestMessage`, also the lock request), the lock
+//! release (`ReleaseMessage`) and the response (`ResponseMessage`). Field names follow Durable
+//! Task Core's JSON contract (`DurableTask.Core/Entities/EventFormat/*.cs`).
 
 use serde::{Deserialize, Serialize};
 
 use super::Outcome;
+use super::entity_id::EntityId;
 use crate::proto::TaskFailureDetails;
 
 #[derive(Serialize)]
@@ -47,6 +49,62 @@ pub(crate) fn request_message(
         due,
     };
     serde_json::to_string(&message).unwrap_or_default()
+}
+
+/// An entity of a lock set, as Durable Task Core's `EntityId` serializes (`name`, `key`).
+#[derive(Serialize)]
+struct LockedEntity<'a> {
+    name: &'a str,
+    key: &'a str,
+}
+
+/// A lock request: a `RequestMessage` without `op` whose `lockset` is set. Durable Task Core
+/// (`OrchestrationEntityContext.EmitAcquireMessage`) sends it, as an `op` event, to the first
+/// entity of the set at position 0 (`pos`, omitted when 0 as `EmitDefaultValue = false` does);
+/// each entity forwards it to the next, and the last one answers the orchestration.
+#[derive(Serialize)]
+struct LockRequestMessage<'a> {
+    id: &'a str,
+    parent: &'a str,
+    #[serde(rename = "parentExecution", skip_serializing_if = "Option::is_none")]
+    parent_execution: Option<&'a str>,
+    lockset: Vec<LockedEntity<'a>>,
+}
+
+/// The JSON text of the request to lock `lockset` (sorted, without repeats) for the critical
+/// section `request_id` of the orchestration `parent`.
+pub(crate) fn lock_request_message(
+    request_id: &str,
+    parent: &str,
+    parent_execution: Option<&str>,
+    lockset: &[EntityId],
+) -> String {
+    let message = LockRequestMessage {
+        id: request_id,
+        parent,
+        parent_execution,
+        lockset: lockset
+            .iter()
+            .map(|entity| LockedEntity {
+                name: entity.name(),
+                key: entity.key(),
+            })
+            .collect(),
+    };
+    serde_json::to_string(&message).unwrap_or_default()
+}
+
+/// A lock release (`ReleaseMessage`), sent as a `release` event to each locked entity. The
+/// entity unlocks when `parent` is the instance holding its lock; `id` names the section.
+#[derive(Serialize)]
+struct ReleaseMessage<'a> {
+    parent: &'a str,
+    id: &'a str,
+}
+
+/// The JSON text of the release of the critical section `section_id` held by `parent`.
+pub(crate) fn release_message(parent: &str, section_id: &str) -> String {
+    serde_json::to_string(&ReleaseMessage { parent, id: section_id }).unwrap_or_default()
 }
 
 #[derive(Deserialize)]
@@ -126,6 +184,30 @@ mod tests {
                 Some("2024-01-02T03:04:05.0000000Z")
             ),
             r#"{"op":"reset","signal":true,"id":"g","due":"2024-01-02T03:04:05.0000000Z"}"#
+        );
+    }
+
+    #[test]
+    fn lock_requests_and_releases_encode_like_durable_task_core() {
+        let lockset = [EntityId::new("Account", "a"), EntityId::new("account", "b@c")];
+        assert_eq!(
+            lock_request_message("g", "orch", Some("exec"), &lockset),
+            r#"{"id":"g","parent":"orch","parentExecution":"exec","lockset":[{"name":"account","key":"a"},{"name":"account","key":"b@c"}]}"#
+        );
+        assert_eq!(
+            lock_request_message("g", "orch", None, &lockset[..1]),
+            r#"{"id":"g","parent":"orch","lockset":[{"name":"account","key":"a"}]}"#
+        );
+        assert_eq!(release_message("orch", "g"), r#"{"parent":"orch","id":"g"}"#);
+    }
+
+    #[test]
+    fn the_lock_grant_decodes_as_a_result() {
+        // `TaskEntityDispatcher.SendLockResponseMessage`: a `ResponseMessage` whose result is
+        // this text (not JSON); the orchestration ignores it.
+        assert_eq!(
+            decode_response(Some(r#"{"result":"Lock Acquisition Completed"}"#)),
+            Ok(Some("Lock Acquisition Completed".into()))
         );
     }
 

@@ -64,14 +64,19 @@
 //! - The default sub-orchestration instance id is `"<parent id>:<task id as 4 hex digits>"`.
 //! - Entity calls and signals go out as `sendEvent` actions in the extension's legacy request
 //!   format, the only form extension 2.13 accepts over the passthrough protocol.
+//! - Critical sections ([`OrchestrationContext::lock_entities`]) lock their entities sorted by
+//!   name then key in byte order (.NET compares culture-aware); a signal that breaks the locking
+//!   rules fails the orchestration, since `signal_entity` has no such error to return.
 
 // The modules import one another one way only (`ui-tests/tests/module_graph.rs` checks it): `state` (the replay
 // state, its slot table and the future of one slot) is below `task` (the futures an
 // orchestrator awaits), which is below `context` (the `OrchestrationContext` API), which is
-// below `replay` (the engine). `entity_id`, `entity_message` and `guid` are leaves;
+// below `replay` (the engine); `critical` (critical sections) sits between `task` and
+// `context`. `entity_id`, `entity_message` and `guid` are leaves;
 // `combinators` stands alone.
 mod combinators;
 mod context;
+mod critical;
 
 mod entity_id;
 mod entity_message;
@@ -91,6 +96,7 @@ pub use combinators::{
     Either, Join, Select, TryWhenAll, WhenAll, WhenAny, join, select, try_when_all, when_all, when_any,
 };
 pub use context::{OrchestrationContext, ReplaySafeLogger, SubOrchestratorOptions};
+pub use critical::{CriticalSection, LockTask};
 pub use entity_id::{EntityId, ParseEntityIdError};
 pub use http::{DurableHttpRequest, DurableHttpResponse, HttpRetry, TokenSource};
 pub use replay::{RunOptions, run_orchestrator, run_orchestrator_with};

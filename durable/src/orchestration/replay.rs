@@ -201,7 +201,9 @@ where
             ..Default::default()
         });
     }
-    // The user's future may hold tasks; drop it before reading the final state.
+    // The user's future may hold tasks; drop it before reading the final state. It is still
+    // waiting: what it holds (a critical section) must not act as if the code had moved on.
+    engine.ctx.lock().ending_episode = true;
     engine.future = None;
     engine.response(&request.instance_id)
 }
@@ -452,6 +454,19 @@ impl<'a> Engine<'a> {
             self.flag.0.store(false, Ordering::SeqCst);
             let (polled, durable_pending) =
                 recording_durable_wait(|| catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))));
+            // A rule broken by a call that has no error to return (a signal in a critical
+            // section) fails the orchestration, as the exception .NET throws does.
+            let violation = self.ctx.lock().rule_violation.take();
+            if let Some((details, at)) = violation {
+                {
+                    let mut state = self.ctx.lock();
+                    state.pending_actions.retain(|id, _| *id < at);
+                    state.next_id = at;
+                }
+                self.future = None;
+                self.finished = Some(Finished::Failed(details));
+                return;
+            }
             match polled {
                 Err(payload) => return self.panicked(payload.as_ref()),
                 Ok(Poll::Ready(result)) => {
@@ -525,6 +540,14 @@ impl<'a> Engine<'a> {
         } else if self.suspended {
             Vec::new()
         } else {
+            // Locks still held when the orchestrator ends are released, as .NET's shim does
+            // whatever way the orchestrator ended.
+            if matches!(
+                self.finished,
+                Some(Finished::Completed(_) | Finished::Failed(_) | Finished::ContinuedAsNew { .. })
+            ) {
+                super::critical::release(&mut state, None);
+            }
             let mut actions: Vec<OrchestratorAction> =
                 std::mem::take(&mut state.pending_actions).into_values().collect();
             // In the order the orchestrator scheduled them, as DTFx sends them.

@@ -17,9 +17,13 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::Outcome;
+use super::entity_id::EntityId;
 use super::guid::deterministic_guid;
 use crate::proto::orchestrator_action::OrchestratorActionType;
-use crate::proto::{CreateTimerAction, HistoryEvent, OrchestratorAction, ParentInstanceInfo};
+use crate::proto::{
+    CreateTimerAction, HistoryEvent, OrchestrationInstance, OrchestratorAction, ParentInstanceInfo, SendEventAction,
+    TaskFailureDetails,
+};
 use azfn_wire::wkt::Timestamp;
 
 /// What `continue_as_new` asked for.
@@ -29,6 +33,31 @@ pub(crate) struct ContinueAsNew {
     pub(crate) preserve_events: bool,
     /// The next execution's version; `None` keeps the current one.
     pub(crate) version: Option<String>,
+}
+
+/// The open critical section of an orchestration (`critical` implements the rules).
+pub(crate) struct SectionState {
+    /// The lock request's GUID (lower-case), which names the section and the grant event.
+    pub(crate) id: String,
+    /// The locked entities, sorted, without repeats.
+    pub(crate) locks: Vec<EntityId>,
+    /// The grant has not arrived yet.
+    pub(crate) acquiring: bool,
+    /// Calls in flight to locked entities: request id (lower-case) and entity.
+    pub(crate) calls: Vec<(String, EntityId)>,
+}
+
+impl SectionState {
+    /// An `eventRaised` named `key` (lower-case) arrived: the grant, or the answer of a call,
+    /// which makes its entity available again (whether or not the call's task is still alive,
+    /// as in .NET, where the SDK's own continuation does it).
+    pub(crate) fn response_arrived(&mut self, key: &str) {
+        if key == self.id {
+            self.acquiring = false;
+        } else {
+            self.calls.retain(|(request, _)| request != key);
+        }
+    }
 }
 
 /// The replay state of one orchestration episode. Only the engine and the task futures touch it.
@@ -63,6 +92,15 @@ pub(crate) struct State {
     /// Set when a live task got its outcome since the last poll.
     pub(crate) progressed: bool,
     pub(crate) maximum_timer_interval: Option<Duration>,
+    /// The open critical section (lock requested or held), if any.
+    pub(crate) critical_section: Option<SectionState>,
+    /// A broken rule that fails the orchestration once the poll under way ends (the methods
+    /// that break it have no error to return it through), with the next task id when it was
+    /// broken: what the orchestrator schedules after it is dropped, as after a .NET throw.
+    pub(crate) rule_violation: Option<(TaskFailureDetails, i32)>,
+    /// Set when the engine drops a still-waiting orchestrator at the end of the episode: the
+    /// drop is not the orchestrator's doing and must schedule nothing.
+    pub(crate) ending_episode: bool,
 }
 
 impl State {
@@ -93,6 +131,9 @@ impl State {
             continue_as_new: None,
             progressed: false,
             maximum_timer_interval,
+            critical_section: None,
+            rule_violation: None,
+            ending_episode: false,
         }
     }
 
@@ -149,6 +190,9 @@ impl State {
     #[must_use = "the future waiting on the event must be woken"]
     pub(crate) fn raise_event(&mut self, event: &HistoryEvent, name: &str, input: Option<String>) -> Option<Waker> {
         let key = name.to_lowercase();
+        if let Some(section) = &mut self.critical_section {
+            section.response_arrived(&key);
+        }
         if let Some(slot) = self.entity_waiters.remove(&key) {
             return self.fill(slot, super::entity_message::decode_response(input.as_deref()));
         }
@@ -192,6 +236,28 @@ impl State {
             waiters.retain(|s| *s != slot);
             !waiters.is_empty()
         });
+    }
+
+    /// Records a `sendEvent` action of the event `name` with `data` (JSON text, `None` for
+    /// `null`) to `instance_id` under a new id (no outcome comes back), and gives the id.
+    pub(crate) fn send_event(&mut self, instance_id: String, name: String, data: Option<String>) -> i32 {
+        let id = self.next_id();
+        let action = OrchestratorActionType::SendEvent(SendEventAction {
+            instance: Some(OrchestrationInstance {
+                instance_id,
+                execution_id: None,
+            }),
+            name,
+            data: data.map(Into::into),
+        });
+        self.pending_actions.insert(
+            id,
+            OrchestratorAction {
+                id,
+                orchestrator_action_type: Some(action),
+            },
+        );
+        id
     }
 
     pub(crate) fn new_guid(&mut self) -> String {

@@ -13,6 +13,8 @@
 //! - [`health_check`]: an HTTP call made by the Durable extension (`call_http`, polling `202`
 //!   answers), a managed-identity token from version `2` on (the orchestration's version),
 //!   and a counter reset scheduled for the next midnight (a scheduled entity signal).
+//! - [`transfer`](fn@transfer): a critical section. Locks two [`account`] entities, then withdraws from one
+//!   and deposits into the other while no one else can touch either (module [`transfer`](mod@transfer)).
 //! - [`price_line`], [`send_approval_request`]: activities, taking and returning serde types.
 //!
 //! Orchestrators run again from the start on every replay, so they must be deterministic: see
@@ -25,6 +27,9 @@ use azfn::durable::orchestration::{DurableHttpRequest, Either, TokenSource, sele
 use azfn::durable::{DurableClient, EntityContext, EntityId, OrchestrationContext, RetryPolicy};
 use azfn::prelude::*;
 use serde::{Deserialize, Serialize};
+
+pub mod transfer;
+pub use transfer::{Transfer, TransferOutcome, account, transfer};
 
 // ---------------------------------------------------------------------------------------------
 // The HTTP starter
