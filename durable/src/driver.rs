@@ -1,5 +1,6 @@
 //! A test driver for orchestrations: runs an orchestration to the end in-process, with virtual
-//! time, mock (or real) activities, sub-orchestrations, external events and simple entities.
+//! time, mock (or real) activities, sub-orchestrations, external events and entities (closures,
+//! or the app's real entity functions).
 //!
 //! The driver plays the part of the Durable extension: it keeps the history, and for every
 //! episode sends the orchestrator an [`OrchestratorRequest`] (past events plus the new ones,
@@ -16,10 +17,16 @@
 //!   has nothing else to do ([`raise_event_when_waiting`](OrchestrationDriver::raise_event_when_waiting)).
 //! - **Sub-orchestrations** run (to their end, with their own clock) when created, among the
 //!   orchestrators registered with [`orchestrator`](OrchestrationDriver::orchestrator).
-//! - **Entities**: registered closures over the entity's state, answering calls and signals sent
-//!   in the legacy message format (one operation at a time, no locks). A scheduled signal
-//!   (`op@<time>`) runs when the virtual clock reaches its `due` time; one still pending when
-//!   the orchestration ends is dropped.
+//! - **Entities** answer the calls and signals orchestrations send (in the legacy message
+//!   format, one operation at a time, no locks): closures over the entity's state registered
+//!   with [`entity`](OrchestrationDriver::entity), or an [`EntityRunner`] — [`AppEntities`] runs
+//!   the app's `#[function(entity_trigger)]` functions through the host's encoding (an
+//!   [`EntityBatchRequest`] in, an [`EntityBatchResult`] out), and the driver keeps their state,
+//!   delivers the signals they send and runs the orchestrations they start. A scheduled signal
+//!   runs when the virtual clock reaches its due time; one still pending when the orchestration
+//!   ends is dropped.
+//! - **Custom status**: every change is kept, with its virtual time and episode
+//!   ([`DriverResult::custom_status_history`]).
 //!
 //! ```
 //! use azfn::durable::driver::{MockActivities, OrchestrationDriver};
@@ -62,7 +69,12 @@ use crate::proto::{
     TaskCompletedEvent, TaskFailedEvent, TaskScheduledEvent, TimerCreatedEvent, TimerFiredEvent,
     history_event::EventType, orchestrator_action::OrchestratorActionType,
 };
+use crate::proto::{EntityBatchRequest, EntityBatchResult, OperationRequest};
 use crate::proto::{OrchestrationInstance, OrchestrationStatus, ParentInstanceInfo, TaskFailureDetails};
+use crate::proto::{operation_action::OperationActionType, operation_result::ResultType};
+use crate::testing::{
+    decode_entity_batch_result, decode_orchestrator_response, encode_entity_batch_request, encode_orchestrator_request,
+};
 use azfn_wire::wkt::{StringValue, Timestamp};
 
 /// The future of one activity run: the result's JSON text (`None` for no result), or why it
@@ -304,6 +316,111 @@ type OrchestratorFn = Arc<dyn Fn(&OrchestratorRequest, &RunOptions) -> Orchestra
 pub type EntityFn =
     Arc<dyn Fn(&str, Option<&str>, &mut Option<String>) -> Result<Option<String>, String> + Send + Sync>;
 
+/// The future of one entity batch: the batch's result, or why the entity could not run at all.
+pub type EntityBatchFuture<'a> = Pin<Box<dyn Future<Output = Result<EntityBatchResult, String>> + Send + 'a>>;
+
+/// Runs entity batches for the driver, as the Durable extension runs an entity function: an
+/// [`EntityBatchRequest`] (the entity's id and stored state, the operations) in, an
+/// [`EntityBatchResult`] (each operation's result, the new state, the signals and orchestration
+/// starts it emits) out. [`AppEntities`] implements it over the app's real entity functions.
+///
+/// ```
+/// use azfn::durable::driver::{EntityBatchFuture, EntityRunner};
+/// use azfn::durable::entity::{EntityContext, run_entity_batch};
+/// use azfn::durable::proto::EntityBatchRequest;
+///
+/// /// Every entity counts the operations it got.
+/// struct Counting;
+///
+/// impl EntityRunner for Counting {
+///     fn run(&self, request: EntityBatchRequest) -> EntityBatchFuture<'_> {
+///         let result = run_entity_batch(&request, |ctx: &mut EntityContext<u64>| {
+///             *ctx.state_mut() += 1;
+///             *ctx.state()
+///         });
+///         Box::pin(std::future::ready(Ok(result)))
+///     }
+/// }
+/// ```
+pub trait EntityRunner: Send + Sync {
+    /// Runs one batch of the entity `request.instance_id` (`@name@key`).
+    fn run(&self, request: EntityBatchRequest) -> EntityBatchFuture<'_>;
+}
+
+/// The app's own `#[function(entity_trigger)]` functions, invoked as the host invokes them: the
+/// batch's request as base64 protobuf in, the function's return value read as an
+/// [`EntityBatchResult`]. The driver keeps each entity's state between batches and delivers the
+/// signals and orchestration starts a batch emits.
+///
+/// ```
+/// use azfn::durable::driver::{AppEntities, MockActivities, OrchestrationDriver};
+/// use azfn::durable::{EntityContext, EntityId, OrchestrationContext};
+/// use azfn::prelude::*;
+///
+/// #[function(entity_trigger)]
+/// fn tally_entity(ctx: &mut EntityContext<i64>) -> Result<i64, azfn::Error> {
+///     let amount: i64 = ctx.input()?;
+///     *ctx.state_mut() += amount;
+///     Ok(*ctx.state())
+/// }
+///
+/// async fn add_twice(ctx: OrchestrationContext) -> Result<i64, azfn::Error> {
+///     let entity = EntityId::new("tally_entity", "k");
+///     ctx.signal_entity(&entity, "add", &2)?;
+///     Ok(ctx.call_entity(&entity, "add", &3).await?)
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let result = OrchestrationDriver::new(MockActivities::new())
+///     .entities(AppEntities::new())
+///     .orchestrator("add_twice", add_twice)
+///     .run("add_twice", &())
+///     .await;
+/// assert_eq!(result.output::<i64>().unwrap(), 5);
+/// # });
+/// ```
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AppEntities;
+
+impl AppEntities {
+    /// The app's entity functions.
+    pub fn new() -> Self {
+        AppEntities
+    }
+}
+
+impl EntityRunner for AppEntities {
+    fn run(&self, request: EntityBatchRequest) -> EntityBatchFuture<'_> {
+        Box::pin(async move {
+            let name = request
+                .instance_id
+                .parse::<EntityId>()
+                .map_err(|e| e.to_string())?
+                .name()
+                .to_owned();
+            let function = azfn_core::function::Registry::global()
+                .map_err(|e| e.to_string())?
+                .get(&name)
+                .filter(|f| f.trigger().kind.json_type == azfn_bindings::catalog::ENTITY_TRIGGER.json_type)
+                .ok_or_else(|| format!("the app has no entity function named `{name}`"))?;
+            let mut invocation = azfn_core::invocation::Invocation::new(function, format!("driver-{name}"));
+            let value = azfn_core::data::BindingData::Text(encode_entity_batch_request(&request));
+            invocation.data.insert(function.trigger().name.to_owned(), value);
+            let outputs = azfn_core::dispatch::invoke(invocation)
+                .await
+                .map_err(|e| format!("the entity function `{name}` failed: {e}"))?;
+            match outputs.return_value {
+                Some(azfn_core::invocation::OutputValue::Text(text)) => {
+                    decode_entity_batch_result(&text).map_err(|e| e.to_string())
+                }
+                other => Err(format!(
+                    "the entity function `{name}` returned {other:?}, not an entity batch result"
+                )),
+            }
+        })
+    }
+}
+
 /// An external event the test raises.
 #[derive(Clone, Debug)]
 struct PlannedEvent {
@@ -316,6 +433,7 @@ pub struct OrchestrationDriver {
     activities: Arc<dyn ActivityRunner>,
     orchestrators: HashMap<String, OrchestratorFn>,
     entities: HashMap<String, EntityFn>,
+    entity_runner: Option<Arc<dyn EntityRunner>>,
     timed_events: Vec<(Duration, PlannedEvent)>,
     waiting_events: Vec<PlannedEvent>,
     start: SystemTime,
@@ -347,6 +465,9 @@ pub struct DriverResult {
     pub failure: Option<TaskFailureDetails>,
     /// The last custom status, as JSON text.
     pub custom_status: Option<String>,
+    /// Every change of the custom status, in order (see
+    /// [`custom_status_history`](Self::custom_status_history)).
+    custom_status_history: Vec<CustomStatusChange>,
     /// The history of the last execution.
     pub history: Vec<HistoryEvent>,
     /// How many executions ran (1 + the number of continue-as-new).
@@ -357,6 +478,30 @@ pub struct DriverResult {
     pub finished_at: SystemTime,
     /// Events sent to instances the driver does not run: (instance id, event name, data).
     pub sent_events: Vec<(String, String, Option<String>)>,
+    /// The orchestrations entities started (while this one ran), each run to its end as an
+    /// instance of its own (`OrchestratorNotFound` when its orchestrator is not registered).
+    pub started_orchestrations: Vec<DriverResult>,
+}
+
+/// One change of an orchestration's custom status, as [`DriverResult::custom_status_history`]
+/// lists them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomStatusChange {
+    /// The virtual time of the episode that set it.
+    pub at: SystemTime,
+    /// That episode, counting from 1 over all the instance's executions.
+    pub episode: usize,
+    /// The execution it belongs to, from 1 (continue-as-new starts the next).
+    pub execution: usize,
+    /// The new custom status as JSON text (`None`: cleared).
+    pub json: Option<String>,
+}
+
+impl CustomStatusChange {
+    /// The new custom status decoded from JSON (a cleared one decodes as `null`).
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.json.as_deref().unwrap_or("null"))
+    }
 }
 
 impl DriverResult {
@@ -365,9 +510,43 @@ impl DriverResult {
         serde_json::from_str(self.output.as_deref().unwrap_or("null"))
     }
 
-    /// The custom status decoded from JSON.
+    /// The last custom status decoded from JSON.
     pub fn custom_status<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         serde_json::from_str(self.custom_status.as_deref().unwrap_or("null"))
+    }
+
+    /// Every change of the custom status, in order, each with the virtual time and episode of
+    /// the answer that made it: an episode that sets the status it already had is no change.
+    /// The last one is [`custom_status`](Self::custom_status).
+    ///
+    /// ```
+    /// use azfn::durable::driver::{MockActivities, OrchestrationDriver};
+    /// use azfn::durable::orchestration::OrchestrationContext;
+    /// use std::time::Duration;
+    ///
+    /// async fn steps(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+    ///     for step in ["one", "two", "three"] {
+    ///         ctx.set_custom_status(&step)?;
+    ///         ctx.create_timer_after(Duration::from_secs(60)).await;
+    ///     }
+    ///     Ok(())
+    /// }
+    /// let driver = OrchestrationDriver::new(MockActivities::new()).orchestrator("Steps", steps);
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let result = rt.block_on(driver.run("Steps", &()));
+    /// let history: Vec<(String, u64)> = result
+    ///     .custom_status_history()
+    ///     .iter()
+    ///     .map(|change| {
+    ///         let after = change.at.duration_since(driver.start()).unwrap().as_secs();
+    ///         (change.decode().unwrap(), after)
+    ///     })
+    ///     .collect();
+    /// assert_eq!(history, [("one".to_owned(), 0), ("two".to_owned(), 60), ("three".to_owned(), 120)]);
+    /// assert_eq!(result.custom_status::<String>().unwrap(), "three");
+    /// ```
+    pub fn custom_status_history(&self) -> &[CustomStatusChange] {
+        &self.custom_status_history
     }
 }
 
@@ -441,6 +620,7 @@ impl OrchestrationDriver {
             activities: Arc::new(activities),
             orchestrators: HashMap::new(),
             entities: HashMap::new(),
+            entity_runner: None,
             timed_events: Vec::new(),
             waiting_events: Vec::new(),
             start: UNIX_EPOCH + Duration::from_secs(1_704_067_200),
@@ -484,6 +664,16 @@ impl OrchestrationDriver {
         F: Fn(&str, Option<&str>, &mut Option<String>) -> Result<Option<String>, String> + Send + Sync + 'static,
     {
         self.entities.insert(name.to_lowercase(), Arc::new(operation));
+        self
+    }
+
+    /// Runs the entities not registered as closures with `runner`, a batch of one operation at
+    /// a time: [`AppEntities`] for the app's real entity functions. The driver keeps each
+    /// entity's state between batches, delivers the signals a batch emits (scheduled ones when
+    /// the virtual clock reaches them) and runs the orchestrations it starts
+    /// ([`DriverResult::started_orchestrations`]).
+    pub fn entities(mut self, runner: impl EntityRunner + 'static) -> Self {
+        self.entity_runner = Some(Arc::new(runner));
         self
     }
 
@@ -613,11 +803,13 @@ impl OrchestrationDriver {
                 output: None,
                 failure: None,
                 custom_status: None,
+                custom_status_history: Vec::new(),
                 history: Vec::new(),
                 executions: 1,
                 episodes: 0,
                 finished_at: clock,
                 sent_events: Vec::new(),
+                started_orchestrations: Vec::new(),
             };
             let Some(orchestrator) = self.orchestrators.get(&instance.name).cloned() else {
                 result.status = OrchestrationStatus::Failed;
@@ -655,21 +847,27 @@ impl OrchestrationDriver {
                 VecDeque::from([started(instance.input.clone(), version.clone(), 1, clock)]);
             let mut history: Vec<HistoryEvent> = Vec::new();
 
-            // Scheduled entity signals not delivered yet: (due time, entity, request).
-            let mut signals: Vec<(SystemTime, EntityId, Option<String>)> = Vec::new();
+            // Scheduled entity signals not delivered yet, with their due time.
+            let mut signals: Vec<(SystemTime, EntityMessage)> = Vec::new();
 
             loop {
                 if inbox.is_empty() {
-                    let next_signal = signals.iter().map(|(at, _, _)| *at).min();
+                    let next_signal = signals.iter().map(|(at, _)| *at).min();
                     if let Some(planned) = waiting.pop_front() {
                         inbox.push_back(raised(clock, &planned.name, planned.data));
                     } else if let Some(at) = next_signal.filter(|at| agenda.earliest().is_none_or(|next| *at <= next)) {
                         // A signal is due before anything else happens to the orchestration.
                         clock = clock.max(at);
-                        let (due, later) = signals.drain(..).partition(|(due, _, _)| *due == at);
+                        let (due, later): (Vec<_>, Vec<_>) = signals.drain(..).partition(|(due, _)| *due == at);
                         signals = later;
-                        for (_, entity, request) in due {
-                            self.entity_operation(&entity, request.as_deref(), entities);
+                        for (_, message) in due {
+                            let mut delivery = Delivery {
+                                clock,
+                                states: entities,
+                                signals: &mut signals,
+                                started: &mut result.started_orchestrations,
+                            };
+                            self.deliver(message, &mut delivery, episodes).await;
                         }
                         continue;
                     } else if let Some((at, due)) = agenda.pop_earliest() {
@@ -699,14 +897,24 @@ impl OrchestrationDriver {
                     ..Default::default()
                 };
                 // Through the wire form, as the host carries it.
-                let wire = base64_request(&request);
+                let wire = encode_orchestrator_request(&request);
                 let response = match decode_request(&wire) {
                     Ok(decoded) => orchestrator(&decoded, &self.options),
                     Err(error) => panic!("the driver's own request did not decode: {error}"),
                 };
-                let response = decode_response(&encode_response(&response));
+                let response = decode_orchestrator_response(&encode_response(&response))
+                    .unwrap_or_else(|error| panic!("the engine's response did not decode: {error}"));
                 history.extend(new_events);
-                result.custom_status = response.custom_status.map(|s| s.value);
+                let custom_status = response.custom_status.map(|s| s.value);
+                if custom_status != result.custom_status {
+                    result.custom_status_history.push(CustomStatusChange {
+                        at: clock,
+                        episode: result.episodes,
+                        execution: result.executions,
+                        json: custom_status.clone(),
+                    });
+                }
+                result.custom_status = custom_status;
 
                 let mut completion = None;
                 for action in response.actions {
@@ -840,13 +1048,23 @@ impl OrchestrationDriver {
                                 .name
                                 .strip_prefix("op@")
                                 .and_then(|_| scheduled_signal_due(data.as_deref()));
-                            if let (Ok(entity), Some(due)) = (target.parse::<EntityId>(), scheduled) {
-                                signals.push((due, entity, data));
-                            } else if let Ok(entity) = target.parse::<EntityId>()
+                            let message = target
+                                .parse::<EntityId>()
+                                .ok()
+                                .and_then(|entity| EntityMessage::from_legacy(entity, data.as_deref()));
+                            if let (Some(message), Some(due)) = (&message, scheduled) {
+                                signals.push((due, message.clone()));
+                            } else if let Some(message) = message
                                 && send.name == "op"
                             {
-                                if let Some(answer) = self.entity_operation(&entity, data.as_deref(), entities) {
-                                    inbox.push_back(raised(clock, &answer.0, Some(answer.1)));
+                                let mut delivery = Delivery {
+                                    clock,
+                                    states: entities,
+                                    signals: &mut signals,
+                                    started: &mut result.started_orchestrations,
+                                };
+                                if let Some((id, payload)) = self.deliver(message, &mut delivery, episodes).await {
+                                    inbox.push_back(raised(clock, &id, Some(payload)));
                                 }
                             } else if target == instance.id {
                                 inbox.push_back(raised(clock, &send.name, data));
@@ -905,43 +1123,188 @@ impl OrchestrationDriver {
         })
     }
 
-    /// Runs one entity operation from a legacy request message; for a call, returns the
-    /// response event's name (the request id) and payload.
-    fn entity_operation(
+    /// Delivers `message` and, in turn, the signals its operation emits (scheduled ones go to
+    /// `delivery.signals`), and runs the orchestrations they start; returns the answer to the
+    /// message when it is a call: the response event's name (the request id) and payload.
+    async fn deliver(
         &self,
-        entity: &EntityId,
-        request: Option<&str>,
-        states: &EntityStates,
+        message: EntityMessage,
+        delivery: &mut Delivery<'_>,
+        episodes: &mut usize,
     ) -> Option<(String, String)> {
-        let request: serde_json::Value = serde_json::from_str(request?).ok()?;
-        let id = request.get("id")?.as_str()?.to_owned();
-        let operation = request.get("op")?.as_str()?;
-        let input = request.get("input").and_then(|v| v.as_str());
-        let signal = request.get("signal").and_then(|v| v.as_bool()).unwrap_or(false);
-        let outcome = match self.entities.get(entity.name()) {
-            Some(run) => {
-                let mut states = states.lock().unwrap_or_else(PoisonError::into_inner);
-                let state = states.entry(entity.to_string()).or_default();
-                run(operation, input, state)
+        let mut answer = None;
+        let mut queue = VecDeque::from([message]);
+        while let Some(message) = queue.pop_front() {
+            let (outcome, actions) = self.run_entity_operation(&message, delivery.states).await;
+            if let Some(id) = &message.call_id {
+                answer.get_or_insert_with(|| (id.clone(), entity_answer(outcome)));
             }
-            None => Err(format!(
+            for action in actions {
+                match action {
+                    OperationActionType::SendSignal(signal) => {
+                        let Ok(entity) = signal.instance_id.parse::<EntityId>() else {
+                            continue;
+                        };
+                        let next = EntityMessage {
+                            entity,
+                            operation: signal.name,
+                            input: signal.input.map(|v| v.value),
+                            call_id: None,
+                        };
+                        match signal.scheduled_time.map(Timestamp::to_system_time) {
+                            Some(due) if due > delivery.clock => delivery.signals.push((due, next)),
+                            _ => queue.push_back(next),
+                        }
+                    }
+                    OperationActionType::StartNewOrchestration(start) => {
+                        let instance = Instance {
+                            id: start.instance_id,
+                            name: start.name,
+                            version: start.version.map(|v| v.value),
+                            input: start.input.map(|v| v.value),
+                            parent: None,
+                            start: delivery.clock,
+                            top_level: false,
+                        };
+                        let done = self.drive(instance, delivery.states, episodes).await;
+                        delivery.started.push(done);
+                    }
+                }
+            }
+        }
+        answer
+    }
+
+    /// Runs one operation on an entity, from its stored state: with its registered closure, or
+    /// else as a batch of one through the entity runner. Returns the operation's result (JSON
+    /// text) and the actions it emitted.
+    async fn run_entity_operation(
+        &self,
+        message: &EntityMessage,
+        states: &EntityStates,
+    ) -> (Result<Option<String>, TaskFailureDetails>, Vec<OperationActionType>) {
+        let key = message.entity.to_string();
+        let stored = || {
+            states
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&key)
+                .cloned()
+                .flatten()
+        };
+        if let Some(run) = self.entities.get(message.entity.name()) {
+            let mut states = states.lock().unwrap_or_else(PoisonError::into_inner);
+            let state = states.entry(key.clone()).or_default();
+            let outcome = run(&message.operation, message.input.as_deref(), state);
+            return (outcome.map_err(|error| entity_failure("Error", error)), Vec::new());
+        }
+        let Some(runner) = &self.entity_runner else {
+            let error = format!(
                 "no entity named `{}` is registered with the driver",
-                entity.name()
+                message.entity.name()
+            );
+            return (Err(entity_failure("EntityNotFound", error)), Vec::new());
+        };
+        let request = EntityBatchRequest {
+            instance_id: key.clone(),
+            entity_state: stored().map(StringValue::from),
+            operations: vec![OperationRequest {
+                operation: message.operation.clone(),
+                request_id: message.call_id.clone().unwrap_or_default(),
+                input: message.input.clone().map(StringValue::from),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let batch = match runner.run(request).await {
+            Ok(batch) => batch,
+            Err(error) => return (Err(entity_failure("EntityFailed", error)), Vec::new()),
+        };
+        if let Some(details) = batch.failure_details {
+            // The whole batch failed: the state stays as it was, nothing it did counts.
+            return (Err(details), Vec::new());
+        }
+        states
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, batch.entity_state.map(|s| s.value));
+        let outcome = match batch.results.into_iter().next().and_then(|r| r.result_type) {
+            Some(ResultType::Success(ok)) => Ok(ok.result.map(|v| v.value)),
+            Some(ResultType::Failure(failed)) => Err(failed.failure_details.unwrap_or_default()),
+            None => Err(entity_failure(
+                "EntityFailed",
+                format!(
+                    "the batch of entity `{}` has no result for its operation",
+                    message.entity
+                ),
             )),
         };
-        if signal {
-            return None;
-        }
-        let payload = match outcome {
-            Ok(result) => serde_json::json!({ "result": result }),
-            Err(message) => serde_json::json!({
-                "result": message,
-                "exceptionType": "Error",
-                "failureDetails": { "ErrorType": "Error", "ErrorMessage": message },
-            }),
-        };
-        Some((id, payload.to_string()))
+        let actions = batch
+            .actions
+            .into_iter()
+            .filter_map(|action| action.operation_action_type)
+            .collect();
+        (outcome, actions)
     }
+}
+
+/// One operation for an entity: an orchestration's call or signal, or a signal an entity sent.
+#[derive(Clone, Debug)]
+struct EntityMessage {
+    entity: EntityId,
+    operation: String,
+    /// The input as JSON text.
+    input: Option<String>,
+    /// For a call, the request id its answer is raised under.
+    call_id: Option<String>,
+}
+
+impl EntityMessage {
+    /// Reads an orchestration's request message, in the legacy format (`{"op", "id",
+    /// "input", "signal", …}`).
+    fn from_legacy(entity: EntityId, request: Option<&str>) -> Option<Self> {
+        let request: serde_json::Value = serde_json::from_str(request?).ok()?;
+        let id = request.get("id")?.as_str()?.to_owned();
+        let signal = request.get("signal").and_then(|v| v.as_bool()).unwrap_or(false);
+        Some(EntityMessage {
+            entity,
+            operation: request.get("op")?.as_str()?.to_owned(),
+            input: request.get("input").and_then(|v| v.as_str()).map(str::to_owned),
+            call_id: (!signal).then_some(id),
+        })
+    }
+}
+
+/// Where the entity work of one delivery goes, besides the entities' states.
+struct Delivery<'a> {
+    /// The virtual time it happens at.
+    clock: SystemTime,
+    states: &'a EntityStates,
+    /// Scheduled signals to deliver later.
+    signals: &'a mut Vec<(SystemTime, EntityMessage)>,
+    /// The orchestrations the entities started, run.
+    started: &'a mut Vec<DriverResult>,
+}
+
+fn entity_failure(error_type: &str, message: String) -> TaskFailureDetails {
+    TaskFailureDetails {
+        error_type: error_type.to_owned(),
+        error_message: message,
+        ..Default::default()
+    }
+}
+
+/// The response message to a call, in the legacy format the orchestration reads.
+fn entity_answer(outcome: Result<Option<String>, TaskFailureDetails>) -> String {
+    let payload = match outcome {
+        Ok(result) => serde_json::json!({ "result": result }),
+        Err(details) => serde_json::json!({
+            "result": details.error_message,
+            "exceptionType": details.error_type,
+            "failureDetails": { "ErrorType": details.error_type, "ErrorMessage": details.error_message },
+        }),
+    };
+    payload.to_string()
 }
 
 /// When a scheduled signal's request (`{"op", "signal", "due", …}`) is due.
@@ -960,19 +1323,4 @@ fn completed_event(at: SystemTime, done: &CompleteOrchestrationAction) -> Histor
             failure_details: done.failure_details.clone(),
         }),
     )
-}
-
-fn base64_request(request: &OrchestratorRequest) -> String {
-    use base64::Engine as _;
-    use prost::Message as _;
-    base64::engine::general_purpose::STANDARD.encode(request.encode_to_vec())
-}
-
-fn decode_response(text: &str) -> OrchestratorResponse {
-    use base64::Engine as _;
-    use prost::Message as _;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .expect("the engine's response is base64");
-    OrchestratorResponse::decode(bytes.as_slice()).expect("the engine's response decodes")
 }
