@@ -14,11 +14,15 @@
 //!   answers), a managed-identity token from version `2` on (the orchestration's version),
 //!   and a counter reset scheduled for the next midnight (a scheduled entity signal).
 //! - [`price_line`], [`send_approval_request`]: activities, taking and returning serde types.
+//! - [`manage::manage_instance`]: terminates or purges an instance with its sub-orchestrations
+//!   (recursively), over HTTP.
 //!
 //! Orchestrators run again from the start on every replay, so they must be deterministic: see
 //! [the rules](azfn::durable::orchestration#what-an-orchestrator-must-not-do).
 
 use std::time::Duration;
+
+pub mod manage;
 
 use azfn::App;
 use azfn::durable::orchestration::{DurableHttpRequest, Either, TokenSource, select, try_when_all};
