@@ -1,6 +1,11 @@
 //! Testing functions in-process: invoke any registered function with typed inputs and read
 //! its typed outputs, through the app's middleware and state, with no server and no host.
 //!
+//! With the `durable` feature, `Trigger::orchestration` and `Trigger::entity_batch` invoke
+//! orchestrator and entity functions as the Durable extension does, and
+//! `TestOutputs::orchestrator_response` / `entity_batch_result` decode their answers; `azfn::durable::driver` runs whole orchestrations and `azfn::durable::testing`
+//! mocks the extension's endpoint for client code.
+//!
 //! ```
 //! use azfn::prelude::*;
 //! use azfn::testing::{TestApp, Trigger};
