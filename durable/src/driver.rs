@@ -468,6 +468,9 @@ pub struct DriverResult {
     /// Every change of the custom status, in order (see
     /// [`custom_status_history`](Self::custom_status_history)).
     custom_status_history: Vec<CustomStatusChange>,
+    /// The entities' states at the end, JSON text by entity id (see
+    /// [`entity_state`](Self::entity_state)).
+    entity_states: HashMap<String, Option<String>>,
     /// The history of the last execution.
     pub history: Vec<HistoryEvent>,
     /// How many executions ran (1 + the number of continue-as-new).
@@ -547,6 +550,35 @@ impl DriverResult {
     /// ```
     pub fn custom_status_history(&self) -> &[CustomStatusChange] {
         &self.custom_status_history
+    }
+
+    /// The state `entity` had when the run ended, decoded from JSON; `None` when it has none
+    /// (never touched, or deleted). Set on the result of the run only, not on those of the
+    /// sub-orchestrations or started orchestrations it holds.
+    ///
+    /// ```
+    /// use azfn::durable::driver::{MockActivities, OrchestrationDriver};
+    /// use azfn::durable::{EntityId, OrchestrationContext};
+    ///
+    /// async fn bump(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+    ///     ctx.signal_entity(&EntityId::new("hits", "home"), "bump", &())?;
+    ///     Ok(())
+    /// }
+    /// let driver = OrchestrationDriver::new(MockActivities::new())
+    ///     .entity("hits", |_, _, state| {
+    ///         let hits: u32 = state.as_deref().map_or(0, |s| s.parse().unwrap());
+    ///         *state = Some((hits + 1).to_string());
+    ///         Ok(None)
+    ///     })
+    ///     .orchestrator("Bump", bump);
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let result = rt.block_on(driver.run("Bump", &()));
+    /// assert_eq!(result.entity_state::<u32>(&EntityId::new("hits", "home")).unwrap().unwrap(), 1);
+    /// assert!(result.entity_state::<u32>(&EntityId::new("hits", "away")).is_none());
+    /// ```
+    pub fn entity_state<T: DeserializeOwned>(&self, entity: &EntityId) -> Option<Result<T, serde_json::Error>> {
+        let json = self.entity_states.get(&entity.to_string())?.as_deref()?;
+        Some(serde_json::from_str(json))
     }
 }
 
@@ -721,7 +753,8 @@ impl OrchestrationDriver {
     }
 
     /// Sets how many episodes a run may take in all before the driver stops it (default 10 000),
-    /// against orchestrations that never end.
+    /// against orchestrations that never end; it also bounds how many entity operations one
+    /// call or signal may set off (entities signalling each other).
     pub fn max_episodes(mut self, max: usize) -> Self {
         self.max_episodes = max;
         self
@@ -772,7 +805,9 @@ impl OrchestrationDriver {
             start: self.start,
             top_level: true,
         };
-        self.drive(instance, &entities, &mut episodes).await
+        let mut result = self.drive(instance, &entities, &mut episodes).await;
+        result.entity_states = entities.into_inner().unwrap_or_else(PoisonError::into_inner);
+        result
     }
 
     fn drive<'a>(
@@ -804,6 +839,7 @@ impl OrchestrationDriver {
                 failure: None,
                 custom_status: None,
                 custom_status_history: Vec::new(),
+                entity_states: HashMap::new(),
                 history: Vec::new(),
                 executions: 1,
                 episodes: 0,
@@ -1134,7 +1170,12 @@ impl OrchestrationDriver {
     ) -> Option<(String, String)> {
         let mut answer = None;
         let mut queue = VecDeque::from([message]);
-        while let Some(message) = queue.pop_front() {
+        // Entities that signal each other forever are stopped as orchestrations are.
+        let mut operations = 0;
+        while let Some(message) = queue.pop_front()
+            && operations < self.max_episodes
+        {
+            operations += 1;
             let (outcome, actions) = self.run_entity_operation(&message, delivery.states).await;
             if let Some(id) = &message.call_id {
                 answer.get_or_insert_with(|| (id.clone(), entity_answer(outcome)));

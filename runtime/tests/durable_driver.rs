@@ -102,6 +102,11 @@ fn real_entities_keep_their_state_and_deliver_signals_and_starts() {
     // the scheduled one only once the virtual clock passed its time.
     assert_eq!(before, ["a", "b"]);
     assert_eq!(after, ["a", "b", "late"]);
+    // The states the entities were left in.
+    let state = |name: &str, key: &str| result.entity_state::<Vec<String>>(&EntityId::new(name, key));
+    assert_eq!(state("relay", "r").unwrap().unwrap(), ["a", "b"]);
+    assert_eq!(state("audit", "all").unwrap().unwrap(), ["a", "b", "late"]);
+    assert!(state("audit", "other").is_none());
     // The orchestration the relay started ran as an instance of its own.
     let started: Vec<_> = result
         .started_orchestrations
@@ -279,4 +284,31 @@ async fn an_entity_trigger_carries_the_batch_and_the_answer_decodes() {
             Ok(Some(r#"["old","new"]"#.to_owned())),
         ]
     );
+}
+
+/// Signals itself on every `ping`, forever.
+#[function(entity_trigger)]
+fn echo_forever(ctx: &mut EntityContext<u64>) -> Result<u64, azfn::Error> {
+    *ctx.state_mut() += 1;
+    let me = ctx.entity_id().clone();
+    ctx.signal_entity(&me, "ping", ())?;
+    Ok(*ctx.state())
+}
+
+#[test]
+fn entities_that_signal_each_other_forever_are_stopped() {
+    async fn ping(ctx: OrchestrationContext) -> Result<u64, azfn::Error> {
+        let echo = EntityId::new("echo_forever", "e");
+        Ok(ctx.call_entity(&echo, "ping", &()).await?)
+    }
+    let driver = OrchestrationDriver::new(MockActivities::new())
+        .entities(AppEntities::new())
+        .max_episodes(50)
+        .orchestrator("Ping", ping);
+    let result = block_on(driver.run("Ping", &()));
+    // The call was answered by the first operation; the chain of signals stopped at the limit:
+    // 50 operations in all.
+    assert_eq!(result.output::<u64>().unwrap(), 1);
+    let echo = EntityId::new("echo_forever", "e");
+    assert_eq!(result.entity_state::<u64>(&echo).unwrap().unwrap(), 50);
 }

@@ -294,6 +294,9 @@ async fn tally_signals_and_calls_the_counter_entity() {
         })
         .collect();
     assert_eq!(sent, ["@counter@daily"; 6]);
+    // The driver kept the entity's state between operations; the reset deleted it.
+    let counter = azfn::durable::EntityId::new("counter", "daily");
+    assert!(result.entity_state::<i64>(&counter).is_none());
 
     // Without the entity, the call fails, and so does the orchestration.
     let result = new_driver(AppActivities::new()).run("tally", &input).await;
@@ -371,6 +374,10 @@ async fn health_check_polls_the_http_call_and_schedules_the_reset() {
         })
         .collect();
     assert_eq!(resets, ["op@2024-01-02T00:00:00.0000000Z"]);
+    // The real counter counted the check; the reset, due at midnight, never came (the run
+    // ended first).
+    let health = azfn::durable::EntityId::new("counter", "health");
+    assert_eq!(result.entity_state::<i64>(&health).unwrap().unwrap(), 1);
 }
 
 #[tokio::test]
