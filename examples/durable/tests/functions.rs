@@ -33,6 +33,14 @@ fn the_starter_and_the_triggers_declare_the_right_bindings() {
             {"type": "http", "direction": "out", "name": "$return"}
         ]})
     );
+    assert_eq!(
+        function_json("manage_instance"),
+        json!({"bindings": [
+            {"type": "httpTrigger", "direction": "in", "name": "req", "methods": ["post"], "route": "instances/{id}/{action}"},
+            {"type": "durableClient", "direction": "in", "name": "client"},
+            {"type": "http", "direction": "out", "name": "$return"}
+        ]})
+    );
     // Durable triggers declare no `$return` binding: the host hands the return value to the
     // extension as it is.
     for orchestrator in ["process_order", "approval", "tally"] {
