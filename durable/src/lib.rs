@@ -14,6 +14,7 @@ pub mod client;
 pub mod driver;
 pub mod entity;
 pub mod orchestration;
+pub mod testing;
 pub use azfn_wire::durable as proto;
 
 pub use azfn_core::activity::ActivityContext;

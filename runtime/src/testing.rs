@@ -1,6 +1,11 @@
 //! Testing functions in-process: invoke any registered function with typed inputs and read
 //! its typed outputs, through the app's middleware and state, with no server and no host.
 //!
+//! With the `durable` feature, `Trigger::orchestration` and `Trigger::entity_batch` invoke
+//! orchestrator and entity functions as the Durable extension does, and
+//! `TestOutputs::orchestrator_response` / `entity_batch_result` decode their answers; `azfn::durable::driver` runs whole orchestrations and `azfn::durable::testing`
+//! mocks the extension's endpoint for client code.
+//!
 //! ```
 //! use azfn::prelude::*;
 //! use azfn::testing::{TestApp, Trigger};
@@ -189,6 +194,97 @@ impl Trigger {
     }
 }
 
+/// The Durable triggers: what the Durable extension sends an orchestrator or entity function,
+/// base64 of a protobuf message (text, as the gRPC host's `string` data). Read the answer with
+/// [`TestOutputs::orchestrator_response`] and [`TestOutputs::entity_batch_result`].
+///
+/// ```
+/// use azfn::durable::EntityContext;
+/// use azfn::durable::entity::EntityId;
+/// use azfn::durable::proto::operation_result::ResultType;
+/// use azfn::prelude::*;
+/// use azfn::testing::{TestApp, Trigger};
+/// use serde_json::json;
+///
+/// #[function(entity_trigger)]
+/// fn score(ctx: &mut EntityContext<i64>) -> Result<i64, azfn::Error> {
+///     let points: i64 = ctx.input()?;
+///     *ctx.state_mut() += points;
+///     Ok(*ctx.state())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let app = TestApp::new(azfn::App::new());
+/// let batch = Trigger::entity_operations(&EntityId::new("score", "ann"), Some(&10), &[("add", json!(5)), ("add", json!(1))]);
+/// let result = app.invoke("score", batch).await.unwrap().entity_batch_result().unwrap();
+/// assert_eq!(result.entity_state.unwrap().value, "16");
+/// assert!(matches!(&result.results[0].result_type, Some(ResultType::Success(ok)) if ok.result.as_ref().unwrap().value == "15"));
+/// # }
+/// ```
+#[cfg(feature = "durable")]
+impl Trigger {
+    /// An orchestration episode: `request` (its instance id, the past events and the new ones).
+    pub fn orchestration(request: &azfn_durable::proto::OrchestratorRequest) -> Self {
+        Trigger::of(BindingData::Text(azfn_durable::testing::encode_orchestrator_request(
+            request,
+        )))
+    }
+
+    /// An orchestration episode of `instance_id` from its history: the `past_events` it has
+    /// seen, and the `new_events` (an `OrchestratorStarted` first, then what happened since).
+    pub fn orchestration_history(
+        instance_id: &str,
+        past_events: Vec<azfn_durable::proto::HistoryEvent>,
+        new_events: Vec<azfn_durable::proto::HistoryEvent>,
+    ) -> Self {
+        Trigger::orchestration(&azfn_durable::proto::OrchestratorRequest {
+            instance_id: instance_id.to_owned(),
+            past_events,
+            new_events,
+            ..Default::default()
+        })
+    }
+
+    /// A batch of entity operations: `request` (the entity's id and stored state, the
+    /// operations).
+    pub fn entity_batch(request: &azfn_durable::proto::EntityBatchRequest) -> Self {
+        Trigger::of(BindingData::Text(azfn_durable::testing::encode_entity_batch_request(
+            request,
+        )))
+    }
+
+    /// A batch of `operations` (name, input; `null` for none, request ids `op-0`, `op-1`, …) on
+    /// `entity` whose stored state is `state` (`None`: the entity has none).
+    pub fn entity_operations<S: Serialize>(
+        entity: &azfn_durable::EntityId,
+        state: Option<&S>,
+        operations: &[(&str, Value)],
+    ) -> Self {
+        use azfn_durable::proto::{EntityBatchRequest, OperationRequest};
+        let json = |value: &Value| (!value.is_null()).then(|| value.to_string().into());
+        let state = state.map(|state| {
+            serde_json::to_value(state)
+                .unwrap_or_else(|e| Value::String(format!("<cannot serialize the test state: {e}>")))
+        });
+        Trigger::entity_batch(&EntityBatchRequest {
+            instance_id: entity.to_string(),
+            entity_state: state.as_ref().and_then(json),
+            operations: operations
+                .iter()
+                .enumerate()
+                .map(|(i, (operation, input))| OperationRequest {
+                    operation: (*operation).to_owned(),
+                    request_id: format!("op-{i}"),
+                    input: json(input),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        })
+    }
+}
+
 impl TestApp {
     /// The app under test, with its state and middleware.
     ///
@@ -275,5 +371,30 @@ impl TestOutputs {
     /// The invocation's log lines, with their levels.
     pub fn log_lines(&self) -> &[LogLine] {
         &self.0.logs
+    }
+
+    /// The return value as text, for the Durable triggers' base64 answers.
+    #[cfg(feature = "durable")]
+    fn durable_answer(&self, what: &str) -> Result<&str, crate::Error> {
+        match &self.0.return_value {
+            Some(OutputValue::Text(text)) => Ok(text),
+            other => Err(crate::Error::msg(format!(
+                "the function returned {other:?}, not an {what} (base64 text)"
+            ))),
+        }
+    }
+
+    /// An orchestrator function's answer, decoded as the Durable extension reads it (see
+    /// [`Trigger::orchestration`]).
+    #[cfg(feature = "durable")]
+    pub fn orchestrator_response(&self) -> Result<azfn_durable::proto::OrchestratorResponse, crate::Error> {
+        azfn_durable::testing::decode_orchestrator_response(self.durable_answer("orchestrator response")?)
+    }
+
+    /// An entity function's answer, decoded as the Durable extension reads it (see
+    /// [`Trigger::entity_batch`]).
+    #[cfg(feature = "durable")]
+    pub fn entity_batch_result(&self) -> Result<azfn_durable::proto::EntityBatchResult, crate::Error> {
+        azfn_durable::testing::decode_entity_batch_result(self.durable_answer("entity batch result")?)
     }
 }

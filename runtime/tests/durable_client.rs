@@ -1,15 +1,10 @@
-//! The durable client against a mock `TaskHubSidecarService`: a plaintext HTTP/2 gRPC server on
-//! 127.0.0.1 that records each call (path, headers, request message) and answers as the test
-//! says. The mock frames and unframes messages with its own few lines.
+//! The durable client against the exported mock `TaskHubSidecarService`
+//! (`azfn::durable::testing::MockSidecar`): a plaintext HTTP/2 gRPC server on 127.0.0.1 that
+//! records each call (path, headers, request message) and answers as the test says.
 #![cfg(feature = "durable")]
 
-use std::collections::VecDeque;
-use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use azfn::HttpRequest;
@@ -25,214 +20,33 @@ use azfn::durable::proto::{
     RewindInstanceRequest, SignalEntityRequest, SuspendRequest, TerminateRequest, purge_instances_request,
 };
 use azfn::durable::proto::{OrchestrationStatus, TaskFailureDetails};
+use azfn::durable::testing::{MockSidecar as Sidecar, SidecarCall, SidecarReply as Reply};
 use azfn::grpc::wkt::{BoolValue, Timestamp};
-use bytes::Bytes;
-use http::{HeaderMap, Request, Response, StatusCode};
-use http_body::Frame;
-use http_body_util::BodyExt;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use http::StatusCode;
 use prost::Message;
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 
 // ---------------------------------------------------------------------------------------------
-// The mock sidecar
+// The mock sidecar: `azfn::durable::testing::MockSidecar`
 // ---------------------------------------------------------------------------------------------
-
-/// How the mock answers a call.
-#[derive(Clone)]
-enum Reply {
-    /// One message, then `grpc-status: 0`.
-    Message(Vec<u8>),
-    /// No message; `grpc-status` and `grpc-message` in the trailers.
-    Status(u32, &'static str),
-    /// A Trailers-Only response: the status in the headers, no body.
-    TrailersOnly(u32, &'static str),
-    /// A bare HTTP status, no gRPC at all.
-    Http(StatusCode),
-    /// Several messages (a protocol error for unary calls).
-    Messages(Vec<Vec<u8>>),
-    /// The reply after a pause.
-    After(Duration, Box<Reply>),
-}
 
 fn reply<M: Message>(message: &M) -> Reply {
-    Reply::Message(message.encode_to_vec())
+    Reply::message(message)
 }
 
-#[derive(Debug, Clone)]
-struct Call {
-    path: String,
-    headers: HeaderMap,
-    message: Bytes,
-}
-
-impl Call {
-    fn decode<M: Message + Default>(&self) -> M {
-        M::decode(self.message.clone()).expect("the request message decodes")
-    }
-}
-
-type Handler = dyn Fn(&str, &[u8]) -> Reply + Send + Sync;
-
-struct Sidecar {
-    address: SocketAddr,
-    calls: Arc<Mutex<Vec<Call>>>,
-    connections: Arc<AtomicUsize>,
-    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
-}
-
-/// The server's body: queued frames.
-struct Frames(VecDeque<Frame<Bytes>>);
-
-impl http_body::Body for Frames {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Poll::Ready(self.get_mut().0.pop_front().map(Ok))
-    }
-}
-
-fn framed(payload: &[u8]) -> Bytes {
-    let mut out = vec![0];
-    out.extend_from_slice(&u32::try_from(payload.len()).unwrap().to_be_bytes());
-    out.extend_from_slice(payload);
-    Bytes::from(out)
-}
-
-fn trailers(status: u32, message: &str) -> Frame<Bytes> {
-    let mut map = HeaderMap::new();
-    map.insert("grpc-status", status.to_string().parse().unwrap());
-    if !message.is_empty() {
-        map.insert("grpc-message", message.parse().unwrap());
-    }
-    Frame::trailers(map)
-}
-
-fn grpc_response(frames: Vec<Frame<Bytes>>) -> Response<Frames> {
-    Response::builder()
-        .header("content-type", "application/grpc")
-        .body(Frames(frames.into()))
-        .unwrap()
-}
-
-async fn answer(reply: Reply) -> Response<Frames> {
-    match reply {
-        Reply::Message(bytes) => grpc_response(vec![Frame::data(framed(&bytes)), trailers(0, "")]),
-        Reply::Messages(all) => {
-            let mut frames: Vec<_> = all.iter().map(|m| Frame::data(framed(m))).collect();
-            frames.push(trailers(0, ""));
-            grpc_response(frames)
-        }
-        Reply::Status(code, message) => grpc_response(vec![trailers(code, message)]),
-        Reply::TrailersOnly(code, message) => Response::builder()
-            .header("content-type", "application/grpc")
-            .header("grpc-status", code.to_string())
-            .header("grpc-message", message)
-            .body(Frames(VecDeque::new()))
-            .unwrap(),
-        Reply::Http(status) => Response::builder()
-            .status(status)
-            .header("content-type", "text/plain")
-            .body(Frames(vec![Frame::data(Bytes::from_static(b"nope"))].into()))
-            .unwrap(),
-        Reply::After(pause, then) => {
-            tokio::time::sleep(pause).await;
-            Box::pin(answer(*then)).await
-        }
-    }
-}
-
-impl Sidecar {
-    async fn start(handler: impl Fn(&str, &[u8]) -> Reply + Send + Sync + 'static) -> Sidecar {
-        let handler: Arc<Handler> = Arc::new(handler);
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let calls = Arc::new(Mutex::new(Vec::new()));
-        let connections = Arc::new(AtomicUsize::new(0));
-        let tasks = Arc::new(Mutex::new(Vec::new()));
-        let (calls2, connections2, tasks2) = (calls.clone(), connections.clone(), tasks.clone());
-        let acceptor = tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                connections2.fetch_add(1, Ordering::SeqCst);
-                let (handler, calls) = (handler.clone(), calls2.clone());
-                let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                    let (handler, calls) = (handler.clone(), calls.clone());
-                    async move {
-                        let (parts, body) = request.into_parts();
-                        let body = body.collect().await.expect("the request body").to_bytes();
-                        assert_eq!(body[0], 0, "uncompressed");
-                        let length = u32::from_be_bytes([body[1], body[2], body[3], body[4]]) as usize;
-                        assert_eq!(body.len(), 5 + length, "exactly one framed message");
-                        let message = body.slice(5..);
-                        let path = parts.uri.path().to_owned();
-                        calls.lock().unwrap().push(Call {
-                            path: path.clone(),
-                            headers: parts.headers,
-                            message: message.clone(),
-                        });
-                        let reply = handler(&path, &message);
-                        Ok::<_, Infallible>(answer(reply).await)
-                    }
-                });
-                let task = tokio::spawn(async move {
-                    let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(tcp), service)
-                        .await;
-                });
-                tasks2.lock().unwrap().push(task);
-            }
-        });
-        tasks.lock().unwrap().push(acceptor);
-        Sidecar {
-            address,
-            calls,
-            connections,
-            tasks,
-        }
-    }
-
-    fn client(&self) -> DurableClient {
-        DurableClient::from_json(&serde_json::json!({
-            "taskHubName": "TestHub",
-            "connectionName": "MyStorage",
-            "rpcBaseUrl": format!("http://{}", self.address),
-            "requiredQueryStringParameters": "code=sys%2Fkey",
-            "httpBaseUrl": "http://localhost:7071/runtime/webhooks/durabletask",
-            "maxGrpcMessageSizeInBytes": null,
-            "grpcHttpClientTimeout": "00:00:05",
-            "somethingNew": {"ignored": true}
-        }))
-        .expect("a client")
-    }
-
-    fn calls(&self) -> Vec<Call> {
-        self.calls.lock().unwrap().clone()
-    }
-
-    fn only_call(&self) -> Call {
-        let calls = self.calls();
-        assert_eq!(calls.len(), 1, "{calls:?}");
-        calls.into_iter().next().unwrap()
-    }
-
-    /// Drops every open connection (the listener stays).
-    fn drop_connections(&self) {
-        let mut tasks = self.tasks.lock().unwrap();
-        for task in tasks.drain(1..) {
-            task.abort();
-        }
-    }
-}
-
-impl Drop for Sidecar {
-    fn drop(&mut self) {
-        for task in self.tasks.lock().unwrap().drain(..) {
-            task.abort();
-        }
-    }
+/// A client bound to the sidecar, from a binding value with every field the extension writes
+/// (and one it may add later, which the client ignores).
+fn client(sidecar: &Sidecar) -> DurableClient {
+    DurableClient::from_json(&serde_json::json!({
+        "taskHubName": "TestHub",
+        "connectionName": "MyStorage",
+        "rpcBaseUrl": format!("http://{}", sidecar.address()),
+        "requiredQueryStringParameters": "code=sys%2Fkey",
+        "httpBaseUrl": "http://localhost:7071/runtime/webhooks/durabletask",
+        "maxGrpcMessageSizeInBytes": null,
+        "grpcHttpClientTimeout": "00:00:05",
+        "somethingNew": {"ignored": true}
+    }))
+    .expect("a client")
 }
 
 fn ts(seconds: i64) -> Option<Timestamp> {
@@ -271,7 +85,7 @@ async fn start_new_sends_start_instance_with_the_durable_headers() {
         })
     })
     .await;
-    let client = sidecar.client();
+    let client = client(&sidecar);
     let id = client
         .start_new("Hello", &serde_json::json!({"city": "Tokyo"}))
         .await
@@ -305,7 +119,7 @@ async fn a_start_with_options_sends_them() {
         })
     })
     .await;
-    let client = sidecar.client();
+    let client = client(&sidecar);
     let id = client
         .start("Process")
         .instance_id("order-7")
@@ -345,7 +159,7 @@ async fn get_status_is_typed_and_none_for_an_unknown_instance() {
         })
     })
     .await;
-    let client = sidecar.client();
+    let client = client(&sidecar);
 
     let status = client.get_status("abc", true).await.unwrap().expect("exists");
     assert_eq!(status.instance_id, "abc");
@@ -371,7 +185,7 @@ async fn get_status_is_typed_and_none_for_an_unknown_instance() {
     assert!(client.get_status("missing", false).await.unwrap().is_none());
     let calls = sidecar.calls();
     assert!(calls.iter().all(|c| c.path == "/TaskHubSidecarService/GetInstance"));
-    let requests: Vec<GetInstanceRequest> = calls.iter().map(Call::decode).collect();
+    let requests: Vec<GetInstanceRequest> = calls.iter().map(SidecarCall::decode).collect();
     assert!(requests[0].get_inputs_and_outputs);
     assert!(!requests[1].get_inputs_and_outputs);
 }
@@ -385,7 +199,7 @@ async fn management_calls_send_their_messages() {
         _ => Reply::Message(Vec::new()),
     })
     .await;
-    let client = sidecar.client();
+    let client = client(&sidecar);
     client
         .raise_event("abc", "Approval", &serde_json::json!({"ok": true}))
         .await
@@ -453,11 +267,7 @@ async fn management_calls_send_their_messages() {
             restart_with_new_instance_id: true,
         }
     );
-    assert_eq!(
-        sidecar.connections.load(Ordering::SeqCst),
-        1,
-        "one connection for every call"
-    );
+    assert_eq!(sidecar.connections(), 1, "one connection for every call");
 }
 
 #[tokio::test]
@@ -477,7 +287,7 @@ async fn queries_and_purges_send_their_filters() {
         other => panic!("unexpected {other}"),
     })
     .await;
-    let client = sidecar.client();
+    let client = client(&sidecar);
     let filter = InstanceFilter {
         created_from: Some(at(1_600_000_000)),
         statuses: vec![RuntimeStatus::Running, RuntimeStatus::Suspended],
@@ -555,7 +365,7 @@ async fn recursive_terminate_and_purge_set_the_flag() {
         _ => Reply::Message(Vec::new()),
     })
     .await;
-    let client = sidecar.client();
+    let client = client(&sidecar);
     client.terminate_recursive("abc", "x").await.unwrap();
     let purged = client.purge_recursive("abc").await.unwrap();
     assert_eq!(purged.deleted_instance_count, 2);
@@ -621,7 +431,7 @@ async fn entities_are_signaled_read_queried_and_cleaned() {
         other => panic!("unexpected {other}"),
     })
     .await;
-    let client = sidecar.client();
+    let client = client(&sidecar);
     let counter = EntityId::new("Counter", "a");
     client.signal_entity(&counter, "add", &5).await.unwrap();
     client
@@ -696,7 +506,7 @@ async fn entities_are_signaled_read_queried_and_cleaned() {
     let cleans: Vec<CleanEntityStorageRequest> = calls
         .iter()
         .filter(|c| c.path.ends_with("/CleanEntityStorage"))
-        .map(Call::decode)
+        .map(SidecarCall::decode)
         .collect();
     assert_eq!(cleans.len(), 2);
     assert!(cleans[0].continuation_token.is_none());
@@ -712,17 +522,17 @@ async fn entities_are_signaled_read_queried_and_cleaned() {
 async fn grpc_error_statuses_become_clear_errors() {
     let sidecar = Sidecar::start(|path, _| match path {
         "/TaskHubSidecarService/StartInstance" => {
-            Reply::Status(6, "An Orchestration instance with the ID abc already exists.")
+            Reply::Status(6, "An Orchestration instance with the ID abc already exists.".into())
         }
-        "/TaskHubSidecarService/RaiseEvent" => Reply::TrailersOnly(5, "no%20instance%20%22abc%22"),
-        "/TaskHubSidecarService/RestartInstance" => Reply::TrailersOnly(12, ""),
+        "/TaskHubSidecarService/RaiseEvent" => Reply::TrailersOnly(5, "no%20instance%20%22abc%22".into()),
+        "/TaskHubSidecarService/RestartInstance" => Reply::TrailersOnly(12, "".into()),
         "/TaskHubSidecarService/SuspendInstance" => Reply::Http(StatusCode::SERVICE_UNAVAILABLE),
         "/TaskHubSidecarService/ResumeInstance" => Reply::Messages(vec![vec![], vec![]]),
         "/TaskHubSidecarService/GetInstance" => Reply::Message(vec![0xff, 0xff]),
         other => panic!("unexpected {other}"),
     })
     .await;
-    let client = sidecar.client();
+    let client = client(&sidecar);
 
     let e = client.start("Hello").instance_id("abc").send().await.unwrap_err();
     assert!(e.is_already_exists());
@@ -771,7 +581,7 @@ async fn grpc_error_statuses_become_clear_errors() {
     assert!(e.to_string().contains("does not decode"), "{e}");
 
     // The connection survives error statuses.
-    assert_eq!(sidecar.connections.load(Ordering::SeqCst), 1);
+    assert_eq!(sidecar.connections(), 1);
     // And the errors convert into azfn::Error.
     let as_azfn: azfn::Error = ClientError::InstanceNotFound {
         instance_id: "x".into(),
@@ -790,7 +600,7 @@ async fn responses_over_the_size_limit_are_refused() {
     .await;
     let client = DurableClient::from_json(&serde_json::json!({
         "taskHubName": "TestHub",
-        "rpcBaseUrl": format!("http://{}", sidecar.address),
+        "rpcBaseUrl": format!("http://{}", sidecar.address()),
         "maxGrpcMessageSizeInBytes": 100,
     }))
     .unwrap();
@@ -808,7 +618,7 @@ async fn a_slow_call_times_out() {
     let sidecar = Sidecar::start(|_, _| Reply::After(Duration::from_secs(5), Box::new(Reply::Message(vec![])))).await;
     let client = DurableClient::from_json(&serde_json::json!({
         "taskHubName": "TestHub",
-        "rpcBaseUrl": format!("http://{}", sidecar.address),
+        "rpcBaseUrl": format!("http://{}", sidecar.address()),
         "grpcHttpClientTimeout": "00:00:00.2",
     }))
     .unwrap();
@@ -841,19 +651,19 @@ async fn an_unreachable_endpoint_is_a_connect_error() {
 #[tokio::test]
 async fn the_connection_is_reused_and_reopened_when_it_breaks() {
     let sidecar = Sidecar::start(|_, _| reply(&GetInstanceResponse::default())).await;
-    let client = sidecar.client();
+    let client = client(&sidecar);
     for _ in 0..3 {
         assert!(client.get_status("a", false).await.unwrap().is_none());
     }
     let clone = client.clone();
     let (a, b) = tokio::join!(client.get_status("b", false), clone.get_status("c", false));
     assert!(a.unwrap().is_none() && b.unwrap().is_none());
-    assert_eq!(sidecar.connections.load(Ordering::SeqCst), 1);
+    assert_eq!(sidecar.connections(), 1);
 
     sidecar.drop_connections();
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(client.get_status("d", false).await.unwrap().is_none());
-    assert_eq!(sidecar.connections.load(Ordering::SeqCst), 2);
+    assert_eq!(sidecar.connections(), 2);
     assert_eq!(sidecar.calls().len(), 6);
 }
 
@@ -876,7 +686,7 @@ async fn wait_for_completion_uses_the_extensions_wait() {
         }
     })
     .await;
-    let client = sidecar.client();
+    let client = client(&sidecar);
     let done = client
         .wait_for_completion("done", Duration::from_secs(3))
         .await
@@ -921,7 +731,7 @@ async fn without_the_extensions_wait_the_client_polls() {
     let polls2 = polls.clone();
     let sidecar = Sidecar::start(move |path, message| match path {
         "/TaskHubSidecarService/WaitForInstanceCompletion" | "/TaskHubSidecarService/WaitForInstanceStart" => {
-            Reply::Status(12, "")
+            Reply::Status(12, "".into())
         }
         "/TaskHubSidecarService/GetInstance" => {
             let request = GetInstanceRequest::decode(message).unwrap();
@@ -938,7 +748,7 @@ async fn without_the_extensions_wait_the_client_polls() {
         other => panic!("unexpected {other}"),
     })
     .await;
-    let client = sidecar.client();
+    let client = client(&sidecar);
     let status = client.wait_for_completion("abc", Duration::from_secs(5)).await.unwrap();
     assert_eq!(status.runtime_status, RuntimeStatus::Terminated);
     assert_eq!(polls.load(Ordering::SeqCst), 2);
@@ -1034,7 +844,7 @@ async fn wait_or_check_status_answers_like_the_http_api() {
         })
     })
     .await;
-    let client = sidecar.client();
+    let client = client(&sidecar);
     let request = HttpRequest::builder().url("http://localhost:7071/api/start").build();
     let wait = |id: &'static str| {
         let (client, request) = (client.clone(), request.clone());

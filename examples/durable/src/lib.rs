@@ -16,11 +16,15 @@
 //! - [`transfer`](fn@transfer): a critical section. Locks two [`account`] entities, then withdraws from one
 //!   and deposits into the other while no one else can touch either (module [`transfer`](mod@transfer)).
 //! - [`price_line`], [`send_approval_request`]: activities, taking and returning serde types.
+//! - [`manage::manage_instance`]: terminates or purges an instance with its sub-orchestrations
+//!   (recursively), over HTTP.
 //!
 //! Orchestrators run again from the start on every replay, so they must be deterministic: see
 //! [the rules](azfn::durable::orchestration#what-an-orchestrator-must-not-do).
 
 use std::time::Duration;
+
+pub mod manage;
 
 use azfn::App;
 use azfn::durable::orchestration::{DurableHttpRequest, Either, TokenSource, select, try_when_all};

@@ -1,19 +1,16 @@
 //! The functions as the host sees them: their generated `function.json`, and invocations in
-//! the wire form the Durable extension uses (JSON text for activities, base64 protobuf for
-//! orchestrators and entities), through the app's pipeline.
+//! the wire form the Durable extension uses (JSON text for activities; base64 protobuf for
+//! orchestrators and entities, which `Trigger::orchestration` and `Trigger::entity_batch` build
+//! and `TestOutputs` decodes), through the app's pipeline.
 
+use azfn::durable::EntityId;
 use azfn::durable::proto::OrchestrationInstance;
 use azfn::durable::proto::history_event::EventType;
+use azfn::durable::proto::operation_result;
 use azfn::durable::proto::orchestrator_action::OrchestratorActionType;
-use azfn::durable::proto::{EntityBatchRequest, EntityBatchResult, OperationRequest, operation_result};
-use azfn::durable::proto::{
-    ExecutionStartedEvent, HistoryEvent, OrchestratorRequest, OrchestratorResponse, OrchestratorStartedEvent,
-};
-use azfn::testing::{TestApp, TestOutputs, Trigger};
+use azfn::durable::proto::{ExecutionStartedEvent, HistoryEvent, OrchestratorRequest, OrchestratorStartedEvent};
+use azfn::testing::{TestApp, Trigger};
 use azfn::{InvocationError, OutputValue};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use prost::Message;
 use serde_json::json;
 
 fn app() -> TestApp {
@@ -32,6 +29,14 @@ fn the_starter_and_the_triggers_declare_the_right_bindings() {
         function_json("start_orchestration"),
         json!({"bindings": [
             {"type": "httpTrigger", "direction": "in", "name": "req", "methods": ["post"], "route": "orchestrators/{name}"},
+            {"type": "durableClient", "direction": "in", "name": "client"},
+            {"type": "http", "direction": "out", "name": "$return"}
+        ]})
+    );
+    assert_eq!(
+        function_json("manage_instance"),
+        json!({"bindings": [
+            {"type": "httpTrigger", "direction": "in", "name": "req", "methods": ["post"], "route": "instances/{id}/{action}"},
             {"type": "durableClient", "direction": "in", "name": "client"},
             {"type": "http", "direction": "out", "name": "$return"}
         ]})
@@ -88,14 +93,6 @@ async fn activities_take_the_json_text_the_extension_sends() {
     }
 }
 
-/// The function's return value: the base64 text of a protobuf message.
-fn decode_return<M: Message + Default>(outputs: &TestOutputs) -> M {
-    let Some(OutputValue::Text(text)) = &outputs.0.return_value else {
-        panic!("expected base64 text, got {:?}", outputs.0.return_value);
-    };
-    M::decode(STANDARD.decode(text).unwrap().as_slice()).unwrap()
-}
-
 fn event(event_type: EventType) -> HistoryEvent {
     HistoryEvent {
         event_id: -1,
@@ -127,9 +124,11 @@ async fn the_first_episode_of_an_order_schedules_every_line_at_once() {
         ],
         ..Default::default()
     };
-    let trigger = Trigger::json(&STANDARD.encode(request.encode_to_vec()));
-    let outputs = app().invoke("process_order", trigger).await.unwrap();
-    let response: OrchestratorResponse = decode_return(&outputs);
+    let outputs = app()
+        .invoke("process_order", Trigger::orchestration(&request))
+        .await
+        .unwrap();
+    let response = outputs.orchestrator_response().unwrap();
     let scheduled: Vec<(i32, String, String)> = response
         .actions
         .iter()
@@ -157,28 +156,20 @@ async fn the_first_episode_of_an_order_schedules_every_line_at_once() {
 
 #[tokio::test]
 async fn the_counter_entity_runs_a_batch_of_operations() {
-    let operation = |name: &str, input: Option<&str>| OperationRequest {
-        operation: name.into(),
-        request_id: format!("r-{name}"),
-        input: input.map(Into::into),
-        ..Default::default()
-    };
-    let request = EntityBatchRequest {
-        instance_id: "@counter@daily".into(),
-        entity_state: Some("10".into()),
-        operations: vec![
-            operation("add", Some("5")),
-            operation("get", None),
-            operation("add", Some("\"five\"")),
-            operation("multiply", Some("2")),
-            operation("reset", None),
-            operation("add", Some("1")),
+    let batch = Trigger::entity_operations(
+        &EntityId::new("counter", "daily"),
+        Some(&10),
+        &[
+            ("add", json!(5)),
+            ("get", json!(null)),
+            ("add", json!("five")),
+            ("multiply", json!(2)),
+            ("reset", json!(null)),
+            ("add", json!(1)),
         ],
-        ..Default::default()
-    };
-    let trigger = Trigger::json(&STANDARD.encode(request.encode_to_vec()));
-    let outputs = app().invoke("counter", trigger).await.unwrap();
-    let result: EntityBatchResult = decode_return(&outputs);
+    );
+    let outputs = app().invoke("counter", batch).await.unwrap();
+    let result = outputs.entity_batch_result().unwrap();
     let outcomes: Vec<Result<Option<String>, String>> = result
         .results
         .iter()
@@ -201,4 +192,53 @@ async fn the_counter_entity_runs_a_batch_of_operations() {
     // After the reset the state starts again from the default.
     assert_eq!(outcomes[5], Ok(Some("1".into())));
     assert_eq!(result.entity_state.map(|s| s.value).as_deref(), Some("1"));
+}
+
+#[tokio::test]
+async fn an_orchestration_episode_from_its_history_resumes_where_it_was() {
+    use azfn::durable::proto::orchestrator_action::OrchestratorActionType;
+    use azfn::durable::proto::{OrchestratorCompletedEvent, TaskCompletedEvent, TaskScheduledEvent};
+    let started = event(EventType::ExecutionStarted(ExecutionStartedEvent {
+        name: "approval".into(),
+        input: Some(r#"{"subject":"order-7","approver":"ana"}"#.into()),
+        ..Default::default()
+    }));
+    let scheduled = HistoryEvent {
+        event_id: 0,
+        ..event(EventType::TaskScheduled(TaskScheduledEvent {
+            name: "send_approval_request".into(),
+            ..Default::default()
+        }))
+    };
+    let past = vec![
+        event(EventType::OrchestratorStarted(OrchestratorStartedEvent {})),
+        started,
+        scheduled,
+        event(EventType::OrchestratorCompleted(OrchestratorCompletedEvent {})),
+    ];
+    let new = vec![
+        event(EventType::OrchestratorStarted(OrchestratorStartedEvent {})),
+        event(EventType::TaskCompleted(TaskCompletedEvent {
+            task_scheduled_id: 0,
+            result: Some(r#""asked ana to approve order-7""#.into()),
+        })),
+    ];
+    let outputs = app()
+        .invoke("approval", Trigger::orchestration_history("approval-1", past, new))
+        .await
+        .unwrap();
+    let response = outputs.orchestrator_response().unwrap();
+    // The request went out; now it waits for the event and arms the deadline timer.
+    assert_eq!(
+        response.custom_status.map(|s| s.value).as_deref(),
+        Some(r#""asked ana to approve order-7""#)
+    );
+    assert!(
+        matches!(
+            response.actions.as_slice(),
+            [action] if matches!(action.orchestrator_action_type, Some(OrchestratorActionType::CreateTimer(_)))
+        ),
+        "{:?}",
+        response.actions
+    );
 }

@@ -1,118 +1,36 @@
-//! The HTTP starter invoked in-process, its `durableClient` binding pointing at a mock
-//! `TaskHubSidecarService`: a plaintext HTTP/2 gRPC server on 127.0.0.1 that records each call
-//! and answers `StartInstance`.
-
-use std::collections::VecDeque;
-use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+//! The HTTP starter invoked in-process, its `durableClient` binding pointing at the mock
+//! `TaskHubSidecarService` azfn exports for such tests (`azfn::durable::testing::MockSidecar`),
+//! which records each call and answers `StartInstance`.
 
 use azfn::durable::proto::{CreateInstanceRequest, CreateInstanceResponse, method};
+use azfn::durable::testing::{MockSidecar, SidecarReply};
 use azfn::prelude::*;
 use azfn::testing::{TestApp, Trigger};
-use bytes::Bytes;
-use http::{HeaderMap, Request, Response};
-use http_body::Frame;
-use http_body_util::BodyExt;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use prost::Message;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
-/// A response body of queued frames: the message, then the trailers with `grpc-status`.
-struct Frames(VecDeque<Frame<Bytes>>);
-
-impl http_body::Body for Frames {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Poll::Ready(self.get_mut().0.pop_front().map(Ok))
-    }
-}
-
-/// The mock sidecar: records `(path, StartInstance request)` and answers with the instance id,
-/// or `ALREADY_EXISTS` for the id `taken`.
-struct Sidecar {
-    address: SocketAddr,
-    calls: Arc<Mutex<Vec<(String, CreateInstanceRequest)>>>,
-}
-
-fn grpc_response(message: Option<Vec<u8>>, status: u32) -> Response<Frames> {
-    let mut frames = VecDeque::new();
-    if let Some(message) = message {
-        let mut framed = vec![0];
-        framed.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
-        framed.extend_from_slice(&message);
-        frames.push_back(Frame::data(Bytes::from(framed)));
-    }
-    let mut trailers = HeaderMap::new();
-    trailers.insert("grpc-status", status.to_string().parse().unwrap());
-    frames.push_back(Frame::trailers(trailers));
-    Response::builder()
-        .header("content-type", "application/grpc")
-        .body(Frames(frames))
-        .unwrap()
-}
-
-impl Sidecar {
-    async fn start() -> Sidecar {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let calls = Arc::new(Mutex::new(Vec::new()));
-        let recorded = calls.clone();
-        tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                let recorded = recorded.clone();
-                let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                    let recorded = recorded.clone();
-                    async move {
-                        let path = request.uri().path().to_owned();
-                        let body = request.into_body().collect().await.unwrap().to_bytes();
-                        // One uncompressed framed message: flag, 4-byte length, message.
-                        let start = CreateInstanceRequest::decode(body.slice(5..)).unwrap();
-                        let reply = if start.instance_id == "taken" {
-                            grpc_response(None, 6) // ALREADY_EXISTS
-                        } else {
-                            let answer = CreateInstanceResponse {
-                                instance_id: start.instance_id.clone(),
-                            };
-                            grpc_response(Some(answer.encode_to_vec()), 0)
-                        };
-                        recorded.lock().unwrap().push((path, start));
-                        Ok::<_, Infallible>(reply)
-                    }
-                });
-                tokio::spawn(async move {
-                    let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(tcp), service)
-                        .await;
-                });
+/// The mock sidecar: answers `StartInstance` with the instance id, or `ALREADY_EXISTS` for the
+/// id `taken`.
+async fn sidecar() -> MockSidecar {
+    MockSidecar::builder()
+        .on(method::START_INSTANCE, |start: CreateInstanceRequest| {
+            if start.instance_id == "taken" {
+                SidecarReply::status(6, "An Orchestration instance with the ID taken already exists.")
+            } else {
+                SidecarReply::message(&CreateInstanceResponse {
+                    instance_id: start.instance_id,
+                })
             }
-        });
-        Sidecar { address, calls }
-    }
-
-    /// The `durableClient` binding's value, as the extension writes it.
-    fn binding(&self) -> Value {
-        json!({
-            "taskHubName": "DurableExampleHub",
-            "connectionName": "Storage",
-            "rpcBaseUrl": format!("http://{}", self.address),
-            "requiredQueryStringParameters": "code=sys-key",
-            "httpBaseUrl": "http://localhost:7071/runtime/webhooks/durabletask"
         })
-    }
-
-    fn calls(&self) -> Vec<(String, CreateInstanceRequest)> {
-        self.calls.lock().unwrap().clone()
-    }
+        .start()
+        .await
 }
 
-fn post(sidecar: &Sidecar, name: &str, query: Option<&str>, body: &str) -> Trigger {
+/// The `StartInstance` requests the sidecar got.
+fn starts(sidecar: &MockSidecar) -> Vec<CreateInstanceRequest> {
+    sidecar.requests(method::START_INSTANCE)
+}
+
+fn post(sidecar: &MockSidecar, name: &str, query: Option<&str>, body: &str) -> Trigger {
     let mut request = HttpRequest::builder()
         .method(http::Method::POST)
         .url(format!("https://shop.example.com/api/orchestrators/{name}"))
@@ -126,7 +44,7 @@ fn post(sidecar: &Sidecar, name: &str, query: Option<&str>, body: &str) -> Trigg
 
 #[tokio::test]
 async fn the_starter_starts_the_named_orchestration_and_answers_with_its_links() {
-    let sidecar = Sidecar::start().await;
+    let sidecar = sidecar().await;
     let app = TestApp::new(durable_example::app());
     let order = r#"{"order_id":"order-7","lines":[{"sku":"tea","quantity":2}]}"#;
     let outputs = app
@@ -134,10 +52,8 @@ async fn the_starter_starts_the_named_orchestration_and_answers_with_its_links()
         .await
         .unwrap();
 
-    let calls = sidecar.calls();
-    assert_eq!(calls.len(), 1, "{calls:?}");
-    let (path, start) = &calls[0];
-    assert_eq!(path, method::START_INSTANCE);
+    assert_eq!(sidecar.only_call().path, method::START_INSTANCE);
+    let start = &starts(&sidecar)[0];
     assert_eq!(start.name, "process_order");
     let input: Value = serde_json::from_str(&start.input.as_ref().unwrap().value).unwrap();
     assert_eq!(input, serde_json::from_str::<Value>(order).unwrap());
@@ -149,7 +65,7 @@ async fn the_starter_starts_the_named_orchestration_and_answers_with_its_links()
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let links: Value = serde_json::from_slice(response.body()).unwrap();
     let status_uri = format!(
-        "https://shop.example.com/runtime/webhooks/durabletask/instances/{id}?taskHub=DurableExampleHub&connection=Storage&code=sys-key"
+        "https://shop.example.com/runtime/webhooks/durabletask/instances/{id}?taskHub=TestHub&connection=Storage&code=sys-key"
     );
     assert_eq!(links["id"], json!(id));
     assert_eq!(links["statusQueryGetUri"], json!(status_uri));
@@ -158,14 +74,14 @@ async fn the_starter_starts_the_named_orchestration_and_answers_with_its_links()
     assert_eq!(
         links["sendEventPostUri"],
         json!(format!(
-            "https://shop.example.com/runtime/webhooks/durabletask/instances/{id}/raiseEvent/{{eventName}}?taskHub=DurableExampleHub&connection=Storage&code=sys-key"
+            "https://shop.example.com/runtime/webhooks/durabletask/instances/{id}/raiseEvent/{{eventName}}?taskHub=TestHub&connection=Storage&code=sys-key"
         ))
     );
 }
 
 #[tokio::test]
 async fn the_caller_may_choose_the_instance_id_and_send_no_input() {
-    let sidecar = Sidecar::start().await;
+    let sidecar = sidecar().await;
     let app = TestApp::new(durable_example::app());
     let outputs = app
         .invoke(
@@ -178,11 +94,11 @@ async fn the_caller_may_choose_the_instance_id_and_send_no_input() {
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let links: Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!(links["id"], "approval-42");
-    let calls = sidecar.calls();
-    assert_eq!(calls.len(), 1);
-    assert_eq!(calls[0].1.instance_id, "approval-42");
-    assert_eq!(calls[0].1.name, "approval");
-    assert_eq!(calls[0].1.input, None);
+    let starts = starts(&sidecar);
+    assert_eq!(starts.len(), 1);
+    assert_eq!(starts[0].instance_id, "approval-42");
+    assert_eq!(starts[0].name, "approval");
+    assert_eq!(starts[0].input, None);
 
     // An id in use is a conflict.
     let outputs = app
@@ -194,7 +110,7 @@ async fn the_caller_may_choose_the_instance_id_and_send_no_input() {
 
 #[tokio::test]
 async fn unknown_orchestrators_and_bad_bodies_are_refused_without_starting_anything() {
-    let sidecar = Sidecar::start().await;
+    let sidecar = sidecar().await;
     let app = TestApp::new(durable_example::app());
     // Activities and entities are functions too, but not orchestrators.
     for name in ["no_such_thing", "price_line", "counter", "start_orchestration"] {
@@ -232,4 +148,73 @@ async fn without_the_durable_extension_the_starter_fails_with_a_hint() {
         }
         other => panic!("expected a failed invocation, got {other:?}"),
     }
+}
+
+fn manage(sidecar: &MockSidecar, id: &str, action: &str, body: &str) -> Trigger {
+    let request = HttpRequest::builder()
+        .method(http::Method::POST)
+        .url(format!("https://shop.example.com/api/instances/{id}/{action}"))
+        .param("id", id)
+        .param("action", action)
+        .body(body.to_owned());
+    Trigger::http(request.build()).with_input("client", &sidecar.binding())
+}
+
+#[tokio::test]
+async fn an_instance_is_terminated_and_purged_with_its_sub_orchestrations() {
+    use azfn::durable::proto::purge_instances_request::Request;
+    use azfn::durable::proto::{PurgeInstancesRequest, PurgeInstancesResponse, TerminateResponse};
+    let sidecar = MockSidecar::builder()
+        .answer(method::TERMINATE_INSTANCE, SidecarReply::message(&TerminateResponse {}))
+        .on(method::PURGE_INSTANCES, |purge: PurgeInstancesRequest| {
+            if purge.request == Some(Request::InstanceId("gone".into())) {
+                SidecarReply::status(5, "no instance gone")
+            } else {
+                SidecarReply::message(&PurgeInstancesResponse {
+                    deleted_instance_count: 3,
+                    is_complete: None,
+                })
+            }
+        })
+        .start()
+        .await;
+    let app = TestApp::new(durable_example::app());
+
+    let outputs = app
+        .invoke("manage_instance", manage(&sidecar, "order-7", "terminate", "cancelled"))
+        .await
+        .unwrap();
+    assert_eq!(outputs.http_response().unwrap().status(), StatusCode::ACCEPTED);
+    let outputs = app
+        .invoke("manage_instance", manage(&sidecar, "order-7", "purge", ""))
+        .await
+        .unwrap();
+    let response = outputs.http_response().unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.body(), br#"{"purged":3}"#);
+
+    // The exact requests: TerminateRequest { instanceId "order-7", output "\"cancelled\"",
+    // recursive true } and PurgeInstancesRequest { instanceId "order-7", recursive true,
+    // isOrchestration true }.
+    let calls = sidecar.calls();
+    assert_eq!(calls[0].path, method::TERMINATE_INSTANCE);
+    assert_eq!(
+        calls[0].message.as_ref(),
+        b"\x0a\x07order-7\x12\x0d\x0a\x0b\"cancelled\"\x18\x01".as_slice()
+    );
+    assert_eq!(calls[1].path, method::PURGE_INSTANCES);
+    assert_eq!(calls[1].message.as_ref(), b"\x0a\x07order-7\x18\x01\x28\x01".as_slice());
+
+    // An unknown instance and an unknown action are `404`s.
+    let outputs = app
+        .invoke("manage_instance", manage(&sidecar, "gone", "purge", ""))
+        .await
+        .unwrap();
+    assert_eq!(outputs.http_response().unwrap().status(), StatusCode::NOT_FOUND);
+    let outputs = app
+        .invoke("manage_instance", manage(&sidecar, "order-7", "rewind", ""))
+        .await
+        .unwrap();
+    assert_eq!(outputs.http_response().unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(sidecar.calls().len(), 3, "the unknown action calls nothing");
 }

@@ -6,12 +6,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use azfn::durable::driver::{AppActivities, DriverResult, MockActivities, OrchestrationDriver};
-use azfn::durable::entity::run_entity_batch;
+use azfn::durable::driver::{AppActivities, AppEntities, DriverResult, MockActivities, OrchestrationDriver};
 use azfn::durable::proto::HistoryEvent;
 use azfn::durable::proto::OrchestrationStatus;
 use azfn::durable::proto::history_event::EventType;
-use azfn::durable::proto::{EntityBatchRequest, OperationRequest, operation_result};
 use durable_example::{
     APPROVAL_TIMEOUT, APPROVED_EVENT, ApprovalOutcome, ApprovalRequest, Approved, COOLING_OFF, HEALTH_TOKEN_RESOURCE,
     HealthReport, Order, OrderLine, OrderProgress, OrderSummary, TallyInput, TallyReport,
@@ -103,6 +101,34 @@ async fn an_order_is_priced_in_parallel_then_waits_out_the_cooling_off() {
             lines: 3
         }
     );
+}
+
+#[tokio::test]
+async fn every_custom_status_change_is_kept_with_its_time_and_episode() {
+    let _app = app();
+    let driver = new_driver(AppActivities::new());
+    let result = driver.run("process_order", &order(&[("tea", 1), ("jam", 2)])).await;
+    let changes: Vec<(String, Duration, usize)> = result
+        .custom_status_history()
+        .iter()
+        .map(|change| {
+            let progress: OrderProgress = change.decode().unwrap();
+            assert_eq!(progress.lines, 2);
+            let after = change.at.duration_since(driver.start()).unwrap();
+            (progress.stage, after, change.episode)
+        })
+        .collect();
+    // Pricing from the first episode, cooling-off once the prices are in (same instant: the
+    // activities take no virtual time), done when the timer fires.
+    assert_eq!(
+        changes,
+        [
+            ("pricing".to_owned(), Duration::ZERO, 1),
+            ("cooling-off".to_owned(), Duration::ZERO, 2),
+            ("done".to_owned(), COOLING_OFF, 3),
+        ]
+    );
+    assert_eq!(result.custom_status::<OrderProgress>().unwrap().stage, "done");
 }
 
 #[tokio::test]
@@ -236,31 +262,10 @@ async fn without_an_approval_the_deadline_wins() {
     assert_eq!(elapsed(&driver, &result), APPROVAL_TIMEOUT);
 }
 
-/// The app's `counter` entity function, run by the driver one operation at a time through the
-/// same batch engine the entity trigger uses.
+/// The app's real `counter` entity function, run by the driver as the host runs it: a batch
+/// request (the operation, the state the driver kept) in, the batch result out.
 fn with_counter_entity(driver: OrchestrationDriver) -> OrchestrationDriver {
-    driver.entity("counter", |operation, input, state| {
-        let request = EntityBatchRequest {
-            instance_id: "@counter@driver".into(),
-            entity_state: state.clone().map(Into::into),
-            operations: vec![OperationRequest {
-                operation: operation.into(),
-                request_id: "r".into(),
-                input: input.map(Into::into),
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
-        let result = run_entity_batch(&request, durable_example::counter);
-        *state = result.entity_state.map(|s| s.value);
-        match result.results.into_iter().next().and_then(|r| r.result_type) {
-            Some(operation_result::ResultType::Success(ok)) => Ok(ok.result.map(|v| v.value)),
-            Some(operation_result::ResultType::Failure(failed)) => {
-                Err(failed.failure_details.map(|d| d.error_message).unwrap_or_default())
-            }
-            None => Err("the entity gave no result".into()),
-        }
-    })
+    driver.entities(AppEntities::new())
 }
 
 #[tokio::test]
@@ -289,10 +294,34 @@ async fn tally_signals_and_calls_the_counter_entity() {
         })
         .collect();
     assert_eq!(sent, ["@counter@daily"; 6]);
+    // The driver kept the entity's state between operations; the reset deleted it.
+    let counter = azfn::durable::EntityId::new("counter", "daily");
+    assert!(result.entity_state::<i64>(&counter).is_none());
 
     // Without the entity, the call fails, and so does the orchestration.
     let result = new_driver(AppActivities::new()).run("tally", &input).await;
     assert_eq!(result.status, OrchestrationStatus::Failed);
+}
+
+#[tokio::test]
+async fn an_entity_operation_that_fails_fails_the_call_with_the_entitys_error() {
+    let _app = app();
+    // The counter's `add` takes an integer: the real entity function rejects a string, the
+    // state stays as it was, and the orchestration's call fails with that error.
+    async fn bad_add(ctx: azfn::durable::OrchestrationContext) -> Result<i64, azfn::Error> {
+        let counter = azfn::durable::EntityId::new("counter", "bad");
+        ctx.call_entity::<i64, _>(&counter, "add", &3).await?;
+        match ctx.call_entity::<i64, _>(&counter, "add", &"four").await {
+            Ok(_) => Err(azfn::Error::msg("a string was added")),
+            Err(failed) => {
+                assert!(failed.to_string().contains("does not deserialize"), "{failed}");
+                Ok(ctx.call_entity(&counter, "get", &()).await?)
+            }
+        }
+    }
+    let driver = with_counter_entity(OrchestrationDriver::new(MockActivities::new())).orchestrator("bad_add", bad_add);
+    let result = driver.run("bad_add", &()).await;
+    assert_eq!(completed::<i64>(&result), 3);
 }
 
 /// The extension's `BuiltIn::HttpActivity`, played by a mock: the first call answers `202`
@@ -345,6 +374,10 @@ async fn health_check_polls_the_http_call_and_schedules_the_reset() {
         })
         .collect();
     assert_eq!(resets, ["op@2024-01-02T00:00:00.0000000Z"]);
+    // The real counter counted the check; the reset, due at midnight, never came (the run
+    // ended first).
+    let health = azfn::durable::EntityId::new("counter", "health");
+    assert_eq!(result.entity_state::<i64>(&health).unwrap().unwrap(), 1);
 }
 
 #[tokio::test]

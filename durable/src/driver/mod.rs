@@ -1,5 +1,6 @@
 //! A test driver for orchestrations: runs an orchestration to the end in-process, with virtual
-//! time, mock (or real) activities, sub-orchestrations, external events and simple entities.
+//! time, mock (or real) activities, sub-orchestrations, external events and entities (closures,
+//! or the app's real entity functions).
 //!
 //! The driver plays the part of the Durable extension: it keeps the history, and for every
 //! episode sends the orchestrator an [`OrchestratorRequest`] (past events plus the new ones,
@@ -16,10 +17,17 @@
 //!   has nothing else to do ([`raise_event_when_waiting`](OrchestrationDriver::raise_event_when_waiting)).
 //! - **Sub-orchestrations** run (to their end, with their own clock) when created, among the
 //!   orchestrators registered with [`orchestrator`](OrchestrationDriver::orchestrator).
-//! - **Entities**: registered closures over the entity's state, answering calls and signals sent
-//!   in the legacy message format (one operation at a time, no locks). A scheduled signal
-//!   (`op@<time>`) runs when the virtual clock reaches its `due` time; one still pending when
-//!   the orchestration ends is dropped.
+//! - **Entities** answer the calls and signals orchestrations send (in the legacy message
+//!   format, one operation at a time, no locks): closures over the entity's state registered
+//!   with [`entity`](OrchestrationDriver::entity), or an [`EntityRunner`] — [`AppEntities`] runs
+//!   the app's `#[function(entity_trigger)]` functions through the host's encoding (an
+//!   [`EntityBatchRequest`](crate::proto::EntityBatchRequest) in, an
+//!   [`EntityBatchResult`](crate::proto::EntityBatchResult) out), and the driver keeps their state,
+//!   delivers the signals they send and runs the orchestrations they start. A scheduled signal
+//!   runs when the virtual clock reaches its due time; one still pending when the orchestration
+//!   ends is dropped.
+//! - **Custom status**: every change is kept, with its virtual time and episode
+//!   ([`DriverResult::custom_status_history`]).
 //!
 //! ```
 //! use azfn::durable::driver::{MockActivities, OrchestrationDriver};
@@ -42,6 +50,12 @@
 //! assert_eq!(result.finished_at.duration_since(driver.start()).unwrap(), Duration::from_secs(3600));
 //! ```
 
+mod activities;
+mod entities;
+
+pub use activities::{ActivityFuture, ActivityRunner, AppActivities, MockActivities};
+pub use entities::{AppEntities, EntityBatchFuture, EntityFn, EntityRunner};
+
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
@@ -63,247 +77,11 @@ use crate::proto::{
     history_event::EventType, orchestrator_action::OrchestratorActionType,
 };
 use crate::proto::{OrchestrationInstance, OrchestrationStatus, ParentInstanceInfo, TaskFailureDetails};
+use crate::testing::{decode_orchestrator_response, encode_orchestrator_request};
 use azfn_wire::wkt::{StringValue, Timestamp};
-
-/// The future of one activity run: the result's JSON text (`None` for no result), or why it
-/// failed.
-pub type ActivityFuture<'a> = Pin<Box<dyn Future<Output = Result<Option<String>, TaskFailureDetails>> + Send + 'a>>;
-
-/// Runs activities by name for the driver. [`MockActivities`] implements it for closures; an
-/// adapter over the app's registered activity functions can implement it to run the real ones.
-///
-/// ```
-/// use azfn::durable::driver::{ActivityFuture, ActivityRunner};
-///
-/// /// Echoes every input back.
-/// struct Echo;
-///
-/// impl ActivityRunner for Echo {
-///     fn run<'a>(&'a self, _name: &'a str, input: Option<String>) -> ActivityFuture<'a> {
-///         Box::pin(async move { Ok(input) })
-///     }
-/// }
-/// ```
-pub trait ActivityRunner: Send + Sync {
-    /// Runs the activity `name` with `input` (JSON text; `None` for no input).
-    fn run<'a>(&'a self, name: &'a str, input: Option<String>) -> ActivityFuture<'a>;
-}
-
-type MockFn = Box<dyn Fn(Option<String>) -> ActivityFuture<'static> + Send + Sync>;
-
-/// Activities made of closures, by name. An unknown name fails the activity with error type
-/// `ActivityNotFound`.
-///
-/// ```
-/// use azfn::durable::driver::MockActivities;
-///
-/// let activities = MockActivities::new()
-///     .activity("Double", |n: i64| Ok::<_, String>(n * 2))
-///     .async_activity("Fetch", |url: String| async move {
-///         if url.starts_with("https://") { Ok(url.len()) } else { Err("insecure") }
-///     });
-/// # let _ = activities;
-/// ```
-#[derive(Default)]
-pub struct MockActivities {
-    activities: HashMap<String, MockFn>,
-}
-
-impl fmt::Debug for MockActivities {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MockActivities")
-            .field("activities", &self.activities.keys().collect::<Vec<_>>())
-            .finish()
-    }
-}
-
-/// The failure of a mock activity that returned `Err(error)`.
-fn mock_failure(error: impl fmt::Display) -> TaskFailureDetails {
-    TaskFailureDetails {
-        error_type: "Error".into(),
-        error_message: error.to_string(),
-        ..Default::default()
-    }
-}
-
-fn decode_input<I: DeserializeOwned>(input: Option<&str>) -> Result<I, TaskFailureDetails> {
-    serde_json::from_str(input.unwrap_or("null")).map_err(|e| TaskFailureDetails {
-        error_type: "DeserializationError".into(),
-        error_message: format!("the activity input does not decode: {e}"),
-        ..Default::default()
-    })
-}
-
-fn encode_output<O: Serialize>(output: &O) -> Result<Option<String>, TaskFailureDetails> {
-    serde_json::to_string(output)
-        .map(|text| (text != "null").then_some(text))
-        .map_err(mock_failure)
-}
-
-impl MockActivities {
-    /// No activities.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds the activity `name`: `f` gets the input decoded as `I`; `Ok` completes the activity
-    /// with the value as JSON, `Err` fails it with the error's text (error type `Error`).
-    pub fn activity<I, O, E, F>(mut self, name: &str, f: F) -> Self
-    where
-        I: DeserializeOwned,
-        O: Serialize,
-        E: fmt::Display,
-        F: Fn(I) -> Result<O, E> + Send + Sync + 'static,
-    {
-        let f = Arc::new(f);
-        let run: MockFn = Box::new(move |input| {
-            let result = decode_input::<I>(input.as_deref())
-                .and_then(|input| f(input).map_err(mock_failure))
-                .and_then(|output| encode_output(&output));
-            Box::pin(std::future::ready(result))
-        });
-        self.activities.insert(name.to_owned(), run);
-        self
-    }
-
-    /// Adds the async activity `name`, as [`activity`](Self::activity).
-    pub fn async_activity<I, O, E, F, Fut>(mut self, name: &str, f: F) -> Self
-    where
-        I: DeserializeOwned,
-        O: Serialize,
-        E: fmt::Display,
-        F: Fn(I) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<O, E>> + Send + 'static,
-    {
-        let f = Arc::new(f);
-        let run: MockFn = Box::new(move |input| {
-            let started = decode_input::<I>(input.as_deref()).map(|input| f(input));
-            Box::pin(async move {
-                match started {
-                    Ok(future) => future
-                        .await
-                        .map_err(mock_failure)
-                        .and_then(|output| encode_output(&output)),
-                    Err(details) => Err(details),
-                }
-            })
-        });
-        self.activities.insert(name.to_owned(), run);
-        self
-    }
-
-    /// Adds an activity that fails with these details (for example non-retriable ones).
-    pub fn failing(mut self, name: &str, details: TaskFailureDetails) -> Self {
-        let run: MockFn = Box::new(move |_| Box::pin(std::future::ready(Err(details.clone()))));
-        self.activities.insert(name.to_owned(), run);
-        self
-    }
-}
-
-impl ActivityRunner for MockActivities {
-    fn run<'a>(&'a self, name: &'a str, input: Option<String>) -> ActivityFuture<'a> {
-        match self.activities.get(name) {
-            Some(run) => run(input),
-            None => Box::pin(std::future::ready(Err(TaskFailureDetails {
-                error_type: "ActivityNotFound".into(),
-                error_message: format!("no activity named `{name}` is registered with the driver"),
-                ..Default::default()
-            }))),
-        }
-    }
-}
-
-impl MockActivities {
-    /// Whether an activity `name` is mocked.
-    pub fn has(&self, name: &str) -> bool {
-        self.activities.contains_key(name)
-    }
-}
-
-/// The app's own `#[function(activity_trigger)]` functions, run through its middleware exactly
-/// as the host invokes them (the input as JSON text, the result from the return value), with
-/// mocks taking the place of the ones a test replaces.
-///
-/// ```
-/// use azfn::durable::OrchestrationContext;
-/// use azfn::durable::driver::{AppActivities, MockActivities, OrchestrationDriver};
-/// use azfn::prelude::*;
-///
-/// #[function(activity_trigger)]
-/// async fn shout(word: String) -> String {
-///     word.to_uppercase()
-/// }
-///
-/// async fn greet(ctx: OrchestrationContext) -> Result<String, azfn::Error> {
-///     let loud: String = ctx.call_activity("shout", &"hi").await?;
-///     let name: String = ctx.call_activity("lookup_name", &()).await?;
-///     Ok(format!("{loud}, {name}"))
-/// }
-///
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// let mocks = MockActivities::new().activity("lookup_name", |_: ()| Ok::<_, String>("Ferris"));
-/// let result = OrchestrationDriver::new(AppActivities::with_mocks(mocks))
-///     .orchestrator("greet", greet)
-///     .run("greet", &())
-///     .await;
-/// assert_eq!(result.output::<String>().unwrap(), "HI, Ferris");
-/// # });
-/// ```
-#[derive(Debug, Default)]
-pub struct AppActivities {
-    mocks: MockActivities,
-}
-
-impl AppActivities {
-    /// The app's activities, none mocked.
-    pub fn new() -> Self {
-        AppActivities::default()
-    }
-
-    /// The app's activities, with `mocks` run instead of the app's functions of those names
-    /// (and as activities the app does not have).
-    pub fn with_mocks(mocks: MockActivities) -> Self {
-        AppActivities { mocks }
-    }
-}
-
-impl ActivityRunner for AppActivities {
-    fn run<'a>(&'a self, name: &'a str, input: Option<String>) -> ActivityFuture<'a> {
-        let function = azfn_core::function::Registry::global()
-            .ok()
-            .and_then(|registry| registry.get(name))
-            .filter(|f| f.trigger().kind.json_type == azfn_bindings::catalog::ACTIVITY_TRIGGER.json_type);
-        let Some(function) = function.filter(|_| !self.mocks.has(name)) else {
-            return self.mocks.run(name, input);
-        };
-        Box::pin(async move {
-            let mut invocation = azfn_core::invocation::Invocation::new(function, format!("driver-{name}"));
-            let value = input.map_or(azfn_core::data::BindingData::Null, azfn_core::data::BindingData::Text);
-            invocation.data.insert(function.trigger().name.to_owned(), value);
-            match azfn_core::dispatch::invoke(invocation).await {
-                Ok(outputs) => Ok(outputs.return_value.map(|value| match value {
-                    azfn_core::invocation::OutputValue::Json(json) => json.to_string(),
-                    azfn_core::invocation::OutputValue::Text(text) => serde_json::Value::String(text).to_string(),
-                    other => format!("{other:?}"),
-                })),
-                Err(error) => Err(TaskFailureDetails {
-                    error_type: "ActivityFailed".into(),
-                    error_message: error.to_string(),
-                    ..Default::default()
-                }),
-            }
-        })
-    }
-}
+use entities::{Delivery, EntityMessage};
 
 type OrchestratorFn = Arc<dyn Fn(&OrchestratorRequest, &RunOptions) -> OrchestratorResponse + Send + Sync>;
-
-/// What an entity operation does: gets the operation's name and input (JSON text) and the
-/// entity's state (JSON text, `None` when it does not exist; set it to `None` to delete the
-/// entity), and returns the result as JSON text, or an error message.
-pub type EntityFn =
-    Arc<dyn Fn(&str, Option<&str>, &mut Option<String>) -> Result<Option<String>, String> + Send + Sync>;
-
 /// An external event the test raises.
 #[derive(Clone, Debug)]
 struct PlannedEvent {
@@ -316,6 +94,7 @@ pub struct OrchestrationDriver {
     activities: Arc<dyn ActivityRunner>,
     orchestrators: HashMap<String, OrchestratorFn>,
     entities: HashMap<String, EntityFn>,
+    entity_runner: Option<Arc<dyn EntityRunner>>,
     timed_events: Vec<(Duration, PlannedEvent)>,
     waiting_events: Vec<PlannedEvent>,
     start: SystemTime,
@@ -347,6 +126,12 @@ pub struct DriverResult {
     pub failure: Option<TaskFailureDetails>,
     /// The last custom status, as JSON text.
     pub custom_status: Option<String>,
+    /// Every change of the custom status, in order (see
+    /// [`custom_status_history`](Self::custom_status_history)).
+    custom_status_history: Vec<CustomStatusChange>,
+    /// The entities' states at the end, JSON text by entity id (see
+    /// [`entity_state`](Self::entity_state)).
+    entity_states: HashMap<String, Option<String>>,
     /// The history of the last execution.
     pub history: Vec<HistoryEvent>,
     /// How many executions ran (1 + the number of continue-as-new).
@@ -357,6 +142,30 @@ pub struct DriverResult {
     pub finished_at: SystemTime,
     /// Events sent to instances the driver does not run: (instance id, event name, data).
     pub sent_events: Vec<(String, String, Option<String>)>,
+    /// The orchestrations entities started (while this one ran), each run to its end as an
+    /// instance of its own (`OrchestratorNotFound` when its orchestrator is not registered).
+    pub started_orchestrations: Vec<DriverResult>,
+}
+
+/// One change of an orchestration's custom status, as [`DriverResult::custom_status_history`]
+/// lists them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomStatusChange {
+    /// The virtual time of the episode that set it.
+    pub at: SystemTime,
+    /// That episode, counting from 1 over all the instance's executions.
+    pub episode: usize,
+    /// The execution it belongs to, from 1 (continue-as-new starts the next).
+    pub execution: usize,
+    /// The new custom status as JSON text (`None`: cleared).
+    pub json: Option<String>,
+}
+
+impl CustomStatusChange {
+    /// The new custom status decoded from JSON (a cleared one decodes as `null`).
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.json.as_deref().unwrap_or("null"))
+    }
 }
 
 impl DriverResult {
@@ -365,9 +174,72 @@ impl DriverResult {
         serde_json::from_str(self.output.as_deref().unwrap_or("null"))
     }
 
-    /// The custom status decoded from JSON.
+    /// The last custom status decoded from JSON.
     pub fn custom_status<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         serde_json::from_str(self.custom_status.as_deref().unwrap_or("null"))
+    }
+
+    /// Every change of the custom status, in order, each with the virtual time and episode of
+    /// the answer that made it: an episode that sets the status it already had is no change.
+    /// The last one is [`custom_status`](Self::custom_status).
+    ///
+    /// ```
+    /// use azfn::durable::driver::{MockActivities, OrchestrationDriver};
+    /// use azfn::durable::orchestration::OrchestrationContext;
+    /// use std::time::Duration;
+    ///
+    /// async fn steps(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+    ///     for step in ["one", "two", "three"] {
+    ///         ctx.set_custom_status(&step)?;
+    ///         ctx.create_timer_after(Duration::from_secs(60)).await;
+    ///     }
+    ///     Ok(())
+    /// }
+    /// let driver = OrchestrationDriver::new(MockActivities::new()).orchestrator("Steps", steps);
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let result = rt.block_on(driver.run("Steps", &()));
+    /// let history: Vec<(String, u64)> = result
+    ///     .custom_status_history()
+    ///     .iter()
+    ///     .map(|change| {
+    ///         let after = change.at.duration_since(driver.start()).unwrap().as_secs();
+    ///         (change.decode().unwrap(), after)
+    ///     })
+    ///     .collect();
+    /// assert_eq!(history, [("one".to_owned(), 0), ("two".to_owned(), 60), ("three".to_owned(), 120)]);
+    /// assert_eq!(result.custom_status::<String>().unwrap(), "three");
+    /// ```
+    pub fn custom_status_history(&self) -> &[CustomStatusChange] {
+        &self.custom_status_history
+    }
+
+    /// The state `entity` had when the run ended, decoded from JSON; `None` when it has none
+    /// (never touched, or deleted). Set on the result of the run only, not on those of the
+    /// sub-orchestrations or started orchestrations it holds.
+    ///
+    /// ```
+    /// use azfn::durable::driver::{MockActivities, OrchestrationDriver};
+    /// use azfn::durable::{EntityId, OrchestrationContext};
+    ///
+    /// async fn bump(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+    ///     ctx.signal_entity(&EntityId::new("hits", "home"), "bump", &())?;
+    ///     Ok(())
+    /// }
+    /// let driver = OrchestrationDriver::new(MockActivities::new())
+    ///     .entity("hits", |_, _, state| {
+    ///         let hits: u32 = state.as_deref().map_or(0, |s| s.parse().unwrap());
+    ///         *state = Some((hits + 1).to_string());
+    ///         Ok(None)
+    ///     })
+    ///     .orchestrator("Bump", bump);
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let result = rt.block_on(driver.run("Bump", &()));
+    /// assert_eq!(result.entity_state::<u32>(&EntityId::new("hits", "home")).unwrap().unwrap(), 1);
+    /// assert!(result.entity_state::<u32>(&EntityId::new("hits", "away")).is_none());
+    /// ```
+    pub fn entity_state<T: DeserializeOwned>(&self, entity: &EntityId) -> Option<Result<T, serde_json::Error>> {
+        let json = self.entity_states.get(&entity.to_string())?.as_deref()?;
+        Some(serde_json::from_str(json))
     }
 }
 
@@ -441,6 +313,7 @@ impl OrchestrationDriver {
             activities: Arc::new(activities),
             orchestrators: HashMap::new(),
             entities: HashMap::new(),
+            entity_runner: None,
             timed_events: Vec::new(),
             waiting_events: Vec::new(),
             start: UNIX_EPOCH + Duration::from_secs(1_704_067_200),
@@ -484,6 +357,16 @@ impl OrchestrationDriver {
         F: Fn(&str, Option<&str>, &mut Option<String>) -> Result<Option<String>, String> + Send + Sync + 'static,
     {
         self.entities.insert(name.to_lowercase(), Arc::new(operation));
+        self
+    }
+
+    /// Runs the entities not registered as closures with `runner`, a batch of one operation at
+    /// a time: [`AppEntities`] for the app's real entity functions. The driver keeps each
+    /// entity's state between batches, delivers the signals a batch emits (scheduled ones when
+    /// the virtual clock reaches them) and runs the orchestrations it starts
+    /// ([`DriverResult::started_orchestrations`]).
+    pub fn entities(mut self, runner: impl EntityRunner + 'static) -> Self {
+        self.entity_runner = Some(Arc::new(runner));
         self
     }
 
@@ -531,7 +414,8 @@ impl OrchestrationDriver {
     }
 
     /// Sets how many episodes a run may take in all before the driver stops it (default 10 000),
-    /// against orchestrations that never end.
+    /// against orchestrations that never end; it also bounds how many entity operations one
+    /// call or signal may set off (entities signalling each other).
     pub fn max_episodes(mut self, max: usize) -> Self {
         self.max_episodes = max;
         self
@@ -582,7 +466,9 @@ impl OrchestrationDriver {
             start: self.start,
             top_level: true,
         };
-        self.drive(instance, &entities, &mut episodes).await
+        let mut result = self.drive(instance, &entities, &mut episodes).await;
+        result.entity_states = entities.into_inner().unwrap_or_else(PoisonError::into_inner);
+        result
     }
 
     fn drive<'a>(
@@ -613,11 +499,14 @@ impl OrchestrationDriver {
                 output: None,
                 failure: None,
                 custom_status: None,
+                custom_status_history: Vec::new(),
+                entity_states: HashMap::new(),
                 history: Vec::new(),
                 executions: 1,
                 episodes: 0,
                 finished_at: clock,
                 sent_events: Vec::new(),
+                started_orchestrations: Vec::new(),
             };
             let Some(orchestrator) = self.orchestrators.get(&instance.name).cloned() else {
                 result.status = OrchestrationStatus::Failed;
@@ -655,21 +544,27 @@ impl OrchestrationDriver {
                 VecDeque::from([started(instance.input.clone(), version.clone(), 1, clock)]);
             let mut history: Vec<HistoryEvent> = Vec::new();
 
-            // Scheduled entity signals not delivered yet: (due time, entity, request).
-            let mut signals: Vec<(SystemTime, EntityId, Option<String>)> = Vec::new();
+            // Scheduled entity signals not delivered yet, with their due time.
+            let mut signals: Vec<(SystemTime, EntityMessage)> = Vec::new();
 
             loop {
                 if inbox.is_empty() {
-                    let next_signal = signals.iter().map(|(at, _, _)| *at).min();
+                    let next_signal = signals.iter().map(|(at, _)| *at).min();
                     if let Some(planned) = waiting.pop_front() {
                         inbox.push_back(raised(clock, &planned.name, planned.data));
                     } else if let Some(at) = next_signal.filter(|at| agenda.earliest().is_none_or(|next| *at <= next)) {
                         // A signal is due before anything else happens to the orchestration.
                         clock = clock.max(at);
-                        let (due, later) = signals.drain(..).partition(|(due, _, _)| *due == at);
+                        let (due, later): (Vec<_>, Vec<_>) = signals.drain(..).partition(|(due, _)| *due == at);
                         signals = later;
-                        for (_, entity, request) in due {
-                            self.entity_operation(&entity, request.as_deref(), entities);
+                        for (_, message) in due {
+                            let mut delivery = Delivery {
+                                clock,
+                                states: entities,
+                                signals: &mut signals,
+                                started: &mut result.started_orchestrations,
+                            };
+                            self.deliver(message, &mut delivery, episodes).await;
                         }
                         continue;
                     } else if let Some((at, due)) = agenda.pop_earliest() {
@@ -699,14 +594,24 @@ impl OrchestrationDriver {
                     ..Default::default()
                 };
                 // Through the wire form, as the host carries it.
-                let wire = base64_request(&request);
+                let wire = encode_orchestrator_request(&request);
                 let response = match decode_request(&wire) {
                     Ok(decoded) => orchestrator(&decoded, &self.options),
                     Err(error) => panic!("the driver's own request did not decode: {error}"),
                 };
-                let response = decode_response(&encode_response(&response));
+                let response = decode_orchestrator_response(&encode_response(&response))
+                    .unwrap_or_else(|error| panic!("the engine's response did not decode: {error}"));
                 history.extend(new_events);
-                result.custom_status = response.custom_status.map(|s| s.value);
+                let custom_status = response.custom_status.map(|s| s.value);
+                if custom_status != result.custom_status {
+                    result.custom_status_history.push(CustomStatusChange {
+                        at: clock,
+                        episode: result.episodes,
+                        execution: result.executions,
+                        json: custom_status.clone(),
+                    });
+                }
+                result.custom_status = custom_status;
 
                 let mut completion = None;
                 for action in response.actions {
@@ -840,13 +745,23 @@ impl OrchestrationDriver {
                                 .name
                                 .strip_prefix("op@")
                                 .and_then(|_| scheduled_signal_due(data.as_deref()));
-                            if let (Ok(entity), Some(due)) = (target.parse::<EntityId>(), scheduled) {
-                                signals.push((due, entity, data));
-                            } else if let Ok(entity) = target.parse::<EntityId>()
+                            let message = target
+                                .parse::<EntityId>()
+                                .ok()
+                                .and_then(|entity| EntityMessage::from_legacy(entity, data.as_deref()));
+                            if let (Some(message), Some(due)) = (&message, scheduled) {
+                                signals.push((due, message.clone()));
+                            } else if let Some(message) = message
                                 && send.name == "op"
                             {
-                                if let Some(answer) = self.entity_operation(&entity, data.as_deref(), entities) {
-                                    inbox.push_back(raised(clock, &answer.0, Some(answer.1)));
+                                let mut delivery = Delivery {
+                                    clock,
+                                    states: entities,
+                                    signals: &mut signals,
+                                    started: &mut result.started_orchestrations,
+                                };
+                                if let Some((id, payload)) = self.deliver(message, &mut delivery, episodes).await {
+                                    inbox.push_back(raised(clock, &id, Some(payload)));
                                 }
                             } else if target == instance.id {
                                 inbox.push_back(raised(clock, &send.name, data));
@@ -904,44 +819,6 @@ impl OrchestrationDriver {
             result
         })
     }
-
-    /// Runs one entity operation from a legacy request message; for a call, returns the
-    /// response event's name (the request id) and payload.
-    fn entity_operation(
-        &self,
-        entity: &EntityId,
-        request: Option<&str>,
-        states: &EntityStates,
-    ) -> Option<(String, String)> {
-        let request: serde_json::Value = serde_json::from_str(request?).ok()?;
-        let id = request.get("id")?.as_str()?.to_owned();
-        let operation = request.get("op")?.as_str()?;
-        let input = request.get("input").and_then(|v| v.as_str());
-        let signal = request.get("signal").and_then(|v| v.as_bool()).unwrap_or(false);
-        let outcome = match self.entities.get(entity.name()) {
-            Some(run) => {
-                let mut states = states.lock().unwrap_or_else(PoisonError::into_inner);
-                let state = states.entry(entity.to_string()).or_default();
-                run(operation, input, state)
-            }
-            None => Err(format!(
-                "no entity named `{}` is registered with the driver",
-                entity.name()
-            )),
-        };
-        if signal {
-            return None;
-        }
-        let payload = match outcome {
-            Ok(result) => serde_json::json!({ "result": result }),
-            Err(message) => serde_json::json!({
-                "result": message,
-                "exceptionType": "Error",
-                "failureDetails": { "ErrorType": "Error", "ErrorMessage": message },
-            }),
-        };
-        Some((id, payload.to_string()))
-    }
 }
 
 /// When a scheduled signal's request (`{"op", "signal", "due", …}`) is due.
@@ -960,19 +837,4 @@ fn completed_event(at: SystemTime, done: &CompleteOrchestrationAction) -> Histor
             failure_details: done.failure_details.clone(),
         }),
     )
-}
-
-fn base64_request(request: &OrchestratorRequest) -> String {
-    use base64::Engine as _;
-    use prost::Message as _;
-    base64::engine::general_purpose::STANDARD.encode(request.encode_to_vec())
-}
-
-fn decode_response(text: &str) -> OrchestratorResponse {
-    use base64::Engine as _;
-    use prost::Message as _;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .expect("the engine's response is base64");
-    OrchestratorResponse::decode(bytes.as_slice()).expect("the engine's response decodes")
 }

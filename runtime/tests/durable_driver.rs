@@ -1,0 +1,314 @@
+//! The test driver with the app's real entity functions (`AppEntities`): state kept between
+//! batches, signals (now and scheduled) and orchestration starts delivered; the custom-status
+//! history; and the `TestApp` triggers of orchestrators and entities, bytes in, exact bytes
+//! out.
+#![cfg(feature = "durable")]
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use azfn::durable::driver::{AppEntities, MockActivities, OrchestrationDriver};
+use azfn::durable::entity::EntityContext;
+use azfn::durable::orchestration::{EntityId, OrchestrationContext};
+use azfn::durable::proto::history_event::EventType;
+use azfn::durable::proto::{
+    ExecutionStartedEvent, HistoryEvent, OrchestrationStatus, OrchestratorStartedEvent, operation_result::ResultType,
+};
+use azfn::grpc::wkt::Timestamp;
+use azfn::prelude::*;
+use azfn::testing::{TestApp, Trigger};
+use serde_json::json;
+
+/// Keeps notes; forwards each to the `audit` entity, can schedule a late note there, and can
+/// start the `Notified` orchestration.
+#[function(entity_trigger)]
+fn relay(ctx: &mut EntityContext<Vec<String>>) -> Result<usize, azfn::Error> {
+    let audit = EntityId::new("audit", "all");
+    match ctx.operation() {
+        "note" => {
+            let text: String = ctx.input()?;
+            ctx.signal_entity(&audit, "record", &text)?;
+            ctx.state_mut().push(text);
+        }
+        "later" => {
+            let at: u64 = ctx.input()?;
+            ctx.signal_entity_at(&audit, "record", "late", UNIX_EPOCH + Duration::from_secs(at))?;
+        }
+        "start" => {
+            let count = ctx.state().len();
+            ctx.start_new_orchestration("Notified", count, Some("notified-1"))?;
+        }
+        _ => return Err(ctx.unknown_operation()),
+    }
+    Ok(ctx.state().len())
+}
+
+/// Records what it is sent; `list` returns it.
+#[function(entity_trigger)]
+fn audit(ctx: &mut EntityContext<Vec<String>>) -> Result<Vec<String>, azfn::Error> {
+    match ctx.operation() {
+        "record" => {
+            let text: String = ctx.input()?;
+            ctx.state_mut().push(text);
+        }
+        "list" => {}
+        _ => return Err(ctx.unknown_operation()),
+    }
+    Ok(ctx.state().clone())
+}
+
+/// What [`notes`] saw.
+type Seen = (usize, Vec<String>, Vec<String>);
+
+async fn notes(ctx: OrchestrationContext) -> Result<Seen, azfn::Error> {
+    let relay = EntityId::new("relay", "r");
+    let audit = EntityId::new("audit", "all");
+    ctx.signal_entity(&relay, "note", &"a")?;
+    let count: usize = ctx.call_entity(&relay, "note", &"b").await?;
+    let half_hour = ctx.current_utc_time() + Duration::from_secs(1800);
+    let at = half_hour.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    ctx.call_entity::<usize, _>(&relay, "later", &at).await?;
+    ctx.call_entity::<usize, _>(&relay, "start", &()).await?;
+    let before: Vec<String> = ctx.call_entity(&audit, "list", &()).await?;
+    ctx.create_timer_after(Duration::from_secs(3600)).await;
+    let after: Vec<String> = ctx.call_entity(&audit, "list", &()).await?;
+    Ok((count, before, after))
+}
+
+async fn notified(ctx: OrchestrationContext) -> Result<String, azfn::Error> {
+    let count: usize = ctx.input()?;
+    Ok(format!("notified of {count} notes"))
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+#[test]
+fn real_entities_keep_their_state_and_deliver_signals_and_starts() {
+    let driver = OrchestrationDriver::new(MockActivities::new())
+        .entities(AppEntities::new())
+        .orchestrator("Notes", notes)
+        .orchestrator("Notified", notified);
+    let result = block_on(driver.run("Notes", &()));
+    assert_eq!(result.status, OrchestrationStatus::Completed, "{:?}", result.failure);
+    let (count, before, after) = result.output::<Seen>().unwrap();
+    // The signal came first, the call second: the relay kept both notes between batches.
+    assert_eq!(count, 2);
+    // The relay's own signals reached the audit entity before the orchestration's next call;
+    // the scheduled one only once the virtual clock passed its time.
+    assert_eq!(before, ["a", "b"]);
+    assert_eq!(after, ["a", "b", "late"]);
+    // The states the entities were left in.
+    let state = |name: &str, key: &str| result.entity_state::<Vec<String>>(&EntityId::new(name, key));
+    assert_eq!(state("relay", "r").unwrap().unwrap(), ["a", "b"]);
+    assert_eq!(state("audit", "all").unwrap().unwrap(), ["a", "b", "late"]);
+    assert!(state("audit", "other").is_none());
+    // The orchestration the relay started ran as an instance of its own.
+    let started: Vec<_> = result
+        .started_orchestrations
+        .iter()
+        .map(|r| (r.instance_id.as_str(), r.status, r.output::<String>().unwrap()))
+        .collect();
+    assert_eq!(
+        started,
+        [(
+            "notified-1",
+            OrchestrationStatus::Completed,
+            "notified of 2 notes".to_owned()
+        )]
+    );
+}
+
+#[test]
+fn closures_take_the_place_of_the_apps_entities_of_their_name() {
+    async fn one_note(ctx: OrchestrationContext) -> Result<Vec<String>, azfn::Error> {
+        ctx.signal_entity(&EntityId::new("relay", "r"), "note", &"x")?;
+        Ok(ctx.call_entity(&EntityId::new("audit", "all"), "list", &()).await?)
+    }
+    let driver = OrchestrationDriver::new(MockActivities::new())
+        .entities(AppEntities::new())
+        .entity("audit", |_, _, _| Ok(Some("[\"mocked\"]".into())))
+        .orchestrator("OneNote", one_note);
+    let result = block_on(driver.run("OneNote", &()));
+    assert_eq!(result.output::<Vec<String>>().unwrap(), ["mocked"]);
+}
+
+#[test]
+fn calls_to_missing_or_failing_entities_fail_with_the_reason() {
+    async fn ask(ctx: OrchestrationContext) -> Result<String, azfn::Error> {
+        let entity: String = ctx.input()?;
+        let (name, operation) = entity.split_once('/').unwrap_or_default();
+        match ctx
+            .call_entity::<serde_json::Value, _>(&EntityId::new(name, "k"), operation, &())
+            .await
+        {
+            Ok(value) => Ok(format!("ok {value}")),
+            Err(failed) => Ok(failed.to_string()),
+        }
+    }
+    let driver = OrchestrationDriver::new(MockActivities::new())
+        .entities(AppEntities::new())
+        .orchestrator("Ask", ask);
+    let missing = block_on(driver.run("Ask", &"nobody/get")).output::<String>().unwrap();
+    assert!(
+        missing.contains("the app has no entity function named `nobody`"),
+        "{missing}"
+    );
+    let unknown = block_on(driver.run("Ask", &"audit/shred")).output::<String>().unwrap();
+    assert!(
+        unknown.contains("entity `@audit@k` has no operation `shred`"),
+        "{unknown}"
+    );
+    // Without a runner, an entity is missing from the driver itself.
+    let bare = OrchestrationDriver::new(MockActivities::new()).orchestrator("Ask", ask);
+    let missing = block_on(bare.run("Ask", &"audit/list")).output::<String>().unwrap();
+    assert!(
+        missing.contains("no entity named `audit` is registered with the driver"),
+        "{missing}"
+    );
+}
+
+#[test]
+fn every_custom_status_change_is_kept_across_executions() {
+    async fn rounds(ctx: OrchestrationContext) -> Result<(), azfn::Error> {
+        let round: u32 = ctx.input()?;
+        ctx.set_custom_status(&format!("round {round}"))?;
+        ctx.create_timer_after(Duration::from_secs(60)).await;
+        // The same status again is no change.
+        ctx.set_custom_status(&format!("round {round}"))?;
+        if round < 2 {
+            ctx.continue_as_new(&(round + 1))?;
+        }
+        Ok(())
+    }
+    let driver = OrchestrationDriver::new(MockActivities::new()).orchestrator("Rounds", rounds);
+    let result = block_on(driver.run("Rounds", &0));
+    assert_eq!(result.status, OrchestrationStatus::Completed);
+    let changes: Vec<(String, u64, usize, usize)> = result
+        .custom_status_history()
+        .iter()
+        .map(|c| {
+            let after = c.at.duration_since(driver.start()).unwrap().as_secs();
+            (c.decode().unwrap(), after, c.episode, c.execution)
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("round 0".to_owned(), 0, 1, 1),
+            ("round 1".to_owned(), 60, 3, 2),
+            ("round 2".to_owned(), 120, 5, 3),
+        ]
+    );
+    assert_eq!(result.custom_status::<String>().unwrap(), "round 2");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The TestApp triggers
+// ---------------------------------------------------------------------------------------------
+
+#[function(orchestration_trigger)]
+async fn say_hello(ctx: OrchestrationContext) -> Result<String, azfn::Error> {
+    let name: String = ctx.input()?;
+    Ok(ctx.call_activity("hello", &name).await?)
+}
+
+fn at(seconds: i64, event_type: EventType) -> HistoryEvent {
+    HistoryEvent {
+        event_id: -1,
+        timestamp: Some(Timestamp { seconds, nanos: 0 }),
+        event_type: Some(event_type),
+    }
+}
+
+#[tokio::test]
+async fn an_orchestration_trigger_carries_the_request_and_the_answer_is_exact() {
+    let app = TestApp::new(azfn::App::new());
+    let new_events = vec![
+        at(
+            1_700_000_000,
+            EventType::OrchestratorStarted(OrchestratorStartedEvent {}),
+        ),
+        at(
+            1_700_000_000,
+            EventType::ExecutionStarted(ExecutionStartedEvent {
+                name: "say_hello".into(),
+                input: Some("\"Ann\"".into()),
+                ..Default::default()
+            }),
+        ),
+    ];
+    let outputs = app
+        .invoke("say_hello", Trigger::orchestration_history("i1", vec![], new_events))
+        .await
+        .unwrap();
+    // OrchestratorResponse { instanceId (1) "i1", actions (2) [{ id 0, scheduleTask (2) { name
+    // (1) "hello", input (3) StringValue "\"Ann\"" } }] }.
+    assert_eq!(
+        outputs.0.return_value,
+        Some(azfn::OutputValue::Text("CgJpMRISEhAKBWhlbGxvGgcKBSJBbm4i".into()))
+    );
+    let response = outputs.orchestrator_response().unwrap();
+    assert_eq!(response.instance_id, "i1");
+    assert_eq!(response.actions.len(), 1);
+}
+
+#[tokio::test]
+async fn an_entity_trigger_carries_the_batch_and_the_answer_decodes() {
+    let app = TestApp::new(azfn::App::new());
+    let batch = Trigger::entity_operations(
+        &EntityId::new("audit", "all"),
+        Some(&["old"]),
+        &[("record", json!("new")), ("shred", json!(null)), ("list", json!(null))],
+    );
+    let result = app.invoke("audit", batch).await.unwrap().entity_batch_result().unwrap();
+    assert_eq!(result.entity_state.unwrap().value, r#"["old","new"]"#);
+    let results: Vec<Result<Option<String>, String>> = result
+        .results
+        .into_iter()
+        .map(|r| match r.result_type {
+            Some(ResultType::Success(ok)) => Ok(ok.result.map(|v| v.value)),
+            Some(ResultType::Failure(failed)) => Err(failed.failure_details.unwrap_or_default().error_type),
+            None => Err("none".into()),
+        })
+        .collect();
+    assert_eq!(
+        results,
+        [
+            Ok(Some(r#"["old","new"]"#.to_owned())),
+            Err("UnknownOperation".to_owned()),
+            Ok(Some(r#"["old","new"]"#.to_owned())),
+        ]
+    );
+}
+
+/// Signals itself on every `ping`, forever.
+#[function(entity_trigger)]
+fn echo_forever(ctx: &mut EntityContext<u64>) -> Result<u64, azfn::Error> {
+    *ctx.state_mut() += 1;
+    let me = ctx.entity_id().clone();
+    ctx.signal_entity(&me, "ping", ())?;
+    Ok(*ctx.state())
+}
+
+#[test]
+fn entities_that_signal_each_other_forever_are_stopped() {
+    async fn ping(ctx: OrchestrationContext) -> Result<u64, azfn::Error> {
+        let echo = EntityId::new("echo_forever", "e");
+        Ok(ctx.call_entity(&echo, "ping", &()).await?)
+    }
+    let driver = OrchestrationDriver::new(MockActivities::new())
+        .entities(AppEntities::new())
+        .max_episodes(50)
+        .orchestrator("Ping", ping);
+    let result = block_on(driver.run("Ping", &()));
+    // The call was answered by the first operation; the chain of signals stopped at the limit:
+    // 50 operations in all.
+    assert_eq!(result.output::<u64>().unwrap(), 1);
+    let echo = EntityId::new("echo_forever", "e");
+    assert_eq!(result.entity_state::<u64>(&echo).unwrap().unwrap(), 50);
+}
