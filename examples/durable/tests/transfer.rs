@@ -6,18 +6,14 @@
 //! (The in-process driver of `tests/orchestrations.rs` does not grant locks, so the example is
 //! tested on these histories.)
 
-use azfn::OutputValue;
 use azfn::durable::proto::history_event::EventType;
 use azfn::durable::proto::orchestrator_action::OrchestratorActionType;
 use azfn::durable::proto::{
-    EntityBatchRequest, EntityBatchResult, EventRaisedEvent, EventSentEvent, ExecutionStartedEvent, HistoryEvent,
-    OperationRequest, OrchestrationInstance, OrchestrationStatus, OrchestratorCompletedEvent, OrchestratorRequest,
-    OrchestratorResponse, OrchestratorStartedEvent, operation_result,
+    EntityBatchRequest, EventRaisedEvent, EventSentEvent, ExecutionStartedEvent, HistoryEvent, OperationRequest,
+    OrchestrationInstance, OrchestrationStatus, OrchestratorCompletedEvent, OrchestratorRequest, OrchestratorResponse,
+    OrchestratorStartedEvent, operation_result,
 };
 use azfn::testing::{TestApp, Trigger};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use prost::Message;
 
 const T0: i64 = 1_700_000_000;
 const INSTANCE: &str = "transfer-1";
@@ -89,12 +85,11 @@ async fn episode(past: &[HistoryEvent], new: &[HistoryEvent]) -> OrchestratorRes
         new_events: new.to_vec(),
         ..Default::default()
     };
-    let trigger = Trigger::json(&STANDARD.encode(request.encode_to_vec()));
-    let outputs = app().invoke("transfer", trigger).await.unwrap();
-    let Some(OutputValue::Text(text)) = &outputs.0.return_value else {
-        panic!("the orchestrator returned {:?}", outputs.0.return_value)
-    };
-    OrchestratorResponse::decode(STANDARD.decode(text).unwrap().as_slice()).unwrap()
+    let outputs = app()
+        .invoke("transfer", Trigger::orchestration(&request))
+        .await
+        .unwrap();
+    outputs.orchestrator_response().unwrap()
 }
 
 /// The events the answer sends: (id, (target, name, data)).
@@ -261,12 +256,8 @@ async fn the_account_entity_refuses_an_overdraft() {
         ],
         ..Default::default()
     };
-    let trigger = Trigger::json(&STANDARD.encode(request.encode_to_vec()));
-    let outputs = app().invoke("account", trigger).await.unwrap();
-    let Some(OutputValue::Text(text)) = &outputs.0.return_value else {
-        panic!("{:?}", outputs.0.return_value)
-    };
-    let result = EntityBatchResult::decode(STANDARD.decode(text).unwrap().as_slice()).unwrap();
+    let outputs = app().invoke("account", Trigger::entity_batch(&request)).await.unwrap();
+    let result = outputs.entity_batch_result().unwrap();
     let outcomes: Vec<Result<String, String>> = result
         .results
         .iter()
