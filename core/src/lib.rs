@@ -48,6 +48,8 @@ pub mod manifest;
 #[doc(hidden)]
 pub mod middleware;
 #[doc(hidden)]
+pub mod scoped;
+#[doc(hidden)]
 pub mod triggers;
 
 pub use cancel::CancellationToken;
@@ -66,6 +68,7 @@ pub use http::{
 pub use invocation::{Invocation, LogLine, Metadata, OutputValue, Outputs, RetryContext, TraceContext};
 pub use logging::LogFilter;
 pub use middleware::{Middleware, MiddlewareFuture, Next, NextFuture};
+pub use scoped::Scoped;
 #[cfg(any(feature = "sql", feature = "mysql"))]
 pub use triggers::changes::{SqlChange, SqlChangeOperation};
 #[cfg(feature = "cosmosdb")]
