@@ -244,6 +244,50 @@ mod grpc {
     }
 
     #[tokio::test]
+    async fn a_placeholder_runs_its_factories_only_with_the_apps_settings() {
+        let dir = scratch("grpc-placeholder");
+        // The placeholder's own environment would fail start-up; it must not run it.
+        let (child, mut stream) = start_grpc(
+            &dir,
+            &[("WEBSITE_PLACEHOLDER_MODE", "1"), ("STARTUP_APP_FAIL", "error")],
+        )
+        .await;
+        send_init(&stream);
+        let response = init_response(&mut stream).await;
+        assert_eq!(response.result.expect("a result").status, Status::Success as i32);
+
+        // Specialized with settings that fail: the restarted app runs its factory, and the
+        // reload's answer carries the failure.
+        let reload = StreamingMessage {
+            request_id: "reload-1".to_owned(),
+            content: Some(Content::FunctionEnvironmentReloadRequest(
+                azfn::native::proto::FunctionEnvironmentReloadRequest {
+                    environment_variables: [("STARTUP_APP_FAIL".to_owned(), "error".to_owned())].into(),
+                    function_app_directory: dir.display().to_string(),
+                },
+            )),
+        };
+        stream.outbound.send(reload).expect("the stream is open");
+        let result = loop {
+            let message = next(&mut stream, Duration::from_secs(60))
+                .await
+                .expect("an answer to the reload");
+            match message.content {
+                Some(Content::FunctionEnvironmentReloadResponse(response)) => break response.result.expect("a result"),
+                Some(Content::RpcLog(_)) => {}
+                other => panic!("expected FunctionEnvironmentReloadResponse, got {other:?}"),
+            }
+        };
+        assert_eq!(result.status, Status::Failure as i32);
+        let said = "start-up failed: startup_app::Greeting: the greeting service answered 503";
+        assert_eq!(result.exception.expect("an exception").message, said);
+        let output = tokio::task::spawn_blocking(move || exited(child)).await.unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.lines().any(|l| l == format!("azfn: {said}")), "{stderr}");
+    }
+
+    #[tokio::test]
     async fn a_failing_factory_fails_the_grpc_init_and_stops_the_worker() {
         let dir = scratch("grpc-fail");
         let (child, mut stream) = start_grpc(&dir, &[("STARTUP_APP_FAIL", "error")]).await;
