@@ -27,6 +27,11 @@ impl Server {
     /// Starts `binary` on a free loopback port, in `workdir` (where an azfn app would read
     /// `host.json`; the runner's is empty, so defaults apply).
     pub fn spawn(binary: &Path, workdir: &Path) -> Result<Server, String> {
+        Server::spawn_with_env(binary, workdir, &[])
+    }
+
+    /// [`Server::spawn`], with `env` added to the environment.
+    pub fn spawn_with_env(binary: &Path, workdir: &Path, env: &[(&str, &str)]) -> Result<Server, String> {
         let port = free_port()?;
         let name = binary
             .file_name()
@@ -35,6 +40,7 @@ impl Server {
         let child = Command::new(binary)
             .current_dir(workdir)
             .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
+            .envs(env.iter().copied())
             // Keeps the servers' own log lines out of the tables.
             .stdout(Stdio::null())
             .stderr(Stdio::null())

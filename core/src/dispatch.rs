@@ -23,7 +23,8 @@ use crate::extensions::Extensions;
 use crate::http::HttpResponse;
 use crate::invocation::{Invocation, Outputs};
 use crate::logging;
-use crate::middleware::{Layer, Next};
+use crate::middleware::{Layer, Next, NextFuture};
+use crate::scoped::{Building, ScopedFactories};
 
 /// What every invocation of an app goes through: its state and its middleware.
 #[derive(Clone, Default)]
@@ -32,6 +33,8 @@ pub struct Pipeline {
     pub chain: Arc<[Layer]>,
     /// How long an invocation may run before it is cancelled and fails.
     pub deadline: Option<Duration>,
+    /// The asynchronous factories of per-invocation services, run before the middleware.
+    pub scoped: ScopedFactories,
 }
 
 static GLOBAL: OnceLock<Pipeline> = OnceLock::new();
@@ -139,7 +142,15 @@ impl Pipeline {
             (hooks.started)(&span, &invocation);
             (hooks.finished, span.clone())
         });
-        let running = Next::start(Arc::clone(&self.chain)).run(invocation).instrument(span);
+        // Asynchronous scoped services are built before the chain, since parameters are read
+        // synchronously; without any, the chain's own future runs as it is.
+        let building = self.scoped.start(function, &invocation);
+        let running = if building.is_empty() {
+            Running::Chain(Next::start(Arc::clone(&self.chain)).run(invocation))
+        } else {
+            Running::Scoped(Box::pin(build_then_run(building, Arc::clone(&self.chain), invocation)))
+        }
+        .instrument(span);
         let deadline = self.deadline;
         async move {
             let _in_flight = InFlightGuard::register();
@@ -189,6 +200,35 @@ impl Pipeline {
                 }
             }
             result
+        }
+    }
+}
+
+/// Builds an invocation's asynchronous scoped services, then runs the chain; a factory's error
+/// fails the invocation before any middleware runs.
+async fn build_then_run(
+    building: Vec<Building>,
+    chain: Arc<[Layer]>,
+    mut invocation: Invocation,
+) -> Result<Outputs, InvocationError> {
+    ScopedFactories::finish(building, &mut invocation).await?;
+    Next::start(chain).run(invocation).await
+}
+
+/// The chain's future, or, when scoped services are built first, a boxed one that does both;
+/// `Unpin` either way, as [`CatchUnwind`] needs.
+enum Running {
+    Chain(NextFuture),
+    Scoped(Pin<Box<dyn Future<Output = Result<Outputs, InvocationError>> + Send>>),
+}
+
+impl Future for Running {
+    type Output = Result<Outputs, InvocationError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut *self {
+            Running::Chain(chain) => Pin::new(chain).poll(cx),
+            Running::Scoped(future) => future.as_mut().poll(cx),
         }
     }
 }

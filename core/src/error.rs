@@ -145,6 +145,14 @@ pub enum InvocationError {
         /// The limit, in bytes.
         limit: usize,
     },
+    /// A per-invocation service (`Scoped<T>`) could not be built: its factory failed, or none
+    /// was registered.
+    Scoped {
+        /// The service's type.
+        service: String,
+        /// What went wrong.
+        message: String,
+    },
     /// An output could not be encoded.
     Output {
         /// The binding name.
@@ -180,6 +188,9 @@ impl fmt::Display for InvocationError {
                 write!(f, "the function did not finish within {deadline:?} and was cancelled")
             }
             InvocationError::TooLarge { limit } => write!(f, "the request body is larger than {limit} bytes"),
+            InvocationError::Scoped { service, message } => {
+                write!(f, "the scoped service `{service}` could not be built: {message}")
+            }
             InvocationError::Output { binding, message } => {
                 write!(f, "output `{binding}` could not be written: {message}")
             }

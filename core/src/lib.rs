@@ -50,6 +50,8 @@ pub mod middleware;
 #[doc(hidden)]
 pub mod request_body;
 #[doc(hidden)]
+pub mod scoped;
+#[doc(hidden)]
 pub mod triggers;
 
 pub use cancel::CancellationToken;
@@ -69,6 +71,7 @@ pub use invocation::{Invocation, LogLine, Metadata, OutputValue, Outputs, RetryC
 pub use logging::LogFilter;
 pub use middleware::{Middleware, MiddlewareFuture, Next, NextFuture};
 pub use request_body::{BodyError, RequestBody};
+pub use scoped::Scoped;
 #[cfg(any(feature = "sql", feature = "mysql"))]
 pub use triggers::changes::{SqlChange, SqlChangeOperation};
 #[cfg(feature = "cosmosdb")]

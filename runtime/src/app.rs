@@ -1,7 +1,10 @@
 //! The app: what `main` starts.
 
+use std::fmt::Display;
+use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::process::ExitCode;
 
 use std::sync::Arc;
@@ -11,9 +14,11 @@ use crate::custom_handler;
 use crate::dispatch::{self, Pipeline};
 use crate::extensions::Extensions;
 use crate::function::{FunctionDescription, Registry};
+use crate::invocation::Invocation;
 use crate::logging;
 use crate::manifest;
 use crate::middleware::{Layer, Middleware, Predicate};
+use crate::scoped::ScopedFactories;
 
 /// A function app: every `#[function]` linked into the binary.
 ///
@@ -32,6 +37,8 @@ use crate::middleware::{Layer, Middleware, Predicate};
 #[derive(Default)]
 pub struct App {
     state: Extensions,
+    startup: Vec<StateFactory>,
+    scoped: ScopedFactories,
     chain: Vec<Layer>,
     shutdown_grace: Option<Duration>,
     services: Vec<(String, String, crate::http_service::BoxedService)>,
@@ -44,6 +51,8 @@ impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("App")
             .field("state", &self.state)
+            .field("state_factories", &self.startup.len())
+            .field("scoped", &self.scoped)
             .field("middleware", &self.chain.len())
             .finish()
     }
@@ -96,6 +105,126 @@ impl App {
     /// invocation; functions take it as a `State<T>` parameter. One value per type.
     pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
         self.state.insert(value);
+        self
+    }
+
+    /// Registers a shared value built by an async factory (a database pool that connects, an SDK
+    /// client that fetches a token, a cache warmed over the network); functions take it as a
+    /// `State<T>` parameter, like a value given to [`App::state`].
+    ///
+    /// The factories run when the app starts serving, on its async runtime, all at once, before
+    /// the worker tells the host it is ready: before the custom handler's port answers (the host
+    /// polls it for 30 s by default, `customHandler.description`'s `initializationTimeout`), or,
+    /// over gRPC, before the `WorkerInitResponse` (the host waits 10 s by default; the native
+    /// runtime's worker config allows 2 min). They take no argument: what they need comes from
+    /// the environment (`std::env::var`), where the host puts the app's settings. `--write-app`
+    /// and `--list` do not run them.
+    ///
+    /// A factory's `Err` (or panic) stops start-up: the process prints
+    /// `azfn: start-up failed: <type>: <error>` to stderr, which the host logs, and exits non-zero
+    /// (over gRPC the `WorkerInitResponse` says `Failure` with that message first). Tests run the
+    /// factories with [`TestApp::start`](crate::testing::TestApp::start).
+    ///
+    /// ```no_run
+    /// # struct Pool;
+    /// # impl Pool { async fn connect(_: &str) -> Result<Pool, std::io::Error> { Ok(Pool) } }
+    /// azfn::App::new()
+    ///     .state_async(|| async {
+    ///         let url = std::env::var("DATABASE_URL").map_err(|_| "the setting DATABASE_URL is missing".to_owned())?;
+    ///         Pool::connect(&url).await.map_err(|e| e.to_string())
+    ///     })
+    ///     .run();
+    /// ```
+    pub fn state_async<T, E, F, Fut>(mut self, factory: F) -> Self
+    where
+        T: Send + Sync + 'static,
+        E: Display,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        self.startup.push(StateFactory {
+            service: std::any::type_name::<T>(),
+            build: Box::new(move || {
+                Box::pin(async move {
+                    let value = factory().await.map_err(|e| e.to_string())?;
+                    Ok(Box::new(move |state: &mut Extensions| state.insert(value)) as StateInserter)
+                })
+            }),
+        });
+        self
+    }
+
+    /// Registers a per-invocation service: `factory` builds a `T` for each invocation of a
+    /// function that takes a [`Scoped<T>`](crate::Scoped) parameter, from the invocation (its
+    /// id, metadata, trigger, and the app's state through `invocation.state`), when that
+    /// parameter is read. The function owns the value: it is dropped when the function returns,
+    /// before the answer leaves, so a unit of work can roll back in its `Drop` unless committed.
+    ///
+    /// A factory's `Err` fails that invocation only, with an error naming `T`. One factory per
+    /// type; a later one replaces an earlier one.
+    ///
+    /// ```
+    /// use azfn::Invocation;
+    /// struct CallerTag(String);
+    /// let app = azfn::App::new().scoped(|invocation: &Invocation| {
+    ///     Ok::<_, std::convert::Infallible>(CallerTag(invocation.invocation_id.clone()))
+    /// });
+    /// # let _ = app;
+    /// ```
+    pub fn scoped<T, E, F>(mut self, factory: F) -> Self
+    where
+        T: Send + 'static,
+        E: Display,
+        F: Fn(&Invocation) -> Result<T, E> + Send + Sync + 'static,
+    {
+        ScopedFactories::add_sync(&mut self.state, factory);
+        self
+    }
+
+    /// Registers a per-invocation service with an async factory (a unit of work that opens a
+    /// transaction, a client that exchanges the caller's token). Parameters are read
+    /// synchronously, so the value is built before the middleware of **every** invocation (use
+    /// [`App::scoped_async_for`] to build it only for the functions that take it), and waits in
+    /// the invocation for the function's [`Scoped<T>`](crate::Scoped) parameter, or is dropped
+    /// at the invocation's end. `factory` reads what it needs from the invocation and returns a
+    /// future that owns it. Failing, it fails that invocation only.
+    ///
+    /// ```
+    /// use azfn::Invocation;
+    /// struct UnitOfWork { invocation_id: String }
+    /// let app = azfn::App::new().scoped_async(|invocation: &Invocation| {
+    ///     let invocation_id = invocation.invocation_id.clone();
+    ///     async move { Ok::<_, String>(UnitOfWork { invocation_id }) }
+    /// });
+    /// # let _ = app;
+    /// ```
+    pub fn scoped_async<T, E, F, Fut>(mut self, factory: F) -> Self
+    where
+        T: Send + 'static,
+        E: Display,
+        F: Fn(&Invocation) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        self.scoped.add_async(&mut self.state, None, factory);
+        self
+    }
+
+    /// [`App::scoped_async`] for the functions `applies_to` accepts only (as
+    /// [`App::middleware_for`] chooses them); a function it does not apply to that takes
+    /// `Scoped<T>` fails with an error saying so.
+    pub fn scoped_async_for<T, E, F, Fut>(
+        mut self,
+        applies_to: impl Fn(&FunctionDescription) -> bool + Send + Sync + 'static,
+        factory: F,
+    ) -> Self
+    where
+        T: Send + 'static,
+        E: Display,
+        F: Fn(&Invocation) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        self.scoped
+            .add_async(&mut self.state, Some(Arc::new(applies_to)), factory);
         self
     }
 
@@ -213,11 +342,14 @@ impl App {
         self
     }
 
-    pub(crate) fn into_pipeline(self) -> Pipeline {
-        Pipeline {
-            state: Arc::new(self.state),
+    /// Splits the app into what start-up runs and the pipeline it completes.
+    pub(crate) fn into_startup(self) -> Startup {
+        Startup {
+            factories: self.startup,
+            state: self.state,
             chain: self.chain.into(),
             deadline: self.deadline,
+            scoped: self.scoped,
         }
     }
 
@@ -273,8 +405,7 @@ impl App {
                     crate::opentelemetry::init_default_subscriber();
                 }
                 logging::init_default();
-                dispatch::install(self.into_pipeline());
-                let served = serve_transport(registry, &args, grace, options);
+                let served = serve_transport(registry, &args, grace, options, self.into_startup());
                 // The worker has stopped and its in-flight invocations have ended (or the grace
                 // period ran out): their spans are closed, and go out before the process exits.
                 #[cfg(feature = "opentelemetry")]
@@ -285,12 +416,122 @@ impl App {
     }
 }
 
+/// A value an async state factory built, ready to join the app's state.
+type StateInserter = Box<dyn FnOnce(&mut Extensions) + Send>;
+
+/// An async state factory's future.
+type StateBuilding = Pin<Box<dyn Future<Output = Result<StateInserter, String>> + Send>>;
+
+/// One async state factory ([`App::state_async`]), its type erased.
+struct StateFactory {
+    /// The type it builds, to name it when it fails.
+    service: &'static str,
+    build: Box<dyn FnOnce() -> StateBuilding + Send>,
+}
+
+/// Why the app could not start: an async state factory ([`App::state_async`]) failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartupError {
+    /// The type the factory builds.
+    pub service: String,
+    /// Its error (or its panic's message).
+    pub message: String,
+}
+
+impl std::fmt::Display for StartupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "start-up failed: {}: {}", self.service, self.message)
+    }
+}
+
+impl std::error::Error for StartupError {}
+
+/// What runs when the app starts serving: the async state factories, which complete the
+/// pipeline every invocation goes through.
+pub(crate) struct Startup {
+    factories: Vec<StateFactory>,
+    state: Extensions,
+    chain: Arc<[Layer]>,
+    deadline: Option<Duration>,
+    scoped: ScopedFactories,
+}
+
+impl Startup {
+    /// The pipeline, for an app without async factories; `None` when it has some, which only
+    /// [`Startup::run`] can run.
+    pub(crate) fn without_factories(self) -> Option<Pipeline> {
+        self.factories.is_empty().then(|| self.pipeline())
+    }
+
+    fn pipeline(self) -> Pipeline {
+        Pipeline {
+            state: Arc::new(self.state),
+            chain: self.chain,
+            deadline: self.deadline,
+            scoped: self.scoped,
+        }
+    }
+
+    /// Runs the factories concurrently, each on its own task of the current runtime, and adds
+    /// their values to the state (in registration order, so a later factory of a type wins, as
+    /// with [`App::state`]). The first failure, in registration order, is the error.
+    pub(crate) async fn run(mut self) -> Result<Pipeline, StartupError> {
+        let tasks: Vec<_> = std::mem::take(&mut self.factories)
+            .into_iter()
+            .map(|factory| (factory.service, tokio::spawn((factory.build)())))
+            .collect();
+        let mut built = Vec::with_capacity(tasks.len());
+        let mut failure = None;
+        for (service, task) in tasks {
+            let outcome = match task.await {
+                Ok(outcome) => outcome,
+                Err(join) => Err(match join.try_into_panic() {
+                    Ok(payload) => format!("the factory panicked: {}", dispatch::panic_message(&*payload)),
+                    Err(join) => format!("the factory did not finish: {join}"),
+                }),
+            };
+            match outcome {
+                Ok(insert) => built.push(insert),
+                Err(message) => {
+                    failure.get_or_insert(StartupError {
+                        service: service.to_owned(),
+                        message,
+                    });
+                }
+            }
+        }
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        for insert in built {
+            insert(&mut self.state);
+        }
+        Ok(self.pipeline())
+    }
+
+    /// Runs the factories and installs the pipeline for [`dispatch::invoke`]: what must happen
+    /// before the worker reports ready.
+    pub(crate) async fn install(self) -> Result<(), StartupError> {
+        dispatch::install(self.run().await?);
+        Ok(())
+    }
+}
+
+/// The async runtime the app serves on: the one place it is built.
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
 /// Serves the transport the host started this process for, until it stops.
 fn serve_transport(
     registry: &'static Registry,
     args: &[String],
     grace: Duration,
     options: custom_handler::ServerOptions,
+    startup: Startup,
 ) -> Result<(), String> {
     // The native runtime starts the worker with its gRPC arguments; the custom
     // handler host with none.
@@ -298,7 +539,7 @@ fn serve_transport(
     if let Some(native_args) = crate::native::parse_args(args) {
         let mut native_args = native_args?;
         native_args.shutdown_grace = grace;
-        return serve_native(registry, native_args);
+        return serve_native(registry, native_args, startup);
     }
     #[cfg(not(feature = "native"))]
     if args
@@ -309,7 +550,7 @@ fn serve_transport(
             "the host started this app as a gRPC (native runtime) worker; enable azfn's `native` feature".into(),
         );
     }
-    serve(registry, grace, options)
+    serve(registry, grace, options, startup)
 }
 
 fn write_app(registry: &'static Registry, dir: &std::path::Path, host: manifest::HostOptions) -> Result<(), String> {
@@ -333,27 +574,36 @@ fn write_app(registry: &'static Registry, dir: &std::path::Path, host: manifest:
 
 /// Serves the host's gRPC language-worker protocol (the native runtime) until it ends.
 #[cfg(feature = "native")]
-fn serve_native(registry: &'static Registry, args: crate::native::NativeArgs) -> Result<(), String> {
+fn serve_native(registry: &'static Registry, args: crate::native::NativeArgs, startup: Startup) -> Result<(), String> {
     // Keeps the marker in the executable: this path is reachable exactly when the transport is.
     std::hint::black_box(azfn_wire::NATIVE_TRANSPORT_MARKER);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(crate::native::run(args, registry, shutdown_signal()))
+    let runtime = runtime()?;
+    // The factories run when the host's `WorkerInitRequest` arrives, before the answer.
+    let starting: crate::native::Starting = Box::pin(async move { startup.install().await.map_err(|e| e.to_string()) });
+    runtime.block_on(crate::native::run_starting(
+        args,
+        registry,
+        Some(starting),
+        shutdown_signal(),
+    ))
 }
 
 const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-fn serve(registry: &'static Registry, grace: Duration, options: custom_handler::ServerOptions) -> Result<(), String> {
+fn serve(
+    registry: &'static Registry,
+    grace: Duration,
+    options: custom_handler::ServerOptions,
+    startup: Startup,
+) -> Result<(), String> {
     let port = custom_handler::port_from_env().map_err(|e| {
         format!("{e}\n  (the Functions host sets it when it starts the app; to run locally, write the app folder with `--write-app <dir>` and start the host there)")
     })?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let runtime = runtime()?;
     runtime.block_on(async move {
+        // The host takes the first answer on the port as "ready": the factories run before the
+        // listener exists.
+        startup.install().await.map_err(|e| e.to_string())?;
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let listener = tokio::net::TcpListener::bind(address)
             .await

@@ -52,11 +52,11 @@ pub use azfn_storage as storage;
 
 // The core's modules under the names the transports here use.
 pub(crate) use azfn_core::{
-    data, dispatch, error, extensions, extract, function, http, invocation, middleware, triggers,
+    data, dispatch, error, extensions, extract, function, http, invocation, middleware, scoped, triggers,
 };
 pub use azfn_core::{logging, manifest};
 
-pub use app::App;
+pub use app::{App, StartupError};
 pub use azfn_bindings as bindings;
 #[cfg(feature = "tables")]
 pub use azfn_core::TableEntity;
@@ -66,7 +66,7 @@ pub use azfn_core::{
     Headers, HttpRequest, HttpRequestBuilder, HttpResponse, Identities, IntoFunctionError, IntoHttpResponse,
     IntoOutputValue, Invocation, InvocationError, InvokeFuture, Invoker, Json, LogFilter, LogLine, Metadata,
     Middleware, MiddlewareFuture, Next, NextFuture, OutputValue, Outputs, Path, Query, Registry, RequestBody, Result,
-    RetryContext, RetryPolicy, ReturnOutputs, State, TraceContext, TriggerKind, invoke, kind,
+    RetryContext, RetryPolicy, ReturnOutputs, Scoped, State, TraceContext, TriggerKind, invoke, kind,
 };
 pub use azfn_core::{BlobTriggerMetadata, QueueTriggerMetadata, ScheduleStatus, TimerInfo, WarmupContext};
 #[cfg(feature = "cosmosdb")]
@@ -94,7 +94,7 @@ pub use azfn_macros::{FunctionOutput, function};
 pub mod prelude {
     pub use crate::{
         BlobTriggerMetadata, FunctionContext, FunctionOutput, Headers, HttpRequest, HttpResponse, Json, Path, Query,
-        QueueTriggerMetadata, State, TimerInfo, function,
+        QueueTriggerMetadata, Scoped, State, TimerInfo, function,
     };
     pub use http::StatusCode;
 }

@@ -29,7 +29,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::RequestBody;
-use crate::app::App;
+use crate::app::{App, StartupError};
 use crate::data::{BindingData, DecodeError};
 use crate::dispatch::Pipeline;
 use crate::error::InvocationError;
@@ -286,17 +286,53 @@ impl Trigger {
 }
 
 impl TestApp {
-    /// The app under test, with its state and middleware.
+    /// The app under test, with its state, scoped services and middleware.
     ///
     /// Mounted HTTP services join the registry here, as they do when the app runs: create the
     /// `TestApp` before anything reads the registry.
+    ///
+    /// # Panics
+    ///
+    /// When the app has async state factories ([`App::state_async`]), which only an async
+    /// constructor can run: use [`TestApp::start`].
     pub fn new(mut app: App) -> Self {
         if let Err(message) = app.register_functions() {
             eprintln!("azfn: {message}");
         }
-        TestApp {
-            pipeline: app.into_pipeline(),
+        match app.into_startup().without_factories() {
+            Some(pipeline) => TestApp { pipeline },
+            None => panic!(
+                "this app has async state factories (`App::state_async`): create the TestApp with `TestApp::start(app).await`"
+            ),
         }
+    }
+
+    /// The app under test, after its async state factories ([`App::state_async`]) have run on
+    /// the test's runtime, as they run when the app starts serving.
+    ///
+    /// # Errors
+    ///
+    /// The first factory that failed (or panicked), as the app would report it at start-up.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// struct Greeting(String);
+    /// let app = azfn::App::new().state_async(|| async { Ok::<_, String>(Greeting("hello".into())) });
+    /// let app = azfn::testing::TestApp::start(app).await.unwrap();
+    /// # let _ = app;
+    ///
+    /// let failing = azfn::App::new().state_async(|| async { Err::<Greeting, _>("no database") });
+    /// let error = azfn::testing::TestApp::start(failing).await.unwrap_err();
+    /// assert!(error.to_string().ends_with("Greeting: no database"));
+    /// # }
+    /// ```
+    pub async fn start(mut app: App) -> Result<Self, StartupError> {
+        if let Err(message) = app.register_functions() {
+            eprintln!("azfn: {message}");
+        }
+        let pipeline = app.into_startup().run().await?;
+        Ok(TestApp { pipeline })
     }
 
     /// Invokes the function called `function` (case-insensitive) as the host would.

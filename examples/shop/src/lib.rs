@@ -6,7 +6,9 @@
 //! - the function context: invocation id, retry count, a value set by middleware, cancellation;
 //! - logging: `tracing` events land in the invocation's log;
 //! - a streamed request body: [`import_stock`] applies an upload line by line as it arrives;
-//! - errors: `azfn::Error::not_found` answers `404` with its message; other errors answer a bare `500`.
+//! - errors: `azfn::Error::not_found` answers `404` with its message; other errors answer a bare `500`;
+//! - async start-up and a per-invocation service: the [`startup`] module's price list, built by an
+//!   async factory before the worker reports ready, and the unit of work each order runs in.
 
 mod import;
 pub use import::{ImportReport, import_stock};
@@ -18,6 +20,8 @@ use std::time::Duration;
 use azfn::prelude::*;
 use azfn::{App, Invocation, Next, Outputs};
 use serde::{Deserialize, Serialize};
+
+pub mod startup;
 
 /// An item for sale.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -46,6 +50,22 @@ impl Catalog {
 
     fn get(&self, id: u32) -> Option<Item> {
         self.items.lock().ok()?.get(&id).cloned()
+    }
+
+    /// Takes `quantity` of item `id` out of stock, or says why it cannot.
+    fn take_stock(&self, id: u32, quantity: u32) -> Result<(), String> {
+        let mut items = self.items.lock().map_err(|_| "the catalog is unavailable".to_owned())?;
+        let item = items.get_mut(&id).ok_or("no such item")?;
+        item.stock = item
+            .stock
+            .checked_sub(quantity)
+            .ok_or_else(|| format!("only {} in stock", item.stock))?;
+        Ok(())
+    }
+
+    /// The item `id` as it is now.
+    pub fn item(&self, id: u32) -> Option<Item> {
+        self.get(id)
     }
 
     fn add_stock(&self, id: u32, quantity: u32) -> Option<Item> {
@@ -136,7 +156,7 @@ pub async fn stamp_request_id(mut invocation: Invocation, next: Next) -> azfn::R
 #[derive(Debug, Clone)]
 pub struct ApiKey(pub String);
 
-/// The app: state and middleware.
+/// The app: state (one value built at start-up), a per-invocation service, and middleware.
 pub fn app() -> App {
     let catalog = Catalog::with([
         Item {
@@ -150,7 +170,11 @@ pub fn app() -> App {
             stock: 0,
         },
     ]);
-    let mut app = App::new().state(catalog).middleware(stamp_request_id);
+    let mut app = App::new()
+        .state(catalog)
+        .state_async(startup::PriceList::load)
+        .scoped_async_for(|f| f.name == "place_order", startup::StockReservation::begin)
+        .middleware(stamp_request_id);
     if let Ok(key) = std::env::var("SHOP_API_KEY") {
         app = app.state(ApiKey(key));
     }

@@ -5,9 +5,9 @@ use azfn::testing::{TestApp, Trigger};
 use azfn::{InvocationError, RetryContext};
 use shop::{Item, Restock};
 
-fn app() -> TestApp {
+async fn app() -> TestApp {
     azfn::logging::init_default();
-    TestApp::new(shop::app())
+    TestApp::start(shop::app()).await.expect("the shop starts")
 }
 
 fn get(id: &str) -> Trigger {
@@ -21,7 +21,7 @@ fn get(id: &str) -> Trigger {
 
 #[tokio::test]
 async fn items_are_served_from_shared_state_with_a_request_id() {
-    let outputs = app().invoke("get_item", get("1")).await.unwrap();
+    let outputs = app().await.invoke("get_item", get("1")).await.unwrap();
     let response = outputs.http_response().unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let item: Item = serde_json::from_slice(response.body()).unwrap();
@@ -42,7 +42,7 @@ async fn items_are_served_from_shared_state_with_a_request_id() {
 
 #[tokio::test]
 async fn an_unknown_item_is_a_404_with_its_message() {
-    let outputs = app().invoke("get_item", get("9")).await.unwrap();
+    let outputs = app().await.invoke("get_item", get("9")).await.unwrap();
     let response = outputs.http_response().unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(response.body(), b"no item 9");
@@ -52,7 +52,7 @@ async fn an_unknown_item_is_a_404_with_its_message() {
 
 #[tokio::test]
 async fn restock_updates_the_catalog_and_reports_the_change() {
-    let app = app();
+    let app = app().await;
     let trigger = Trigger::queue(&Restock { id: 2, quantity: 5 }).with_retry(RetryContext {
         retry_count: 1,
         max_retry_count: 5,
@@ -74,7 +74,9 @@ async fn restock_updates_the_catalog_and_reports_the_change() {
 
 #[tokio::test]
 async fn the_api_key_middleware_guards_http_functions_only() {
-    let guarded = TestApp::new(shop::app().state(shop::ApiKey("secret".into())));
+    let guarded = TestApp::start(shop::app().state(shop::ApiKey("secret".into())))
+        .await
+        .unwrap();
     let denied = guarded.invoke("get_item", get("1")).await.unwrap();
     assert_eq!(denied.http_response().unwrap().status(), StatusCode::UNAUTHORIZED);
 
@@ -96,7 +98,7 @@ async fn a_stock_import_is_applied_line_by_line_as_its_body_arrives() {
     use azfn::RequestBody;
     use shop::ImportReport;
 
-    let app = app();
+    let app = app().await;
     let request = HttpRequest::builder().build();
     // Lines split across chunks, as a network delivers them.
     let body = RequestBody::from_chunks([

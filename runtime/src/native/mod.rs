@@ -90,6 +90,8 @@ enum Ending {
     HostGone(Result<(), String>),
     /// The worker relayed the stream to the specialized app, which exited so.
     Relayed(Result<std::process::ExitStatus, String>),
+    /// The app's start-up failed; the host has been told.
+    StartupFailed(String),
 }
 
 /// Serves the host over gRPC until `WorkerTerminate`, the end of the stream, or `shutdown`.
@@ -124,6 +126,21 @@ pub async fn run(
     registry: &'static Registry,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), String> {
+    run_starting(args, registry, None, shutdown).await
+}
+
+/// The app's start-up (its async state factories), which the worker runs when the host's
+/// `WorkerInitRequest` arrives and before it answers: `Err` is the message the answer's
+/// `Failure` carries, and `run`'s error.
+pub(crate) type Starting = std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
+/// [`run`], running `starting` before the worker reports ready (see [`Starting`]).
+pub(crate) async fn run_starting(
+    args: NativeArgs,
+    registry: &'static Registry,
+    starting: Option<Starting>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), String> {
     let http_server = start_http_uri_server(&args, registry).await;
     let opened = stream::open(&args).await;
     let EventStream {
@@ -143,6 +160,7 @@ pub async fn run(
     };
     let http_uri = http_server.as_ref().map(|server| (server.uri(), server.pairing()));
     let mut worker = Worker::new(registry, outbox, http_uri);
+    worker.start_with(starting);
     #[cfg(feature = "servicebus")]
     worker.settle_through(std::sync::Arc::new(settlement::HostSettler::new(host.clone())));
 
@@ -158,7 +176,9 @@ pub async fn run(
                         "cannot restart the app with the host's environment ({error}); specializing in this process, where only azfn::native::env_var sees the new settings"
                     );
                     worker.warn(message).await;
-                    worker.reload(&specialization.request_id, &specialization.request).await;
+                    if let Err(error) = worker.reload(&specialization.request_id, &specialization.request).await {
+                        break Ending::StartupFailed(error);
+                    }
                 }
             },
         }
@@ -176,6 +196,7 @@ pub async fn run(
             drain(&mut worker, &mut inbox, grace).await;
             Ok(())
         }
+        Ending::StartupFailed(error) => Err(error),
         Ending::HostGone(result) => {
             // Nobody is left to answer: stop the functions at once.
             worker.in_flight().cancel_all();
@@ -226,6 +247,7 @@ async fn serve<F: Future<Output = ()> + Send>(
                     Next::Continue => {}
                     Next::Terminate(grace) => return Ok(Ending::Drain(grace)),
                     Next::Specialize(specialization) => return Err(specialization),
+                    Next::StartupFailed(error) => return Ok(Ending::StartupFailed(error)),
                 },
                 Ok(Some(Inbound::Malformed(why))) => worker.malformed(&why).await,
                 Ok(None) => return Ok(Ending::HostGone(Ok(()))),

@@ -56,6 +56,8 @@ pub(crate) fn invocation_exception(function: &FunctionDescription, error: &Invoc
         InvocationError::TooLarge { .. } => ("TooLarge", false),
         InvocationError::Binding { .. } => ("BindingError", false),
         InvocationError::Output { .. } => ("OutputError", false),
+        // The factory is the app's code.
+        InvocationError::Scoped { .. } => ("ScopedServiceError", true),
         InvocationError::MalformedRequest(_) => ("MalformedRequest", false),
         InvocationError::UnknownFunction(_) => ("UnknownFunction", false),
     };

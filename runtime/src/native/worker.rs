@@ -41,6 +41,8 @@ pub(crate) enum Next {
     Terminate(Duration),
     /// The host sent the app's environment: restart the app with it ([`super::relay`]).
     Specialize(Box<Specialization>),
+    /// The app's start-up failed, and the host was told so: stop.
+    StartupFailed(String),
 }
 
 /// The capabilities this worker honours, and no others: the host switches a capability on for
@@ -163,6 +165,16 @@ impl Drop for Finished {
     }
 }
 
+/// The app's start-up, not yet run (in a mutex only to be `Sync`, as the worker is shared by
+/// reference across awaits; it is only ever moved out).
+struct PendingStart(std::sync::Mutex<super::Starting>);
+
+impl std::fmt::Debug for PendingStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PendingStart")
+    }
+}
+
 /// The worker's state.
 #[derive(Debug)]
 pub(crate) struct Worker {
@@ -175,6 +187,8 @@ pub(crate) struct Worker {
     accepting: bool,
     /// The host's `WorkerInitRequest`, kept to replay to a specialized app.
     init_request: Option<(String, WorkerInitRequest)>,
+    /// The app's start-up, until it has run.
+    starting: Option<PendingStart>,
     /// What settles Service Bus messages, given to every Service Bus invocation.
     #[cfg(feature = "servicebus")]
     settlement: Option<crate::SettlementChannel>,
@@ -216,8 +230,28 @@ impl Worker {
             capabilities: capabilities(uri.as_deref()),
             accepting: true,
             init_request: None,
+            starting: None,
             #[cfg(feature = "servicebus")]
             settlement: None,
+        }
+    }
+
+    /// Runs `starting` before answering the host's `WorkerInitRequest` (or, for a placeholder
+    /// specialized in this process, its reload).
+    pub(crate) fn start_with(&mut self, starting: Option<super::Starting>) {
+        self.starting = starting.map(|starting| PendingStart(std::sync::Mutex::new(starting)));
+    }
+
+    /// Runs the app's start-up if it has not run: `Err` is its failure's message.
+    async fn start(&mut self) -> Result<(), String> {
+        match self.starting.take() {
+            Some(PendingStart(starting)) => {
+                starting
+                    .into_inner()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .await
+            }
+            None => Ok(()),
         }
     }
 
@@ -270,7 +304,17 @@ impl Worker {
             // The host's capabilities (`MultiStream`) ask nothing of a one-stream worker.
             Content::WorkerInitRequest(request) => {
                 self.init_request = Some((request_id.clone(), request));
-                self.init(&request_id).await;
+                // A placeholder has none of the app's settings yet: its start-up waits for
+                // them (the specialized app runs its own).
+                let started = if in_placeholder_mode() {
+                    Ok(())
+                } else {
+                    self.start().await
+                };
+                self.init(&request_id, started.as_ref().err()).await;
+                if let Err(error) = started {
+                    return Next::StartupFailed(error);
+                }
             }
             Content::FunctionsMetadataRequest(request) => {
                 let response = metadata::metadata_response(self.registry, &request.function_app_directory);
@@ -338,11 +382,17 @@ impl Worker {
         .await;
     }
 
-    async fn init(&self, request_id: &str) {
+    /// Answers the host's `WorkerInitRequest`: `Failure` with the message when the app's
+    /// start-up failed.
+    async fn init(&self, request_id: &str, startup_failure: Option<&String>) {
+        let result = match startup_failure {
+            None => success(),
+            Some(message) => failure(worker_exception("StartupFailed", message.clone())),
+        };
         let response = WorkerInitResponse {
             worker_version: env!("CARGO_PKG_VERSION").to_owned(),
             capabilities: self.capabilities.clone(),
-            result: Some(success()),
+            result: Some(result),
             worker_metadata: Some(worker_metadata()),
         };
         self.reply(request_id, Content::WorkerInitResponse(response)).await;
@@ -431,9 +481,23 @@ impl Worker {
     /// Specializes in this process, as far as it can without touching the process environment:
     /// the working directory changes and [`environment::env_var`] sees the variables. What the
     /// worker falls back to when the app cannot be restarted.
-    pub(crate) async fn reload(&mut self, request_id: &str, request: &FunctionEnvironmentReloadRequest) {
+    ///
+    /// The app's start-up, if it waited for the settings, runs here: `Err` is its failure, which
+    /// the answer carries.
+    pub(crate) async fn reload(
+        &mut self,
+        request_id: &str,
+        request: &FunctionEnvironmentReloadRequest,
+    ) -> Result<(), String> {
+        let mut started = Ok(());
         let result = match environment::apply(request) {
-            Ok(()) => success(),
+            Ok(()) => {
+                started = self.start().await;
+                match &started {
+                    Ok(()) => success(),
+                    Err(message) => failure(worker_exception("StartupFailed", message.clone())),
+                }
+            }
             Err(message) => failure(worker_exception("EnvironmentReloadFailed", message)),
         };
         let response = FunctionEnvironmentReloadResponse {
@@ -444,6 +508,7 @@ impl Worker {
         };
         self.reply(request_id, Content::FunctionEnvironmentReloadResponse(response))
             .await;
+        started
     }
 
     async fn reply(&self, request_id: &str, content: Content) {
@@ -457,6 +522,12 @@ impl Worker {
         self.reply("", Content::RpcLog(worker_log(rpc_log::Level::Warning, message)))
             .await;
     }
+}
+
+/// Whether the host started this worker as a placeholder, before the app's settings were known
+/// (`WEBSITE_PLACEHOLDER_MODE=1`, which the platform sets in its warm pools).
+fn in_placeholder_mode() -> bool {
+    std::env::var("WEBSITE_PLACEHOLDER_MODE").is_ok_and(|mode| mode == "1")
 }
 
 /// Runs one invocation and sends its logs and response.
