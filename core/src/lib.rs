@@ -24,6 +24,8 @@ pub mod cancel;
 #[doc(hidden)]
 pub mod clients;
 #[doc(hidden)]
+pub mod config;
+#[doc(hidden)]
 pub mod context;
 #[doc(hidden)]
 pub mod data;
@@ -48,9 +50,12 @@ pub mod manifest;
 #[doc(hidden)]
 pub mod middleware;
 #[doc(hidden)]
+pub mod principal;
+#[doc(hidden)]
 pub mod triggers;
 
 pub use cancel::CancellationToken;
+pub use config::{Config, ConfigError, Settings};
 pub use context::FunctionContext;
 pub use data::BindingData;
 pub use decode::DecodeError;
@@ -66,6 +71,7 @@ pub use http::{
 pub use invocation::{Invocation, LogLine, Metadata, OutputValue, Outputs, RetryContext, TraceContext};
 pub use logging::LogFilter;
 pub use middleware::{Middleware, MiddlewareFuture, Next, NextFuture};
+pub use principal::{ClientPrincipal, OptionalClientPrincipal};
 #[cfg(any(feature = "sql", feature = "mysql"))]
 pub use triggers::changes::{SqlChange, SqlChangeOperation};
 #[cfg(feature = "cosmosdb")]
