@@ -930,6 +930,23 @@ mod tests {
     }
 
     #[test]
+    fn the_process_environment_is_read_with_the_same_rules() {
+        // Cargo sets this variable for the tests it runs.
+        let expected = std::env::var("CARGO_MANIFEST_DIR").unwrap();
+        assert_eq!(Settings::from_env().get("cargo_manifest_dir"), Some(expected.as_str()));
+        #[derive(Debug, Deserialize)]
+        struct Cargo {
+            cargo_manifest_dir: String,
+        }
+        let read = super::Config::<Cargo>::from_env().unwrap();
+        assert_eq!(read.cargo_manifest_dir, expected);
+        assert!(std::sync::Arc::ptr_eq(
+            &read.0,
+            &super::Config::<Cargo>::from_env().unwrap().0
+        ));
+    }
+
+    #[test]
     fn debug_shows_names_not_values() {
         let settings = Settings::from_pairs([("Db__Password", "hunter2")]);
         let shown = format!("{settings:?}");
