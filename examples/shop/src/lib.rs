@@ -5,7 +5,10 @@
 //!   [`stamp_request_id`] adds a header to every HTTP response and tags the invocation;
 //! - the function context: invocation id, retry count, a value set by middleware, cancellation;
 //! - logging: `tracing` events land in the invocation's log;
-//! - errors: `azfn::Error::not_found` answers `404` with its message; other errors answer a bare `500`.
+//! - errors: `azfn::Error::not_found` answers `404` with its message; other errors answer a bare `500`;
+//! - the caller's identity and typed app settings: the [`account`] module.
+
+pub mod account;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
