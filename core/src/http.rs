@@ -281,6 +281,19 @@ impl HttpRequestBuilder {
         self
     }
 
+    /// Adds the headers App Service authentication sends for a signed-in `principal`
+    /// (`x-ms-client-principal` and its `-id`, `-name`, `-idp` companions), which a
+    /// [`ClientPrincipal`](crate::ClientPrincipal) parameter reads.
+    pub fn client_principal(mut self, principal: &crate::principal::ClientPrincipal) -> Self {
+        for (name, value) in principal.to_headers() {
+            // As bytes: a name may be UTF-8, which `header` (visible ASCII only) would skip.
+            if let Ok(value) = HeaderValue::from_bytes(value.as_bytes()) {
+                self.request.headers.append(HeaderName::from_static(name), value);
+            }
+        }
+        self
+    }
+
     /// Sets the body.
     pub fn body(mut self, body: impl Into<Bytes>) -> Self {
         self.request.body = body.into();

@@ -24,6 +24,8 @@ pub mod cancel;
 #[doc(hidden)]
 pub mod clients;
 #[doc(hidden)]
+pub mod config;
+#[doc(hidden)]
 pub mod context;
 #[doc(hidden)]
 pub mod data;
@@ -48,6 +50,8 @@ pub mod manifest;
 #[doc(hidden)]
 pub mod middleware;
 #[doc(hidden)]
+pub mod principal;
+#[doc(hidden)]
 pub mod request_body;
 #[doc(hidden)]
 pub mod scoped;
@@ -55,6 +59,7 @@ pub mod scoped;
 pub mod triggers;
 
 pub use cancel::CancellationToken;
+pub use config::{Config, ConfigError, Settings};
 pub use context::FunctionContext;
 pub use data::BindingData;
 pub use decode::DecodeError;
@@ -70,6 +75,7 @@ pub use http::{
 pub use invocation::{Invocation, LogLine, Metadata, OutputValue, Outputs, RetryContext, TraceContext};
 pub use logging::LogFilter;
 pub use middleware::{Middleware, MiddlewareFuture, Next, NextFuture};
+pub use principal::{ClientPrincipal, OptionalClientPrincipal};
 pub use request_body::{BodyError, RequestBody};
 pub use scoped::Scoped;
 #[cfg(any(feature = "sql", feature = "mysql"))]

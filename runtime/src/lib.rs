@@ -71,6 +71,7 @@ pub use azfn_core::{
 pub use azfn_core::{BlobTriggerMetadata, QueueTriggerMetadata, ScheduleStatus, TimerInfo, WarmupContext};
 #[cfg(feature = "cosmosdb")]
 pub use azfn_core::{ChangeFeedItem, ChangeFeedMetadata};
+pub use azfn_core::{ClientPrincipal, Config, ConfigError, OptionalClientPrincipal, Settings};
 #[cfg(feature = "eventgrid")]
 pub use azfn_core::{CloudEvent, EventGridEvent};
 #[cfg(feature = "eventhubs")]
@@ -93,8 +94,8 @@ pub use azfn_macros::{FunctionOutput, function};
 /// Everything a function file usually needs.
 pub mod prelude {
     pub use crate::{
-        BlobTriggerMetadata, FunctionContext, FunctionOutput, Headers, HttpRequest, HttpResponse, Json, Path, Query,
-        QueueTriggerMetadata, Scoped, State, TimerInfo, function,
+        BlobTriggerMetadata, ClientPrincipal, Config, FunctionContext, FunctionOutput, Headers, HttpRequest,
+        HttpResponse, Json, Path, Query, QueueTriggerMetadata, Scoped, State, TimerInfo, function,
     };
     pub use http::StatusCode;
 }

@@ -335,6 +335,17 @@ impl TestApp {
         Ok(TestApp { pipeline })
     }
 
+    /// Sets an app setting (`"Database__Port"`, `"5432"`) for the functions' `Config<T>`
+    /// parameters, leaving the process environment alone. Once one is set, they read only the
+    /// settings set here (and any `Settings` the app registered), not the environment.
+    pub fn with_setting(mut self, name: &str, value: &str) -> Self {
+        let state = std::sync::Arc::make_mut(&mut self.pipeline.state);
+        let mut settings = state.get::<crate::Settings>().cloned().unwrap_or_default();
+        settings.set(name, value);
+        state.insert(settings);
+        self
+    }
+
     /// Invokes the function called `function` (case-insensitive) as the host would.
     ///
     /// `Err` is a failed invocation, the host's failure: a plain error, a panic or a timeout, an

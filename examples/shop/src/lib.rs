@@ -9,7 +9,9 @@
 //! - errors: `azfn::Error::not_found` answers `404` with its message; other errors answer a bare `500`;
 //! - async start-up and a per-invocation service: the [`startup`] module's price list, built by an
 //!   async factory before the worker reports ready, and the unit of work each order runs in.
+//! - the caller's identity and typed app settings: the [`account`] module.
 
+pub mod account;
 mod import;
 pub use import::{ImportReport, import_stock};
 
