@@ -138,22 +138,22 @@ pub fn decode_request(base64_text: &str) -> Result<OrchestratorRequest, azfn_cor
 /// the whole gives (protobuf's merge is concatenation). `None` if the bytes are malformed
 /// (the caller lets prost report it).
 fn decode_history_in_place(bytes: &[u8]) -> Option<OrchestratorRequest> {
-    // The history's vectors get their final size first: grown one push at a time, they copied
-    // every event about twice over (BENCHMARKS.md, "Durable replay").
+    // The history's vectors get their final length first, empty events that are then merged
+    // in order (grown one push at a time, they copied every event about twice over:
+    // BENCHMARKS.md, "Durable replay").
     let (past, new) = history_lengths(bytes);
-    let mut request = OrchestratorRequest {
-        past_events: Vec::with_capacity(past),
-        new_events: Vec::with_capacity(new),
-        ..OrchestratorRequest::default()
-    };
+    let mut request = OrchestratorRequest::default();
+    request.past_events.resize_with(past, HistoryEvent::default);
+    request.new_events.resize_with(new, HistoryEvent::default);
+    let (mut past_merged, mut new_merged) = (0, 0);
     let mut rest = bytes;
     while !rest.is_empty() {
         let field = rest;
         let key = read_varint(&mut rest)?;
         let events = match key {
             // Field 3 (`pastEvents`) or 4 (`newEvents`), length-delimited.
-            0x1a => Some(&mut request.past_events),
-            0x22 => Some(&mut request.new_events),
+            0x1a => Some((&mut request.past_events, &mut past_merged)),
+            0x22 => Some((&mut request.new_events, &mut new_merged)),
             _ => None,
         };
         let length = match key & 7 {
@@ -168,9 +168,9 @@ fn decode_history_in_place(bytes: &[u8]) -> Option<OrchestratorRequest> {
         }
         let (value, after) = rest.split_at(length);
         match events {
-            Some(events) => {
-                events.push(HistoryEvent::default());
-                events.last_mut()?.merge(value).ok()?;
+            Some((events, merged)) => {
+                events.get_mut(*merged)?.merge(value).ok()?;
+                *merged += 1;
             }
             None => {
                 let whole_field = &field[..field.len() - after.len()];
@@ -179,7 +179,7 @@ fn decode_history_in_place(bytes: &[u8]) -> Option<OrchestratorRequest> {
         }
         rest = after;
     }
-    Some(request)
+    (past_merged == past && new_merged == new).then_some(request)
 }
 
 /// Reads a protobuf varint off the front of `bytes`; `None` if they end first or it is longer
