@@ -13,7 +13,7 @@ use super::entity_id::EntityId;
 use super::guid::format_round_trip;
 use super::http::{DurableHttpRequest, DurableHttpResponse, HTTP_ACTIVITY};
 use super::state::{ContinueAsNew, SharedState, Slot, SlotFuture, State};
-use super::task::{DurableTask, RetryPolicy, Source, TimerTask};
+use super::task::{DurableTask, RetryPolicy, Source, TaskName, TimerTask};
 use crate::proto::TaskFailureDetails;
 use crate::proto::{CreateSubOrchestrationAction, ScheduleTaskAction, orchestrator_action::OrchestratorActionType};
 use azfn_wire::wkt::StringValue;
@@ -132,6 +132,14 @@ pub(crate) enum Schedule {
         version: Option<String>,
         input: Option<String>,
     },
+}
+
+impl Schedule {
+    fn name(&self) -> &str {
+        match self {
+            Schedule::Activity { name, .. } | Schedule::SubOrchestrator { name, .. } => name,
+        }
+    }
 }
 
 impl OrchestrationContext {
@@ -286,7 +294,14 @@ impl OrchestrationContext {
     /// }
     /// ```
     pub fn call_activity<O: DeserializeOwned, I: Serialize + ?Sized>(&self, name: &str, input: &I) -> DurableTask<O> {
-        match to_json(input) {
+        let input = if self.lock().history_schedules_next() {
+            // Replayed: the input is only checked to serialize (as it did when the call was
+            // first made), without keeping the text.
+            serde_json::to_writer(std::io::sink(), input).map(|()| None)
+        } else {
+            to_json(input)
+        };
+        match input {
             Ok(input) => self.schedule(Schedule::Activity {
                 name: name.to_owned(),
                 input,
@@ -804,11 +819,10 @@ impl OrchestrationContext {
     }
 
     fn schedule<O: DeserializeOwned>(&self, schedule: Schedule) -> DurableTask<O> {
-        let name = match &schedule {
-            Schedule::Activity { name, .. } | Schedule::SubOrchestrator { name, .. } => name.clone(),
-        };
+        // The task's copy of the name first: the action takes the schedule's own.
+        let name = TaskName::new(schedule.name());
         let (id, future) = self.schedule_slot(schedule);
-        DurableTask::from_source(&name, Some(id), Source::Slot(future))
+        DurableTask::from_source(name, Some(id), Source::Slot(future))
     }
 
     /// Records the action of `schedule` and returns the future of its outcome.
@@ -837,10 +851,8 @@ impl OrchestrationContext {
     }
 
     fn schedule_with_retry<O: DeserializeOwned>(&self, schedule: Schedule, policy: RetryPolicy) -> DurableTask<O> {
-        let name = match &schedule {
-            Schedule::Activity { name, .. } | Schedule::SubOrchestrator { name, .. } => name.clone(),
-        };
-        DurableTask::from_source(&name, None, Source::Boxed(self.retried(schedule, policy)))
+        let name = TaskName::new(schedule.name());
+        DurableTask::from_source(name, None, Source::Boxed(self.retried(schedule, policy)))
     }
 
     /// Schedules the first attempt of `schedule` now and gives the future of the attempts

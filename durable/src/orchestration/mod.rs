@@ -102,7 +102,7 @@ pub use http::{DurableHttpRequest, DurableHttpResponse, HttpRetry, TokenSource};
 pub use replay::{RunOptions, run_orchestrator, run_orchestrator_with};
 pub use task::{DurableTask, RetryPolicy, TaskFailed, TimerTask};
 
-use crate::proto::{OrchestratorRequest, OrchestratorResponse};
+use crate::proto::{HistoryEvent, OrchestratorRequest, OrchestratorResponse};
 
 /// Decodes the orchestration trigger's value: base64 (standard alphabet, as the extension
 /// writes it) of a protobuf [`OrchestratorRequest`].
@@ -122,38 +122,92 @@ pub fn decode_request(base64_text: &str) -> Result<OrchestratorRequest, azfn_cor
     let bytes = base64_simd::STANDARD
         .decode_to_vec(base64_text.trim())
         .map_err(|_| azfn_core::Error::msg("the orchestrator request is not base64 (standard alphabet, padded)"))?;
-    // The history's vectors get their final size first: grown one push at a time, they copied
-    // every event about twice over (BENCHMARKS.md, "Durable replay").
-    let (past, new) = history_lengths(&bytes);
-    let mut request = OrchestratorRequest {
-        past_events: Vec::with_capacity(past),
-        new_events: Vec::with_capacity(new),
-        ..OrchestratorRequest::default()
-    };
-    request.merge(bytes.as_slice()).map_err(|e| {
+    let not_protobuf = |e: prost::DecodeError| {
         azfn_core::Error::msg(format!(
             "the orchestrator request is not a protobuf OrchestratorRequest: {e}"
         ))
-    })?;
-    Ok(request)
+    };
+    match decode_history_in_place(&bytes) {
+        Some(request) => Ok(request),
+        // Malformed somewhere: prost decodes it again, whole, for its own error (or result).
+        None => OrchestratorRequest::decode(bytes.as_slice()).map_err(not_protobuf),
+    }
+}
+
+/// Decodes an `OrchestratorRequest` as prost does, but each history event in its final place.
+///
+/// prost's generated decoder builds every element of a repeated message field on the stack and
+/// then moves it into the vector: a copy of a whole `HistoryEvent` (a few hundred bytes) per
+/// event, a tenth of a fan-out's episode (BENCHMARKS.md, "Session 8"). Here the top-level
+/// fields are walked by hand: a history event is pushed as a default value and merged where it
+/// lies; any other field is merged by prost alone. Merging field by field gives what decoding
+/// the whole gives (protobuf's merge is concatenation). `None` if the bytes are malformed
+/// (the caller lets prost report it).
+fn decode_history_in_place(bytes: &[u8]) -> Option<OrchestratorRequest> {
+    // The history's vectors get their final length first, empty events that are then merged
+    // in order (grown one push at a time, they copied every event about twice over:
+    // BENCHMARKS.md, "Durable replay").
+    let (past, new) = history_lengths(bytes);
+    let mut request = OrchestratorRequest::default();
+    request.past_events.resize_with(past, HistoryEvent::default);
+    request.new_events.resize_with(new, HistoryEvent::default);
+    let (mut past_merged, mut new_merged) = (0, 0);
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let field = rest;
+        let key = read_varint(&mut rest)?;
+        let events = match key {
+            // Field 3 (`pastEvents`) or 4 (`newEvents`), length-delimited.
+            0x1a => Some((&mut request.past_events, &mut past_merged)),
+            0x22 => Some((&mut request.new_events, &mut new_merged)),
+            _ => None,
+        };
+        let length = match key & 7 {
+            0 => read_varint(&mut rest).map(|_| 0)?,
+            1 => 8,
+            2 => usize::try_from(read_varint(&mut rest)?).ok()?,
+            5 => 4,
+            _ => return None,
+        };
+        if length > rest.len() {
+            return None;
+        }
+        let (value, after) = rest.split_at(length);
+        match events {
+            Some((events, merged)) => {
+                events.get_mut(*merged)?.merge(value).ok()?;
+                *merged += 1;
+            }
+            None => {
+                let whole_field = &field[..field.len() - after.len()];
+                request.merge(whole_field).ok()?;
+            }
+        }
+        rest = after;
+    }
+    (past_merged == past && new_merged == new).then_some(request)
+}
+
+/// Reads a protobuf varint off the front of `bytes`; `None` if they end first or it is longer
+/// than 10 bytes.
+fn read_varint(bytes: &mut &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&byte, rest) = bytes.split_first()?;
+        *bytes = rest;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
 }
 
 /// How many `pastEvents` (field 3) and `newEvents` (field 4) an encoded `OrchestratorRequest`
 /// holds, read from the top-level field keys alone. Only a capacity hint: malformed bytes stop
 /// the count, and the decoding that follows reports them.
 fn history_lengths(mut bytes: &[u8]) -> (usize, usize) {
-    fn varint(bytes: &mut &[u8]) -> Option<u64> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let (&byte, rest) = bytes.split_first()?;
-            *bytes = rest;
-            value |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Some(value);
-            }
-        }
-        None
-    }
+    let varint = read_varint;
     let (mut past, mut new) = (0, 0);
     while let Some(key) = varint(&mut bytes) {
         let skip = match key & 7 {
@@ -193,7 +247,8 @@ pub fn encode_response(response: &OrchestratorResponse) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::HistoryEvent;
+    use crate::proto::history_event::EventType;
+    use crate::proto::{ExecutionStartedEvent, TaskCompletedEvent, TaskScheduledEvent};
 
     fn request(past: usize, new: usize) -> Vec<u8> {
         OrchestratorRequest {
@@ -210,6 +265,92 @@ mod tests {
             ..Default::default()
         }
         .encode_to_vec()
+    }
+
+    #[test]
+    fn decoding_events_in_place_gives_what_prost_gives() {
+        let event = |event_id, event_type| HistoryEvent {
+            event_id,
+            timestamp: Some(azfn_wire::wkt::Timestamp {
+                seconds: 1_780_000_000 + i64::from(event_id),
+                nanos: 5,
+            }),
+            event_type: Some(event_type),
+        };
+        let first = OrchestratorRequest {
+            instance_id: "i1".into(),
+            execution_id: Some("e1".into()),
+            past_events: vec![
+                event(
+                    -1,
+                    EventType::ExecutionStarted(ExecutionStartedEvent {
+                        name: "Fan".into(),
+                        input: Some("3".into()),
+                        ..Default::default()
+                    }),
+                ),
+                event(
+                    0,
+                    EventType::TaskScheduled(TaskScheduledEvent {
+                        name: "Step".into(),
+                        input: Some("0".into()),
+                        ..Default::default()
+                    }),
+                ),
+            ],
+            new_events: vec![event(
+                -1,
+                EventType::TaskCompleted(TaskCompletedEvent {
+                    task_scheduled_id: 0,
+                    result: Some("1".into()),
+                }),
+            )],
+            requires_history_streaming: true,
+            properties: [(
+                "k".to_owned(),
+                azfn_wire::wkt::Value {
+                    kind: Some(azfn_wire::wkt::value::Kind::NumberValue(2.5)),
+                },
+            )]
+            .into(),
+            ..Default::default()
+        };
+        let second = OrchestratorRequest {
+            instance_id: "i2".into(),
+            past_events: vec![HistoryEvent::default()],
+            new_events: vec![event(3, EventType::TaskScheduled(TaskScheduledEvent::default()))],
+            ..Default::default()
+        };
+        // Two encodings one after the other: fields of both kinds interleaved, scalars repeated.
+        let mut bytes = first.encode_to_vec();
+        bytes.extend(second.encode_to_vec());
+        let text = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        let expected = OrchestratorRequest::decode(bytes.as_slice()).unwrap();
+        assert_eq!(expected.past_events.len(), 3);
+        assert_eq!(expected.instance_id, "i2");
+        assert_eq!(decode_history_in_place(&bytes), Some(expected.clone()));
+        assert_eq!(decode_request(&text).unwrap(), expected);
+    }
+
+    #[test]
+    fn malformed_bytes_leave_the_in_place_decoding_to_prost() {
+        let bytes = request(3, 2);
+        for cut in 1..bytes.len() {
+            let whole = OrchestratorRequest::decode(&bytes[..cut]).ok();
+            let in_place = decode_history_in_place(&bytes[..cut]);
+            assert!(in_place.is_none() || in_place == whole, "cut at {cut}");
+            let text = base64::engine::general_purpose::STANDARD.encode(&bytes[..cut]);
+            assert_eq!(decode_request(&text).ok(), whole, "cut at {cut}");
+        }
+        // A group (wire type 3) is valid protobuf the hand walk leaves to prost.
+        let mut grouped = request(1, 0);
+        grouped.extend([0x4b, 0x4c]);
+        assert!(decode_history_in_place(&grouped).is_none());
+        let text = base64::engine::general_purpose::STANDARD.encode(&grouped);
+        assert_eq!(
+            decode_request(&text).ok(),
+            OrchestratorRequest::decode(grouped.as_slice()).ok()
+        );
     }
 
     #[test]

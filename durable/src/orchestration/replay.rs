@@ -153,11 +153,13 @@ where
     Fut: Future<Output = Result<T, azfn_core::Error>>,
     T: Serialize,
 {
-    let state = State::new(
+    let mut state = State::new(
         request.instance_id.clone(),
         request.execution_id.as_ref().map(|e| e.value.clone()),
         options.maximum_timer_interval,
     );
+    let history = request.past_events.iter().chain(&request.new_events);
+    state.note_scheduled_tasks(history, request.past_events.len() + request.new_events.len());
     let ctx = OrchestrationContext::from_state(state);
     let start = move |ctx: OrchestrationContext| -> UserFuture<'_> {
         let future = orchestrator(ctx);
@@ -371,7 +373,7 @@ impl<'a> Engine<'a> {
         };
         let error = match state
             .pending_actions
-            .get(&id)
+            .get(id)
             .and_then(|a| a.orchestrator_action_type.as_ref())
         {
             Some(action) if matches(action) => None,
@@ -391,7 +393,7 @@ impl<'a> Engine<'a> {
                 self.broken = Some(non_deterministic(message));
             }
             None => {
-                state.pending_actions.remove(&id);
+                state.pending_actions.discard(id);
             }
         }
     }
@@ -460,7 +462,7 @@ impl<'a> Engine<'a> {
             if let Some((details, at)) = violation {
                 {
                     let mut state = self.ctx.lock();
-                    state.pending_actions.retain(|id, _| *id < at);
+                    state.pending_actions.retain(|action| action.id < at);
                     state.next_id = at;
                 }
                 self.future = None;
@@ -548,10 +550,9 @@ impl<'a> Engine<'a> {
             ) {
                 super::critical::release(&mut state, None);
             }
+            // In the order the orchestrator scheduled them (id order), as DTFx sends them.
             let mut actions: Vec<OrchestratorAction> =
                 std::mem::take(&mut state.pending_actions).into_values().collect();
-            // In the order the orchestrator scheduled them, as DTFx sends them.
-            actions.sort_unstable_by_key(|action| action.id);
             let completion = match self.finished {
                 None => None,
                 Some(Finished::Completed(output)) => Some(CompleteOrchestrationAction {

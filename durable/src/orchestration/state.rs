@@ -10,7 +10,6 @@
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
@@ -73,14 +72,13 @@ pub(crate) struct State {
     pub(crate) is_replaying: bool,
     pub(crate) next_id: i32,
     guid_counter: u64,
-    /// Actions scheduled and not yet acknowledged by a scheduling event, by id (unordered: the
-    /// response sorts the few left).
-    pub(crate) pending_actions: HashMap<i32, OrchestratorAction, IdHash>,
+    /// Actions scheduled and not yet acknowledged by a scheduling event, by id.
+    pub(crate) pending_actions: CounterTable<OrchestratorAction>,
     /// Every live task future's slot: waiting for its outcome, or holding it.
-    pub(crate) slots: HashMap<u64, Slot, IdHash>,
+    pub(crate) slots: CounterTable<Slot>,
     next_slot: u64,
     /// Task id → slot, for activities, sub-orchestrations and timers.
-    by_task_id: HashMap<i32, u64, IdHash>,
+    by_task_id: CounterTable<u64>,
     /// Lower-cased event name → waiting slots, oldest first.
     pub(crate) event_waiters: HashMap<String, VecDeque<u64>>,
     /// Lower-cased entity request id → the slot of the call.
@@ -101,6 +99,9 @@ pub(crate) struct State {
     /// Set when the engine drops a still-waiting orchestrator at the end of the episode: the
     /// drop is not the orchestrator's doing and must schedule nothing.
     pub(crate) ending_episode: bool,
+    /// By task id: whether the history holds the `taskScheduled` event of that id (see
+    /// [`State::history_schedules_next`]).
+    scheduled_in_history: Vec<bool>,
 }
 
 impl State {
@@ -120,10 +121,10 @@ impl State {
             is_replaying: false,
             next_id: 0,
             guid_counter: 0,
-            pending_actions: HashMap::default(),
-            slots: HashMap::default(),
+            pending_actions: CounterTable::default(),
+            slots: CounterTable::default(),
             next_slot: 0,
-            by_task_id: HashMap::default(),
+            by_task_id: CounterTable::default(),
             event_waiters: HashMap::new(),
             entity_waiters: HashMap::new(),
             buffered_events: Vec::new(),
@@ -134,7 +135,38 @@ impl State {
             critical_section: None,
             rule_violation: None,
             ending_episode: false,
+            scheduled_in_history: Vec::new(),
         }
+    }
+
+    /// Notes the ids of the `taskScheduled` events of the whole history, before replay starts.
+    /// Ids beyond the number of events are left out: no history of this engine's has them.
+    pub(crate) fn note_scheduled_tasks<'e>(&mut self, history: impl Iterator<Item = &'e HistoryEvent>, events: usize) {
+        use crate::proto::history_event::EventType;
+        let mut scheduled = vec![false; events];
+        for event in history {
+            if let Some(EventType::TaskScheduled(_)) = event.event_type
+                && let Some(noted) = usize::try_from(event.event_id)
+                    .ok()
+                    .and_then(|id| scheduled.get_mut(id))
+            {
+                *noted = true;
+            }
+        }
+        self.scheduled_in_history = scheduled;
+    }
+
+    /// Whether the history holds a `taskScheduled` event for the next task id. Such an
+    /// activity call is replayed: its action is acknowledged by that event, or the history
+    /// contradicts the code and the episode fails; either way the action's input is never
+    /// sent (a suspended episode sends no action, a terminated one drops them). So the input
+    /// need not be kept: serializing it only to drop it at the acknowledgement cost a fan-out's
+    /// replay an allocation per task, live until its event (BENCHMARKS.md, "Session 8").
+    pub(crate) fn history_schedules_next(&self) -> bool {
+        usize::try_from(self.next_id)
+            .ok()
+            .and_then(|id| self.scheduled_in_history.get(id))
+            .is_some_and(|scheduled| *scheduled)
     }
 
     /// The next task id (ids start at 0 in each execution, as DTFx numbers them).
@@ -170,12 +202,12 @@ impl State {
     /// the waker to wake (after the lock is released) for it.
     #[must_use = "the future waiting on the task must be woken"]
     pub(crate) fn complete_task(&mut self, task_id: i32, outcome: Outcome) -> Option<Waker> {
-        let slot = self.by_task_id.remove(&task_id)?;
+        let slot = self.by_task_id.remove(task_id)?;
         self.fill(slot, outcome)
     }
 
     fn fill(&mut self, slot: u64, outcome: Outcome) -> Option<Waker> {
-        let entry = self.slots.get_mut(&slot)?;
+        let entry = self.slots.get_mut(slot)?;
         let Slot::Waiting(waker) = entry else {
             return None;
         };
@@ -211,8 +243,8 @@ impl State {
     /// Takes a finished outcome out of `slot`; else keeps `waker` to wake when the outcome
     /// comes and records that the poll under way leaves a durable task waiting.
     pub(crate) fn poll_slot(&mut self, slot: u64, waker: &Waker) -> Option<Outcome> {
-        match self.slots.get_mut(&slot)? {
-            Slot::Done(_) => match self.slots.remove(&slot) {
+        match self.slots.get_mut(slot)? {
+            Slot::Done(_) => match self.slots.remove(slot) {
                 Some(Slot::Done(outcome)) => Some(outcome),
                 _ => None,
             },
@@ -229,8 +261,8 @@ impl State {
     /// Forgets `slot` (its future was dropped): a later completion is ignored and an event
     /// waiter stops taking events.
     pub(crate) fn release_slot(&mut self, slot: u64) {
-        self.slots.remove(&slot);
-        self.by_task_id.retain(|_, s| *s != slot);
+        self.slots.discard(slot);
+        self.by_task_id.retain(|s| *s != slot);
         self.entity_waiters.retain(|_, s| *s != slot);
         self.event_waiters.retain(|_, waiters| {
             waiters.retain(|s| *s != slot);
@@ -267,34 +299,123 @@ impl State {
     }
 }
 
-/// The hasher of the slot and task-id tables. Their keys are counters the episode itself hands
-/// out, never input, so there is nothing to defend against with SipHash, which cost a tenth of
-/// a long replay: a multiplication spreads consecutive ids over the table (Fibonacci hashing;
-/// the table reads the top bits).
-pub(crate) type IdHash = BuildHasherDefault<IdHasher>;
+/// A key of a [`CounterTable`]: a counter the episode hands out (slot numbers, task ids).
+pub(crate) trait CounterKey: Copy {
+    /// The key as an index from 0; `None` for a key no counter gives (a negative task id read
+    /// from the history).
+    fn position(self) -> Option<u64>;
+}
 
-/// See [`IdHash`].
-#[derive(Default)]
-pub(crate) struct IdHasher(u64);
+impl CounterKey for u64 {
+    fn position(self) -> Option<u64> {
+        Some(self)
+    }
+}
 
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
+impl CounterKey for i32 {
+    fn position(self) -> Option<u64> {
+        u64::try_from(self).ok()
+    }
+}
+
+/// A table whose keys are counters the episode itself hands out (slot numbers, task ids): a
+/// deque of entries from the oldest key still present to the newest.
+///
+/// Keys are inserted in increasing order and, in a replay, mostly removed in that order too
+/// (tasks complete about as they were scheduled), so the deque stays as long as the span of
+/// live keys and every operation is an index. It replaced hash maps whose inserts, growth and
+/// removals were a tenth of a fan-out's replay (BENCHMARKS.md, "Session 8"). Keys read from the
+/// history (a completion's task id) may be anything: one outside the span finds nothing.
+pub(crate) struct CounterTable<T> {
+    /// The key of `entries[0]`.
+    first: u64,
+    /// `None` where a key was removed or never inserted.
+    entries: VecDeque<Option<T>>,
+}
+
+impl<T> Default for CounterTable<T> {
+    fn default() -> Self {
+        CounterTable {
+            first: 0,
+            entries: VecDeque::new(),
+        }
+    }
+}
+
+impl<T> CounterTable<T> {
+    fn index(&self, key: impl CounterKey) -> Option<usize> {
+        let offset = key.position()?.checked_sub(self.first)?;
+        usize::try_from(offset).ok().filter(|&index| index < self.entries.len())
     }
 
-    fn write(&mut self, bytes: &[u8]) {
-        // Only the integer writes below are used; this keeps any other key correct.
-        for &byte in bytes {
-            self.write_u64(u64::from(byte));
+    /// Sets the value of `key`.
+    pub(crate) fn insert(&mut self, key: impl CounterKey, value: T) {
+        let Some(position) = key.position() else {
+            return;
+        };
+        // Only counters insert, so `position` is never far out; the loops only fill gaps.
+        while position < self.first {
+            self.entries.push_front(None);
+            self.first -= 1;
+        }
+        let index = usize::try_from(position - self.first).expect("a counter fits in memory");
+        while self.entries.len() <= index {
+            self.entries.push_back(None);
+        }
+        self.entries[index] = Some(value);
+    }
+
+    pub(crate) fn get(&self, key: impl CounterKey) -> Option<&T> {
+        self.entries.get(self.index(key)?)?.as_ref()
+    }
+
+    pub(crate) fn get_mut(&mut self, key: impl CounterKey) -> Option<&mut T> {
+        let index = self.index(key)?;
+        self.entries.get_mut(index)?.as_mut()
+    }
+
+    /// Takes the value of `key` out, dropping the entries before the oldest key left.
+    pub(crate) fn remove(&mut self, key: impl CounterKey) -> Option<T> {
+        let index = self.index(key)?;
+        let value = self.entries.get_mut(index)?.take();
+        self.trim();
+        value
+    }
+
+    /// Drops the value of `key` where it lies (no copy out, unlike [`remove`](Self::remove)).
+    pub(crate) fn discard(&mut self, key: impl CounterKey) {
+        if let Some(entry) = self.index(key).and_then(|index| self.entries.get_mut(index)) {
+            *entry = None;
+            self.trim();
         }
     }
 
-    fn write_u64(&mut self, id: u64) {
-        self.0 = (self.0.rotate_left(5) ^ id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    /// Keeps the values for which `keep` is true.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        for entry in &mut self.entries {
+            if entry.as_ref().is_some_and(|value| !keep(value)) {
+                *entry = None;
+            }
+        }
+        self.trim();
     }
 
-    fn write_i32(&mut self, id: i32) {
-        self.write_u64(u64::from(id as u32));
+    /// The values, borrowed, in key order.
+    #[cfg(test)]
+    pub(crate) fn values(&self) -> impl Iterator<Item = &T> {
+        self.entries.iter().flatten()
+    }
+
+    /// The values, in key order.
+    pub(crate) fn into_values(self) -> impl Iterator<Item = T> {
+        self.entries.into_iter().flatten()
+    }
+
+    fn trim(&mut self) {
+        while let Some(None) = self.entries.front() {
+            self.entries.pop_front();
+            self.first += 1;
+        }
     }
 }
 
@@ -393,5 +514,91 @@ impl Drop for SlotFuture {
         if !self.done {
             self.state.lock().release_slot(self.slot);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_counter_table_keeps_the_span_of_its_live_keys() {
+        let mut table = CounterTable::default();
+        for key in 0..5u64 {
+            table.insert(key, key * 10);
+        }
+        assert_eq!(table.get(3u64), Some(&30));
+        assert_eq!(table.get(5u64), None);
+        assert_eq!(table.get(-1i32), None, "a negative task id finds nothing");
+        assert_eq!(table.remove(1u64), Some(10));
+        assert_eq!(table.entries.len(), 5, "a gap behind the oldest key stays");
+        assert_eq!(table.remove(0u64), Some(0));
+        assert_eq!((table.first, table.entries.len()), (2, 3), "the front is dropped");
+        table.discard(2u64);
+        table.retain(|value| *value != 40);
+        assert_eq!((table.first, table.entries.len()), (3, 2), "only the front is dropped");
+        assert_eq!(table.get(4u64), None);
+        *table.get_mut(3u64).unwrap() += 1;
+        // A key past the end fills the gap; one before the start (no counter gives it) too.
+        table.insert(7u64, 70);
+        table.insert(1u64, 11);
+        assert_eq!(table.get(1u64), Some(&11));
+        assert_eq!(table.into_values().collect::<Vec<_>>(), [11, 31, 70]);
+    }
+
+    #[test]
+    fn a_replayed_activity_keeps_no_input_and_a_failing_input_still_fails_the_call() {
+        use crate::orchestration::{OrchestrationContext, join, run_orchestrator};
+        use crate::proto::history_event::EventType;
+        use crate::proto::{ExecutionStartedEvent, ScheduleTaskAction, TaskScheduledEvent};
+
+        let event = |event_id, event_type| HistoryEvent {
+            event_id,
+            timestamp: None,
+            event_type: Some(event_type),
+        };
+        let request = crate::proto::OrchestratorRequest {
+            instance_id: "replayed-input".into(),
+            past_events: vec![
+                event(-1, EventType::ExecutionStarted(ExecutionStartedEvent::default())),
+                event(
+                    0,
+                    EventType::TaskScheduled(TaskScheduledEvent {
+                        name: "A".into(),
+                        input: Some("1".into()),
+                        ..Default::default()
+                    }),
+                ),
+            ],
+            ..Default::default()
+        };
+        let response = run_orchestrator(&request, |ctx: OrchestrationContext| async move {
+            // JSON has no map keys that are pairs: this call fails and takes no id, as when
+            // it was first made, though the history schedules the next id.
+            let unserializable = HashMap::from([((1u8, 2u8), 3u8)]);
+            let failed = ctx.call_activity::<u32, _>("Bad", &unserializable).await.unwrap_err();
+            assert_eq!(failed.error_type(), "SerializationError");
+            let a = ctx.call_activity::<u32, _>("A", &1);
+            let b = ctx.call_activity::<u32, _>("B", &2);
+            assert_eq!((a.task_id(), b.task_id()), (Some(0), Some(1)));
+            let _ = join(a, b).await;
+            Ok(())
+        });
+        let actions: Vec<_> = response
+            .actions
+            .iter()
+            .map(|a| (a.id, a.orchestrator_action_type.clone()))
+            .collect();
+        assert_eq!(
+            actions,
+            [(
+                1,
+                Some(OrchestratorActionType::ScheduleTask(ScheduleTaskAction {
+                    name: "B".into(),
+                    input: Some("2".into()),
+                    ..Default::default()
+                }))
+            )]
+        );
     }
 }

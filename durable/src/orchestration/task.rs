@@ -44,7 +44,7 @@ pub(crate) enum Source {
 #[must_use = "the work is scheduled either way; await the task to get its result"]
 pub struct DurableTask<T> {
     source: Source,
-    name: String,
+    name: TaskName,
     task_id: Option<i32>,
     _output: PhantomData<fn() -> T>,
 }
@@ -52,17 +52,61 @@ pub struct DurableTask<T> {
 impl<T> fmt::Debug for DurableTask<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DurableTask")
-            .field("name", &self.name)
+            .field("name", &self.name.as_str())
             .field("task_id", &self.task_id)
             .finish_non_exhaustive()
     }
 }
 
+/// The longest task name kept inside the task itself.
+const INLINE_NAME: usize = 22;
+
+/// A task's name: inside the task when short (activity names mostly are), else on the heap.
+///
+/// A fan-out keeps hundreds of tasks alive at once, each already holding allocations of its
+/// own (its action's name and input, its combinator's box and waker); with glibc's allocator
+/// each one more of those live at once costs several hundred instructions
+/// (BENCHMARKS.md, "Session 8").
+#[derive(Clone)]
+pub(crate) enum TaskName {
+    Inline { length: u8, bytes: [u8; INLINE_NAME] },
+    Heap(Box<str>),
+}
+
+impl TaskName {
+    pub(crate) fn new(name: &str) -> Self {
+        match u8::try_from(name.len()) {
+            Ok(length) if name.len() <= INLINE_NAME => {
+                let mut bytes = [0; INLINE_NAME];
+                bytes[..name.len()].copy_from_slice(name.as_bytes());
+                TaskName::Inline { length, bytes }
+            }
+            _ => TaskName::Heap(name.into()),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // The bytes are a whole `&str`'s, so they are UTF-8.
+            TaskName::Inline { length, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*length)]).unwrap_or_default()
+            }
+            TaskName::Heap(name) => name,
+        }
+    }
+}
+
+impl From<&str> for TaskName {
+    fn from(name: &str) -> Self {
+        TaskName::new(name)
+    }
+}
+
 impl<T> DurableTask<T> {
-    pub(crate) fn from_source(name: &str, task_id: Option<i32>, source: Source) -> Self {
+    pub(crate) fn from_source(name: impl Into<TaskName>, task_id: Option<i32>, source: Source) -> Self {
         DurableTask {
             source,
-            name: name.to_owned(),
+            name: name.into(),
             task_id,
             _output: PhantomData,
         }
@@ -75,7 +119,7 @@ impl<T> DurableTask<T> {
 
     /// The name of the activity, orchestrator, entity operation or event.
     pub fn name(&self) -> &str {
-        &self.name
+        self.name.as_str()
     }
 
     /// The task id the work was scheduled under (`None` for external events and for retried
@@ -101,7 +145,7 @@ impl<T: DeserializeOwned> Future for DurableTask<T> {
             Source::Ready(outcome) => outcome.take().expect("a durable task was polled after it completed"),
         };
         let failed = |details| TaskFailed {
-            name: self.name.clone(),
+            name: self.name.as_str().to_owned(),
             task_id: self.task_id,
             details,
         };
@@ -111,7 +155,7 @@ impl<T: DeserializeOwned> Future for DurableTask<T> {
                     error_type: "DeserializationError".into(),
                     error_message: format!(
                         "the result of `{}` does not decode as {}: {error}",
-                        self.name,
+                        self.name.as_str(),
                         std::any::type_name::<T>()
                     ),
                     is_non_retriable: true,
@@ -411,6 +455,29 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(policy.next_delay(1, t0, t0, &fatal), None);
+    }
+
+    #[test]
+    fn task_names_short_and_long_read_back_whole() {
+        for name in [
+            "",
+            "Step",
+            "é".repeat(11).as_str(),
+            "é".repeat(12).as_str(),
+            &"x".repeat(300),
+        ] {
+            let task = DurableTask::<()>::failed(name, TaskFailureDetails::default());
+            assert_eq!(task.name(), name);
+            assert_eq!(
+                format!("{task:?}"),
+                format!("DurableTask {{ name: {name:?}, task_id: None, .. }}")
+            );
+        }
+        assert!(matches!(
+            TaskName::new(&"x".repeat(INLINE_NAME)),
+            TaskName::Inline { .. }
+        ));
+        assert!(matches!(TaskName::new(&"x".repeat(INLINE_NAME + 1)), TaskName::Heap(_)));
     }
 
     #[test]
