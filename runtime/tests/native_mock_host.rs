@@ -41,6 +41,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Barrier, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+#[path = "support/example_app.rs"]
+mod example_app;
+
 // ---------------------------------------------------------------------------------------------
 // The app: functions as users write them, and a few described by hand.
 // ---------------------------------------------------------------------------------------------
@@ -1446,28 +1449,7 @@ async fn the_host_ending_the_stream_ends_the_worker() {
 fn native_app() -> std::path::PathBuf {
     static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-            let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-                .map_or_else(|| manifest_dir.join("../target"), std::path::PathBuf::from);
-            let status = std::process::Command::new(env!("CARGO"))
-                .args([
-                    "build",
-                    "--quiet",
-                    "-p",
-                    "azfn",
-                    "--example",
-                    "native_app",
-                    "--features",
-                    "native",
-                ])
-                .current_dir(manifest_dir)
-                .env("CARGO_TARGET_DIR", &target_dir)
-                .status()
-                .expect("cargo runs");
-            assert!(status.success(), "building the native_app example failed");
-            target_dir.join("debug/examples/native_app")
-        })
+        .get_or_init(|| example_app::build_example("native_app", "native"))
         .clone()
 }
 

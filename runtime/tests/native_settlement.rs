@@ -33,6 +33,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+#[path = "support/example_app.rs"]
+mod example_app;
+
 // ---------------------------------------------------------------------------------------------
 // The app.
 // ---------------------------------------------------------------------------------------------
@@ -672,26 +675,7 @@ async fn the_relays_endpoint_forwards_other_calls_and_their_answers() {
 
 /// The example app `settlement_app`, built once.
 fn settlement_app() -> std::path::PathBuf {
-    let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target_dir =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| manifest_dir.join("../target"), std::path::PathBuf::from);
-    let status = std::process::Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "azfn",
-            "--example",
-            "settlement_app",
-            "--features",
-            "native,servicebus",
-        ])
-        .current_dir(manifest_dir)
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the settlement_app example failed");
-    target_dir.join("debug/examples/settlement_app")
+    example_app::build_example("settlement_app", "native,servicebus")
 }
 
 /// After placeholder specialization the worker restarts the app and relays its stream; the

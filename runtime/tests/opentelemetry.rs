@@ -36,6 +36,9 @@ use opentelemetry_proto::tonic::trace::v1::{Span, status::StatusCode};
 use prost::Message;
 use serde_json::json;
 
+#[path = "support/example_app.rs"]
+mod example_app;
+
 /// How long anything may take before the test calls it stuck.
 const PATIENCE: Duration = Duration::from_secs(60);
 
@@ -177,8 +180,6 @@ fn string_attribute(attributes: &[KeyValue], key: &str) -> Option<String> {
 
 /// Builds an example with `features` once per test and returns its path.
 fn example(name: &str, features: &str) -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| manifest_dir.join("../target"), PathBuf::from);
     // Built and copied once per process: the tests run in parallel, and a copy cannot be
     // replaced while another test runs it.
     static BUILT: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
@@ -187,24 +188,8 @@ fn example(name: &str, features: &str) -> PathBuf {
     if let Some((_, path)) = built.iter().find(|(built, _)| *built == key) {
         return path.clone();
     }
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "azfn",
-            "--example",
-            name,
-            "--features",
-            features,
-        ])
-        .current_dir(manifest_dir)
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the {name} example failed");
+    let output = example_app::build_example(name, features);
     // Copied: another test's build of the same example with other features overwrites it.
-    let output = target_dir.join("debug/examples").join(name);
     let copy = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", features.replace(',', "-")));
     std::fs::copy(&output, &copy).expect("the example was built");
     built.push((key, copy.clone()));

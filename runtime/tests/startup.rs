@@ -20,6 +20,9 @@ use azfn::testing::{TestApp, Trigger};
 use azfn::{App, Invocation, InvocationError, Scoped};
 use serde_json::{Value, json};
 
+#[path = "support/example_app.rs"]
+mod example_app;
+
 // ---------------------------------------------------------------------------------------------
 // The app as the host runs it.
 // ---------------------------------------------------------------------------------------------
@@ -28,28 +31,7 @@ use serde_json::{Value, json};
 fn startup_app() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-            let target_dir =
-                std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| manifest_dir.join("../target"), PathBuf::from);
-            let status = Command::new(env!("CARGO"))
-                .args([
-                    "build",
-                    "--quiet",
-                    "-p",
-                    "azfn",
-                    "--example",
-                    "startup_app",
-                    "--features",
-                    "native",
-                ])
-                .current_dir(manifest_dir)
-                .env("CARGO_TARGET_DIR", &target_dir)
-                .status()
-                .expect("cargo runs");
-            assert!(status.success(), "building the startup_app example failed");
-            target_dir.join("debug/examples/startup_app")
-        })
+        .get_or_init(|| example_app::build_example("startup_app", "native"))
         .clone()
 }
 

@@ -12,29 +12,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+#[path = "support/example_app.rs"]
+mod example_app;
+
 /// The example app, built once.
 fn statuses_app() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| manifest_dir.join("../target"), PathBuf::from);
     // The `native` feature only to share the library's build with the native transport's test
     // app; the example serves the custom-handler protocol either way.
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "azfn",
-            "--example",
-            "statuses_app",
-            "--features",
-            "native",
-        ])
-        .current_dir(manifest_dir)
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the statuses_app example failed");
-    target_dir.join("debug/examples/statuses_app")
+    example_app::build_example("statuses_app", "native")
 }
 
 /// The app, serving the custom-handler protocol on a free port, and that port.
