@@ -15,10 +15,12 @@
 //! - **External events** are planned by the test, at a virtual time
 //!   ([`raise_event_at`](OrchestrationDriver::raise_event_at)) or for when the orchestration
 //!   has nothing else to do ([`raise_event_when_waiting`](OrchestrationDriver::raise_event_when_waiting)).
-//! - **Sub-orchestrations** run (to their end, with their own clock) when created, among the
-//!   orchestrators registered with [`orchestrator`](OrchestrationDriver::orchestrator).
+//! - **Sub-orchestrations** start when created, among the orchestrators registered with
+//!   [`orchestrator`](OrchestrationDriver::orchestrator), and run alongside their parent on the
+//!   same virtual clock, as do the orchestrations entities start: at each virtual instant the
+//!   instances take their episodes in the order they were created.
 //! - **Entities** answer the calls and signals orchestrations send (in the legacy message
-//!   format, one operation at a time, no locks): closures over the entity's state registered
+//!   format, one operation at a time): closures over the entity's state registered
 //!   with [`entity`](OrchestrationDriver::entity), or an [`EntityRunner`] — [`AppEntities`] runs
 //!   the app's `#[function(entity_trigger)]` functions through the host's encoding (an
 //!   [`EntityBatchRequest`](crate::proto::EntityBatchRequest) in, an
@@ -26,6 +28,11 @@
 //!   delivers the signals they send and runs the orchestrations they start. A scheduled signal
 //!   runs when the virtual clock reaches its due time; one still pending when the orchestration
 //!   ends is dropped.
+//! - **Locks** ([`lock_entities`](OrchestrationContext::lock_entities)): the driver grants them
+//!   as the extension's entity scheduler does. A lock request locks each entity of the set for
+//!   the orchestration, in the set's order, and the last entity raises the grant; a locked
+//!   entity runs its holder's operations, while the others' calls, signals and lock requests
+//!   wait, in the order they came, until the holder's release.
 //! - **Custom status**: every change is kept, with its virtual time and episode
 //!   ([`DriverResult::custom_status_history`]).
 //!
