@@ -246,7 +246,8 @@ async fn locker(ctx: OrchestrationContext) -> Result<u64, azfn::Error> {
 
 /// Runs the three at once, as sub-orchestrations created in one episode.
 async fn contend(ctx: OrchestrationContext) -> Result<Vec<u64>, azfn::Error> {
-    let tasks = ["Holder", "Caller", "Locker"].map(|name| ctx.call_sub_orchestrator::<u64, _>(name, &()));
+    let names: Vec<String> = ctx.input()?;
+    let tasks = names.iter().map(|name| ctx.call_sub_orchestrator::<u64, _>(name, &()));
     let mut times = Vec::new();
     for done in azfn::durable::when_all(tasks).await {
         times.push(done?);
@@ -254,24 +255,26 @@ async fn contend(ctx: OrchestrationContext) -> Result<Vec<u64>, azfn::Error> {
     Ok(times)
 }
 
+/// The `ledger` entity, a closure's body: `append` a line, get the number of lines.
+fn ledger(op: &str, input: Option<&str>, state: &mut Option<String>) -> Result<Option<String>, String> {
+    let mut lines: Vec<String> = serde_json::from_str(state.as_deref().unwrap_or("[]")).map_err(|e| e.to_string())?;
+    match op {
+        "append" => lines.push(serde_json::from_str(input.unwrap_or("null")).map_err(|e| e.to_string())?),
+        other => return Err(format!("no operation {other}")),
+    }
+    *state = Some(serde_json::to_string(&lines).map_err(|e| e.to_string())?);
+    Ok(Some(lines.len().to_string()))
+}
+
 #[test]
 fn a_locked_entity_runs_other_orchestrations_operations_after_the_release() {
     let driver = OrchestrationDriver::new(MockActivities::new())
-        .entity("ledger", |op, input, state| {
-            let mut lines: Vec<String> =
-                serde_json::from_str(state.as_deref().unwrap_or("[]")).map_err(|e| e.to_string())?;
-            match op {
-                "append" => lines.push(serde_json::from_str(input.unwrap_or("null")).map_err(|e| e.to_string())?),
-                other => return Err(format!("no operation {other}")),
-            }
-            *state = Some(serde_json::to_string(&lines).map_err(|e| e.to_string())?);
-            Ok(Some(lines.len().to_string()))
-        })
+        .entity("ledger", ledger)
         .orchestrator("Holder", holder)
         .orchestrator("Caller", caller)
         .orchestrator("Locker", locker)
         .orchestrator("Contend", contend);
-    let result = block_on(driver.run("Contend", &()));
+    let result = block_on(driver.run("Contend", &["Holder", "Caller", "Locker"]));
     assert_eq!(result.status, OrchestrationStatus::Completed, "{:?}", result.failure);
     // The holder released after its hour; the caller's call was answered and the locker's lock
     // granted only then, though both were sent at the start.
@@ -297,6 +300,53 @@ fn a_locked_entity_runs_other_orchestrations_operations_after_the_release() {
     }
     let result = block_on(driver.orchestrator("Free", free).run("Free", &()));
     assert_eq!(result.output::<(u64, u64)>().unwrap(), (0, 0));
+}
+
+#[test]
+fn a_lock_set_keeps_the_entities_it_locked_while_it_waits_for_the_next() {
+    /// Holds `ledger@y` for an hour.
+    async fn hold_y(ctx: OrchestrationContext) -> Result<u64, azfn::Error> {
+        let y = EntityId::new("ledger", "y");
+        let section = ctx.lock_entities(std::slice::from_ref(&y)).await?;
+        ctx.create_timer_after(Duration::from_secs(3600)).await;
+        ctx.call_entity::<usize, _>(&y, "append", &"hold-y").await?;
+        drop(section);
+        Ok(seconds_since_start(&ctx))
+    }
+    /// Locks `ledger@x` and `ledger@y`; returns when granted.
+    async fn lock_both(ctx: OrchestrationContext) -> Result<u64, azfn::Error> {
+        let (x, y) = (EntityId::new("ledger", "x"), EntityId::new("ledger", "y"));
+        let _section = ctx.lock_entities(&[y.clone(), x.clone()]).await?;
+        let granted = seconds_since_start(&ctx);
+        ctx.call_entity::<usize, _>(&x, "append", &"both").await?;
+        ctx.call_entity::<usize, _>(&y, "append", &"both").await?;
+        Ok(granted)
+    }
+    /// Calls `ledger@x`; returns when answered.
+    async fn call_x(ctx: OrchestrationContext) -> Result<u64, azfn::Error> {
+        ctx.call_entity::<usize, _>(&EntityId::new("ledger", "x"), "append", &"call-x")
+            .await?;
+        Ok(seconds_since_start(&ctx))
+    }
+    let driver = OrchestrationDriver::new(MockActivities::new())
+        .entity("ledger", ledger)
+        .orchestrator("HoldY", hold_y)
+        .orchestrator("LockBoth", lock_both)
+        .orchestrator("CallX", call_x)
+        .orchestrator("Contend", contend);
+    let result = block_on(driver.run("Contend", &["HoldY", "LockBoth", "CallX"]));
+    assert_eq!(result.status, OrchestrationStatus::Completed, "{:?}", result.failure);
+    // `x` was locked for LockBoth at once (the set is sorted: x, then y) and stayed locked while
+    // the request waited at `y`: the call to `x` was answered only after LockBoth released.
+    assert_eq!(result.output::<Vec<u64>>().unwrap(), [3600, 3600, 3600]);
+    let lines = |key: &str| {
+        result
+            .entity_state::<Vec<String>>(&EntityId::new("ledger", key))
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(lines("x"), ["both", "call-x"]);
+    assert_eq!(lines("y"), ["hold-y", "both"]);
 }
 
 // ---------------------------------------------------------------------------------------------
