@@ -148,8 +148,10 @@ pub struct DriverResult {
     pub finished_at: SystemTime,
     /// Events sent to instances the driver does not run: (instance id, event name, data).
     pub sent_events: Vec<(String, String, Option<String>)>,
-    /// The orchestrations entities started (while this one ran), each run to its end as an
-    /// instance of its own (`OrchestratorNotFound` when its orchestrator is not registered).
+    /// The orchestrations started by the entity operations this one's messages (calls,
+    /// signals, releases) ran or set off, each run as an instance of its own alongside the
+    /// others, to its end or until nothing is left to happen (`OrchestratorNotFound` when its
+    /// orchestrator is not registered).
     pub started_orchestrations: Vec<DriverResult>,
 }
 
