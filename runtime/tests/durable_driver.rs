@@ -207,6 +207,148 @@ fn every_custom_status_change_is_kept_across_executions() {
     assert_eq!(result.custom_status::<String>().unwrap(), "round 2");
 }
 
+/// Seconds of virtual time since the driver's default start (2024-01-01T00:00:00Z).
+fn seconds_since_start(ctx: &OrchestrationContext) -> u64 {
+    let start = UNIX_EPOCH + Duration::from_secs(1_704_067_200);
+    ctx.current_utc_time()
+        .duration_since(start)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+/// Locks the ledger, keeps it an hour, appends to it inside the section, releases it.
+async fn holder(ctx: OrchestrationContext) -> Result<u64, azfn::Error> {
+    let ledger = EntityId::new("ledger", "main");
+    let section = ctx.lock_entities(std::slice::from_ref(&ledger)).await?;
+    ctx.create_timer_after(Duration::from_secs(3600)).await;
+    ctx.call_entity::<usize, _>(&ledger, "append", &"holder").await?;
+    section.release();
+    Ok(seconds_since_start(&ctx))
+}
+
+/// Signals then calls the ledger, without a lock; returns when the call was answered.
+async fn caller(ctx: OrchestrationContext) -> Result<u64, azfn::Error> {
+    let ledger = EntityId::new("ledger", "main");
+    ctx.signal_entity(&ledger, "append", &"signal")?;
+    ctx.call_entity::<usize, _>(&ledger, "append", &"caller").await?;
+    Ok(seconds_since_start(&ctx))
+}
+
+/// Locks the ledger too; returns when the lock was granted.
+async fn locker(ctx: OrchestrationContext) -> Result<u64, azfn::Error> {
+    let ledger = EntityId::new("ledger", "main");
+    let section = ctx.lock_entities(std::slice::from_ref(&ledger)).await?;
+    let granted = seconds_since_start(&ctx);
+    ctx.call_entity::<usize, _>(&ledger, "append", &"locker").await?;
+    drop(section);
+    Ok(granted)
+}
+
+/// Runs the three at once, as sub-orchestrations created in one episode.
+async fn contend(ctx: OrchestrationContext) -> Result<Vec<u64>, azfn::Error> {
+    let names: Vec<String> = ctx.input()?;
+    let tasks = names.iter().map(|name| ctx.call_sub_orchestrator::<u64, _>(name, &()));
+    let mut times = Vec::new();
+    for done in azfn::durable::when_all(tasks).await {
+        times.push(done?);
+    }
+    Ok(times)
+}
+
+/// The `ledger` entity, a closure's body: `append` a line, get the number of lines.
+fn ledger(op: &str, input: Option<&str>, state: &mut Option<String>) -> Result<Option<String>, String> {
+    let mut lines: Vec<String> = serde_json::from_str(state.as_deref().unwrap_or("[]")).map_err(|e| e.to_string())?;
+    match op {
+        "append" => lines.push(serde_json::from_str(input.unwrap_or("null")).map_err(|e| e.to_string())?),
+        other => return Err(format!("no operation {other}")),
+    }
+    *state = Some(serde_json::to_string(&lines).map_err(|e| e.to_string())?);
+    Ok(Some(lines.len().to_string()))
+}
+
+#[test]
+fn a_locked_entity_runs_other_orchestrations_operations_after_the_release() {
+    let driver = OrchestrationDriver::new(MockActivities::new())
+        .entity("ledger", ledger)
+        .orchestrator("Holder", holder)
+        .orchestrator("Caller", caller)
+        .orchestrator("Locker", locker)
+        .orchestrator("Contend", contend);
+    let result = block_on(driver.run("Contend", &["Holder", "Caller", "Locker"]));
+    assert_eq!(result.status, OrchestrationStatus::Completed, "{:?}", result.failure);
+    // The holder released after its hour; the caller's call was answered and the locker's lock
+    // granted only then, though both were sent at the start.
+    assert_eq!(result.output::<Vec<u64>>().unwrap(), [3600, 3600, 3600]);
+    assert_eq!(
+        result.finished_at.duration_since(driver.start()).unwrap(),
+        Duration::from_secs(3600)
+    );
+    // The holder's own call ran while the others waited; then what waited ran in the order it
+    // came: the caller's signal and call, then the locker's request, whose section appended last.
+    let ledger = result
+        .entity_state::<Vec<String>>(&EntityId::new("ledger", "main"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(ledger, ["holder", "signal", "caller", "locker"]);
+
+    // Without the holder, nothing waits.
+    async fn free(ctx: OrchestrationContext) -> Result<(u64, u64), azfn::Error> {
+        let caller = ctx.call_sub_orchestrator::<u64, _>("Caller", &());
+        let locker = ctx.call_sub_orchestrator::<u64, _>("Locker", &());
+        let (caller, locker) = azfn::durable::orchestration::join(caller, locker).await;
+        Ok((caller?, locker?))
+    }
+    let result = block_on(driver.orchestrator("Free", free).run("Free", &()));
+    assert_eq!(result.output::<(u64, u64)>().unwrap(), (0, 0));
+}
+
+#[test]
+fn a_lock_set_keeps_the_entities_it_locked_while_it_waits_for_the_next() {
+    /// Holds `ledger@y` for an hour.
+    async fn hold_y(ctx: OrchestrationContext) -> Result<u64, azfn::Error> {
+        let y = EntityId::new("ledger", "y");
+        let section = ctx.lock_entities(std::slice::from_ref(&y)).await?;
+        ctx.create_timer_after(Duration::from_secs(3600)).await;
+        ctx.call_entity::<usize, _>(&y, "append", &"hold-y").await?;
+        drop(section);
+        Ok(seconds_since_start(&ctx))
+    }
+    /// Locks `ledger@x` and `ledger@y`; returns when granted.
+    async fn lock_both(ctx: OrchestrationContext) -> Result<u64, azfn::Error> {
+        let (x, y) = (EntityId::new("ledger", "x"), EntityId::new("ledger", "y"));
+        let _section = ctx.lock_entities(&[y.clone(), x.clone()]).await?;
+        let granted = seconds_since_start(&ctx);
+        ctx.call_entity::<usize, _>(&x, "append", &"both").await?;
+        ctx.call_entity::<usize, _>(&y, "append", &"both").await?;
+        Ok(granted)
+    }
+    /// Calls `ledger@x`; returns when answered.
+    async fn call_x(ctx: OrchestrationContext) -> Result<u64, azfn::Error> {
+        ctx.call_entity::<usize, _>(&EntityId::new("ledger", "x"), "append", &"call-x")
+            .await?;
+        Ok(seconds_since_start(&ctx))
+    }
+    let driver = OrchestrationDriver::new(MockActivities::new())
+        .entity("ledger", ledger)
+        .orchestrator("HoldY", hold_y)
+        .orchestrator("LockBoth", lock_both)
+        .orchestrator("CallX", call_x)
+        .orchestrator("Contend", contend);
+    let result = block_on(driver.run("Contend", &["HoldY", "LockBoth", "CallX"]));
+    assert_eq!(result.status, OrchestrationStatus::Completed, "{:?}", result.failure);
+    // `x` was locked for LockBoth at once (the set is sorted: x, then y) and stayed locked while
+    // the request waited at `y`: the call to `x` was answered only after LockBoth released.
+    assert_eq!(result.output::<Vec<u64>>().unwrap(), [3600, 3600, 3600]);
+    let lines = |key: &str| {
+        result
+            .entity_state::<Vec<String>>(&EntityId::new("ledger", key))
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(lines("x"), ["both", "call-x"]);
+    assert_eq!(lines("y"), ["hold-y", "both"]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The TestApp triggers
 // ---------------------------------------------------------------------------------------------

@@ -1,13 +1,13 @@
 //! Where the driver's entities come from (closures, or the app's entity functions), and how it
 //! delivers their operations, signals and orchestration starts.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, PoisonError};
 use std::time::SystemTime;
 
-use super::{DriverResult, EntityStates, Instance, OrchestrationDriver};
+use super::{EntityStates, Instance, OrchestrationDriver};
 use crate::orchestration::EntityId;
 use crate::proto::{EntityBatchRequest, EntityBatchResult, OperationRequest, TaskFailureDetails};
 use crate::proto::{operation_action::OperationActionType, operation_result::ResultType};
@@ -126,72 +126,119 @@ impl EntityRunner for AppEntities {
 }
 
 impl OrchestrationDriver {
-    /// Delivers `message` and, in turn, the signals its operation emits (scheduled ones go to
-    /// `delivery.signals`), and runs the orchestrations they start; returns the answer to the
-    /// message when it is a call: the response event's name (the request id) and payload.
-    pub(super) async fn deliver(
-        &self,
-        message: EntityMessage,
-        delivery: &mut Delivery<'_>,
-        episodes: &mut usize,
-    ) -> Option<(String, String)> {
-        let mut answer = None;
+    /// Delivers `message` and, in turn, the messages it sets off: the signals its operation
+    /// emits (scheduled ones go to `delivery.signals`), the forwarding of a lock request, and
+    /// what waited on an entity its release unlocks. The orchestrations the operations start go
+    /// to `delivery.started`, the answers to calls and the lock grants to `delivery.answers`.
+    ///
+    /// An entity locked by an orchestration runs only that orchestration's messages: the others
+    /// (other orchestrations' calls, signals, lock requests) wait in order until its release.
+    pub(super) async fn deliver(&self, message: EntityMessage, delivery: &mut Delivery<'_>) {
         let mut queue = VecDeque::from([message]);
         // Entities that signal each other forever are stopped as orchestrations are.
         let mut operations = 0;
         while let Some(message) = queue.pop_front()
             && operations < self.max_episodes
         {
-            operations += 1;
-            let (outcome, actions) = self.run_entity_operation(&message, delivery.states).await;
-            if let Some(id) = &message.call_id {
-                answer.get_or_insert_with(|| (id.clone(), entity_answer(outcome)));
+            let lock = delivery.locks.entry(message.entity.to_string()).or_default();
+            let from_others = lock.holder.is_some() && lock.holder != message.parent;
+            if from_others && !matches!(message.request, Request::Release) {
+                lock.waiting.push_back(message);
+                continue;
             }
-            for action in actions {
-                match action {
-                    OperationActionType::SendSignal(signal) => {
-                        let Ok(entity) = signal.instance_id.parse::<EntityId>() else {
-                            continue;
-                        };
-                        let next = EntityMessage {
-                            entity,
-                            operation: signal.name,
-                            input: signal.input.map(|v| v.value),
-                            call_id: None,
-                        };
-                        match signal.scheduled_time.map(Timestamp::to_system_time) {
-                            Some(due) if due > delivery.clock => delivery.signals.push((due, next)),
-                            _ => queue.push_back(next),
+            match message.request {
+                Request::Release => {
+                    // Only the holder's release unlocks.
+                    if !from_others && lock.holder.is_some() {
+                        lock.holder = None;
+                        // What waited runs first, in the order it came.
+                        for waited in lock.waiting.drain(..).rev() {
+                            queue.push_front(waited);
                         }
                     }
-                    OperationActionType::StartNewOrchestration(start) => {
-                        let instance = Instance {
-                            id: start.instance_id,
-                            name: start.name,
-                            version: start.version.map(|v| v.value),
-                            input: start.input.map(|v| v.value),
-                            parent: None,
-                            start: delivery.clock,
-                            top_level: false,
-                        };
-                        let done = self.drive(instance, delivery.states, episodes).await;
-                        delivery.started.push(done);
+                }
+                Request::Lock { id, lockset, position } => {
+                    let Some(parent) = message.parent else { continue };
+                    lock.holder = Some(parent.clone());
+                    match lockset.get(position + 1) {
+                        Some(next) => queue.push_back(EntityMessage {
+                            entity: next.clone(),
+                            parent: Some(parent),
+                            request: Request::Lock {
+                                id,
+                                lockset,
+                                position: position + 1,
+                            },
+                        }),
+                        None => delivery.answers.push((parent, id, LOCK_GRANTED.to_owned())),
+                    }
+                }
+                Request::Operation {
+                    ref operation,
+                    ref input,
+                    ref call_id,
+                } => {
+                    operations += 1;
+                    let (outcome, actions) = self
+                        .run_entity_operation(
+                            &message.entity,
+                            operation,
+                            input.as_deref(),
+                            call_id.as_deref(),
+                            delivery.states,
+                        )
+                        .await;
+                    if let (Some(id), Some(parent)) = (call_id, &message.parent) {
+                        delivery
+                            .answers
+                            .push((parent.clone(), id.clone(), entity_answer(outcome)));
+                    }
+                    for action in actions {
+                        match action {
+                            OperationActionType::SendSignal(signal) => {
+                                let Ok(entity) = signal.instance_id.parse::<EntityId>() else {
+                                    continue;
+                                };
+                                let next = EntityMessage {
+                                    entity,
+                                    parent: None,
+                                    request: Request::Operation {
+                                        operation: signal.name,
+                                        input: signal.input.map(|v| v.value),
+                                        call_id: None,
+                                    },
+                                };
+                                match signal.scheduled_time.map(Timestamp::to_system_time) {
+                                    Some(due) if due > delivery.clock => delivery.signals.push((due, next)),
+                                    _ => queue.push_back(next),
+                                }
+                            }
+                            OperationActionType::StartNewOrchestration(start) => delivery.started.push(Instance {
+                                id: start.instance_id,
+                                name: start.name,
+                                version: start.version.map(|v| v.value),
+                                input: start.input.map(|v| v.value),
+                                parent: None,
+                            }),
+                        }
                     }
                 }
             }
         }
-        answer
     }
 
-    /// Runs one operation on an entity, from its stored state: with its registered closure, or
+    /// Runs one operation on `entity`, from its stored state: with its registered closure, or
     /// else as a batch of one through the entity runner. Returns the operation's result (JSON
     /// text) and the actions it emitted.
     async fn run_entity_operation(
         &self,
-        message: &EntityMessage,
+        entity: &EntityId,
+        operation: &str,
+        input: Option<&str>,
+        call_id: Option<&str>,
         states: &EntityStates,
     ) -> (Result<Option<String>, TaskFailureDetails>, Vec<OperationActionType>) {
-        let key = message.entity.to_string();
+        let key = entity.to_string();
         let stored = || {
             states
                 .lock()
@@ -200,26 +247,23 @@ impl OrchestrationDriver {
                 .cloned()
                 .flatten()
         };
-        if let Some(run) = self.entities.get(message.entity.name()) {
+        if let Some(run) = self.entities.get(entity.name()) {
             let mut states = states.lock().unwrap_or_else(PoisonError::into_inner);
             let state = states.entry(key.clone()).or_default();
-            let outcome = run(&message.operation, message.input.as_deref(), state);
+            let outcome = run(operation, input, state);
             return (outcome.map_err(|error| entity_failure("Error", error)), Vec::new());
         }
         let Some(runner) = &self.entity_runner else {
-            let error = format!(
-                "no entity named `{}` is registered with the driver",
-                message.entity.name()
-            );
+            let error = format!("no entity named `{}` is registered with the driver", entity.name());
             return (Err(entity_failure("EntityNotFound", error)), Vec::new());
         };
         let request = EntityBatchRequest {
             instance_id: key.clone(),
             entity_state: stored().map(StringValue::from),
             operations: vec![OperationRequest {
-                operation: message.operation.clone(),
-                request_id: message.call_id.clone().unwrap_or_default(),
-                input: message.input.clone().map(StringValue::from),
+                operation: operation.to_owned(),
+                request_id: call_id.unwrap_or_default().to_owned(),
+                input: input.map(|i| StringValue::from(i.to_owned())),
                 ..Default::default()
             }],
             ..Default::default()
@@ -241,10 +285,7 @@ impl OrchestrationDriver {
             Some(ResultType::Failure(failed)) => Err(failed.failure_details.unwrap_or_default()),
             None => Err(entity_failure(
                 "EntityFailed",
-                format!(
-                    "the batch of entity `{}` has no result for its operation",
-                    message.entity
-                ),
+                format!("the batch of entity `{entity}` has no result for its operation"),
             )),
         };
         let actions = batch
@@ -256,31 +297,96 @@ impl OrchestrationDriver {
     }
 }
 
-/// One operation for an entity: an orchestration's call or signal, or a signal an entity sent.
+/// The grant an entity at the end of a lock set raises on the orchestration (`ResponseMessage`
+/// with the result .NET's `EntityMessageEvent` writes).
+const LOCK_GRANTED: &str = r#"{"result":"Lock Acquisition Completed"}"#;
+
+/// A message for an entity: an orchestration's call, signal, lock request or release, or a
+/// signal an entity sent.
 #[derive(Clone, Debug)]
 pub(super) struct EntityMessage {
     entity: EntityId,
-    operation: String,
-    /// The input as JSON text.
-    input: Option<String>,
-    /// For a call, the request id its answer is raised under.
-    call_id: Option<String>,
+    /// The orchestration that sent it (calls, lock requests, releases): where answers go, and
+    /// the holder its lock lets through.
+    parent: Option<String>,
+    request: Request,
+}
+
+/// What an [`EntityMessage`] asks for.
+#[derive(Clone, Debug)]
+enum Request {
+    /// Run an operation; for a call, `call_id` is the request id its answer is raised under.
+    Operation {
+        operation: String,
+        /// The input as JSON text.
+        input: Option<String>,
+        call_id: Option<String>,
+    },
+    /// Lock the entity for `parent`, then `lockset[position + 1]`; the last grants `id`.
+    Lock {
+        id: String,
+        lockset: Vec<EntityId>,
+        position: usize,
+    },
+    /// Unlock the entity if `parent` holds it.
+    Release,
 }
 
 impl EntityMessage {
-    /// Reads an orchestration's request message, in the legacy format (`{"op", "id",
-    /// "input", "signal", …}`).
-    pub(super) fn from_legacy(entity: EntityId, request: Option<&str>) -> Option<Self> {
+    /// Reads an orchestration's message to an entity, in the legacy format: the event `op`
+    /// (`{"op", "id", "input", "signal", "parent", …}`, or a lock request `{"id", "parent",
+    /// "lockset", "pos"}`) or `release` (`{"parent", "id"}`).
+    pub(super) fn from_legacy(entity: EntityId, name: &str, request: Option<&str>) -> Option<Self> {
         let request: serde_json::Value = serde_json::from_str(request?).ok()?;
-        let id = request.get("id")?.as_str()?.to_owned();
-        let signal = request.get("signal").and_then(|v| v.as_bool()).unwrap_or(false);
+        let parent = request.get("parent").and_then(|v| v.as_str()).map(str::to_owned);
+        let request = match name {
+            "release" => Request::Release,
+            "op" => {
+                let id = request.get("id")?.as_str()?.to_owned();
+                if let Some(lockset) = request.get("lockset") {
+                    let lockset = lockset
+                        .as_array()?
+                        .iter()
+                        .map(|locked| {
+                            Some(EntityId::new(
+                                locked.get("name")?.as_str()?,
+                                locked.get("key")?.as_str()?,
+                            ))
+                        })
+                        .collect::<Option<Vec<_>>>()?;
+                    let position = request.get("pos").and_then(|v| v.as_u64()).unwrap_or(0);
+                    Request::Lock {
+                        id,
+                        lockset,
+                        position: usize::try_from(position).ok()?,
+                    }
+                } else {
+                    let signal = request.get("signal").and_then(|v| v.as_bool()).unwrap_or(false);
+                    Request::Operation {
+                        operation: request.get("op")?.as_str()?.to_owned(),
+                        input: request.get("input").and_then(|v| v.as_str()).map(str::to_owned),
+                        call_id: (!signal).then_some(id),
+                    }
+                }
+            }
+            _ => return None,
+        };
         Some(EntityMessage {
             entity,
-            operation: request.get("op")?.as_str()?.to_owned(),
-            input: request.get("input").and_then(|v| v.as_str()).map(str::to_owned),
-            call_id: (!signal).then_some(id),
+            parent,
+            request,
         })
     }
+}
+
+/// The entities' locks, by entity id.
+pub(super) type EntityLocks = HashMap<String, EntityLock>;
+
+/// An entity's lock: the orchestration holding it and the messages from others that wait.
+#[derive(Default)]
+pub(super) struct EntityLock {
+    holder: Option<String>,
+    waiting: VecDeque<EntityMessage>,
 }
 
 /// Where the entity work of one delivery goes, besides the entities' states.
@@ -288,10 +394,13 @@ pub(super) struct Delivery<'a> {
     /// The virtual time it happens at.
     pub(super) clock: SystemTime,
     pub(super) states: &'a EntityStates,
+    pub(super) locks: &'a mut EntityLocks,
     /// Scheduled signals to deliver later.
     pub(super) signals: &'a mut Vec<(SystemTime, EntityMessage)>,
-    /// The orchestrations the entities started, run.
-    pub(super) started: &'a mut Vec<DriverResult>,
+    /// The orchestrations the entities started, to run.
+    pub(super) started: &'a mut Vec<Instance>,
+    /// Events to raise on orchestrations: (instance id, event name, payload).
+    pub(super) answers: &'a mut Vec<(String, String, String)>,
 }
 
 fn entity_failure(error_type: &str, message: String) -> TaskFailureDetails {

@@ -15,10 +15,12 @@
 //! - **External events** are planned by the test, at a virtual time
 //!   ([`raise_event_at`](OrchestrationDriver::raise_event_at)) or for when the orchestration
 //!   has nothing else to do ([`raise_event_when_waiting`](OrchestrationDriver::raise_event_when_waiting)).
-//! - **Sub-orchestrations** run (to their end, with their own clock) when created, among the
-//!   orchestrators registered with [`orchestrator`](OrchestrationDriver::orchestrator).
+//! - **Sub-orchestrations** start when created, among the orchestrators registered with
+//!   [`orchestrator`](OrchestrationDriver::orchestrator), and run alongside their parent on the
+//!   same virtual clock, as do the orchestrations entities start: at each virtual instant the
+//!   instances take their episodes in the order they were created.
 //! - **Entities** answer the calls and signals orchestrations send (in the legacy message
-//!   format, one operation at a time, no locks): closures over the entity's state registered
+//!   format, one operation at a time): closures over the entity's state registered
 //!   with [`entity`](OrchestrationDriver::entity), or an [`EntityRunner`] — [`AppEntities`] runs
 //!   the app's `#[function(entity_trigger)]` functions through the host's encoding (an
 //!   [`EntityBatchRequest`](crate::proto::EntityBatchRequest) in, an
@@ -26,6 +28,11 @@
 //!   delivers the signals they send and runs the orchestrations they start. A scheduled signal
 //!   runs when the virtual clock reaches its due time; one still pending when the orchestration
 //!   ends is dropped.
+//! - **Locks** ([`lock_entities`](OrchestrationContext::lock_entities)): the driver grants them
+//!   as the extension's entity scheduler does. A lock request locks each entity of the set for
+//!   the orchestration, in the set's order, and the last entity raises the grant; a locked
+//!   entity runs its holder's operations, while the others' calls, signals and lock requests
+//!   wait, in the order they came, until the holder's release.
 //! - **Custom status**: every change is kept, with its virtual time and episode
 //!   ([`DriverResult::custom_status_history`]).
 //!
@@ -59,7 +66,6 @@ pub use entities::{AppEntities, EntityBatchFuture, EntityFn, EntityRunner};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -79,7 +85,7 @@ use crate::proto::{
 use crate::proto::{OrchestrationInstance, OrchestrationStatus, ParentInstanceInfo, TaskFailureDetails};
 use crate::testing::{decode_orchestrator_response, encode_orchestrator_request};
 use azfn_wire::wkt::{StringValue, Timestamp};
-use entities::{Delivery, EntityMessage};
+use entities::{Delivery, EntityLocks, EntityMessage};
 
 type OrchestratorFn = Arc<dyn Fn(&OrchestratorRequest, &RunOptions) -> OrchestratorResponse + Send + Sync>;
 /// An external event the test raises.
@@ -142,8 +148,10 @@ pub struct DriverResult {
     pub finished_at: SystemTime,
     /// Events sent to instances the driver does not run: (instance id, event name, data).
     pub sent_events: Vec<(String, String, Option<String>)>,
-    /// The orchestrations entities started (while this one ran), each run to its end as an
-    /// instance of its own (`OrchestratorNotFound` when its orchestrator is not registered).
+    /// The orchestrations started by the entity operations this one's messages (calls,
+    /// signals, releases) ran or set off, each run as an instance of its own alongside the
+    /// others, to its end or until nothing is left to happen (`OrchestratorNotFound` when its
+    /// orchestrator is not registered).
     pub started_orchestrations: Vec<DriverResult>,
 }
 
@@ -293,18 +301,116 @@ impl Agenda {
     }
 }
 
-/// An instance to run: the top-level one or a sub-orchestration.
+/// An instance to run: the top-level one, a sub-orchestration, or one an entity started.
 struct Instance {
     id: String,
     name: String,
     version: Option<String>,
     input: Option<String>,
     parent: Option<ParentInstanceInfo>,
-    start: SystemTime,
-    top_level: bool,
 }
 
 type EntityStates = Mutex<HashMap<String, Option<String>>>;
+
+/// Where a run came from, so that its end reaches whoever waits on it.
+#[derive(Clone, Copy)]
+enum Origin {
+    TopLevel,
+    /// A sub-orchestration of the run `parent` (in its execution `execution`), the task `task_id`.
+    Sub {
+        parent: usize,
+        execution: usize,
+        task_id: i32,
+    },
+    /// An orchestration started by an entity operation delivered on behalf of the run `by`.
+    Started {
+        by: usize,
+    },
+}
+
+/// An instance being driven, between two of its episodes.
+struct Run {
+    instance: Instance,
+    origin: Origin,
+    orchestrator: Option<OrchestratorFn>,
+    /// Timers, planned events and children's ends, by virtual time.
+    agenda: Agenda,
+    /// Events raised when it has nothing else to do (the top-level run only).
+    waiting: VecDeque<PlannedEvent>,
+    /// The new events of its next episode.
+    inbox: VecDeque<HistoryEvent>,
+    history: Vec<HistoryEvent>,
+    /// The version of the running execution (continue-as-new may change it).
+    version: Option<String>,
+    /// Scheduled entity signals not delivered yet, with their due time.
+    signals: Vec<(SystemTime, EntityMessage)>,
+    result: DriverResult,
+    finished: bool,
+}
+
+impl Run {
+    fn execution_id(&self, n: usize) -> String {
+        format!("{}-execution-{n}", self.instance.id)
+    }
+
+    /// The `executionStarted` event of its execution `n`.
+    fn started(&self, input: Option<String>, n: usize, at: SystemTime) -> HistoryEvent {
+        event(
+            -1,
+            at,
+            EventType::ExecutionStarted(ExecutionStartedEvent {
+                name: self.instance.name.clone(),
+                version: self.version.clone().map(StringValue::from),
+                input: input.map(StringValue::from),
+                orchestration_instance: Some(OrchestrationInstance {
+                    instance_id: self.instance.id.clone(),
+                    execution_id: Some(self.execution_id(n).into()),
+                }),
+                parent_instance: self.instance.parent.clone(),
+                ..Default::default()
+            }),
+        )
+    }
+}
+
+/// Everything the driver runs at once, on one virtual clock: the instances (the top-level one
+/// first, then the others in the order they were created), the entities' states and locks.
+struct World {
+    clock: SystemTime,
+    /// `None` while that run is in an episode.
+    runs: Vec<Option<Run>>,
+    states: EntityStates,
+    locks: EntityLocks,
+    /// Children's ends to put on their parents' agendas: (parent, execution, time, event).
+    ends: Vec<(usize, usize, SystemTime, HistoryEvent)>,
+    /// Episodes run so far, all instances together.
+    episodes: usize,
+}
+
+impl World {
+    /// Raises each answer (instance, event name, payload) on its instance — `current`, the run
+    /// in its episode, or the live run of that id; an answer for an instance that has ended is
+    /// dropped, as the extension drops messages to completed orchestrations.
+    fn raise_answers(&mut self, mut current: Option<&mut Run>, answers: Vec<(String, String, String)>) {
+        for (instance, name, payload) in answers {
+            let event = raised(self.clock, &name, Some(payload));
+            match current.as_deref_mut() {
+                Some(run) if run.instance.id == instance => run.inbox.push_back(event),
+                _ => {
+                    let target = self
+                        .runs
+                        .iter_mut()
+                        .rev()
+                        .flatten()
+                        .find(|run| !run.finished && run.instance.id == instance);
+                    if let Some(run) = target {
+                        run.inbox.push_back(event);
+                    }
+                }
+            }
+        }
+    }
+}
 
 impl OrchestrationDriver {
     /// A driver whose activities come from `activities`, starting at 2024-01-01T00:00:00Z.
@@ -455,45 +561,64 @@ impl OrchestrationDriver {
         input: &I,
     ) -> DriverResult {
         let input = serde_json::to_string(input).ok().filter(|t| t != "null");
-        let entities = Mutex::new(HashMap::new());
-        let mut episodes = 0;
+        let mut world = World {
+            clock: self.start,
+            runs: Vec::new(),
+            states: Mutex::new(HashMap::new()),
+            locks: EntityLocks::default(),
+            ends: Vec::new(),
+            episodes: 0,
+        };
         let instance = Instance {
             id: instance_id.to_owned(),
             name: name.to_owned(),
             version: version.map(str::to_owned),
             input,
             parent: None,
-            start: self.start,
-            top_level: true,
         };
-        let mut result = self.drive(instance, &entities, &mut episodes).await;
-        result.entity_states = entities.into_inner().unwrap_or_else(PoisonError::into_inner);
+        self.add_run(&mut world, instance, Origin::TopLevel);
+        self.run_world(&mut world).await;
+
+        // Each run's result goes into its creator's, from the last created (children come after
+        // their creators).
+        let mut runs: Vec<Run> = world.runs.into_iter().flatten().collect();
+        let mut started: Vec<Vec<DriverResult>> = runs.iter().map(|_| Vec::new()).collect();
+        let mut top_level = None;
+        while let Some(run) = runs.pop() {
+            let mut result = run.result;
+            result.history = run.history;
+            result.started_orchestrations = std::mem::take(&mut started[runs.len()]);
+            match run.origin {
+                Origin::Sub { parent, .. } => runs[parent].result.sent_events.extend(result.sent_events),
+                Origin::Started { by } => started[by].insert(0, result),
+                Origin::TopLevel => top_level = Some(result),
+            }
+        }
+        let Some(mut result) = top_level else {
+            unreachable!("the top-level run is the first of the runs")
+        };
+        result.entity_states = world.states.into_inner().unwrap_or_else(PoisonError::into_inner);
         result
     }
 
-    fn drive<'a>(
-        &'a self,
-        instance: Instance,
-        entities: &'a EntityStates,
-        episodes: &'a mut usize,
-    ) -> Pin<Box<dyn Future<Output = DriverResult> + 'a>> {
-        Box::pin(async move {
-            let mut clock = instance.start;
-            let mut agenda = Agenda {
+    /// Adds a run for `instance`, starting now (failed at once when its orchestrator is not
+    /// registered).
+    fn add_run(&self, world: &mut World, instance: Instance, origin: Origin) {
+        let clock = world.clock;
+        let orchestrator = self.orchestrators.get(&instance.name).cloned();
+        let mut run = Run {
+            origin,
+            orchestrator,
+            agenda: Agenda {
                 items: Vec::new(),
                 next: 0,
-            };
-            let mut waiting = VecDeque::new();
-            if instance.top_level {
-                for (after, planned) in &self.timed_events {
-                    agenda.push(
-                        instance.start + *after,
-                        raised(instance.start + *after, &planned.name, planned.data.clone()),
-                    );
-                }
-                waiting.extend(self.waiting_events.iter().cloned());
-            }
-            let mut result = DriverResult {
+            },
+            waiting: VecDeque::new(),
+            inbox: VecDeque::new(),
+            history: Vec::new(),
+            version: instance.version.clone(),
+            signals: Vec::new(),
+            result: DriverResult {
                 instance_id: instance.id.clone(),
                 status: OrchestrationStatus::Running,
                 output: None,
@@ -507,317 +632,378 @@ impl OrchestrationDriver {
                 finished_at: clock,
                 sent_events: Vec::new(),
                 started_orchestrations: Vec::new(),
-            };
-            let Some(orchestrator) = self.orchestrators.get(&instance.name).cloned() else {
-                result.status = OrchestrationStatus::Failed;
-                result.failure = Some(TaskFailureDetails {
-                    error_type: "OrchestratorNotFound".into(),
-                    error_message: format!(
-                        "no orchestrator named `{}` is registered with the driver",
-                        instance.name
-                    ),
-                    ..Default::default()
-                });
-                return result;
-            };
-            let execution = |n: usize| format!("{}-execution-{n}", instance.id);
-            let started = |input: Option<String>, version: Option<String>, n: usize, at: SystemTime| {
-                event(
-                    -1,
-                    at,
-                    EventType::ExecutionStarted(ExecutionStartedEvent {
-                        name: instance.name.clone(),
-                        version: version.map(StringValue::from),
-                        input: input.map(StringValue::from),
-                        orchestration_instance: Some(OrchestrationInstance {
-                            instance_id: instance.id.clone(),
-                            execution_id: Some(execution(n).into()),
-                        }),
-                        parent_instance: instance.parent.clone(),
-                        ..Default::default()
-                    }),
-                )
-            };
-            // The version of the running execution (continue-as-new may change it).
-            let mut version = instance.version.clone();
-            let mut inbox: VecDeque<HistoryEvent> =
-                VecDeque::from([started(instance.input.clone(), version.clone(), 1, clock)]);
-            let mut history: Vec<HistoryEvent> = Vec::new();
+            },
+            finished: false,
+            instance,
+        };
+        if matches!(origin, Origin::TopLevel) {
+            for (after, planned) in &self.timed_events {
+                run.agenda.push(
+                    clock + *after,
+                    raised(clock + *after, &planned.name, planned.data.clone()),
+                );
+            }
+            run.waiting.extend(self.waiting_events.iter().cloned());
+        }
+        if run.orchestrator.is_none() {
+            run.result.status = OrchestrationStatus::Failed;
+            run.result.failure = Some(TaskFailureDetails {
+                error_type: "OrchestratorNotFound".into(),
+                error_message: format!(
+                    "no orchestrator named `{}` is registered with the driver",
+                    run.instance.name
+                ),
+                ..Default::default()
+            });
+            finish(world, &mut run);
+        } else {
+            let started = run.started(run.instance.input.clone(), 1, clock);
+            run.inbox.push_back(started);
+        }
+        world.runs.push(Some(run));
+    }
 
-            // Scheduled entity signals not delivered yet, with their due time.
-            let mut signals: Vec<(SystemTime, EntityMessage)> = Vec::new();
-
-            loop {
-                if inbox.is_empty() {
-                    let next_signal = signals.iter().map(|(at, _)| *at).min();
-                    if let Some(planned) = waiting.pop_front() {
-                        inbox.push_back(raised(clock, &planned.name, planned.data));
-                    } else if let Some(at) = next_signal.filter(|at| agenda.earliest().is_none_or(|next| *at <= next)) {
-                        // A signal is due before anything else happens to the orchestration.
-                        clock = clock.max(at);
-                        let (due, later): (Vec<_>, Vec<_>) = signals.drain(..).partition(|(due, _)| *due == at);
-                        signals = later;
-                        for (_, message) in due {
-                            let mut delivery = Delivery {
-                                clock,
-                                states: entities,
-                                signals: &mut signals,
-                                started: &mut result.started_orchestrations,
-                            };
-                            self.deliver(message, &mut delivery, episodes).await;
-                        }
+    /// Runs every instance until none has anything left to do (or the episode limit is
+    /// reached): at each virtual instant, episodes first (the earliest created run first), then
+    /// the events planned for when the top-level run waits, then the clock moves on to the
+    /// next due signal, timer or event.
+    async fn run_world(&self, world: &mut World) {
+        loop {
+            for (parent, execution, at, end) in world.ends.drain(..) {
+                if let Some(run) = world.runs[parent].as_mut()
+                    && !run.finished
+                    && run.result.executions == execution
+                {
+                    run.agenda.push(at, end);
+                }
+            }
+            if let Some(index) = world
+                .runs
+                .iter()
+                .position(|run| live(run).is_some_and(|r| !r.inbox.is_empty()))
+            {
+                if world.episodes >= self.max_episodes {
+                    return;
+                }
+                let Some(mut run) = world.runs[index].take() else {
+                    return;
+                };
+                self.episode(world, index, &mut run).await;
+                world.runs[index] = Some(run);
+                continue;
+            }
+            let clock = world.clock;
+            if let Some(run) = world
+                .runs
+                .iter_mut()
+                .flatten()
+                .find(|r| !r.finished && !r.waiting.is_empty())
+            {
+                if let Some(planned) = run.waiting.pop_front() {
+                    run.inbox.push_back(raised(clock, &planned.name, planned.data));
+                }
+                continue;
+            }
+            let next_signal = world
+                .runs
+                .iter()
+                .filter_map(live)
+                .flat_map(|r| r.signals.iter().map(|(at, _)| *at))
+                .min();
+            let next_agenda = world
+                .runs
+                .iter()
+                .filter_map(live)
+                .filter_map(|r| r.agenda.earliest())
+                .min();
+            if let Some(at) = next_signal.filter(|at| next_agenda.is_none_or(|next| *at <= next)) {
+                // Signals due before anything else happens to the orchestrations.
+                world.clock = world.clock.max(at);
+                for index in 0..world.runs.len() {
+                    let Some(mut run) = world.runs[index].take() else {
                         continue;
-                    } else if let Some((at, due)) = agenda.pop_earliest() {
-                        clock = clock.max(at);
-                        inbox.extend(due);
-                    } else {
-                        break; // Waiting for something that will never come.
+                    };
+                    let (due, later): (Vec<_>, Vec<_>) = run.signals.drain(..).partition(|(due, _)| *due == at);
+                    run.signals = later;
+                    if !due.is_empty() {
+                        run.result.finished_at = world.clock;
+                    }
+                    for (_, message) in due {
+                        self.deliver_for(world, index, &mut run, message).await;
+                    }
+                    world.runs[index] = Some(run);
+                }
+            } else if let Some(at) = next_agenda {
+                world.clock = world.clock.max(at);
+                for run in world.runs.iter_mut().flatten().filter(|r| !r.finished) {
+                    if run.agenda.earliest() == Some(at)
+                        && let Some((_, due)) = run.agenda.pop_earliest()
+                    {
+                        run.inbox.extend(due);
                     }
                 }
-                if *episodes >= self.max_episodes {
-                    break;
-                }
-                *episodes += 1;
-                result.episodes += 1;
+            } else {
+                return; // Waiting for something that will never come.
+            }
+        }
+    }
 
-                let mut new_events = vec![event(
-                    -1,
-                    clock,
-                    EventType::OrchestratorStarted(OrchestratorStartedEvent {}),
-                )];
-                new_events.extend(inbox.drain(..));
-                let request = OrchestratorRequest {
-                    instance_id: instance.id.clone(),
-                    execution_id: Some(execution(result.executions).into()),
-                    past_events: history.clone(),
-                    new_events: new_events.clone(),
-                    ..Default::default()
-                };
-                // Through the wire form, as the host carries it.
-                let wire = encode_orchestrator_request(&request);
-                let response = match decode_request(&wire) {
-                    Ok(decoded) => orchestrator(&decoded, &self.options),
-                    Err(error) => panic!("the driver's own request did not decode: {error}"),
-                };
-                let response = decode_orchestrator_response(&encode_response(&response))
-                    .unwrap_or_else(|error| panic!("the engine's response did not decode: {error}"));
-                history.extend(new_events);
-                let custom_status = response.custom_status.map(|s| s.value);
-                if custom_status != result.custom_status {
-                    result.custom_status_history.push(CustomStatusChange {
-                        at: clock,
-                        episode: result.episodes,
-                        execution: result.executions,
-                        json: custom_status.clone(),
+    /// Delivers `message`, sent on behalf of `run` (the run `index`), to its entity: raises the
+    /// answers it sets off and adds the orchestrations it starts.
+    async fn deliver_for(&self, world: &mut World, index: usize, run: &mut Run, message: EntityMessage) {
+        let mut started = Vec::new();
+        let mut answers = Vec::new();
+        let mut delivery = Delivery {
+            clock: world.clock,
+            states: &world.states,
+            locks: &mut world.locks,
+            signals: &mut run.signals,
+            started: &mut started,
+            answers: &mut answers,
+        };
+        self.deliver(message, &mut delivery).await;
+        world.raise_answers(Some(run), answers);
+        for instance in started {
+            self.add_run(world, instance, Origin::Started { by: index });
+        }
+    }
+
+    /// One episode of `run` (the run `index`, out of `world.runs` meanwhile): its inbox to the
+    /// orchestrator, through the host's encoding, and the answer's actions applied.
+    async fn episode(&self, world: &mut World, index: usize, run: &mut Run) {
+        let Some(orchestrator) = run.orchestrator.clone() else {
+            return;
+        };
+        let clock = world.clock;
+        world.episodes += 1;
+        run.result.episodes += 1;
+        run.result.finished_at = clock;
+
+        let mut new_events = vec![event(
+            -1,
+            clock,
+            EventType::OrchestratorStarted(OrchestratorStartedEvent {}),
+        )];
+        new_events.extend(run.inbox.drain(..));
+        let request = OrchestratorRequest {
+            instance_id: run.instance.id.clone(),
+            execution_id: Some(run.execution_id(run.result.executions).into()),
+            past_events: run.history.clone(),
+            new_events: new_events.clone(),
+            ..Default::default()
+        };
+        // Through the wire form, as the host carries it.
+        let wire = encode_orchestrator_request(&request);
+        let response = match decode_request(&wire) {
+            Ok(decoded) => orchestrator(&decoded, &self.options),
+            Err(error) => panic!("the driver's own request did not decode: {error}"),
+        };
+        let response = decode_orchestrator_response(&encode_response(&response))
+            .unwrap_or_else(|error| panic!("the engine's response did not decode: {error}"));
+        run.history.extend(new_events);
+        let custom_status = response.custom_status.map(|s| s.value);
+        if custom_status != run.result.custom_status {
+            run.result.custom_status_history.push(CustomStatusChange {
+                at: clock,
+                episode: run.result.episodes,
+                execution: run.result.executions,
+                json: custom_status.clone(),
+            });
+        }
+        run.result.custom_status = custom_status;
+
+        let mut completion = None;
+        for action in response.actions {
+            let id = action.id;
+            match action.orchestrator_action_type {
+                Some(OrchestratorActionType::ScheduleTask(task)) => {
+                    run.history.push(event(
+                        id,
+                        clock,
+                        EventType::TaskScheduled(TaskScheduledEvent {
+                            name: task.name.clone(),
+                            input: task.input.clone(),
+                            ..Default::default()
+                        }),
+                    ));
+                    let outcome = self.activities.run(&task.name, task.input.map(|v| v.value)).await;
+                    run.inbox.push_back(match outcome {
+                        Ok(result) => event(
+                            -1,
+                            clock,
+                            EventType::TaskCompleted(TaskCompletedEvent {
+                                task_scheduled_id: id,
+                                result: result.map(StringValue::from),
+                            }),
+                        ),
+                        Err(details) => event(
+                            -1,
+                            clock,
+                            EventType::TaskFailed(TaskFailedEvent {
+                                task_scheduled_id: id,
+                                failure_details: Some(details),
+                            }),
+                        ),
                     });
                 }
-                result.custom_status = custom_status;
-
-                let mut completion = None;
-                for action in response.actions {
-                    let id = action.id;
-                    match action.orchestrator_action_type {
-                        Some(OrchestratorActionType::ScheduleTask(task)) => {
-                            history.push(event(
-                                id,
-                                clock,
-                                EventType::TaskScheduled(TaskScheduledEvent {
-                                    name: task.name.clone(),
-                                    input: task.input.clone(),
-                                    ..Default::default()
-                                }),
-                            ));
-                            let outcome = self.activities.run(&task.name, task.input.map(|v| v.value)).await;
-                            inbox.push_back(match outcome {
-                                Ok(result) => event(
-                                    -1,
-                                    clock,
-                                    EventType::TaskCompleted(TaskCompletedEvent {
-                                        task_scheduled_id: id,
-                                        result: result.map(StringValue::from),
-                                    }),
-                                ),
-                                Err(details) => event(
-                                    -1,
-                                    clock,
-                                    EventType::TaskFailed(TaskFailedEvent {
-                                        task_scheduled_id: id,
-                                        failure_details: Some(details),
-                                    }),
-                                ),
-                            });
+                Some(OrchestratorActionType::CreateTimer(timer)) => {
+                    run.history.push(event(
+                        id,
+                        clock,
+                        EventType::TimerCreated(TimerCreatedEvent { fire_at: timer.fire_at }),
+                    ));
+                    let at = timer.fire_at.map_or(UNIX_EPOCH, Timestamp::to_system_time);
+                    run.agenda.push(
+                        at,
+                        event(
+                            -1,
+                            at,
+                            EventType::TimerFired(TimerFiredEvent {
+                                fire_at: timer.fire_at,
+                                timer_id: id,
+                            }),
+                        ),
+                    );
+                }
+                Some(OrchestratorActionType::CreateSubOrchestration(sub)) => {
+                    run.history.push(event(
+                        id,
+                        clock,
+                        EventType::SubOrchestrationInstanceCreated(SubOrchestrationInstanceCreatedEvent {
+                            instance_id: sub.instance_id.clone(),
+                            name: sub.name.clone(),
+                            version: sub.version.clone(),
+                            input: sub.input.clone(),
+                            ..Default::default()
+                        }),
+                    ));
+                    let child = Instance {
+                        id: sub.instance_id,
+                        name: sub.name,
+                        version: sub.version.map(|v| v.value),
+                        input: sub.input.map(|v| v.value),
+                        parent: Some(ParentInstanceInfo {
+                            task_scheduled_id: id,
+                            name: Some(run.instance.name.clone().into()),
+                            version: run.version.clone().map(StringValue::from),
+                            orchestration_instance: Some(OrchestrationInstance {
+                                instance_id: run.instance.id.clone(),
+                                execution_id: Some(run.execution_id(run.result.executions).into()),
+                            }),
+                        }),
+                    };
+                    let origin = Origin::Sub {
+                        parent: index,
+                        execution: run.result.executions,
+                        task_id: id,
+                    };
+                    self.add_run(world, child, origin);
+                }
+                Some(OrchestratorActionType::SendEvent(send)) => {
+                    let target = send.instance.map(|i| i.instance_id).unwrap_or_default();
+                    let data = send.data.map(|v| v.value);
+                    run.history.push(event(
+                        id,
+                        clock,
+                        EventType::EventSent(EventSentEvent {
+                            instance_id: target.clone(),
+                            name: send.name.clone(),
+                            input: data.clone().map(StringValue::from),
+                        }),
+                    ));
+                    let scheduled = send
+                        .name
+                        .strip_prefix("op@")
+                        .and_then(|_| scheduled_signal_due(data.as_deref()));
+                    // A scheduled signal is an operation request under a name carrying its time.
+                    let kind = if scheduled.is_some() { "op" } else { send.name.as_str() };
+                    let message = target
+                        .parse::<EntityId>()
+                        .ok()
+                        .and_then(|entity| EntityMessage::from_legacy(entity, kind, data.as_deref()));
+                    match (message, scheduled) {
+                        (Some(message), Some(due)) => run.signals.push((due, message)),
+                        (Some(message), None) => self.deliver_for(world, index, run, message).await,
+                        (None, _) if target == run.instance.id => {
+                            run.inbox.push_back(raised(clock, &send.name, data));
                         }
-                        Some(OrchestratorActionType::CreateTimer(timer)) => {
-                            history.push(event(
-                                id,
-                                clock,
-                                EventType::TimerCreated(TimerCreatedEvent { fire_at: timer.fire_at }),
-                            ));
-                            let at = timer.fire_at.map_or(UNIX_EPOCH, Timestamp::to_system_time);
-                            agenda.push(
-                                at,
-                                event(
-                                    -1,
-                                    at,
-                                    EventType::TimerFired(TimerFiredEvent {
-                                        fire_at: timer.fire_at,
-                                        timer_id: id,
-                                    }),
-                                ),
-                            );
-                        }
-                        Some(OrchestratorActionType::CreateSubOrchestration(sub)) => {
-                            history.push(event(
-                                id,
-                                clock,
-                                EventType::SubOrchestrationInstanceCreated(SubOrchestrationInstanceCreatedEvent {
-                                    instance_id: sub.instance_id.clone(),
-                                    name: sub.name.clone(),
-                                    version: sub.version.clone(),
-                                    input: sub.input.clone(),
-                                    ..Default::default()
-                                }),
-                            ));
-                            let child = Instance {
-                                id: sub.instance_id,
-                                name: sub.name,
-                                version: sub.version.map(|v| v.value),
-                                input: sub.input.map(|v| v.value),
-                                parent: Some(ParentInstanceInfo {
-                                    task_scheduled_id: id,
-                                    name: Some(instance.name.clone().into()),
-                                    version: version.clone().map(StringValue::from),
-                                    orchestration_instance: Some(OrchestrationInstance {
-                                        instance_id: instance.id.clone(),
-                                        execution_id: Some(execution(result.executions).into()),
-                                    }),
-                                }),
-                                start: clock,
-                                top_level: false,
-                            };
-                            let done = self.drive(child, entities, episodes).await;
-                            result.sent_events.extend(done.sent_events);
-                            let at = done.finished_at.max(clock);
-                            match done.status {
-                                OrchestrationStatus::Completed => agenda.push(
-                                    at,
-                                    event(
-                                        -1,
-                                        at,
-                                        EventType::SubOrchestrationInstanceCompleted(
-                                            SubOrchestrationInstanceCompletedEvent {
-                                                task_scheduled_id: id,
-                                                result: done.output.map(StringValue::from),
-                                            },
-                                        ),
-                                    ),
-                                ),
-                                OrchestrationStatus::Failed | OrchestrationStatus::Terminated => agenda.push(
-                                    at,
-                                    event(
-                                        -1,
-                                        at,
-                                        EventType::SubOrchestrationInstanceFailed(
-                                            SubOrchestrationInstanceFailedEvent {
-                                                task_scheduled_id: id,
-                                                failure_details: done.failure,
-                                            },
-                                        ),
-                                    ),
-                                ),
-                                // A child that never ends keeps its parent waiting.
-                                _ => {}
-                            }
-                        }
-                        Some(OrchestratorActionType::SendEvent(send)) => {
-                            let target = send.instance.map(|i| i.instance_id).unwrap_or_default();
-                            let data = send.data.map(|v| v.value);
-                            history.push(event(
-                                id,
-                                clock,
-                                EventType::EventSent(EventSentEvent {
-                                    instance_id: target.clone(),
-                                    name: send.name.clone(),
-                                    input: data.clone().map(StringValue::from),
-                                }),
-                            ));
-                            let scheduled = send
-                                .name
-                                .strip_prefix("op@")
-                                .and_then(|_| scheduled_signal_due(data.as_deref()));
-                            let message = target
-                                .parse::<EntityId>()
-                                .ok()
-                                .and_then(|entity| EntityMessage::from_legacy(entity, data.as_deref()));
-                            if let (Some(message), Some(due)) = (&message, scheduled) {
-                                signals.push((due, message.clone()));
-                            } else if let Some(message) = message
-                                && send.name == "op"
-                            {
-                                let mut delivery = Delivery {
-                                    clock,
-                                    states: entities,
-                                    signals: &mut signals,
-                                    started: &mut result.started_orchestrations,
-                                };
-                                if let Some((id, payload)) = self.deliver(message, &mut delivery, episodes).await {
-                                    inbox.push_back(raised(clock, &id, Some(payload)));
-                                }
-                            } else if target == instance.id {
-                                inbox.push_back(raised(clock, &send.name, data));
-                            } else {
-                                result.sent_events.push((target, send.name, data));
-                            }
-                        }
-                        Some(OrchestratorActionType::CompleteOrchestration(done)) => completion = Some(done),
-                        _ => {}
+                        (None, _) => run.result.sent_events.push((target, send.name, data)),
                     }
                 }
-
-                let Some(done) = completion else {
-                    history.push(event(
-                        -1,
-                        clock,
-                        EventType::OrchestratorCompleted(OrchestratorCompletedEvent {}),
-                    ));
-                    continue;
-                };
-                let status =
-                    OrchestrationStatus::try_from(done.orchestration_status).unwrap_or(OrchestrationStatus::Failed);
-                if status == OrchestrationStatus::ContinuedAsNew {
-                    result.executions += 1;
-                    history.clear();
-                    agenda
-                        .items
-                        .retain(|(_, _, e)| matches!(e.event_type, Some(EventType::EventRaised(_))));
-                    inbox.clear();
-                    if let Some(next) = done.new_version.map(|v| v.value) {
-                        version = Some(next);
-                    }
-                    inbox.push_back(started(
-                        done.result.map(|v| v.value),
-                        version.clone(),
-                        result.executions,
-                        clock,
-                    ));
-                    inbox.extend(done.carryover_events);
-                    continue;
-                }
-                history.push(completed_event(clock, &done));
-                history.push(event(
-                    -1,
-                    clock,
-                    EventType::OrchestratorCompleted(OrchestratorCompletedEvent {}),
-                ));
-                result.status = status;
-                result.output = done.result.map(|v| v.value);
-                result.failure = done.failure_details;
-                break;
+                Some(OrchestratorActionType::CompleteOrchestration(done)) => completion = Some(done),
+                _ => {}
             }
-            result.history = history;
-            result.finished_at = clock;
-            result
-        })
+        }
+
+        let Some(done) = completion else {
+            run.history.push(event(
+                -1,
+                clock,
+                EventType::OrchestratorCompleted(OrchestratorCompletedEvent {}),
+            ));
+            return;
+        };
+        let status = OrchestrationStatus::try_from(done.orchestration_status).unwrap_or(OrchestrationStatus::Failed);
+        if status == OrchestrationStatus::ContinuedAsNew {
+            run.result.executions += 1;
+            run.history.clear();
+            run.agenda
+                .items
+                .retain(|(_, _, e)| matches!(e.event_type, Some(EventType::EventRaised(_))));
+            run.inbox.clear();
+            if let Some(next) = done.new_version.map(|v| v.value) {
+                run.version = Some(next);
+            }
+            let started = run.started(done.result.map(|v| v.value), run.result.executions, clock);
+            run.inbox.push_back(started);
+            run.inbox.extend(done.carryover_events);
+            return;
+        }
+        run.history.push(completed_event(clock, &done));
+        run.history.push(event(
+            -1,
+            clock,
+            EventType::OrchestratorCompleted(OrchestratorCompletedEvent {}),
+        ));
+        run.result.status = status;
+        run.result.output = done.result.map(|v| v.value);
+        run.result.failure = done.failure_details;
+        finish(world, run);
+    }
+}
+
+/// The run in `slot` if it has not ended.
+fn live(slot: &Option<Run>) -> Option<&Run> {
+    slot.as_ref().filter(|run| !run.finished)
+}
+
+/// Ends `run` now: its result takes its history and the time; its parent, if any, learns of the
+/// end; its scheduled signals not delivered yet are dropped.
+fn finish(world: &mut World, run: &mut Run) {
+    run.finished = true;
+    run.signals.clear();
+    run.result.finished_at = world.clock;
+    if let Origin::Sub {
+        parent,
+        execution,
+        task_id,
+    } = run.origin
+    {
+        let end = match run.result.status {
+            OrchestrationStatus::Completed => {
+                EventType::SubOrchestrationInstanceCompleted(SubOrchestrationInstanceCompletedEvent {
+                    task_scheduled_id: task_id,
+                    result: run.result.output.clone().map(StringValue::from),
+                })
+            }
+            _ => EventType::SubOrchestrationInstanceFailed(SubOrchestrationInstanceFailedEvent {
+                task_scheduled_id: task_id,
+                failure_details: run.result.failure.clone(),
+            }),
+        };
+        world
+            .ends
+            .push((parent, execution, world.clock, event(-1, world.clock, end)));
     }
 }
 

@@ -3,9 +3,11 @@
 //! inside the section once the grant came, the releases. The histories are the ones the Durable
 //! extension records: the entities answer with events named by the requests' GUIDs.
 //!
-//! (The in-process driver of `tests/orchestrations.rs` does not grant locks, so the example is
-//! tested on these histories.)
+//! Then the same end to end through the in-process driver, which grants the locks as the
+//! extension does, with the real `account` entity: transfers that contend for the same accounts
+//! run one after the other.
 
+use azfn::durable::driver::{AppEntities, MockActivities, OrchestrationDriver};
 use azfn::durable::proto::history_event::EventType;
 use azfn::durable::proto::orchestrator_action::OrchestratorActionType;
 use azfn::durable::proto::{
@@ -13,7 +15,9 @@ use azfn::durable::proto::{
     OrchestrationInstance, OrchestrationStatus, OrchestratorCompletedEvent, OrchestratorRequest, OrchestratorResponse,
     OrchestratorStartedEvent, operation_result,
 };
+use azfn::durable::{EntityId, OrchestrationContext, when_all};
 use azfn::testing::{TestApp, Trigger};
+use durable_example::{Transfer, TransferOutcome};
 
 const T0: i64 = 1_700_000_000;
 const INSTANCE: &str = "transfer-1";
@@ -294,4 +298,58 @@ fn the_transfer_and_the_account_declare_their_triggers() {
         bindings("account"),
         serde_json::json!([{"type": "entityTrigger", "direction": "in", "name": "context"}])
     );
+}
+
+/// Opens `alice` with 100, then runs three transfers between `alice` and `bob` at once.
+async fn bank(ctx: OrchestrationContext) -> Result<Vec<TransferOutcome>, azfn::Error> {
+    ctx.call_entity::<Option<i64>, _>(&EntityId::new("account", "alice"), "deposit", &100)
+        .await?;
+    let transfer = |from: &str, to: &str, amount: i64| {
+        let input = Transfer {
+            from: from.into(),
+            to: to.into(),
+            amount,
+        };
+        ctx.call_sub_orchestrator::<TransferOutcome, _>("transfer", &input)
+    };
+    let transfers = [
+        transfer("alice", "bob", 30),
+        transfer("bob", "alice", 50),
+        transfer("alice", "bob", 70),
+    ];
+    when_all(transfers).await.into_iter().map(|done| Ok(done?)).collect()
+}
+
+#[tokio::test]
+async fn transfers_through_the_driver_lock_the_real_accounts_one_after_the_other() {
+    let result = OrchestrationDriver::new(MockActivities::new())
+        .entities(AppEntities::new())
+        .orchestrator("transfer", durable_example::transfer)
+        .orchestrator("bank", bank)
+        .run("bank", &())
+        .await;
+    assert_eq!(result.status, OrchestrationStatus::Completed, "{:?}", result.failure);
+    // All three asked for both locks at once; each ran alone, in the order they were created,
+    // and saw the balances the one before left.
+    assert_eq!(
+        result.output::<Vec<TransferOutcome>>().unwrap(),
+        [
+            TransferOutcome::Done {
+                from_balance: 70,
+                to_balance: 30
+            },
+            TransferOutcome::Refused { balance: 30 },
+            TransferOutcome::Done {
+                from_balance: 0,
+                to_balance: 100
+            },
+        ]
+    );
+    let balance = |key: &str| {
+        result
+            .entity_state::<i64>(&EntityId::new("account", key))
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!((balance("alice"), balance("bob")), (0, 100));
 }
