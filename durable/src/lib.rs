@@ -20,4 +20,7 @@ pub use azfn_core::activity::ActivityContext;
 pub use binding::Orchestrator;
 pub use client::{DurableClient, OrchestrationMetadata, RuntimeStatus};
 pub use entity::EntityContext;
-pub use orchestration::{DurableTask, EntityId, OrchestrationContext, RetryPolicy, TaskFailed, when_all, when_any};
+pub use orchestration::{
+    Activity, DurableInput, DurableTask, Entity, EntityId, Orchestration, OrchestrationContext, RetryPolicy, TaskFailed,
+    when_all, when_any,
+};

@@ -68,7 +68,7 @@
 // The modules import one another one way only (`ui-tests/tests/module_graph.rs` checks it): `state` (the replay
 // state, its slot table and the future of one slot) is below `task` (the futures an
 // orchestrator awaits), which is below `context` (the `OrchestrationContext` API), which is
-// below `replay` (the engine). `entity_id`, `entity_message` and `guid` are leaves;
+// below `replay` (the engine); `typed` (the calls checked by the compiler) is above `context`. `entity_id`, `entity_message` and `guid` are leaves;
 // `combinators` stands alone.
 mod combinators;
 mod context;
@@ -80,6 +80,7 @@ mod http;
 mod replay;
 mod state;
 mod task;
+mod typed;
 
 /// What a durable task ended with: its JSON result text (absent for `null`), or why it failed.
 pub(crate) type Outcome = Result<Option<String>, crate::proto::TaskFailureDetails>;
@@ -95,6 +96,7 @@ pub use entity_id::{EntityId, ParseEntityIdError};
 pub use http::{DurableHttpRequest, DurableHttpResponse, HttpRetry, TokenSource};
 pub use replay::{RunOptions, run_orchestrator, run_orchestrator_with};
 pub use task::{DurableTask, RetryPolicy, TaskFailed, TimerTask};
+pub use typed::{Activity, DurableInput, Entity, Orchestration, OrchestrationFuture};
 
 use crate::proto::{OrchestratorRequest, OrchestratorResponse};
 

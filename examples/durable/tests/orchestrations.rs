@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use azfn::durable::driver::{AppActivities, DriverResult, MockActivities, OrchestrationDriver};
+use azfn::durable::Orchestration;
 use azfn::durable::entity::run_entity_batch;
 use azfn::durable::proto::HistoryEvent;
 use azfn::durable::proto::OrchestrationStatus;
@@ -24,9 +25,9 @@ fn app() -> azfn::testing::TestApp {
 
 fn new_driver(activities: AppActivities) -> OrchestrationDriver {
     OrchestrationDriver::new(activities)
-        .orchestrator("process_order", durable_example::process_order)
-        .orchestrator("approval", durable_example::approval)
-        .orchestrator("tally", durable_example::tally)
+        .orchestrator("process_order", |ctx| durable_example::process_order.run(ctx))
+        .orchestrator("approval", |ctx| durable_example::approval.run(ctx))
+        .orchestrator("tally", |ctx| durable_example::tally.run(ctx))
 }
 
 fn order(lines: &[(&str, u32)]) -> Order {
@@ -251,7 +252,7 @@ fn with_counter_entity(driver: OrchestrationDriver) -> OrchestrationDriver {
             }],
             ..Default::default()
         };
-        let result = run_entity_batch(&request, durable_example::counter);
+        let result = run_entity_batch(&request, |ctx| durable_example::counter(ctx));
         *state = result.entity_state.map(|s| s.value);
         match result.results.into_iter().next().and_then(|r| r.result_type) {
             Some(operation_result::ResultType::Success(ok)) => Ok(ok.result.map(|v| v.value)),
@@ -314,7 +315,7 @@ async fn health_check_polls_the_http_call_and_schedules_the_reset() {
     let requests = Arc::new(Mutex::new(Vec::new()));
     let driver = with_counter_entity(
         OrchestrationDriver::new(http_activity(requests.clone()))
-            .orchestrator("health_check", durable_example::health_check),
+            .orchestrator("health_check", |ctx| durable_example::health_check.run(ctx)),
     );
     let result = driver.run("health_check", &"https://service.example/health").await;
     assert_eq!(result.status, OrchestrationStatus::Completed, "{:?}", result.failure);
@@ -352,7 +353,7 @@ async fn health_check_at_version_2_sends_a_managed_identity_token() {
     let requests = Arc::new(Mutex::new(Vec::new()));
     let driver = with_counter_entity(
         OrchestrationDriver::new(http_activity(requests.clone()))
-            .orchestrator("health_check", durable_example::health_check),
+            .orchestrator("health_check", |ctx| durable_example::health_check.run(ctx)),
     );
     let result = driver
         .run_versioned("check-2", "health_check", Some("2"), &"https://service.example/health")
