@@ -207,11 +207,7 @@ fn generate(def: &FunctionDef, fn_ident: &syn::Ident) -> TokenStream {
                     __azfn::durable_orchestrate(&__invocation, |__context| #fn_ident(#context))
                 }
             };
-            (
-                orchestrate,
-                quote!(&[]),
-                quote!(),
-            )
+            (orchestrate, quote!(&[]), quote!())
         }
         Some(Durable::Entity) if def.item.sig.asyncness.is_some() => (
             quote_spanned! {fn_span=>

@@ -104,7 +104,14 @@ pub fn typed_form(def: &FunctionDef, role: Durable) -> Option<TypedForm> {
 /// The `Activity` / `Orchestration` / `Entity` impl, and its input and output types.
 fn trait_impl(def: &FunctionDef, role: Durable, callee: &Ident) -> Option<(TokenStream, Vec<TokenStream>)> {
     let ident = &def.item.sig.ident;
-    let name = &def.host_name;
+    // The name the Durable extension knows: the trigger's own name property, else the
+    // function's host name (`name = "..."`, else the Rust name).
+    let property = match role {
+        Durable::Activity => "activity",
+        Durable::Orchestrator => "orchestration",
+        Durable::Entity => "entityName",
+    };
+    let name = def.triggers.first()?.str_prop(property).unwrap_or(&def.host_name);
     let output = &def.ret.ty;
     match role {
         Durable::Activity => {

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use azfn::durable::driver::{AppActivities, DriverResult, MockActivities, OrchestrationDriver};
 use azfn::durable::Orchestration;
+use azfn::durable::driver::{AppActivities, DriverResult, MockActivities, OrchestrationDriver};
 use azfn::durable::entity::run_entity_batch;
 use azfn::durable::proto::HistoryEvent;
 use azfn::durable::proto::OrchestrationStatus;

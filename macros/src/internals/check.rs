@@ -89,7 +89,9 @@ fn check_durable(cx: &Ctxt, def: &FunctionDef) {
     let (most, expected) = match role {
         Durable::Orchestrator => (
             2,
-            format!("an `{attr}` function takes its `{context}` and, optionally, its input: `{example}` or `async fn(ctx: OrchestrationContext, input: I) -> ...`"),
+            format!(
+                "an `{attr}` function takes its `{context}` and, optionally, its input: `{example}` or `async fn(ctx: OrchestrationContext, input: I) -> ...`"
+            ),
         ),
         _ => (
             1,
