@@ -340,11 +340,11 @@ impl DurableClient {
     /// # use azfn::durable::{DurableClient, OrchestrationContext};
     /// # use azfn::prelude::*;
     /// # #[function(orchestration_trigger)]
-    /// # async fn process_order(ctx: OrchestrationContext, order: u32) -> Result<u32, azfn::Error> {
+    /// # async fn refund(ctx: OrchestrationContext, order: u32) -> Result<u32, azfn::Error> {
     /// #     Ok(order)
     /// # }
     /// # async fn f(client: DurableClient) -> Result<(), azfn::Error> {
-    /// let id = client.start_orchestration_with(process_order, &7).instance_id("order-7").send().await?;
+    /// let id = client.start_orchestration_with(refund, &7).instance_id("refund-7").send().await?;
     /// # Ok(()) }
     /// ```
     pub fn start_orchestration_with<O>(&self, orchestrator: O, input: &O::Input) -> StartOrchestration<'_>

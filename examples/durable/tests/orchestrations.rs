@@ -252,7 +252,7 @@ fn with_counter_entity(driver: OrchestrationDriver) -> OrchestrationDriver {
             }],
             ..Default::default()
         };
-        let result = run_entity_batch(&request, |ctx| durable_example::counter(ctx));
+        let result = run_entity_batch(&request, *durable_example::counter);
         *state = result.entity_state.map(|s| s.value);
         match result.results.into_iter().next().and_then(|r| r.result_type) {
             Some(operation_result::ResultType::Success(ok)) => Ok(ok.result.map(|v| v.value)),
