@@ -226,3 +226,104 @@ fn elided_lifetimes(tokens: TokenStream) -> usize {
     }
     count
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::internals::ctxt::Ctxt;
+
+    /// The typed form of `#[function(<attr>)] <item>`, as text.
+    fn expand(attr: &str, item: &str) -> Option<String> {
+        let cx = Ctxt::new();
+        let def = FunctionDef::from_ast(&cx, attr.parse().unwrap(), syn::parse_str(item).unwrap());
+        cx.check().unwrap();
+        let role = def.triggers.first().and_then(Durable::of)?;
+        typed_form(&def, role).map(|typed| typed.items.to_string())
+    }
+
+    #[test]
+    fn an_activity_becomes_a_struct_naming_its_input_and_output() {
+        let items = expand(
+            "activity_trigger, name = \"Price\"",
+            "/// Prices.\npub async fn price(ctx: ActivityContext, line: Line) -> Result<u64, Error> { todo() }",
+        )
+        .unwrap();
+        assert!(items.contains("async fn __azfn_price"), "{items}");
+        assert!(items.contains("pub struct price ;"), "{items}");
+        assert!(
+            items.contains("const NAME : & 'static str = \"Price\" ; type Input = Line ; type Output = u64 ;"),
+            "{items}"
+        );
+        assert!(items.contains("+ :: core :: marker :: Send"), "{items}");
+        assert!(
+            items.contains("# [doc = \" Prices.\"] # [allow (non_camel_case_types)]"),
+            "{items}"
+        );
+    }
+
+    #[test]
+    fn the_trigger_name_property_is_the_name() {
+        let items = expand("activity_trigger(activity = \"Other\")", "fn tick() {}").unwrap();
+        assert!(
+            items.contains("\"Other\" ; type Input = () ; type Output = ()"),
+            "{items}"
+        );
+        let items = expand(
+            "entity_trigger(entity_name = \"Cart\")",
+            "fn cart(ctx: &mut EntityContext<u8>) {}",
+        )
+        .unwrap();
+        assert!(items.contains("const NAME : & 'static str = \"Cart\""), "{items}");
+    }
+
+    #[test]
+    fn orchestrators_take_their_input_from_the_second_parameter_or_any() {
+        let typed = expand(
+            "orchestration_trigger",
+            "async fn ship(ctx: OrchestrationContext, parcel: u32) -> Result<bool, Error> { todo() }",
+        )
+        .unwrap();
+        assert!(typed.contains("type Input = u32"), "{typed}");
+        assert!(
+            !typed.contains("Send"),
+            "an orchestrator's future need not be Send: {typed}"
+        );
+        let untyped = expand(
+            "orchestration_trigger",
+            "async fn ship(ctx: OrchestrationContext) -> Result<bool, Error> { todo() }",
+        )
+        .unwrap();
+        assert!(
+            untyped.contains("type Input = dyn :: azfn :: __private :: DurableInput"),
+            "{untyped}"
+        );
+    }
+
+    #[test]
+    fn an_async_entity_borrowing_its_context_boxes_a_future_of_that_lifetime() {
+        let items = expand(
+            "entity_trigger",
+            "async fn cart(ctx: &mut EntityContext<u8>) -> u8 { todo() }",
+        )
+        .unwrap();
+        assert!(items.contains("+ '_"), "{items}");
+    }
+
+    #[test]
+    fn signatures_a_fn_pointer_cannot_spell_keep_the_plain_function() {
+        assert!(expand("activity_trigger", "fn f(x: u8) -> impl Serialize { x }").is_none());
+        assert!(expand("activity_trigger", "fn f(x: &'static str) -> &str { x }").is_none());
+        assert!(expand("activity_trigger", "async fn f(a: &u8, b: &u8) -> u8 { 0 }").is_none());
+        assert!(expand("activity_trigger", "fn f(x: u8) -> u8 where u8: Copy { x }").is_none());
+        assert!(expand("http_trigger", "fn f(req: HttpRequest) -> HttpResponse { todo() }").is_none());
+    }
+
+    #[test]
+    fn elided_lifetimes_are_counted() {
+        let count = |ty: &str| elided_lifetimes(ty.parse().unwrap());
+        assert_eq!(count("&mut EntityContext<u8>"), 1);
+        assert_eq!(count("(&u8, Foo<'_>)"), 2);
+        assert_eq!(count("&'static str"), 0);
+        assert_eq!(count("Vec<String>"), 0);
+    }
+}
