@@ -116,7 +116,7 @@ where
 #[diagnostic::on_unimplemented(
     message = "an orchestrator takes an `OrchestrationContext`, not `{Self}`",
     label = "this parameter must be `azfn::durable::OrchestrationContext`",
-    note = "the orchestration's input is read from the context: `let input: T = ctx.input()?;`"
+    note = "the orchestration's input is the second parameter, `async fn(ctx: OrchestrationContext, input: T)`, or read from the context: `let input: T = ctx.input()?;`"
 )]
 pub trait OrchestrationParameter {
     /// The parameter, from the context the engine made.

@@ -68,8 +68,8 @@
 // The modules import one another one way only (`ui-tests/tests/module_graph.rs` checks it): `state` (the replay
 // state, its slot table and the future of one slot) is below `task` (the futures an
 // orchestrator awaits), which is below `context` (the `OrchestrationContext` API), which is
-// below `replay` (the engine); `typed` (the calls checked by the compiler) is above `context`. `entity_id`, `entity_message` and `guid` are leaves;
-// `combinators` stands alone.
+// below `replay` (the engine); `typed` (the calls checked by the compiler) is above
+// `context`. `entity_id`, `entity_message` and `guid` are leaves; `combinators` stands alone.
 mod combinators;
 mod context;
 
