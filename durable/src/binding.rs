@@ -116,7 +116,7 @@ where
 #[diagnostic::on_unimplemented(
     message = "an orchestrator takes an `OrchestrationContext`, not `{Self}`",
     label = "this parameter must be `azfn::durable::OrchestrationContext`",
-    note = "the orchestration's input is read from the context: `let input: T = ctx.input()?;`"
+    note = "the orchestration's input is the second parameter, `async fn(ctx: OrchestrationContext, input: T)`, or read from the context: `let input: T = ctx.input()?;`"
 )]
 pub trait OrchestrationParameter {
     /// The parameter, from the context the engine made.
@@ -127,6 +127,39 @@ impl OrchestrationParameter for OrchestrationContext {
     fn from_context(context: OrchestrationContext) -> Self {
         context
     }
+}
+
+/// One episode of an orchestrator that takes a typed input besides its context: the input is
+/// read from the instance's, and one that does not fit fails the orchestration, naming the
+/// parameter's type. What `#[function]` generates for `async fn(ctx, input: T)`.
+#[doc(hidden)]
+pub async fn orchestrate_with_input<I, Fut, T, E>(
+    context: OrchestrationContext,
+    orchestrator: impl FnOnce(OrchestrationContext, I) -> Fut,
+) -> Result<T, Error>
+where
+    I: DeserializeOwned,
+    Fut: Future<Output = Result<T, E>>,
+    E: Into<Error>,
+{
+    let input = context.input::<I>().map_err(|e| {
+        Error::msg(format!(
+            "the orchestration's input does not fit the parameter's type `{}` ({e})",
+            std::any::type_name::<I>()
+        ))
+    })?;
+    orchestrator(context, input).await.map_err(Into::into)
+}
+
+/// One episode of an orchestrator that takes only its context, its error made an [`Error`]:
+/// what `#[function]` generates for `Orchestration::run`.
+#[doc(hidden)]
+pub async fn orchestrate_plain<Fut, T, E>(episode: Fut) -> Result<T, Error>
+where
+    Fut: Future<Output = Result<T, E>>,
+    E: Into<Error>,
+{
+    episode.await.map_err(Into::into)
 }
 
 /// Runs an orchestrator function's episode for one invocation: what `#[function]` generates.

@@ -6,6 +6,11 @@
 //! knows no transport of the host: it runs the same under the custom handler and gRPC.
 //!
 //! Users enable the `durable` feature of `azfn` and name these items as `azfn::durable::…`.
+//!
+//! Calls are checked by the compiler when they name their function by its item:
+//! `ctx.call(say_hello, &city)`, [`OrchestrationContext::call_orchestration`], [`EntityId::of`],
+//! [`DurableClient::start_orchestration`] (see [`Activity`]); the string forms remain for
+//! functions of other apps.
 #![forbid(unsafe_code)]
 
 #[doc(hidden)]
@@ -21,4 +26,7 @@ pub use azfn_core::activity::ActivityContext;
 pub use binding::Orchestrator;
 pub use client::{DurableClient, OrchestrationMetadata, RuntimeStatus};
 pub use entity::EntityContext;
-pub use orchestration::{DurableTask, EntityId, OrchestrationContext, RetryPolicy, TaskFailed, when_all, when_any};
+pub use orchestration::{
+    Activity, DurableInput, DurableTask, Entity, EntityId, Orchestration, OrchestrationContext, RetryPolicy,
+    TaskFailed, when_all, when_any,
+};

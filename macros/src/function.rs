@@ -29,8 +29,24 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let user_fn = &def.item;
     match cx.check() {
         Ok(()) => {
-            let generated = generate(&def);
-            quote!(#user_fn #generated)
+            // A durable function becomes a value naming it (`typed.rs`), when its signature
+            // allows; generated code then calls it by its hidden name.
+            let typed = def
+                .triggers
+                .first()
+                .and_then(Durable::of)
+                .and_then(|role| crate::typed::typed_form(&def, role));
+            match typed {
+                Some(typed) => {
+                    let generated = generate(&def, &typed.callee);
+                    let items = typed.items;
+                    quote!(#items #generated)
+                }
+                None => {
+                    let generated = generate(&def, &def.item.sig.ident);
+                    quote!(#user_fn #generated)
+                }
+            }
         }
         // The user's function is still emitted, so one mistake does not cascade into
         // "cannot find function" errors elsewhere.
@@ -41,13 +57,13 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-fn generate(def: &FunctionDef) -> TokenStream {
+/// The registration of `def`, whose function generated code calls as `fn_ident`.
+fn generate(def: &FunctionDef, fn_ident: &syn::Ident) -> TokenStream {
     let imports = private_imports();
     let trigger = &def.triggers[0];
     let trigger_kind = kind_marker(trigger);
-    let fn_ident = &def.item.sig.ident;
     let host_name = &def.host_name;
-    let rust_name = fn_ident.to_string();
+    let rust_name = def.item.sig.ident.to_string();
 
     let durable = Durable::of(trigger);
     // Bindings: the trigger, the inputs in parameter order, then a function-level output.
@@ -180,13 +196,19 @@ fn generate(def: &FunctionDef) -> TokenStream {
             let context = quote_spanned! {at(context_ty.span())=>
                 <#context_ty as __azfn::OrchestrationParameter>::from_context(__context)
             };
-            (
+            let orchestrate = if def.params.len() == 2 {
+                // A typed input, read from the instance's before the function runs.
+                quote_spanned! {fn_span=>
+                    __azfn::durable_orchestrate(&__invocation, |__context| {
+                        __azfn::orchestrate_with_input(__context, |__context, __input| #fn_ident(#context, __input))
+                    })
+                }
+            } else {
                 quote_spanned! {fn_span=>
                     __azfn::durable_orchestrate(&__invocation, |__context| #fn_ident(#context))
-                },
-                quote!(&[]),
-                quote!(),
-            )
+                }
+            };
+            (orchestrate, quote!(&[]), quote!())
         }
         Some(Durable::Entity) if def.item.sig.asyncness.is_some() => (
             quote_spanned! {fn_span=>

@@ -13,6 +13,7 @@ mod features;
 mod function;
 mod internals;
 mod output;
+mod typed;
 
 /// Turns a function into an Azure Function. See the `azfn` crate's documentation.
 #[proc_macro_attribute]

@@ -107,6 +107,11 @@ pub mod __private {
 
     #[cfg(feature = "durable")]
     pub use azfn_durable::binding::{
-        OrchestrationParameter, durable_entity, durable_entity_async, durable_orchestrate,
+        OrchestrationParameter, durable_entity, durable_entity_async, durable_orchestrate, orchestrate_plain,
+        orchestrate_with_input,
+    };
+    #[cfg(feature = "durable")]
+    pub use azfn_durable::orchestration::{
+        Activity, DurableInput, Entity, Orchestration, OrchestrationContext, OrchestrationFuture,
     };
 }

@@ -121,17 +121,26 @@ async fn lookup(
         sql_query = "SELECT * FROM c WHERE c.id = {id}"
     )]
     same: Vec<Doc>,
+    // Named apart from the `stock` entity below, whose item is a unit struct (a parameter
+    // `stock` would be a pattern naming it); the binding keeps its name.
     #[table_input(
+        name = "stock",
         table_name = "stock",
         partition_key = "shop-1",
         filter = "count gt 0",
         take = 50,
         connection = "Tables"
     )]
-    stock: Vec<azfn::TableEntity<Doc>>,
+    stock_rows: Vec<azfn::TableEntity<Doc>>,
     #[table_input(table_name = "stock", partition_key = "shop-1", row_key = "{id}")] one: Option<Doc>,
 ) -> String {
-    format!("{} {} {} {}", order.is_some(), same.len(), stock.len(), one.is_some())
+    format!(
+        "{} {} {} {}",
+        order.is_some(),
+        same.len(),
+        stock_rows.len(),
+        one.is_some()
+    )
 }
 
 #[function(

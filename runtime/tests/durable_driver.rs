@@ -22,16 +22,16 @@ use serde_json::json;
 /// start the `Notified` orchestration.
 #[function(entity_trigger)]
 fn relay(ctx: &mut EntityContext<Vec<String>>) -> Result<usize, azfn::Error> {
-    let audit = EntityId::new("audit", "all");
+    let audit_id = EntityId::of(audit, "all");
     match ctx.operation() {
         "note" => {
             let text: String = ctx.input()?;
-            ctx.signal_entity(&audit, "record", &text)?;
+            ctx.signal_entity(&audit_id, "record", &text)?;
             ctx.state_mut().push(text);
         }
         "later" => {
             let at: u64 = ctx.input()?;
-            ctx.signal_entity_at(&audit, "record", "late", UNIX_EPOCH + Duration::from_secs(at))?;
+            ctx.signal_entity_at(&audit_id, "record", "late", UNIX_EPOCH + Duration::from_secs(at))?;
         }
         "start" => {
             let count = ctx.state().len();
@@ -60,17 +60,17 @@ fn audit(ctx: &mut EntityContext<Vec<String>>) -> Result<Vec<String>, azfn::Erro
 type Seen = (usize, Vec<String>, Vec<String>);
 
 async fn notes(ctx: OrchestrationContext) -> Result<Seen, azfn::Error> {
-    let relay = EntityId::new("relay", "r");
-    let audit = EntityId::new("audit", "all");
-    ctx.signal_entity(&relay, "note", &"a")?;
-    let count: usize = ctx.call_entity(&relay, "note", &"b").await?;
+    let relay_id = EntityId::of(relay, "r");
+    let audit_id = EntityId::of(audit, "all");
+    ctx.signal_entity(&relay_id, "note", &"a")?;
+    let count: usize = ctx.call_entity(&relay_id, "note", &"b").await?;
     let half_hour = ctx.current_utc_time() + Duration::from_secs(1800);
     let at = half_hour.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-    ctx.call_entity::<usize, _>(&relay, "later", &at).await?;
-    ctx.call_entity::<usize, _>(&relay, "start", &()).await?;
-    let before: Vec<String> = ctx.call_entity(&audit, "list", &()).await?;
+    ctx.call_entity::<usize, _>(&relay_id, "later", &at).await?;
+    ctx.call_entity::<usize, _>(&relay_id, "start", &()).await?;
+    let before: Vec<String> = ctx.call_entity(&audit_id, "list", &()).await?;
     ctx.create_timer_after(Duration::from_secs(3600)).await;
-    let after: Vec<String> = ctx.call_entity(&audit, "list", &()).await?;
+    let after: Vec<String> = ctx.call_entity(&audit_id, "list", &()).await?;
     Ok((count, before, after))
 }
 

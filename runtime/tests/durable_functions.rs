@@ -321,7 +321,7 @@ async fn http_starters_get_the_durable_client() {
 async fn the_driver_runs_an_orchestration_against_the_apps_own_activities() {
     let _app = azfn::testing::TestApp::new(azfn::App::new());
     let result = OrchestrationDriver::new(AppActivities::new())
-        .orchestrator("hello_cities", hello_cities)
+        .orchestrator("hello_cities", *hello_cities)
         .run("hello_cities", &["Tokyo", "Lima"])
         .await;
     assert_eq!(result.status, OrchestrationStatus::Completed, "{:?}", result.failure);
@@ -330,7 +330,7 @@ async fn the_driver_runs_an_orchestration_against_the_apps_own_activities() {
     // A mock replaces the app's activity of the same name.
     let mocks = MockActivities::new().activity("say_hello", |city: String| Ok::<_, String>(format!("Hi {city}")));
     let result = OrchestrationDriver::new(AppActivities::with_mocks(mocks))
-        .orchestrator("hello_cities", hello_cities)
+        .orchestrator("hello_cities", *hello_cities)
         .run("hello_cities", &["Oslo"])
         .await;
     assert_eq!(result.output::<Vec<String>>().unwrap(), ["Hi Oslo"]);

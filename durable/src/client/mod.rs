@@ -41,6 +41,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::entity::{EntityId, guid_hyphenated};
+use super::orchestration::{DurableInput, Orchestration};
 use super::proto::{
     CleanEntityStorageRequest, CleanEntityStorageResponse, EntityQuery, GetEntityRequest, GetEntityResponse,
     GetInstanceRequest, GetInstanceResponse, InstanceQuery, PurgeInstanceFilter, PurgeInstancesRequest,
@@ -302,6 +303,57 @@ impl DurableClient {
             version: None,
             tags: BTreeMap::new(),
         }
+    }
+
+    /// Starts `orchestrator` (an `#[function(orchestration_trigger)]` function of this app) with
+    /// `input` under a new random instance id, and returns the id: the name and the input type
+    /// come from the function, so a mistake in either does not compile. It sends exactly what
+    /// [`start_new`](Self::start_new) sends with the same name, which remains for orchestrators
+    /// of other apps.
+    ///
+    /// ```no_run
+    /// use azfn::durable::{DurableClient, OrchestrationContext};
+    /// use azfn::prelude::*;
+    ///
+    /// #[function(orchestration_trigger)]
+    /// async fn process_order(ctx: OrchestrationContext, order: u32) -> Result<u32, azfn::Error> {
+    ///     Ok(order)
+    /// }
+    ///
+    /// # async fn f(client: DurableClient) -> Result<(), azfn::Error> {
+    /// let id = client.start_orchestration(process_order, &7).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn start_orchestration<O>(&self, orchestrator: O, input: &O::Input) -> Result<String, ClientError>
+    where
+        O: Orchestration,
+        O::Input: DurableInput,
+    {
+        self.start_orchestration_with(orchestrator, input).send().await
+    }
+
+    /// [`start_orchestration`](Self::start_orchestration) with options (instance id, start
+    /// time, version, tags): the start, its name and input set, to finish and
+    /// [`send`](StartOrchestration::send).
+    ///
+    /// ```no_run
+    /// # use azfn::durable::{DurableClient, OrchestrationContext};
+    /// # use azfn::prelude::*;
+    /// # #[function(orchestration_trigger)]
+    /// # async fn refund(ctx: OrchestrationContext, order: u32) -> Result<u32, azfn::Error> {
+    /// #     Ok(order)
+    /// # }
+    /// # async fn f(client: DurableClient) -> Result<(), azfn::Error> {
+    /// let id = client.start_orchestration_with(refund, &7).instance_id("refund-7").send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn start_orchestration_with<O>(&self, orchestrator: O, input: &O::Input) -> StartOrchestration<'_>
+    where
+        O: Orchestration,
+        O::Input: DurableInput,
+    {
+        let _ = orchestrator;
+        self.start(O::NAME).input_json(input.to_json())
     }
 
     /// The instance's status, `None` when no instance has the id. With `show_input`, the input,

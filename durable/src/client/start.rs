@@ -61,8 +61,14 @@ impl StartOrchestration<'_> {
     /// client.start("Hello").input(&vec![1, 2, 3]).send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn input<I: Serialize + ?Sized>(mut self, input: &I) -> Self {
-        self.input = json_text(input).map_err(|e| ClientError::Payload(format!("the input does not serialize: {e}")));
+    pub fn input<I: Serialize + ?Sized>(self, input: &I) -> Self {
+        self.input_json(json_text(input))
+    }
+
+    /// The input already serialized (or the error that serializing it gave), for the typed
+    /// starts too.
+    pub(super) fn input_json(mut self, input: Result<Option<String>, serde_json::Error>) -> Self {
+        self.input = input.map_err(|e| ClientError::Payload(format!("the input does not serialize: {e}")));
         self
     }
 

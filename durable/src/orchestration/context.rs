@@ -301,12 +301,28 @@ impl OrchestrationContext {
         } else {
             to_json(input)
         };
-        match input {
-            Ok(input) => self.schedule(Schedule::Activity {
-                name: name.to_owned(),
-                input,
-            }),
-            Err(error) => DurableTask::failed(name, serialization_failure(name, &error)),
+        self.schedule_activity(name, input, None)
+    }
+
+    /// Schedules the activity `name` with its input already serialized (or the error that
+    /// serializing it gave): the string and the typed calls (`typed.rs`) both end here.
+    pub(crate) fn schedule_activity<O: DeserializeOwned>(
+        &self,
+        name: &str,
+        input: Result<Option<String>, serde_json::Error>,
+        retry: Option<RetryPolicy>,
+    ) -> DurableTask<O> {
+        let input = match input {
+            Ok(input) => input,
+            Err(error) => return DurableTask::failed(name, serialization_failure(name, &error)),
+        };
+        let schedule = Schedule::Activity {
+            name: name.to_owned(),
+            input,
+        };
+        match retry {
+            Some(policy) => self.schedule_with_retry(schedule, policy),
+            None => self.schedule(schedule),
         }
     }
 
@@ -329,16 +345,7 @@ impl OrchestrationContext {
         input: &I,
         policy: RetryPolicy,
     ) -> DurableTask<O> {
-        match to_json(input) {
-            Ok(input) => self.schedule_with_retry(
-                Schedule::Activity {
-                    name: name.to_owned(),
-                    input,
-                },
-                policy,
-            ),
-            Err(error) => DurableTask::failed(name, serialization_failure(name, &error)),
-        }
+        self.schedule_activity(name, to_json(input), Some(policy))
     }
 
     /// Starts the orchestrator `name` as a sub-orchestration with `input` and returns its task,
@@ -382,10 +389,21 @@ impl OrchestrationContext {
         input: &I,
         options: SubOrchestratorOptions,
     ) -> DurableTask<O> {
+        self.schedule_sub_orchestrator(name, to_json(input), options)
+    }
+
+    /// Starts the sub-orchestration `name` with its input already serialized (or the error
+    /// that serializing it gave): the string and the typed calls (`typed.rs`) both end here.
+    pub(crate) fn schedule_sub_orchestrator<O: DeserializeOwned>(
+        &self,
+        name: &str,
+        input: Result<Option<String>, serde_json::Error>,
+        options: SubOrchestratorOptions,
+    ) -> DurableTask<O> {
         if let Err(failure) = critical::check_sub_orchestration(&self.lock(), name) {
             return DurableTask::failed(name, failure);
         }
-        let input = match to_json(input) {
+        let input = match input {
             Ok(input) => input,
             Err(error) => return DurableTask::failed(name, serialization_failure(name, &error)),
         };

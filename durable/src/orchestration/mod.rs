@@ -72,8 +72,8 @@
 // state, its slot table and the future of one slot) is below `task` (the futures an
 // orchestrator awaits), which is below `context` (the `OrchestrationContext` API), which is
 // below `replay` (the engine); `critical` (critical sections) sits between `task` and
-// `context`. `entity_id`, `entity_message` and `guid` are leaves;
-// `combinators` stands alone.
+// `context`, and `typed` (the calls checked by the compiler) above `context`. `entity_id`,
+// `entity_message` and `guid` are leaves; `combinators` stands alone.
 mod combinators;
 mod context;
 mod critical;
@@ -85,6 +85,7 @@ mod http;
 mod replay;
 mod state;
 mod task;
+mod typed;
 
 /// What a durable task ended with: its JSON result text (absent for `null`), or why it failed.
 pub(crate) type Outcome = Result<Option<String>, crate::proto::TaskFailureDetails>;
@@ -101,6 +102,7 @@ pub use entity_id::{EntityId, ParseEntityIdError};
 pub use http::{DurableHttpRequest, DurableHttpResponse, HttpRetry, TokenSource};
 pub use replay::{RunOptions, run_orchestrator, run_orchestrator_with};
 pub use task::{DurableTask, RetryPolicy, TaskFailed, TimerTask};
+pub use typed::{Activity, DurableInput, Entity, Orchestration, OrchestrationFuture};
 
 use crate::proto::{HistoryEvent, OrchestratorRequest, OrchestratorResponse};
 

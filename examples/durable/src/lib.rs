@@ -32,8 +32,8 @@ use azfn::durable::{DurableClient, EntityContext, EntityId, OrchestrationContext
 use azfn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub mod transfer;
-pub use transfer::{Transfer, TransferOutcome, account, transfer};
+pub mod accounts;
+pub use accounts::{Transfer, TransferOutcome, account, transfer};
 
 // ---------------------------------------------------------------------------------------------
 // The HTTP starter
@@ -138,8 +138,7 @@ pub fn pricing_retry_policy() -> RetryPolicy {
 /// Prices every line of the order in parallel (fan-out), waits for all of them (fan-in), waits
 /// [`COOLING_OFF`] and returns the total.
 #[function(orchestration_trigger)]
-pub async fn process_order(ctx: OrchestrationContext) -> Result<OrderSummary, azfn::Error> {
-    let order: Order = ctx.input()?;
+pub async fn process_order(ctx: OrchestrationContext, order: Order) -> Result<OrderSummary, azfn::Error> {
     let progress = |stage: &str| OrderProgress {
         stage: stage.to_owned(),
         lines: order.lines.len(),
@@ -148,12 +147,13 @@ pub async fn process_order(ctx: OrchestrationContext) -> Result<OrderSummary, az
     ctx.log()
         .info(format!("pricing {} lines of {}", order.lines.len(), order.order_id));
 
-    // Every call is scheduled before the first await, so the activities run in parallel.
+    // Every call is scheduled before the first await, so the activities run in parallel. The
+    // typed call takes the activity's name, input and output types from `price_line` itself.
     let line_totals: Vec<u64> = try_when_all(
         order
             .lines
             .iter()
-            .map(|line| ctx.call_activity_with_retry::<u64, _>("price_line", line, pricing_retry_policy())),
+            .map(|line| ctx.call_with_retry(price_line, line, pricing_retry_policy())),
     )
     .await?;
 
@@ -230,8 +230,11 @@ pub const APPROVED_EVENT: &str = "Approved";
 /// Sends the approval request, then waits for the `Approved` event or [`APPROVAL_TIMEOUT`],
 /// whichever comes first.
 #[function(orchestration_trigger)]
-pub async fn approval(ctx: OrchestrationContext) -> Result<ApprovalOutcome, azfn::Error> {
-    let request: ApprovalRequest = ctx.input()?;
+pub async fn approval(ctx: OrchestrationContext, request: ApprovalRequest) -> Result<ApprovalOutcome, azfn::Error> {
+    // The string form, which names the activity by its host name and its types by annotation:
+    // the form for an activity of another app, which this crate cannot name (here it is this
+    // app's `send_approval_request`, which `ctx.call(send_approval_request, &request)` would
+    // check at compile time).
     let sent: String = ctx.call_activity("send_approval_request", &request).await?;
     ctx.set_custom_status(&sent)?;
 
@@ -301,15 +304,15 @@ pub struct TallyReport {
 /// waits for the answer: an entity handles its operations in order, so the signals came
 /// first), `reset` and `get` again.
 #[function(orchestration_trigger)]
-pub async fn tally(ctx: OrchestrationContext) -> Result<TallyReport, azfn::Error> {
-    let input: TallyInput = ctx.input()?;
-    let counter = EntityId::new("counter", input.key);
+pub async fn tally(ctx: OrchestrationContext, input: TallyInput) -> Result<TallyReport, azfn::Error> {
+    // The entity's name comes from the `counter` function; its operations are strings.
+    let counter_id = EntityId::of(counter, input.key);
     for amount in &input.amounts {
-        ctx.signal_entity(&counter, "add", amount)?;
+        ctx.signal_entity(&counter_id, "add", amount)?;
     }
-    let total: i64 = ctx.call_entity(&counter, "get", &()).await?;
-    ctx.call_entity::<(), _>(&counter, "reset", &()).await?;
-    let after_reset: i64 = ctx.call_entity(&counter, "get", &()).await?;
+    let total: i64 = ctx.call_entity(&counter_id, "get", &()).await?;
+    ctx.call_entity::<(), _>(&counter_id, "reset", &()).await?;
+    let after_reset: i64 = ctx.call_entity(&counter_id, "get", &()).await?;
     Ok(TallyReport { total, after_reset })
 }
 
@@ -336,21 +339,20 @@ pub const HEALTH_TOKEN_RESOURCE: &str = "https://management.core.windows.net/.de
 /// instance was started with version `2`; counts the check in the `health` counter, whose
 /// reset is scheduled for the next midnight (UTC).
 #[function(orchestration_trigger)]
-pub async fn health_check(ctx: OrchestrationContext) -> Result<HealthReport, azfn::Error> {
-    let url: String = ctx.input()?;
+pub async fn health_check(ctx: OrchestrationContext, url: String) -> Result<HealthReport, azfn::Error> {
     let mut request = DurableHttpRequest::new("GET", url).header("Accept", "application/json");
     if ctx.version().as_deref() == Some("2") {
         request = request.token_source(TokenSource::managed_identity(HEALTH_TOKEN_RESOURCE));
     }
     let response = ctx.call_http(request).await?;
 
-    let counter = EntityId::new("counter", "health");
-    ctx.signal_entity(&counter, "add", &1)?;
+    let counter_id = EntityId::of(counter, "health");
+    ctx.signal_entity(&counter_id, "add", &1)?;
     let now = ctx.current_utc_time();
     let since_midnight = now.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs() % 86_400;
     let midnight = now + Duration::from_secs(86_400 - since_midnight);
-    ctx.signal_entity_at(&counter, "reset", &(), midnight)?;
-    let checks_today: i64 = ctx.call_entity(&counter, "get", &()).await?;
+    ctx.signal_entity_at(&counter_id, "reset", &(), midnight)?;
+    let checks_today: i64 = ctx.call_entity(&counter_id, "get", &()).await?;
     Ok(HealthReport {
         status: response.status_code,
         checks_today,

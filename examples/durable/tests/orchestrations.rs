@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use azfn::durable::Orchestration;
 use azfn::durable::driver::{AppActivities, AppEntities, DriverResult, MockActivities, OrchestrationDriver};
 use azfn::durable::proto::HistoryEvent;
 use azfn::durable::proto::OrchestrationStatus;
@@ -22,9 +23,9 @@ fn app() -> azfn::testing::TestApp {
 
 fn new_driver(activities: AppActivities) -> OrchestrationDriver {
     OrchestrationDriver::new(activities)
-        .orchestrator("process_order", durable_example::process_order)
-        .orchestrator("approval", durable_example::approval)
-        .orchestrator("tally", durable_example::tally)
+        .orchestrator("process_order", |ctx| durable_example::process_order.run(ctx))
+        .orchestrator("approval", |ctx| durable_example::approval.run(ctx))
+        .orchestrator("tally", |ctx| durable_example::tally.run(ctx))
 }
 
 fn order(lines: &[(&str, u32)]) -> Order {
@@ -343,7 +344,7 @@ async fn health_check_polls_the_http_call_and_schedules_the_reset() {
     let requests = Arc::new(Mutex::new(Vec::new()));
     let driver = with_counter_entity(
         OrchestrationDriver::new(http_activity(requests.clone()))
-            .orchestrator("health_check", durable_example::health_check),
+            .orchestrator("health_check", |ctx| durable_example::health_check.run(ctx)),
     );
     let result = driver.run("health_check", &"https://service.example/health").await;
     assert_eq!(result.status, OrchestrationStatus::Completed, "{:?}", result.failure);
@@ -385,7 +386,7 @@ async fn health_check_at_version_2_sends_a_managed_identity_token() {
     let requests = Arc::new(Mutex::new(Vec::new()));
     let driver = with_counter_entity(
         OrchestrationDriver::new(http_activity(requests.clone()))
-            .orchestrator("health_check", durable_example::health_check),
+            .orchestrator("health_check", |ctx| durable_example::health_check.run(ctx)),
     );
     let result = driver
         .run_versioned("check-2", "health_check", Some("2"), &"https://service.example/health")

@@ -7,6 +7,7 @@
 //! extension does, with the real `account` entity: transfers that contend for the same accounts
 //! run one after the other.
 
+use azfn::durable::Orchestration;
 use azfn::durable::driver::{AppEntities, MockActivities, OrchestrationDriver};
 use azfn::durable::proto::history_event::EventType;
 use azfn::durable::proto::orchestrator_action::OrchestratorActionType;
@@ -324,7 +325,7 @@ async fn bank(ctx: OrchestrationContext) -> Result<Vec<TransferOutcome>, azfn::E
 async fn transfers_through_the_driver_lock_the_real_accounts_one_after_the_other() {
     let result = OrchestrationDriver::new(MockActivities::new())
         .entities(AppEntities::new())
-        .orchestrator("transfer", durable_example::transfer)
+        .orchestrator("transfer", |ctx| durable_example::transfer.run(ctx))
         .orchestrator("bank", bank)
         .run("bank", &())
         .await;

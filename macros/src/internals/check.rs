@@ -47,7 +47,8 @@ impl Durable {
 
 /// Durable functions answer through their return value, which the host hands to the extension
 /// as it is: a declared `$return` would make the host base64-decode it. Orchestrators and
-/// entities are run by the replay engine, so they take exactly their context.
+/// entities are run by the replay engine, so they take their context (and an orchestrator,
+/// optionally, its input).
 fn check_durable(cx: &Ctxt, def: &FunctionDef) {
     let Some(role) = def.triggers.first().and_then(Durable::of) else {
         return;
@@ -84,15 +85,25 @@ fn check_durable(cx: &Ctxt, def: &FunctionDef) {
             );
         }
     }
-    if def.params.len() != 1 {
-        let span = match def.item.sig.inputs.iter().nth(1) {
+    // An orchestrator may take its input as a second parameter, which makes it typed.
+    let (most, expected) = match role {
+        Durable::Orchestrator => (
+            2,
+            format!(
+                "an `{attr}` function takes its `{context}` and, optionally, its input: `{example}` or `async fn(ctx: OrchestrationContext, input: I) -> ...`"
+            ),
+        ),
+        _ => (
+            1,
+            format!("an `{attr}` function takes exactly one parameter, its `{context}`: `{example}`"),
+        ),
+    };
+    if def.params.is_empty() || def.params.len() > most {
+        let span = match def.item.sig.inputs.iter().nth(most) {
             Some(extra) => syn::spanned::Spanned::span(extra),
             None => def.item.sig.ident.span(),
         };
-        cx.error_at(
-            span,
-            format!("an `{attr}` function takes exactly one parameter, its `{context}`: `{example}`"),
-        );
+        cx.error_at(span, expected);
     }
 }
 
