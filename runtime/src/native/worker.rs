@@ -488,14 +488,12 @@ async fn run_invocation(
         }
         Err(error) => (Err(error), None),
     };
-    let (logs, response) = invocation::conclude(function, &invocation_id, result, token.is_cancelled(), responder);
+    let (logs, answer) = invocation::conclude(function, &invocation_id, result, token.is_cancelled(), responder);
     // Logs first: the host drops the lines of an invocation that has completed.
     for log in logs {
         outbox.send_content(&request_id, Content::RpcLog(log)).await;
     }
-    outbox
-        .send_content(&request_id, Content::InvocationResponse(response))
-        .await;
+    outbox.send_framed(answer.framed(&request_id)).await;
     drop(finished);
 }
 
