@@ -14,7 +14,7 @@ use prost::Message;
 /// The length of the frame header.
 const HEADER_LENGTH: usize = 5;
 
-/// How many bytes [`encode_ready`] gathers before it stops taking more messages.
+/// How many bytes [`encode_ready`] and [`join_ready`] gather before they stop taking more.
 pub const BATCH_BYTES: usize = 64 * 1024;
 
 /// One message, framed.
@@ -22,6 +22,43 @@ pub fn encode<M: Message>(message: &M) -> Bytes {
     let mut frame = BytesMut::with_capacity(HEADER_LENGTH + message.encoded_len());
     encode_into(message, &mut frame);
     frame.freeze()
+}
+
+/// A frame of `length` protobuf bytes, which `write` puts after the header: for a message
+/// encoded by hand, straight from the values it is made of.
+pub fn frame_with(length: usize, write: impl FnOnce(&mut BytesMut)) -> Bytes {
+    let mut frame = BytesMut::with_capacity(HEADER_LENGTH + length);
+    frame.put_u8(0);
+    frame.put_u32(u32::try_from(length).unwrap_or(u32::MAX));
+    write(&mut frame);
+    debug_assert_eq!(
+        frame.len(),
+        HEADER_LENGTH + length,
+        "the frame's length is what was written"
+    );
+    frame.freeze()
+}
+
+/// `first`, followed by every frame `ready` still has while the batch holds less than `limit`
+/// bytes, in one buffer: [`encode_ready`] for messages framed by their senders. A lone frame is
+/// handed on as it is, without a copy.
+pub fn join_ready(first: Bytes, mut ready: impl FnMut() -> Option<Bytes>, limit: usize) -> Bytes {
+    if first.len() >= limit {
+        return first;
+    }
+    let Some(second) = ready() else {
+        return first;
+    };
+    let mut batch = BytesMut::with_capacity((first.len() + second.len()).max(limit.min(16 * 1024)));
+    batch.extend_from_slice(&first);
+    batch.extend_from_slice(&second);
+    while batch.len() < limit {
+        match ready() {
+            Some(frame) => batch.extend_from_slice(&frame),
+            None => break,
+        }
+    }
+    batch.freeze()
 }
 
 /// `first`, framed, followed by every message `ready` still has while the buffer holds less
@@ -216,6 +253,33 @@ mod tests {
             "two 8-byte frames: the second taken while under the limit"
         );
         assert_eq!(queued.next(), Some(start("c")));
+    }
+
+    #[test]
+    fn joined_frames_are_the_frames_in_order_up_to_the_limit() {
+        let frames = |ids: &[&str]| -> Vec<Bytes> { ids.iter().map(|id| encode(&start(id))).collect() };
+        let lone = encode(&start("a"));
+        let joined = join_ready(lone.clone(), || None, 1024);
+        assert_eq!(joined.as_ptr(), lone.as_ptr(), "a lone frame is not copied");
+        let mut queued = frames(&["b", "c", "d"]).into_iter();
+        let joined = join_ready(lone.clone(), || queued.next(), 1024);
+        let one_by_one: Vec<u8> = frames(&["a", "b", "c", "d"]).concat();
+        assert_eq!(&joined[..], &one_by_one[..]);
+        let mut queued = frames(&["b", "c", "d"]).into_iter();
+        let joined = join_ready(lone, || queued.next(), 10);
+        assert_eq!(
+            joined.len(),
+            16,
+            "two 8-byte frames: the second taken while under the limit"
+        );
+        assert_eq!(queued.next(), Some(encode(&start("c"))));
+    }
+
+    #[test]
+    fn a_frame_written_by_hand_is_framed_as_encode_frames() {
+        let message = start("w");
+        let by_hand = frame_with(message.encoded_len(), |buffer| message.encode_raw(buffer));
+        assert_eq!(by_hand, encode(&message));
     }
 
     #[test]

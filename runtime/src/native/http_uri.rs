@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use azfn_bindings::percent::decode_query_joined;
 use bytes::Bytes;
+use http::header::HOST;
 use http::request::Parts;
-use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderName, Method, Request, Response, StatusCode};
 use hyper::body::{Body as _, Incoming};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
@@ -64,7 +65,7 @@ impl RawRequest {
     /// When a body read whole cannot be read, or is larger than the limit.
     pub(crate) async fn into_http_request(
         self,
-        params: Vec<(String, String)>,
+        params: BTreeMap<String, String>,
         streams_body: bool,
     ) -> Result<(HttpRequest, Option<RequestBody>), InvocationError> {
         let (body, streamed) = match self.body {
@@ -80,7 +81,7 @@ impl RawRequest {
             self.url,
             self.headers,
             self.query,
-            params.into_iter().collect(),
+            params,
             IdentityList::default(),
             body,
         );
@@ -237,14 +238,17 @@ async fn accept_loop(
 
 /// One forwarded request: wait for its invocation's response.
 async fn forwarded(request: Request<Incoming>, pairing: &Pairing, body_limit: usize) -> Response<ResponseBody> {
+    // The header's value is shared with the request, not copied: the pairing's table makes the
+    // one owned copy of the id.
     let Some(invocation_id) = request
         .headers()
         .get(INVOCATION_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+        .filter(|v| v.to_str().is_ok())
+        .cloned()
     else {
         return plain(StatusCode::BAD_REQUEST, "missing the x-ms-invocation-id header");
     };
+    let invocation_id = invocation_id.to_str().unwrap_or_default();
     let (parts, body) = request.into_parts();
     // A body declared too large is refused at once; any other is read by the invocation, whole
     // or as a stream, as its function asks.
@@ -265,13 +269,13 @@ async fn forwarded(request: Request<Incoming>, pairing: &Pairing, body_limit: us
         ),
         respond,
     };
-    pairing.request_arrived(&invocation_id, exchange);
+    pairing.request_arrived(invocation_id, exchange);
     match tokio::time::timeout(PAIRING_TIMEOUT, response).await {
         // A streamed body goes out chunk by chunk while the function sends it.
         Ok(Ok(response)) => response.into_hyper(),
         Ok(Err(_)) => plain(StatusCode::INTERNAL_SERVER_ERROR, "the invocation failed"),
         Err(_) => {
-            pairing.forget_request(&invocation_id);
+            pairing.forget_request(invocation_id);
             plain(StatusCode::GATEWAY_TIMEOUT, "no invocation came for this request")
         }
     }
@@ -279,20 +283,25 @@ async fn forwarded(request: Request<Incoming>, pairing: &Pairing, body_limit: us
 
 /// The request as the client sent it: the URL rebuilt from the forwarding headers.
 fn raw_request(parts: Parts, body: RawBody) -> RawRequest {
-    let header = |name: &str| {
+    // Names checked at compile time, not parsed for each request.
+    const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+    const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+    let header = |name: &HeaderName| {
         parts
             .headers
             .get(name)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(',').next().unwrap_or_default().trim().to_owned())
+            .map(|v| v.split(',').next().unwrap_or_default().trim())
     };
-    let scheme = header("x-forwarded-proto").unwrap_or_else(|| "http".to_owned());
-    let host = header("x-forwarded-host")
-        .or_else(|| header("host"))
-        .unwrap_or_default();
+    let scheme = header(&X_FORWARDED_PROTO).unwrap_or("http");
+    let host = header(&X_FORWARDED_HOST).or_else(|| header(&HOST)).unwrap_or_default();
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut url = String::with_capacity(scheme.len() + 3 + host.len() + path_and_query.len());
+    for piece in [scheme, "://", host, path_and_query] {
+        url.push_str(piece);
+    }
     RawRequest {
-        url: format!("{scheme}://{host}{path_and_query}"),
+        url,
         query: parts.uri.query().map(decode_query_joined).unwrap_or_default(),
         method: parts.method,
         headers: parts.headers,
@@ -366,7 +375,7 @@ mod tests {
         let raw = raw_request(parts, RawBody::Read(Bytes::from_static(b"hi")));
         assert_eq!(raw.url, "https://app.azurewebsites.net/api/hello?name=x");
         let (http, streamed) = raw
-            .into_http_request(vec![("id".into(), "7".into())], false)
+            .into_http_request([("id".to_owned(), "7".to_owned())].into(), false)
             .await
             .expect("a request");
         assert!(streamed.is_none());

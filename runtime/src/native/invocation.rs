@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
+use super::answer::Answer;
 use super::http_uri::{PAIRING_TIMEOUT, Pairing};
 use super::proto::{
     InvocationRequest, InvocationResponse, ParameterBinding, RpcHttp, RpcLog, parameter_binding::RpcData, rpc_log,
     typed_data::Data,
 };
 use super::responses::{cancelled, failure, invocation_exception, invocation_log, success};
-use super::typed_data::{self, either_map};
+use super::typed_data::{self, either_map_owned};
 use crate::CancellationToken;
 use crate::data::BindingData;
 use crate::error::InvocationError;
@@ -171,7 +172,7 @@ async fn attach_forwarded_request(
             "the host's forwarded HTTP request for this invocation did not arrive".to_owned(),
         ));
     };
-    let params = either_map(route.nullable_params, route.params).collect();
+    let params = either_map_owned(route.nullable_params, route.params);
     let streams_body = invocation.function.streams_request_body;
     let (request, body) = match exchange.request.into_http_request(params, streams_body).await {
         Ok(read) => read,
@@ -195,7 +196,7 @@ pub(crate) fn conclude(
     result: Result<Outputs, InvocationError>,
     cancelled_by_host: bool,
     responder: Option<HttpResponder>,
-) -> (Vec<RpcLog>, InvocationResponse) {
+) -> (Vec<RpcLog>, Answer) {
     match result {
         Ok(outputs) => succeeded(function, invocation_id, outputs, responder),
         Err(error) => {
@@ -224,7 +225,7 @@ fn succeeded(
     invocation_id: &str,
     outputs: Outputs,
     mut responder: Option<HttpResponder>,
-) -> (Vec<RpcLog>, InvocationResponse) {
+) -> (Vec<RpcLog>, Answer) {
     let logs = outputs
         .logs
         .into_iter()
@@ -245,10 +246,14 @@ fn succeeded(
             rpc_data: Some(RpcData::Data(typed_data::output(value))),
         });
     }
-    let return_value = outputs
+    // An HTTP response returned goes into the frame as it is (`answer.rs`).
+    let (return_value, http_return) = match outputs
         .return_value
         .and_then(|value| answer_forwarded(&mut responder, value))
-        .map(typed_data::output);
+    {
+        Some(OutputValue::Http(response)) => (None, Some(response)),
+        other => (other.map(typed_data::output), None),
+    };
     if let Some(responder) = responder {
         // A function that wrote no HTTP response still answers the caller.
         let _ = responder.send(HttpResponse::ok());
@@ -259,7 +264,7 @@ fn succeeded(
         result: Some(success()),
         return_value,
     };
-    (logs, response)
+    (logs, Answer { response, http_return })
 }
 
 /// Writes an HTTP response to the forwarded request, if there is one still unanswered; returns
@@ -281,7 +286,7 @@ fn failed(
     invocation_id: &str,
     error: &InvocationError,
     cancelled_by_host: bool,
-) -> (Vec<RpcLog>, InvocationResponse) {
+) -> (Vec<RpcLog>, Answer) {
     let exception = invocation_exception(function, error);
     let log = invocation_log(
         invocation_id,
@@ -303,7 +308,7 @@ fn failed(
         result: Some(result),
         ..InvocationResponse::default()
     };
-    (vec![log], response)
+    (vec![log], Answer::of(response))
 }
 
 #[cfg(test)]
@@ -538,7 +543,8 @@ mod tests {
                 LogLine::new(tracing::Level::TRACE, "app", "step"),
             ],
         };
-        let (logs, response) = conclude(&FUNCTION, "i", Ok(outputs), false, None);
+        let (logs, answer) = conclude(&FUNCTION, "i", Ok(outputs), false, None);
+        let response = answer.into_response();
         assert_eq!(logs.len(), 5);
         assert_eq!(logs[0].invocation_id, "i");
         assert_eq!(logs[0].category, "Function.copy");
@@ -565,17 +571,17 @@ mod tests {
 
     #[test]
     fn failures_log_and_report_and_cancellation_is_told_apart() {
-        let (logs, response) = conclude(&FUNCTION, "i", Err(InvocationError::Panic("p".into())), false, None);
+        let (logs, answer) = conclude(&FUNCTION, "i", Err(InvocationError::Panic("p".into())), false, None);
         assert_eq!(logs[0].level, rpc_log::Level::Error as i32);
-        let result = response.result.expect("result");
+        let result = answer.into_response().result.expect("result");
         assert_eq!(
             result.status,
             crate::native::proto::status_result::Status::Failure as i32
         );
         assert!(result.exception.expect("exception").is_user_exception);
-        let (_, response) = conclude(&FUNCTION, "i", Err(InvocationError::Panic("p".into())), true, None);
+        let (_, answer) = conclude(&FUNCTION, "i", Err(InvocationError::Panic("p".into())), true, None);
         assert_eq!(
-            response.result.expect("result").status,
+            answer.into_response().result.expect("result").status,
             crate::native::proto::status_result::Status::Cancelled as i32
         );
     }
@@ -596,9 +602,9 @@ mod tests {
             ),
         ] {
             let (responder, mut answer) = tokio::sync::oneshot::channel();
-            let (_, response) = conclude(&FUNCTION, "i", Err(error), false, Some(responder));
+            let (_, concluded) = conclude(&FUNCTION, "i", Err(error), false, Some(responder));
             assert_eq!(
-                response.result.expect("result").status,
+                concluded.into_response().result.expect("result").status,
                 crate::native::proto::status_result::Status::Failure as i32
             );
             let answer = answer.try_recv().expect("answered");
@@ -614,7 +620,9 @@ mod tests {
             return_value: Some(OutputValue::Http(HttpResponse::new(http::StatusCode::CREATED))),
             logs: Vec::new(),
         };
-        let (_, response) = conclude(&FUNCTION, "i", Ok(outputs), false, Some(responder));
+        let (_, concluded) = conclude(&FUNCTION, "i", Ok(outputs), false, Some(responder));
+        assert!(concluded.http_return.is_none());
+        let response = concluded.into_response();
         assert_eq!(response.return_value, None);
         assert_eq!(response.output_data.len(), 1);
         assert_eq!(answer.try_recv().expect("answered").status(), http::StatusCode::CREATED);

@@ -46,6 +46,7 @@
 //! The message types are in [`proto`] (`azfn_wire::rpc`), generated from `wire/proto/` and committed: building an
 //! app runs no code generator and needs no `protoc`.
 
+mod answer;
 mod args;
 mod environment;
 mod http_uri;

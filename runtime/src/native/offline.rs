@@ -36,15 +36,19 @@ pub fn exchange(registry: &'static Registry, bytes: &[u8]) -> Exchange {
         .build()
         .expect("a current-thread runtime with timers builds");
     runtime.block_on(async {
-        let (messages, mut outbound) = mpsc::channel(super::stream::OUTBOX_CAPACITY);
+        let (frames, mut outbound) = mpsc::channel::<bytes::Bytes>(super::stream::OUTBOX_CAPACITY);
         let collector = tokio::spawn(async move {
             let mut answers = Vec::new();
-            while let Some(message) = outbound.recv().await {
-                answers.push(message);
+            let mut decoder = FrameDecoder::new(usize::MAX);
+            while let Some(frame) = outbound.recv().await {
+                decoder.push(&frame);
+                while let Ok(Some(message)) = decoder.next_message() {
+                    answers.push(StreamingMessage::decode(message).expect("the worker encodes what it sends"));
+                }
             }
             answers
         });
-        let mut worker = Worker::new(registry, Outbox::new(messages), None);
+        let mut worker = Worker::new(registry, Outbox::new(frames), None);
         let mut decoder = FrameDecoder::new(super::DEFAULT_MAX_MESSAGE_LENGTH);
         decoder.push(bytes);
         let mut handled = Vec::new();

@@ -41,21 +41,29 @@ const CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
 /// How long to keep trying to reach the host, which listens before it starts the worker.
 const CONNECT_PATIENCE: Duration = Duration::from_secs(10);
 
-/// Where the worker queues messages for the host. Cheap to clone.
+/// Where the worker queues messages for the host, each framed by its sender. Cheap to clone.
+///
+/// Senders encode: each invocation's task encodes its own answer (on whichever thread runs it),
+/// and what crosses the channel is a frame, not a message of several hundred bytes.
 #[derive(Debug, Clone)]
 pub(crate) struct Outbox {
-    messages: mpsc::Sender<StreamingMessage>,
+    frames: mpsc::Sender<Bytes>,
 }
 
 impl Outbox {
-    /// An outbox writing into `messages`.
-    pub(crate) fn new(messages: mpsc::Sender<StreamingMessage>) -> Self {
-        Outbox { messages }
+    /// An outbox writing frames into `frames`.
+    pub(crate) fn new(frames: mpsc::Sender<Bytes>) -> Self {
+        Outbox { frames }
     }
 
     /// Queues `message`; `false` if the stream is gone.
     pub(crate) async fn send(&self, message: StreamingMessage) -> bool {
-        self.messages.send(message).await.is_ok()
+        self.send_framed(codec::encode(&message)).await
+    }
+
+    /// Queues a message already framed (`codec::frame_with`); `false` if the stream is gone.
+    pub(crate) async fn send_framed(&self, frame: Bytes) -> bool {
+        self.frames.send(frame).await.is_ok()
     }
 
     /// Queues a message with `content` and `request_id`.
@@ -240,9 +248,9 @@ pub(crate) async fn open(args: &NativeArgs) -> Result<EventStream, String> {
         }
     });
 
-    let (messages, outgoing) = mpsc::channel(OUTBOX_CAPACITY);
+    let (frames, outgoing) = mpsc::channel(OUTBOX_CAPACITY);
     let (ended, sent_everything) = oneshot::channel();
-    let outbox = Outbox { messages };
+    let outbox = Outbox { frames };
     // Queued before the call starts, so it is the stream's first message.
     let start = Content::StartStream(StartStream {
         worker_id: args.worker_id.clone(),
@@ -258,7 +266,7 @@ pub(crate) async fn open(args: &NativeArgs) -> Result<EventStream, String> {
         .header(TE, "trailers")
         .header(USER_AGENT, concat!("azfn/", env!("CARGO_PKG_VERSION")))
         .body(Either::Left(OutgoingBody {
-            messages: outgoing,
+            frames: outgoing,
             ended: Some(ended),
         }))
         .map_err(|e| format!("cannot build the EventStream request: {e}"))?;
@@ -340,7 +348,7 @@ fn grpc_status(headers: &HeaderMap) -> Result<(), String> {
 /// The worker's half of the stream, as an HTTP/2 request body.
 #[derive(Debug)]
 pub(crate) struct OutgoingBody {
-    messages: mpsc::Receiver<StreamingMessage>,
+    frames: mpsc::Receiver<Bytes>,
     ended: Option<oneshot::Sender<()>>,
 }
 
@@ -350,11 +358,11 @@ impl http_body::Body for OutgoingBody {
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         let this = self.get_mut();
-        match this.messages.poll_recv(cx) {
+        match this.frames.poll_recv(cx) {
             // Everything already queued goes out in one write: with many invocations in flight,
             // one HTTP/2 data frame for a burst of responses instead of one each.
-            Poll::Ready(Some(message)) => {
-                let batch = codec::encode_ready(&message, || this.messages.try_recv().ok(), codec::BATCH_BYTES);
+            Poll::Ready(Some(frame)) => {
+                let batch = codec::join_ready(frame, || this.frames.try_recv().ok(), codec::BATCH_BYTES);
                 Poll::Ready(Some(Ok(Frame::data(batch))))
             }
             Poll::Ready(None) => {

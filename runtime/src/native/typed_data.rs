@@ -6,10 +6,11 @@
 //! `TypedData.ToObject` reads back (`string`, `json`, `bytes`, `http`): collections and model
 //! binding data are refused there.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use http::{HeaderMap, Method};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::{Value, json};
 
 use super::proto::{
@@ -17,7 +18,7 @@ use super::proto::{
     rpc_http_cookie::SameSite, typed_data::Data,
 };
 use crate::data::BindingData;
-use crate::http::{Claim, ClaimsIdentity, HttpRequest, HttpResponse};
+use crate::http::{Claim, ClaimsIdentity, HttpRequest, HttpResponse, IdentityList};
 use crate::invocation::OutputValue;
 
 /// An input binding's value. `Err` only for an HTTP request that is not one.
@@ -95,25 +96,45 @@ pub(crate) fn output(value: OutputValue) -> TypedData {
 pub(crate) fn http_request(http: RpcHttp) -> Result<HttpRequest, String> {
     let method = Method::from_bytes(http.method.as_bytes())
         .map_err(|_| format!("the HTTP request's method {:?} is not an HTTP method", http.method))?;
-    let mut builder = HttpRequest::builder().method(method).url(http.url);
+    // The parts are built as the request holds them and moved in: the maps the host sent are
+    // the request's own, not copied entry by entry.
+    let mut headers = HeaderMap::new();
     for (name, value) in either_map(http.nullable_headers, http.headers) {
-        builder = builder.header(&name, &value);
+        // Names or values HTTP does not allow are skipped.
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::try_from(value.as_str()),
+        ) {
+            headers.append(name, value);
+        }
     }
-    for (name, value) in either_map(http.nullable_query, http.query) {
-        builder = builder.query(name, value);
-    }
-    for (name, value) in either_map(http.nullable_params, http.params) {
-        builder = builder.param(name, value);
-    }
-    for identity in http.identities {
-        builder = builder.identity(claims_identity(identity));
-    }
+    let identities = http.identities.into_iter().map(claims_identity).collect();
     let body = http.body.or(http.raw_body).map(|body| body_bytes(*body));
-    Ok(builder.body(body.unwrap_or_default()).build())
+    Ok(HttpRequest::from_parts(
+        method,
+        http.url,
+        headers,
+        either_map_owned(http.nullable_query, http.query),
+        either_map_owned(http.nullable_params, http.params),
+        IdentityList::Owned(identities),
+        body.unwrap_or_default(),
+    ))
+}
+
+/// [`either_map`], as a map: the plain one moved as it is when the host used it.
+pub(crate) fn either_map_owned(
+    nullable: BTreeMap<String, NullableString>,
+    plain: BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    if nullable.is_empty() {
+        plain
+    } else {
+        either_map(nullable, BTreeMap::new()).collect()
+    }
 }
 
 /// The nullable map if the host used it, else the plain one; null values are left out.
-pub(crate) fn either_map(
+fn either_map(
     nullable: BTreeMap<String, NullableString>,
     plain: BTreeMap<String, String>,
 ) -> impl Iterator<Item = (String, String)> {
@@ -188,28 +209,48 @@ pub(crate) fn rpc_http_response(response: HttpResponse) -> RpcHttp {
 
 fn response_headers(headers: &HeaderMap) -> (BTreeMap<String, String>, Vec<RpcHttpCookie>) {
     let mut joined = BTreeMap::new();
-    let mut cookies = Vec::new();
-    for name in headers.keys() {
-        let values = headers.get_all(name);
-        if name == http::header::SET_COOKIE && values.iter().nth(1).is_some() {
-            cookies.extend(
-                values
-                    .iter()
-                    .filter_map(|v| parse_set_cookie(&String::from_utf8_lossy(v.as_bytes()))),
-            );
-            continue;
-        }
-        // Joined in place: most headers have one value, which is then one allocation.
-        let mut text = String::new();
-        for (index, value) in values.iter().enumerate() {
-            if index > 0 {
-                text.push_str(", ");
-            }
-            text.push_str(&String::from_utf8_lossy(value.as_bytes()));
-        }
-        joined.insert(name.as_str().to_owned(), text);
-    }
+    let cookies = each_response_header(headers, |name, value| {
+        joined.insert(name.to_owned(), value.into_owned());
+    });
     (joined, cookies)
+}
+
+/// Gives `header` each response header as `RpcHttp.headers` holds it: the name, and its values
+/// joined with `, ` (borrowed when there is one, in UTF-8); returns several `Set-Cookie`s as
+/// cookies instead, since they cannot be joined. One source for the `RpcHttp` built here and the
+/// one encoded by hand (`answer.rs`).
+pub(crate) fn each_response_header<'a>(
+    headers: &'a HeaderMap,
+    mut header: impl FnMut(&'a str, Cow<'a, str>),
+) -> Vec<RpcHttpCookie> {
+    let text = |value: &'a HeaderValue| match value.to_str() {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(value.as_bytes()),
+    };
+    let mut cookies = Vec::new();
+    // The map yields a name's values one after the other: no lookup by name is needed.
+    let mut entries = headers.iter().peekable();
+    while let Some((name, first)) = entries.next() {
+        let mut more =
+            std::iter::from_fn(|| entries.next_if(|(next, _)| *next == name).map(|(_, value)| value)).peekable();
+        if more.peek().is_none() {
+            header(name.as_str(), text(first));
+        } else if name == http::header::SET_COOKIE {
+            cookies.extend(
+                std::iter::once(first)
+                    .chain(more)
+                    .filter_map(|v| parse_set_cookie(&text(v))),
+            );
+        } else {
+            let mut joined = text(first).into_owned();
+            for value in more {
+                joined.push_str(", ");
+                joined.push_str(&text(value));
+            }
+            header(name.as_str(), Cow::Owned(joined));
+        }
+    }
+    cookies
 }
 
 /// A `Set-Cookie` value as an `RpcHttpCookie`. `Expires` is not carried (it needs a date

@@ -5,6 +5,7 @@
 //! each invocation runs on its own task, so many run at a time and a slow one holds up nothing.
 //! Every reply echoes the `request_id` of the message it answers.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -104,13 +105,16 @@ impl InFlight {
     /// Registers an invocation and gives its shared id; `None` if one with that id is already
     /// running.
     fn start(&self, invocation_id: &str, token: CancellationToken) -> Option<Arc<str>> {
-        let mut tokens = self.tokens();
-        if tokens.contains_key(invocation_id) {
-            return None;
-        }
+        // One lookup: the id is hashed once, and made shared first (a repeated id, which is
+        // refused, is the rare case).
         let id: Arc<str> = Arc::from(invocation_id);
-        tokens.insert(Arc::clone(&id), token);
-        Some(id)
+        match self.tokens().entry(Arc::clone(&id)) {
+            Entry::Occupied(_) => None,
+            Entry::Vacant(vacant) => {
+                vacant.insert(token);
+                Some(id)
+            }
+        }
     }
 
     fn finish(&self, invocation_id: &str) {
@@ -559,14 +563,12 @@ async fn run_invocation(
         }
         Err(error) => (Err(error), None),
     };
-    let (logs, response) = invocation::conclude(function, &invocation_id, result, token.is_cancelled(), responder);
+    let (logs, answer) = invocation::conclude(function, &invocation_id, result, token.is_cancelled(), responder);
     // Logs first: the host drops the lines of an invocation that has completed.
     for log in logs {
         outbox.send_content(&request_id, Content::RpcLog(log)).await;
     }
-    outbox
-        .send_content(&request_id, Content::InvocationResponse(response))
-        .await;
+    outbox.send_framed(answer.framed(&request_id)).await;
     drop(finished);
 }
 
