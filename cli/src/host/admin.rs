@@ -60,7 +60,7 @@ pub async fn handle(host: &Host, request: &IncomingRequest) -> Option<Reply> {
 }
 
 /// The part of the path after `/admin`, if the path is under it.
-fn strip_admin(path: &str) -> Option<&str> {
+pub fn strip_admin(path: &str) -> Option<&str> {
     let rest = path.get(..6).filter(|head| head.eq_ignore_ascii_case("/admin"))?;
     let rest = &path[rest.len()..];
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)

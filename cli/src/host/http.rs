@@ -11,12 +11,14 @@
 //! - CORS: a request whose `Origin` is in local.settings.json `Host.CORS` gets the
 //!   `Access-Control-Allow-*` headers, and its preflight `OPTIONS` a 204 answer.
 //! - A failed invocation → 500 with an empty body.
+//! - With host.json forwarding or proxying, HTTP-only functions' requests go to the worker raw,
+//!   streamed both ways ([`super::forward`]); the others keep the JSON envelope.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -24,6 +26,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use super::auth::authorized;
+use super::forward::{self, ForwardedBody};
 use super::payload::{self, IncomingRequest};
 use super::reply::{Reply, empty_reply, status_reply};
 use super::response::HttpReply;
@@ -35,6 +38,9 @@ use crate::app::{AuthLevel, Function, FunctionApp, HttpTrigger, Trigger};
 
 /// The largest request body accepted (the host's default `maxRequestBodySize` is 100 MB).
 const MAX_BODY: usize = 100 * 1024 * 1024;
+
+/// What the server answers: a response the host built, or a worker's forwarded one.
+type Served = Response<Either<Full<Bytes>, ForwardedBody>>;
 
 /// Accepts connections until the task is dropped.
 pub async fn serve(listener: TcpListener, host: Arc<Host>) {
@@ -55,7 +61,7 @@ pub async fn serve(listener: TcpListener, host: Arc<Host>) {
     }
 }
 
-async fn handle(host: &Host, request: Request<Incoming>) -> Reply {
+async fn handle(host: &Host, request: Request<Incoming>) -> Served {
     let app = host.app();
     let origin = request
         .headers()
@@ -71,7 +77,7 @@ async fn handle(host: &Host, request: Request<Incoming>) -> Reply {
             .headers()
             .contains_key(hyper::header::ACCESS_CONTROL_REQUEST_METHOD);
     let mut reply = if preflight {
-        preflight_reply(&request)
+        preflight_reply(&request).map(Either::Left)
     } else {
         handle_request(host, request).await
     };
@@ -102,7 +108,7 @@ fn preflight_reply(request: &Request<Incoming>) -> Reply {
 }
 
 /// Adds the CORS headers for an allowed `origin`.
-fn allow_origin(reply: &mut Reply, settings: &crate::settings::LocalSettings, origin: &str) {
+fn allow_origin<B>(reply: &mut Response<B>, settings: &crate::settings::LocalSettings, origin: &str) {
     let any = settings.cors.iter().any(|o| o == "*") && !settings.cors_credentials;
     let value = if any { "*" } else { origin };
     let headers = reply.headers_mut();
@@ -120,13 +126,9 @@ fn allow_origin(reply: &mut Reply, settings: &crate::settings::LocalSettings, or
     }
 }
 
-async fn handle_request(host: &Host, request: Request<Incoming>) -> Reply {
+async fn handle_request(host: &Host, request: Request<Incoming>) -> Served {
     let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) => return status_reply(StatusCode::BAD_REQUEST, &format!("cannot read the request body: {e}")),
-    };
-    let request = IncomingRequest {
+    let mut request = IncomingRequest {
         method: parts.method.as_str().to_owned(),
         host: parts
             .headers
@@ -145,14 +147,47 @@ async fn handle_request(host: &Host, request: Request<Incoming>) -> Reply {
                 )
             })
             .collect(),
-        body,
+        body: Bytes::new(),
     };
     // A gRPC worker that is still starting has not said which functions it has yet.
     host.wait_for_functions().await;
-    if let Some(reply) = admin::handle(host, &request).await {
-        return reply;
+    let is_admin = admin::strip_admin(&azfn_bindings::percent::decode_path(&request.path)).is_some();
+    if let Some(mode) = host.forward_mode().filter(|_| !is_admin) {
+        let app = host.app();
+        if let RouteMatch::Found { function, trigger, .. } = match_route(&app, &request.method, &request.path)
+            && forward::is_http_in_and_out(function)
+        {
+            if !authorized(&app, trigger.auth_level, &request) {
+                return unauthorized(&request, trigger.auth_level).map(Either::Left);
+            }
+            // The body is not read here: it streams through to the worker.
+            return match forward::forward(host, function, mode, Request::from_parts(parts, body), MAX_BODY).await {
+                Ok(response) => response.map(Either::Right),
+                Err(()) => empty_reply(StatusCode::INTERNAL_SERVER_ERROR).map(Either::Left),
+            };
+        }
     }
-    trigger(host, &request).await
+    request.body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            return status_reply(StatusCode::BAD_REQUEST, &format!("cannot read the request body: {e}")).map(Either::Left);
+        }
+    };
+    if let Some(reply) = admin::handle(host, &request).await {
+        return reply.map(Either::Left);
+    }
+    trigger(host, &request).await.map(Either::Left)
+}
+
+/// The 401 answer to a request without the key its function's `level` needs.
+fn unauthorized(request: &IncomingRequest, level: AuthLevel) -> Reply {
+    console::line(format!(
+        "401: {} {} needs a {} key (x-functions-key header or code query parameter)",
+        request.method,
+        request.path,
+        if level == AuthLevel::Admin { "master" } else { "function" }
+    ));
+    empty_reply(StatusCode::UNAUTHORIZED)
 }
 
 /// Routes a request to an HTTP-triggered function and answers with its response.
@@ -186,17 +221,7 @@ async fn trigger(host: &Host, request: &IncomingRequest) -> Reply {
             values,
         } => {
             if !authorized(&app, trigger.auth_level, request) {
-                console::line(format!(
-                    "401: {} {} needs a {} key (x-functions-key header or code query parameter)",
-                    request.method,
-                    request.path,
-                    if trigger.auth_level == AuthLevel::Admin {
-                        "master"
-                    } else {
-                        "function"
-                    }
-                ));
-                return empty_reply(StatusCode::UNAUTHORIZED);
+                return unauthorized(request, trigger.auth_level);
             }
             if !request.body.is_empty() && request.header("content-length").is_none() {
                 console::line(format!(

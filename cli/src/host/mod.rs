@@ -11,6 +11,7 @@
 //! | [`process`] | why a worker process ended, free ports |
 //! | [`response`] | reading the worker's answer |
 //! | [`http`] | the public HTTP server: routes, methods, keys |
+//! | [`forward`] | forwarding and proxying HTTP-only functions' requests raw |
 //! | [`admin`] | `/admin/functions/{name}` and friends |
 //! | [`auth`] | function and master keys (`--enable-auth`) |
 //! | [`reply`] | responses the host builds itself |
@@ -22,6 +23,7 @@
 pub mod admin;
 pub mod auth;
 pub mod blob_listener;
+pub mod forward;
 pub mod grpc;
 pub mod http;
 pub mod payload;
@@ -49,6 +51,7 @@ use crate::console;
 use crate::error::{Context, Error, Result};
 use payload::InvocationPayload;
 use response::InvocationResult;
+use forward::ForwardMode;
 use transport::{Connection, Transport};
 use worker::{Worker, WorkerState};
 
@@ -76,6 +79,8 @@ pub struct Host {
     /// Whether the app's function list is the current worker's: always for a custom handler,
     /// once the worker has described its functions for a gRPC worker (worker indexing).
     functions_known: watch::Sender<bool>,
+    /// Whether host.json asks for forwarding or proxying, read with the app.
+    forward_mode: RwLock<Option<ForwardMode>>,
 }
 
 /// One finished invocation.
@@ -136,7 +141,7 @@ impl Host {
     /// start, each log line, each non-HTTP output (one line per message) and the end.
     pub async fn invoke(&self, name: &str, mut payload: InvocationPayload, reason: &str) -> Invocation {
         let id = clock::new_guid();
-        console::line(format!("Executing 'Functions.{name}' (Reason='{reason}', Id={id})"));
+        console::line(executing_line(name, reason, &id));
         let started = Instant::now();
         let outcome = match self.read_inputs(name, &mut payload).await {
             Ok(()) => self.exchange(name, &payload, &id).await,
@@ -163,13 +168,9 @@ impl Host {
                         message.value.display()
                     ));
                 }
-                console::line(format!(
-                    "Executed 'Functions.{name}' (Succeeded, Id={id}, Duration={millis}ms)"
-                ));
+                console::line(executed_line(name, &id, millis, Ok(())));
             }
-            Err(reason) => console::line(format!(
-                "Executed 'Functions.{name}' (Failed, Id={id}, Duration={millis}ms)\n  {reason}"
-            )),
+            Err(reason) => console::line(executed_line(name, &id, millis, Err(reason.as_str()))),
         }
         Invocation { id, outcome }
     }
@@ -248,7 +249,19 @@ impl Host {
         self.start_timers(&app);
     }
 
+    /// How HTTP-only functions' requests reach the worker, when host.json asks for forwarding
+    /// or proxying and the worker is a custom handler (the mode is theirs).
+    pub fn forward_mode(&self) -> Option<ForwardMode> {
+        if self.transport != Transport::CustomHandler {
+            return None;
+        }
+        self.forward_mode.read().map_or(None, |mode| *mode)
+    }
+
     fn set_app(&self, app: Arc<FunctionApp>) {
+        if let Ok(mut mode) = self.forward_mode.write() {
+            *mode = ForwardMode::of(&app);
+        }
         if let Ok(mut current) = self.app.write() {
             *current = app;
         }
@@ -311,6 +324,19 @@ impl Host {
             }
         }
         left
+    }
+}
+
+/// The console line of an invocation's start, as the host writes it.
+fn executing_line(name: &str, reason: &str, id: &str) -> String {
+    format!("Executing 'Functions.{name}' (Reason='{reason}', Id={id})")
+}
+
+/// The console line of an invocation's end: `Succeeded`, or `Failed` with why.
+fn executed_line(name: &str, id: &str, millis: u128, outcome: std::result::Result<(), &str>) -> String {
+    match outcome {
+        Ok(()) => format!("Executed 'Functions.{name}' (Succeeded, Id={id}, Duration={millis}ms)"),
+        Err(reason) => format!("Executed 'Functions.{name}' (Failed, Id={id}, Duration={millis}ms)\n  {reason}"),
     }
 }
 
@@ -427,6 +453,7 @@ pub async fn run(options: StartOptions) -> Result<()> {
         listeners: Mutex::new(Vec::new()),
         transport: options.transport,
         functions_known: watch::Sender::new(!grpc),
+        forward_mode: RwLock::new(ForwardMode::of(&served)),
     });
     tokio::spawn(http::serve(listener, host.clone()));
     if grpc {
