@@ -22,7 +22,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::Limited;
 use hyper::body::Incoming;
-use hyper::header::{HOST, HeaderName, HeaderValue, USER_AGENT};
+use hyper::header::{CONNECTION, HOST, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
@@ -81,7 +81,8 @@ pub fn is_http_in_and_out(function: &Function) -> bool {
         .iter()
         .filter(|b| b.direction != Direction::In)
         .collect();
-    matches!(inputs.as_slice(), [only] if only.is("httpTrigger")) && matches!(outputs.as_slice(), [only] if only.is("http"))
+    matches!(inputs.as_slice(), [only] if only.is("httpTrigger"))
+        && matches!(outputs.as_slice(), [only] if only.is("http"))
 }
 
 /// Headers that describe one connection, not the message: never passed on.
@@ -96,8 +97,21 @@ const HOP_BY_HOP: [&str; 8] = [
     "proxy-authorization",
 ];
 
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    HOP_BY_HOP.iter().any(|hop| name.as_str().eq_ignore_ascii_case(hop))
+/// Removes the hop-by-hop headers, and those the `Connection` header names as such.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|token| HeaderName::from_bytes(token.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for hop in HOP_BY_HOP {
+        headers.remove(hop);
+    }
 }
 
 /// Sends the client's request to the worker as the host does in `mode`, and answers with the
@@ -137,7 +151,7 @@ pub async fn forward(
     match answered {
         Ok(response) => {
             let (mut head, body) = response.into_parts();
-            head.headers.retain(|name, _| !is_hop_by_hop(name));
+            strip_hop_by_hop(&mut head.headers);
             let body = ForwardedBody {
                 inner: body,
                 finish: Some(Finish { name, id, started }),
@@ -161,7 +175,7 @@ async fn send(
     max_body: usize,
 ) -> Result<Response<Incoming>, String> {
     let (mut head, body) = request.into_parts();
-    head.headers.retain(|name, _| !is_hop_by_hop(name));
+    strip_hop_by_hop(&mut head.headers);
     let id_value = HeaderValue::from_str(id).map_err(|e| format!("invalid invocation id: {e}"))?;
     head.headers
         .insert("x-azure-functions-hostversion", HeaderValue::from_static(HOST_VERSION));
@@ -325,6 +339,9 @@ mod tests {
                                             "enableForwardingHttpRequest": true}})),
             Some(ForwardMode::Proxying)
         );
-        assert_eq!(mode(&json!({"httpWorker": {"enableForwardingHttpRequest": true}})), None);
+        assert_eq!(
+            mode(&json!({"httpWorker": {"enableForwardingHttpRequest": true}})),
+            None
+        );
     }
 }

@@ -170,7 +170,8 @@ async fn handle_request(host: &Host, request: Request<Incoming>) -> Served {
     request.body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) => {
-            return status_reply(StatusCode::BAD_REQUEST, &format!("cannot read the request body: {e}")).map(Either::Left);
+            return status_reply(StatusCode::BAD_REQUEST, &format!("cannot read the request body: {e}"))
+                .map(Either::Left);
         }
     };
     if let Some(reply) = admin::handle(host, &request).await {
@@ -185,7 +186,11 @@ fn unauthorized(request: &IncomingRequest, level: AuthLevel) -> Reply {
         "401: {} {} needs a {} key (x-functions-key header or code query parameter)",
         request.method,
         request.path,
-        if level == AuthLevel::Admin { "master" } else { "function" }
+        if level == AuthLevel::Admin {
+            "master"
+        } else {
+            "function"
+        }
     ));
     empty_reply(StatusCode::UNAUTHORIZED)
 }

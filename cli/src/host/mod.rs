@@ -49,9 +49,9 @@ use crate::build::{self, BuildOptions};
 use crate::clock;
 use crate::console;
 use crate::error::{Context, Error, Result};
+use forward::ForwardMode;
 use payload::InvocationPayload;
 use response::InvocationResult;
-use forward::ForwardMode;
 use transport::{Connection, Transport};
 use worker::{Worker, WorkerState};
 

@@ -116,6 +116,7 @@ pub fn fixture_workspace() -> &'static Path {
             "routes",
             "storage",
             "sdk-clients",
+            "streaming",
         ] {
             let manifest = dir.join(member).join("Cargo.toml");
             let text = std::fs::read_to_string(&manifest).expect("read a fixture manifest");
