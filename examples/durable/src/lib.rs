@@ -13,8 +13,8 @@
 //! - [`health_check`]: an HTTP call made by the Durable extension (`call_http`, polling `202`
 //!   answers), a managed-identity token from version `2` on (the orchestration's version),
 //!   and a counter reset scheduled for the next midnight (a scheduled entity signal).
-//! - [`transfer`](fn@transfer): a critical section. Locks two [`account`] entities, then withdraws from one
-//!   and deposits into the other while no one else can touch either (module [`transfer`](mod@transfer)).
+//! - [`transfer`]: a critical section. Locks two [`account`] entities, then withdraws from one
+//!   and deposits into the other while no one else can touch either (module [`accounts`]).
 //! - [`price_line`], [`send_approval_request`]: activities, taking and returning serde types.
 //! - [`manage::manage_instance`]: terminates or purges an instance with its sub-orchestrations
 //!   (recursively), over HTTP.
