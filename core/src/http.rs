@@ -281,15 +281,11 @@ impl HttpRequestBuilder {
         self
     }
 
-    /// Adds the headers App Service authentication sends for a signed-in `principal`
-    /// (`x-ms-client-principal` and its `-id`, `-name`, `-idp` companions), which a
-    /// [`ClientPrincipal`](crate::ClientPrincipal) parameter reads.
-    pub fn client_principal(mut self, principal: &crate::principal::ClientPrincipal) -> Self {
-        for (name, value) in principal.to_headers() {
-            // As bytes: a name may be UTF-8, which `header` (visible ASCII only) would skip.
-            if let Ok(value) = HeaderValue::from_bytes(value.as_bytes()) {
-                self.request.headers.append(HeaderName::from_static(name), value);
-            }
+    /// Appends a header whose value is any bytes a header may hold (UTF-8 too, which
+    /// [`header`](Self::header), visible ASCII only, skips); an invalid value is skipped.
+    pub(crate) fn header_bytes(mut self, name: &'static str, value: &[u8]) -> Self {
+        if let Ok(value) = HeaderValue::from_bytes(value) {
+            self.request.headers.append(HeaderName::from_static(name), value);
         }
         self
     }

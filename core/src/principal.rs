@@ -18,7 +18,7 @@ use crate::data::BindingData;
 use crate::decode::DecodeError;
 use crate::error::{Error, InvocationError};
 use crate::extract::{Parameter, kind};
-use crate::http::{Claim, ClaimsIdentity, HttpRequest};
+use crate::http::{Claim, ClaimsIdentity, HttpRequest, HttpRequestBuilder};
 use crate::invocation::Invocation;
 
 /// The header holding the principal: base64 of its JSON.
@@ -421,6 +421,17 @@ impl Parameter for OptionalClientPrincipal {
 
     fn read(invocation: &Invocation) -> Result<Self, InvocationError> {
         principal_of(invocation).map(OptionalClientPrincipal)
+    }
+}
+
+impl HttpRequestBuilder {
+    /// Adds the headers App Service authentication sends for a signed-in `principal`
+    /// (`x-ms-client-principal` and its `-id`, `-name`, `-idp` companions), which a
+    /// [`ClientPrincipal`] parameter reads.
+    pub fn client_principal(self, principal: &ClientPrincipal) -> Self {
+        principal.to_headers().into_iter().fold(self, |builder, (name, value)| {
+            builder.header_bytes(name, value.as_bytes())
+        })
     }
 }
 
