@@ -36,6 +36,29 @@ pub(crate) async fn prepare(
     cancellation: CancellationToken,
     pairing: Option<&Arc<Pairing>>,
 ) -> Result<Prepared, InvocationError> {
+    // Decoded before the only await: the request is gone by then, so the future that waits for
+    // a forwarded request holds the invocation alone, not the message it came from too.
+    let (mut invocation, forwarded) = decode(function, request, cancellation, pairing.is_some())?;
+    let responder = match (forwarded, pairing) {
+        (Some((key, route)), Some(pairing)) => {
+            Some(attach_forwarded_request(&mut invocation, key, route, pairing).await?)
+        }
+        _ => None,
+    };
+    Ok(Prepared { invocation, responder })
+}
+
+/// The trigger's binding name and route of an HTTP request that comes through `HttpUri`.
+type ForwardedRoute = (String, Box<RpcHttp>);
+
+/// The invocation a request describes, and with `http_uri`, the route of an HTTP trigger whose
+/// request comes over HTTP.
+fn decode(
+    function: &'static FunctionDescription,
+    request: InvocationRequest,
+    cancellation: CancellationToken,
+    http_uri: bool,
+) -> Result<(Invocation, Option<ForwardedRoute>), InvocationError> {
     let mut invocation = Invocation::with_cancellation(function, request.invocation_id, cancellation);
     invocation.retry = request.retry_context.map(|retry| RetryContext {
         retry_count: i64::from(retry.retry_count),
@@ -63,10 +86,10 @@ pub(crate) async fn prepare(
                 if let Some(Data::Http(http)) = &mut data.data {
                     route_values_from_metadata(function, http, &request.trigger_metadata);
                 }
-                match (pairing, data.data) {
+                match (http_uri, data.data) {
                     // With `HttpUri`, the request itself comes over HTTP; this is only its route.
-                    (Some(_), Some(Data::Http(http))) if http.url.is_empty() => {
-                        forwarded = Some((key, *http));
+                    (true, Some(Data::Http(http))) if http.url.is_empty() => {
+                        forwarded = Some((key, http));
                         continue;
                     }
                     (_, data) => typed_data::binding_data(super::proto::TypedData { data }).map_err(|message| {
@@ -85,13 +108,7 @@ pub(crate) async fn prepare(
         .into_iter()
         .filter_map(|(key, value)| Some((key, typed_data::metadata_json(value)?)))
         .collect();
-    let responder = match (forwarded, pairing) {
-        (Some((key, route)), Some(pairing)) => {
-            Some(attach_forwarded_request(&mut invocation, key, route, pairing).await?)
-        }
-        _ => None,
-    };
-    Ok(Prepared { invocation, responder })
+    Ok((invocation, forwarded))
 }
 
 /// Route values for hosts that send them only in the trigger metadata.
@@ -159,7 +176,7 @@ fn route_value(value: &super::proto::TypedData) -> Option<String> {
 async fn attach_forwarded_request(
     invocation: &mut Invocation,
     key: String,
-    route: RpcHttp,
+    route: Box<RpcHttp>,
     pairing: &Pairing,
 ) -> Result<HttpResponder, InvocationError> {
     let arrival = pairing.take_request(&invocation.invocation_id, PAIRING_TIMEOUT);
@@ -172,7 +189,12 @@ async fn attach_forwarded_request(
             "the host's forwarded HTTP request for this invocation did not arrive".to_owned(),
         ));
     };
-    let params = either_map_owned(route.nullable_params, route.params);
+    let RpcHttp {
+        nullable_params,
+        params,
+        ..
+    } = *route;
+    let params = either_map_owned(nullable_params, params);
     let streams_body = invocation.function.streams_request_body;
     let (request, body) = match exchange.request.into_http_request(params, streams_body).await {
         Ok(read) => read,

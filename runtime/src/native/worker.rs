@@ -29,6 +29,7 @@ use crate::CancellationToken;
 use crate::dispatch;
 use crate::error::InvocationError;
 use crate::function::{FunctionDescription, Registry};
+use crate::grpc::codec;
 
 /// How long the host lets a worker finish when `WorkerTerminate` names no grace period.
 pub(crate) const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(5);
@@ -566,7 +567,12 @@ async fn run_invocation(
     let (logs, answer) = invocation::conclude(function, &invocation_id, result, token.is_cancelled(), responder);
     // Logs first: the host drops the lines of an invocation that has completed.
     for log in logs {
-        outbox.send_content(&request_id, Content::RpcLog(log)).await;
+        // Framed here, not inside the send: a pending send then holds bytes, not a message.
+        let frame = codec::encode(&StreamingMessage {
+            request_id: request_id.clone(),
+            content: Some(Content::RpcLog(log)),
+        });
+        outbox.send_framed(frame).await;
     }
     outbox.send_framed(answer.framed(&request_id)).await;
     drop(finished);
