@@ -20,8 +20,10 @@ use azfn::prelude::*;
 use base64::Engine;
 use prost::Message;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
+
+#[path = "support/raw_http.rs"]
+mod raw_http;
 
 /// Fan-out/fan-in over the cities it is given.
 #[function(orchestration_trigger)]
@@ -95,19 +97,13 @@ async fn serve() -> SocketAddr {
 /// Posts an invocation envelope as the host does and reads the JSON answer.
 async fn invoke(address: SocketAddr, function: &str, envelope: &Value) -> (u16, Value) {
     let body = envelope.to_string();
-    let mut stream = TcpStream::connect(address).await.unwrap();
-    let head = format!(
-        "POST /{function} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(body.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8(raw).unwrap();
-    let status = text[9..12].parse().unwrap();
-    let (_, body) = text.split_once("\r\n\r\n").unwrap();
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    let headers = [("Host", "localhost"), ("Content-Type", "application/json")];
+    let raw = raw_http::request(&format!("POST /{function} HTTP/1.1"), &headers, body.as_bytes());
+    let answer = raw_http::exchange(address, &raw).await;
+    (
+        answer.status,
+        serde_json::from_str(&answer.text()).unwrap_or(Value::Null),
+    )
 }
 
 /// A string value as the host puts it in `Data`: JSON-encoded once more.

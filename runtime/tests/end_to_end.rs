@@ -4,11 +4,13 @@
 use std::net::SocketAddr;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 #[path = "support/functions.rs"]
 mod functions;
+
+#[path = "support/raw_http.rs"]
+mod raw_http;
 
 async fn start() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -20,46 +22,21 @@ async fn start() -> SocketAddr {
 
 /// Posts `body` as the host does (chunked, with its headers) and returns status and JSON.
 async fn invoke(address: SocketAddr, function: &str, body: &str) -> (u16, Value) {
-    let mut stream = TcpStream::connect(address).await.unwrap();
-    let head = format!(
+    let raw = format!(
         "POST /{function} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json; charset=utf-8\r\n\
          X-Azure-Functions-InvocationId: 7b3f0c1e-0000-4000-8000-000000000001\r\n\
-         User-Agent: Azure-Functions-Host/4.1037.0\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+         User-Agent: Azure-Functions-Host/4.1037.0\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+         {:x}\r\n{body}\r\n0\r\n\r\n",
+        body.len()
     );
-    let chunked = format!("{:x}\r\n{body}\r\n0\r\n\r\n", body.len());
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(chunked.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8(raw).unwrap();
-    let status: u16 = text[9..12].parse().unwrap();
-    let (headers, body) = text.split_once("\r\n\r\n").unwrap();
-    assert!(
-        headers.to_ascii_lowercase().contains("content-type: application/json"),
-        "{headers}"
-    );
-    let body = if headers.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
+    let answer = raw_http::exchange(address, raw.as_bytes()).await;
+    let content_type = answer.header("content-type").unwrap_or_default();
+    assert!(content_type.starts_with("application/json"), "{}", answer.head);
+    let body = answer.text();
     (
-        status,
+        answer.status,
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}")),
     )
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap();
-        if size == 0 {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = &rest[size + 2..];
-    }
-    out
 }
 
 /// A payload recorded from a real host (`captures/README.md`), shared with

@@ -5,8 +5,10 @@
 use std::net::SocketAddr;
 
 use azfn::prelude::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
+
+#[path = "support/raw_http.rs"]
+mod raw_http;
 
 #[function(http_trigger(route = "hello/{name:alpha}", methods = "get", auth_level = "anonymous"))]
 async fn hello(req: HttpRequest) -> HttpResponse {
@@ -76,20 +78,9 @@ async fn start() -> SocketAddr {
 }
 
 async fn send(address: SocketAddr, head: &str, body: &[u8]) -> (String, Vec<u8>) {
-    let mut stream = TcpStream::connect(address).await.unwrap();
-    let head = format!(
-        "{head}\r\nHost: myapp.azurewebsites.net\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(body).await.unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    (
-        String::from_utf8(raw[..split].to_vec()).unwrap(),
-        raw[split + 4..].to_vec(),
-    )
+    let raw = raw_http::request(head, &[("Host", "myapp.azurewebsites.net")], body);
+    let answer = raw_http::exchange(address, &raw).await;
+    (answer.head, answer.body)
 }
 
 #[tokio::test]

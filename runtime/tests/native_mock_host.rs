@@ -44,6 +44,9 @@ use tokio::task::JoinHandle;
 #[path = "support/example_app.rs"]
 mod example_app;
 
+#[path = "support/raw_http.rs"]
+mod raw_http;
+
 // ---------------------------------------------------------------------------------------------
 // The app: functions as users write them, and a few described by hand.
 // ---------------------------------------------------------------------------------------------
@@ -643,23 +646,16 @@ fn hello_request(invocation_id: &str) -> InvocationRequest {
 /// A raw HTTP/1.1 POST to the worker's `HttpUri` server, as the host's proxy forwards it.
 async fn forward(http_uri: &str, path: &str, invocation_id: &str, body: &str) -> (u16, String) {
     let address = http_uri.trim_start_matches("http://");
-    let mut tcp = TcpStream::connect(address).await.expect("the HttpUri server listens");
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nX-Forwarded-Host: app.example\r\nX-Forwarded-Proto: https\r\n\
-         x-ms-invocation-id: {invocation_id}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        body.len()
-    );
-    tcp.write_all(head.as_bytes()).await.expect("writes");
-    let mut raw = Vec::new();
-    tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut raw))
-        .await
-        .expect("answered in time")
-        .expect("reads");
-    let text = String::from_utf8(raw).expect("text");
-    let status = text[9..12].parse().expect("a status");
-    let (_, body) = text.split_once("\r\n\r\n").expect("a head and a body");
-    (status, body.to_owned())
+    let headers = [
+        ("Host", address),
+        ("X-Forwarded-Host", "app.example"),
+        ("X-Forwarded-Proto", "https"),
+        ("x-ms-invocation-id", invocation_id),
+        ("Content-Type", "text/plain"),
+    ];
+    let raw = raw_http::request(&format!("POST {path} HTTP/1.1"), &headers, body.as_bytes());
+    let answer = raw_http::exchange(address, &raw).await;
+    (answer.status, answer.text())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -28,13 +28,15 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use prost::Message;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 #[path = "support/example_app.rs"]
 mod example_app;
+
+#[path = "support/raw_http.rs"]
+mod raw_http;
 
 // ---------------------------------------------------------------------------------------------
 // The app.
@@ -601,22 +603,12 @@ async fn over_the_custom_handler_settlement_fails_with_the_reason() {
         "Metadata": { "LockToken": "\"5b7e2d0c-3c4a-4d7b-9a51-0c1f2e3d4a5b\"", "DeliveryCount": "1" },
     })
     .to_string();
-    let mut tcp = TcpStream::connect(address).await.expect("the server listens");
-    let request = format!(
-        "POST /settle HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        body.len()
-    );
-    tcp.write_all(request.as_bytes()).await.expect("writes");
-    let mut raw = Vec::new();
-    tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut raw))
-        .await
-        .expect("answered in time")
-        .expect("reads");
-    let text = String::from_utf8(raw).expect("text");
-    assert!(text.starts_with("HTTP/1.1 500"), "{text}");
-    let (_, answer) = text.split_once("\r\n\r\n").expect("a head and a body");
-    let answer: serde_json::Value = serde_json::from_str(answer).expect("JSON");
+    let headers = [("Host", "127.0.0.1"), ("Content-Type", "application/json")];
+    let raw = raw_http::request("POST /settle HTTP/1.1", &headers, body.as_bytes());
+    let answer = raw_http::exchange(address, &raw).await;
+    assert_eq!(answer.status, 500, "{answer:?}");
+    let answer = answer.text();
+    let answer: serde_json::Value = serde_json::from_str(&answer).expect("JSON");
     let error = answer["error"].as_str().expect("an error");
     assert!(error.contains("needs azfn's native gRPC transport"), "{error}");
     assert!(error.contains("never a custom handler"), "{error}");

@@ -13,7 +13,6 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -35,6 +34,9 @@ use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::{Span, status::StatusCode};
 use prost::Message;
 use serde_json::json;
+
+#[path = "support/raw_http.rs"]
+mod raw_http;
 
 #[path = "support/example_app.rs"]
 mod example_app;
@@ -253,33 +255,27 @@ fn invoke_brew(port: u16, invocation_id: &str, mode: &str, traceparent: &str) ->
         "Metadata": {"mode": serde_json::to_string(mode).unwrap()}
     })
     .to_string();
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(PATIENCE)).unwrap();
-    let raw = format!(
-        "POST /brew HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
-         X-Azure-Functions-InvocationId: {invocation_id}\r\ntraceparent: {traceparent}\r\n\
-         tracestate: azfn=test\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{envelope}",
-        envelope.len()
-    );
-    stream.write_all(raw.as_bytes()).unwrap();
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    response.get(9..12).and_then(|status| status.parse().ok())
+    let headers = [
+        ("Host", "127.0.0.1"),
+        ("Content-Type", "application/json"),
+        ("X-Azure-Functions-InvocationId", invocation_id),
+        ("traceparent", traceparent),
+        ("tracestate", "azfn=test"),
+    ];
+    let raw = raw_http::request("POST /brew HTTP/1.1", &headers, envelope.as_bytes());
+    Some(raw_http::exchange_blocking(("127.0.0.1", port), &raw).status).filter(|&status| status != 0)
 }
 
 /// A request the host forwards as it came (`enableForwardingHttpRequest`), to `brew` with
 /// `mode`, carrying `traceparent`; the status of the answer.
 fn forward_brew(port: u16, invocation_id: &str, mode: &str, traceparent: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(PATIENCE)).unwrap();
-    let raw = format!(
-        "GET /api/brew/{mode} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Azure-Functions-InvocationId: {invocation_id}\r\n\
-         traceparent: {traceparent}\r\nConnection: close\r\n\r\n"
-    );
-    stream.write_all(raw.as_bytes()).unwrap();
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    response.get(9..12).and_then(|status| status.parse().ok())
+    let headers = [
+        ("Host", "127.0.0.1"),
+        ("X-Azure-Functions-InvocationId", invocation_id),
+        ("traceparent", traceparent),
+    ];
+    let raw = raw_http::request(&format!("GET /api/brew/{mode} HTTP/1.1"), &headers, b"");
+    Some(raw_http::exchange_blocking(("127.0.0.1", port), &raw).status).filter(|&status| status != 0)
 }
 
 /// Sends SIGTERM, as the host stops a worker, and waits for the process to exit.
