@@ -69,6 +69,21 @@ async fn string_calls(ctx: OrchestrationContext) -> Result<bool, azfn::Error> {
     Ok(shipped)
 }
 
+/// Two activity calls in a row, by item: the second takes the first's output.
+#[function(orchestration_trigger)]
+async fn typed_chain(ctx: OrchestrationContext, city: String) -> Result<String, azfn::Error> {
+    let first = ctx.call(say_hello, &city).await?;
+    Ok(ctx.call(say_hello, &first).await?)
+}
+
+/// The same by strings.
+#[function(orchestration_trigger)]
+async fn string_chain(ctx: OrchestrationContext) -> Result<String, azfn::Error> {
+    let city: String = ctx.input()?;
+    let first: String = ctx.call_activity("SayHello", &city).await?;
+    Ok(ctx.call_activity("SayHello", &first).await?)
+}
+
 // ----- the wire -----
 
 fn event(event_id: i32, event_type: EventType) -> HistoryEvent {
@@ -167,6 +182,62 @@ async fn typed_calls_schedule_exactly_what_string_calls_do() {
         }
         other => panic!("expected the entity signal, got {other:?}"),
     }
+}
+
+/// The second episode of `name`: the first call (task 0) was scheduled and has completed.
+fn first_call_completed(name: &str) -> String {
+    let started = event(
+        -1,
+        EventType::ExecutionStarted(ExecutionStartedEvent {
+            name: name.into(),
+            input: Some("\"Tokyo\"".into()),
+            orchestration_instance: Some(OrchestrationInstance {
+                instance_id: INSTANCE.into(),
+                execution_id: Some("exec-1".into()),
+            }),
+            ..Default::default()
+        }),
+    );
+    let scheduled = event(
+        0,
+        EventType::TaskScheduled(TaskScheduledEvent {
+            name: "SayHello".into(),
+            input: Some("\"Tokyo\"".into()),
+            ..Default::default()
+        }),
+    );
+    let completed = event(
+        -1,
+        EventType::TaskCompleted(TaskCompletedEvent {
+            task_scheduled_id: 0,
+            result: Some("\"Hello Tokyo\"".into()),
+        }),
+    );
+    let request = OrchestratorRequest {
+        instance_id: INSTANCE.into(),
+        execution_id: Some("exec-1".into()),
+        past_events: vec![
+            event(-1, EventType::OrchestratorStarted(OrchestratorStartedEvent {})),
+            started,
+            scheduled,
+        ],
+        new_events: vec![
+            event(-1, EventType::OrchestratorStarted(OrchestratorStartedEvent {})),
+            completed,
+        ],
+        ..Default::default()
+    };
+    STANDARD.encode(request.encode_to_vec())
+}
+
+#[tokio::test]
+async fn a_replayed_typed_call_answers_as_a_replayed_string_call() {
+    let typed = episode("typed_chain", &first_call_completed("typed_chain")).await;
+    let strings = episode("string_chain", &first_call_completed("string_chain")).await;
+    assert_eq!(typed, strings, "the same bytes out");
+    // The replayed call is acknowledged by the history; only the next one is scheduled.
+    let response = decode(&typed);
+    assert_eq!(response.actions, [schedule(1, "SayHello", "\"Hello Tokyo\"")]);
 }
 
 #[tokio::test]

@@ -294,7 +294,7 @@ impl OrchestrationContext {
     /// }
     /// ```
     pub fn call_activity<O: DeserializeOwned, I: Serialize + ?Sized>(&self, name: &str, input: &I) -> DurableTask<O> {
-        let input = if self.lock().history_schedules_next() {
+        let input = if self.replays_next_schedule() {
             // Replayed: the input is only checked to serialize (as it did when the call was
             // first made), without keeping the text.
             serde_json::to_writer(std::io::sink(), input).map(|()| None)
@@ -302,6 +302,12 @@ impl OrchestrationContext {
             to_json(input)
         };
         self.schedule_activity(name, input, None)
+    }
+
+    /// Whether the history already holds the next scheduling (the call is replayed): its
+    /// action is never sent, so the string and the typed activity calls skip keeping its input.
+    pub(crate) fn replays_next_schedule(&self) -> bool {
+        self.lock().history_schedules_next()
     }
 
     /// Schedules the activity `name` with its input already serialized (or the error that
