@@ -38,6 +38,11 @@ pub fn decode_query_component(text: &str) -> String {
 /// );
 /// ```
 pub fn decode_query(query: &str) -> Vec<(String, String)> {
+    query_pairs(query).collect()
+}
+
+/// The decoded parameters of [`decode_query`], one at a time.
+fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
     query
         .split('&')
         .filter(|part| !part.is_empty())
@@ -46,7 +51,6 @@ pub fn decode_query(query: &str) -> Vec<(String, String)> {
             (decode_query_component(name), decode_query_component(value))
         })
         .filter(|(name, _)| !name.is_empty())
-        .collect()
 }
 
 /// A query string's parameters as the host hands them to a function: decoded, the values of a
@@ -59,7 +63,8 @@ pub fn decode_query(query: &str) -> Vec<(String, String)> {
 /// ```
 pub fn decode_query_joined(query: &str) -> std::collections::BTreeMap<String, String> {
     let mut joined = std::collections::BTreeMap::<String, String>::new();
-    for (name, value) in decode_query(query) {
+    // Straight into the map: the list `decode_query` makes would only be walked once.
+    for (name, value) in query_pairs(query) {
         joined
             .entry(name)
             .and_modify(|existing| {
