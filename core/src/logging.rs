@@ -32,6 +32,7 @@ use std::pin::Pin;
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::Filtered;
@@ -212,6 +213,45 @@ impl<S> Filter<S> for LogFilter {
     }
 }
 
+/// What the capture layer sees: what a [`LogFilter`] lets through, but never the span azfn
+/// opens around each invocation, which capture does not read. With azfn's default subscriber
+/// (or any whose other layers do not want that span either) nothing records it, and opening
+/// it costs a look at its callsite's cached interest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureFilter(LogFilter);
+
+impl CaptureFilter {
+    /// The capture filter over `filter`.
+    pub fn new(filter: LogFilter) -> Self {
+        CaptureFilter(filter)
+    }
+
+    /// The capture filter over [`LogFilter::from_environment`].
+    pub fn from_environment() -> Self {
+        CaptureFilter(LogFilter::from_environment())
+    }
+}
+
+impl<S> Filter<S> for CaptureFilter {
+    fn enabled(&self, metadata: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        !is_invocation_span(metadata) && self.0.enabled(metadata.target(), *metadata.level())
+    }
+
+    fn callsite_enabled(&self, metadata: &'static Metadata<'static>) -> Interest {
+        // Never for the invocation span, cached in its callsite; the rest as before, asked at
+        // each call.
+        if is_invocation_span(metadata) {
+            Interest::never()
+        } else {
+            Interest::sometimes()
+        }
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(self.0.max_level())
+    }
+}
+
 /// The layer that captures invocation events (see the module docs); with `console`, it also
 /// writes the events outside invocations to the console.
 #[derive(Debug, Clone, Copy, Default)]
@@ -231,12 +271,13 @@ impl CaptureLayer {
     }
 }
 
-/// The capture layer for a registry of one's own, filtered by [`LogFilter::from_environment`].
-pub fn layer<S>() -> Filtered<CaptureLayer, LogFilter, S>
+/// The capture layer for a registry of one's own, filtered by
+/// [`CaptureFilter::from_environment`].
+pub fn layer<S>() -> Filtered<CaptureLayer, CaptureFilter, S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    CaptureLayer::new().with_filter(LogFilter::from_environment())
+    CaptureLayer::new().with_filter(CaptureFilter::from_environment())
 }
 
 /// Installs a registry with the capture layer and the console writer as the global default,
@@ -244,7 +285,7 @@ where
 pub fn init_default() {
     if !tracing::dispatcher::has_been_set() {
         let subscriber = tracing_subscriber::registry()
-            .with(CaptureLayer::with_console().with_filter(LogFilter::from_environment()));
+            .with(CaptureLayer::with_console().with_filter(CaptureFilter::from_environment()));
         let _ = tracing::subscriber::set_global_default(subscriber);
     }
 }
@@ -377,6 +418,38 @@ mod tests {
         let lines = captured_lines(captured);
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0].to_string(), " INFO azfn_core::logging::tests: shipped order=7");
+    }
+
+    /// Counts the spans it is told of.
+    struct SpanCounting(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl<S: Subscriber> Layer<S> for SpanCounting {
+        fn on_new_span(&self, _: &Attributes<'_>, _: &Id, _: Context<'_, S>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn the_invocation_span_is_opened_only_when_another_layer_wants_it() {
+        let capture = || CaptureLayer::new().with_filter(CaptureFilter::new(LogFilter::parse("trace")));
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(capture()), || {
+            // As dispatch opens it: with capture alone, nothing records it.
+            let invocation = tracing::info_span!(target: "azfn::dispatch", "invocation", invocation_id = "i-1");
+            assert!(invocation.is_disabled());
+            assert!(
+                !tracing::info_span!("order").is_disabled(),
+                "the user's spans still are"
+            );
+        });
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let with_exporter = tracing_subscriber::registry()
+            .with(capture())
+            .with(SpanCounting(seen.clone()));
+        tracing::subscriber::with_default(with_exporter, || {
+            let invocation = tracing::info_span!(target: "azfn::dispatch", "invocation", invocation_id = "i-2");
+            assert!(!invocation.is_disabled(), "another layer wants it");
+        });
+        assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 1);
     }
 
     #[tokio::test]

@@ -38,7 +38,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use azfn_core::dispatch::{self, SpanHooks};
-use azfn_core::logging::{CaptureLayer, LogFilter};
+use azfn_core::logging::{CaptureFilter, CaptureLayer, LogFilter};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::{SdkTracerProvider, Tracer};
 use tracing::{Metadata, Subscriber};
@@ -246,7 +246,7 @@ pub fn init_default_subscriber() {
         return;
     }
     let subscriber = tracing_subscriber::registry()
-        .with(CaptureLayer::with_console().with_filter(LogFilter::from_environment()))
+        .with(CaptureLayer::with_console().with_filter(CaptureFilter::from_environment()))
         .with(layer());
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
