@@ -67,6 +67,7 @@ pub use azfn_wire::rpc as proto;
 pub use azfn_wire::server;
 
 use std::future::Future;
+use std::task::Poll;
 use std::time::Duration;
 
 pub use args::{DEFAULT_MAX_MESSAGE_LENGTH, DEFAULT_SHUTDOWN_GRACE, DISABLE_HTTP_URI_VARIABLE, NativeArgs, parse_args};
@@ -240,9 +241,20 @@ async fn serve<F: Future<Output = ()> + Send>(
     mut shutdown: std::pin::Pin<&mut F>,
     shutdown_grace: Duration,
 ) -> Result<Ending, Box<relay::Specialization>> {
+    let mut turns: u32 = 0;
     loop {
+        // Messages go first below, so the shutdown future (signal streams) is polled only when
+        // none is waiting, not once per message; every 32nd turn it is polled anyway, so that a
+        // steady stream of messages cannot hold off a SIGTERM.
+        if turns.is_multiple_of(32) {
+            let stopped = std::future::poll_fn(|cx| Poll::Ready(shutdown.as_mut().poll(cx).is_ready())).await;
+            if stopped {
+                return Ok(Ending::Drain(shutdown_grace));
+            }
+        }
+        turns = turns.wrapping_add(1);
         tokio::select! {
-            () = shutdown.as_mut() => return Ok(Ending::Drain(shutdown_grace)),
+            biased;
             next = inbox.next() => match next {
                 Ok(Some(Inbound::Message(message))) => match worker.handle(*message).await {
                     Next::Continue => {}
@@ -254,6 +266,7 @@ async fn serve<F: Future<Output = ()> + Send>(
                 Ok(None) => return Ok(Ending::HostGone(Ok(()))),
                 Err(error) => return Ok(Ending::HostGone(Err(error))),
             },
+            () = shutdown.as_mut() => return Ok(Ending::Drain(shutdown_grace)),
         }
     }
 }
