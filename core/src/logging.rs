@@ -429,27 +429,39 @@ mod tests {
         }
     }
 
+    /// Asked of the dispatchers directly, not through the macros: a callsite caches one interest
+    /// for every subscriber alive in the process, and other tests set theirs up meanwhile.
     #[test]
-    fn the_invocation_span_is_opened_only_when_another_layer_wants_it() {
-        let capture = || CaptureLayer::new().with_filter(CaptureFilter::new(LogFilter::parse("trace")));
-        tracing::subscriber::with_default(tracing_subscriber::registry().with(capture()), || {
-            // As dispatch opens it: with capture alone, nothing records it.
-            let invocation = tracing::info_span!(target: "azfn::dispatch", "invocation", invocation_id = "i-1");
-            assert!(invocation.is_disabled());
-            assert!(
-                !tracing::info_span!("order").is_disabled(),
-                "the user's spans still are"
-            );
-        });
+    fn the_invocation_span_is_wanted_only_by_layers_other_than_capture() {
+        let metadata_of = |span: fn() -> tracing::Span| {
+            tracing::subscriber::with_default(tracing_subscriber::registry(), || span().metadata())
+                .expect("a bare registry records every span")
+        };
+        // As dispatch opens it.
+        let invocation =
+            metadata_of(|| tracing::info_span!(target: "azfn::dispatch", "invocation", invocation_id = "i-1"));
+        let order = metadata_of(|| tracing::info_span!("order", id = 7));
+        let filter = CaptureFilter::new(LogFilter::parse("trace"));
+        assert!(Filter::<tracing_subscriber::Registry>::callsite_enabled(&filter, invocation).is_never());
+        assert!(!Filter::<tracing_subscriber::Registry>::callsite_enabled(&filter, order).is_never());
+
+        let capture = || CaptureLayer::new().with_filter(filter.clone());
+        let capture_only = tracing::Dispatch::new(tracing_subscriber::registry().with(capture()));
+        assert!(
+            capture_only.register_callsite(invocation).is_never(),
+            "with capture alone, nothing records it"
+        );
+        assert!(
+            !capture_only.register_callsite(order).is_never(),
+            "the user's spans still are recorded"
+        );
         let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let with_exporter = tracing_subscriber::registry()
-            .with(capture())
-            .with(SpanCounting(seen.clone()));
-        tracing::subscriber::with_default(with_exporter, || {
-            let invocation = tracing::info_span!(target: "azfn::dispatch", "invocation", invocation_id = "i-2");
-            assert!(!invocation.is_disabled(), "another layer wants it");
-        });
-        assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 1);
+        let with_exporter =
+            tracing::Dispatch::new(tracing_subscriber::registry().with(capture()).with(SpanCounting(seen)));
+        assert!(
+            !with_exporter.register_callsite(invocation).is_never(),
+            "another layer wants it"
+        );
     }
 
     #[tokio::test]
