@@ -12,13 +12,13 @@ use azfn::durable::driver::{AppEntities, MockActivities, OrchestrationDriver};
 use azfn::durable::proto::history_event::EventType;
 use azfn::durable::proto::orchestrator_action::OrchestratorActionType;
 use azfn::durable::proto::{
-    EntityBatchRequest, EventRaisedEvent, EventSentEvent, ExecutionStartedEvent, HistoryEvent, OperationRequest,
-    OrchestrationInstance, OrchestrationStatus, OrchestratorCompletedEvent, OrchestratorRequest, OrchestratorResponse,
-    OrchestratorStartedEvent, operation_result,
+    EventRaisedEvent, EventSentEvent, ExecutionStartedEvent, HistoryEvent, OrchestrationInstance, OrchestrationStatus,
+    OrchestratorCompletedEvent, OrchestratorRequest, OrchestratorResponse, OrchestratorStartedEvent, operation_result,
 };
 use azfn::durable::{EntityId, OrchestrationContext, when_all};
 use azfn::testing::{TestApp, Trigger};
-use durable_example::{Transfer, TransferOutcome};
+use durable_example::{Transfer, TransferOutcome, account};
+use serde_json::{Value, json};
 
 const T0: i64 = 1_700_000_000;
 const INSTANCE: &str = "transfer-1";
@@ -244,24 +244,17 @@ async fn a_short_balance_refuses_the_transfer_and_still_releases_the_locks() {
 
 #[tokio::test]
 async fn the_account_entity_refuses_an_overdraft() {
-    let operation = |name: &str, input: Option<&str>| OperationRequest {
-        operation: name.into(),
-        request_id: format!("r-{name}"),
-        input: input.map(Into::into),
-        ..Default::default()
-    };
-    let request = EntityBatchRequest {
-        instance_id: "@account@zoe".into(),
-        entity_state: Some("500".into()),
-        operations: vec![
-            operation("withdraw", Some("300")),
-            operation("withdraw", Some("300")),
-            operation("deposit", Some("50")),
-            operation("balance", None),
+    let batch = Trigger::entity_operations(
+        &EntityId::of(account, "zoe"),
+        Some(&500),
+        &[
+            ("withdraw", json!(300)),
+            ("withdraw", json!(300)),
+            ("deposit", json!(50)),
+            ("balance", Value::Null),
         ],
-        ..Default::default()
-    };
-    let outputs = app().invoke("account", Trigger::entity_batch(&request)).await.unwrap();
+    );
+    let outputs = app().invoke("account", batch).await.unwrap();
     let result = outputs.entity_batch_result().unwrap();
     let outcomes: Vec<Result<String, String>> = result
         .results
