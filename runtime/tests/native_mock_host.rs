@@ -1621,27 +1621,15 @@ async fn request_bodies_stream_through_http_uri_to_a_function_that_takes_them() 
     tcp.write_all(b"6\r\n world\r\n0\r\n\r\n").await.expect("writes");
     let (_, response) = harness.host.response_of("t-1").await;
     assert_eq!(status(&response.result), Status::Success);
-    let mut raw = Vec::new();
-    tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut raw))
-        .await
-        .expect("answered in time")
-        .expect("reads");
-    let text = String::from_utf8(raw).expect("text");
-    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
-    assert!(text.ends_with("\r\n\r\n11 bytes"), "{text}");
+    let answer = raw_http::read_answer(&mut tcp).await;
+    assert!(answer.head.starts_with("HTTP/1.1 200"), "{answer:?}");
+    assert_eq!(answer.body, b"11 bytes", "{answer:?}");
 
     // A body declared larger than the limit is refused before any invocation pairs with it.
-    let mut tcp = TcpStream::connect(&address).await.expect("the HttpUri server listens");
     let head = format!(
         "POST /api/tally HTTP/1.1\r\nHost: {address}\r\nx-ms-invocation-id: t-2\r\n\
          Content-Length: 999999999999\r\nConnection: close\r\n\r\n"
     );
-    tcp.write_all(head.as_bytes()).await.expect("writes");
-    let mut raw = Vec::new();
-    tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut raw))
-        .await
-        .expect("answered in time")
-        .expect("reads");
-    let text = String::from_utf8(raw).expect("text");
-    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    let answer = raw_http::exchange(&address, head.as_bytes()).await;
+    assert!(answer.head.starts_with("HTTP/1.1 413"), "{answer:?}");
 }

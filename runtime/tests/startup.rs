@@ -7,7 +7,6 @@
 //! `TestApp`: factories' values as `State<T>`, and `Scoped<T>` values built per invocation,
 //! distinct between concurrent invocations and dropped when the invocation ends.
 
-use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -22,6 +21,9 @@ use serde_json::{Value, json};
 
 #[path = "support/example_app.rs"]
 mod example_app;
+
+#[path = "support/raw_http.rs"]
+mod raw_http;
 
 // ---------------------------------------------------------------------------------------------
 // The app as the host runs it.
@@ -79,20 +81,14 @@ fn answers(port: u16) -> bool {
 fn invoke_greet(port: u16) -> (u16, Value) {
     let envelope =
         json!({"Data": {"req": {"Url": "http://localhost/api/greet", "Method": "GET", "Headers": {}}}, "Metadata": {}});
-    let body = envelope.to_string();
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let raw = format!(
-        "POST /greet HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Azure-Functions-InvocationId: s-1\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(raw.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let (_, body) = response.split_once("\r\n\r\n").unwrap();
-    (status, serde_json::from_str(body).unwrap())
+    let headers = [
+        ("Host", "127.0.0.1"),
+        ("Content-Type", "application/json"),
+        ("X-Azure-Functions-InvocationId", "s-1"),
+    ];
+    let raw = raw_http::request("POST /greet HTTP/1.1", &headers, envelope.to_string().as_bytes());
+    let answer = raw_http::exchange_blocking(("127.0.0.1", port), &raw);
+    (answer.status, serde_json::from_str(&answer.text()).unwrap())
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! host logs at Error — while an error with a status, or a failure a middleware turns into a
 //! response on purpose, is a handled response.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,6 +14,9 @@ use serde_json::{Value, json};
 
 #[path = "support/example_app.rs"]
 mod example_app;
+
+#[path = "support/raw_http.rs"]
+mod raw_http;
 
 /// The example app, built once.
 fn statuses_app() -> PathBuf {
@@ -44,21 +47,13 @@ fn start() -> (Child, u16) {
     (child, port)
 }
 
-/// Sends one request and returns the status and the body.
+/// Sends one request (`head`: its request line, then any headers of the test's own) and
+/// returns the status and the body.
 fn send(port: u16, head: &str, invocation_id: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let raw = format!(
-        "{head}\r\nHost: 127.0.0.1\r\nX-Azure-Functions-InvocationId: {invocation_id}\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(raw.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let (_, body) = response.split_once("\r\n\r\n").unwrap();
-    (status, body.to_owned())
+    let headers = [("Host", "127.0.0.1"), ("X-Azure-Functions-InvocationId", invocation_id)];
+    let raw = raw_http::request(head, &headers, body.as_bytes());
+    let answer = raw_http::exchange_blocking(("127.0.0.1", port), &raw);
+    (answer.status, answer.text())
 }
 
 /// A JSON invocation of `brew`, as the host sends it.

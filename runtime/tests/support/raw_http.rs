@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 /// How long a test waits for an answer.
-const ANSWER_WITHIN: Duration = Duration::from_secs(60);
+const ANSWER_WITHIN: Duration = Duration::from_secs(30);
 
 /// An answer, as it came.
 #[derive(Debug)]
@@ -69,7 +69,8 @@ fn dechunk(mut rest: &str) -> String {
 }
 
 /// A request with a `Content-Length` body that closes its connection: `start` is the request
-/// line (`POST /x HTTP/1.1`), `headers` go in as given.
+/// line (`POST /x HTTP/1.1`, which may carry headers of its own after a `\r\n`), `headers`
+/// go in as given.
 pub fn request(start: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     let mut raw = format!("{start}\r\n");
     for (name, value) in headers {
@@ -83,11 +84,18 @@ pub fn request(start: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
 
 /// Sends `raw` to `address` and reads the answer to the end.
 pub async fn exchange(address: impl tokio::net::ToSocketAddrs, raw: &[u8]) -> RawResponse {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let mut tcp = tokio::net::TcpStream::connect(address)
         .await
         .expect("the server listens");
     tcp.write_all(raw).await.expect("the request is sent");
+    read_answer(&mut tcp).await
+}
+
+/// Reads to the end the answer on a connection whose request the test wrote itself (in
+/// pieces, say).
+pub async fn read_answer(tcp: &mut tokio::net::TcpStream) -> RawResponse {
+    use tokio::io::AsyncReadExt;
     let mut answer = Vec::new();
     tokio::time::timeout(ANSWER_WITHIN, tcp.read_to_end(&mut answer))
         .await
