@@ -650,14 +650,9 @@ impl<'de> de::Deserializer<'de> for NodeDeserializer<'_> {
         self.sections("a section")?;
         // Each setting under the field name it matches ignoring case, as .NET binds
         // properties; names no field matches keep their spelling, and the type ignores them.
-        let entries = self.children().map(|(spelling, path, node)| {
-            let key = fields
-                .iter()
-                .find(|field| field.eq_ignore_ascii_case(spelling))
-                .copied()
-                .unwrap_or(spelling);
-            (key, path, node)
-        });
+        let entries = self
+            .children()
+            .map(|(spelling, path, node)| (declared_spelling(fields, spelling), path, node));
         visitor
             .visit_map(Entries { entries, next: None })
             .map_err(|e| e.at(self.path))
@@ -670,12 +665,7 @@ impl<'de> de::Deserializer<'de> for NodeDeserializer<'_> {
         visitor: V,
     ) -> Result<V::Value, ConfigError> {
         // A unit variant by name, in any case (as .NET parses enums).
-        let text = self.text()?.trim();
-        let variant = variants
-            .iter()
-            .find(|variant| variant.eq_ignore_ascii_case(text))
-            .copied()
-            .unwrap_or(text);
+        let variant = declared_spelling(variants, self.text()?.trim());
         let variant: StrDeserializer<'_, ConfigError> = variant.into_deserializer();
         self.placed(visitor.visit_enum(variant))
     }
@@ -687,6 +677,16 @@ impl<'de> de::Deserializer<'de> for NodeDeserializer<'_> {
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConfigError> {
         visitor.visit_unit()
     }
+}
+
+/// The declared name (a field's, a variant's) that `spelling` matches ignoring ASCII case, as
+/// .NET binds properties and parses enums; `spelling` itself when none does.
+fn declared_spelling<'a>(declared: &'static [&'static str], spelling: &'a str) -> &'a str {
+    declared
+        .iter()
+        .find(|name| name.eq_ignore_ascii_case(spelling))
+        .copied()
+        .unwrap_or(spelling)
 }
 
 /// The sections of a struct or a map.
