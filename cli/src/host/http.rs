@@ -151,8 +151,10 @@ async fn handle_request(host: &Host, request: Request<Incoming>) -> Served {
     };
     // A gRPC worker that is still starting has not said which functions it has yet.
     host.wait_for_functions().await;
-    let is_admin = admin::strip_admin(&azfn_bindings::percent::decode_path(&request.path)).is_some();
-    if let Some(mode) = host.forward_mode().filter(|_| !is_admin) {
+    // Only with forwarding on is the admin API told apart here; `admin::handle` does it below.
+    if let Some(mode) = host.forward_mode()
+        && admin::strip_admin(&azfn_bindings::percent::decode_path(&request.path)).is_none()
+    {
         let app = host.app();
         if let RouteMatch::Found { function, trigger, .. } = match_route(&app, &request.method, &request.path)
             && forward::is_http_in_and_out(function)
