@@ -8,6 +8,7 @@ use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -25,13 +26,41 @@ fn statuses_app() -> PathBuf {
     example_app::build_example("statuses_app", "native")
 }
 
-/// The app, serving the custom-handler protocol on a free port, and that port.
-fn start() -> (Child, u16) {
+/// What a running app printed, read as it prints: a pipe left unread fills (a panic's backtrace
+/// alone is kilobytes) and blocks the app.
+struct Console {
+    stdout: JoinHandle<String>,
+    stderr: JoinHandle<String>,
+}
+
+impl Console {
+    fn read(child: &mut Child) -> Self {
+        fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = pipe.read_to_string(&mut text);
+                text
+            })
+        }
+        Self {
+            stdout: drain(child.stdout.take().expect("stdout is piped")),
+            stderr: drain(child.stderr.take().expect("stderr is piped")),
+        }
+    }
+
+    /// Everything printed, once the app has exited: (stdout, stderr).
+    fn finish(self) -> (String, String) {
+        (self.stdout.join().unwrap(), self.stderr.join().unwrap())
+    }
+}
+
+/// The app, serving the custom-handler protocol on a free port, its console, and that port.
+fn start() -> (Child, Console, u16) {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     // An empty folder: no host.json, so the route prefix is the default `api`.
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("statuses-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let child = Command::new(statuses_app())
+    let mut child = Command::new(statuses_app())
         .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
         .env("RUST_LOG", "info")
         .current_dir(&dir)
@@ -39,12 +68,13 @@ fn start() -> (Child, u16) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the app starts");
+    let console = Console::read(&mut child);
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "the app never listened");
         std::thread::sleep(Duration::from_millis(25));
     }
-    (child, port)
+    (child, console, port)
 }
 
 /// Sends one request (`head`: its request line, then any headers of the test's own) and
@@ -79,7 +109,7 @@ fn invoke(port: u16, invocation_id: &str, mode: &str, rescue: bool) -> (u16, Val
 
 #[test]
 fn failures_are_failed_invocations_and_handled_errors_are_responses() {
-    let (mut child, port) = start();
+    let (mut child, console, port) = start();
 
     // Through the JSON envelope: a failure is a non-2xx answer, so the host records a failed
     // invocation (and answers the HTTP caller its own 500); the body says why, for the host.
@@ -135,11 +165,8 @@ fn failures_are_failed_invocations_and_handled_errors_are_responses() {
     assert_eq!((status, body.as_str()), (200, "tea"));
 
     child.kill().expect("the app is stopped");
-    let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-    let mut stdout = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
     let _ = child.wait();
+    let (stdout, stderr) = console.finish();
     assert!(
         stdout.contains("[brew fwd-green]") && stdout.contains("brewing green"),
         "no log line of fwd-green in:\n{stdout}"
