@@ -57,6 +57,7 @@ use serde::de::DeserializeOwned;
 
 pub use super::orchestration::EntityId;
 use super::orchestration::guid;
+use super::orchestration::{Entity, Operation};
 use super::proto::{
     EntityBatchRequest, EntityBatchResult, OperationAction, OperationRequest, OperationResult, OperationResultFailure,
     OperationResultSuccess, SendSignalAction, StartNewOrchestrationAction, operation_action::OperationActionType,
@@ -282,6 +283,41 @@ impl<S> EntityContext<S> {
         self.signal(entity, operation, input, Some(at))
     }
 
+    /// Signals `operation` of the `#[entity]` entity with `key`, once this operation succeeds:
+    /// [`signal_entity`](Self::signal_entity) with the names and the input type checked by the
+    /// compiler.
+    ///
+    /// ```
+    /// use azfn::durable::EntityContext;
+    /// use azfn::prelude::*;
+    ///
+    /// #[derive(Default, serde::Serialize, serde::Deserialize)]
+    /// pub struct Journal(Vec<String>);
+    ///
+    /// #[entity]
+    /// impl Journal {
+    ///     pub fn record(&mut self, line: String) {
+    ///         self.0.push(line);
+    ///     }
+    /// }
+    ///
+    /// fn entity(ctx: &mut EntityContext<u32>) -> Result<(), azfn::Error> {
+    ///     ctx.signal_operation(Journal::RECORD, "all", &"bumped".to_owned())
+    /// }
+    /// ```
+    pub fn signal_operation<E, I, O>(
+        &mut self,
+        operation: Operation<E, I, O>,
+        key: &str,
+        input: &I,
+    ) -> Result<(), Error>
+    where
+        E: Entity,
+        I: Serialize,
+    {
+        self.signal(&operation.entity_id(key), operation.name(), input, None)
+    }
+
     fn signal<I: Serialize>(
         &mut self,
         entity: &EntityId,
@@ -441,6 +477,43 @@ impl<T: Serialize, E: Into<Error>> IntoOperationResult<FallibleResult> for Resul
     fn into_operation_result(self) -> Result<Option<String>, Error> {
         self.map_err(Into::into)?.into_operation_result()
     }
+}
+
+/// What an `#[entity]` type's generated entity function answers: the result of the operation
+/// it dispatched to, already turned into JSON text.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct OperationOutcome(Result<Option<String>, Error>);
+
+impl OperationOutcome {
+    /// The outcome of an operation that returned `result`.
+    pub fn of<M, R: IntoOperationResult<M>>(result: R) -> Self {
+        OperationOutcome(result.into_operation_result())
+    }
+
+    /// The outcome of an operation that failed before it ran (its input did not deserialize,
+    /// or the entity has no such operation).
+    pub fn failed(error: Error) -> Self {
+        OperationOutcome(Err(error))
+    }
+}
+
+/// Marks [`IntoOperationResult`] for [`OperationOutcome`].
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum DispatchedResult {}
+
+impl IntoOperationResult<DispatchedResult> for OperationOutcome {
+    fn into_operation_result(self) -> Result<Option<String>, Error> {
+        self.0
+    }
+}
+
+/// Whether the operation a caller `requested` is the one named `name`: ignoring ASCII case, as
+/// the .NET SDK's `TaskEntity` dispatches to its methods.
+#[doc(hidden)]
+pub fn is_operation(requested: &str, name: &str) -> bool {
+    requested.eq_ignore_ascii_case(name)
 }
 
 /// JSON text of a value, `None` for `null`.

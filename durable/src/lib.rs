@@ -27,6 +27,6 @@ pub use binding::Orchestrator;
 pub use client::{DurableClient, OrchestrationMetadata, RuntimeStatus};
 pub use entity::EntityContext;
 pub use orchestration::{
-    Activity, DurableInput, DurableTask, Entity, EntityId, Orchestration, OrchestrationContext, RetryPolicy,
+    Activity, DurableInput, DurableTask, Entity, EntityId, Operation, Orchestration, OrchestrationContext, RetryPolicy,
     TaskFailed, when_all, when_any,
 };

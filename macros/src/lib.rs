@@ -1,4 +1,4 @@
-//! The procedural macros of azfn: `#[function]` and `#[derive(FunctionOutput)]`.
+//! The procedural macros of azfn: `#[function]`, `#[entity]` and `#[derive(FunctionOutput)]`.
 //!
 //! Use them through the `azfn` crate, which re-exports them and documents them with examples.
 //! Each macro reads its input into a model, checks every rule it can at compile time (reporting
@@ -9,6 +9,7 @@
 use proc_macro::TokenStream;
 
 mod codegen;
+mod entity;
 mod features;
 mod function;
 mod internals;
@@ -19,6 +20,13 @@ mod typed;
 #[proc_macro_attribute]
 pub fn function(attr: TokenStream, item: TokenStream) -> TokenStream {
     debug_expansion("function", function::expand(attr.into(), item.into())).into()
+}
+
+/// Makes an `impl` block's type a Durable entity whose operations are its methods. See the
+/// `azfn` crate's documentation.
+#[proc_macro_attribute]
+pub fn entity(attr: TokenStream, item: TokenStream) -> TokenStream {
+    debug_expansion("entity", entity::expand(attr.into(), item.into())).into()
 }
 
 /// Makes a struct's fields the output bindings of the functions that return it.

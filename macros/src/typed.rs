@@ -195,7 +195,7 @@ fn split_attrs(attrs: &[Attribute]) -> (Vec<Attribute>, Vec<Attribute>) {
     (on_struct, on_fn)
 }
 
-fn has_impl_trait(tokens: TokenStream) -> bool {
+pub fn has_impl_trait(tokens: TokenStream) -> bool {
     tokens.into_iter().any(|token| match token {
         TokenTree::Ident(ident) => ident == "impl",
         TokenTree::Group(group) => has_impl_trait(group.stream()),

@@ -89,13 +89,13 @@ pub use azfn_core::{RabbitMqMessageMetadata, RabbitMqProperties};
 pub use azfn_core::{SignalRConnectionInfo, SignalRInvocationContext, SignalRMessage};
 #[cfg(any(feature = "sql", feature = "mysql"))]
 pub use azfn_core::{SqlChange, SqlChangeOperation};
-pub use azfn_macros::{FunctionOutput, function};
+pub use azfn_macros::{FunctionOutput, entity, function};
 
 /// Everything a function file usually needs.
 pub mod prelude {
     pub use crate::{
         BlobTriggerMetadata, ClientPrincipal, Config, FunctionContext, FunctionOutput, Headers, HttpRequest,
-        HttpResponse, Json, Path, Query, QueueTriggerMetadata, Scoped, State, TimerInfo, function,
+        HttpResponse, Json, Path, Query, QueueTriggerMetadata, Scoped, State, TimerInfo, entity, function,
     };
     pub use http::StatusCode;
 }
@@ -111,7 +111,9 @@ pub mod __private {
         orchestrate_with_input,
     };
     #[cfg(feature = "durable")]
+    pub use azfn_durable::entity::{EntityContext, OperationOutcome, is_operation};
+    #[cfg(feature = "durable")]
     pub use azfn_durable::orchestration::{
-        Activity, DurableInput, Entity, Orchestration, OrchestrationContext, OrchestrationFuture,
+        Activity, DurableInput, Entity, Operation, Orchestration, OrchestrationContext, OrchestrationFuture,
     };
 }

@@ -390,6 +390,37 @@ async fn recursive_terminate_and_purge_set_the_flag() {
     assert!(!by_filter.is_orchestration);
 }
 
+/// An entity written as a type, for the typed signal.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct Counter(i64);
+
+#[azfn::entity]
+impl Counter {
+    pub fn add(&mut self, amount: i64) {
+        self.0 += amount;
+    }
+}
+
+#[tokio::test]
+async fn a_typed_signal_sends_what_the_string_signal_does() {
+    let sidecar = Sidecar::start(|path, _| match path {
+        "/TaskHubSidecarService/SignalEntity" => Reply::Message(Vec::new()),
+        other => panic!("unexpected {other}"),
+    })
+    .await;
+    let client = client(&sidecar);
+    client.signal_operation(Counter::ADD, "a", &5).await.unwrap();
+    client
+        .signal_entity(&EntityId::new("Counter", "a"), "add", &5)
+        .await
+        .unwrap();
+    let calls = sidecar.calls();
+    let [typed, by_name]: [SignalEntityRequest; 2] = [calls[0].decode(), calls[1].decode()];
+    assert_eq!(typed.instance_id, "@counter@a");
+    let same = |r: &SignalEntityRequest| (r.instance_id.clone(), r.name.clone(), r.input.clone(), r.scheduled_time);
+    assert_eq!(same(&typed), same(&by_name));
+}
+
 #[tokio::test]
 async fn entities_are_signaled_read_queried_and_cleaned() {
     let cleaned = Arc::new(AtomicUsize::new(0));

@@ -41,7 +41,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::entity::{EntityId, guid_hyphenated};
-use super::orchestration::{DurableInput, Orchestration};
+use super::orchestration::{DurableInput, Entity, Operation, Orchestration};
 use super::proto::{
     CleanEntityStorageRequest, CleanEntityStorageResponse, EntityQuery, GetEntityRequest, GetEntityResponse,
     GetInstanceRequest, GetInstanceResponse, InstanceQuery, PurgeInstanceFilter, PurgeInstancesRequest,
@@ -773,6 +773,40 @@ impl DurableClient {
         at: SystemTime,
     ) -> Result<(), ClientError> {
         self.signal(entity, operation, input, Some(at)).await
+    }
+
+    /// Signals `operation` of the `#[entity]` entity with `key`: [`signal_entity`](Self::signal_entity)
+    /// with the names and the input type checked by the compiler.
+    ///
+    /// ```no_run
+    /// use azfn::prelude::*;
+    ///
+    /// #[derive(Default, serde::Serialize, serde::Deserialize)]
+    /// pub struct Visits(i64);
+    ///
+    /// #[entity]
+    /// impl Visits {
+    ///     pub fn add(&mut self, amount: i64) {
+    ///         self.0 += amount;
+    ///     }
+    /// }
+    ///
+    /// # async fn f(client: azfn::durable::client::DurableClient) -> Result<(), azfn::Error> {
+    /// client.signal_operation(Visits::ADD, "a", &5).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn signal_operation<E, I, O>(
+        &self,
+        operation: Operation<E, I, O>,
+        key: &str,
+        input: &I,
+    ) -> Result<(), ClientError>
+    where
+        E: Entity,
+        I: Serialize,
+    {
+        self.signal(&operation.entity_id(key), operation.name(), input, None)
+            .await
     }
 
     async fn signal<I: Serialize + ?Sized>(

@@ -102,7 +102,7 @@ pub use entity_id::{EntityId, ParseEntityIdError};
 pub use http::{DurableHttpRequest, DurableHttpResponse, HttpRetry, TokenSource};
 pub use replay::{RunOptions, run_orchestrator, run_orchestrator_with};
 pub use task::{DurableTask, RetryPolicy, TaskFailed, TimerTask};
-pub use typed::{Activity, DurableInput, Entity, Orchestration, OrchestrationFuture};
+pub use typed::{Activity, DurableInput, Entity, Operation, Orchestration, OrchestrationFuture};
 
 use crate::proto::{HistoryEvent, OrchestratorRequest, OrchestratorResponse};
 

@@ -9,8 +9,11 @@
 //! for functions of other apps.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
+use std::time::SystemTime;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::context::{OrchestrationContext, SubOrchestratorOptions, to_json};
@@ -68,12 +71,13 @@ pub trait Orchestration {
 /// The future of one run of an orchestrator, from [`Orchestration::run`].
 pub type OrchestrationFuture<T> = Pin<Box<dyn Future<Output = Result<T, azfn_core::Error>>>>;
 
-/// An entity function, as `#[function(entity_trigger)]` declares it: its host name, for
-/// [`EntityId::of`]. (Its operations are strings, read by the function at run time, so they
-/// are not checked.)
+/// An entity, as `#[function(entity_trigger)]` declares it on a function or `#[entity]` on an
+/// `impl` block: its host name, for [`EntityId::of`] and [`EntityId::of_type`]. A function's
+/// operations are strings it reads at run time; an `#[entity]` block's are its methods, named
+/// by [`Operation`] constants and checked by the compiler.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an entity",
-    label = "expected an `#[function(entity_trigger)]` function here",
+    label = "expected an `#[function(entity_trigger)]` function or an `#[entity]` type here",
     note = "to name an entity of another app, write `EntityId::new(\"name\", key)`"
 )]
 pub trait Entity {
@@ -237,5 +241,152 @@ impl EntityId {
     pub fn of<E: Entity>(entity: E, key: impl Into<String>) -> EntityId {
         let _ = entity;
         EntityId::new(E::NAME, key)
+    }
+
+    /// The id of the entity type `E` (the type of an `#[entity]` `impl` block) with `key`, the
+    /// name taken from the type.
+    ///
+    /// ```
+    /// use azfn::durable::EntityId;
+    /// use azfn::prelude::*;
+    ///
+    /// #[derive(Default, serde::Serialize, serde::Deserialize)]
+    /// struct Meter(i64);
+    ///
+    /// #[entity]
+    /// impl Meter {
+    ///     pub fn get(&self) -> i64 {
+    ///         self.0
+    ///     }
+    /// }
+    ///
+    /// assert_eq!(EntityId::of_type::<Meter>("daily").to_string(), "@meter@daily");
+    /// ```
+    pub fn of_type<E: Entity>(key: impl Into<String>) -> EntityId {
+        EntityId::new(E::NAME, key)
+    }
+}
+
+/// One operation of an `#[entity]` type, as the compiler knows it: the entity `E`, the
+/// operation's name, what it takes (`I`, `()` for nothing) and what it answers (`O`, the `Ok`
+/// type of a `Result`). `#[entity]` makes one constant per operation, named as the method in
+/// capitals (`add_item` → `Cart::ADD_ITEM`), so a call names the entity, the operation and
+/// the types at once and a mistake in any of them does not compile.
+///
+/// ```
+/// use azfn::durable::OrchestrationContext;
+/// use azfn::prelude::*;
+///
+/// #[derive(Default, serde::Serialize, serde::Deserialize)]
+/// pub struct Score {
+///     value: i64,
+/// }
+///
+/// #[entity]
+/// impl Score {
+///     pub fn add(&mut self, amount: i64) -> i64 {
+///         self.value += amount;
+///         self.value
+///     }
+///
+///     pub fn reset(&mut self) {
+///         self.value = 0;
+///     }
+/// }
+///
+/// #[function(orchestration_trigger)]
+/// async fn tally(ctx: OrchestrationContext) -> Result<i64, azfn::Error> {
+///     ctx.signal_operation(Score::RESET, "daily", &())?;
+///     Ok(ctx.call_operation(Score::ADD, "daily", &5).await?)
+/// }
+///
+/// assert_eq!(Score::ADD.name(), "add");
+/// ```
+pub struct Operation<E, I, O> {
+    name: &'static str,
+    // `fn` keeps the marker `Send`, `Sync` and `Copy` whatever the types are.
+    types: PhantomData<fn(E, I) -> O>,
+}
+
+impl<E, I, O> Operation<E, I, O> {
+    /// The operation `name` of `E`. `#[entity]` makes these; a hand-made one is only as
+    /// right as its name and types.
+    pub const fn new(name: &'static str) -> Self {
+        Operation {
+            name,
+            types: PhantomData,
+        }
+    }
+
+    /// The operation's name, as it goes on the wire.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+impl<E: Entity, I, O> Operation<E, I, O> {
+    /// The id of the entity of this operation with `key`.
+    pub fn entity_id(&self, key: impl Into<String>) -> EntityId {
+        EntityId::new(E::NAME, key)
+    }
+}
+
+impl<E, I, O> Clone for Operation<E, I, O> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E, I, O> Copy for Operation<E, I, O> {}
+
+impl<E, I, O> std::fmt::Debug for Operation<E, I, O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Operation").field(&self.name).finish()
+    }
+}
+
+impl OrchestrationContext {
+    /// Calls `operation` of the entity with `key` and returns its task, which gives the
+    /// operation's result: the entity's name, the operation's name and both types come from
+    /// the `#[entity]` type. It sends exactly what [`call_entity`](Self::call_entity) sends
+    /// with the same names, and follows the same critical-section rules.
+    pub fn call_operation<E, I, O>(&self, operation: Operation<E, I, O>, key: &str, input: &I) -> DurableTask<O>
+    where
+        E: Entity,
+        I: Serialize,
+        O: DeserializeOwned,
+    {
+        self.call_entity(&operation.entity_id(key), operation.name, input)
+    }
+
+    /// Signals `operation` of the entity with `key` (fire and forget), as
+    /// [`signal_entity`](Self::signal_entity) does with the same names.
+    pub fn signal_operation<E, I, O>(
+        &self,
+        operation: Operation<E, I, O>,
+        key: &str,
+        input: &I,
+    ) -> Result<(), serde_json::Error>
+    where
+        E: Entity,
+        I: Serialize,
+    {
+        self.signal_entity(&operation.entity_id(key), operation.name, input)
+    }
+
+    /// Signals `operation` of the entity with `key`, delivered at `at`, as
+    /// [`signal_entity_at`](Self::signal_entity_at) does with the same names.
+    pub fn signal_operation_at<E, I, O>(
+        &self,
+        operation: Operation<E, I, O>,
+        key: &str,
+        input: &I,
+        at: SystemTime,
+    ) -> Result<(), serde_json::Error>
+    where
+        E: Entity,
+        I: Serialize,
+    {
+        self.signal_entity_at(&operation.entity_id(key), operation.name, input, at)
     }
 }

@@ -1,34 +1,45 @@
-//! A critical section: [`transfer`] moves money between two [`account`] entities while it
+//! A critical section: [`transfer`] moves money between two [`Account`] entities while it
 //! holds the lock on both, so that no other orchestration or client sees or changes either
 //! balance half-way.
 
-use azfn::durable::{EntityContext, EntityId, OrchestrationContext};
+use azfn::durable::{EntityId, OrchestrationContext};
 use azfn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// An account entity over its balance in cents: `deposit` and `withdraw` (an amount; return
-/// the new balance; a withdrawal larger than the balance fails) and `balance`.
-#[function(entity_trigger)]
-pub fn account(ctx: &mut EntityContext<i64>) -> Result<Option<i64>, azfn::Error> {
-    match ctx.operation() {
-        "deposit" => {
-            let amount: i64 = ctx.input()?;
-            *ctx.state_mut() += amount;
-            Ok(Some(*ctx.state()))
+/// An account entity over its balance in cents, written as a type whose methods are its
+/// operations (`#[entity]`): `deposit` and `withdraw` take an amount and return the new
+/// balance (a withdrawal larger than the balance fails), `balance` reads it. On the wire the
+/// state is the bare number (`serde(transparent)`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq)]
+#[serde(transparent)]
+pub struct Account {
+    cents: i64,
+}
+
+#[entity(name = "account")]
+impl Account {
+    /// Adds `amount`; returns the new balance.
+    pub fn deposit(&mut self, amount: i64) -> i64 {
+        self.cents += amount;
+        self.cents
+    }
+
+    /// Takes `amount` out and returns the new balance; more than the balance fails, and the
+    /// failed operation changes nothing.
+    pub fn withdraw(&mut self, amount: i64) -> Result<i64, azfn::Error> {
+        if amount > self.cents {
+            return Err(azfn::Error::msg(format!(
+                "cannot withdraw {amount} from a balance of {}",
+                self.cents
+            )));
         }
-        "withdraw" => {
-            let amount: i64 = ctx.input()?;
-            if amount > *ctx.state() {
-                return Err(azfn::Error::msg(format!(
-                    "cannot withdraw {amount} from a balance of {}",
-                    ctx.state()
-                )));
-            }
-            *ctx.state_mut() -= amount;
-            Ok(Some(*ctx.state()))
-        }
-        "balance" => Ok(Some(*ctx.state())),
-        _ => Err(ctx.unknown_operation()),
+        self.cents -= amount;
+        Ok(self.cents)
+    }
+
+    /// The balance.
+    pub fn balance(&self) -> i64 {
+        self.cents
     }
 }
 
@@ -73,14 +84,15 @@ pub async fn transfer(ctx: OrchestrationContext) -> Result<TransferOutcome, azfn
             "a transfer needs two different accounts and a positive amount",
         ));
     }
-    let (from, to) = (EntityId::new("account", from), EntityId::new("account", to));
-    let section = ctx.lock_entities(&[from.clone(), to.clone()]).await?;
-    let balance: i64 = ctx.call_entity(&from, "balance", &()).await?;
+    let accounts = [EntityId::of_type::<Account>(&from), EntityId::of_type::<Account>(&to)];
+    let section = ctx.lock_entities(&accounts).await?;
+    // Typed calls: the entity, the operation and both types come from `Account`.
+    let balance = ctx.call_operation(Account::BALANCE, &from, &()).await?;
     if balance < amount {
         return Ok(TransferOutcome::Refused { balance });
     }
-    let from_balance: i64 = ctx.call_entity(&from, "withdraw", &amount).await?;
-    let to_balance: i64 = ctx.call_entity(&to, "deposit", &amount).await?;
+    let from_balance = ctx.call_operation(Account::WITHDRAW, &from, &amount).await?;
+    let to_balance = ctx.call_operation(Account::DEPOSIT, &to, &amount).await?;
     section.release();
     Ok(TransferOutcome::Done {
         from_balance,

@@ -13,7 +13,7 @@
 //! - [`health_check`]: an HTTP call made by the Durable extension (`call_http`, polling `202`
 //!   answers), a managed-identity token from version `2` on (the orchestration's version),
 //!   and a counter reset scheduled for the next midnight (a scheduled entity signal).
-//! - [`transfer`]: a critical section. Locks two [`account`] entities, then withdraws from one
+//! - [`transfer`]: a critical section. Locks two [`Account`] entities, then withdraws from one
 //!   and deposits into the other while no one else can touch either (module [`accounts`]).
 //! - [`price_line`], [`send_approval_request`]: activities, taking and returning serde types.
 //! - [`manage::manage_instance`]: terminates or purges an instance with its sub-orchestrations
@@ -33,7 +33,7 @@ use azfn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub mod accounts;
-pub use accounts::{Transfer, TransferOutcome, account, transfer};
+pub use accounts::{Account, Transfer, TransferOutcome, transfer};
 
 // ---------------------------------------------------------------------------------------------
 // The HTTP starter

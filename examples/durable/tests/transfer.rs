@@ -17,7 +17,7 @@ use azfn::durable::proto::{
 };
 use azfn::durable::{EntityId, OrchestrationContext, when_all};
 use azfn::testing::{TestApp, Trigger};
-use durable_example::{Transfer, TransferOutcome, account};
+use durable_example::{Account, Transfer, TransferOutcome};
 use serde_json::{Value, json};
 
 const T0: i64 = 1_700_000_000;
@@ -245,7 +245,7 @@ async fn a_short_balance_refuses_the_transfer_and_still_releases_the_locks() {
 #[tokio::test]
 async fn the_account_entity_refuses_an_overdraft() {
     let batch = Trigger::entity_operations(
-        &EntityId::of(account, "zoe"),
+        &EntityId::of_type::<Account>("zoe"),
         Some(&500),
         &[
             ("withdraw", json!(300)),

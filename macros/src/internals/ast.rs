@@ -212,7 +212,7 @@ fn take_binding_attr(cx: &Ctxt, attrs: &mut Vec<syn::Attribute>) -> Option<Bindi
 /// `Result` is recognised by name because the success type is needed as a type, at compile
 /// time, for the output bindings; an alias with another name is treated as a plain value and
 /// the trait check on it says what to write instead.
-fn return_def(output: &ReturnType) -> ReturnDef {
+pub fn return_def(output: &ReturnType) -> ReturnDef {
     let ty = match output {
         ReturnType::Default => {
             return ReturnDef {
