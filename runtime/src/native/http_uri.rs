@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use azfn_bindings::percent::decode_query_joined;
@@ -110,14 +110,50 @@ enum Slot {
     Invocation(oneshot::Sender<RawExchange>),
 }
 
+/// A slot and the sweep round it was left in.
+#[derive(Debug)]
+struct Waiting {
+    round: u64,
+    slot: Slot,
+}
+
+/// How many sweeps a half survives: sweeping every quarter of the patience, a half is dropped
+/// after waiting between the patience and 1.25 times it.
+const ROUNDS_KEPT: u64 = 5;
+
 /// Joins forwarded requests and invocations by invocation id.
-#[derive(Debug, Default)]
+///
+/// A half waits for the other as long as the pairing's patience. One sweeper (see
+/// [`Pairing::sweep_every`]) drops the halves that waited too long, instead of a timer per
+/// invocation and per request: on the hot path a slot only records the current round.
+#[derive(Debug)]
 pub(crate) struct Pairing {
-    slots: Mutex<HashMap<String, Slot>>,
+    slots: Mutex<Slots>,
+    patience: Duration,
+}
+
+#[derive(Debug, Default)]
+struct Slots {
+    waiting: HashMap<String, Waiting>,
+    round: u64,
+}
+
+impl Default for Pairing {
+    fn default() -> Self {
+        Pairing::with_patience(PAIRING_TIMEOUT)
+    }
 }
 
 impl Pairing {
-    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
+    /// A pairing whose halves wait for each other at least `patience` (once swept).
+    pub(crate) fn with_patience(patience: Duration) -> Self {
+        Pairing {
+            slots: Mutex::new(Slots::default()),
+            patience,
+        }
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, Slots> {
         // A panic while holding the lock leaves the map consistent: every operation is one call.
         self.slots.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -125,52 +161,98 @@ impl Pairing {
     /// The HTTP half arrived: hand it to its waiting invocation or keep it.
     pub(crate) fn request_arrived(&self, invocation_id: &str, exchange: RawExchange) {
         let mut slots = self.slots();
-        match slots.remove(invocation_id) {
-            Some(Slot::Invocation(waiting)) => {
+        match slots.waiting.remove(invocation_id) {
+            Some(Waiting {
+                slot: Slot::Invocation(waiting),
+                ..
+            }) => {
                 // If the invocation gave up meanwhile, the exchange is dropped: `500`.
                 let _ = waiting.send(exchange);
             }
             // A second request with the same id replaces the first, which is answered `500`.
-            Some(Slot::Request(_)) | None => {
-                slots.insert(invocation_id.to_owned(), Slot::Request(exchange));
+            Some(Waiting {
+                slot: Slot::Request(_), ..
+            })
+            | None => {
+                let round = slots.round;
+                slots.waiting.insert(
+                    invocation_id.to_owned(),
+                    Waiting {
+                        round,
+                        slot: Slot::Request(exchange),
+                    },
+                );
             }
         }
     }
 
-    /// The gRPC half arrived: the forwarded request, once it is there, or `None` after
-    /// `timeout`.
-    pub(crate) async fn take_request(&self, invocation_id: &str, timeout: Duration) -> Option<RawExchange> {
+    /// The gRPC half arrived: the forwarded request, once it is there, or `None` when none
+    /// came within the patience.
+    pub(crate) async fn take_request(&self, invocation_id: &str) -> Option<RawExchange> {
         let arrival = {
             let mut slots = self.slots();
-            if let Some(Slot::Request(exchange)) = slots.remove(invocation_id) {
+            if let Some(Waiting {
+                slot: Slot::Request(exchange),
+                ..
+            }) = slots.waiting.remove(invocation_id)
+            {
                 return Some(exchange);
             }
             let (waiting, arrival) = oneshot::channel();
-            slots.insert(invocation_id.to_owned(), Slot::Invocation(waiting));
+            let round = slots.round;
+            slots.waiting.insert(
+                invocation_id.to_owned(),
+                Waiting {
+                    round,
+                    slot: Slot::Invocation(waiting),
+                },
+            );
             arrival
         };
-        match tokio::time::timeout(timeout, arrival).await {
-            Ok(Ok(exchange)) => Some(exchange),
-            _ => {
-                self.forget_invocation(invocation_id);
-                None
+        // Swept: the sender is dropped.
+        arrival.await.ok()
+    }
+
+    /// One sweep: drops the halves left `ROUNDS_KEPT` rounds ago. A forwarded request is
+    /// answered `504`; an invocation learns that none came.
+    fn sweep(&self) {
+        let expired: Vec<Waiting> = {
+            let mut slots = self.slots();
+            slots.round += 1;
+            let round = slots.round;
+            slots
+                .waiting
+                .extract_if(|_, waiting| round - waiting.round >= ROUNDS_KEPT)
+                .map(|(_, waiting)| waiting)
+                .collect()
+        };
+        for waiting in expired {
+            if let Slot::Request(exchange) = waiting.slot {
+                let timeout =
+                    HttpResponse::new(StatusCode::GATEWAY_TIMEOUT).text("no invocation came for this request\n");
+                let _ = exchange.respond.send(timeout);
             }
         }
     }
 
-    /// Drops a forwarded request whose invocation never came.
-    fn forget_request(&self, invocation_id: &str) {
-        let mut slots = self.slots();
-        if matches!(slots.get(invocation_id), Some(Slot::Request(_))) {
-            slots.remove(invocation_id);
+    /// Sweeps every quarter of the patience, for as long as the pairing is in use.
+    pub(crate) async fn sweep_every(pairing: Weak<Pairing>) {
+        let Some(period) = pairing.upgrade().map(|p| p.patience / (ROUNDS_KEPT as u32 - 1)) else {
+            return;
+        };
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        loop {
+            ticks.tick().await;
+            match pairing.upgrade() {
+                Some(pairing) => pairing.sweep(),
+                None => return,
+            }
         }
     }
 
-    fn forget_invocation(&self, invocation_id: &str) {
-        let mut slots = self.slots();
-        if matches!(slots.get(invocation_id), Some(Slot::Invocation(_))) {
-            slots.remove(invocation_id);
-        }
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.slots().waiting.is_empty()
     }
 }
 
@@ -181,6 +263,7 @@ pub(crate) struct HttpUriServer {
     pairing: Arc<Pairing>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    sweeper: JoinHandle<()>,
 }
 
 impl HttpUriServer {
@@ -191,11 +274,13 @@ impl HttpUriServer {
         let pairing = Arc::new(Pairing::default());
         let (stop, stopping) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, pairing.clone(), body_limit, stopping));
+        let sweeper = tokio::spawn(Pairing::sweep_every(Arc::downgrade(&pairing)));
         Ok(HttpUriServer {
             address,
             pairing,
             stop,
             task,
+            sweeper,
         })
     }
 
@@ -212,6 +297,7 @@ impl HttpUriServer {
     /// Stops accepting; connections get a moment to finish the request they serve (one still
     /// waiting for its invocation would otherwise hold the worker for minutes).
     pub(crate) async fn stop(mut self) {
+        self.sweeper.abort();
         self.stop.send_replace(true);
         if tokio::time::timeout(Duration::from_secs(1), &mut self.task)
             .await
@@ -270,14 +356,12 @@ async fn forwarded(request: Request<Incoming>, pairing: &Pairing, body_limit: us
         respond,
     };
     pairing.request_arrived(invocation_id, exchange);
-    match tokio::time::timeout(PAIRING_TIMEOUT, response).await {
+    // No timer here: the sweeper answers `504` for a request whose invocation never came, and
+    // once the invocation has it, the function's own time is the host's to limit.
+    match response.await {
         // A streamed body goes out chunk by chunk while the function sends it.
-        Ok(Ok(response)) => response.into_hyper(),
-        Ok(Err(_)) => plain(StatusCode::INTERNAL_SERVER_ERROR, "the invocation failed"),
-        Err(_) => {
-            pairing.forget_request(invocation_id);
-            plain(StatusCode::GATEWAY_TIMEOUT, "no invocation came for this request")
-        }
+        Ok(response) => response.into_hyper(),
+        Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, "the invocation failed"),
     }
 }
 
@@ -336,31 +420,54 @@ mod tests {
         let pairing = Arc::new(Pairing::default());
         let (first, _) = exchange();
         pairing.request_arrived("a", first);
-        let taken = pairing.take_request("a", Duration::from_secs(1)).await;
+        let taken = pairing.take_request("a").await;
         assert_eq!(taken.map(|e| e.request.url), Some("http://h/api/x".to_owned()));
 
         let waiter = {
             let pairing = pairing.clone();
-            tokio::spawn(async move { pairing.take_request("b", Duration::from_secs(5)).await.is_some() })
+            tokio::spawn(async move { pairing.take_request("b").await.is_some() })
         };
         tokio::time::sleep(Duration::from_millis(20)).await;
         let (second, _) = exchange();
         pairing.request_arrived("b", second);
         assert!(waiter.await.expect("joins"));
-        assert!(pairing.slots().is_empty());
+        assert!(pairing.is_empty());
     }
 
-    #[tokio::test]
-    async fn a_half_that_waits_too_long_is_forgotten() {
-        let pairing = Pairing::default();
-        assert!(pairing.take_request("late", Duration::from_millis(10)).await.is_none());
-        assert!(pairing.slots().is_empty());
-        let (request, mut response) = exchange();
+    #[tokio::test(start_paused = true)]
+    async fn a_half_that_waits_too_long_is_swept() {
+        let pairing = Arc::new(Pairing::with_patience(Duration::from_secs(40)));
+        tokio::spawn(Pairing::sweep_every(Arc::downgrade(&pairing)));
+        let started = tokio::time::Instant::now();
+        assert!(pairing.take_request("late").await.is_none());
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_secs(40) && waited <= Duration::from_secs(50),
+            "{waited:?}"
+        );
+        assert!(pairing.is_empty());
+
+        // A forwarded request whose invocation never came is answered `504`.
+        let (request, response) = exchange();
         pairing.request_arrived("orphan", request);
-        pairing.forget_request("orphan");
-        assert!(pairing.slots().is_empty());
-        // Dropping the exchange tells the HTTP half the invocation failed.
-        assert!(response.try_recv().is_err());
+        let answer = response.await.expect("answered");
+        assert_eq!(answer.status(), StatusCode::GATEWAY_TIMEOUT);
+        assert!(pairing.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_half_is_kept_for_the_whole_patience() {
+        let pairing = Arc::new(Pairing::with_patience(Duration::from_secs(40)));
+        tokio::spawn(Pairing::sweep_every(Arc::downgrade(&pairing)));
+        // Arriving just before a sweep.
+        tokio::time::sleep(Duration::from_millis(9_999)).await;
+        let (request, _response) = exchange();
+        pairing.request_arrived("slow", request);
+        tokio::time::sleep(Duration::from_millis(39_990)).await;
+        assert!(
+            pairing.take_request("slow").await.is_some(),
+            "still there after 39.99 s"
+        );
     }
 
     #[tokio::test]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::answer::Answer;
-use super::http_uri::{PAIRING_TIMEOUT, Pairing};
+use super::http_uri::Pairing;
 use super::proto::{
     InvocationRequest, InvocationResponse, ParameterBinding, RpcHttp, RpcLog, parameter_binding::RpcData, rpc_log,
     typed_data::Data,
@@ -179,7 +179,7 @@ async fn attach_forwarded_request(
     route: Box<RpcHttp>,
     pairing: &Pairing,
 ) -> Result<HttpResponder, InvocationError> {
-    let arrival = pairing.take_request(&invocation.invocation_id, PAIRING_TIMEOUT);
+    let arrival = pairing.take_request(&invocation.invocation_id);
     let exchange = tokio::select! {
         exchange = arrival => exchange,
         () = invocation.cancellation.cancelled() => None,
