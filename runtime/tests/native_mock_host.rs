@@ -1633,3 +1633,53 @@ async fn request_bodies_stream_through_http_uri_to_a_function_that_takes_them() 
     let answer = raw_http::exchange(&address, head.as_bytes()).await;
     assert!(answer.head.starts_with("HTTP/1.1 413"), "{answer:?}");
 }
+
+/// Through `HttpUri` the invocation runs on its forwarded request's task; whatever becomes of
+/// that request, the host still gets the invocation's answer.
+#[tokio::test]
+async fn an_http_uri_invocation_is_answered_when_cancelled_first_or_when_its_caller_leaves() {
+    let mut harness = Harness::start(true).await;
+    let init = harness.host.ready().await;
+    let address = init.capabilities["HttpUri"].trim_start_matches("http://").to_owned();
+
+    // Cancelled while it waits for its forwarded request: answered at once, as cancelled.
+    let grpc_half = invocation("w-1", "tally", vec![input("req", Data::Http(Box::default()))]);
+    harness.host.send("w-1", Content::InvocationRequest(grpc_half));
+    harness.host.send(
+        "",
+        Content::InvocationCancel(InvocationCancel {
+            invocation_id: "w-1".into(),
+            grace_period: None,
+        }),
+    );
+    let (_, response) = harness.host.response_of("w-1").await;
+    assert_eq!(status(&response.result), Status::Cancelled);
+
+    // The caller leaves while the function reads its body: the invocation still ends, and
+    // says so to the host.
+    let mut tcp = TcpStream::connect(&address).await.expect("the HttpUri server listens");
+    let head = format!(
+        "POST /api/tally HTTP/1.1\r\nHost: {address}\r\nx-ms-invocation-id: w-2\r\n\
+         Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
+    );
+    tcp.write_all(head.as_bytes()).await.expect("writes");
+    let grpc_half = invocation("w-2", "tally", vec![input("req", Data::Http(Box::default()))]);
+    harness.host.send("w-2", Content::InvocationRequest(grpc_half));
+    tokio::time::timeout(PATIENCE, TALLY_FIRST_CHUNK.notified())
+        .await
+        .expect("the function reads the first chunk");
+    drop(tcp);
+    let (_, response) = harness.host.response_of("w-2").await;
+    assert_ne!(status(&response.result), Status::Success, "{response:?}");
+
+    // The worker goes on serving.
+    let caller = tokio::spawn(async move { forward(&address, "/api/brew/sencha", "w-3", "").await });
+    let route_only = RpcHttp {
+        nullable_params: [("mode".to_owned(), NullableString::new("sencha"))].into(),
+        ..RpcHttp::default()
+    };
+    let grpc_half = invocation("w-3", "brew", vec![input("req", Data::Http(Box::new(route_only)))]);
+    let (_, response) = harness.host.invoke(grpc_half).await;
+    assert_eq!(status(&response.result), Status::Success);
+    assert_eq!(caller.await.expect("joins"), (200, "sencha tea".to_owned()));
+}

@@ -4,10 +4,12 @@
 //! The host (through YARP) forwards the request with an `x-ms-invocation-id` header and sends
 //! the `InvocationRequest` over gRPC with an empty `RpcHttp` (route parameters only, with
 //! `RequiresRouteParameters`). The two arrive in either order; [`Pairing`] joins them by
-//! invocation id. The function's HTTP response is written on the forwarded request's connection,
-//! and the gRPC response carries only the status and the other outputs.
+//! invocation id, and the invocation runs on the forwarded request's own task (no task of its
+//! own, no hand-over of the response): the function's HTTP response is written on that
+//! connection, and the gRPC response carries only the status and the other outputs.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, Weak};
@@ -98,23 +100,47 @@ pub(crate) struct RawExchange {
     pub(crate) respond: oneshot::Sender<HttpResponse>,
 }
 
+/// An invocation whose HTTP trigger's request comes through `HttpUri`, as the pairing holds it
+/// until its request is there.
+pub(crate) trait Forwarded: Send + 'static {
+    /// Runs the invocation with its forwarded request, on that request's task. The function's
+    /// HTTP response goes to `exchange.respond`.
+    fn run(self, exchange: RawExchange) -> impl Future<Output = ()> + Send;
+
+    /// Answers the invocation, on a task of its own, as one whose request never came (it was
+    /// cancelled, the worker is stopping, or it waited past the patience).
+    fn abandon(self);
+}
+
+#[cfg(test)]
+impl RawExchange {
+    /// A `GET http://h/api/x` with an empty body, answered through `respond`.
+    pub(crate) fn for_test(respond: oneshot::Sender<HttpResponse>) -> Self {
+        let request = RawRequest {
+            method: Method::GET,
+            url: "http://h/api/x".into(),
+            headers: HeaderMap::new(),
+            query: BTreeMap::new(),
+            body: RawBody::Read(Bytes::new()),
+        };
+        RawExchange { request, respond }
+    }
+}
+
 /// Whichever half of an invocation arrived first.
-// Unboxed: a slot lives only until its other half arrives, and a box would cost an allocation
-// per request.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
-enum Slot {
-    /// The forwarded request, waiting for its invocation.
-    Request(RawExchange),
+enum Slot<P> {
+    /// The forwarded request's task, waiting for its invocation.
+    Request(oneshot::Sender<P>),
     /// The invocation, waiting for its forwarded request.
-    Invocation(oneshot::Sender<RawExchange>),
+    Invocation(P),
 }
 
 /// A slot and the sweep round it was left in.
 #[derive(Debug)]
-struct Waiting {
+struct Waiting<P> {
     round: u64,
-    slot: Slot,
+    slot: Slot<P>,
 }
 
 /// How many sweeps a half survives: sweeping every quarter of the patience, a half is dropped
@@ -127,116 +153,146 @@ const ROUNDS_KEPT: u64 = 5;
 /// [`Pairing::sweep_every`]) drops the halves that waited too long, instead of a timer per
 /// invocation and per request: on the hot path a slot only records the current round.
 #[derive(Debug)]
-pub(crate) struct Pairing {
-    slots: Mutex<Slots>,
+pub(crate) struct Pairing<P> {
+    slots: Mutex<Slots<P>>,
     patience: Duration,
 }
 
-#[derive(Debug, Default)]
-struct Slots {
-    waiting: HashMap<String, Waiting>,
+#[derive(Debug)]
+struct Slots<P> {
+    waiting: HashMap<String, Waiting<P>>,
     round: u64,
 }
 
-impl Default for Pairing {
+/// What a forwarded request's task does next.
+enum Arrival<P> {
+    /// Run this invocation, which was waiting.
+    Run(P),
+    /// Wait for the invocation.
+    Wait(oneshot::Receiver<P>),
+}
+
+impl<P: Forwarded> Default for Pairing<P> {
     fn default() -> Self {
         Pairing::with_patience(PAIRING_TIMEOUT)
     }
 }
 
-impl Pairing {
+impl<P: Forwarded> Pairing<P> {
     /// A pairing whose halves wait for each other at least `patience` (once swept).
     pub(crate) fn with_patience(patience: Duration) -> Self {
         Pairing {
-            slots: Mutex::new(Slots::default()),
+            slots: Mutex::new(Slots {
+                waiting: HashMap::new(),
+                round: 0,
+            }),
             patience,
         }
     }
 
-    fn slots(&self) -> std::sync::MutexGuard<'_, Slots> {
+    fn slots(&self) -> std::sync::MutexGuard<'_, Slots<P>> {
         // A panic while holding the lock leaves the map consistent: every operation is one call.
         self.slots.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The HTTP half arrived: hand it to its waiting invocation or keep it.
-    pub(crate) fn request_arrived(&self, invocation_id: &str, exchange: RawExchange) {
-        let mut slots = self.slots();
-        match slots.waiting.remove(invocation_id) {
-            Some(Waiting {
-                slot: Slot::Invocation(waiting),
-                ..
-            }) => {
-                // If the invocation gave up meanwhile, the exchange is dropped: `500`.
-                let _ = waiting.send(exchange);
+    /// The gRPC half arrived: hand it to its waiting request's task, or keep it.
+    pub(crate) fn invocation_arrived(&self, invocation_id: &str, invocation: P) {
+        let waiting = {
+            let mut slots = self.slots();
+            match slots.waiting.remove(invocation_id) {
+                Some(Waiting {
+                    slot: Slot::Request(waiting),
+                    ..
+                }) => waiting,
+                // The worker refuses a second invocation with a running one's id, so an
+                // invocation never finds another here.
+                _ => {
+                    let round = slots.round;
+                    let slot = Slot::Invocation(invocation);
+                    slots.waiting.insert(invocation_id.to_owned(), Waiting { round, slot });
+                    return;
+                }
             }
-            // A second request with the same id replaces the first, which is answered `500`.
-            Some(Waiting {
-                slot: Slot::Request(_), ..
-            })
-            | None => {
-                let round = slots.round;
-                slots.waiting.insert(
-                    invocation_id.to_owned(),
-                    Waiting {
-                        round,
-                        slot: Slot::Request(exchange),
-                    },
-                );
-            }
+        };
+        // The request's task is gone (its client left): nobody will run it.
+        if let Err(invocation) = waiting.send(invocation) {
+            invocation.abandon();
         }
     }
 
-    /// The gRPC half arrived: the forwarded request, once it is there, or `None` when none
-    /// came within the patience.
-    pub(crate) async fn take_request(&self, invocation_id: &str) -> Option<RawExchange> {
-        let arrival = {
+    /// The HTTP half arrived: its invocation, or the way to wait for it.
+    fn request_arrived(&self, invocation_id: &str) -> Arrival<P> {
+        let mut slots = self.slots();
+        if let Some(Waiting {
+            slot: Slot::Invocation(invocation),
+            ..
+        }) = slots.waiting.remove(invocation_id)
+        {
+            return Arrival::Run(invocation);
+        }
+        // A second request with the same id replaces the first, which is answered `504`.
+        let (waiting, arrival) = oneshot::channel();
+        let round = slots.round;
+        let slot = Slot::Request(waiting);
+        slots.waiting.insert(invocation_id.to_owned(), Waiting { round, slot });
+        Arrival::Wait(arrival)
+    }
+
+    /// The host cancelled the invocation: if it is still waiting for its request, it is
+    /// answered now.
+    pub(crate) fn cancel(&self, invocation_id: &str) {
+        let waiting = {
             let mut slots = self.slots();
-            if let Some(Waiting {
-                slot: Slot::Request(exchange),
-                ..
-            }) = slots.waiting.remove(invocation_id)
-            {
-                return Some(exchange);
+            match slots.waiting.get(invocation_id) {
+                Some(Waiting {
+                    slot: Slot::Invocation(_),
+                    ..
+                }) => slots.waiting.remove(invocation_id),
+                _ => None,
             }
-            let (waiting, arrival) = oneshot::channel();
-            let round = slots.round;
-            slots.waiting.insert(
-                invocation_id.to_owned(),
-                Waiting {
-                    round,
-                    slot: Slot::Invocation(waiting),
-                },
-            );
-            arrival
         };
-        // Swept: the sender is dropped.
-        arrival.await.ok()
+        if let Some(Waiting {
+            slot: Slot::Invocation(invocation),
+            ..
+        }) = waiting
+        {
+            invocation.abandon();
+        }
+    }
+
+    /// The worker is stopping: every invocation still waiting for its request is answered.
+    pub(crate) fn cancel_all(&self) {
+        self.drop_where(|_| true);
     }
 
     /// One sweep: drops the halves left `ROUNDS_KEPT` rounds ago. A forwarded request is
     /// answered `504`; an invocation learns that none came.
     fn sweep(&self) {
-        let expired: Vec<Waiting> = {
+        let round = {
             let mut slots = self.slots();
             slots.round += 1;
-            let round = slots.round;
-            slots
-                .waiting
-                .extract_if(|_, waiting| round - waiting.round >= ROUNDS_KEPT)
-                .map(|(_, waiting)| waiting)
-                .collect()
+            slots.round
         };
-        for waiting in expired {
-            if let Slot::Request(exchange) = waiting.slot {
-                let timeout =
-                    HttpResponse::new(StatusCode::GATEWAY_TIMEOUT).text("no invocation came for this request\n");
-                let _ = exchange.respond.send(timeout);
+        self.drop_where(|waiting| round - waiting.round >= ROUNDS_KEPT);
+    }
+
+    fn drop_where(&self, expired: impl Fn(&Waiting<P>) -> bool) {
+        let dropped: Vec<Waiting<P>> = self
+            .slots()
+            .waiting
+            .extract_if(|_, waiting| expired(waiting))
+            .map(|(_, waiting)| waiting)
+            .collect();
+        for waiting in dropped {
+            // A request's task sees its sender dropped and answers `504`.
+            if let Slot::Invocation(invocation) = waiting.slot {
+                invocation.abandon();
             }
         }
     }
 
     /// Sweeps every quarter of the patience, for as long as the pairing is in use.
-    pub(crate) async fn sweep_every(pairing: Weak<Pairing>) {
+    pub(crate) async fn sweep_every(pairing: Weak<Pairing<P>>) {
         let Some(period) = pairing.upgrade().map(|p| p.patience / (ROUNDS_KEPT as u32 - 1)) else {
             return;
         };
@@ -258,20 +314,20 @@ impl Pairing {
 
 /// The loopback server.
 #[derive(Debug)]
-pub(crate) struct HttpUriServer {
+pub(crate) struct HttpUriServer<P> {
     address: SocketAddr,
-    pairing: Arc<Pairing>,
+    pairing: Arc<Pairing<P>>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
     sweeper: JoinHandle<()>,
 }
 
-impl HttpUriServer {
+impl<P: Forwarded> HttpUriServer<P> {
     /// Listens on `127.0.0.1` on a free port; request bodies over `body_limit` bytes get `413`.
     pub(crate) async fn start(body_limit: usize) -> io::Result<Self> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let address = listener.local_addr()?;
-        let pairing = Arc::new(Pairing::default());
+        let pairing = Arc::new(Pairing::<P>::default());
         let (stop, stopping) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, pairing.clone(), body_limit, stopping));
         let sweeper = tokio::spawn(Pairing::sweep_every(Arc::downgrade(&pairing)));
@@ -290,7 +346,7 @@ impl HttpUriServer {
     }
 
     /// Where invocations find their forwarded requests.
-    pub(crate) fn pairing(&self) -> Arc<Pairing> {
+    pub(crate) fn pairing(&self) -> Arc<Pairing<P>> {
         self.pairing.clone()
     }
 
@@ -308,9 +364,9 @@ impl HttpUriServer {
     }
 }
 
-async fn accept_loop(
+async fn accept_loop<P: Forwarded>(
     listener: TcpListener,
-    pairing: Arc<Pairing>,
+    pairing: Arc<Pairing<P>>,
     body_limit: usize,
     mut stopping: watch::Receiver<bool>,
 ) {
@@ -322,8 +378,12 @@ async fn accept_loop(
     loopback::serve(listener, handler, stop, "the host (HttpUri)").await;
 }
 
-/// One forwarded request: wait for its invocation's response.
-async fn forwarded(request: Request<Incoming>, pairing: &Pairing, body_limit: usize) -> Response<ResponseBody> {
+/// One forwarded request: its invocation runs here, once both are in.
+async fn forwarded<P: Forwarded>(
+    request: Request<Incoming>,
+    pairing: &Pairing<P>,
+    body_limit: usize,
+) -> Response<ResponseBody> {
     // The header's value is shared with the request, not copied: the pairing's table makes the
     // one owned copy of the id.
     let Some(invocation_id) = request
@@ -344,7 +404,15 @@ async fn forwarded(request: Request<Incoming>, pairing: &Pairing, body_limit: us
             &InvocationError::TooLarge { limit: body_limit }.to_string(),
         );
     }
-    let (respond, response) = oneshot::channel();
+    let invocation = match pairing.request_arrived(invocation_id) {
+        Arrival::Run(invocation) => invocation,
+        // No timer here: the sweeper drops a request whose invocation never came.
+        Arrival::Wait(arrival) => match arrival.await {
+            Ok(invocation) => invocation,
+            Err(_) => return plain(StatusCode::GATEWAY_TIMEOUT, "no invocation came for this request"),
+        },
+    };
+    let (respond, mut response) = oneshot::channel();
     let exchange = RawExchange {
         request: raw_request(
             parts,
@@ -355,10 +423,9 @@ async fn forwarded(request: Request<Incoming>, pairing: &Pairing, body_limit: us
         ),
         respond,
     };
-    pairing.request_arrived(invocation_id, exchange);
-    // No timer here: the sweeper answers `504` for a request whose invocation never came, and
-    // once the invocation has it, the function's own time is the host's to limit.
-    match response.await {
+    // Boxed: the invocation's future is kilobytes, and hyper keeps this one in its connection.
+    Box::pin(invocation.run(exchange)).await;
+    match response.try_recv() {
         // A streamed body goes out chunk by chunk while the function sends it.
         Ok(response) => response.into_hyper(),
         Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, "the invocation failed"),
@@ -405,69 +472,119 @@ mod tests {
 
     fn exchange() -> (RawExchange, oneshot::Receiver<HttpResponse>) {
         let (respond, response) = oneshot::channel();
-        let request = RawRequest {
-            method: Method::GET,
-            url: "http://h/api/x".into(),
-            headers: HeaderMap::new(),
-            query: BTreeMap::new(),
-            body: RawBody::Read(Bytes::new()),
-        };
-        (RawExchange { request, respond }, response)
+        (RawExchange::for_test(respond), response)
+    }
+
+    /// A stand-in invocation that records what became of it.
+    #[derive(Debug)]
+    struct Probe {
+        id: &'static str,
+        said: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Forwarded for Probe {
+        async fn run(self, exchange: RawExchange) {
+            let line = format!("{} ran with {}", self.id, exchange.request.url);
+            self.said.lock().unwrap().push(line);
+            let _ = exchange.respond.send(HttpResponse::ok());
+        }
+
+        fn abandon(self) {
+            self.said.lock().unwrap().push(format!("{} abandoned", self.id));
+        }
+    }
+
+    fn probe(id: &'static str) -> (Probe, Arc<Mutex<Vec<String>>>) {
+        let said = Arc::new(Mutex::new(Vec::new()));
+        (Probe { id, said: said.clone() }, said)
     }
 
     #[tokio::test]
-    async fn either_half_may_arrive_first() {
-        let pairing = Arc::new(Pairing::default());
-        let (first, _) = exchange();
-        pairing.request_arrived("a", first);
-        let taken = pairing.take_request("a").await;
-        assert_eq!(taken.map(|e| e.request.url), Some("http://h/api/x".to_owned()));
-
-        let waiter = {
-            let pairing = pairing.clone();
-            tokio::spawn(async move { pairing.take_request("b").await.is_some() })
+    async fn either_half_may_arrive_first_and_the_request_runs_the_invocation() {
+        let pairing = Pairing::<Probe>::default();
+        // The invocation first: the request's task finds it.
+        let (first, said) = probe("a");
+        pairing.invocation_arrived("a", first);
+        let Arrival::Run(invocation) = pairing.request_arrived("a") else {
+            panic!("a waits")
         };
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        let (second, _) = exchange();
-        pairing.request_arrived("b", second);
-        assert!(waiter.await.expect("joins"));
+        let (request, response) = exchange();
+        invocation.run(request).await;
+        assert_eq!(*said.lock().unwrap(), ["a ran with http://h/api/x"]);
+        assert_eq!(response.await.expect("answered").status(), StatusCode::OK);
+
+        // The request first: the invocation is handed to its task.
+        let Arrival::Wait(arrival) = pairing.request_arrived("b") else {
+            panic!("b runs")
+        };
+        let (second, said) = probe("b");
+        pairing.invocation_arrived("b", second);
+        arrival.await.expect("handed over").run(exchange().0).await;
+        assert_eq!(*said.lock().unwrap(), ["b ran with http://h/api/x"]);
+        assert!(pairing.is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_invocation_whose_request_is_gone_or_cancelled_is_abandoned() {
+        let pairing = Pairing::<Probe>::default();
+        let Arrival::Wait(arrival) = pairing.request_arrived("left") else {
+            panic!()
+        };
+        drop(arrival);
+        let (invocation, said) = probe("left");
+        pairing.invocation_arrived("left", invocation);
+        assert_eq!(*said.lock().unwrap(), ["left abandoned"]);
+
+        let (invocation, said) = probe("cancelled");
+        pairing.invocation_arrived("cancelled", invocation);
+        pairing.cancel("unknown");
+        assert!(said.lock().unwrap().is_empty());
+        pairing.cancel("cancelled");
+        assert_eq!(*said.lock().unwrap(), ["cancelled abandoned"]);
+
+        let (invocation, said) = probe("stopping");
+        pairing.invocation_arrived("stopping", invocation);
+        let Arrival::Wait(_waiting) = pairing.request_arrived("other") else {
+            panic!()
+        };
+        pairing.cancel_all();
+        assert_eq!(*said.lock().unwrap(), ["stopping abandoned"]);
         assert!(pairing.is_empty());
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_half_that_waits_too_long_is_swept() {
-        let pairing = Arc::new(Pairing::with_patience(Duration::from_secs(40)));
+        let pairing = Arc::new(Pairing::<Probe>::with_patience(Duration::from_secs(40)));
         tokio::spawn(Pairing::sweep_every(Arc::downgrade(&pairing)));
         let started = tokio::time::Instant::now();
-        assert!(pairing.take_request("late").await.is_none());
+        let Arrival::Wait(arrival) = pairing.request_arrived("orphan") else {
+            panic!()
+        };
+        assert!(arrival.await.is_err(), "its task answers 504");
         let waited = started.elapsed();
         assert!(
             waited >= Duration::from_secs(40) && waited <= Duration::from_secs(50),
             "{waited:?}"
         );
-        assert!(pairing.is_empty());
 
-        // A forwarded request whose invocation never came is answered `504`.
-        let (request, response) = exchange();
-        pairing.request_arrived("orphan", request);
-        let answer = response.await.expect("answered");
-        assert_eq!(answer.status(), StatusCode::GATEWAY_TIMEOUT);
+        let (invocation, said) = probe("late");
+        pairing.invocation_arrived("late", invocation);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert_eq!(*said.lock().unwrap(), ["late abandoned"]);
         assert!(pairing.is_empty());
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_half_is_kept_for_the_whole_patience() {
-        let pairing = Arc::new(Pairing::with_patience(Duration::from_secs(40)));
+        let pairing = Arc::new(Pairing::<Probe>::with_patience(Duration::from_secs(40)));
         tokio::spawn(Pairing::sweep_every(Arc::downgrade(&pairing)));
         // Arriving just before a sweep.
         tokio::time::sleep(Duration::from_millis(9_999)).await;
-        let (request, _response) = exchange();
-        pairing.request_arrived("slow", request);
+        let (invocation, said) = probe("slow");
+        pairing.invocation_arrived("slow", invocation);
         tokio::time::sleep(Duration::from_millis(39_990)).await;
-        assert!(
-            pairing.take_request("slow").await.is_some(),
-            "still there after 39.99 s"
-        );
+        assert!(said.lock().unwrap().is_empty(), "still waiting after 39.99 s");
+        assert!(matches!(pairing.request_arrived("slow"), Arrival::Run(_)));
     }
 
     #[tokio::test]

@@ -1,10 +1,8 @@
 //! One invocation over gRPC: `InvocationRequest` → [`Invocation`] → the function →
 //! `InvocationResponse`.
 
-use std::sync::Arc;
-
 use super::answer::Answer;
-use super::http_uri::Pairing;
+use super::http_uri::RawExchange;
 use super::proto::{
     InvocationRequest, InvocationResponse, ParameterBinding, RpcHttp, RpcLog, parameter_binding::RpcData, rpc_log,
     typed_data::Data,
@@ -29,23 +27,31 @@ pub(crate) struct Prepared {
     pub(crate) responder: Option<HttpResponder>,
 }
 
-/// Builds the invocation; with `HttpUri`, waits for the forwarded HTTP request to arrive.
+/// Builds the invocation; with `HttpUri` (`http_uri`), an HTTP trigger's request is the
+/// forwarded one in `exchange` (`None`: it never came).
 pub(crate) async fn prepare(
     function: &'static FunctionDescription,
     request: InvocationRequest,
     cancellation: CancellationToken,
-    pairing: Option<&Arc<Pairing>>,
+    http_uri: bool,
+    exchange: Option<RawExchange>,
 ) -> Result<Prepared, InvocationError> {
-    // Decoded before the only await: the request is gone by then, so the future that waits for
-    // a forwarded request holds the invocation alone, not the message it came from too.
-    let (mut invocation, forwarded) = decode(function, request, cancellation, pairing.is_some())?;
-    let responder = match (forwarded, pairing) {
-        (Some((key, route)), Some(pairing)) => {
-            Some(attach_forwarded_request(&mut invocation, key, route, pairing).await?)
-        }
-        _ => None,
+    // Decoded before the only await (reading a whole body): the request is gone by then, so the
+    // future holds the invocation alone, not the message it came from too.
+    let (mut invocation, forwarded) = decode(function, request, cancellation, http_uri)?;
+    let responder = match forwarded {
+        Some((key, route)) => Some(attach_forwarded_request(&mut invocation, key, route, exchange).await?),
+        None => None,
     };
     Ok(Prepared { invocation, responder })
+}
+
+/// Whether `request` is an HTTP trigger's whose request comes through `HttpUri`: its `RpcHttp`
+/// has no URL (what [`decode`] tells by the same rule).
+pub(crate) fn is_forwarded(request: &InvocationRequest) -> bool {
+    request.input_data.iter().any(|input| {
+        matches!(&input.rpc_data, Some(RpcData::Data(data)) if matches!(&data.data, Some(Data::Http(http)) if http.url.is_empty()))
+    })
 }
 
 /// The trigger's binding name and route of an HTTP request that comes through `HttpUri`.
@@ -171,19 +177,14 @@ fn route_value(value: &super::proto::TypedData) -> Option<String> {
     }
 }
 
-/// Waits for the HTTP request the host forwarded for this invocation and makes it the trigger's
-/// value, with the route parameters of the gRPC half.
+/// Makes the HTTP request the host forwarded for this invocation the trigger's value, with the
+/// route parameters of the gRPC half.
 async fn attach_forwarded_request(
     invocation: &mut Invocation,
     key: String,
     route: Box<RpcHttp>,
-    pairing: &Pairing,
+    exchange: Option<RawExchange>,
 ) -> Result<HttpResponder, InvocationError> {
-    let arrival = pairing.take_request(&invocation.invocation_id);
-    let exchange = tokio::select! {
-        exchange = arrival => exchange,
-        () = invocation.cancellation.cancelled() => None,
-    };
     let Some(exchange) = exchange else {
         return Err(InvocationError::MalformedRequest(
             "the host's forwarded HTTP request for this invocation did not arrive".to_owned(),
@@ -428,7 +429,9 @@ mod tests {
             }),
         };
         let token = CancellationToken::new();
-        let prepared = prepare(&FUNCTION, request, token.clone(), None).await.expect("decodes");
+        let prepared = prepare(&FUNCTION, request, token.clone(), false, None)
+            .await
+            .expect("decodes");
         let invocation = prepared.invocation;
         assert_eq!(invocation.invocation_id, "i-1");
         assert_eq!(invocation.binding("inMsg"), &BindingData::Text("hello".into()));
@@ -484,7 +487,7 @@ mod tests {
     }
 
     async fn params_of(request: InvocationRequest) -> BTreeMap<String, String> {
-        let prepared = prepare(&GREET, request, CancellationToken::new(), None)
+        let prepared = prepare(&GREET, request, CancellationToken::new(), false, None)
             .await
             .expect("decodes");
         match prepared.invocation.binding("req") {
@@ -542,13 +545,17 @@ mod tests {
             }],
             ..InvocationRequest::default()
         };
-        let error = prepare(&FUNCTION, shared, CancellationToken::new(), None).await.err();
+        let error = prepare(&FUNCTION, shared, CancellationToken::new(), false, None)
+            .await
+            .err();
         assert!(matches!(error, Some(InvocationError::MalformedRequest(_))), "{error:?}");
         let bad_http = InvocationRequest {
             input_data: vec![input("inMsg", Data::Http(Box::default()))],
             ..InvocationRequest::default()
         };
-        let error = prepare(&FUNCTION, bad_http, CancellationToken::new(), None).await.err();
+        let error = prepare(&FUNCTION, bad_http, CancellationToken::new(), false, None)
+            .await
+            .err();
         assert!(matches!(error, Some(InvocationError::Binding { .. })), "{error:?}");
     }
 

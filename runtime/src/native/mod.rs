@@ -187,7 +187,7 @@ pub(crate) async fn run_starting(
     };
     let result = match ending {
         Ending::Relayed(exited) => {
-            worker.in_flight().cancel_all();
+            worker.cancel_all();
             match exited {
                 Ok(status) if status.success() => Ok(()),
                 Ok(status) => Err(format!("the specialized app exited with {status}")),
@@ -201,7 +201,7 @@ pub(crate) async fn run_starting(
         Ending::StartupFailed(error) => Err(error),
         Ending::HostGone(result) => {
             // Nobody is left to answer: stop the functions at once.
-            worker.in_flight().cancel_all();
+            worker.cancel_all();
             result
         }
     };
@@ -218,7 +218,10 @@ pub(crate) async fn run_starting(
 }
 
 /// Starts the loopback server for `HttpUri` when it is wanted and there is an HTTP function.
-async fn start_http_uri_server(args: &NativeArgs, registry: &Registry) -> Option<HttpUriServer> {
+async fn start_http_uri_server(
+    args: &NativeArgs,
+    registry: &Registry,
+) -> Option<HttpUriServer<worker::ForwardedInvocation>> {
     let has_http = registry.functions().any(|f| f.trigger().kind.is_http_trigger());
     if !args.http_uri || !has_http {
         return None;
@@ -293,7 +296,7 @@ async fn drain(worker: &mut Worker, inbox: &mut Inbox, grace: Duration) {
             },
         }
     }
-    in_flight.cancel_all();
+    worker.cancel_all();
     // Cancelled functions that stop promptly still get their answer out.
     let _ = tokio::time::timeout(CLOSING_PATIENCE / 4, in_flight.idle()).await;
     if in_flight.len() > 0 {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::environment;
-use super::http_uri::Pairing;
+use super::http_uri::{Forwarded, Pairing, RawExchange};
 use super::invocation::{self, Prepared};
 use super::metadata;
 use super::proto::{
@@ -159,6 +159,7 @@ impl InFlight {
 }
 
 /// Removes an invocation from [`InFlight`] when its task ends, however it ends.
+#[derive(Debug)]
 struct Finished {
     in_flight: Arc<InFlight>,
     invocation_id: Arc<str>,
@@ -187,7 +188,7 @@ pub(crate) struct Worker {
     outbox: Outbox,
     loaded: HashMap<String, &'static FunctionDescription>,
     in_flight: Arc<InFlight>,
-    pairing: Option<Arc<Pairing>>,
+    pairing: Option<Arc<Pairing<ForwardedInvocation>>>,
     capabilities: BTreeMap<String, String>,
     accepting: bool,
     /// The host's `WorkerInitRequest`, kept to replay to a specialized app.
@@ -202,8 +203,8 @@ pub(crate) struct Worker {
 /// What an invocation gets from the worker beside its request.
 #[derive(Debug, Default)]
 struct FromWorker {
-    /// The `HttpUri` server's pairing, when it runs.
-    pairing: Option<Arc<Pairing>>,
+    /// Whether the `HttpUri` server runs (an HTTP trigger's request then comes through it).
+    http_uri: bool,
     /// The settlement channel, for a Service Bus invocation.
     #[cfg(feature = "servicebus")]
     settlement: Option<crate::SettlementChannel>,
@@ -224,7 +225,11 @@ impl FromWorker {
 impl Worker {
     /// A worker answering through `outbox`; `http_uri` is the loopback server's URI and pairing,
     /// when it runs.
-    pub(crate) fn new(registry: &'static Registry, outbox: Outbox, http_uri: Option<(String, Arc<Pairing>)>) -> Self {
+    pub(crate) fn new(
+        registry: &'static Registry,
+        outbox: Outbox,
+        http_uri: Option<(String, Arc<Pairing<ForwardedInvocation>>)>,
+    ) -> Self {
         let (uri, pairing) = http_uri.unzip();
         Worker {
             registry,
@@ -275,7 +280,7 @@ impl Worker {
         #[cfg(not(feature = "servicebus"))]
         let _ = function;
         FromWorker {
-            pairing: self.pairing.clone(),
+            http_uri: self.pairing.is_some(),
             #[cfg(feature = "servicebus")]
             settlement: self.settlement.clone().filter(|_| is_service_bus),
         }
@@ -451,17 +456,26 @@ impl Worker {
             in_flight: self.in_flight.clone(),
             invocation_id,
         };
-        // Boxed: the invocation's future is several kilobytes, and tokio copies a task's future
-        // into its cell and its output over it; a box makes those copies a pointer's.
-        tokio::spawn(Box::pin(run_invocation(
+        let invocation = ForwardedInvocation {
             function,
             request,
-            self.given_to(function),
+            given: self.given_to(function),
             token,
-            self.outbox.clone(),
-            request_id.to_owned(),
+            outbox: self.outbox.clone(),
+            request_id: request_id.to_owned(),
             finished,
-        )));
+        };
+        match &self.pairing {
+            // Its request comes through `HttpUri`: it runs on that request's task, as the
+            // baseline worker does, not on one of its own.
+            Some(pairing) if invocation::is_forwarded(&invocation.request) => {
+                let invocation_id = Arc::clone(&invocation.finished.invocation_id);
+                pairing.invocation_arrived(&invocation_id, invocation);
+            }
+            // Boxed: the invocation's future is several kilobytes, and tokio copies a task's
+            // future into its cell and its output over it; a box makes those copies a pointer's.
+            _ => drop(tokio::spawn(Box::pin(invocation.run_alone(None)))),
+        }
     }
 
     async fn refuse(&self, request_id: &str, invocation_id: &str, message: String) {
@@ -475,7 +489,20 @@ impl Worker {
 
     fn cancel(&self, cancel: &InvocationCancel) {
         // An unknown id has finished already: nothing to cancel.
-        self.in_flight.cancel(&cancel.invocation_id);
+        if self.in_flight.cancel(&cancel.invocation_id)
+            && let Some(pairing) = &self.pairing
+        {
+            // One still waiting for its forwarded request is answered now.
+            pairing.cancel(&cancel.invocation_id);
+        }
+    }
+
+    /// Cancels every invocation, those waiting for their forwarded request included.
+    pub(crate) fn cancel_all(&self) {
+        self.in_flight.cancel_all();
+        if let Some(pairing) = &self.pairing {
+            pairing.cancel_all();
+        }
     }
 
     /// The stream's sending half.
@@ -535,35 +562,122 @@ fn in_placeholder_mode() -> bool {
     std::env::var("WEBSITE_PLACEHOLDER_MODE").is_ok_and(|mode| mode == "1")
 }
 
-/// Runs one invocation and sends its logs and response.
-async fn run_invocation(
+/// An invocation, between its request's arrival and its run.
+#[derive(Debug)]
+pub(crate) struct ForwardedInvocation {
     function: &'static FunctionDescription,
     request: InvocationRequest,
-    mut given: FromWorker,
+    given: FromWorker,
     token: CancellationToken,
     outbox: Outbox,
     request_id: String,
     finished: Finished,
-) {
-    let invocation_id = Arc::clone(&finished.invocation_id);
-    let (result, responder) = match invocation::prepare(function, request, token.clone(), given.pairing.as_ref()).await
-    {
-        Ok(Prepared {
-            mut invocation,
-            responder,
-        }) => {
-            given.attach_to(&mut invocation);
-            let mut result = dispatch::invoke(invocation).await;
-            if responder.is_none()
-                && let Ok(outputs) = &mut result
-            {
-                // `RpcHttp` carries whole bodies; through `HttpUri` a streamed one goes out as sent.
-                outputs.collect_streamed_bodies().await;
-            }
-            (result, responder)
+}
+
+impl ForwardedInvocation {
+    /// Runs it to its end on this task, with its forwarded request if it has one.
+    fn run_alone(self, exchange: Option<RawExchange>) -> impl Future<Output = ()> + Send {
+        run_invocation(self, exchange)
+    }
+}
+
+impl Forwarded for ForwardedInvocation {
+    fn run(self, exchange: RawExchange) -> impl Future<Output = ()> + Send {
+        // Should the request's task be dropped before the end (its client left, and the
+        // connection with it), the host is still answered.
+        let unfinished = Unfinished {
+            function: self.function,
+            invocation_id: Arc::clone(&self.finished.invocation_id),
+            request_id: self.request_id.clone(),
+            outbox: self.outbox.clone(),
+            ended: false,
+        };
+        async move {
+            run_invocation(self, Some(exchange)).await;
+            unfinished.end();
         }
-        Err(error) => (Err(error), None),
-    };
+    }
+
+    fn abandon(self) {
+        drop(tokio::spawn(Box::pin(self.run_alone(None))));
+    }
+}
+
+/// Answers an invocation whose forwarded request's task was dropped before the invocation
+/// ended, as cancelled.
+struct Unfinished {
+    function: &'static FunctionDescription,
+    invocation_id: Arc<str>,
+    request_id: String,
+    outbox: Outbox,
+    ended: bool,
+}
+
+impl Unfinished {
+    /// The invocation ended and answered: nothing left to do.
+    fn end(mut self) {
+        self.ended = true;
+    }
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if self.ended {
+            return;
+        }
+        let error = InvocationError::MalformedRequest(
+            "the forwarded HTTP request's connection closed before the function finished".to_owned(),
+        );
+        let (logs, answer) = invocation::conclude(self.function, &self.invocation_id, Err(error), true, None);
+        let frames: Vec<_> = logs
+            .into_iter()
+            .map(|log| {
+                codec::encode(&StreamingMessage {
+                    request_id: self.request_id.clone(),
+                    content: Some(Content::RpcLog(log)),
+                })
+            })
+            .chain([answer.framed(&self.request_id)])
+            .collect();
+        let outbox = self.outbox.clone();
+        drop(tokio::spawn(async move {
+            for frame in frames {
+                outbox.send_framed(frame).await;
+            }
+        }));
+    }
+}
+
+/// Runs one invocation and sends its logs and response.
+async fn run_invocation(invocation: ForwardedInvocation, exchange: Option<RawExchange>) {
+    let ForwardedInvocation {
+        function,
+        request,
+        mut given,
+        token,
+        outbox,
+        request_id,
+        finished,
+    } = invocation;
+    let invocation_id = Arc::clone(&finished.invocation_id);
+    let (result, responder) =
+        match invocation::prepare(function, request, token.clone(), given.http_uri, exchange).await {
+            Ok(Prepared {
+                mut invocation,
+                responder,
+            }) => {
+                given.attach_to(&mut invocation);
+                let mut result = dispatch::invoke(invocation).await;
+                if responder.is_none()
+                    && let Ok(outputs) = &mut result
+                {
+                    // `RpcHttp` carries whole bodies; through `HttpUri` a streamed one goes out as sent.
+                    outputs.collect_streamed_bodies().await;
+                }
+                (result, responder)
+            }
+            Err(error) => (Err(error), None),
+        };
     let (logs, answer) = invocation::conclude(function, &invocation_id, result, token.is_cancelled(), responder);
     // Logs first: the host drops the lines of an invocation that has completed.
     for log in logs {
@@ -581,6 +695,85 @@ async fn run_invocation(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An HTTP function that never ends.
+    static HANGS: FunctionDescription = FunctionDescription {
+        name: "hangs",
+        rust_path: "tests::hangs",
+        location: ("src/x.rs", 1),
+        bindings: &[azfn_bindings::BindingDescription {
+            kind: &azfn_bindings::catalog::HTTP_TRIGGER,
+            name: "req",
+            data_type: None,
+            properties: &[],
+        }],
+        return_bindings: &[],
+        retry: None,
+        streams_request_body: false,
+        invoke: |_| Box::pin(std::future::pending()),
+    };
+
+    #[tokio::test]
+    async fn a_forwarded_run_dropped_before_its_end_still_answers_the_host() {
+        use crate::grpc::codec::FrameDecoder;
+        use prost::Message as _;
+
+        let (frames, mut sent) = tokio::sync::mpsc::channel(16);
+        let in_flight = Arc::new(InFlight::default());
+        let invocation_id = in_flight.start("gone-1", CancellationToken::new()).expect("new");
+        let request = InvocationRequest {
+            invocation_id: "gone-1".into(),
+            function_id: "hangs".into(),
+            ..InvocationRequest::default()
+        };
+        let invocation = ForwardedInvocation {
+            function: &HANGS,
+            request,
+            given: FromWorker::default(),
+            token: CancellationToken::new(),
+            outbox: Outbox::new(frames),
+            request_id: "r-1".into(),
+            finished: Finished {
+                in_flight: in_flight.clone(),
+                invocation_id,
+            },
+        };
+        let (respond, _response) = tokio::sync::oneshot::channel();
+        let exchange = RawExchange::for_test(respond);
+        let run = Box::pin(invocation.run(exchange));
+        // The function hangs; the request's task goes away (its connection closed).
+        assert!(tokio::time::timeout(Duration::from_millis(50), run).await.is_err());
+        assert_eq!(in_flight.len(), 0, "no longer in flight");
+        let mut decoder = FrameDecoder::new(usize::MAX);
+        let mut answer = None;
+        while answer.is_none() {
+            let frame = tokio::time::timeout(Duration::from_secs(5), sent.recv())
+                .await
+                .expect("answered")
+                .expect("a frame");
+            decoder.push(&frame);
+            while let Ok(Some(message)) = decoder.next_message() {
+                if let Some(Content::InvocationResponse(response)) = StreamingMessage::decode(message).unwrap().content
+                {
+                    answer = Some(response);
+                }
+            }
+        }
+        let answer = answer.unwrap();
+        assert_eq!(answer.invocation_id, "gone-1");
+        let result = answer.result.expect("a result");
+        assert_eq!(
+            result.status,
+            super::super::proto::status_result::Status::Cancelled as i32
+        );
+        assert!(
+            result
+                .exception
+                .expect("why")
+                .message
+                .contains("connection closed before the function finished"),
+        );
+    }
 
     #[test]
     fn http_uri_is_advertised_only_with_a_server() {
