@@ -58,6 +58,8 @@ struct OperationDef {
     /// The `Ok` type of the method's `Result`, or its plain return type.
     output: Type,
     is_async: bool,
+    /// The method's `#[cfg]`s, which its constant and its dispatch follow.
+    cfgs: Vec<syn::Attribute>,
 }
 
 pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -326,6 +328,12 @@ fn operation_of(cx: &Ctxt, method: &ImplItemFn, rename: Option<LitStr>) -> Optio
         input,
         output,
         is_async: sig.asyncness.is_some(),
+        cfgs: method
+            .attrs
+            .iter()
+            .filter(|attr| attr.path().is_ident("cfg"))
+            .cloned()
+            .collect(),
     })
 }
 
@@ -377,7 +385,9 @@ fn generate(def: &EntityDef) -> TokenStream {
         let doc = format!(
             "The `{wire}` operation of the `{entity_text}` entity, for typed calls (`ctx.call_operation(Self::{constant}, key, &input)`)."
         );
+        let cfgs = &operation.cfgs;
         quote! {
+            #(#cfgs)*
             #[doc = #doc]
             #vis const #constant: ::azfn::__private::Operation<#self_ty, #input, #output> =
                 ::azfn::__private::Operation::new(#wire);
@@ -411,10 +421,14 @@ fn generate(def: &EntityDef) -> TokenStream {
         } else {
             quote_spanned!(span=> <#self_ty>::#ident(#args))
         };
+        let cfgs = &operation.cfgs;
         quote! {
-            if ::azfn::__private::is_operation(__context.operation(), #wire) {
-                #read_input
-                return ::azfn::__private::OperationOutcome::of(#call);
+            #(#cfgs)*
+            {
+                if ::azfn::__private::is_operation(__context.operation(), #wire) {
+                    #read_input
+                    return ::azfn::__private::OperationOutcome::of(#call);
+                }
             }
         }
     });
@@ -485,6 +499,22 @@ mod tests {
         );
         assert!(out.contains("< Counter > :: get (__context . state ())"), "{out}");
         assert!(out.contains("< Counter > :: notify (__context) . await"), "{out}");
+    }
+
+    #[test]
+    fn an_operation_compiled_out_takes_its_constant_and_its_dispatch_with_it() {
+        let out = expand_text(
+            "",
+            "impl Counter { #[cfg(feature = \"admin\")] pub fn reset(&mut self) {} pub fn get(&self) -> i64 { 0 } }",
+        );
+        assert!(
+            out.contains("# [cfg (feature = \"admin\")] # [doc = \"The `reset` operation"),
+            "{out}"
+        );
+        assert!(
+            out.contains("# [cfg (feature = \"admin\")] { if :: azfn :: __private :: is_operation (__context . operation () , \"reset\")"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -640,11 +640,14 @@ impl Drop for Unfinished {
             .chain([answer.framed(&self.request_id)])
             .collect();
         let outbox = self.outbox.clone();
-        drop(tokio::spawn(async move {
-            for frame in frames {
-                outbox.send_framed(frame).await;
-            }
-        }));
+        // Outside a runtime (the process is ending) there is nobody left to tell.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            drop(runtime.spawn(async move {
+                for frame in frames {
+                    outbox.send_framed(frame).await;
+                }
+            }));
+        }
     }
 }
 
