@@ -629,16 +629,7 @@ impl Drop for Unfinished {
             "the forwarded HTTP request's connection closed before the function finished".to_owned(),
         );
         let (logs, answer) = invocation::conclude(self.function, &self.invocation_id, Err(error), true, None);
-        let frames: Vec<_> = logs
-            .into_iter()
-            .map(|log| {
-                codec::encode(&StreamingMessage {
-                    request_id: self.request_id.clone(),
-                    content: Some(Content::RpcLog(log)),
-                })
-            })
-            .chain([answer.framed(&self.request_id)])
-            .collect();
+        let frames: Vec<_> = ending_frames(logs, answer, &self.request_id).collect();
         let outbox = self.outbox.clone();
         // Outside a runtime (the process is ending) there is nobody left to tell.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -682,17 +673,27 @@ async fn run_invocation(invocation: ForwardedInvocation, exchange: Option<RawExc
             Err(error) => (Err(error), None),
         };
     let (logs, answer) = invocation::conclude(function, &invocation_id, result, token.is_cancelled(), responder);
-    // Logs first: the host drops the lines of an invocation that has completed.
-    for log in logs {
-        // Framed here, not inside the send: a pending send then holds bytes, not a message.
-        let frame = codec::encode(&StreamingMessage {
-            request_id: request_id.clone(),
-            content: Some(Content::RpcLog(log)),
-        });
+    for frame in ending_frames(logs, answer, &request_id) {
         outbox.send_framed(frame).await;
     }
-    outbox.send_framed(answer.framed(&request_id)).await;
     drop(finished);
+}
+
+/// The frames that end an invocation, in the order they go: its log lines first (the host
+/// drops the lines of an invocation that has completed), then its answer. Framed before the
+/// send, so a pending send holds bytes, not a message.
+fn ending_frames<'a>(
+    logs: Vec<super::proto::RpcLog>,
+    answer: super::answer::Answer,
+    request_id: &'a str,
+) -> impl Iterator<Item = bytes::Bytes> + 'a {
+    let logs = logs.into_iter().map(move |log| {
+        codec::encode(&StreamingMessage {
+            request_id: request_id.to_owned(),
+            content: Some(Content::RpcLog(log)),
+        })
+    });
+    logs.chain(std::iter::once_with(move || answer.framed(request_id)))
 }
 
 #[cfg(test)]
