@@ -583,19 +583,7 @@ impl ForwardedInvocation {
 
 impl Forwarded for ForwardedInvocation {
     fn run(self, exchange: RawExchange) -> impl Future<Output = ()> + Send {
-        // Should the request's task be dropped before the end (its client left, and the
-        // connection with it), the host is still answered.
-        let unfinished = Unfinished {
-            function: self.function,
-            invocation_id: Arc::clone(&self.finished.invocation_id),
-            request_id: self.request_id.clone(),
-            outbox: self.outbox.clone(),
-            ended: false,
-        };
-        async move {
-            run_invocation(self, Some(exchange)).await;
-            unfinished.end();
-        }
+        run_invocation(self, Some(exchange))
     }
 
     fn abandon(self) {
@@ -603,30 +591,25 @@ impl Forwarded for ForwardedInvocation {
     }
 }
 
-/// Answers an invocation whose forwarded request's task was dropped before the invocation
-/// ended, as cancelled.
-struct Unfinished {
+/// Where an invocation's answer goes. Dropped before the answer went (the forwarded request's
+/// task was dropped because its client left, or the worker is stopping), it still answers the
+/// host, as cancelled.
+struct Answering {
     function: &'static FunctionDescription,
     invocation_id: Arc<str>,
     request_id: String,
     outbox: Outbox,
-    ended: bool,
+    answered: bool,
 }
 
-impl Unfinished {
-    /// The invocation ended and answered: nothing left to do.
-    fn end(mut self) {
-        self.ended = true;
-    }
-}
-
-impl Drop for Unfinished {
+impl Drop for Answering {
     fn drop(&mut self) {
-        if self.ended {
+        if self.answered {
             return;
         }
         let error = InvocationError::MalformedRequest(
-            "the forwarded HTTP request's connection closed before the function finished".to_owned(),
+            "the invocation was stopped before it finished (its forwarded request's connection closed, or the worker stopped)"
+                .to_owned(),
         );
         let (logs, answer) = invocation::conclude(self.function, &self.invocation_id, Err(error), true, None);
         let frames: Vec<_> = ending_frames(logs, answer, &self.request_id).collect();
@@ -653,7 +636,13 @@ async fn run_invocation(invocation: ForwardedInvocation, exchange: Option<RawExc
         request_id,
         finished,
     } = invocation;
-    let invocation_id = Arc::clone(&finished.invocation_id);
+    let mut answering = Answering {
+        function,
+        invocation_id: Arc::clone(&finished.invocation_id),
+        request_id,
+        outbox,
+        answered: false,
+    };
     let (result, responder) =
         match invocation::prepare(function, request, token.clone(), given.http_uri, exchange).await {
             Ok(Prepared {
@@ -672,10 +661,17 @@ async fn run_invocation(invocation: ForwardedInvocation, exchange: Option<RawExc
             }
             Err(error) => (Err(error), None),
         };
-    let (logs, answer) = invocation::conclude(function, &invocation_id, result, token.is_cancelled(), responder);
-    for frame in ending_frames(logs, answer, &request_id) {
-        outbox.send_framed(frame).await;
+    let (logs, answer) = invocation::conclude(
+        function,
+        &answering.invocation_id,
+        result,
+        token.is_cancelled(),
+        responder,
+    );
+    for frame in ending_frames(logs, answer, &answering.request_id) {
+        answering.outbox.send_framed(frame).await;
     }
+    answering.answered = true;
     drop(finished);
 }
 
@@ -775,7 +771,7 @@ mod tests {
                 .exception
                 .expect("why")
                 .message
-                .contains("connection closed before the function finished"),
+                .contains("stopped before it finished"),
         );
     }
 
