@@ -294,9 +294,9 @@ impl OrchestrationContext {
     /// }
     /// ```
     pub fn call_activity<O: DeserializeOwned, I: Serialize + ?Sized>(&self, name: &str, input: &I) -> DurableTask<O> {
-        let input = if self.replays_next_schedule() {
-            // Replayed: the input is only checked to serialize (as it did when the call was
-            // first made), without keeping the text.
+        let input = if self.lock().history_schedules_next() {
+            // Replayed: the action is never sent, so the input is only checked to serialize
+            // (as it did when the call was first made), without keeping the text.
             serde_json::to_writer(std::io::sink(), input).map(|()| None)
         } else {
             to_json(input)
@@ -304,15 +304,10 @@ impl OrchestrationContext {
         self.schedule_activity(name, input, None)
     }
 
-    /// Whether the history already holds the next scheduling (the call is replayed): its
-    /// action is never sent, so the string and the typed activity calls skip keeping its input.
-    pub(crate) fn replays_next_schedule(&self) -> bool {
-        self.lock().history_schedules_next()
-    }
-
     /// Schedules the activity `name` with its input already serialized (or the error that
-    /// serializing it gave): the string and the typed calls (`typed.rs`) both end here.
-    pub(crate) fn schedule_activity<O: DeserializeOwned>(
+    /// serializing it gave): `call_activity` and `call_activity_with_retry` end here, and the
+    /// typed calls (`typed.rs`) through them.
+    fn schedule_activity<O: DeserializeOwned>(
         &self,
         name: &str,
         input: Result<Option<String>, serde_json::Error>,

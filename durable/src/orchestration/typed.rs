@@ -91,18 +91,11 @@ pub trait Entity {
 pub trait DurableInput {
     /// The value as the wire has it: JSON text, `None` for JSON `null`.
     fn to_json(&self) -> Result<Option<String>, serde_json::Error>;
-
-    /// Whether the value serializes, without keeping the text (a replayed call's input).
-    fn check_json(&self) -> Result<(), serde_json::Error>;
 }
 
 impl<T: serde::Serialize> DurableInput for T {
     fn to_json(&self) -> Result<Option<String>, serde_json::Error> {
         to_json(self)
-    }
-
-    fn check_json(&self) -> Result<(), serde_json::Error> {
-        serde_json::to_writer(std::io::sink(), self)
     }
 }
 
@@ -130,22 +123,16 @@ impl OrchestrationContext {
     /// }
     /// ```
     ///
-    /// It schedules exactly what `call_activity(A::NAME, input)` does; use that string form
-    /// for an activity of another app.
+    /// It is `call_activity(A::NAME, input)` with the types checked; use that string form for
+    /// an activity of another app.
     pub fn call<A>(&self, activity: A, input: &A::Input) -> DurableTask<A::Output>
     where
         A: Activity,
-        A::Input: DurableInput,
+        A::Input: Serialize,
         A::Output: DeserializeOwned,
     {
         let _ = activity;
-        // As `call_activity`: a replayed call's input is checked, not kept.
-        let input = if self.replays_next_schedule() {
-            input.check_json().map(|()| None)
-        } else {
-            input.to_json()
-        };
-        self.schedule_activity(A::NAME, input, None)
+        self.call_activity(A::NAME, input)
     }
 
     /// [`call`](Self::call), retrying failed attempts as `policy` says (as
@@ -169,11 +156,11 @@ impl OrchestrationContext {
     pub fn call_with_retry<A>(&self, activity: A, input: &A::Input, policy: RetryPolicy) -> DurableTask<A::Output>
     where
         A: Activity,
-        A::Input: DurableInput,
+        A::Input: Serialize,
         A::Output: DeserializeOwned,
     {
         let _ = activity;
-        self.schedule_activity(A::NAME, input.to_json(), Some(policy))
+        self.call_activity_with_retry(A::NAME, input, policy)
     }
 
     /// Starts `orchestrator` (an `#[function(orchestration_trigger)]` function) as a
@@ -327,7 +314,7 @@ impl<E, I, O> Operation<E, I, O> {
 impl<E: Entity, I, O> Operation<E, I, O> {
     /// The id of the entity of this operation with `key`.
     pub fn entity_id(&self, key: impl Into<String>) -> EntityId {
-        EntityId::new(E::NAME, key)
+        EntityId::of_type::<E>(key)
     }
 }
 
