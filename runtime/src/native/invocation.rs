@@ -46,12 +46,17 @@ pub(crate) async fn prepare(
     Ok(Prepared { invocation, responder })
 }
 
-/// Whether `request` is an HTTP trigger's whose request comes through `HttpUri`: its `RpcHttp`
-/// has no URL (what [`decode`] tells by the same rule).
+/// Whether `request` is an HTTP trigger's whose request comes through `HttpUri`.
 pub(crate) fn is_forwarded(request: &InvocationRequest) -> bool {
     request.input_data.iter().any(|input| {
-        matches!(&input.rpc_data, Some(RpcData::Data(data)) if matches!(&data.data, Some(Data::Http(http)) if http.url.is_empty()))
+        matches!(&input.rpc_data, Some(RpcData::Data(data)) if matches!(&data.data, Some(Data::Http(http)) if is_route_only(http)))
     })
+}
+
+/// With `HttpUri`, the host sends an HTTP trigger's `RpcHttp` without a URL: only the route's
+/// values, the request itself coming over HTTP.
+fn is_route_only(http: &RpcHttp) -> bool {
+    http.url.is_empty()
 }
 
 /// The trigger's binding name and route of an HTTP request that comes through `HttpUri`.
@@ -94,7 +99,7 @@ fn decode(
                 }
                 match (http_uri, data.data) {
                     // With `HttpUri`, the request itself comes over HTTP; this is only its route.
-                    (true, Some(Data::Http(http))) if http.url.is_empty() => {
+                    (true, Some(Data::Http(http))) if is_route_only(&http) => {
                         forwarded = Some((key, http));
                         continue;
                     }

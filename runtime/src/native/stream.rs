@@ -68,12 +68,17 @@ impl Outbox {
 
     /// Queues a message with `content` and `request_id`.
     pub(crate) async fn send_content(&self, request_id: &str, content: Content) -> bool {
-        self.send(StreamingMessage {
-            request_id: request_id.to_owned(),
-            content: Some(content),
-        })
-        .await
+        self.send_framed(framed(request_id, content)).await
     }
+}
+
+/// `content` as the frame of a message answering `request_id`: framed before a send, a pending
+/// send holds bytes, not a message.
+pub(crate) fn framed(request_id: &str, content: Content) -> Bytes {
+    codec::encode(&StreamingMessage {
+        request_id: request_id.to_owned(),
+        content: Some(content),
+    })
 }
 
 /// What arrived from the host.

@@ -24,12 +24,11 @@ use super::proto::{
 };
 use super::relay::Specialization;
 use super::responses::{failure, success, worker_exception, worker_log, worker_metadata};
-use super::stream::Outbox;
+use super::stream::{Outbox, framed};
 use crate::CancellationToken;
 use crate::dispatch;
 use crate::error::InvocationError;
 use crate::function::{FunctionDescription, Registry};
-use crate::grpc::codec;
 
 /// How long the host lets a worker finish when `WorkerTerminate` names no grace period.
 pub(crate) const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(5);
@@ -188,7 +187,7 @@ pub(crate) struct Worker {
     outbox: Outbox,
     loaded: HashMap<String, &'static FunctionDescription>,
     in_flight: Arc<InFlight>,
-    pairing: Option<Arc<Pairing<ForwardedInvocation>>>,
+    pairing: Option<Arc<Pairing<ReceivedInvocation>>>,
     capabilities: BTreeMap<String, String>,
     accepting: bool,
     /// The host's `WorkerInitRequest`, kept to replay to a specialized app.
@@ -228,7 +227,7 @@ impl Worker {
     pub(crate) fn new(
         registry: &'static Registry,
         outbox: Outbox,
-        http_uri: Option<(String, Arc<Pairing<ForwardedInvocation>>)>,
+        http_uri: Option<(String, Arc<Pairing<ReceivedInvocation>>)>,
     ) -> Self {
         let (uri, pairing) = http_uri.unzip();
         Worker {
@@ -456,7 +455,7 @@ impl Worker {
             in_flight: self.in_flight.clone(),
             invocation_id,
         };
-        let invocation = ForwardedInvocation {
+        let invocation = ReceivedInvocation {
             function,
             request,
             given: self.given_to(function),
@@ -474,7 +473,7 @@ impl Worker {
             }
             // Boxed: the invocation's future is several kilobytes, and tokio copies a task's
             // future into its cell and its output over it; a box makes those copies a pointer's.
-            _ => drop(tokio::spawn(Box::pin(invocation.run_alone(None)))),
+            _ => drop(tokio::spawn(Box::pin(run_invocation(invocation, None)))),
         }
     }
 
@@ -562,9 +561,10 @@ fn in_placeholder_mode() -> bool {
     std::env::var("WEBSITE_PLACEHOLDER_MODE").is_ok_and(|mode| mode == "1")
 }
 
-/// An invocation, between its request's arrival and its run.
+/// An invocation the host asked for, until it runs: on a task of its own, or, when its HTTP
+/// request comes through `HttpUri`, on that request's task.
 #[derive(Debug)]
-pub(crate) struct ForwardedInvocation {
+pub(crate) struct ReceivedInvocation {
     function: &'static FunctionDescription,
     request: InvocationRequest,
     given: FromWorker,
@@ -574,20 +574,13 @@ pub(crate) struct ForwardedInvocation {
     finished: Finished,
 }
 
-impl ForwardedInvocation {
-    /// Runs it to its end on this task, with its forwarded request if it has one.
-    fn run_alone(self, exchange: Option<RawExchange>) -> impl Future<Output = ()> + Send {
-        run_invocation(self, exchange)
-    }
-}
-
-impl Forwarded for ForwardedInvocation {
+impl Forwarded for ReceivedInvocation {
     fn run(self, exchange: RawExchange) -> impl Future<Output = ()> + Send {
         run_invocation(self, Some(exchange))
     }
 
     fn abandon(self) {
-        drop(tokio::spawn(Box::pin(self.run_alone(None))));
+        drop(tokio::spawn(Box::pin(run_invocation(self, None))));
     }
 }
 
@@ -626,8 +619,8 @@ impl Drop for Answering {
 }
 
 /// Runs one invocation and sends its logs and response.
-async fn run_invocation(invocation: ForwardedInvocation, exchange: Option<RawExchange>) {
-    let ForwardedInvocation {
+async fn run_invocation(invocation: ReceivedInvocation, exchange: Option<RawExchange>) {
+    let ReceivedInvocation {
         function,
         request,
         mut given,
@@ -676,19 +669,15 @@ async fn run_invocation(invocation: ForwardedInvocation, exchange: Option<RawExc
 }
 
 /// The frames that end an invocation, in the order they go: its log lines first (the host
-/// drops the lines of an invocation that has completed), then its answer. Framed before the
-/// send, so a pending send holds bytes, not a message.
+/// drops the lines of an invocation that has completed), then its answer.
 fn ending_frames<'a>(
     logs: Vec<super::proto::RpcLog>,
     answer: super::answer::Answer,
     request_id: &'a str,
 ) -> impl Iterator<Item = bytes::Bytes> + 'a {
-    let logs = logs.into_iter().map(move |log| {
-        codec::encode(&StreamingMessage {
-            request_id: request_id.to_owned(),
-            content: Some(Content::RpcLog(log)),
-        })
-    });
+    let logs = logs
+        .into_iter()
+        .map(move |log| framed(request_id, Content::RpcLog(log)));
     logs.chain(std::iter::once_with(move || answer.framed(request_id)))
 }
 
@@ -726,7 +715,7 @@ mod tests {
             function_id: "hangs".into(),
             ..InvocationRequest::default()
         };
-        let invocation = ForwardedInvocation {
+        let invocation = ReceivedInvocation {
             function: &HANGS,
             request,
             given: FromWorker::default(),
