@@ -164,6 +164,14 @@ struct Slots<P> {
     round: u64,
 }
 
+impl<P> Slots<P> {
+    /// Leaves `slot` waiting under `invocation_id`, in the current round.
+    fn keep(&mut self, invocation_id: &str, slot: Slot<P>) {
+        let round = self.round;
+        self.waiting.insert(invocation_id.to_owned(), Waiting { round, slot });
+    }
+}
+
 /// What a forwarded request's task does next.
 enum Arrival<P> {
     /// Run this invocation, which was waiting.
@@ -206,12 +214,7 @@ impl<P: Forwarded> Pairing<P> {
                 }) => waiting,
                 // The worker refuses a second invocation with a running one's id, so an
                 // invocation never finds another here.
-                _ => {
-                    let round = slots.round;
-                    let slot = Slot::Invocation(invocation);
-                    slots.waiting.insert(invocation_id.to_owned(), Waiting { round, slot });
-                    return;
-                }
+                _ => return slots.keep(invocation_id, Slot::Invocation(invocation)),
             }
         };
         // The request's task is gone (its client left): nobody will run it.
@@ -232,9 +235,7 @@ impl<P: Forwarded> Pairing<P> {
         }
         // A second request with the same id replaces the first, which is answered `504`.
         let (waiting, arrival) = oneshot::channel();
-        let round = slots.round;
-        let slot = Slot::Request(waiting);
-        slots.waiting.insert(invocation_id.to_owned(), Waiting { round, slot });
+        slots.keep(invocation_id, Slot::Request(waiting));
         Arrival::Wait(arrival)
     }
 
@@ -260,7 +261,8 @@ impl<P: Forwarded> Pairing<P> {
         }
     }
 
-    /// The worker is stopping: every invocation still waiting for its request is answered.
+    /// The worker is stopping: every half still waiting is dropped. An invocation is answered
+    /// as one whose request never came, a request `504`.
     pub(crate) fn cancel_all(&self) {
         self.drop_where(|_| true);
     }
