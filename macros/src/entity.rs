@@ -19,7 +19,7 @@ use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, LitStr, ReceiverKind, Safety, T
 
 use crate::internals::args::{Arg, Value, parse_args};
 use crate::internals::ast::return_def;
-use crate::internals::ctxt::Ctxt;
+use crate::internals::ctxt::{Ctxt, item_with_errors};
 use crate::internals::name::unraw;
 use crate::typed::has_impl_trait;
 
@@ -70,29 +70,18 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                 error.span(),
                 "`#[entity]` goes on an `impl` block of the entity's state: `#[entity] impl Counter { pub fn add(&mut self, amount: i64) { ... } }`",
             );
-            return quote!(#item).into_iter().chain(message.to_compile_error()).collect();
+            return item_with_errors(item, &message);
         }
     };
     if !crate::features::enabled("durable") {
-        let message = syn::Error::new(
-            Span::call_site(),
-            format!(
-                "`#[entity]` needs the `durable` feature of azfn: in Cargo.toml write `azfn = {{ version = \"{}\", features = [\"durable\"] }}`",
-                env!("CARGO_PKG_VERSION"),
-            ),
-        );
-        return quote!(#item).into_iter().chain(message.to_compile_error()).collect();
+        let message = syn::Error::new(Span::call_site(), crate::features::missing("#[entity]", "durable"));
+        return item_with_errors(&item, &message);
     }
     let cx = Ctxt::new();
     let def = EntityDef::from_ast(&cx, attr, item);
     match cx.check() {
         Ok(()) => generate(&def),
-        Err(errors) => {
-            let item = &def.item;
-            let mut tokens = quote!(#item);
-            tokens.extend(errors.to_compile_error());
-            tokens
-        }
+        Err(errors) => item_with_errors(&def.item, &errors),
     }
 }
 

@@ -9,6 +9,14 @@ pub fn enabled(name: &str) -> bool {
     state(name).unwrap_or(false)
 }
 
+/// What to say where `what` (an attribute, a binding kind) is used without its `feature`.
+pub fn missing(what: &str, feature: &str) -> String {
+    format!(
+        "`{what}` needs the `{feature}` feature of azfn: in Cargo.toml write `azfn = {{ version = \"{}\", features = [\"{feature}\"] }}`",
+        env!("CARGO_PKG_VERSION"),
+    )
+}
+
 /// `cfg!` needs the name as a literal, hence one arm per feature; a test checks that every
 /// feature of the catalog has one.
 fn state(name: &str) -> Option<bool> {

@@ -8,7 +8,7 @@ use syn::spanned::Spanned;
 use crate::codegen::{at, binding_description, cardinality_checks, kind_marker, private_imports};
 use crate::internals::ast::FunctionDef;
 use crate::internals::check::{self, Durable, binding_name_of_trigger};
-use crate::internals::ctxt::Ctxt;
+use crate::internals::ctxt::{Ctxt, item_with_errors};
 use crate::internals::retry::{RetryDef, Strategy};
 
 pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -19,8 +19,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                 error.span(),
                 "`#[function]` goes on a function: `async fn name(...) { ... }`",
             );
-            // Keep the item so the rest of the crate still sees it.
-            return quote!(#item).into_iter().chain(message.to_compile_error()).collect();
+            return item_with_errors(item, &message);
         }
     };
     let cx = Ctxt::new();
@@ -48,12 +47,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                 }
             }
         }
-        // The user's function is still emitted, so one mistake does not cascade into
-        // "cannot find function" errors elsewhere.
-        Err(errors) => {
-            let errors = errors.to_compile_error();
-            quote!(#user_fn #errors)
-        }
+        Err(errors) => item_with_errors(user_fn, &errors),
     }
 }
 

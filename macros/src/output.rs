@@ -8,7 +8,7 @@ use syn::{Data, DeriveInput, Fields};
 use crate::codegen::{at, binding_description, kind_marker, private_imports};
 use crate::internals::args;
 use crate::internals::attr::{self, BindingAttr};
-use crate::internals::ctxt::Ctxt;
+use crate::internals::ctxt::{Ctxt, item_with_errors};
 use crate::internals::name::unraw;
 use azfn_bindings::Role;
 
@@ -33,11 +33,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
         Ok(()) => generate(&input, &fields),
         // The errors, and an impl that lets the rest of the crate compile as if the struct
         // were right, so one mistake is not repeated wherever the struct is used.
-        Err(errors) => {
-            let dummy = dummy(&input);
-            let errors = errors.to_compile_error();
-            quote!(#dummy #errors)
-        }
+        Err(errors) => item_with_errors(dummy(&input), &errors),
     }
 }
 

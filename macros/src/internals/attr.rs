@@ -260,14 +260,7 @@ fn read_open_key(cx: &Ctxt, attr: &mut BindingAttr, arg: &Arg) {
 fn check_feature(cx: &Ctxt, kind: &BindingKind, ident: &Ident) {
     let Some(feature) = kind.feature else { return };
     if !crate::features::enabled(feature) {
-        cx.error_spanned_by(
-            ident,
-            format!(
-                "`{}` needs the `{feature}` feature of azfn: in Cargo.toml write `azfn = {{ version = \"{}\", features = [\"{feature}\"] }}`",
-                kind.attr,
-                env!("CARGO_PKG_VERSION"),
-            ),
-        );
+        cx.error_spanned_by(ident, crate::features::missing(kind.attr, feature));
     }
 }
 

@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::thread;
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 
 /// The error accumulator. Checks push errors and carry on; [`Ctxt::check`] hands them all over.
@@ -63,6 +63,14 @@ impl Drop for Ctxt {
             panic!("forgot to check for errors: a Ctxt was dropped without Ctxt::check (a bug in azfn-macros)");
         }
     }
+}
+
+/// `item` (the user's, or a stand-in for it), then `errors`: the item is kept so that one
+/// mistake does not cascade into "cannot find" errors wherever the crate uses it.
+pub fn item_with_errors(item: impl ToTokens, errors: &syn::Error) -> TokenStream {
+    let mut tokens = item.into_token_stream();
+    tokens.extend(errors.to_compile_error());
+    tokens
 }
 
 #[cfg(test)]
