@@ -4,6 +4,10 @@
 
 mod support;
 
+// The runtime's raw HTTP/1.1 reader, shared rather than written again.
+#[path = "../../runtime/tests/support/raw_http.rs"]
+mod raw_http;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -51,28 +55,8 @@ fn read_response(stream: &mut TcpStream) -> (u16, String) {
     if let Err(e) = stream.read_to_end(&mut raw) {
         panic!("no complete response within 10 s ({e}): did something wait for the whole body?");
     }
-    let raw = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    (status, body)
-}
-
-fn dechunk(mut rest: &str) -> String {
-    let mut body = String::new();
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
-        if size == 0 {
-            break;
-        }
-        body.push_str(&after[..size]);
-        rest = &after[size + 2..];
-    }
-    body
+    let answer = raw_http::RawResponse::parse(&raw);
+    (answer.status, answer.text())
 }
 
 /// The function answers after the first chunk while the client has not finished its body: the

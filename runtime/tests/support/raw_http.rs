@@ -22,7 +22,8 @@ pub struct RawResponse {
 }
 
 impl RawResponse {
-    fn parse(raw: &[u8]) -> RawResponse {
+    /// An answer read whole by the caller.
+    pub fn parse(raw: &[u8]) -> RawResponse {
         let split = raw.windows(4).position(|w| w == b"\r\n\r\n");
         let (head, body) = match split {
             Some(at) => (&raw[..at], &raw[at + 4..]),
