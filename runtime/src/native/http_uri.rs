@@ -8,21 +8,26 @@
 //! own, no hand-over of the response): the function's HTTP response is written on that
 //! connection, and the gRPC response carries only the status and the other outputs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Borrow;
+use std::collections::BTreeMap;
 use std::future::Future;
+use std::hash::{Hash, Hasher};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use azfn_bindings::percent::decode_query_joined;
 use bytes::Bytes;
+use foldhash::HashMap;
 use http::header::HOST;
 use http::request::Parts;
-use http::{HeaderMap, HeaderName, Method, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::{Body as _, Incoming};
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::error::InvocationError;
@@ -49,34 +54,47 @@ pub(crate) struct RawRequest {
 /// streams it.
 #[derive(Debug)]
 enum RawBody {
-    #[cfg(test)]
     Read(Bytes),
-    Unread {
-        body: Incoming,
-        limit: usize,
-    },
+    Unread { body: Incoming, limit: usize },
 }
 
 impl RawRequest {
-    /// The request a function sees, with the route parameters of the gRPC half, and for a
-    /// function that streams its body, that body unread. The parts are moved in as they are,
-    /// not parsed again.
+    /// Whether the body is still to be read before the request is built: a function that takes
+    /// it whole needs it read, unless there is none.
+    pub(crate) fn must_read_body(&self, streams_body: bool) -> bool {
+        match &self.body {
+            RawBody::Unread { body, .. } => !streams_body && !body.is_end_stream(),
+            RawBody::Read(_) => false,
+        }
+    }
+
+    /// Reads the body whole.
     ///
     /// # Errors
     ///
-    /// When a body read whole cannot be read, or is larger than the limit.
-    pub(crate) async fn into_http_request(
+    /// When it cannot be read, or is larger than the limit.
+    pub(crate) async fn read_body(&mut self) -> Result<(), InvocationError> {
+        if let RawBody::Unread { body, limit } = std::mem::replace(&mut self.body, RawBody::Read(Bytes::new())) {
+            self.body = RawBody::Read(loopback::read_body(body, limit).await?);
+        }
+        Ok(())
+    }
+
+    /// The request a function sees, with the route parameters of the gRPC half, and for a
+    /// function that streams its body, that body unread. The parts are moved in as they are,
+    /// not parsed again.
+    pub(crate) fn into_http_request(
         self,
         params: BTreeMap<String, String>,
         streams_body: bool,
-    ) -> Result<(HttpRequest, Option<RequestBody>), InvocationError> {
+    ) -> (HttpRequest, Option<RequestBody>) {
         let (body, streamed) = match self.body {
-            #[cfg(test)]
             RawBody::Read(bytes) => (bytes, None),
             RawBody::Unread { body, limit } if streams_body => {
                 (Bytes::new(), Some(RequestBody::from_body(body).limited(limit)))
             }
-            RawBody::Unread { body, limit } => (loopback::read_body(body, limit).await?, None),
+            // Not read, so empty (`must_read_body`).
+            RawBody::Unread { .. } => (Bytes::new(), None),
         };
         let request = HttpRequest::from_parts(
             self.method,
@@ -87,53 +105,79 @@ impl RawRequest {
             IdentityList::default(),
             body,
         );
-        Ok((request, streamed))
+        (request, streamed)
     }
-}
 
-/// A forwarded request and the way to answer it.
-#[derive(Debug)]
-pub(crate) struct RawExchange {
-    /// The request.
-    pub(crate) request: RawRequest,
-    /// Where the response goes; dropping it answers `500`.
-    pub(crate) respond: oneshot::Sender<HttpResponse>,
+    /// A `GET http://h/api/x` with an empty body.
+    #[cfg(test)]
+    pub(crate) fn for_test() -> Self {
+        RawRequest {
+            method: Method::GET,
+            url: "http://h/api/x".into(),
+            headers: HeaderMap::new(),
+            query: BTreeMap::new(),
+            body: RawBody::Read(Bytes::new()),
+        }
+    }
 }
 
 /// An invocation whose HTTP trigger's request comes through `HttpUri`, as the pairing holds it
 /// until its request is there.
 pub(crate) trait Forwarded: Send + 'static {
-    /// Runs the invocation with its forwarded request, on that request's task. The function's
-    /// HTTP response goes to `exchange.respond`.
-    fn run(self, exchange: RawExchange) -> impl Future<Output = ()> + Send;
+    /// Runs the invocation with its forwarded request, on that request's task: the function's
+    /// HTTP response, `None` if it gave none.
+    fn run(self, request: RawRequest) -> impl Future<Output = Option<HttpResponse>> + Send;
 
     /// Answers the invocation, on a task of its own, as one whose request never came (it was
     /// cancelled, the worker is stopping, or it waited past the patience).
     fn abandon(self);
 }
 
-#[cfg(test)]
-impl RawExchange {
-    /// A `GET http://h/api/x` with an empty body, answered through `respond`.
-    pub(crate) fn for_test(respond: oneshot::Sender<HttpResponse>) -> Self {
-        let request = RawRequest {
-            method: Method::GET,
-            url: "http://h/api/x".into(),
-            headers: HeaderMap::new(),
-            query: BTreeMap::new(),
-            body: RawBody::Read(Bytes::new()),
-        };
-        RawExchange { request, respond }
+/// An invocation id, shared with where it came from (the forwarded request's header, or the
+/// invocation's registration), not copied.
+#[derive(Debug, Clone)]
+pub(crate) enum InvocationId {
+    Header(HeaderValue),
+    Registered(Arc<str>),
+}
+
+impl Borrow<[u8]> for InvocationId {
+    fn borrow(&self) -> &[u8] {
+        match self {
+            InvocationId::Header(value) => value.as_bytes(),
+            InvocationId::Registered(id) => id.as_bytes(),
+        }
     }
 }
+
+// Hashed and compared as the bytes it borrows as, so the table is searched by `&[u8]`.
+impl Hash for InvocationId {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        <Self as Borrow<[u8]>>::borrow(self).hash(state);
+    }
+}
+
+impl PartialEq for InvocationId {
+    fn eq(&self, other: &Self) -> bool {
+        <Self as Borrow<[u8]>>::borrow(self) == <Self as Borrow<[u8]>>::borrow(other)
+    }
+}
+
+impl Eq for InvocationId {}
 
 /// Whichever half of an invocation arrived first.
 #[derive(Debug)]
 enum Slot<P> {
-    /// The forwarded request's task, waiting for its invocation.
-    Request(oneshot::Sender<P>),
+    /// A forwarded request's task, waiting for its invocation; the ticket tells it from a later
+    /// request with the same id.
+    Request { waker: Waker, ticket: u64 },
     /// The invocation, waiting for its forwarded request.
     Invocation(P),
+    /// The invocation, handed to the waiting request `ticket`, whose task is woken to take it.
+    Handed { invocation: P, ticket: u64 },
+    /// The forwarded request's task went away while it waited: its invocation, when it comes,
+    /// is answered at once.
+    Left,
 }
 
 /// A slot and the sweep round it was left in.
@@ -151,7 +195,8 @@ const ROUNDS_KEPT: u64 = 5;
 ///
 /// A half waits for the other as long as the pairing's patience. One sweeper (see
 /// [`Pairing::sweep_every`]) drops the halves that waited too long, instead of a timer per
-/// invocation and per request: on the hot path a slot only records the current round.
+/// invocation and per request: on the hot path a slot only records the current round. A request
+/// waits with its task's waker in the table, not on a channel of its own.
 #[derive(Debug)]
 pub(crate) struct Pairing<P> {
     slots: Mutex<Slots<P>>,
@@ -160,24 +205,18 @@ pub(crate) struct Pairing<P> {
 
 #[derive(Debug)]
 struct Slots<P> {
-    waiting: HashMap<String, Waiting<P>>,
+    waiting: HashMap<InvocationId, Waiting<P>>,
     round: u64,
+    /// The last request's ticket.
+    tickets: u64,
 }
 
 impl<P> Slots<P> {
-    /// Leaves `slot` waiting under `invocation_id`, in the current round.
-    fn keep(&mut self, invocation_id: &str, slot: Slot<P>) {
+    /// Leaves `slot` waiting under `invocation_id`, in the current round; the slot it replaces.
+    fn keep(&mut self, invocation_id: InvocationId, slot: Slot<P>) -> Option<Waiting<P>> {
         let round = self.round;
-        self.waiting.insert(invocation_id.to_owned(), Waiting { round, slot });
+        self.waiting.insert(invocation_id, Waiting { round, slot })
     }
-}
-
-/// What a forwarded request's task does next.
-enum Arrival<P> {
-    /// Run this invocation, which was waiting.
-    Run(P),
-    /// Wait for the invocation.
-    Wait(oneshot::Receiver<P>),
 }
 
 impl<P: Forwarded> Default for Pairing<P> {
@@ -191,8 +230,9 @@ impl<P: Forwarded> Pairing<P> {
     pub(crate) fn with_patience(patience: Duration) -> Self {
         Pairing {
             slots: Mutex::new(Slots {
-                waiting: HashMap::new(),
+                waiting: HashMap::default(),
                 round: 0,
+                tickets: 0,
             }),
             patience,
         }
@@ -204,51 +244,50 @@ impl<P: Forwarded> Pairing<P> {
     }
 
     /// The gRPC half arrived: hand it to its waiting request's task, or keep it.
-    pub(crate) fn invocation_arrived(&self, invocation_id: &str, invocation: P) {
-        let waiting = {
-            let mut slots = self.slots();
-            match slots.waiting.remove(invocation_id) {
-                Some(Waiting {
-                    slot: Slot::Request(waiting),
-                    ..
-                }) => waiting,
-                // The worker refuses a second invocation with a running one's id, so an
-                // invocation never finds another here.
-                _ => return slots.keep(invocation_id, Slot::Invocation(invocation)),
+    pub(crate) fn invocation_arrived(&self, invocation_id: Arc<str>, invocation: P) {
+        let mut slots = self.slots();
+        let key: &[u8] = invocation_id.as_bytes();
+        match slots.waiting.get_mut(key).map(|waiting| &mut waiting.slot) {
+            Some(slot @ Slot::Request { .. }) => {
+                let Slot::Request { ticket, .. } = *slot else { return };
+                if let Slot::Request { waker, .. } = std::mem::replace(slot, Slot::Handed { invocation, ticket }) {
+                    drop(slots);
+                    waker.wake();
+                }
             }
-        };
-        // The request's task is gone (its client left): nobody will run it.
-        if let Err(invocation) = waiting.send(invocation) {
-            invocation.abandon();
+            Some(Slot::Left) => {
+                slots.waiting.remove(key);
+                drop(slots);
+                invocation.abandon();
+            }
+            // The worker refuses a second invocation with a running one's id, so an invocation
+            // never finds another here.
+            _ => drop(slots.keep(InvocationId::Registered(invocation_id), Slot::Invocation(invocation))),
         }
     }
 
-    /// The HTTP half arrived: its invocation, or the way to wait for it.
-    fn request_arrived(&self, invocation_id: &str) -> Arrival<P> {
-        let mut slots = self.slots();
-        if let Some(Waiting {
-            slot: Slot::Invocation(invocation),
-            ..
-        }) = slots.waiting.remove(invocation_id)
-        {
-            return Arrival::Run(invocation);
+    /// The HTTP half arrived: its invocation, once there; `None` if none will come for it (it
+    /// waited past the patience, the worker is stopping, or a later request with the same id
+    /// took its place).
+    pub(crate) fn request_arrived(&self, invocation_id: InvocationId) -> Arrival<'_, P> {
+        Arrival {
+            pairing: self,
+            invocation_id,
+            ticket: None,
         }
-        // A second request with the same id replaces the first, which is answered `504`.
-        let (waiting, arrival) = oneshot::channel();
-        slots.keep(invocation_id, Slot::Request(waiting));
-        Arrival::Wait(arrival)
     }
 
     /// The host cancelled the invocation: if it is still waiting for its request, it is
     /// answered now.
     pub(crate) fn cancel(&self, invocation_id: &str) {
+        let key = invocation_id.as_bytes();
         let waiting = {
             let mut slots = self.slots();
-            match slots.waiting.get(invocation_id) {
+            match slots.waiting.get(key) {
                 Some(Waiting {
                     slot: Slot::Invocation(_),
                     ..
-                }) => slots.waiting.remove(invocation_id),
+                }) => slots.waiting.remove(key),
                 _ => None,
             }
         };
@@ -286,9 +325,11 @@ impl<P: Forwarded> Pairing<P> {
             .map(|(_, waiting)| waiting)
             .collect();
         for waiting in dropped {
-            // A request's task sees its sender dropped and answers `504`.
-            if let Slot::Invocation(invocation) = waiting.slot {
-                invocation.abandon();
+            match waiting.slot {
+                // The request's task finds nothing for it, and answers `504`.
+                Slot::Request { waker, .. } => waker.wake(),
+                Slot::Invocation(invocation) | Slot::Handed { invocation, .. } => invocation.abandon(),
+                Slot::Left => {}
             }
         }
     }
@@ -311,6 +352,114 @@ impl<P: Forwarded> Pairing<P> {
     #[cfg(test)]
     fn is_empty(&self) -> bool {
         self.slots().waiting.is_empty()
+    }
+}
+
+/// A forwarded request waiting for its invocation (see [`Pairing::request_arrived`]).
+pub(crate) struct Arrival<'a, P: Forwarded> {
+    pairing: &'a Pairing<P>,
+    invocation_id: InvocationId,
+    /// The request's ticket while it waits in the table.
+    ticket: Option<u64>,
+}
+
+/// What a request's poll found in the table.
+enum Found {
+    /// Its invocation: take it.
+    Invocation,
+    /// Its own slot: still waiting.
+    Own,
+    /// Nothing, and it never waited: wait now.
+    Nothing,
+    /// Another request waiting with the same id, and this one never waited: take its place.
+    Another,
+    /// Nothing for it any more (swept, stopping, replaced).
+    Gone,
+}
+
+impl<P: Forwarded> Future for Arrival<'_, P> {
+    type Output = Option<P>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<P>> {
+        let this = self.get_mut();
+        let key: &[u8] = this.invocation_id.borrow();
+        let mut slots = this.pairing.slots();
+        let found = match (slots.waiting.get(key).map(|waiting| &waiting.slot), this.ticket) {
+            (Some(Slot::Invocation(_)), _) => Found::Invocation,
+            (Some(Slot::Handed { ticket, .. }), Some(mine)) if *ticket == mine => Found::Invocation,
+            (Some(Slot::Request { ticket, .. }), Some(mine)) if *ticket == mine => Found::Own,
+            (Some(Slot::Request { .. }), None) => Found::Another,
+            (None | Some(Slot::Left), None) => Found::Nothing,
+            _ => Found::Gone,
+        };
+        match found {
+            Found::Invocation => {
+                this.ticket = None;
+                match slots.waiting.remove(key).map(|waiting| waiting.slot) {
+                    Some(Slot::Invocation(invocation) | Slot::Handed { invocation, .. }) => {
+                        Poll::Ready(Some(invocation))
+                    }
+                    _ => Poll::Ready(None),
+                }
+            }
+            Found::Own => {
+                if let Some(Waiting {
+                    slot: Slot::Request { waker, .. },
+                    ..
+                }) = slots.waiting.get_mut(key)
+                {
+                    waker.clone_from(cx.waker());
+                }
+                Poll::Pending
+            }
+            Found::Nothing | Found::Another => {
+                slots.tickets += 1;
+                let ticket = slots.tickets;
+                this.ticket = Some(ticket);
+                let slot = Slot::Request {
+                    waker: cx.waker().clone(),
+                    ticket,
+                };
+                let replaced = slots.keep(this.invocation_id.clone(), slot);
+                drop(slots);
+                // The request it replaces finds another's ticket, and answers `504`.
+                if let Some(Waiting {
+                    slot: Slot::Request { waker, .. },
+                    ..
+                }) = replaced
+                {
+                    waker.wake();
+                }
+                Poll::Pending
+            }
+            Found::Gone => {
+                this.ticket = None;
+                Poll::Ready(None)
+            }
+        }
+    }
+}
+
+impl<P: Forwarded> Drop for Arrival<'_, P> {
+    /// A request dropped while it waits (its client left) leaves word for its invocation; one
+    /// handed to it already is answered now.
+    fn drop(&mut self) {
+        let Some(mine) = self.ticket.take() else { return };
+        let key: &[u8] = self.invocation_id.borrow();
+        let mut slots = self.pairing.slots();
+        let Some(waiting) = slots.waiting.get_mut(key) else {
+            return;
+        };
+        let left = match &waiting.slot {
+            Slot::Request { ticket, .. } | Slot::Handed { ticket, .. } if *ticket == mine => {
+                std::mem::replace(&mut waiting.slot, Slot::Left)
+            }
+            _ => return,
+        };
+        drop(slots);
+        if let Slot::Handed { invocation, .. } = left {
+            invocation.abandon();
+        }
     }
 }
 
@@ -386,8 +535,7 @@ async fn forwarded<P: Forwarded>(
     pairing: &Pairing<P>,
     body_limit: usize,
 ) -> Response<ResponseBody> {
-    // The header's value is shared with the request, not copied: the pairing's table makes the
-    // one owned copy of the id.
+    // The header's value is shared with the request, not copied, also as the table's key.
     let Some(invocation_id) = request
         .headers()
         .get(INVOCATION_ID_HEADER)
@@ -396,7 +544,6 @@ async fn forwarded<P: Forwarded>(
     else {
         return plain(StatusCode::BAD_REQUEST, "missing the x-ms-invocation-id header");
     };
-    let invocation_id = invocation_id.to_str().unwrap_or_default();
     let (parts, body) = request.into_parts();
     // A body declared too large is refused at once; any other is read by the invocation, whole
     // or as a stream, as its function asks.
@@ -406,31 +553,22 @@ async fn forwarded<P: Forwarded>(
             &InvocationError::TooLarge { limit: body_limit }.to_string(),
         );
     }
-    let invocation = match pairing.request_arrived(invocation_id) {
-        Arrival::Run(invocation) => invocation,
-        // No timer here: the sweeper drops a request whose invocation never came.
-        Arrival::Wait(arrival) => match arrival.await {
-            Ok(invocation) => invocation,
-            Err(_) => return plain(StatusCode::GATEWAY_TIMEOUT, "no invocation came for this request"),
+    // No timer here: the sweeper drops a request whose invocation never came.
+    let Some(invocation) = pairing.request_arrived(InvocationId::Header(invocation_id)).await else {
+        return plain(StatusCode::GATEWAY_TIMEOUT, "no invocation came for this request");
+    };
+    let request = raw_request(
+        parts,
+        RawBody::Unread {
+            body,
+            limit: body_limit,
         },
-    };
-    let (respond, mut response) = oneshot::channel();
-    let exchange = RawExchange {
-        request: raw_request(
-            parts,
-            RawBody::Unread {
-                body,
-                limit: body_limit,
-            },
-        ),
-        respond,
-    };
+    );
     // Boxed: the invocation's future is kilobytes, and hyper keeps this one in its connection.
-    Box::pin(invocation.run(exchange)).await;
-    match response.try_recv() {
+    match Box::pin(invocation.run(request)).await {
         // A streamed body goes out chunk by chunk while the function sends it.
-        Ok(response) => response.into_hyper(),
-        Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, "the invocation failed"),
+        Some(response) => response.into_hyper(),
+        None => plain(StatusCode::INTERNAL_SERVER_ERROR, "the invocation failed"),
     }
 }
 
@@ -472,11 +610,6 @@ fn plain(status: StatusCode, message: &str) -> Response<ResponseBody> {
 mod tests {
     use super::*;
 
-    fn exchange() -> (RawExchange, oneshot::Receiver<HttpResponse>) {
-        let (respond, response) = oneshot::channel();
-        (RawExchange::for_test(respond), response)
-    }
-
     /// A stand-in invocation that records what became of it.
     #[derive(Debug)]
     struct Probe {
@@ -485,10 +618,10 @@ mod tests {
     }
 
     impl Forwarded for Probe {
-        async fn run(self, exchange: RawExchange) {
-            let line = format!("{} ran with {}", self.id, exchange.request.url);
+        async fn run(self, request: RawRequest) -> Option<HttpResponse> {
+            let line = format!("{} ran with {}", self.id, request.url);
             self.said.lock().unwrap().push(line);
-            let _ = exchange.respond.send(HttpResponse::ok());
+            Some(HttpResponse::ok())
         }
 
         fn abandon(self) {
@@ -501,27 +634,33 @@ mod tests {
         (Probe { id, said: said.clone() }, said)
     }
 
+    fn id(id: &str) -> InvocationId {
+        InvocationId::Header(HeaderValue::from_str(id).expect("a header value"))
+    }
+
+    /// Polls a request's wait once.
+    fn poll_once<P: Forwarded>(arrival: &mut Pin<&mut Arrival<'_, P>>) -> Poll<Option<P>> {
+        arrival.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+    }
+
     #[tokio::test]
     async fn either_half_may_arrive_first_and_the_request_runs_the_invocation() {
         let pairing = Pairing::<Probe>::default();
         // The invocation first: the request's task finds it.
         let (first, said) = probe("a");
-        pairing.invocation_arrived("a", first);
-        let Arrival::Run(invocation) = pairing.request_arrived("a") else {
-            panic!("a waits")
-        };
-        let (request, response) = exchange();
-        invocation.run(request).await;
+        pairing.invocation_arrived("a".into(), first);
+        let invocation = pairing.request_arrived(id("a")).await.expect("it was there");
+        let response = invocation.run(RawRequest::for_test()).await;
         assert_eq!(*said.lock().unwrap(), ["a ran with http://h/api/x"]);
-        assert_eq!(response.await.expect("answered").status(), StatusCode::OK);
+        assert_eq!(response.expect("answered").status(), StatusCode::OK);
 
         // The request first: the invocation is handed to its task.
-        let Arrival::Wait(arrival) = pairing.request_arrived("b") else {
-            panic!("b runs")
-        };
+        let mut arrival = std::pin::pin!(pairing.request_arrived(id("b")));
+        assert!(poll_once(&mut arrival).is_pending());
+        assert!(poll_once(&mut arrival).is_pending(), "still waiting");
         let (second, said) = probe("b");
-        pairing.invocation_arrived("b", second);
-        arrival.await.expect("handed over").run(exchange().0).await;
+        pairing.invocation_arrived("b".into(), second);
+        arrival.await.expect("handed over").run(RawRequest::for_test()).await;
         assert_eq!(*said.lock().unwrap(), ["b ran with http://h/api/x"]);
         assert!(pairing.is_empty());
     }
@@ -529,28 +668,65 @@ mod tests {
     #[tokio::test]
     async fn an_invocation_whose_request_is_gone_or_cancelled_is_abandoned() {
         let pairing = Pairing::<Probe>::default();
-        let Arrival::Wait(arrival) = pairing.request_arrived("left") else {
-            panic!()
-        };
+        // Its request waited, then went away (its client left): the invocation is answered as
+        // soon as it comes.
+        let mut arrival = Box::pin(pairing.request_arrived(id("left")));
+        assert!(poll_once(&mut arrival.as_mut()).is_pending());
         drop(arrival);
         let (invocation, said) = probe("left");
-        pairing.invocation_arrived("left", invocation);
+        pairing.invocation_arrived("left".into(), invocation);
         assert_eq!(*said.lock().unwrap(), ["left abandoned"]);
+        assert!(pairing.is_empty());
+
+        // Handed to its request, whose task then went away.
+        let mut arrival = Box::pin(pairing.request_arrived(id("handed")));
+        assert!(poll_once(&mut arrival.as_mut()).is_pending());
+        let (invocation, said) = probe("handed");
+        pairing.invocation_arrived("handed".into(), invocation);
+        assert!(said.lock().unwrap().is_empty());
+        drop(arrival);
+        assert_eq!(*said.lock().unwrap(), ["handed abandoned"]);
 
         let (invocation, said) = probe("cancelled");
-        pairing.invocation_arrived("cancelled", invocation);
+        pairing.invocation_arrived("cancelled".into(), invocation);
         pairing.cancel("unknown");
         assert!(said.lock().unwrap().is_empty());
         pairing.cancel("cancelled");
         assert_eq!(*said.lock().unwrap(), ["cancelled abandoned"]);
 
         let (invocation, said) = probe("stopping");
-        pairing.invocation_arrived("stopping", invocation);
-        let Arrival::Wait(_waiting) = pairing.request_arrived("other") else {
-            panic!()
-        };
+        pairing.invocation_arrived("stopping".into(), invocation);
+        let mut waiting = std::pin::pin!(pairing.request_arrived(id("other")));
+        assert!(poll_once(&mut waiting).is_pending());
         pairing.cancel_all();
         assert_eq!(*said.lock().unwrap(), ["stopping abandoned"]);
+        assert!(
+            matches!(poll_once(&mut waiting), Poll::Ready(None)),
+            "its task answers 504"
+        );
+        assert!(pairing.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_second_request_with_the_same_id_takes_the_place_of_the_first() {
+        let pairing = Pairing::<Probe>::default();
+        let mut first = Box::pin(pairing.request_arrived(id("twice")));
+        assert!(poll_once(&mut first.as_mut()).is_pending());
+        let mut second = Box::pin(pairing.request_arrived(id("twice")));
+        assert!(poll_once(&mut second.as_mut()).is_pending());
+        assert!(
+            matches!(poll_once(&mut first.as_mut()), Poll::Ready(None)),
+            "the first gets 504"
+        );
+        drop(first);
+        let (invocation, said) = probe("twice");
+        pairing.invocation_arrived("twice".into(), invocation);
+        second
+            .await
+            .expect("the second runs it")
+            .run(RawRequest::for_test())
+            .await;
+        assert_eq!(*said.lock().unwrap(), ["twice ran with http://h/api/x"]);
         assert!(pairing.is_empty());
     }
 
@@ -559,10 +735,10 @@ mod tests {
         let pairing = Arc::new(Pairing::<Probe>::with_patience(Duration::from_secs(40)));
         tokio::spawn(Pairing::sweep_every(Arc::downgrade(&pairing)));
         let started = tokio::time::Instant::now();
-        let Arrival::Wait(arrival) = pairing.request_arrived("orphan") else {
-            panic!()
-        };
-        assert!(arrival.await.is_err(), "its task answers 504");
+        assert!(
+            pairing.request_arrived(id("orphan")).await.is_none(),
+            "its task answers 504"
+        );
         let waited = started.elapsed();
         assert!(
             waited >= Duration::from_secs(40) && waited <= Duration::from_secs(50),
@@ -570,7 +746,7 @@ mod tests {
         );
 
         let (invocation, said) = probe("late");
-        pairing.invocation_arrived("late", invocation);
+        pairing.invocation_arrived("late".into(), invocation);
         tokio::time::sleep(Duration::from_secs(60)).await;
         assert_eq!(*said.lock().unwrap(), ["late abandoned"]);
         assert!(pairing.is_empty());
@@ -583,10 +759,11 @@ mod tests {
         // Arriving just before a sweep.
         tokio::time::sleep(Duration::from_millis(9_999)).await;
         let (invocation, said) = probe("slow");
-        pairing.invocation_arrived("slow", invocation);
+        pairing.invocation_arrived("slow".into(), invocation);
         tokio::time::sleep(Duration::from_millis(39_990)).await;
         assert!(said.lock().unwrap().is_empty(), "still waiting after 39.99 s");
-        assert!(matches!(pairing.request_arrived("slow"), Arrival::Run(_)));
+        let mut arrival = std::pin::pin!(pairing.request_arrived(id("slow")));
+        assert!(matches!(poll_once(&mut arrival), Poll::Ready(Some(_))));
     }
 
     #[tokio::test]
@@ -600,10 +777,8 @@ mod tests {
         let (parts, ()) = request.into_parts();
         let raw = raw_request(parts, RawBody::Read(Bytes::from_static(b"hi")));
         assert_eq!(raw.url, "https://app.azurewebsites.net/api/hello?name=x");
-        let (http, streamed) = raw
-            .into_http_request([("id".to_owned(), "7".to_owned())].into(), false)
-            .await
-            .expect("a request");
+        assert!(!raw.must_read_body(false));
+        let (http, streamed) = raw.into_http_request([("id".to_owned(), "7".to_owned())].into(), false);
         assert!(streamed.is_none());
         assert_eq!(http.query("name"), Some("x"));
         assert_eq!(http.param("id"), Some("7"));

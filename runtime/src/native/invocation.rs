@@ -2,7 +2,7 @@
 //! `InvocationResponse`.
 
 use super::answer::Answer;
-use super::http_uri::RawExchange;
+use super::http_uri::RawRequest;
 use super::proto::{
     InvocationRequest, InvocationResponse, ParameterBinding, RpcHttp, RpcLog, parameter_binding::RpcData, rpc_log,
     typed_data::Data,
@@ -16,34 +16,36 @@ use crate::function::FunctionDescription;
 use crate::http::HttpResponse;
 use crate::invocation::{Invocation, OutputValue, Outputs, RetryContext, TraceContext};
 
-/// Where the response of an HTTP trigger served through `HttpUri` goes.
-pub(crate) type HttpResponder = tokio::sync::oneshot::Sender<HttpResponse>;
-
-/// The invocation, and where its HTTP response goes if the request came through `HttpUri`.
-pub(crate) struct Prepared {
-    /// The invocation.
-    pub(crate) invocation: Invocation,
-    /// The forwarded request's responder.
-    pub(crate) responder: Option<HttpResponder>,
-}
+/// That the invocation owes its HTTP response to a request forwarded through `HttpUri`: the
+/// request's task writes the one [`conclude`] gives back.
+#[derive(Debug)]
+pub(crate) struct Caller;
 
 /// Builds the invocation; with `HttpUri` (`http_uri`), an HTTP trigger's request is the
-/// forwarded one in `exchange` (`None`: it never came).
+/// forwarded one (`None`: it never came).
+///
+/// Only a forwarded body read whole has anything to wait for: the invocation is decoded
+/// synchronously, so the future holds no message, and an empty body is not awaited at all.
 pub(crate) async fn prepare(
     function: &'static FunctionDescription,
     request: InvocationRequest,
     cancellation: CancellationToken,
     http_uri: bool,
-    exchange: Option<RawExchange>,
-) -> Result<Prepared, InvocationError> {
-    // Decoded before the only await (reading a whole body): the request is gone by then, so the
-    // future holds the invocation alone, not the message it came from too.
-    let (mut invocation, forwarded) = decode(function, request, cancellation, http_uri)?;
-    let responder = match forwarded {
-        Some((key, route)) => Some(attach_forwarded_request(&mut invocation, key, route, exchange).await?),
-        None => None,
-    };
-    Ok(Prepared { invocation, responder })
+    forwarded: Option<RawRequest>,
+) -> Result<Invocation, InvocationError> {
+    let (mut invocation, route) = decode(function, request, cancellation, http_uri)?;
+    if let Some((key, route)) = route {
+        let Some(mut forwarded) = forwarded else {
+            return Err(InvocationError::MalformedRequest(
+                "the host's forwarded HTTP request for this invocation did not arrive".to_owned(),
+            ));
+        };
+        if forwarded.must_read_body(function.streams_request_body) {
+            forwarded.read_body().await?;
+        }
+        attach_forwarded_request(&mut invocation, key, *route, forwarded);
+    }
+    Ok(invocation)
 }
 
 /// Whether `request` is an HTTP trigger's whose request comes through `HttpUri`.
@@ -184,55 +186,47 @@ fn route_value(value: &super::proto::TypedData) -> Option<String> {
 
 /// Makes the HTTP request the host forwarded for this invocation the trigger's value, with the
 /// route parameters of the gRPC half.
-async fn attach_forwarded_request(
-    invocation: &mut Invocation,
-    key: String,
-    route: Box<RpcHttp>,
-    exchange: Option<RawExchange>,
-) -> Result<HttpResponder, InvocationError> {
-    let Some(exchange) = exchange else {
-        return Err(InvocationError::MalformedRequest(
-            "the host's forwarded HTTP request for this invocation did not arrive".to_owned(),
-        ));
-    };
+fn attach_forwarded_request(invocation: &mut Invocation, key: String, route: RpcHttp, forwarded: RawRequest) {
     let RpcHttp {
         nullable_params,
         params,
         ..
-    } = *route;
+    } = route;
     let params = either_map_owned(nullable_params, params);
-    let streams_body = invocation.function.streams_request_body;
-    let (request, body) = match exchange.request.into_http_request(params, streams_body).await {
-        Ok(read) => read,
-        Err(error) => {
-            // The caller is answered here: the invocation ends before it runs.
-            let _ = exchange.respond.send(crate::dispatch::failure_response(&error));
-            return Err(error);
-        }
-    };
+    let (request, body) = forwarded.into_http_request(params, invocation.function.streams_request_body);
     invocation.data.insert(key, BindingData::Http(request));
     if let Some(body) = body {
         invocation.attach_request_body(body);
     }
-    Ok(exchange.respond)
 }
 
-/// The messages that end an invocation: its log lines, then its response.
+/// How an invocation ends: its log lines, its answer to the host, and the response its forwarded
+/// request gets, if it owes one.
+#[derive(Debug)]
+pub(crate) struct Ending {
+    pub(crate) logs: Vec<RpcLog>,
+    pub(crate) answer: Answer,
+    pub(crate) http_response: Option<HttpResponse>,
+}
+
+/// The messages that end an invocation, and for a `caller`, its HTTP response.
 pub(crate) fn conclude(
     function: &'static FunctionDescription,
     invocation_id: &str,
     result: Result<Outputs, InvocationError>,
     cancelled_by_host: bool,
-    responder: Option<HttpResponder>,
-) -> (Vec<RpcLog>, Answer) {
+    caller: Option<Caller>,
+) -> Ending {
     match result {
-        Ok(outputs) => succeeded(function, invocation_id, outputs, responder),
+        Ok(outputs) => succeeded(function, invocation_id, outputs, caller),
         Err(error) => {
-            if let Some(responder) = responder {
+            let (logs, answer) = failed(function, invocation_id, &error, cancelled_by_host);
+            Ending {
+                logs,
+                answer,
                 // The details go to the logs, not to the caller.
-                let _ = responder.send(crate::dispatch::failure_response(&error));
+                http_response: caller.map(|Caller| crate::dispatch::failure_response(&error)),
             }
-            failed(function, invocation_id, &error, cancelled_by_host)
         }
     }
 }
@@ -252,8 +246,8 @@ fn succeeded(
     function: &'static FunctionDescription,
     invocation_id: &str,
     outputs: Outputs,
-    mut responder: Option<HttpResponder>,
-) -> (Vec<RpcLog>, Answer) {
+    caller: Option<Caller>,
+) -> Ending {
     let logs = outputs
         .logs
         .into_iter()
@@ -262,9 +256,10 @@ fn succeeded(
             invocation_log(invocation_id, function, rpc_level(line.level()), message, None)
         })
         .collect();
+    let mut forwarded = caller.map(|Caller| None);
     let mut output_data = Vec::with_capacity(outputs.named.len());
     for (name, value) in outputs.named {
-        let Some(value) = answer_forwarded(&mut responder, value) else {
+        let Some(value) = answer_forwarded(&mut forwarded, value) else {
             continue;
         };
         // The host finds each output under the exact `function.json` spelling.
@@ -277,35 +272,35 @@ fn succeeded(
     // An HTTP response returned goes into the frame as it is (`answer.rs`).
     let (return_value, http_return) = match outputs
         .return_value
-        .and_then(|value| answer_forwarded(&mut responder, value))
+        .and_then(|value| answer_forwarded(&mut forwarded, value))
     {
         Some(OutputValue::Http(response)) => (None, Some(response)),
         other => (other.map(typed_data::output), None),
     };
-    if let Some(responder) = responder {
-        // A function that wrote no HTTP response still answers the caller.
-        let _ = responder.send(HttpResponse::ok());
-    }
     let response = InvocationResponse {
         invocation_id: invocation_id.to_owned(),
         output_data,
         result: Some(success()),
         return_value,
     };
-    (logs, Answer { response, http_return })
+    Ending {
+        logs,
+        answer: Answer { response, http_return },
+        // A function that wrote no HTTP response still answers the caller.
+        http_response: forwarded.map(|given| given.unwrap_or_else(HttpResponse::ok)),
+    }
 }
 
-/// Writes an HTTP response to the forwarded request, if there is one still unanswered; returns
-/// the value if it is still to be sent over gRPC.
-fn answer_forwarded(responder: &mut Option<HttpResponder>, value: OutputValue) -> Option<OutputValue> {
-    match value {
-        OutputValue::Http(response) if responder.is_some() => {
-            if let Some(responder) = responder.take() {
-                let _ = responder.send(response);
-            }
+/// The first HTTP response among the outputs goes to the forwarded request (`forwarded` is
+/// `Some` when there is one, holding the response once given); returns the value if it is still
+/// to be sent over gRPC.
+fn answer_forwarded(forwarded: &mut Option<Option<HttpResponse>>, value: OutputValue) -> Option<OutputValue> {
+    match (forwarded, value) {
+        (Some(response @ None), OutputValue::Http(http)) => {
+            *response = Some(http);
             None
         }
-        other => Some(other),
+        (_, other) => Some(other),
     }
 }
 
@@ -434,10 +429,9 @@ mod tests {
             }),
         };
         let token = CancellationToken::new();
-        let prepared = prepare(&FUNCTION, request, token.clone(), false, None)
+        let invocation = prepare(&FUNCTION, request, token.clone(), false, None)
             .await
             .expect("decodes");
-        let invocation = prepared.invocation;
         assert_eq!(invocation.invocation_id, "i-1");
         assert_eq!(invocation.binding("inMsg"), &BindingData::Text("hello".into()));
         assert_eq!(invocation.binding("blobIn"), &BindingData::Bytes(vec![1, 2]));
@@ -451,7 +445,6 @@ mod tests {
         assert_eq!(invocation.trace.expect("trace").attributes["k"], "v");
         token.cancel();
         assert!(invocation.cancellation.is_cancelled());
-        assert!(prepared.responder.is_none());
     }
 
     static GREET_BINDINGS: [BindingDescription; 1] = [BindingDescription {
@@ -492,10 +485,10 @@ mod tests {
     }
 
     async fn params_of(request: InvocationRequest) -> BTreeMap<String, String> {
-        let prepared = prepare(&GREET, request, CancellationToken::new(), false, None)
+        let invocation = prepare(&GREET, request, CancellationToken::new(), false, None)
             .await
             .expect("decodes");
-        match prepared.invocation.binding("req") {
+        match invocation.binding("req") {
             BindingData::Http(request) => request.params().clone(),
             other => panic!("expected the HTTP request, got {other:?}"),
         }
@@ -577,7 +570,7 @@ mod tests {
                 LogLine::new(tracing::Level::TRACE, "app", "step"),
             ],
         };
-        let (logs, answer) = conclude(&FUNCTION, "i", Ok(outputs), false, None);
+        let Ending { logs, answer, .. } = conclude(&FUNCTION, "i", Ok(outputs), false, None);
         let response = answer.into_response();
         assert_eq!(logs.len(), 5);
         assert_eq!(logs[0].invocation_id, "i");
@@ -605,7 +598,8 @@ mod tests {
 
     #[test]
     fn failures_log_and_report_and_cancellation_is_told_apart() {
-        let (logs, answer) = conclude(&FUNCTION, "i", Err(InvocationError::Panic("p".into())), false, None);
+        let Ending { logs, answer, .. } =
+            conclude(&FUNCTION, "i", Err(InvocationError::Panic("p".into())), false, None);
         assert_eq!(logs[0].level, rpc_log::Level::Error as i32);
         let result = answer.into_response().result.expect("result");
         assert_eq!(
@@ -613,7 +607,7 @@ mod tests {
             crate::native::proto::status_result::Status::Failure as i32
         );
         assert!(result.exception.expect("exception").is_user_exception);
-        let (_, answer) = conclude(&FUNCTION, "i", Err(InvocationError::Panic("p".into())), true, None);
+        let Ending { answer, .. } = conclude(&FUNCTION, "i", Err(InvocationError::Panic("p".into())), true, None);
         assert_eq!(
             answer.into_response().result.expect("result").status,
             crate::native::proto::status_result::Status::Cancelled as i32
@@ -635,30 +629,39 @@ mod tests {
                 "the function timed out",
             ),
         ] {
-            let (responder, mut answer) = tokio::sync::oneshot::channel();
-            let (_, concluded) = conclude(&FUNCTION, "i", Err(error), false, Some(responder));
+            let ending = conclude(&FUNCTION, "i", Err(error), false, Some(Caller));
             assert_eq!(
-                concluded.into_response().result.expect("result").status,
+                ending.answer.into_response().result.expect("result").status,
                 crate::native::proto::status_result::Status::Failure as i32
             );
-            let answer = answer.try_recv().expect("answered");
+            let answer = ending.http_response.expect("answered");
             assert_eq!((answer.status().as_u16(), answer.body()), (status, body.as_bytes()));
         }
     }
 
-    #[tokio::test]
-    async fn forwarded_requests_get_the_http_output() {
-        let (responder, mut answer) = tokio::sync::oneshot::channel();
+    #[test]
+    fn forwarded_requests_get_the_http_output() {
         let outputs = Outputs {
             named: vec![("outMsg", OutputValue::Text("q".into()))],
             return_value: Some(OutputValue::Http(HttpResponse::new(http::StatusCode::CREATED))),
             logs: Vec::new(),
         };
-        let (_, concluded) = conclude(&FUNCTION, "i", Ok(outputs), false, Some(responder));
-        assert!(concluded.http_return.is_none());
-        let response = concluded.into_response();
+        let Ending {
+            answer, http_response, ..
+        } = conclude(&FUNCTION, "i", Ok(outputs.clone()), false, Some(Caller));
+        assert!(answer.http_return.is_none());
+        let response = answer.into_response();
         assert_eq!(response.return_value, None);
         assert_eq!(response.output_data.len(), 1);
-        assert_eq!(answer.try_recv().expect("answered").status(), http::StatusCode::CREATED);
+        assert_eq!(http_response.expect("answered").status(), http::StatusCode::CREATED);
+        // Without a forwarded request, the HTTP output goes to the host.
+        let Ending {
+            answer, http_response, ..
+        } = conclude(&FUNCTION, "i", Ok(outputs), false, None);
+        assert!(answer.http_return.is_some());
+        assert!(http_response.is_none());
+        // A function that wrote none still answers its caller.
+        let ending = conclude(&FUNCTION, "i", Ok(Outputs::default()), false, Some(Caller));
+        assert_eq!(ending.http_response.expect("answered").status(), http::StatusCode::OK);
     }
 }

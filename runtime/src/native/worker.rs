@@ -5,16 +5,18 @@
 //! each invocation runs on its own task, so many run at a time and a slow one holds up nothing.
 //! Every reply echoes the `request_id` of the message it answers.
 
+use std::collections::BTreeMap;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
+use foldhash::HashMap;
 use tokio::sync::Notify;
 
 use super::environment;
-use super::http_uri::{Forwarded, Pairing, RawExchange};
-use super::invocation::{self, Prepared};
+use super::http_uri::{Forwarded, Pairing, RawRequest};
+use super::invocation::{self, Caller, Ending};
 use super::metadata;
 use super::proto::{
     FunctionEnvironmentReloadRequest, FunctionEnvironmentReloadResponse, FunctionLoadRequest, FunctionLoadResponse,
@@ -29,6 +31,7 @@ use crate::CancellationToken;
 use crate::dispatch;
 use crate::error::InvocationError;
 use crate::function::{FunctionDescription, Registry};
+use crate::http::HttpResponse;
 
 /// How long the host lets a worker finish when `WorkerTerminate` names no grace period.
 pub(crate) const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(5);
@@ -233,7 +236,7 @@ impl Worker {
         Worker {
             registry,
             outbox,
-            loaded: HashMap::new(),
+            loaded: HashMap::default(),
             in_flight: Arc::new(InFlight::default()),
             pairing,
             capabilities: capabilities(uri.as_deref()),
@@ -301,8 +304,23 @@ impl Worker {
 
     /// Handles one message from the host.
     pub(crate) async fn handle(&mut self, message: StreamingMessage) -> Next {
-        let request_id = message.request_id;
-        let Some(content) = message.content else {
+        match message.content {
+            // The hot path, kept out of the larger future of the other messages: an invocation is
+            // registered and started with nothing to wait for but the send of a refusal.
+            Some(Content::InvocationRequest(request)) => {
+                if let Some(refusal) = self.invoke(message.request_id, request) {
+                    // A send fails only when the stream is gone, which the read loop notices.
+                    let _ = self.outbox.send_framed(refusal).await;
+                }
+                Next::Continue
+            }
+            content => Box::pin(self.handle_other(message.request_id, content)).await,
+        }
+    }
+
+    /// Handles a message that is not an invocation.
+    async fn handle_other(&mut self, request_id: String, content: Option<Content>) -> Next {
+        let Some(content) = content else {
             self.warn(format!(
                 "the host sent a message with no content (request id {request_id:?}); ignored"
             ))
@@ -346,7 +364,11 @@ impl Worker {
                 self.reply(&request_id, Content::FunctionLoadResponseCollection(response))
                     .await;
             }
-            Content::InvocationRequest(request) => self.invoke(&request_id, request).await,
+            Content::InvocationRequest(request) => {
+                if let Some(refusal) = self.invoke(request_id, request) {
+                    let _ = self.outbox.send_framed(refusal).await;
+                }
+            }
             Content::InvocationCancel(cancel) => self.cancel(&cancel),
             Content::WorkerStatusRequest(_) => {
                 self.reply(&request_id, Content::WorkerStatusResponse(WorkerStatusResponse {}))
@@ -432,15 +454,16 @@ impl Worker {
         }
     }
 
-    async fn invoke(&mut self, request_id: &str, request: InvocationRequest) {
+    /// Registers an invocation and starts it; the frame refusing it, if it is refused.
+    fn invoke(&mut self, request_id: String, request: InvocationRequest) -> Option<Bytes> {
         let function = match (self.accepting, self.loaded.get(&request.function_id)) {
             (false, _) => {
                 let message = "the worker is shutting down".to_owned();
-                return self.refuse(request_id, &request.invocation_id, message).await;
+                return Some(refusal(&request_id, &request.invocation_id, message));
             }
             (true, None) => {
                 let message = format!("no function with id {:?} was loaded", request.function_id);
-                return self.refuse(request_id, &request.invocation_id, message).await;
+                return Some(refusal(&request_id, &request.invocation_id, message));
             }
             (true, Some(&function)) => function,
         };
@@ -448,8 +471,7 @@ impl Worker {
         // Registered before the next message is read, so a cancel that follows finds it.
         let Some(invocation_id) = self.in_flight.start(&request.invocation_id, token.clone()) else {
             let message = format!("invocation {} is already running", request.invocation_id);
-            self.refuse(request_id, &request.invocation_id, message).await;
-            return;
+            return Some(refusal(&request_id, &request.invocation_id, message));
         };
         let finished = Finished {
             in_flight: self.in_flight.clone(),
@@ -461,7 +483,7 @@ impl Worker {
             given: self.given_to(function),
             token,
             outbox: self.outbox.clone(),
-            request_id: request_id.to_owned(),
+            request_id,
             finished,
         };
         match &self.pairing {
@@ -469,21 +491,13 @@ impl Worker {
             // baseline worker does, not on one of its own.
             Some(pairing) if invocation::is_forwarded(&invocation.request) => {
                 let invocation_id = Arc::clone(&invocation.finished.invocation_id);
-                pairing.invocation_arrived(&invocation_id, invocation);
+                pairing.invocation_arrived(invocation_id, invocation);
             }
             // Boxed: the invocation's future is several kilobytes, and tokio copies a task's
             // future into its cell and its output over it; a box makes those copies a pointer's.
             _ => drop(tokio::spawn(Box::pin(run_invocation(invocation, None)))),
         }
-    }
-
-    async fn refuse(&self, request_id: &str, invocation_id: &str, message: String) {
-        let response = InvocationResponse {
-            invocation_id: invocation_id.to_owned(),
-            result: Some(failure(worker_exception("InvocationRefused", message))),
-            ..InvocationResponse::default()
-        };
-        self.reply(request_id, Content::InvocationResponse(response)).await;
+        None
     }
 
     fn cancel(&self, cancel: &InvocationCancel) {
@@ -555,6 +569,16 @@ impl Worker {
     }
 }
 
+/// The answer refusing an invocation.
+fn refusal(request_id: &str, invocation_id: &str, message: String) -> Bytes {
+    let response = InvocationResponse {
+        invocation_id: invocation_id.to_owned(),
+        result: Some(failure(worker_exception("InvocationRefused", message))),
+        ..InvocationResponse::default()
+    };
+    framed(request_id, Content::InvocationResponse(response))
+}
+
 /// Whether the host started this worker as a placeholder, before the app's settings were known
 /// (`WEBSITE_PLACEHOLDER_MODE=1`, which the platform sets in its warm pools).
 fn in_placeholder_mode() -> bool {
@@ -575,8 +599,8 @@ pub(crate) struct ReceivedInvocation {
 }
 
 impl Forwarded for ReceivedInvocation {
-    fn run(self, exchange: RawExchange) -> impl Future<Output = ()> + Send {
-        run_invocation(self, Some(exchange))
+    fn run(self, request: RawRequest) -> impl Future<Output = Option<HttpResponse>> + Send {
+        run_invocation(self, Some(request))
     }
 
     fn abandon(self) {
@@ -604,8 +628,8 @@ impl Drop for Answering {
             "the invocation was stopped before it finished (its forwarded request's connection closed, or the worker stopped)"
                 .to_owned(),
         );
-        let (logs, answer) = invocation::conclude(self.function, &self.invocation_id, Err(error), true, None);
-        let frames: Vec<_> = ending_frames(logs, answer, &self.request_id).collect();
+        let ending = invocation::conclude(self.function, &self.invocation_id, Err(error), true, None);
+        let frames: Vec<_> = ending_frames(ending.logs, ending.answer, &self.request_id).collect();
         let outbox = self.outbox.clone();
         // Outside a runtime (the process is ending) there is nobody left to tell.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -618,8 +642,9 @@ impl Drop for Answering {
     }
 }
 
-/// Runs one invocation and sends its logs and response.
-async fn run_invocation(invocation: ReceivedInvocation, exchange: Option<RawExchange>) {
+/// Runs one invocation and sends its logs and response; with the request forwarded for it
+/// through `HttpUri`, gives back the response that request gets.
+async fn run_invocation(invocation: ReceivedInvocation, forwarded: Option<RawRequest>) -> Option<HttpResponse> {
     let ReceivedInvocation {
         function,
         request,
@@ -636,36 +661,33 @@ async fn run_invocation(invocation: ReceivedInvocation, exchange: Option<RawExch
         outbox,
         answered: false,
     };
-    let (result, responder) =
-        match invocation::prepare(function, request, token.clone(), given.http_uri, exchange).await {
-            Ok(Prepared {
-                mut invocation,
-                responder,
-            }) => {
-                given.attach_to(&mut invocation);
-                let mut result = dispatch::invoke(invocation).await;
-                if responder.is_none()
-                    && let Ok(outputs) = &mut result
-                {
-                    // `RpcHttp` carries whole bodies; through `HttpUri` a streamed one goes out as sent.
-                    outputs.collect_streamed_bodies().await;
-                }
-                (result, responder)
+    let caller = forwarded.is_some().then_some(Caller);
+    let result = match invocation::prepare(function, request, token.clone(), given.http_uri, forwarded).await {
+        Ok(mut invocation) => {
+            given.attach_to(&mut invocation);
+            let mut result = dispatch::invoke(invocation).await;
+            if caller.is_none()
+                && let Ok(outputs) = &mut result
+                && outputs.has_streamed_bodies()
+            {
+                // `RpcHttp` carries whole bodies; through `HttpUri` a streamed one goes out as sent.
+                outputs.collect_streamed_bodies().await;
             }
-            Err(error) => (Err(error), None),
-        };
-    let (logs, answer) = invocation::conclude(
-        function,
-        &answering.invocation_id,
-        result,
-        token.is_cancelled(),
-        responder,
-    );
+            result
+        }
+        Err(error) => Err(error),
+    };
+    let Ending {
+        logs,
+        answer,
+        http_response,
+    } = invocation::conclude(function, &answering.invocation_id, result, token.is_cancelled(), caller);
     for frame in ending_frames(logs, answer, &answering.request_id) {
         answering.outbox.send_framed(frame).await;
     }
     answering.answered = true;
     drop(finished);
+    http_response
 }
 
 /// The frames that end an invocation, in the order they go: its log lines first (the host
@@ -727,9 +749,7 @@ mod tests {
                 invocation_id,
             },
         };
-        let (respond, _response) = tokio::sync::oneshot::channel();
-        let exchange = RawExchange::for_test(respond);
-        let run = Box::pin(invocation.run(exchange));
+        let run = Box::pin(invocation.run(RawRequest::for_test()));
         // The function hangs; the request's task goes away (its connection closed).
         assert!(tokio::time::timeout(Duration::from_millis(50), run).await.is_err());
         assert_eq!(in_flight.len(), 0, "no longer in flight");
