@@ -76,6 +76,37 @@ pub fn decode_query_joined(query: &str) -> std::collections::BTreeMap<String, St
     joined
 }
 
+/// The value [`decode_query_joined`] gives `name`, read from `query` as written when nothing
+/// about it needs decoding: `Some(value)`, `Some(None)` when absent; `None` when the answer
+/// needs the decoded map (a name with `%` or `+` anywhere, which might decode to `name`; the
+/// value found has either; or `name` is repeated, whose values are joined).
+///
+/// ```
+/// use azfn_bindings::percent::query_value_as_written;
+/// assert_eq!(query_value_as_written("name=x&flag&=y", "name"), Some(Some("x")));
+/// assert_eq!(query_value_as_written("name=x&flag", "flag"), Some(Some("")));
+/// assert_eq!(query_value_as_written("name=x", "other"), Some(None));
+/// assert_eq!(query_value_as_written("name=a+b", "name"), None);
+/// assert_eq!(query_value_as_written("name=a&name=b", "name"), None);
+/// assert_eq!(query_value_as_written("na%6De=a", "name"), None);
+/// ```
+pub fn query_value_as_written<'a>(query: &'a str, name: &str) -> Option<Option<&'a str>> {
+    let mut found = None;
+    for part in query.split('&').filter(|part| !part.is_empty()) {
+        let (key, value) = part.split_once('=').unwrap_or((part, ""));
+        if key.contains(['%', '+']) {
+            return None;
+        }
+        if !key.is_empty() && key == name {
+            if found.is_some() || value.contains(['%', '+']) {
+                return None;
+            }
+            found = Some(value);
+        }
+    }
+    Some(found)
+}
+
 /// Text with every valid `%XX` escape decoded and nothing else changed (`+` stays `+`), as gRPC
 /// percent-encodes `grpc-message`; invalid escapes stay as written, and bytes that do not form
 /// UTF-8 become U+FFFD.
@@ -145,6 +176,37 @@ fn hex_digit(byte: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_read_as_written_is_the_decoded_maps() {
+        let queries = [
+            "",
+            "name=x",
+            "name=x&name=y",
+            "name",
+            "name=",
+            "=x&name=y",
+            "&&name=y&&",
+            "name=a+b",
+            "name=%41",
+            "n%61me=x&name=y",
+            "na+me=x",
+            "other=1&name=caf%C3%A9",
+            "name=x=y&z=1",
+            "NAME=x",
+        ];
+        let mut answered = 0;
+        for query in queries {
+            let decoded = decode_query_joined(query);
+            for name in ["name", "other", "z", "NAME", "", "na me"] {
+                if let Some(found) = query_value_as_written(query, name) {
+                    answered += 1;
+                    assert_eq!(found, decoded.get(name).map(String::as_str), "{name:?} in {query:?}");
+                }
+            }
+        }
+        assert!(answered > 40, "most are answered as written: {answered}");
+    }
 
     #[test]
     fn paths_decode_everything_but_slashes() {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::fmt;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
@@ -45,15 +45,62 @@ impl fmt::Debug for HttpRequest {
 }
 
 /// What an [`HttpRequest`] holds.
-#[derive(Clone, PartialEq, Default)]
+#[derive(Clone, Default)]
 struct RequestParts {
     method: Method,
     url: String,
     headers: HeaderMap,
-    query: BTreeMap<String, String>,
+    query: QueryParameters,
     params: BTreeMap<String, String>,
     identities: IdentityList,
     body: Bytes,
+}
+
+/// A request's query parameters: given decoded, or read from the URL's query string when asked
+/// for. Most functions read a value or two, or none: a value that needs no decoding is read as
+/// written, and the map is decoded only when something needs it.
+#[derive(Clone, Default)]
+struct QueryParameters {
+    /// Decoded: given so, or once something needed them all.
+    decoded: OnceLock<BTreeMap<String, String>>,
+    /// Where the query string starts in the URL, when it is their source.
+    in_url: Option<usize>,
+}
+
+impl RequestParts {
+    fn query_string(&self) -> Option<&str> {
+        self.query.in_url.and_then(|start| self.url.get(start..))
+    }
+
+    fn query_pairs(&self) -> &BTreeMap<String, String> {
+        self.query.decoded.get_or_init(|| {
+            self.query_string()
+                .map(azfn_bindings::percent::decode_query_joined)
+                .unwrap_or_default()
+        })
+    }
+
+    fn query(&self, name: &str) -> Option<&str> {
+        if self.query.decoded.get().is_none()
+            && let Some(query) = self.query_string()
+            && let Some(found) = azfn_bindings::percent::query_value_as_written(query, name)
+        {
+            return found;
+        }
+        self.query_pairs().get(name).map(String::as_str)
+    }
+}
+
+impl PartialEq for RequestParts {
+    fn eq(&self, other: &Self) -> bool {
+        self.method == other.method
+            && self.url == other.url
+            && self.headers == other.headers
+            && self.query_pairs() == other.query_pairs()
+            && self.params == other.params
+            && self.identities == other.identities
+            && self.body == other.body
+    }
 }
 
 /// A request's identities: its own, or a list many requests share (the one every anonymous
@@ -102,7 +149,7 @@ impl fmt::Debug for RequestParts {
             .field("method", &self.method)
             .field("url", &self.url)
             .field("headers", &self.headers)
-            .field("query", &self.query)
+            .field("query", self.query_pairs())
             .field("params", &self.params)
             .field("identities", &self.identities.as_slice())
             .field("body", &self.body)
@@ -160,7 +207,38 @@ impl HttpRequest {
                 method,
                 url,
                 headers,
-                query,
+                query: QueryParameters {
+                    decoded: OnceLock::from(query),
+                    in_url: None,
+                },
+                params,
+                identities,
+                body,
+            }),
+        }
+    }
+
+    /// A request forwarded as the client sent it, from parts a transport already holds: its
+    /// query parameters are those of the URL's query string, which starts at byte `query_start`
+    /// of `url` (after the `?`), decoded as the host decodes them when asked for.
+    pub fn from_forwarded_parts(
+        method: Method,
+        url: String,
+        query_start: Option<usize>,
+        headers: HeaderMap,
+        params: BTreeMap<String, String>,
+        identities: IdentityList,
+        body: Bytes,
+    ) -> Self {
+        HttpRequest {
+            inner: Arc::new(RequestParts {
+                method,
+                url,
+                headers,
+                query: QueryParameters {
+                    decoded: OnceLock::new(),
+                    in_url: query_start,
+                },
                 params,
                 identities,
                 body,
@@ -190,12 +268,12 @@ impl HttpRequest {
 
     /// A query parameter (repeated parameters are joined with `,`, as the host does).
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.inner.query.get(name).map(String::as_str)
+        self.inner.query(name)
     }
 
     /// All query parameters.
     pub fn query_pairs(&self) -> &BTreeMap<String, String> {
-        &self.inner.query
+        self.inner.query_pairs()
     }
 
     /// A route parameter (`{id}` in the route template).
@@ -240,6 +318,7 @@ impl HttpRequest {
 #[derive(Debug, Default)]
 pub struct HttpRequestBuilder {
     request: RequestParts,
+    query: BTreeMap<String, String>,
 }
 
 impl HttpRequestBuilder {
@@ -265,7 +344,7 @@ impl HttpRequestBuilder {
 
     /// Sets a query parameter.
     pub fn query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.request.query.insert(name.into(), value.into());
+        self.query.insert(name.into(), value.into());
         self
     }
 
@@ -297,7 +376,8 @@ impl HttpRequestBuilder {
     }
 
     /// The request.
-    pub fn build(self) -> HttpRequest {
+    pub fn build(mut self) -> HttpRequest {
+        self.request.query.decoded = OnceLock::from(self.query);
         HttpRequest {
             inner: Arc::new(self.request),
         }
@@ -819,7 +899,7 @@ impl<'de> serde::Deserializer<'de> for ShapeProbe {
 impl<T: DeserializeOwned> Query<T> {
     /// Reads the query of `request`.
     pub fn from_request(request: &HttpRequest) -> Result<Self, DecodeError> {
-        from_pairs(&request.inner.query)
+        from_pairs(request.inner.query_pairs())
             .map(Query)
             .map_err(|e| DecodeError::new(format!("query: {e}")))
     }
@@ -924,5 +1004,57 @@ impl IntoHttpResponse for Vec<u8> {
         HttpResponse::ok()
             .header("content-type", "application/octet-stream")
             .bytes(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarded(url: &str) -> HttpRequest {
+        let query_start = url.find('?').map(|at| at + 1);
+        HttpRequest::from_forwarded_parts(
+            Method::GET,
+            url.to_owned(),
+            query_start,
+            HeaderMap::new(),
+            BTreeMap::new(),
+            IdentityList::default(),
+            Bytes::new(),
+        )
+    }
+
+    #[test]
+    fn a_forwarded_requests_query_is_read_from_its_url_as_the_host_decodes_it() {
+        let request = forwarded("http://h/api/x?name=x&tag=a&tag=b&q=green+tea&caf%C3%A9=1");
+        // Read as written, then from the decoded map.
+        assert_eq!(request.query("name"), Some("x"));
+        assert_eq!(request.query("tag"), Some("a,b"));
+        assert_eq!(request.query("q"), Some("green tea"));
+        assert_eq!(request.query("café"), Some("1"));
+        assert_eq!(request.query("none"), None);
+        assert_eq!(request.query_pairs().len(), 4);
+        assert_eq!(request.query("name"), Some("x"));
+
+        let given = HttpRequest::from_parts(
+            Method::GET,
+            request.url().to_owned(),
+            HeaderMap::new(),
+            azfn_bindings::percent::decode_query_joined(request.raw_query().unwrap_or_default()),
+            BTreeMap::new(),
+            IdentityList::default(),
+            Bytes::new(),
+        );
+        assert_eq!(
+            given,
+            forwarded(request.url()),
+            "the same request, however its query came"
+        );
+        assert_eq!(format!("{given:?}"), format!("{:?}", forwarded(request.url())));
+
+        let without = forwarded("http://h/api/x");
+        assert_eq!(without.query("name"), None);
+        assert!(without.query_pairs().is_empty());
+        assert_eq!(forwarded("http://h/api/x?").query(""), None);
     }
 }

@@ -6,7 +6,6 @@
 //! `httpTrigger`, and exactly one output binding, an `http`; any other function still gets the JSON envelope. Its route
 //! template, under the host's route prefix, picks it; its `methods` filter it.
 
-use azfn_bindings::percent::decode_query_joined;
 use azfn_bindings::route::{RouteLookup, RouteTable, parse_route};
 use azfn_bindings::{Direction, PropertyValue};
 use bytes::Bytes;
@@ -102,14 +101,15 @@ pub(crate) fn invocation(
         .unwrap_or("localhost");
     let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
     let url = format!("http://{host}{path_and_query}");
-    let query = parts.uri.query().map(decode_query_joined).unwrap_or_default();
+    // The query is the URL's end.
+    let query_start = parts.uri.query().map(|query| url.len() - query.len());
     let mut invocation = Invocation::new(function, invocation_id);
     let params = route_values.into_iter().collect();
-    let request = HttpRequest::from_parts(
+    let request = HttpRequest::from_forwarded_parts(
         parts.method,
         url,
+        query_start,
         parts.headers,
-        query,
         params,
         IdentityList::default(),
         body,
@@ -178,7 +178,7 @@ mod tests {
 
     #[test]
     fn repeated_query_keys_join_with_commas() {
-        let pairs = decode_query_joined("tag=a&tag=b&q=green+tea&empty=");
+        let pairs = azfn_bindings::percent::decode_query_joined("tag=a&tag=b&q=green+tea&empty=");
         assert_eq!(pairs["tag"], "a,b");
         assert_eq!(pairs["q"], "green tea");
         assert_eq!(pairs["empty"], "");

@@ -19,7 +19,6 @@ use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use azfn_bindings::percent::decode_query_joined;
 use bytes::Bytes;
 use foldhash::HashMap;
 use http::header::HOST;
@@ -45,8 +44,9 @@ pub(crate) const PAIRING_TIMEOUT: Duration = Duration::from_secs(240);
 pub(crate) struct RawRequest {
     method: Method,
     url: String,
+    /// Where the query string starts in `url`.
+    query_start: Option<usize>,
     headers: HeaderMap,
-    query: BTreeMap<String, String>,
     body: RawBody,
 }
 
@@ -96,11 +96,11 @@ impl RawRequest {
             // Not read, so empty (`must_read_body`).
             RawBody::Unread { .. } => (Bytes::new(), None),
         };
-        let request = HttpRequest::from_parts(
+        let request = HttpRequest::from_forwarded_parts(
             self.method,
             self.url,
+            self.query_start,
             self.headers,
-            self.query,
             params,
             IdentityList::default(),
             body,
@@ -114,8 +114,8 @@ impl RawRequest {
         RawRequest {
             method: Method::GET,
             url: "http://h/api/x".into(),
+            query_start: None,
             headers: HeaderMap::new(),
-            query: BTreeMap::new(),
             body: RawBody::Read(Bytes::new()),
         }
     }
@@ -591,9 +591,11 @@ fn raw_request(parts: Parts, body: RawBody) -> RawRequest {
     for piece in [scheme, "://", host, path_and_query] {
         url.push_str(piece);
     }
+    // The query is the URL's end.
+    let query_start = parts.uri.query().map(|query| url.len() - query.len());
     RawRequest {
         url,
-        query: parts.uri.query().map(decode_query_joined).unwrap_or_default(),
+        query_start,
         method: parts.method,
         headers: parts.headers,
         body,
