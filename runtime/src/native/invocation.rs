@@ -85,9 +85,11 @@ fn decode(
     });
     let mut forwarded = None;
     for input in request.input_data {
-        let binding = function.binding(&input.name);
         // Invokers look values up by the declared name, whatever casing the host used.
-        let key = binding.map_or(input.name, |b| b.name.to_owned());
+        let key = match function.binding(&input.name) {
+            Some(binding) if binding.name != input.name => binding.name.to_owned(),
+            _ => input.name,
+        };
         let data = match input.rpc_data {
             None => BindingData::Null,
             Some(RpcData::RpcSharedMemory(_)) => {
@@ -116,11 +118,14 @@ fn decode(
         };
         invocation.data.insert(key, data);
     }
-    invocation.metadata = request
-        .trigger_metadata
-        .into_iter()
-        .filter_map(|(key, value)| Some((key, typed_data::metadata_json(value)?)))
-        .collect();
+    // None for an HTTP trigger (`RpcHttpTriggerMetadataRemoved`).
+    if !request.trigger_metadata.is_empty() {
+        invocation.metadata = request
+            .trigger_metadata
+            .into_iter()
+            .filter_map(|(key, value)| Some((key, typed_data::metadata_json(value)?)))
+            .collect();
+    }
     Ok((invocation, forwarded))
 }
 
