@@ -7,6 +7,9 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -34,7 +37,7 @@ pub(crate) async fn serve<H, F, B>(
     F: Future<Output = Response<B>> + Send + 'static,
     B: Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>> + Send + 'static,
 {
-    let (stop_connections, stopping) = watch::channel(false);
+    let mut stops = ConnectionStops::default();
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -42,7 +45,7 @@ pub(crate) async fn serve<H, F, B>(
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
-                    connections.spawn(serve_connection(stream, handler.clone(), stopping.clone(), peer));
+                    connections.spawn(serve_connection(stream, handler.clone(), stops.add(), peer));
                 }
                 Err(error) => pause_after_accept_error(error, peer).await,
             },
@@ -51,7 +54,7 @@ pub(crate) async fn serve<H, F, B>(
         }
     }
     drop(listener);
-    stop_connections.send_replace(true);
+    stops.stop_all();
     while let Some(finished) = connections.join_next().await {
         report_panic(finished);
     }
@@ -77,14 +80,71 @@ fn report_panic(finished: Result<(), tokio::task::JoinError>) {
     }
 }
 
-/// Serves one connection until the client closes it, or until `stopping` turns true; then the
+/// The server's word to each connection that it is stopping.
+#[derive(Default)]
+struct ConnectionStops {
+    connections: Vec<Weak<ConnectionStop>>,
+}
+
+impl ConnectionStops {
+    /// The stop of a new connection.
+    fn add(&mut self) -> Arc<ConnectionStop> {
+        // Connections that ended are dropped from the list as it doubles.
+        if self.connections.len().is_power_of_two() {
+            self.connections.retain(|connection| connection.strong_count() > 0);
+        }
+        let stop = Arc::new(ConnectionStop::default());
+        self.connections.push(Arc::downgrade(&stop));
+        stop
+    }
+
+    fn stop_all(&self) {
+        for stop in self.connections.iter().filter_map(Weak::upgrade) {
+            stop.stop();
+        }
+    }
+}
+
+/// One connection's stop: a flag, and the connection task's waker. Polled with each request
+/// the connection serves, so it costs an atomic load and an uncontended lock, not the poll of
+/// a channel's future.
+#[derive(Default)]
+struct ConnectionStop {
+    stopping: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl ConnectionStop {
+    fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        let waker = self.waker.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Ready once the server is stopping; else the task is woken when it does.
+    fn poll_stopping(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Poll::Ready(());
+        }
+        match &mut *self.waker.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        // Read again after the waker is in place: a `stop` in between found no waker to wake.
+        if self.stopping.load(Ordering::SeqCst) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// Serves one connection until the client closes it, or until the server stops; then the
 /// request in flight, if any, is answered before the connection closes.
-async fn serve_connection<H, F, B>(
-    stream: TcpStream,
-    handler: H,
-    mut stopping: watch::Receiver<bool>,
-    peer: &'static str,
-) where
+async fn serve_connection<H, F, B>(stream: TcpStream, handler: H, stop: Arc<ConnectionStop>, peer: &'static str)
+where
     H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
     F: Future<Output = Response<B>> + Send + 'static,
     B: Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>> + Send + 'static,
@@ -102,9 +162,14 @@ async fn serve_connection<H, F, B>(
         .header_read_timeout(None)
         .serve_connection(TokioIo::new(stream), service);
     let mut connection = std::pin::pin!(connection);
-    let result = tokio::select! {
-        result = connection.as_mut() => result,
-        () = stop_requested(&mut stopping) => {
+    let served = std::future::poll_fn(|cx| match connection.as_mut().poll(cx) {
+        Poll::Ready(result) => Poll::Ready(Some(result)),
+        Poll::Pending => stop.poll_stopping(cx).map(|()| None),
+    })
+    .await;
+    let result = match served {
+        Some(result) => result,
+        None => {
             connection.as_mut().graceful_shutdown();
             connection.await
         }
