@@ -24,28 +24,51 @@ pub(crate) struct Caller;
 /// Builds the invocation; with `HttpUri` (`http_uri`), an HTTP trigger's request is the
 /// forwarded one (`None`: it never came).
 ///
-/// Only a forwarded body read whole has anything to wait for: the invocation is decoded
-/// synchronously, so the future holds no message, and an empty body is not awaited at all.
-pub(crate) async fn prepare(
+/// Synchronous: only a forwarded body that must be read whole has anything to wait for, and
+/// is given back to be read (see [`UnreadBody::read_into`]); an invocation's future then holds
+/// no message, and awaits nothing for an empty body.
+pub(crate) fn prepare(
     function: &'static FunctionDescription,
     request: InvocationRequest,
     cancellation: CancellationToken,
     http_uri: bool,
     forwarded: Option<RawRequest>,
-) -> Result<Invocation, InvocationError> {
+) -> Result<(Invocation, Option<UnreadBody>), InvocationError> {
     let (mut invocation, route) = decode(function, request, cancellation, http_uri)?;
-    if let Some((key, route)) = route {
-        let Some(mut forwarded) = forwarded else {
-            return Err(InvocationError::MalformedRequest(
-                "the host's forwarded HTTP request for this invocation did not arrive".to_owned(),
-            ));
-        };
-        if forwarded.must_read_body(function.streams_request_body) {
-            forwarded.read_body().await?;
-        }
-        attach_forwarded_request(&mut invocation, key, *route, forwarded);
+    let Some((key, route)) = route else {
+        return Ok((invocation, None));
+    };
+    let Some(forwarded) = forwarded else {
+        return Err(InvocationError::MalformedRequest(
+            "the host's forwarded HTTP request for this invocation did not arrive".to_owned(),
+        ));
+    };
+    if forwarded.must_read_body(function.streams_request_body) {
+        return Ok((invocation, Some(UnreadBody { key, route, forwarded })));
     }
-    Ok(invocation)
+    attach_forwarded_request(&mut invocation, key, *route, forwarded);
+    Ok((invocation, None))
+}
+
+/// A forwarded request whose body is to be read whole before its function runs.
+#[derive(Debug)]
+pub(crate) struct UnreadBody {
+    key: String,
+    route: Box<RpcHttp>,
+    forwarded: RawRequest,
+}
+
+impl UnreadBody {
+    /// Reads the body and makes the request the trigger's value.
+    ///
+    /// # Errors
+    ///
+    /// When the body cannot be read, or is larger than the limit.
+    pub(crate) async fn read_into(mut self, invocation: &mut Invocation) -> Result<(), InvocationError> {
+        self.forwarded.read_body().await?;
+        attach_forwarded_request(invocation, self.key, *self.route, self.forwarded);
+        Ok(())
+    }
 }
 
 /// Whether `request` is an HTTP trigger's whose request comes through `HttpUri`.
@@ -434,9 +457,7 @@ mod tests {
             }),
         };
         let token = CancellationToken::new();
-        let invocation = prepare(&FUNCTION, request, token.clone(), false, None)
-            .await
-            .expect("decodes");
+        let (invocation, _) = prepare(&FUNCTION, request, token.clone(), false, None).expect("decodes");
         assert_eq!(invocation.invocation_id, "i-1");
         assert_eq!(invocation.binding("inMsg"), &BindingData::Text("hello".into()));
         assert_eq!(invocation.binding("blobIn"), &BindingData::Bytes(vec![1, 2]));
@@ -490,9 +511,7 @@ mod tests {
     }
 
     async fn params_of(request: InvocationRequest) -> BTreeMap<String, String> {
-        let invocation = prepare(&GREET, request, CancellationToken::new(), false, None)
-            .await
-            .expect("decodes");
+        let (invocation, _) = prepare(&GREET, request, CancellationToken::new(), false, None).expect("decodes");
         match invocation.binding("req") {
             BindingData::Http(request) => request.params().clone(),
             other => panic!("expected the HTTP request, got {other:?}"),
@@ -548,17 +567,13 @@ mod tests {
             }],
             ..InvocationRequest::default()
         };
-        let error = prepare(&FUNCTION, shared, CancellationToken::new(), false, None)
-            .await
-            .err();
+        let error = prepare(&FUNCTION, shared, CancellationToken::new(), false, None).err();
         assert!(matches!(error, Some(InvocationError::MalformedRequest(_))), "{error:?}");
         let bad_http = InvocationRequest {
             input_data: vec![input("inMsg", Data::Http(Box::default()))],
             ..InvocationRequest::default()
         };
-        let error = prepare(&FUNCTION, bad_http, CancellationToken::new(), false, None)
-            .await
-            .err();
+        let error = prepare(&FUNCTION, bad_http, CancellationToken::new(), false, None).err();
         assert!(matches!(error, Some(InvocationError::Binding { .. })), "{error:?}");
     }
 

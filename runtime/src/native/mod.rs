@@ -259,7 +259,7 @@ async fn serve<F: Future<Output = ()> + Send>(
         tokio::select! {
             biased;
             next = inbox.next() => match next {
-                Ok(Some(Inbound::Message(message))) => match worker.handle(*message).await {
+                Ok(Some(Inbound::Message(message))) => match worker.handle(message).await {
                     Next::Continue => {}
                     Next::Terminate(grace) => return Ok(Ending::Drain(grace)),
                     Next::Specialize(specialization) => return Err(specialization),
@@ -288,7 +288,7 @@ async fn drain(worker: &mut Worker, inbox: &mut Inbox, grace: Duration) {
             next = inbox.next() => match next {
                 Ok(Some(Inbound::Message(message))) => {
                     // A second terminate changes nothing: the first deadline stands.
-                    let _ = worker.handle(*message).await;
+                    let _ = worker.handle(message).await;
                 }
                 Ok(Some(Inbound::Malformed(why))) => worker.malformed(&why).await,
                 // The host is gone; its answers cannot be delivered.

@@ -56,7 +56,7 @@ pub fn exchange(registry: &'static Registry, bytes: &[u8]) -> Exchange {
             match StreamingMessage::decode(frame) {
                 Ok(message) => {
                     handled.push(message.clone());
-                    if !matches!(worker.handle(message).await, Next::Continue) {
+                    if !matches!(worker.handle(Box::new(message)).await, Next::Continue) {
                         break;
                     }
                 }

@@ -110,8 +110,10 @@ impl Inbox {
         loop {
             match self.decoder.next_message() {
                 Ok(Some(bytes)) => {
-                    return Ok(Some(match StreamingMessage::decode(bytes) {
-                        Ok(message) => Inbound::Message(Box::new(message)),
+                    // Decoded in its box: the message is hundreds of bytes, not moved after.
+                    let mut message = Box::<StreamingMessage>::default();
+                    return Ok(Some(match message.merge(bytes) {
+                        Ok(()) => Inbound::Message(message),
                         Err(error) => Inbound::Malformed(error.to_string()),
                     }));
                 }

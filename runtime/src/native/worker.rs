@@ -303,18 +303,21 @@ impl Worker {
     pub(crate) fn close(self) {}
 
     /// Handles one message from the host.
-    pub(crate) async fn handle(&mut self, message: StreamingMessage) -> Next {
-        match message.content {
-            // The hot path, kept out of the larger future of the other messages: an invocation is
-            // registered and started with nothing to wait for but the send of a refusal.
+    ///
+    /// The message stays boxed (it is hundreds of bytes), and an invocation, the hot path, is
+    /// registered and started outside the larger future of the other messages, with nothing to
+    /// wait for but the send of a refusal.
+    pub(crate) async fn handle(&mut self, mut message: Box<StreamingMessage>) -> Next {
+        let request_id = std::mem::take(&mut message.request_id);
+        match message.content.take() {
             Some(Content::InvocationRequest(request)) => {
-                if let Some(refusal) = self.invoke(message.request_id, request) {
+                if let Some(refusal) = self.invoke(request_id, request) {
                     // A send fails only when the stream is gone, which the read loop notices.
                     let _ = self.outbox.send_framed(refusal).await;
                 }
                 Next::Continue
             }
-            content => Box::pin(self.handle_other(message.request_id, content)).await,
+            content => Box::pin(self.handle_other(request_id, content)).await,
         }
     }
 
@@ -644,36 +647,44 @@ impl Drop for Answering {
 
 /// Runs one invocation and sends its logs and response; with the request forwarded for it
 /// through `HttpUri`, gives back the response that request gets.
-async fn run_invocation(invocation: ReceivedInvocation, forwarded: Option<RawRequest>) -> Option<HttpResponse> {
-    let ReceivedInvocation {
-        function,
-        request,
-        mut given,
-        token,
-        outbox,
-        request_id,
-        finished,
-    } = invocation;
+///
+/// The future is kept small, since it is moved into a box (or a task) whole: the invocation's
+/// fields are used where they are rather than copied out, and what is rarely awaited (reading a
+/// forwarded body, collecting streamed bodies) is boxed.
+async fn run_invocation(mut invocation: ReceivedInvocation, forwarded: Option<RawRequest>) -> Option<HttpResponse> {
+    let function = invocation.function;
     let mut answering = Answering {
         function,
-        invocation_id: Arc::clone(&finished.invocation_id),
-        request_id,
-        outbox,
+        invocation_id: Arc::clone(&invocation.finished.invocation_id),
+        request_id: std::mem::take(&mut invocation.request_id),
+        outbox: invocation.outbox.clone(),
         answered: false,
     };
     let caller = forwarded.is_some().then_some(Caller);
-    let result = match invocation::prepare(function, request, token.clone(), given.http_uri, forwarded).await {
-        Ok(mut invocation) => {
-            given.attach_to(&mut invocation);
-            let mut result = dispatch::invoke(invocation).await;
-            if caller.is_none()
-                && let Ok(outputs) = &mut result
-                && outputs.has_streamed_bodies()
-            {
-                // `RpcHttp` carries whole bodies; through `HttpUri` a streamed one goes out as sent.
-                outputs.collect_streamed_bodies().await;
+    let request = std::mem::take(&mut invocation.request);
+    let token = invocation.token.clone();
+    let result = match invocation::prepare(function, request, token.clone(), invocation.given.http_uri, forwarded) {
+        Ok((mut prepared, unread)) => {
+            let read = match unread {
+                Some(unread) => Box::pin(unread.read_into(&mut prepared)).await,
+                None => Ok(()),
+            };
+            match read {
+                Ok(()) => {
+                    invocation.given.attach_to(&mut prepared);
+                    let mut result = dispatch::invoke(prepared).await;
+                    if caller.is_none()
+                        && let Ok(outputs) = &mut result
+                        && outputs.has_streamed_bodies()
+                    {
+                        // `RpcHttp` carries whole bodies; through `HttpUri` a streamed one goes
+                        // out as sent.
+                        Box::pin(outputs.collect_streamed_bodies()).await;
+                    }
+                    result
+                }
+                Err(error) => Err(error),
             }
-            result
         }
         Err(error) => Err(error),
     };
@@ -686,7 +697,7 @@ async fn run_invocation(invocation: ReceivedInvocation, forwarded: Option<RawReq
         answering.outbox.send_framed(frame).await;
     }
     answering.answered = true;
-    drop(finished);
+    drop(invocation);
     http_response
 }
 
