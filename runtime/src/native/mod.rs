@@ -221,7 +221,7 @@ pub(crate) async fn run_starting(
 async fn start_http_uri_server(
     args: &NativeArgs,
     registry: &Registry,
-) -> Option<HttpUriServer<worker::ReceivedInvocation>> {
+) -> Option<HttpUriServer<Box<worker::ReceivedInvocation>>> {
     let has_http = registry.functions().any(|f| f.trigger().kind.is_http_trigger());
     if !args.http_uri || !has_http {
         return None;

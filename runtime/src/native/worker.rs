@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 
 use super::environment;
 use super::http_uri::{Forwarded, Pairing, RawRequest};
-use super::invocation::{self, Caller, Ending};
+use super::invocation::{self, Caller};
 use super::metadata;
 use super::proto::{
     FunctionEnvironmentReloadRequest, FunctionEnvironmentReloadResponse, FunctionLoadRequest, FunctionLoadResponse,
@@ -190,7 +190,7 @@ pub(crate) struct Worker {
     outbox: Outbox,
     loaded: HashMap<String, &'static FunctionDescription>,
     in_flight: Arc<InFlight>,
-    pairing: Option<Arc<Pairing<ReceivedInvocation>>>,
+    pairing: Option<Arc<Pairing<Box<ReceivedInvocation>>>>,
     capabilities: BTreeMap<String, String>,
     accepting: bool,
     /// The host's `WorkerInitRequest`, kept to replay to a specialized app.
@@ -230,7 +230,7 @@ impl Worker {
     pub(crate) fn new(
         registry: &'static Registry,
         outbox: Outbox,
-        http_uri: Option<(String, Arc<Pairing<ReceivedInvocation>>)>,
+        http_uri: Option<(String, Arc<Pairing<Box<ReceivedInvocation>>>)>,
     ) -> Self {
         let (uri, pairing) = http_uri.unzip();
         Worker {
@@ -480,7 +480,7 @@ impl Worker {
             in_flight: self.in_flight.clone(),
             invocation_id,
         };
-        let invocation = ReceivedInvocation {
+        let invocation = Box::new(ReceivedInvocation {
             function,
             request,
             given: self.given_to(function),
@@ -488,7 +488,8 @@ impl Worker {
             outbox: self.outbox.clone(),
             request_id,
             finished,
-        };
+            forwarded: None,
+        });
         match &self.pairing {
             // Its request comes through `HttpUri`: it runs on that request's task, as the
             // baseline worker does, not on one of its own.
@@ -496,9 +497,9 @@ impl Worker {
                 let invocation_id = Arc::clone(&invocation.finished.invocation_id);
                 pairing.invocation_arrived(invocation_id, invocation);
             }
-            // Boxed: the invocation's future is several kilobytes, and tokio copies a task's
+            // Boxed: the invocation's future is a kilobyte or more, and tokio copies a task's
             // future into its cell and its output over it; a box makes those copies a pointer's.
-            _ => drop(tokio::spawn(Box::pin(run_invocation(invocation, None)))),
+            _ => drop(tokio::spawn(Box::pin(run_invocation(invocation)))),
         }
         None
     }
@@ -589,7 +590,8 @@ fn in_placeholder_mode() -> bool {
 }
 
 /// An invocation the host asked for, until it runs: on a task of its own, or, when its HTTP
-/// request comes through `HttpUri`, on that request's task.
+/// request comes through `HttpUri`, on that request's task. Boxed from the start, since it is
+/// hundreds of bytes: the pairing's table and the invocation's future hold a pointer.
 #[derive(Debug)]
 pub(crate) struct ReceivedInvocation {
     function: &'static FunctionDescription,
@@ -599,15 +601,18 @@ pub(crate) struct ReceivedInvocation {
     outbox: Outbox,
     request_id: String,
     finished: Finished,
+    /// The request forwarded for it through `HttpUri`, once it came.
+    forwarded: Option<RawRequest>,
 }
 
-impl Forwarded for ReceivedInvocation {
-    fn run(self, request: RawRequest) -> impl Future<Output = Option<HttpResponse>> + Send {
-        run_invocation(self, Some(request))
+impl Forwarded for Box<ReceivedInvocation> {
+    fn run(mut self, request: RawRequest) -> impl Future<Output = Option<HttpResponse>> + Send {
+        self.forwarded = Some(request);
+        run_invocation(self)
     }
 
     fn abandon(self) {
-        drop(tokio::spawn(Box::pin(run_invocation(self, None))));
+        drop(tokio::spawn(Box::pin(run_invocation(self))));
     }
 }
 
@@ -632,7 +637,8 @@ impl Drop for Answering {
                 .to_owned(),
         );
         let ending = invocation::conclude(self.function, &self.invocation_id, Err(error), true, None);
-        let frames: Vec<_> = ending_frames(ending.logs, ending.answer, &self.request_id).collect();
+        let (logs, answer) = ending_frames(ending.logs, &ending.answer, &self.request_id);
+        let frames: Vec<_> = logs.chain([answer]).collect();
         let outbox = self.outbox.clone();
         // Outside a runtime (the process is ending) there is nobody left to tell.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -648,10 +654,10 @@ impl Drop for Answering {
 /// Runs one invocation and sends its logs and response; with the request forwarded for it
 /// through `HttpUri`, gives back the response that request gets.
 ///
-/// The future is kept small, since it is moved into a box (or a task) whole: the invocation's
-/// fields are used where they are rather than copied out, and what is rarely awaited (reading a
-/// forwarded body, collecting streamed bodies) is boxed.
-async fn run_invocation(mut invocation: ReceivedInvocation, forwarded: Option<RawRequest>) -> Option<HttpResponse> {
+/// The future is kept small, since it is moved into a box (or a task) whole: it holds the boxed
+/// invocation, what is rarely awaited (reading a forwarded body, collecting streamed bodies) is
+/// boxed, and values are scoped so that none is kept past its use.
+async fn run_invocation(mut invocation: Box<ReceivedInvocation>) -> Option<HttpResponse> {
     let function = invocation.function;
     let mut answering = Answering {
         function,
@@ -660,58 +666,61 @@ async fn run_invocation(mut invocation: ReceivedInvocation, forwarded: Option<Ra
         outbox: invocation.outbox.clone(),
         answered: false,
     };
+    let forwarded = invocation.forwarded.take();
     let caller = forwarded.is_some().then_some(Caller);
-    let request = std::mem::take(&mut invocation.request);
-    let token = invocation.token.clone();
-    let result = match invocation::prepare(function, request, token.clone(), invocation.given.http_uri, forwarded) {
-        Ok((mut prepared, unread)) => {
-            let read = match unread {
-                Some(unread) => Box::pin(unread.read_into(&mut prepared)).await,
-                None => Ok(()),
+    let result = 'ran: {
+        let request = std::mem::take(&mut invocation.request);
+        let token = invocation.token.clone();
+        let (mut prepared, unread) =
+            match invocation::prepare(function, request, token, invocation.given.http_uri, forwarded) {
+                Ok(prepared) => prepared,
+                Err(error) => break 'ran Err(error),
             };
-            match read {
-                Ok(()) => {
-                    invocation.given.attach_to(&mut prepared);
-                    let mut result = dispatch::invoke(prepared).await;
-                    if caller.is_none()
-                        && let Ok(outputs) = &mut result
-                        && outputs.has_streamed_bodies()
-                    {
-                        // `RpcHttp` carries whole bodies; through `HttpUri` a streamed one goes
-                        // out as sent.
-                        Box::pin(outputs.collect_streamed_bodies()).await;
-                    }
-                    result
-                }
-                Err(error) => Err(error),
-            }
+        if let Some(unread) = unread
+            && let Err(error) = Box::pin(unread.read_into(&mut prepared)).await
+        {
+            break 'ran Err(error);
         }
-        Err(error) => Err(error),
+        invocation.given.attach_to(&mut prepared);
+        let mut result = dispatch::invoke(prepared).await;
+        if caller.is_none()
+            && let Ok(outputs) = &mut result
+            && outputs.has_streamed_bodies()
+        {
+            // `RpcHttp` carries whole bodies; through `HttpUri` a streamed one goes out as sent.
+            Box::pin(outputs.collect_streamed_bodies()).await;
+        }
+        result
     };
-    let Ending {
-        logs,
-        answer,
-        http_response,
-    } = invocation::conclude(function, &answering.invocation_id, result, token.is_cancelled(), caller);
-    for frame in ending_frames(logs, answer, &answering.request_id) {
+    let ending = invocation::conclude(
+        function,
+        &answering.invocation_id,
+        result,
+        invocation.token.is_cancelled(),
+        caller,
+    );
+    let (logs, answer) = ending_frames(ending.logs, &ending.answer, &answering.request_id);
+    for frame in logs {
         answering.outbox.send_framed(frame).await;
     }
+    answering.outbox.send_framed(answer).await;
     answering.answered = true;
-    drop(invocation);
-    http_response
+    // Out of flight (`invocation.finished`) once answered.
+    ending.http_response
 }
 
-/// The frames that end an invocation, in the order they go: its log lines first (the host
-/// drops the lines of an invocation that has completed), then its answer.
+/// The frames that end an invocation: its log lines, which go first (the host drops the lines
+/// of an invocation that has completed), then its answer, framed at once so that what waits on
+/// a send is bytes.
 fn ending_frames<'a>(
     logs: Vec<super::proto::RpcLog>,
-    answer: super::answer::Answer,
+    answer: &super::answer::Answer,
     request_id: &'a str,
-) -> impl Iterator<Item = bytes::Bytes> + 'a {
+) -> (impl Iterator<Item = Bytes> + 'a, Bytes) {
     let logs = logs
         .into_iter()
         .map(move |log| framed(request_id, Content::RpcLog(log)));
-    logs.chain(std::iter::once_with(move || answer.framed(request_id)))
+    (logs, answer.framed(request_id))
 }
 
 #[cfg(test)]
@@ -748,7 +757,7 @@ mod tests {
             function_id: "hangs".into(),
             ..InvocationRequest::default()
         };
-        let invocation = ReceivedInvocation {
+        let invocation = Box::new(ReceivedInvocation {
             function: &HANGS,
             request,
             given: FromWorker::default(),
@@ -759,7 +768,8 @@ mod tests {
                 in_flight: in_flight.clone(),
                 invocation_id,
             },
-        };
+            forwarded: None,
+        });
         let run = Box::pin(invocation.run(RawRequest::for_test()));
         // The function hangs; the request's task goes away (its connection closed).
         assert!(tokio::time::timeout(Duration::from_millis(50), run).await.is_err());
