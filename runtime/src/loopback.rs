@@ -151,9 +151,8 @@ where
 {
     // Responses are written in one go; waiting to coalesce packets only adds latency.
     let _ = stream.set_nodelay(true);
-    let service = service_fn(move |request| {
-        let response = handler(request);
-        async move { Ok::<_, Infallible>(response.await) }
+    let service = service_fn(move |request| Infallibly {
+        response: handler(request),
     });
     let connection = http1::Builder::new()
         .keep_alive(true)
@@ -176,6 +175,23 @@ where
     };
     if let Err(error) = result {
         eprintln!("azfn: a connection from {peer} ended with an error: {error}");
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A handler's response as hyper's service wants it, a `Result`, with no async block around
+    /// the handler's future: it would be copied into the block whole.
+    struct Infallibly<F> {
+        #[pin]
+        response: F,
+    }
+}
+
+impl<F: Future> Future for Infallibly<F> {
+    type Output = Result<F::Output, Infallible>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().response.poll(cx).map(Ok)
     }
 }
 

@@ -521,10 +521,8 @@ async fn accept_loop<P: Forwarded>(
     body_limit: usize,
     mut stopping: watch::Receiver<bool>,
 ) {
-    let handler = move |request| {
-        let pairing = pairing.clone();
-        async move { forwarded(request, &pairing, body_limit).await }
-    };
+    // The request's future itself, in no wrapper: it is moved whole when hyper takes it.
+    let handler = move |request| forwarded(request, Arc::clone(&pairing), body_limit);
     let stop = async move { loopback::stop_requested(&mut stopping).await };
     loopback::serve(listener, handler, stop, "the host (HttpUri)").await;
 }
@@ -532,7 +530,7 @@ async fn accept_loop<P: Forwarded>(
 /// One forwarded request: its invocation runs here, once both are in.
 async fn forwarded<P: Forwarded>(
     request: Request<Incoming>,
-    pairing: &Pairing<P>,
+    pairing: Arc<Pairing<P>>,
     body_limit: usize,
 ) -> Response<ResponseBody> {
     // The header's value is shared with the request, not copied, also as the table's key.
