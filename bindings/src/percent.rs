@@ -91,20 +91,35 @@ pub fn decode_query_joined(query: &str) -> std::collections::BTreeMap<String, St
 /// assert_eq!(query_value_as_written("na%6De=a", "name"), None);
 /// ```
 pub fn query_value_as_written<'a>(query: &'a str, name: &str) -> Option<Option<&'a str>> {
+    // Byte scans: read with every request that asks for a value, where `str` patterns cost
+    // more than the short query itself.
+    let position = |text: &str, wanted: u8| text.bytes().position(|byte| byte == wanted);
+    let coded = |text: &str| text.bytes().any(|byte| byte == b'%' || byte == b'+');
     let mut found = None;
-    for part in query.split('&').filter(|part| !part.is_empty()) {
-        let (key, value) = part.split_once('=').unwrap_or((part, ""));
-        if key.contains(['%', '+']) {
+    let mut rest = query;
+    loop {
+        let (part, next) = match position(rest, b'&') {
+            Some(at) => (&rest[..at], Some(&rest[at + 1..])),
+            None => (rest, None),
+        };
+        let (key, value) = match position(part, b'=') {
+            Some(at) => (&part[..at], &part[at + 1..]),
+            None => (part, ""),
+        };
+        if coded(key) {
             return None;
         }
         if !key.is_empty() && key == name {
-            if found.is_some() || value.contains(['%', '+']) {
+            if found.is_some() || coded(value) {
                 return None;
             }
             found = Some(value);
         }
+        match next {
+            Some(next) => rest = next,
+            None => return Some(found),
+        }
     }
-    Some(found)
 }
 
 /// Text with every valid `%XX` escape decoded and nothing else changed (`+` stays `+`), as gRPC

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::collections::hash_map::Entry;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -98,6 +99,8 @@ pub(crate) struct InFlight {
     // allocation of it between them.
     tokens: Mutex<HashMap<Arc<str>, CancellationToken>>,
     changed: Notify,
+    /// How many wait for none to be running: an invocation that ends wakes them only if any.
+    idle_waiters: AtomicUsize,
 }
 
 impl InFlight {
@@ -122,7 +125,11 @@ impl InFlight {
 
     fn finish(&self, invocation_id: &str) {
         self.tokens().remove(invocation_id);
-        self.changed.notify_waiters();
+        // A waiter counted itself before it looked at the map (under its lock), so either it saw
+        // this invocation gone or it is counted here.
+        if self.idle_waiters.load(Ordering::SeqCst) > 0 {
+            self.changed.notify_waiters();
+        }
     }
 
     /// Cancels one invocation; `false` if it is not running.
@@ -150,6 +157,8 @@ impl InFlight {
 
     /// Resolves when none is running.
     pub(crate) async fn idle(&self) {
+        self.idle_waiters.fetch_add(1, Ordering::SeqCst);
+        let _counted = IdleWaiter(&self.idle_waiters);
         loop {
             let changed = self.changed.notified();
             if self.tokens().is_empty() {
@@ -157,6 +166,15 @@ impl InFlight {
             }
             changed.await;
         }
+    }
+}
+
+/// Counts a waiter of [`InFlight::idle`] for as long as it waits.
+struct IdleWaiter<'a>(&'a AtomicUsize);
+
+impl Drop for IdleWaiter<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
