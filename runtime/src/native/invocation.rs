@@ -9,6 +9,9 @@ use super::proto::{
 };
 use super::responses::{cancelled, failure, invocation_exception, invocation_log, success};
 use super::typed_data::{self, either_map_owned};
+use std::future::Future;
+use std::pin::Pin;
+
 use crate::CancellationToken;
 use crate::data::BindingData;
 use crate::error::InvocationError;
@@ -25,49 +28,53 @@ pub(crate) struct Caller;
 /// forwarded one (`None`: it never came).
 ///
 /// Synchronous: only a forwarded body that must be read whole has anything to wait for, and
-/// is given back to be read (see [`UnreadBody::read_into`]); an invocation's future then holds
-/// no message, and awaits nothing for an empty body.
+/// that is given back as a boxed future; an invocation's future then holds no message, and
+/// awaits nothing for an empty body.
 pub(crate) fn prepare(
     function: &'static FunctionDescription,
     request: InvocationRequest,
     cancellation: CancellationToken,
     http_uri: bool,
     forwarded: Option<RawRequest>,
-) -> Result<(Invocation, Option<UnreadBody>), InvocationError> {
+) -> Result<Prepared, InvocationError> {
     let (mut invocation, route) = decode(function, request, cancellation, http_uri)?;
     let Some((key, route)) = route else {
-        return Ok((invocation, None));
+        return Ok(Prepared::Ready(invocation));
     };
-    let Some(forwarded) = forwarded else {
+    let Some(mut forwarded) = forwarded else {
         return Err(InvocationError::MalformedRequest(
             "the host's forwarded HTTP request for this invocation did not arrive".to_owned(),
         ));
     };
     if forwarded.must_read_body(function.streams_request_body) {
-        return Ok((invocation, Some(UnreadBody { key, route, forwarded })));
+        return Ok(Prepared::ReadingBody(Box::pin(async move {
+            forwarded.read_body().await?;
+            attach_forwarded_request(&mut invocation, key, *route, forwarded);
+            Ok(invocation)
+        })));
     }
     attach_forwarded_request(&mut invocation, key, *route, forwarded);
-    Ok((invocation, None))
+    Ok(Prepared::Ready(invocation))
 }
 
-/// A forwarded request whose body is to be read whole before its function runs.
-#[derive(Debug)]
-pub(crate) struct UnreadBody {
-    key: String,
-    route: Box<RpcHttp>,
-    forwarded: RawRequest,
+/// An invocation built, or still reading its forwarded body.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "the ready invocation is the hot path: boxing it would cost every invocation an allocation"
+)]
+pub(crate) enum Prepared {
+    Ready(Invocation),
+    ReadingBody(Pin<Box<dyn Future<Output = Result<Invocation, InvocationError>> + Send>>),
 }
 
-impl UnreadBody {
-    /// Reads the body and makes the request the trigger's value.
-    ///
-    /// # Errors
-    ///
-    /// When the body cannot be read, or is larger than the limit.
-    pub(crate) async fn read_into(mut self, invocation: &mut Invocation) -> Result<(), InvocationError> {
-        self.forwarded.read_body().await?;
-        attach_forwarded_request(invocation, self.key, *self.route, self.forwarded);
-        Ok(())
+impl Prepared {
+    /// The invocation, once its body is read.
+    #[cfg(test)]
+    pub(crate) async fn invocation(self) -> Result<Invocation, InvocationError> {
+        match self {
+            Prepared::Ready(invocation) => Ok(invocation),
+            Prepared::ReadingBody(reading) => reading.await,
+        }
     }
 }
 
@@ -457,7 +464,11 @@ mod tests {
             }),
         };
         let token = CancellationToken::new();
-        let (invocation, _) = prepare(&FUNCTION, request, token.clone(), false, None).expect("decodes");
+        let invocation = prepare(&FUNCTION, request, token.clone(), false, None)
+            .expect("decodes")
+            .invocation()
+            .await
+            .expect("ready");
         assert_eq!(invocation.invocation_id, "i-1");
         assert_eq!(invocation.binding("inMsg"), &BindingData::Text("hello".into()));
         assert_eq!(invocation.binding("blobIn"), &BindingData::Bytes(vec![1, 2]));
@@ -511,7 +522,11 @@ mod tests {
     }
 
     async fn params_of(request: InvocationRequest) -> BTreeMap<String, String> {
-        let (invocation, _) = prepare(&GREET, request, CancellationToken::new(), false, None).expect("decodes");
+        let invocation = prepare(&GREET, request, CancellationToken::new(), false, None)
+            .expect("decodes")
+            .invocation()
+            .await
+            .expect("ready");
         match invocation.binding("req") {
             BindingData::Http(request) => request.params().clone(),
             other => panic!("expected the HTTP request, got {other:?}"),

@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 
 use super::environment;
 use super::http_uri::{Forwarded, Pairing, RawRequest};
-use super::invocation::{self, Caller};
+use super::invocation::{self, Caller, Prepared};
 use super::metadata;
 use super::proto::{
     FunctionEnvironmentReloadRequest, FunctionEnvironmentReloadResponse, FunctionLoadRequest, FunctionLoadResponse,
@@ -684,23 +684,30 @@ async fn run_invocation(mut invocation: Box<ReceivedInvocation>) -> Option<HttpR
         outbox: invocation.outbox.clone(),
         answered: false,
     };
-    let forwarded = invocation.forwarded.take();
-    let caller = forwarded.is_some().then_some(Caller);
+    let caller = invocation.forwarded.is_some().then_some(Caller);
+    // Values live in blocks that end before the next await: a moved value's space stays in the
+    // future until the end of its scope.
     let result = 'ran: {
-        let request = std::mem::take(&mut invocation.request);
-        let token = invocation.token.clone();
-        let (mut prepared, unread) =
-            match invocation::prepare(function, request, token, invocation.given.http_uri, forwarded) {
-                Ok(prepared) => prepared,
+        let mut result = {
+            let prepared = invocation::prepare(
+                function,
+                std::mem::take(&mut invocation.request),
+                invocation.token.clone(),
+                invocation.given.http_uri,
+                invocation.forwarded.take(),
+            );
+            let mut prepared = match prepared {
+                Ok(Prepared::Ready(prepared)) => prepared,
+                Ok(Prepared::ReadingBody(reading)) => match reading.await {
+                    Ok(prepared) => prepared,
+                    Err(error) => break 'ran Err(error),
+                },
                 Err(error) => break 'ran Err(error),
             };
-        if let Some(unread) = unread
-            && let Err(error) = Box::pin(unread.read_into(&mut prepared)).await
-        {
-            break 'ran Err(error);
+            invocation.given.attach_to(&mut prepared);
+            dispatch::invoke(prepared)
         }
-        invocation.given.attach_to(&mut prepared);
-        let mut result = dispatch::invoke(prepared).await;
+        .await;
         if caller.is_none()
             && let Ok(outputs) = &mut result
             && outputs.has_streamed_bodies()
@@ -710,21 +717,24 @@ async fn run_invocation(mut invocation: Box<ReceivedInvocation>) -> Option<HttpR
         }
         result
     };
-    let ending = invocation::conclude(
-        function,
-        &answering.invocation_id,
-        result,
-        invocation.token.is_cancelled(),
-        caller,
-    );
-    let (logs, answer) = ending_frames(ending.logs, &ending.answer, &answering.request_id);
+    let (logs, answer, http_response) = {
+        let ending = invocation::conclude(
+            function,
+            &answering.invocation_id,
+            result,
+            invocation.token.is_cancelled(),
+            caller,
+        );
+        let (logs, answer) = ending_frames(ending.logs, &ending.answer, &answering.request_id);
+        (logs, answer, ending.http_response)
+    };
     for frame in logs {
         answering.outbox.send_framed(frame).await;
     }
     answering.outbox.send_framed(answer).await;
     answering.answered = true;
     // Out of flight (`invocation.finished`) once answered.
-    ending.http_response
+    http_response
 }
 
 /// The frames that end an invocation: its log lines, which go first (the host drops the lines
