@@ -24,15 +24,15 @@ use crate::invocation::{Invocation, OutputValue, Outputs, RetryContext, TraceCon
 #[derive(Debug)]
 pub(crate) struct Caller;
 
-/// Builds the invocation; with `HttpUri` (`http_uri`), an HTTP trigger's request is the
-/// forwarded one (`None`: it never came).
+/// Builds the invocation, taking what it needs out of `request`; with `HttpUri` (`http_uri`), an
+/// HTTP trigger's request is the forwarded one (`None`: it never came).
 ///
 /// Synchronous: only a forwarded body that must be read whole has anything to wait for, and
 /// that is given back as a boxed future; an invocation's future then holds no message, and
 /// awaits nothing for an empty body.
 pub(crate) fn prepare(
     function: &'static FunctionDescription,
-    request: InvocationRequest,
+    request: &mut InvocationRequest,
     cancellation: CancellationToken,
     http_uri: bool,
     forwarded: Option<RawRequest>,
@@ -98,23 +98,24 @@ type ForwardedRoute = (String, Box<RpcHttp>);
 /// request comes over HTTP.
 fn decode(
     function: &'static FunctionDescription,
-    request: InvocationRequest,
+    request: &mut InvocationRequest,
     cancellation: CancellationToken,
     http_uri: bool,
 ) -> Result<(Invocation, Option<ForwardedRoute>), InvocationError> {
-    let mut invocation = Invocation::with_cancellation(function, request.invocation_id, cancellation);
-    invocation.retry = request.retry_context.map(|retry| RetryContext {
+    let invocation_id = std::mem::take(&mut request.invocation_id);
+    let mut invocation = Invocation::with_cancellation(function, invocation_id, cancellation);
+    invocation.retry = request.retry_context.take().map(|retry| RetryContext {
         retry_count: i64::from(retry.retry_count),
         max_retry_count: i64::from(retry.max_retry_count),
         exception: retry.exception.map(|e| e.message),
     });
-    invocation.trace = request.trace_context.map(|trace| TraceContext {
+    invocation.trace = request.trace_context.take().map(|trace| TraceContext {
         trace_parent: trace.trace_parent,
         trace_state: trace.trace_state,
         attributes: trace.attributes,
     });
     let mut forwarded = None;
-    for input in request.input_data {
+    for input in std::mem::take(&mut request.input_data) {
         // Invokers look values up by the declared name, whatever casing the host used.
         let key = match function.binding(&input.name) {
             Some(binding) if binding.name != input.name => binding.name.to_owned(),
@@ -150,8 +151,7 @@ fn decode(
     }
     // None for an HTTP trigger (`RpcHttpTriggerMetadataRemoved`).
     if !request.trigger_metadata.is_empty() {
-        invocation.metadata = request
-            .trigger_metadata
+        invocation.metadata = std::mem::take(&mut request.trigger_metadata)
             .into_iter()
             .filter_map(|(key, value)| Some((key, typed_data::metadata_json(value)?)))
             .collect();
@@ -428,7 +428,7 @@ mod tests {
 
     #[tokio::test]
     async fn requests_become_invocations() {
-        let request = InvocationRequest {
+        let mut request = InvocationRequest {
             invocation_id: "i-1".into(),
             function_id: "copy".into(),
             input_data: vec![
@@ -464,7 +464,7 @@ mod tests {
             }),
         };
         let token = CancellationToken::new();
-        let invocation = prepare(&FUNCTION, request, token.clone(), false, None)
+        let invocation = prepare(&FUNCTION, &mut request, token.clone(), false, None)
             .expect("decodes")
             .invocation()
             .await
@@ -521,8 +521,8 @@ mod tests {
         }
     }
 
-    async fn params_of(request: InvocationRequest) -> BTreeMap<String, String> {
-        let invocation = prepare(&GREET, request, CancellationToken::new(), false, None)
+    async fn params_of(mut request: InvocationRequest) -> BTreeMap<String, String> {
+        let invocation = prepare(&GREET, &mut request, CancellationToken::new(), false, None)
             .expect("decodes")
             .invocation()
             .await
@@ -575,20 +575,20 @@ mod tests {
 
     #[tokio::test]
     async fn shared_memory_and_bad_http_requests_are_refused() {
-        let shared = InvocationRequest {
+        let mut shared = InvocationRequest {
             input_data: vec![ParameterBinding {
                 name: "inMsg".into(),
                 rpc_data: Some(RpcData::RpcSharedMemory(Default::default())),
             }],
             ..InvocationRequest::default()
         };
-        let error = prepare(&FUNCTION, shared, CancellationToken::new(), false, None).err();
+        let error = prepare(&FUNCTION, &mut shared, CancellationToken::new(), false, None).err();
         assert!(matches!(error, Some(InvocationError::MalformedRequest(_))), "{error:?}");
-        let bad_http = InvocationRequest {
+        let mut bad_http = InvocationRequest {
             input_data: vec![input("inMsg", Data::Http(Box::default()))],
             ..InvocationRequest::default()
         };
-        let error = prepare(&FUNCTION, bad_http, CancellationToken::new(), false, None).err();
+        let error = prepare(&FUNCTION, &mut bad_http, CancellationToken::new(), false, None).err();
         assert!(matches!(error, Some(InvocationError::Binding { .. })), "{error:?}");
     }
 

@@ -21,8 +21,8 @@ use super::invocation::{self, Caller, Prepared};
 use super::metadata;
 use super::proto::{
     FunctionEnvironmentReloadRequest, FunctionEnvironmentReloadResponse, FunctionLoadRequest, FunctionLoadResponse,
-    FunctionLoadResponseCollection, InvocationCancel, InvocationRequest, InvocationResponse, StreamingMessage,
-    WorkerInitRequest, WorkerInitResponse, WorkerStatusResponse, WorkerWarmupResponse,
+    FunctionLoadResponseCollection, InvocationCancel, InvocationResponse, StreamingMessage, WorkerInitRequest,
+    WorkerInitResponse, WorkerStatusResponse, WorkerWarmupResponse,
     function_environment_reload_response::CapabilitiesUpdateStrategy, rpc_log, streaming_message::Content,
 };
 use super::relay::Specialization;
@@ -322,21 +322,19 @@ impl Worker {
 
     /// Handles one message from the host.
     ///
-    /// The message stays boxed (it is hundreds of bytes), and an invocation, the hot path, is
-    /// registered and started outside the larger future of the other messages, with nothing to
-    /// wait for but the send of a refusal.
+    /// The message stays in its box (it is hundreds of bytes), and an invocation, the hot path,
+    /// is read where it is, registered and started outside the larger future of the other
+    /// messages, with nothing to wait for but the send of a refusal.
     pub(crate) async fn handle(&mut self, mut message: Box<StreamingMessage>) -> Next {
         let request_id = std::mem::take(&mut message.request_id);
-        match message.content.take() {
-            Some(Content::InvocationRequest(request)) => {
-                if let Some(refusal) = self.invoke(request_id, request) {
-                    // A send fails only when the stream is gone, which the read loop notices.
-                    let _ = self.outbox.send_framed(refusal).await;
-                }
-                Next::Continue
-            }
-            content => Box::pin(self.handle_other(request_id, content)).await,
+        if !matches!(message.content, Some(Content::InvocationRequest(_))) {
+            return Box::pin(self.handle_other(request_id, message.content.take())).await;
         }
+        if let Some(refusal) = self.invoke(request_id, message) {
+            // A send fails only when the stream is gone, which the read loop notices.
+            let _ = self.outbox.send_framed(refusal).await;
+        }
+        Next::Continue
     }
 
     /// Handles a message that is not an invocation.
@@ -385,8 +383,13 @@ impl Worker {
                 self.reply(&request_id, Content::FunctionLoadResponseCollection(response))
                     .await;
             }
-            Content::InvocationRequest(request) => {
-                if let Some(refusal) = self.invoke(request_id, request) {
+            // `handle` takes these; one given here is handled the same way.
+            content @ Content::InvocationRequest(_) => {
+                let message = Box::new(StreamingMessage {
+                    request_id: String::new(),
+                    content: Some(content),
+                });
+                if let Some(refusal) = self.invoke(request_id, message) {
                     let _ = self.outbox.send_framed(refusal).await;
                 }
             }
@@ -475,8 +478,13 @@ impl Worker {
         }
     }
 
-    /// Registers an invocation and starts it; the frame refusing it, if it is refused.
-    fn invoke(&mut self, request_id: String, request: InvocationRequest) -> Option<Bytes> {
+    /// Registers the invocation `message` holds and starts it; the frame refusing it, if it is
+    /// refused.
+    fn invoke(&mut self, request_id: String, message: Box<StreamingMessage>) -> Option<Bytes> {
+        // Callers pass invocations only.
+        let Some(Content::InvocationRequest(request)) = &message.content else {
+            return None;
+        };
         let function = match (self.accepting, self.loaded.get(&request.function_id)) {
             (false, _) => {
                 let message = "the worker is shutting down".to_owned();
@@ -494,30 +502,27 @@ impl Worker {
             let message = format!("invocation {} is already running", request.invocation_id);
             return Some(refusal(&request_id, &request.invocation_id, message));
         };
-        let finished = Finished {
-            in_flight: self.in_flight.clone(),
-            invocation_id,
-        };
+        let pairing = self.pairing.as_ref().filter(|_| invocation::is_forwarded(request));
         let invocation = Box::new(ReceivedInvocation {
             function,
-            request,
+            message,
             given: self.given_to(function),
             token,
             outbox: self.outbox.clone(),
             request_id,
-            finished,
+            finished: Finished {
+                in_flight: self.in_flight.clone(),
+                invocation_id: Arc::clone(&invocation_id),
+            },
             forwarded: None,
         });
-        match &self.pairing {
+        match pairing {
             // Its request comes through `HttpUri`: it runs on that request's task, as the
             // baseline worker does, not on one of its own.
-            Some(pairing) if invocation::is_forwarded(&invocation.request) => {
-                let invocation_id = Arc::clone(&invocation.finished.invocation_id);
-                pairing.invocation_arrived(invocation_id, invocation);
-            }
+            Some(pairing) => pairing.invocation_arrived(invocation_id, invocation),
             // Boxed: the invocation's future is a kilobyte or more, and tokio copies a task's
             // future into its cell and its output over it; a box makes those copies a pointer's.
-            _ => drop(tokio::spawn(Box::pin(run_invocation(invocation)))),
+            None => drop(tokio::spawn(Box::pin(run_invocation(invocation)))),
         }
         None
     }
@@ -613,7 +618,8 @@ fn in_placeholder_mode() -> bool {
 #[derive(Debug)]
 pub(crate) struct ReceivedInvocation {
     function: &'static FunctionDescription,
-    request: InvocationRequest,
+    /// The host's message, an `InvocationRequest`, in the box it was decoded into.
+    message: Box<StreamingMessage>,
     given: FromWorker,
     token: CancellationToken,
     outbox: Outbox,
@@ -689,13 +695,19 @@ async fn run_invocation(mut invocation: Box<ReceivedInvocation>) -> Option<HttpR
     // future until the end of its scope.
     let result = 'ran: {
         let mut result = {
-            let prepared = invocation::prepare(
-                function,
-                std::mem::take(&mut invocation.request),
-                invocation.token.clone(),
-                invocation.given.http_uri,
-                invocation.forwarded.take(),
-            );
+            let forwarded = invocation.forwarded.take();
+            let prepared = match &mut invocation.message.content {
+                Some(Content::InvocationRequest(request)) => invocation::prepare(
+                    function,
+                    request,
+                    invocation.token.clone(),
+                    invocation.given.http_uri,
+                    forwarded,
+                ),
+                _ => Err(InvocationError::MalformedRequest(
+                    "the host's message is not an invocation".to_owned(),
+                )),
+            };
             let mut prepared = match prepared {
                 Ok(Prepared::Ready(prepared)) => prepared,
                 Ok(Prepared::ReadingBody(reading)) => match reading.await {
@@ -753,6 +765,7 @@ fn ending_frames<'a>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::proto::InvocationRequest;
     use super::*;
 
     /// An HTTP function that never ends.
@@ -787,7 +800,10 @@ mod tests {
         };
         let invocation = Box::new(ReceivedInvocation {
             function: &HANGS,
-            request,
+            message: Box::new(StreamingMessage {
+                request_id: String::new(),
+                content: Some(Content::InvocationRequest(request)),
+            }),
             given: FromWorker::default(),
             token: CancellationToken::new(),
             outbox: Outbox::new(frames),
