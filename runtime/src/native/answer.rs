@@ -9,7 +9,7 @@
 //! leaves them out, so a decoder reads exactly the message prost's types would hold (the tests
 //! check it against `Answer::into_response`).
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes};
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len, message};
 
 use super::proto::{InvocationResponse, RpcHttpCookie};
@@ -143,7 +143,7 @@ impl<'a> HttpParts<'a> {
     }
 
     /// The `RpcHttp`'s fields, in prost's order: `headers`, `body`, `status_code`, `cookies`.
-    fn encode(&self, buffer: &mut BytesMut) {
+    fn encode(&self, buffer: &mut Vec<u8>) {
         typed_data::each_response_header(self.response.headers(), |name, value| {
             put_delimiter(field::HEADERS, entry_len(name, &value), buffer);
             put_str(field::KEY, name, buffer);
@@ -175,7 +175,7 @@ fn delimited_len(tag: u32, length: usize) -> usize {
 }
 
 /// A length-delimited field's key and length.
-fn put_delimiter(tag: u32, length: usize, buffer: &mut BytesMut) {
+fn put_delimiter(tag: u32, length: usize, buffer: &mut Vec<u8>) {
     encode_key(tag, WireType::LengthDelimited, buffer);
     encode_varint(length as u64, buffer);
 }
@@ -190,7 +190,7 @@ fn str_len(tag: u32, text: &str) -> usize {
 }
 
 /// A `string` field; an empty one is left out.
-fn put_str(tag: u32, text: &str, buffer: &mut BytesMut) {
+fn put_str(tag: u32, text: &str, buffer: &mut Vec<u8>) {
     if !text.is_empty() {
         put_delimiter(tag, text.len(), buffer);
         buffer.put_slice(text.as_bytes());
