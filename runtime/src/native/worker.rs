@@ -504,17 +504,20 @@ impl Worker {
         };
         let pairing = self.pairing.as_ref().filter(|_| invocation::is_forwarded(request));
         let invocation = Box::new(ReceivedInvocation {
-            function,
             message,
             given: self.given_to(function),
             token,
-            outbox: self.outbox.clone(),
-            request_id,
-            finished: Finished {
-                in_flight: self.in_flight.clone(),
-                invocation_id: Arc::clone(&invocation_id),
-            },
             forwarded: None,
+            answering: Answering {
+                function,
+                request_id,
+                outbox: self.outbox.clone(),
+                answered: false,
+                finished: Finished {
+                    in_flight: self.in_flight.clone(),
+                    invocation_id: Arc::clone(&invocation_id),
+                },
+            },
         });
         match pairing {
             // Its request comes through `HttpUri`: it runs on that request's task, as the
@@ -617,16 +620,14 @@ fn in_placeholder_mode() -> bool {
 /// hundreds of bytes: the pairing's table and the invocation's future hold a pointer.
 #[derive(Debug)]
 pub(crate) struct ReceivedInvocation {
-    function: &'static FunctionDescription,
     /// The host's message, an `InvocationRequest`, in the box it was decoded into.
     message: Box<StreamingMessage>,
     given: FromWorker,
     token: CancellationToken,
-    outbox: Outbox,
-    request_id: String,
-    finished: Finished,
     /// The request forwarded for it through `HttpUri`, once it came.
     forwarded: Option<RawRequest>,
+    /// Where its answer goes: made with it, so that nothing is cloned when it runs.
+    answering: Answering,
 }
 
 impl Forwarded for Box<ReceivedInvocation> {
@@ -642,13 +643,14 @@ impl Forwarded for Box<ReceivedInvocation> {
 
 /// Where an invocation's answer goes. Dropped before the answer went (the forwarded request's
 /// task was dropped because its client left, or the worker is stopping), it still answers the
-/// host, as cancelled.
+/// host, as cancelled; then the invocation is out of flight.
+#[derive(Debug)]
 struct Answering {
     function: &'static FunctionDescription,
-    invocation_id: Arc<str>,
     request_id: String,
     outbox: Outbox,
     answered: bool,
+    finished: Finished,
 }
 
 impl Drop for Answering {
@@ -660,7 +662,7 @@ impl Drop for Answering {
             "the invocation was stopped before it finished (its forwarded request's connection closed, or the worker stopped)"
                 .to_owned(),
         );
-        let ending = invocation::conclude(self.function, &self.invocation_id, Err(error), true, None);
+        let ending = invocation::conclude(self.function, &self.finished.invocation_id, Err(error), true, None);
         let (logs, answer) = ending_frames(ending.logs, &ending.answer, &self.request_id);
         let frames: Vec<_> = logs.chain([answer]).collect();
         let outbox = self.outbox.clone();
@@ -682,14 +684,7 @@ impl Drop for Answering {
 /// invocation, what is rarely awaited (reading a forwarded body, collecting streamed bodies) is
 /// boxed, and values are scoped so that none is kept past its use.
 async fn run_invocation(mut invocation: Box<ReceivedInvocation>) -> Option<HttpResponse> {
-    let function = invocation.function;
-    let mut answering = Answering {
-        function,
-        invocation_id: Arc::clone(&invocation.finished.invocation_id),
-        request_id: std::mem::take(&mut invocation.request_id),
-        outbox: invocation.outbox.clone(),
-        answered: false,
-    };
+    let function = invocation.answering.function;
     let caller = invocation.forwarded.is_some().then_some(Caller);
     // Values live in blocks that end before the next await: a moved value's space stays in the
     // future until the end of its scope.
@@ -732,19 +727,19 @@ async fn run_invocation(mut invocation: Box<ReceivedInvocation>) -> Option<HttpR
     let (logs, answer, http_response) = {
         let ending = invocation::conclude(
             function,
-            &answering.invocation_id,
+            &invocation.answering.finished.invocation_id,
             result,
             invocation.token.is_cancelled(),
             caller,
         );
-        let (logs, answer) = ending_frames(ending.logs, &ending.answer, &answering.request_id);
+        let (logs, answer) = ending_frames(ending.logs, &ending.answer, &invocation.answering.request_id);
         (logs, answer, ending.http_response)
     };
     for frame in logs {
-        answering.outbox.send_framed(frame).await;
+        invocation.answering.outbox.send_framed(frame).await;
     }
-    answering.outbox.send_framed(answer).await;
-    answering.answered = true;
+    invocation.answering.outbox.send_framed(answer).await;
+    invocation.answering.answered = true;
     // Out of flight (`invocation.finished`) once answered.
     http_response
 }
@@ -799,20 +794,23 @@ mod tests {
             ..InvocationRequest::default()
         };
         let invocation = Box::new(ReceivedInvocation {
-            function: &HANGS,
             message: Box::new(StreamingMessage {
                 request_id: String::new(),
                 content: Some(Content::InvocationRequest(request)),
             }),
             given: FromWorker::default(),
             token: CancellationToken::new(),
-            outbox: Outbox::new(frames),
-            request_id: "r-1".into(),
-            finished: Finished {
-                in_flight: in_flight.clone(),
-                invocation_id,
-            },
             forwarded: None,
+            answering: Answering {
+                function: &HANGS,
+                request_id: "r-1".into(),
+                outbox: Outbox::new(frames),
+                answered: false,
+                finished: Finished {
+                    in_flight: in_flight.clone(),
+                    invocation_id,
+                },
+            },
         });
         let run = Box::pin(invocation.run(RawRequest::for_test()));
         // The function hangs; the request's task goes away (its connection closed).
