@@ -39,6 +39,11 @@ pub struct Pipeline {
 
 static GLOBAL: OnceLock<Pipeline> = OnceLock::new();
 
+/// The state of the installed app, if one is: what an invocation gets when it is made.
+pub(crate) fn installed_state() -> Option<&'static Arc<Extensions>> {
+    GLOBAL.get().map(|pipeline| &pipeline.state)
+}
+
 /// Makes `pipeline` the one [`invoke`] uses. The first call wins; `App::run` makes it.
 pub fn install(pipeline: Pipeline) {
     let _ = GLOBAL.set(pipeline);
@@ -117,7 +122,11 @@ impl Pipeline {
         mut invocation: Invocation,
     ) -> impl Future<Output = Result<Outputs, InvocationError>> + Send + 'static {
         let function = invocation.function;
-        invocation.state = Arc::clone(&self.state);
+        // Made with the installed app's state, an invocation already has it: no reference count
+        // (which every invocation would touch) changes.
+        if !Arc::ptr_eq(&invocation.state, &self.state) {
+            invocation.state = Arc::clone(&self.state);
+        }
         let token = invocation.cancellation.clone();
         let body_limit = if function.streams_request_body {
             crate::request_body::body_limit_of(&invocation)
@@ -146,7 +155,7 @@ impl Pipeline {
         // synchronously; without any, the chain's own future runs as it is.
         let building = self.scoped.start(function, &invocation);
         let running = if building.is_empty() {
-            Running::Chain(Next::start(Arc::clone(&self.chain)).run(invocation))
+            Running::Chain(Next::run_chain(&self.chain, invocation))
         } else {
             Running::Scoped(Box::pin(build_then_run(building, Arc::clone(&self.chain), invocation)))
         }
@@ -212,7 +221,7 @@ async fn build_then_run(
     mut invocation: Invocation,
 ) -> Result<Outputs, InvocationError> {
     ScopedFactories::finish(building, &mut invocation).await?;
-    Next::start(chain).run(invocation).await
+    Next::run_chain(&chain, invocation).await
 }
 
 /// The chain's future, or, when scoped services are built first, a boxed one that does both;

@@ -249,11 +249,11 @@ impl PartialEq for Metadata {
     }
 }
 
-/// The state of an invocation not yet dispatched: one empty set shared by all, since dispatch
-/// replaces it with the app's.
+/// The state of an invocation not yet dispatched: the installed app's, which dispatch then need
+/// not replace, or else one empty set shared by all, which dispatch replaces with the app's.
 fn no_state() -> Arc<Extensions> {
     static EMPTY: OnceLock<Arc<Extensions>> = OnceLock::new();
-    Arc::clone(EMPTY.get_or_init(Arc::default))
+    Arc::clone(crate::dispatch::installed_state().unwrap_or_else(|| EMPTY.get_or_init(Arc::default)))
 }
 
 /// Where an invocation stands in its function's retry policy.

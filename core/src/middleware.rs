@@ -79,24 +79,30 @@ impl std::fmt::Debug for Next {
 }
 
 impl Next {
-    pub(crate) fn start(chain: Arc<[Layer]>) -> Self {
-        Next { chain, index: 0 }
+    /// Runs the whole chain on `invocation`. The chain is shared only with a middleware that
+    /// runs: without one, no reference count (which every invocation would touch) changes.
+    pub(crate) fn run_chain(chain: &Arc<[Layer]>, invocation: Invocation) -> NextFuture {
+        Next::run_from(chain, 0, invocation)
     }
 
     /// Runs the rest of the chain on `invocation`.
     pub fn run(self, invocation: Invocation) -> NextFuture {
+        Next::run_from(&self.chain, self.index, invocation)
+    }
+
+    fn run_from(chain: &Arc<[Layer]>, index: usize, invocation: Invocation) -> NextFuture {
         let function = invocation.function;
-        let next = self.chain[self.index..]
+        let next = chain[index..]
             .iter()
             .position(|layer| layer.applies_to.as_ref().is_none_or(|applies| applies(function)));
         // Both paths hand out the future they already have (boxed by whoever made it): the
         // invocation is moved once, not copied into a wrapper of our own.
         let running = match next {
             Some(offset) => {
-                let index = self.index + offset;
-                let middleware = Arc::clone(&self.chain[index].middleware);
+                let index = index + offset;
+                let middleware = Arc::clone(&chain[index].middleware);
                 let rest = Next {
-                    chain: self.chain,
+                    chain: Arc::clone(chain),
                     index: index + 1,
                 };
                 Running::Middleware(middleware.handle(invocation, rest))
