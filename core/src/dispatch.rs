@@ -39,14 +39,12 @@ pub struct Pipeline {
 
 static GLOBAL: OnceLock<Pipeline> = OnceLock::new();
 
-/// The state of the installed app, if one is: what an invocation gets when it is made.
-pub(crate) fn installed_state() -> Option<&'static Arc<Extensions>> {
-    GLOBAL.get().map(|pipeline| &pipeline.state)
-}
-
 /// Makes `pipeline` the one [`invoke`] uses. The first call wins; `App::run` makes it.
 pub fn install(pipeline: Pipeline) {
-    let _ = GLOBAL.set(pipeline);
+    let state = Arc::clone(&pipeline.state);
+    if GLOBAL.set(pipeline).is_ok() {
+        crate::invocation::make_with_state(state);
+    }
 }
 
 /// What a telemetry exporter does with each invocation's span (the `azfn-opentelemetry` crate

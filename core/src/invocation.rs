@@ -249,11 +249,19 @@ impl PartialEq for Metadata {
     }
 }
 
-/// The state of an invocation not yet dispatched: the installed app's, which dispatch then need
-/// not replace, or else one empty set shared by all, which dispatch replaces with the app's.
+/// The installed app's state, which invocations are made with (dispatch sets it).
+static APP_STATE: OnceLock<Arc<Extensions>> = OnceLock::new();
+
+/// Makes invocations with `state`, the installed app's: dispatch then need not replace it.
+pub(crate) fn make_with_state(state: Arc<Extensions>) {
+    let _ = APP_STATE.set(state);
+}
+
+/// The state of an invocation not yet dispatched: the installed app's, or else one empty set
+/// shared by all, which dispatch replaces with the app's.
 fn no_state() -> Arc<Extensions> {
     static EMPTY: OnceLock<Arc<Extensions>> = OnceLock::new();
-    Arc::clone(crate::dispatch::installed_state().unwrap_or_else(|| EMPTY.get_or_init(Arc::default)))
+    Arc::clone(APP_STATE.get().unwrap_or_else(|| EMPTY.get_or_init(Arc::default)))
 }
 
 /// Where an invocation stands in its function's retry policy.
