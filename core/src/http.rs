@@ -202,20 +202,11 @@ impl HttpRequest {
         identities: IdentityList,
         body: Bytes,
     ) -> Self {
-        HttpRequest {
-            inner: Arc::new(RequestParts {
-                method,
-                url,
-                headers,
-                query: QueryParameters {
-                    decoded: OnceLock::from(query),
-                    in_url: None,
-                },
-                params,
-                identities,
-                body,
-            }),
-        }
+        let query = QueryParameters {
+            decoded: OnceLock::from(query),
+            in_url: None,
+        };
+        HttpRequest::with_query(method, url, headers, query, params, identities, body)
     }
 
     /// A request forwarded as the client sent it, from parts a transport already holds: its
@@ -230,15 +221,28 @@ impl HttpRequest {
         identities: IdentityList,
         body: Bytes,
     ) -> Self {
+        let query = QueryParameters {
+            decoded: OnceLock::new(),
+            in_url: query_start,
+        };
+        HttpRequest::with_query(method, url, headers, query, params, identities, body)
+    }
+
+    fn with_query(
+        method: Method,
+        url: String,
+        headers: HeaderMap,
+        query: QueryParameters,
+        params: BTreeMap<String, String>,
+        identities: IdentityList,
+        body: Bytes,
+    ) -> Self {
         HttpRequest {
             inner: Arc::new(RequestParts {
                 method,
                 url,
                 headers,
-                query: QueryParameters {
-                    decoded: OnceLock::new(),
-                    in_url: query_start,
-                },
+                query,
                 params,
                 identities,
                 body,
