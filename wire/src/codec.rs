@@ -27,8 +27,7 @@ pub fn encode<M: Message>(message: &M) -> Bytes {
 /// writes are cheaper than a `BytesMut`'s, and handed on without a copy (it is filled exactly).
 pub fn frame_with(length: usize, write: impl FnOnce(&mut Vec<u8>)) -> Bytes {
     let mut frame = Vec::with_capacity(HEADER_LENGTH + length);
-    frame.push(0);
-    frame.extend_from_slice(&u32::try_from(length).unwrap_or(u32::MAX).to_be_bytes());
+    frame.extend_from_slice(&header(length));
     write(&mut frame);
     debug_assert_eq!(
         frame.len(),
@@ -79,10 +78,15 @@ pub fn encode_ready<M: Message>(first: &M, mut ready: impl FnMut() -> Option<M>,
 fn encode_into<M: Message>(message: &M, buffer: &mut BytesMut) {
     let length = message.encoded_len();
     buffer.reserve(HEADER_LENGTH + length);
-    buffer.put_u8(0);
-    // A message over 4 GiB cannot be framed; prost cannot build one that large in memory anyway.
-    buffer.put_u32(u32::try_from(length).unwrap_or(u32::MAX));
+    buffer.put_slice(&header(length));
     message.encode_raw(buffer);
+}
+
+/// The header of a frame of `length` bytes: not compressed, then the length, big-endian.
+fn header(length: usize) -> [u8; HEADER_LENGTH] {
+    // A message over 4 GiB cannot be framed; prost cannot build one that large in memory anyway.
+    let [a, b, c, d] = u32::try_from(length).unwrap_or(u32::MAX).to_be_bytes();
+    [0, a, b, c, d]
 }
 
 /// What makes a byte stream not a sequence of gRPC frames.
