@@ -249,8 +249,8 @@ impl<P: Forwarded> Pairing<P> {
         let key: &[u8] = invocation_id.as_bytes();
         match slots.waiting.get_mut(key).map(|waiting| &mut waiting.slot) {
             Some(slot @ Slot::Request { .. }) => {
-                let Slot::Request { ticket, .. } = *slot else { return };
-                if let Slot::Request { waker, .. } = std::mem::replace(slot, Slot::Handed { invocation, ticket }) {
+                if let Slot::Request { waker, ticket } = std::mem::replace(slot, Slot::Left) {
+                    *slot = Slot::Handed { invocation, ticket };
                     drop(slots);
                     waker.wake();
                 }
@@ -562,7 +562,7 @@ async fn forwarded<P: Forwarded>(
             limit: body_limit,
         },
     );
-    // Boxed: the invocation's future is kilobytes, and hyper keeps this one in its connection.
+    // Boxed: the invocation's future is most of a kilobyte, and hyper moves this one whole.
     match Box::pin(invocation.run(request)).await {
         // A streamed body goes out chunk by chunk while the function sends it.
         Some(response) => response.into_hyper(),

@@ -1,6 +1,9 @@
 //! One invocation over gRPC: `InvocationRequest` → [`Invocation`] → the function →
 //! `InvocationResponse`.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use super::answer::Answer;
 use super::http_uri::RawRequest;
 use super::proto::{
@@ -9,9 +12,6 @@ use super::proto::{
 };
 use super::responses::{cancelled, failure, invocation_exception, invocation_log, success};
 use super::typed_data::{self, either_map_owned};
-use std::future::Future;
-use std::pin::Pin;
-
 use crate::CancellationToken;
 use crate::data::BindingData;
 use crate::error::InvocationError;

@@ -523,7 +523,7 @@ impl Worker {
             // Its request comes through `HttpUri`: it runs on that request's task, as the
             // baseline worker does, not on one of its own.
             Some(pairing) => pairing.invocation_arrived(invocation_id, invocation),
-            // Boxed: the invocation's future is a kilobyte or more, and tokio copies a task's
+            // Boxed: the invocation's future is most of a kilobyte, and tokio copies a task's
             // future into its cell and its output over it; a box makes those copies a pointer's.
             None => drop(tokio::spawn(Box::pin(run_invocation(invocation)))),
         }
@@ -740,7 +740,7 @@ async fn run_invocation(mut invocation: Box<ReceivedInvocation>) -> Option<HttpR
     }
     invocation.answering.outbox.send_framed(answer).await;
     invocation.answering.answered = true;
-    // Out of flight (`invocation.finished`) once answered.
+    // Out of flight (`invocation.answering.finished`) once answered.
     http_response
 }
 
