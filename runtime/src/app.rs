@@ -580,12 +580,25 @@ fn serve_native(registry: &'static Registry, args: crate::native::NativeArgs, st
     let runtime = runtime()?;
     // The factories run when the host's `WorkerInitRequest` arrives, before the answer.
     let starting: crate::native::Starting = Box::pin(async move { startup.install().await.map_err(|e| e.to_string()) });
-    runtime.block_on(crate::native::run_starting(
+    // On a worker thread, not the one blocked on: the read loop then spawns each invocation onto
+    // its own thread's queue, where it runs next, and allocates and frees on one thread. From the
+    // blocked-on thread, every message would wake a worker through the shared queue, and memory
+    // decoded there would be freed on another thread (glibc's arenas then contend).
+    let serving = runtime.spawn(crate::native::run_starting(
         args,
         registry,
         Some(starting),
         shutdown_signal(),
-    ))
+    ));
+    runtime.block_on(serving).unwrap_or_else(|error| {
+        Err(match error.try_into_panic() {
+            Ok(payload) => format!(
+                "the worker's read loop panicked: {}",
+                dispatch::panic_message(&*payload)
+            ),
+            Err(error) => format!("the worker's read loop stopped: {error}"),
+        })
+    })
 }
 
 const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
